@@ -1,0 +1,119 @@
+"""Domain errors.
+
+Every refusal the domain can make is one of these. Each carries a stable
+``code`` that the HTTP layer turns into an RFC 9457 problem ``type``, so clients
+can branch on it without parsing messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base of every business refusal. Never raised for programming errors."""
+
+    code: str = "domain-error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not-found"
+
+    def __init__(self, entity: str, entity_id: object) -> None:
+        super().__init__(f"{entity} {entity_id} not found")
+        self.entity = entity
+        self.entity_id = entity_id
+
+
+class PermissionDenied(DomainError):
+    """The actor is known but may not do this (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class AuthenticationFailed(DomainError):
+    """The caller could not be identified (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class InvalidInput(DomainError):
+    """A value object refused its input (HTTP 400/422 depending on the layer)."""
+
+    code = "invalid-input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BusinessRuleViolation(DomainError):
+    """A well-formed request that the rules refuse (HTTP 422)."""
+
+    code = "business-rule"
+
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        if rule is not None:
+            self.code = rule
+
+
+class IllegalTransition(BusinessRuleViolation):
+    code = "illegal-transition"
+
+    def __init__(self, from_status: str, to_status: str, actor: str, why: str) -> None:
+        super().__init__(
+            f"{actor} may not move an appointment from {from_status} to {to_status}: {why}"
+        )
+        self.code = "illegal-transition"
+        self.from_status = from_status
+        self.to_status = to_status
+        self.actor = actor
+        self.why = why
+
+
+class SlotConflict(DomainError):
+    """The slot overlaps occupying appointments (HTTP 409)."""
+
+    code = "slot-conflict"
+
+    def __init__(self, conflicting_ids: Iterable[UUID]) -> None:
+        ids = sorted(set(conflicting_ids), key=str)
+        super().__init__(
+            "the requested time overlaps "
+            + (", ".join(str(i) for i in ids) if ids else "another appointment")
+        )
+        self.conflicting_ids: tuple[UUID, ...] = tuple(ids)
+
+
+class StaleVersion(DomainError):
+    """An update was based on an old version of the record (HTTP 409/412)."""
+
+    code = "stale-version"
+
+    def __init__(self, entity: str, entity_id: object, expected: int, actual: int | None) -> None:
+        super().__init__(
+            f"{entity} {entity_id} changed: expected version {expected}, found {actual}"
+        )
+        self.entity_id = entity_id
+        self.expected = expected
+        self.actual = actual
+
+
+class AlreadyExists(DomainError):
+    """A uniqueness rule was broken (HTTP 409)."""
+
+    code = "already-exists"
+
+
+class RateLimited(DomainError):
+    code = "rate-limited"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"too many requests; retry after {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds

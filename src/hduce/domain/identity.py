@@ -1,0 +1,121 @@
+"""Who acts: users, their roles, and the actor of a command."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hduce.domain.errors import InvalidInput
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+    #: The system itself (expiry of unanswered requests, no-show sweeps, reminders).
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The one who issues a command. ``user_id`` is None only for the system."""
+
+    role: Role
+    user_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is not Role.SYSTEM and self.user_id is None:
+            raise ValueError(f"a {self.role} actor needs a user id")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(Role.SYSTEM, None)
+
+    def is_user(self, user_id: UUID) -> bool:
+        return self.user_id == user_id
+
+    def __str__(self) -> str:
+        return self.role.value if self.user_id is None else f"{self.role.value} {self.user_id}"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def normalise_email(raw: str) -> str:
+    """Emails are unique case-insensitively: store and compare them lower-cased."""
+    email = raw.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise InvalidInput(f"{raw!r} is not an email address", field="email")
+    return email
+
+
+def validate_phone(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    phone = raw.strip().replace(" ", "")
+    if not _E164.match(phone):
+        raise InvalidInput(f"{raw!r} is not an E.164 phone number (e.g. +34600111222)", "phone")
+    return phone
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{name!r} is not an IANA timezone", field="timezone") from None
+    return name
+
+
+@dataclass(slots=True)
+class User:
+    id: UUID
+    email: str
+    full_name: str
+    role: Role
+    created_at: datetime
+    phone: str | None = None
+    password_hash: str | None = None
+    google_subject: str | None = None
+    is_active: bool = True
+    timezone: str = "UTC"
+    email_opt_out: bool = False
+    sms_opt_out: bool = False
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if self.role is Role.SYSTEM:
+            raise InvalidInput("no account may have the system role", field="role")
+        self.email = normalise_email(self.email)
+        self.phone = validate_phone(self.phone)
+        self.timezone = validate_timezone(self.timezone)
+        if not self.full_name.strip():
+            raise InvalidInput("full name is required", field="full_name")
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.role, self.id)
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(slots=True)
+class PatientProfile:
+    user_id: UUID
+    date_of_birth: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    emergency_contact_name: str | None = None
+    emergency_contact_phone: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.emergency_contact_phone = validate_phone(self.emergency_contact_phone)

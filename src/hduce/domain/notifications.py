@@ -1,0 +1,245 @@
+"""Who is told what (DESIGN.md §2 "Notification policy") and the notification record.
+
+``plan_notifications`` is a pure function from one event to the intents it causes.
+Rendering the text is pure too, with times shown in the recipient's timezone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from hduce.domain import events
+from hduce.domain.errors import BusinessRuleViolation
+from hduce.domain.events import DomainEvent
+
+
+class Channel(StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What the policy needs to know of a person to reach them."""
+
+    user_id: UUID
+    full_name: str
+    timezone: str = "UTC"
+    email: str | None = None
+    phone: str | None = None
+    email_opt_out: bool = False
+    sms_opt_out: bool = False
+
+    def channels(self) -> list[Channel]:
+        chosen = [Channel.IN_APP]
+        if self.email and not self.email_opt_out:
+            chosen.append(Channel.EMAIL)
+        if self.phone and not self.sms_opt_out:
+            chosen.append(Channel.SMS)
+        return chosen
+
+
+class Template(StrEnum):
+    REQUEST_SUBMITTED = "request_submitted"
+    NEW_REQUEST = "new_request"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+    PATIENT_ARRIVED = "patient_arrived"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationIntent:
+    event_id: UUID
+    event_type: str
+    recipient: Recipient
+    channel: Channel
+    template: Template
+    params: Mapping[str, Any]
+
+    @property
+    def dedupe_key(self) -> str:
+        """One notification per event, recipient and channel, however often it is replayed."""
+        return f"{self.event_id}:{self.recipient.user_id}:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    patient: Recipient
+    doctor: Recipient
+
+
+_PATIENT, _DOCTOR = "patient", "doctor"
+
+# event type -> (template for the patient, template for the doctor); None = not told.
+_POLICY: dict[str, tuple[Template | None, Template | None]] = {
+    events.APPOINTMENT_REQUESTED: (Template.REQUEST_SUBMITTED, Template.NEW_REQUEST),
+    events.APPOINTMENT_APPROVED: (Template.APPROVED, None),
+    events.APPOINTMENT_REJECTED: (Template.REJECTED, None),
+    events.APPOINTMENT_CANCELLED: (Template.CANCELLED, Template.CANCELLED),
+    events.APPOINTMENT_RESCHEDULED: (Template.RESCHEDULED, Template.RESCHEDULED),
+    events.APPOINTMENT_CHECKED_IN: (None, Template.PATIENT_ARRIVED),
+    events.APPOINTMENT_COMPLETED: (Template.COMPLETED, None),
+    events.APPOINTMENT_NO_SHOW: (Template.MISSED, None),
+    events.REMINDER_DUE: (Template.REMINDER, None),
+}
+
+
+def plan_notifications(event: DomainEvent, parties: Parties) -> list[NotificationIntent]:
+    """The notifications an event causes: every channel the recipient can be reached on."""
+    templates = _POLICY.get(event.type)
+    if templates is None:
+        return []
+    payload = event.payload
+    if event.type == events.APPOINTMENT_CANCELLED and payload.get("rescheduled_to"):
+        return []  # the replacement's "rescheduled" event tells both parties the new time
+    if event.type == events.APPOINTMENT_APPROVED and payload.get("from_status") is None:
+        # Booked straight into APPROVED by the doctor or an admin: the patient hears
+        # of it; the doctor who booked it knows already.
+        templates = (Template.APPROVED, None)
+    intents: list[NotificationIntent] = []
+    actor_id = payload.get("actor_id")
+    for side, template, recipient in (
+        (_PATIENT, templates[0], parties.patient),
+        (_DOCTOR, templates[1], parties.doctor),
+    ):
+        if template is None:
+            continue
+        if event.type == events.APPOINTMENT_CANCELLED and actor_id == str(recipient.user_id):
+            continue  # whoever cancelled knows it
+        params = _params(event, side)
+        intents.extend(
+            NotificationIntent(event.id, event.type, recipient, channel, template, params)
+            for channel in recipient.channels()
+        )
+    return intents
+
+
+def _params(event: DomainEvent, side: str) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "side": side,
+        "appointment_id": payload.get("appointment_id"),
+        "starts_at": payload.get("starts_at"),
+        "ends_at": payload.get("ends_at"),
+        "reason": payload.get("reason"),
+        "actor_role": payload.get("actor_role"),
+        "replaces": payload.get("replaces"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    title: str
+    body: str
+
+
+def render(intent: NotificationIntent, parties: Parties) -> RenderedMessage:
+    """Title and text in the recipient's own timezone. Plain text, short enough for SMS."""
+    params = intent.params
+    when = _local_time(params.get("starts_at"), intent.recipient.timezone)
+    other = parties.doctor.full_name if params["side"] == _PATIENT else parties.patient.full_name
+    reason = params.get("reason")
+    because = f" Reason: {reason}." if reason else ""
+    by = params.get("actor_role") or "someone"
+    texts: dict[Template, tuple[str, str]] = {
+        Template.REQUEST_SUBMITTED: (
+            "Appointment request submitted",
+            f"Your request to see {other} on {when} was sent and awaits approval.",
+        ),
+        Template.NEW_REQUEST: (
+            "New appointment request",
+            f"{other} asks for an appointment on {when}.",
+        ),
+        Template.APPROVED: (
+            "Appointment approved",
+            f"Your appointment with {other} on {when} is confirmed.",
+        ),
+        Template.REJECTED: (
+            "Appointment rejected",
+            f"Your request for {when} was declined.{because}",
+        ),
+        Template.CANCELLED: (
+            "Appointment cancelled",
+            f"The appointment with {other} on {when} was cancelled by the {by}.{because}",
+        ),
+        Template.RESCHEDULED: (
+            "Appointment rescheduled",
+            f"The appointment with {other} moved to {when}.",
+        ),
+        Template.PATIENT_ARRIVED: ("Patient arrived", f"{other} has checked in for {when}."),
+        Template.COMPLETED: ("Visit completed", f"Your visit with {other} on {when} is complete."),
+        Template.MISSED: (
+            "Missed appointment",
+            f"You missed your appointment with {other} on {when}.",
+        ),
+        Template.REMINDER: ("Appointment reminder", f"Reminder: you see {other} on {when}."),
+    }
+    title, body = texts[intent.template]
+    return RenderedMessage(title, body)
+
+
+def _local_time(iso_instant: object, timezone: str) -> str:
+    if not isinstance(iso_instant, str):
+        return "the scheduled time"
+    local = datetime.fromisoformat(iso_instant).astimezone(ZoneInfo(timezone))
+    return f"{local:%a %d %b %Y at %H:%M} ({timezone})"
+
+
+@dataclass(slots=True, eq=False)
+class Notification:
+    """One message to one person on one channel, and what became of it."""
+
+    id: UUID
+    recipient_id: UUID
+    type: str
+    title: str
+    message: str
+    channel: Channel
+    created_at: datetime
+    dedupe_key: str
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    read_at: datetime | None = None
+    sent_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    def mark_read(self, now: datetime) -> None:
+        if self.read_at is None:
+            self.read_at = now
+
+    def mark_sent(self, now: datetime) -> None:
+        self.attempts += 1
+        self.status = DeliveryStatus.SENT
+        self.sent_at = now
+        self.last_error = None
+
+    def mark_failed(self, error: str, *, give_up: bool) -> None:
+        """Record a failed attempt; it stays PENDING for a retry unless we give up."""
+        if self.status is DeliveryStatus.SENT:
+            raise BusinessRuleViolation("a sent notification cannot fail afterwards")
+        self.attempts += 1
+        self.last_error = error[:500]
+        self.status = DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING
