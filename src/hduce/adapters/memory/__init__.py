@@ -1,0 +1,55 @@
+"""In-process implementations of every port.
+
+They are the fakes of the unit tests and the embedded defaults of the cache,
+rate limiter, token store, realtime fan-out, event bus and message sinks when
+no Redis, broker, SMTP server or SMS provider is configured. The ``Fake*``
+identity adapters (password hasher, access tokens, OIDC provider) are for
+tests only.
+"""
+
+from hduce.adapters.memory.bus import DeadLetter, HandlerFailed, InProcessEventBus
+from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
+from hduce.adapters.memory.fakes import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher
+from hduce.adapters.memory.identity import InMemoryRefreshTokenStore, InMemoryTokenDenylist
+from hduce.adapters.memory.messages import (
+    DEFAULT_MAIL_DIR,
+    DeliveryFailed,
+    LogEmailSender,
+    LogSmsSender,
+    RecordingEmailSender,
+    RecordingSmsSender,
+    SentEmail,
+    SentSms,
+)
+from hduce.adapters.memory.outbox import InMemoryOutbox
+from hduce.adapters.memory.realtime import InMemoryRealtimeFanout, RealtimeSubscription
+from hduce.adapters.memory.store import InMemoryStore, OutboxRow
+from hduce.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
+
+__all__ = [
+    "DEFAULT_MAIL_DIR",
+    "DeadLetter",
+    "DeliveryFailed",
+    "FakeAccessTokens",
+    "FakeOidcProvider",
+    "FakePasswordHasher",
+    "HandlerFailed",
+    "InMemoryCache",
+    "InMemoryOutbox",
+    "InMemoryRateLimiter",
+    "InMemoryRealtimeFanout",
+    "InMemoryRefreshTokenStore",
+    "InMemoryStore",
+    "InMemoryTokenDenylist",
+    "InMemoryUnitOfWork",
+    "InMemoryUnitOfWorkFactory",
+    "InProcessEventBus",
+    "LogEmailSender",
+    "LogSmsSender",
+    "OutboxRow",
+    "RealtimeSubscription",
+    "RecordingEmailSender",
+    "RecordingSmsSender",
+    "SentEmail",
+    "SentSms",
+]

@@ -1,0 +1,199 @@
+"""The in-memory unit of work: a change journal over ``InMemoryStore``.
+
+* Reads see what is committed plus this unit's own pending writes.
+* Nothing reaches the store before ``commit``; leaving the ``async with`` block
+  without it discards every change, outbox event and history line.
+* ``commit`` re-checks uniqueness, overlaps and versions against what other units
+  committed meanwhile, then applies the whole journal at once under the store's
+  write lock. A ``serialized=True`` unit holds that lock from ``__aenter__`` to
+  ``__aexit__``, so check-then-insert runs alone (SQLite's ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from hduce.adapters.clock import UuidV7Generator
+from hduce.adapters.memory.repositories import (
+    InMemoryAppointmentRepository,
+    InMemoryAuditLog,
+    InMemoryAvailabilityRepository,
+    InMemoryDoctorRepository,
+    InMemoryIdempotencyStore,
+    InMemoryNotificationRepository,
+    InMemoryPatientRepository,
+    InMemoryProcessedEvents,
+    InMemorySpecialtyRepository,
+    InMemoryUserRepository,
+)
+from hduce.adapters.memory.store import InMemoryStore, StoreTables
+from hduce.application import context
+from hduce.application.ports import (
+    AppointmentRepository,
+    AuditLog,
+    AvailabilityRepository,
+    Clock,
+    DoctorRepository,
+    IdempotencyStore,
+    IdGenerator,
+    NotificationRepository,
+    PatientRepository,
+    ProcessedEvents,
+    SpecialtyRepository,
+    UserRepository,
+)
+from hduce.domain.appointments import Appointment
+from hduce.domain.events import DomainEvent
+
+
+class InMemoryUnitOfWork:
+    """One transaction over an ``InMemoryStore``. Use it as ``async with uow: ...``."""
+
+    users: UserRepository
+    patients: PatientRepository
+    specialties: SpecialtyRepository
+    doctors: DoctorRepository
+    availability: AvailabilityRepository
+    appointments: AppointmentRepository
+    notifications: NotificationRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+    processed_events: ProcessedEvents
+
+    def __init__(
+        self,
+        store: InMemoryStore,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        serialized: bool = False,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.serialized = serialized
+        self._tables = StoreTables(store)
+        # Aggregates loaded or added (their events are collected on commit) and events
+        # passed to ``emit``, in the order they came, so the outbox keeps that order.
+        self._sequence: list[Appointment | DomainEvent] = []
+        self._tracked: set[int] = set()
+        self._active = False
+        self._holds_lock = False
+
+        users = InMemoryUserRepository(self._tables)
+        patients = InMemoryPatientRepository(self._tables)
+        specialties = InMemorySpecialtyRepository(self._tables)
+        doctors = InMemoryDoctorRepository(self._tables)
+        availability = InMemoryAvailabilityRepository(self._tables, ids)
+        appointments = InMemoryAppointmentRepository(self._tables, self._track)
+        notifications = InMemoryNotificationRepository(self._tables)
+        audit = InMemoryAuditLog(self._tables)
+        idempotency = InMemoryIdempotencyStore(self._tables)
+        processed = InMemoryProcessedEvents(self._tables, clock.now)
+        self._repositories = (
+            users,
+            patients,
+            specialties,
+            doctors,
+            availability,
+            appointments,
+            notifications,
+            audit,
+            idempotency,
+            processed,
+        )
+        self.users = users
+        self.patients = patients
+        self.specialties = specialties
+        self.doctors = doctors
+        self.availability = availability
+        self.appointments = appointments
+        self.notifications = notifications
+        self.audit = audit
+        self.idempotency = idempotency
+        self.processed_events = processed
+
+    # ------------------------------------------------------------------ context manager
+
+    async def __aenter__(self) -> Self:
+        if self._active:
+            raise RuntimeError("this unit of work is open already; make a new one")
+        if self.serialized:
+            await self._store.acquire_write_lock()
+            self._holds_lock = True
+        self._active = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            self._active = False
+            if self._holds_lock:
+                self._holds_lock = False
+                self._store.release_write_lock()
+
+    # ------------------------------------------------------------------ events
+
+    def _track(self, appointment: Appointment) -> None:
+        if id(appointment) not in self._tracked:
+            self._tracked.add(id(appointment))
+            self._sequence.append(appointment)
+
+    def emit(self, event: DomainEvent) -> None:
+        self._sequence.append(event.correlated(context.correlation_id.get()))
+
+    # ------------------------------------------------------------------ transaction
+
+    async def commit(self) -> None:
+        if not self._active:
+            raise RuntimeError("commit() outside 'async with unit_of_work:'")
+        if self._holds_lock:
+            self._apply()
+        else:
+            async with self._store.write_lock():
+                self._apply()
+
+    def _apply(self) -> None:
+        # No await in here: validation, event collection and the writes are one step.
+        for repository in self._repositories:
+            repository.validate_commit()
+        correlation_id = context.correlation_id.get()
+        events: list[DomainEvent] = []
+        for item in self._sequence:
+            if isinstance(item, DomainEvent):
+                events.append(item.correlated(correlation_id))
+            else:
+                events.extend(e.correlated(correlation_id) for e in item.collect_events())
+        self._tables.apply()
+        if events:
+            self._store.append_outbox(events, self._clock.now())
+        self._store.commits += 1
+        for repository in self._repositories:
+            repository.reset()
+        # Loaded aggregates stay tracked (later changes still emit); emitted events are gone.
+        self._sequence = [item for item in self._sequence if not isinstance(item, DomainEvent)]
+
+    async def rollback(self) -> None:
+        self._tables.reset()
+        for repository in self._repositories:
+            repository.reset()
+        self._sequence.clear()
+        self._tracked.clear()
+
+
+class InMemoryUnitOfWorkFactory:
+    """Makes units of work that share one store (the ``UnitOfWorkFactory`` port)."""
+
+    def __init__(self, store: InMemoryStore, clock: Clock, ids: IdGenerator | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids: IdGenerator = ids or UuidV7Generator()
+
+    def __call__(self, *, serialized: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store, self.clock, self.ids, serialized=serialized)

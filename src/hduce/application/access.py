@@ -1,0 +1,28 @@
+"""Who may see what: the read-side counterpart of the state machine's actor rules."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from hduce.domain.appointments import Appointment
+from hduce.domain.errors import PermissionDenied
+from hduce.domain.identity import Actor, Role
+
+
+def ensure_can_view(actor: Actor, appointment: Appointment) -> None:
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
+        return
+    if actor.user_id in (appointment.patient_id, appointment.doctor_id):
+        return
+    raise PermissionDenied("this appointment belongs to someone else")
+
+
+def ensure_self_or_admin(actor: Actor, user_id: UUID, what: str) -> None:
+    if actor.role is Role.ADMIN or actor.is_user(user_id):
+        return
+    raise PermissionDenied(f"only the owner or an admin may {what}")
+
+
+def ensure_admin(actor: Actor, what: str) -> None:
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied(f"only an admin may {what}")

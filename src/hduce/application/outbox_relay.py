@@ -1,0 +1,87 @@
+"""The outbox relay: moves committed events from the outbox to the event bus.
+
+At-least-once: a row is marked published only after the bus accepted it, so a
+crash between the two republishes it, and consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from hduce.application.ports import Clock, EventPublisher, Outbox, OutboxStats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    batch_size: int = 100
+    poll_interval: float = 0.5  # seconds between polls when the outbox is empty
+    max_backoff: float = 30.0  # seconds, the cap of the exponential backoff on bus errors
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        outbox: Outbox,
+        publisher: EventPublisher,
+        clock: Clock,
+        settings: RelaySettings = RelaySettings(),
+    ) -> None:
+        self._outbox = outbox
+        self._publisher = publisher
+        self._clock = clock
+        self._settings = settings
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Poll now instead of waiting for the interval (called after a commit)."""
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Publish until the outbox is empty or the bus fails; returns how many went out."""
+        total = 0
+        while True:
+            result = await self._outbox.relay_batch(
+                self._settings.batch_size, self._publisher.publish
+            )
+            total += result.published
+            if result.failed:
+                raise RelayBlocked(total)
+            if result.published < self._settings.batch_size:
+                return total
+
+    async def stats(self) -> OutboxStats:
+        return await self._outbox.stats(self._clock.now())
+
+    async def run(self) -> None:
+        """Relay forever: poll, publish, back off exponentially while the bus is down."""
+        backoff = self._settings.poll_interval
+        while True:
+            try:
+                await self.drain()
+                backoff = self._settings.poll_interval
+            except RelayBlocked:
+                backoff = min(
+                    max(backoff * 2, self._settings.poll_interval), self._settings.max_backoff
+                )
+                log.warning("outbox relay: event bus refused an event; retrying in %.1f s", backoff)
+            except Exception:
+                backoff = min(
+                    max(backoff * 2, self._settings.poll_interval), self._settings.max_backoff
+                )
+                log.exception("outbox relay: unexpected error; retrying in %.1f s", backoff)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+
+class RelayBlocked(Exception):
+    """The bus refused an event; the rows stay in the outbox for the next attempt."""
+
+    def __init__(self, published: int) -> None:
+        super().__init__(f"event bus failed after {published} events")
+        self.published = published

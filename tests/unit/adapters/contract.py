@@ -1,0 +1,1498 @@
+"""Contract tests of the ports, reusable by every adapter (memory, SQL, Redis...).
+
+Each ``*Contract`` class holds async tests that only use the port; a test module
+subclasses it under a ``Test*`` name and provides the fixtures it asks for:
+
+=========================  ==========================================================
+fixture                    used by
+=========================  ==========================================================
+``uow_factory``            every persistence contract: a ``UnitOfWorkFactory`` over an
+                           EMPTY store/database (one per test: totals are asserted)
+``outbox``                 ``UnitOfWorkContract``, ``OutboxContract``: the ``Outbox``
+                           over the same store as ``uow_factory``
+``cache``                  ``CacheContract``
+``rate_limiter``           ``RateLimiterContract``
+``fanout``                 ``RealtimeFanoutContract``: ``publish`` + ``subscribe(user_id)``
+                           returning an async context manager with ``get(timeout)``
+``refresh_tokens``         ``RefreshTokenStoreContract``: an empty ``RefreshTokenStore``
+``denylist``               ``TokenDenylistContract``: an empty ``TokenDenylist``
+``advance_time``           cache / rate limiter / denylist: ``async (seconds) -> None``
+                           that makes that much time pass for the adapter (move a
+                           ``FixedClock``, or sleep for a real server)
+``time_now``               refresh tokens / denylist: ``() -> datetime``, the adapter's now
+=========================  ==========================================================
+
+Example (PostgreSQL)::
+
+    from tests.unit.adapters.contract import AppointmentRepositoryContract
+
+    class TestPostgresAppointments(AppointmentRepositoryContract):
+        @pytest.fixture
+        async def uow_factory(self, postgres_database): ...
+
+Time in these tests is far in the future (2030), so nothing here depends on today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+import pytest
+
+from hduce.application import context
+from hduce.application.ports import (
+    AppointmentQuery,
+    Cache,
+    DoctorQuery,
+    IdempotencyRecord,
+    Outbox,
+    OutboxStats,
+    PageRequest,
+    RateLimiter,
+    RealtimeFanout,
+    RefreshRefused,
+    RefreshTokenRecord,
+    RefreshTokenStore,
+    Reused,
+    Rotated,
+    TokenDenylist,
+    UnitOfWorkFactory,
+    UserQuery,
+)
+from hduce.domain import events
+from hduce.domain.appointments import Appointment, AppointmentStatus
+from hduce.domain.audit import AuditEntry
+from hduce.domain.clinic import Doctor, Specialty
+from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
+from hduce.domain.events import DomainEvent
+from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
+from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel, DeliveryStatus, Notification
+from hduce.domain.scheduling import (
+    DoctorAvailability,
+    ExtraHours,
+    LocalInterval,
+    SchedulingPolicy,
+    TimeOff,
+    TimeSlot,
+    WeeklyHours,
+    find_conflicts,
+)
+
+S = AppointmentStatus
+
+#: "Now" when appointments are booked in these tests.
+NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+#: Monday 2030-01-07 09:00 UTC: the first visit of the tests.
+T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+POLICY = SchedulingPolicy()
+ALWAYS_OPEN = DoctorAvailability(
+    "UTC", WeeklyHours({day: (LocalInterval(time(0), time(0)),) for day in range(7)})
+)
+
+
+def at(minutes: float = 0, *, hours: float = 0, days: float = 0) -> datetime:
+    """An instant relative to ``T0``."""
+    return T0 + timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def slot(start_minutes: float = 0, length_minutes: float = 30, *, days: float = 0) -> TimeSlot:
+    return TimeSlot.of(at(start_minutes, days=days), timedelta(minutes=length_minutes))
+
+
+# ------------------------------------------------------------------------------ builders
+
+
+def new_user(
+    full_name: str = "Ada Patient",
+    *,
+    role: Role = Role.PATIENT,
+    email: str | None = None,
+    created_at: datetime = NOW,
+    **fields: Any,
+) -> User:
+    if email is None:
+        email = f"{full_name.split()[0].lower()}-{uuid7().hex[-10:]}@example.org"
+    return User(
+        id=uuid7(),
+        email=email,
+        full_name=full_name,
+        role=role,
+        created_at=created_at,
+        **fields,
+    )
+
+
+def new_specialty(name: str = "Cardiology", description: str = "") -> Specialty:
+    return Specialty(id=uuid7(), name=name, description=description)
+
+
+def new_doctor(user: User, specialty: Specialty, **fields: Any) -> Doctor:
+    fields.setdefault("licence_number", f"LIC-{uuid7().hex[-12:]}")
+    fields.setdefault("timezone", "Europe/Madrid")
+    return Doctor(user_id=user.id, specialty_id=specialty.id, **fields)
+
+
+def book(
+    clinic: Clinic,
+    when: TimeSlot,
+    *,
+    patient: User | None = None,
+    doctor: Doctor | None = None,
+    approve: bool | None = None,
+) -> Appointment:
+    """A new appointment (PENDING, or APPROVED with ``approve=True``) booked by the admin."""
+    return Appointment.book(
+        actor=clinic.admin_actor,
+        patient_id=(patient or clinic.patient).id,
+        doctor_id=(doctor or clinic.doctor).user_id,
+        slot=when,
+        reason="check-up",
+        now=NOW,
+        policy=POLICY,
+        availability=ALWAYS_OPEN,
+        existing=(),
+        approve=approve,
+    )
+
+
+def cancel(appointment: Appointment, clinic: Clinic, now: datetime = NOW) -> None:
+    appointment.cancel(actor=clinic.admin_actor, now=now, reason="clinic closed", policy=POLICY)
+
+
+def user_registered(n: int = 1, aggregate_id: UUID | None = None) -> DomainEvent:
+    return DomainEvent(
+        type=events.USER_REGISTERED,
+        occurred_at=NOW + timedelta(seconds=n),
+        aggregate_id=aggregate_id or uuid7(),
+        aggregate_version=1,
+        payload={"n": n},
+    )
+
+
+def new_notification(
+    recipient: User,
+    *,
+    channel: Channel = Channel.IN_APP,
+    created_at: datetime = NOW,
+    dedupe_key: str | None = None,
+    title: str = "Appointment approved",
+) -> Notification:
+    return Notification(
+        id=uuid7(),
+        recipient_id=recipient.id,
+        type=events.APPOINTMENT_APPROVED,
+        title=title,
+        message="Your appointment is confirmed.",
+        channel=channel,
+        created_at=created_at,
+        dedupe_key=dedupe_key or f"{uuid7()}:{recipient.id}:{channel}",
+        metadata={"appointment_id": str(uuid7())},
+    )
+
+
+@dataclass
+class Clinic:
+    admin: User
+    specialty: Specialty
+    doctor_user: User
+    doctor: Doctor
+    other_doctor_user: User
+    other_doctor: Doctor
+    patient: User
+    other_patient: User
+
+    @property
+    def admin_actor(self) -> Actor:
+        return Actor(Role.ADMIN, self.admin.id)
+
+
+async def seed_clinic(uow_factory: UnitOfWorkFactory) -> Clinic:
+    """An admin, a specialty, two doctors and two patients, committed."""
+    admin = new_user("Alan Admin", role=Role.ADMIN)
+    specialty = new_specialty()
+    doctor_user = new_user("Grace Hopper", role=Role.DOCTOR)
+    other_doctor_user = new_user("Barbara Liskov", role=Role.DOCTOR)
+    clinic = Clinic(
+        admin=admin,
+        specialty=specialty,
+        doctor_user=doctor_user,
+        doctor=new_doctor(doctor_user, specialty),
+        other_doctor_user=other_doctor_user,
+        other_doctor=new_doctor(other_doctor_user, specialty),
+        patient=new_user("Ada Patient"),
+        other_patient=new_user("Alan Patient"),
+    )
+    async with uow_factory() as uow:
+        for user in (admin, doctor_user, other_doctor_user, clinic.patient, clinic.other_patient):
+            await uow.users.add(user)
+        await uow.specialties.add(specialty)
+        await uow.doctors.add(clinic.doctor)
+        await uow.doctors.add(clinic.other_doctor)
+        await uow.commit()
+    return clinic
+
+
+async def store_appointments(uow_factory: UnitOfWorkFactory, *appointments: Appointment) -> None:
+    async with uow_factory() as uow:
+        for appointment in appointments:
+            await uow.appointments.add(appointment)
+        await uow.commit()
+
+
+class Recorder:
+    """A publisher for ``relay_batch`` that records, and can fail or be slow."""
+
+    def __init__(self, *, fail_on: int | None = None, delay: float = 0.0) -> None:
+        self.events: list[DomainEvent] = []
+        self.calls = 0
+        self._fail_on = fail_on
+        self._delay = delay
+
+    async def __call__(self, event: DomainEvent) -> None:
+        self.calls += 1
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        if self._fail_on is not None and self.calls == self._fail_on:
+            raise ConnectionError("broker down")
+        self.events.append(event)
+
+
+async def drain(outbox: Outbox) -> list[DomainEvent]:
+    recorder = Recorder()
+    while (await outbox.relay_batch(100, recorder)).published:
+        pass
+    return recorder.events
+
+
+def appointment_fields(appointment: Appointment) -> dict[str, Any]:
+    fields = {f.name: getattr(appointment, f.name) for f in dataclasses.fields(appointment)}
+    fields.pop("pending_events")
+    return fields
+
+
+# ================================================================================ users
+
+
+class UserRepositoryContract:
+    async def test_add_and_get_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
+        user = new_user(
+            "Ada Lovelace",
+            email="Ada@Example.org",
+            phone="+34600111222",
+            password_hash="argon2$hash",
+            google_subject="google-123",
+            timezone="Europe/Madrid",
+            email_opt_out=True,
+        )
+        async with uow_factory() as uow:
+            await uow.users.add(user)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.users.get(user.id)
+            by_email = await uow.users.get_by_email("  ADA@example.ORG ")
+            by_subject = await uow.users.get_by_google_subject("google-123")
+            assert await uow.users.get(uuid7()) is None
+            assert await uow.users.get_by_email("nobody@example.org") is None
+            assert await uow.users.get_by_google_subject("nobody") is None
+        assert loaded == user
+        assert loaded is not None and loaded.email == "ada@example.org"
+        assert by_email == user
+        assert by_subject == user
+
+    async def test_email_is_unique_case_insensitively(self, uow_factory: UnitOfWorkFactory) -> None:
+        async with uow_factory() as uow:
+            await uow.users.add(new_user(email="dup@example.org"))
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(AlreadyExists):
+                await uow.users.add(new_user(email="DUP@Example.ORG"))
+        async with uow_factory() as uow:
+            await uow.users.add(new_user(email="same-tx@example.org"))
+            with pytest.raises(AlreadyExists):
+                await uow.users.add(new_user(email="Same-Tx@example.org"))
+
+    async def test_save_updates_and_keeps_uniqueness(self, uow_factory: UnitOfWorkFactory) -> None:
+        first, second = new_user("Ada One"), new_user("Bob Two")
+        async with uow_factory() as uow:
+            await uow.users.add(first)
+            await uow.users.add(second)
+            await uow.commit()
+        async with uow_factory() as uow:
+            user = await uow.users.get(first.id)
+            assert user is not None
+            user.full_name = "Ada Renamed"
+            user.is_active = False
+            await uow.users.save(user)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.users.get(first.id)
+            assert loaded is not None
+            assert (loaded.full_name, loaded.is_active) == ("Ada Renamed", False)
+            clash = await uow.users.get(second.id)
+            assert clash is not None
+            clash.email = first.email
+            with pytest.raises(AlreadyExists):
+                await uow.users.save(clash)
+                await uow.commit()
+
+    async def test_loaded_objects_are_detached_copies(self, uow_factory: UnitOfWorkFactory) -> None:
+        user = new_user("Ada Original")
+        async with uow_factory() as uow:
+            await uow.users.add(user)
+            user.full_name = "Changed after add"
+            loaded = await uow.users.get(user.id)
+            assert loaded is not None
+            loaded.full_name = "Changed without save"
+            await uow.commit()
+        async with uow_factory() as uow:
+            stored = await uow.users.get(user.id)
+        assert stored is not None and stored.full_name == "Ada Original"
+
+    async def test_list_filters_sorts_and_pages(self, uow_factory: UnitOfWorkFactory) -> None:
+        users = [
+            new_user("Zoe Patient", email="zoe@example.org", created_at=NOW),
+            new_user("Yann Patient", email="yann@example.org", created_at=NOW),
+            new_user("Dr Who", email="who@clinic.org", role=Role.DOCTOR, created_at=NOW),
+            new_user("Old Timer", email="old@example.org", created_at=NOW - timedelta(days=1)),
+            new_user("Gone Away", email="gone@example.org", created_at=NOW, is_active=False),
+        ]
+        async with uow_factory() as uow:
+            for user in users:
+                await uow.users.add(user)
+            await uow.commit()
+        async with uow_factory() as uow:
+            everyone = await uow.users.list(UserQuery())
+            patients = await uow.users.list(UserQuery(role=Role.PATIENT))
+            searched = await uow.users.list(UserQuery(search="PATIENT"))
+            by_email = await uow.users.list(UserQuery(search="Clinic.ORG"))
+            inactive = await uow.users.list(UserQuery(is_active=False))
+            page = await uow.users.list(UserQuery(page=PageRequest(limit=2, offset=1)))
+        # created_at first, then email
+        assert [u.email for u in everyone.items] == [
+            "old@example.org",
+            "gone@example.org",
+            "who@clinic.org",
+            "yann@example.org",
+            "zoe@example.org",
+        ]
+        assert everyone.total == 5
+        assert {u.email for u in patients.items} == {
+            "old@example.org",
+            "gone@example.org",
+            "yann@example.org",
+            "zoe@example.org",
+        }
+        assert [u.email for u in searched.items] == ["yann@example.org", "zoe@example.org"]
+        assert [u.email for u in by_email.items] == ["who@clinic.org"]
+        assert [u.email for u in inactive.items] == ["gone@example.org"]
+        assert [u.email for u in page.items] == ["gone@example.org", "who@clinic.org"]
+        assert (page.total, page.limit, page.offset) == (5, 2, 1)
+
+
+# ============================================================================= patients
+
+
+class PatientRepositoryContract:
+    async def test_save_inserts_then_updates(self, uow_factory: UnitOfWorkFactory) -> None:
+        user = new_user()
+        async with uow_factory() as uow:
+            await uow.users.add(user)
+            assert await uow.patients.get(user.id) is None
+            await uow.patients.save(
+                PatientProfile(
+                    user_id=user.id,
+                    date_of_birth=date(1990, 5, 17),
+                    sex=Sex.FEMALE,
+                    emergency_contact_name="Bob",
+                    emergency_contact_phone="+34600999888",
+                )
+            )
+            await uow.commit()
+        async with uow_factory() as uow:
+            profile = await uow.patients.get(user.id)
+            assert profile is not None
+            assert (profile.date_of_birth, profile.sex) == (date(1990, 5, 17), Sex.FEMALE)
+            assert profile.emergency_contact_phone == "+34600999888"
+            profile.emergency_contact_name = "Carol"
+            await uow.patients.save(profile)
+            await uow.commit()
+        async with uow_factory() as uow:
+            updated = await uow.patients.get(user.id)
+        assert updated is not None and updated.emergency_contact_name == "Carol"
+
+
+# ========================================================================== specialties
+
+
+class SpecialtyRepositoryContract:
+    async def test_round_trip_and_sorted_list(self, uow_factory: UnitOfWorkFactory) -> None:
+        cardio = new_specialty("Cardiology", "Heart")
+        derma = new_specialty("dermatology")
+        async with uow_factory() as uow:
+            await uow.specialties.add(derma)
+            await uow.specialties.add(cardio)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.specialties.get(cardio.id) == cardio
+            assert await uow.specialties.get(uuid7()) is None
+            listed = await uow.specialties.list()
+        assert [s.name for s in listed] == ["Cardiology", "dermatology"]
+
+    async def test_name_is_unique_case_insensitively(self, uow_factory: UnitOfWorkFactory) -> None:
+        first = new_specialty("Cardiology")
+        other = new_specialty("Neurology")
+        async with uow_factory() as uow:
+            await uow.specialties.add(first)
+            await uow.specialties.add(other)
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(AlreadyExists):
+                await uow.specialties.add(new_specialty("CARDIOLOGY"))
+        async with uow_factory() as uow:
+            renamed = await uow.specialties.get(other.id)
+            assert renamed is not None
+            renamed.name = "cardiology"
+            with pytest.raises(AlreadyExists):
+                await uow.specialties.save(renamed)
+                await uow.commit()
+        async with uow_factory() as uow:
+            fine = await uow.specialties.get(other.id)
+            assert fine is not None
+            fine.description = "Brain"
+            await uow.specialties.save(fine)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.specialties.get(other.id)
+        assert loaded is not None and (loaded.name, loaded.description) == ("Neurology", "Brain")
+
+
+# ============================================================================== doctors
+
+
+class DoctorRepositoryContract:
+    async def test_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            loaded = await uow.doctors.get(clinic.doctor.id)
+            assert await uow.doctors.get(clinic.patient.id) is None
+            assert loaded == clinic.doctor
+            assert loaded is not None
+            loaded.consultation_fee = Decimal("45.50")
+            loaded.visit_minutes = 20
+            loaded.bio = "Compilers"
+            await uow.doctors.save(loaded)
+            await uow.commit()
+        async with uow_factory() as uow:
+            updated = await uow.doctors.get(clinic.doctor.id)
+        assert updated is not None
+        assert (updated.consultation_fee, updated.visit_minutes, updated.bio) == (
+            Decimal("45.50"),
+            20,
+            "Compilers",
+        )
+        assert updated.timezone == "Europe/Madrid"
+
+    async def test_licence_number_is_unique(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        newcomer = new_user("Edsger Dijkstra", role=Role.DOCTOR)
+        async with uow_factory() as uow:
+            await uow.users.add(newcomer)
+            with pytest.raises(AlreadyExists):
+                await uow.doctors.add(
+                    new_doctor(
+                        newcomer, clinic.specialty, licence_number=clinic.doctor.licence_number
+                    )
+                )
+
+    async def test_list_filters_by_specialty_and_name(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)  # Grace Hopper, Barbara Liskov: cardiology
+        neuro = new_specialty("Neurology")
+        alan = new_user("Alan Turing", role=Role.DOCTOR)
+        async with uow_factory() as uow:
+            await uow.specialties.add(neuro)
+            await uow.users.add(alan)
+            await uow.doctors.add(new_doctor(alan, neuro))
+            await uow.commit()
+        async with uow_factory() as uow:
+            everyone = await uow.doctors.list(DoctorQuery())
+            cardio = await uow.doctors.list(DoctorQuery(specialty_id=clinic.specialty.id))
+            named = await uow.doctors.list(DoctorQuery(name="HOPP"))
+            none = await uow.doctors.list(DoctorQuery(specialty_id=neuro.id, name="grace"))
+            page = await uow.doctors.list(DoctorQuery(page=PageRequest(limit=1, offset=1)))
+        # sorted by the doctor's name
+        assert [d.id for d in everyone.items] == [alan.id, clinic.other_doctor.id, clinic.doctor.id]
+        assert everyone.total == 3
+        assert [d.id for d in cardio.items] == [clinic.other_doctor.id, clinic.doctor.id]
+        assert [d.id for d in named.items] == [clinic.doctor.id]
+        assert (list(none.items), none.total) == ([], 0)
+        assert [d.id for d in page.items] == [clinic.other_doctor.id]
+        assert page.total == 3
+
+
+# ========================================================================= availability
+
+
+WEEKLY = WeeklyHours(
+    {
+        0: (LocalInterval(time(9), time(13)), LocalInterval(time(15), time(19))),
+        2: (LocalInterval(time(8), time(14)),),
+    }
+)
+
+
+class AvailabilityRepositoryContract:
+    async def test_default_is_empty_in_the_doctors_timezone(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            availability = await uow.availability.get(clinic.doctor.id)
+        assert availability == DoctorAvailability("Europe/Madrid")
+
+    async def test_unknown_doctor_is_not_found(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            with pytest.raises(NotFound):
+                await uow.availability.get(clinic.patient.id)
+            with pytest.raises(NotFound):
+                await uow.availability.replace_weekly(uuid7(), WEEKLY)
+
+    async def test_weekly_hours_are_replaced(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            await uow.availability.replace_weekly(clinic.doctor.id, WeeklyHours({}))
+            await uow.availability.replace_weekly(clinic.doctor.id, WEEKLY)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.availability.get(clinic.doctor.id)
+            other = await uow.availability.get(clinic.other_doctor.id)
+        assert loaded.weekly == WEEKLY
+        assert loaded.timezone == "Europe/Madrid"
+        assert other.weekly == WeeklyHours()
+        replacement = WeeklyHours({4: (LocalInterval(time(10), time(12)),)})
+        async with uow_factory() as uow:
+            await uow.availability.replace_weekly(clinic.doctor.id, replacement)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert (await uow.availability.get(clinic.doctor.id)).weekly == replacement
+
+    async def test_time_off_and_extra_hours_by_window(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        holiday = TimeOff(TimeSlot(at(days=0), at(days=2)), "conference")
+        later = TimeOff(TimeSlot(at(days=30), at(days=31)), "holiday")
+        saturday = ExtraHours(date(2030, 1, 12), LocalInterval(time(9), time(12)))
+        far_saturday = ExtraHours(date(2030, 3, 2), LocalInterval(time(9), time(12)))
+        async with uow_factory() as uow:
+            ids = {
+                await uow.availability.add_time_off(clinic.doctor.id, holiday),
+                await uow.availability.add_time_off(clinic.doctor.id, later),
+                await uow.availability.add_extra_hours(clinic.doctor.id, saturday),
+                await uow.availability.add_extra_hours(clinic.doctor.id, far_saturday),
+                await uow.availability.add_time_off(
+                    clinic.other_doctor.id, TimeOff(TimeSlot(at(), at(hours=1)))
+                ),
+            }
+            await uow.commit()
+        assert len(ids) == 5
+        first_week = TimeSlot(at(days=-1), at(days=6))  # Sunday 6 Jan .. Sunday 13 Jan
+        async with uow_factory() as uow:
+            everything = await uow.availability.get(clinic.doctor.id)
+            windowed = await uow.availability.get(clinic.doctor.id, first_week)
+            nothing = await uow.availability.get(
+                clinic.doctor.id, TimeSlot(at(days=10), at(days=11))
+            )
+        assert set(everything.time_off) == {holiday, later}
+        assert set(everything.extra_hours) == {saturday, far_saturday}
+        assert windowed.time_off == (holiday,)
+        assert windowed.extra_hours == (saturday,)
+        assert (nothing.time_off, nothing.extra_hours) == ((), ())
+
+
+# ========================================================================= appointments
+
+
+class AppointmentRepositoryContract:
+    async def test_add_and_get_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        appointment = book(clinic, slot(0))
+        await store_appointments(uow_factory, appointment)
+        async with uow_factory() as uow:
+            loaded = await uow.appointments.get(appointment.id)
+            assert await uow.appointments.get(uuid7()) is None
+        assert loaded is not None
+        assert appointment_fields(loaded) == appointment_fields(appointment)
+        assert loaded.status is S.PENDING and loaded.version == 1
+        assert [h.to_status for h in loaded.history] == [S.PENDING]
+        assert loaded.pending_events == []
+
+    async def test_overlap_for_the_doctor_or_the_patient_conflicts(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        first = book(clinic, slot(0, 60))  # patient with doctor, 09:00-10:00
+        second = book(clinic, slot(60, 60), patient=clinic.other_patient)  # 10:00-11:00
+        await store_appointments(uow_factory, first, second)
+        same_doctor = book(clinic, slot(30), patient=clinic.other_patient)  # 09:30 for doctor
+        same_patient = book(clinic, slot(15), doctor=clinic.other_doctor)  # 09:15 for patient
+        both = book(clinic, slot(45, 30), patient=clinic.other_patient)  # doctor: first and second
+        for candidate, expected in (
+            (same_doctor, {first.id}),
+            (same_patient, {first.id}),
+            (both, {first.id, second.id}),
+        ):
+            async with uow_factory() as uow:
+                with pytest.raises(SlotConflict) as refused:
+                    await uow.appointments.add(candidate)
+                    await uow.commit()
+            assert set(refused.value.conflicting_ids) == expected
+        async with uow_factory() as uow:
+            assert (await uow.appointments.list(AppointmentQuery())).total == 2
+
+    async def test_touching_and_terminal_appointments_do_not_conflict(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        first = book(clinic, slot(0))
+        cancelled = book(clinic, slot(60))
+        cancel(cancelled, clinic)
+        await store_appointments(uow_factory, first, cancelled)
+        touching_before = book(clinic, slot(-30))
+        touching_after = book(clinic, slot(30))
+        over_cancelled = book(clinic, slot(60))
+        await store_appointments(uow_factory, touching_before, touching_after, over_cancelled)
+        async with uow_factory() as uow:
+            assert (await uow.appointments.list(AppointmentQuery())).total == 5
+
+    async def test_save_checks_the_version_and_appends_history(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        appointment = book(clinic, slot(0))
+        await store_appointments(uow_factory, appointment)
+        async with uow_factory() as uow:
+            loaded = await uow.appointments.get(appointment.id, for_update=True)
+            assert loaded is not None
+            before = loaded.version
+            loaded.approve(actor=clinic.admin_actor, now=NOW, existing=())
+            await uow.appointments.save(loaded, expected_version=before)
+            await uow.commit()
+        async with uow_factory() as uow:
+            approved = await uow.appointments.get(appointment.id)
+            assert approved is not None
+            assert (approved.status, approved.version) == (S.APPROVED, 2)
+            assert [(h.from_status, h.to_status) for h in approved.history] == [
+                (None, S.PENDING),
+                (S.PENDING, S.APPROVED),
+            ]
+            assert approved.history[1].actor_id == clinic.admin.id
+            cancel(approved, clinic)
+            with pytest.raises(StaleVersion) as stale:
+                await uow.appointments.save(approved, expected_version=1)
+            assert stale.value.actual == 2
+        async with uow_factory() as uow:
+            unchanged = await uow.appointments.get(appointment.id)
+        assert unchanged is not None and unchanged.status is S.APPROVED
+
+    async def test_concurrent_updates_one_is_stale(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        appointment = book(clinic, slot(0))
+        await store_appointments(uow_factory, appointment)
+        async with uow_factory() as late:
+            stale_copy = await late.appointments.get(appointment.id)
+            assert stale_copy is not None
+            async with uow_factory() as early:
+                fresh = await early.appointments.get(appointment.id)
+                assert fresh is not None
+                fresh.approve(actor=clinic.admin_actor, now=NOW, existing=())
+                await early.appointments.save(fresh, expected_version=1)
+                await early.commit()
+            stale_copy.reject(actor=clinic.admin_actor, now=NOW, reason="no")
+            with pytest.raises(StaleVersion):
+                await late.appointments.save(stale_copy, expected_version=1)
+                await late.commit()
+        async with uow_factory() as uow:
+            final = await uow.appointments.get(appointment.id)
+        assert final is not None and final.status is S.APPROVED
+
+    async def test_save_of_an_occupying_status_rechecks_overlaps(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        # A cancelled appointment cannot come back, so re-occupation happens only through
+        # storage; the repository still refuses to store two occupying rows that overlap.
+        first = book(clinic, slot(0))
+        await store_appointments(uow_factory, first)
+        async with uow_factory() as uow:
+            moved = book(clinic, slot(60), patient=clinic.other_patient)
+            await uow.appointments.add(moved)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.appointments.get(moved.id)
+            assert loaded is not None
+            loaded.slot = slot(15)  # now overlapping ``first`` for the doctor
+            with pytest.raises(SlotConflict) as refused:
+                await uow.appointments.save(loaded, expected_version=loaded.version)
+                await uow.commit()
+        assert refused.value.conflicting_ids == (first.id,)
+
+    async def test_occupying_overlapping_and_busy_slots(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        doctors = book(clinic, slot(60), patient=clinic.other_patient)  # 10:00 doctor
+        patients = book(clinic, slot(0), doctor=clinic.other_doctor)  # 09:00 patient
+        unrelated = book(clinic, slot(30), patient=clinic.other_patient, doctor=clinic.other_doctor)
+        cancelled = book(clinic, slot(120))
+        cancel(cancelled, clinic)
+        approved = book(clinic, slot(150), approve=True)  # 11:30 doctor+patient
+        elsewhere = book(clinic, slot(0, days=1))
+        await store_appointments(
+            uow_factory, doctors, patients, unrelated, cancelled, approved, elsewhere
+        )
+        window = TimeSlot(at(0), at(180))
+        async with uow_factory() as uow:
+            found = await uow.appointments.occupying_overlapping(
+                window, doctor_id=clinic.doctor.id, patient_id=clinic.patient.id
+            )
+            busy = await uow.appointments.busy_slots(clinic.doctor.id, window)
+            touching = await uow.appointments.busy_slots(clinic.doctor.id, TimeSlot(at(0), at(60)))
+        assert [a.id for a in found] == [patients.id, doctors.id, approved.id]
+        assert list(busy) == [slot(60), slot(150)]
+        assert list(touching) == []
+
+    async def test_list_filters_sorts_and_pages(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        a = book(clinic, slot(0))
+        b = book(clinic, slot(60), approve=True)
+        c = book(clinic, slot(0), patient=clinic.other_patient, doctor=clinic.other_doctor)
+        d = book(clinic, slot(0, days=1), patient=clinic.other_patient)
+        cancel(d, clinic)
+        await store_appointments(uow_factory, d, c, b, a)
+        async with uow_factory() as uow:
+            everything = await uow.appointments.list(AppointmentQuery())
+            mine = await uow.appointments.list(AppointmentQuery(patient_id=clinic.patient.id))
+            doctor = await uow.appointments.list(AppointmentQuery(doctor_id=clinic.doctor.id))
+            occupying = await uow.appointments.list(
+                AppointmentQuery(statuses=frozenset({S.PENDING, S.APPROVED}))
+            )
+            window = await uow.appointments.list(
+                AppointmentQuery(starts_from=at(0), starts_before=at(60))
+            )
+            page = await uow.appointments.list(
+                AppointmentQuery(page=PageRequest(limit=2, offset=2))
+            )
+        same_start = sorted([a.id, c.id])
+        assert [x.id for x in everything.items] == [*same_start, b.id, d.id]
+        assert everything.total == 4
+        assert [x.id for x in mine.items] == [a.id, b.id]
+        assert [x.id for x in doctor.items] == [a.id, b.id, d.id]
+        assert [x.id for x in occupying.items] == [*same_start, b.id]
+        assert [x.id for x in window.items] == same_start
+        assert [x.id for x in page.items] == [b.id, d.id]
+        assert (page.total, page.limit, page.offset) == (4, 2, 2)
+
+    async def test_reminder_and_overdue_queries(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        pending_started = book(clinic, slot(0))
+        approved_early = book(clinic, slot(60), approve=True)
+        approved_late = book(clinic, slot(120), approve=True)
+        cancelled = book(clinic, slot(180), approve=True)
+        cancel(cancelled, clinic)
+        pending_future = book(clinic, slot(240))
+        await store_appointments(
+            uow_factory, pending_started, approved_early, approved_late, cancelled, pending_future
+        )
+        async with uow_factory() as uow:
+            due = await uow.appointments.approved_starting_between(at(60), at(120))
+            due_all = await uow.appointments.approved_starting_between(at(0), at(240))
+            overdue = await uow.appointments.overdue(at(200), approved_before=at(90))
+        assert [x.id for x in due] == [approved_early.id]  # start <= starts_at < end
+        assert [x.id for x in due_all] == [approved_early.id, approved_late.id]
+        assert [x.id for x in overdue] == [pending_started.id, approved_early.id]
+
+
+# ======================================================================== notifications
+
+
+class NotificationRepositoryContract:
+    async def test_add_dedupes_by_key(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        first = new_notification(clinic.patient, dedupe_key="event-1:patient:in_app")
+        again = new_notification(clinic.patient, dedupe_key="event-1:patient:in_app")
+        async with uow_factory() as uow:
+            assert await uow.notifications.add(first) is True
+            assert await uow.notifications.add(again) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.notifications.add(again) is False
+            assert await uow.notifications.get(first.id) is not None
+            assert await uow.notifications.get(again.id) is None
+
+    async def test_in_app_list_unread_and_read_all(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        old = new_notification(clinic.patient, created_at=NOW, title="old")
+        mid = new_notification(clinic.patient, created_at=NOW + timedelta(minutes=1), title="mid")
+        new = new_notification(clinic.patient, created_at=NOW + timedelta(minutes=2), title="new")
+        email = new_notification(clinic.patient, channel=Channel.EMAIL)
+        someone_else = new_notification(clinic.other_patient)
+        async with uow_factory() as uow:
+            for notification in (mid, old, new, email, someone_else):
+                assert await uow.notifications.add(notification)
+            await uow.commit()
+        async with uow_factory() as uow:
+            listed = await uow.notifications.list_for(clinic.patient.id)
+            assert [n.title for n in listed.items] == ["new", "mid", "old"]
+            assert listed.total == 3
+            page = await uow.notifications.list_for(
+                clinic.patient.id, page=PageRequest(limit=1, offset=1)
+            )
+            assert [n.title for n in page.items] == ["mid"] and page.total == 3
+            assert await uow.notifications.unread_count(clinic.patient.id) == 3
+            loaded = await uow.notifications.get(mid.id)
+            assert loaded is not None
+            loaded.mark_read(NOW + timedelta(hours=1))
+            await uow.notifications.save(loaded)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.notifications.unread_count(clinic.patient.id) == 2
+            unread = await uow.notifications.list_for(clinic.patient.id, unread_only=True)
+            assert [n.title for n in unread.items] == ["new", "old"] and unread.total == 2
+            marked = await uow.notifications.mark_all_read(
+                clinic.patient.id, NOW + timedelta(hours=2)
+            )
+            assert marked == 2
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.notifications.unread_count(clinic.patient.id) == 0
+            assert await uow.notifications.unread_count(clinic.other_patient.id) == 1
+            reread = await uow.notifications.get(old.id)
+            first_read = await uow.notifications.get(mid.id)
+        assert reread is not None and reread.read_at == NOW + timedelta(hours=2)
+        assert first_read is not None and first_read.read_at == NOW + timedelta(hours=1)
+
+    async def test_delivery_state_round_trip_and_pending_delivery(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        sms = new_notification(clinic.patient, channel=Channel.SMS, created_at=NOW)
+        email = new_notification(
+            clinic.patient, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=1)
+        )
+        sent = new_notification(
+            clinic.doctor_user, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=2)
+        )
+        in_app = new_notification(clinic.patient)
+        async with uow_factory() as uow:
+            for notification in (email, sent, sms, in_app):
+                await uow.notifications.add(notification)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.notifications.get(sent.id)
+            assert loaded is not None
+            loaded.mark_sent(NOW + timedelta(minutes=5))
+            await uow.notifications.save(loaded)
+            failing = await uow.notifications.get(sms.id)
+            assert failing is not None
+            failing.mark_failed("gateway timeout", give_up=False)
+            await uow.notifications.save(failing)
+            await uow.commit()
+        async with uow_factory() as uow:
+            pending = await uow.notifications.pending_delivery(limit=10)
+            first = await uow.notifications.pending_delivery(limit=1)
+            stored_sent = await uow.notifications.get(sent.id)
+            stored_sms = await uow.notifications.get(sms.id)
+        assert [n.id for n in pending] == [sms.id, email.id]
+        assert [n.id for n in first] == [sms.id]
+        assert stored_sent is not None
+        assert (stored_sent.status, stored_sent.attempts, stored_sent.sent_at) == (
+            DeliveryStatus.SENT,
+            1,
+            NOW + timedelta(minutes=5),
+        )
+        assert stored_sms is not None
+        assert (stored_sms.status, stored_sms.attempts, stored_sms.last_error) == (
+            DeliveryStatus.PENDING,
+            1,
+            "gateway timeout",
+        )
+        assert stored_sms.metadata == sms.metadata
+
+    async def test_delete(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        notification = new_notification(clinic.patient)
+        async with uow_factory() as uow:
+            await uow.notifications.add(notification)
+            await uow.commit()
+        async with uow_factory() as uow:
+            await uow.notifications.delete(notification.id)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.notifications.get(notification.id) is None
+            with pytest.raises(NotFound):
+                await uow.notifications.delete(notification.id)
+
+
+# ================================================================================ audit
+
+
+class AuditLogContract:
+    async def test_newest_first_with_filters(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        admin, doctor = clinic.admin_actor, Actor(Role.DOCTOR, clinic.doctor.id)
+        target = uuid7()
+        entries = [
+            AuditEntry.of(admin, NOW, "user.updated", "user", target, field="role"),
+            AuditEntry.of(doctor, NOW + timedelta(minutes=1), "appointment.approved", "a", 1),
+            AuditEntry.of(admin, NOW + timedelta(minutes=2), "user.disabled", "user", target),
+            AuditEntry.of(Actor.system(), NOW + timedelta(minutes=3), "sweep", "a", 2),
+        ]
+        async with uow_factory() as uow:
+            for entry in entries:
+                await uow.audit.add(entry)
+            await uow.commit()
+        async with uow_factory() as uow:
+            everything = await uow.audit.list()
+            by_target = await uow.audit.list(target_id=str(target))
+            by_actor = await uow.audit.list(actor_id=admin.user_id)
+            both = await uow.audit.list(target_id="1", actor_id=doctor.user_id)
+            page = await uow.audit.list(page=PageRequest(limit=2, offset=1))
+        assert [e.action for e in everything.items] == [
+            "sweep",
+            "user.disabled",
+            "appointment.approved",
+            "user.updated",
+        ]
+        assert everything.items[-1] == entries[0]
+        assert everything.items[-1].details == {"field": "role"}
+        assert everything.items[0].actor_id is None
+        assert [e.action for e in by_target.items] == ["user.disabled", "user.updated"]
+        assert [e.action for e in by_actor.items] == ["user.disabled", "user.updated"]
+        assert [e.action for e in both.items] == ["appointment.approved"]
+        assert [e.action for e in page.items] == ["user.disabled", "appointment.approved"]
+        assert page.total == 4
+
+
+# ========================================================================== idempotency
+
+
+def idempotency_record(
+    user: User, key: str = "key-1", *, created_at: datetime = NOW, ttl_hours: float = 24
+) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=key,
+        user_id=user.id,
+        fingerprint="POST /api/v1/appointments sha256:abc",
+        status_code=201,
+        body=b'{"id": "1"}',
+        created_at=created_at,
+        expires_at=created_at + timedelta(hours=ttl_hours),
+    )
+
+
+class IdempotencyStoreContract:
+    async def test_put_get_and_expiry(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        record = idempotency_record(clinic.patient)
+        async with uow_factory() as uow:
+            assert await uow.idempotency.put(record) is True
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.idempotency.get("key-1", clinic.patient.id, NOW) == record
+            assert await uow.idempotency.get("key-1", clinic.other_patient.id, NOW) is None
+            assert await uow.idempotency.get("key-2", clinic.patient.id, NOW) is None
+            expired_at = NOW + timedelta(hours=24)
+            assert await uow.idempotency.get("key-1", clinic.patient.id, expired_at) is None
+            again = idempotency_record(clinic.patient, created_at=NOW + timedelta(hours=1))
+            assert await uow.idempotency.put(again) is False
+            assert await uow.idempotency.put(idempotency_record(clinic.other_patient)) is True
+            await uow.commit()
+        later = NOW + timedelta(hours=25)
+        async with uow_factory() as uow:
+            fresh = idempotency_record(clinic.patient, created_at=later)
+            assert await uow.idempotency.put(fresh) is True
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.idempotency.get("key-1", clinic.patient.id, later) == fresh
+
+    async def test_purge_expired(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            await uow.idempotency.put(idempotency_record(clinic.patient, "short", ttl_hours=1))
+            await uow.idempotency.put(idempotency_record(clinic.patient, "long", ttl_hours=48))
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.idempotency.purge_expired(NOW + timedelta(hours=2)) == 1
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.idempotency.purge_expired(NOW + timedelta(hours=2)) == 0
+            assert await uow.idempotency.get("long", clinic.patient.id, NOW) is not None
+
+
+class ProcessedEventsContract:
+    async def test_first_time_only_once_per_consumer(self, uow_factory: UnitOfWorkFactory) -> None:
+        event_id = uuid7()
+        async with uow_factory() as uow:
+            assert await uow.processed_events.first_time("notifier", event_id) is True
+            assert await uow.processed_events.first_time("notifier", event_id) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.processed_events.first_time("notifier", event_id) is False
+            assert await uow.processed_events.first_time("stats", event_id) is True
+            # not committed: forgotten
+        async with uow_factory() as uow:
+            assert await uow.processed_events.first_time("stats", event_id) is True
+
+
+# ======================================================================== unit of work
+
+
+class UnitOfWorkContract:
+    async def test_leaving_without_commit_discards_everything(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        await drain(outbox)
+        appointment = book(clinic, slot(0))
+        stored = book(clinic, slot(120))
+        await store_appointments(uow_factory, stored)
+        await drain(outbox)
+        user = new_user("Nobody Saved")
+        specialty = new_specialty("Oncology")
+        notification = new_notification(clinic.patient)
+        async with uow_factory() as uow:
+            await uow.users.add(user)
+            await uow.specialties.add(specialty)
+            await uow.appointments.add(appointment)
+            loaded = await uow.appointments.get(stored.id)
+            assert loaded is not None
+            cancel(loaded, clinic)
+            await uow.appointments.save(loaded, expected_version=1)
+            await uow.notifications.add(notification)
+            await uow.audit.add(AuditEntry.of(clinic.admin_actor, NOW, "x", "user", user.id))
+            await uow.availability.replace_weekly(clinic.doctor.id, WEEKLY)
+            await uow.processed_events.first_time("notifier", appointment.id)
+            await uow.idempotency.put(idempotency_record(clinic.patient))
+            uow.emit(user_registered(aggregate_id=user.id))
+            # visible inside the transaction
+            assert await uow.users.get(user.id) is not None
+        async with uow_factory() as uow:
+            assert await uow.users.get(user.id) is None
+            assert await uow.users.get_by_email(user.email) is None
+            assert await uow.specialties.get(specialty.id) is None
+            assert await uow.appointments.get(appointment.id) is None
+            unchanged = await uow.appointments.get(stored.id)
+            assert unchanged is not None and unchanged.status is S.PENDING
+            assert len(unchanged.history) == 1
+            assert await uow.notifications.get(notification.id) is None
+            assert (await uow.audit.list()).total == 0
+            assert (await uow.availability.get(clinic.doctor.id)).weekly == WeeklyHours()
+            assert await uow.idempotency.get("key-1", clinic.patient.id, NOW) is None
+            assert await uow.processed_events.first_time("notifier", appointment.id) is True
+        assert await drain(outbox) == []
+
+    async def test_an_error_rolls_back_and_propagates(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        user = new_user()
+        with pytest.raises(RuntimeError, match="boom"):
+            async with uow_factory() as uow:
+                await uow.users.add(user)
+                uow.emit(user_registered())
+                raise RuntimeError("boom")
+        async with uow_factory() as uow:
+            await uow.users.add(new_user())
+            await uow.rollback()
+            await uow.commit()  # nothing left to commit
+        async with uow_factory() as uow:
+            assert await uow.users.get(user.id) is None
+            assert (await uow.users.list(UserQuery())).total == 0
+        assert await drain(outbox) == []
+
+    async def test_pending_writes_are_invisible_to_other_units(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        user = new_user()
+        async with uow_factory() as writer:
+            await writer.users.add(user)
+            async with uow_factory() as reader:
+                assert await reader.users.get(user.id) is None
+            await writer.commit()
+        async with uow_factory() as reader:
+            assert await reader.users.get(user.id) is not None
+
+    async def test_commit_writes_aggregate_and_emitted_events_with_correlation_id(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        await drain(outbox)
+        appointment = book(clinic, slot(0))
+        registered = user_registered()
+        token = context.correlation_id.set("req-42")
+        try:
+            async with uow_factory(serialized=True) as uow:
+                await uow.appointments.add(appointment)
+                uow.emit(registered)
+                await uow.commit()
+            async with uow_factory() as uow:
+                loaded = await uow.appointments.get(appointment.id)
+                assert loaded is not None
+                cancel(loaded, clinic)
+                await uow.appointments.save(loaded, expected_version=1)
+                await uow.commit()
+        finally:
+            context.correlation_id.reset(token)
+        published = await drain(outbox)
+        assert [(e.type, e.aggregate_id) for e in published] == [
+            (events.APPOINTMENT_REQUESTED, appointment.id),
+            (events.USER_REGISTERED, registered.aggregate_id),
+            (events.APPOINTMENT_CANCELLED, appointment.id),
+        ]
+        assert {e.correlation_id for e in published} == {"req-42"}
+        assert published[1].id == registered.id
+        assert published[1].payload == registered.payload
+        assert [e.aggregate_version for e in published] == [1, 1, 2]
+
+    async def test_several_commits_in_one_unit(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        first, second = new_user("First One"), new_user("Second One")
+        async with uow_factory() as uow:
+            await uow.users.add(first)
+            uow.emit(user_registered(1, first.id))
+            await uow.commit()
+            await uow.users.add(second)
+            uow.emit(user_registered(2, second.id))
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert (await uow.users.list(UserQuery())).total == 2
+        assert [e.aggregate_id for e in await drain(outbox)] == [first.id, second.id]
+
+    @pytest.mark.parametrize("serialized", [True, False], ids=["serialized", "plain"])
+    async def test_concurrent_bookings_of_one_slot_one_wins(
+        self, uow_factory: UnitOfWorkFactory, serialized: bool
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        # Same doctor, different patients, overlapping times.
+        first = book(clinic, slot(0))
+        second = book(clinic, slot(15), patient=clinic.other_patient)
+
+        async def attempt(appointment: Appointment) -> UUID:
+            async with uow_factory(serialized=serialized) as uow:
+                existing = await uow.appointments.occupying_overlapping(
+                    appointment.slot,
+                    doctor_id=appointment.doctor_id,
+                    patient_id=appointment.patient_id,
+                )
+                conflicts = find_conflicts(
+                    appointment.slot,
+                    doctor_id=appointment.doctor_id,
+                    patient_id=appointment.patient_id,
+                    existing=existing,
+                )
+                if conflicts:
+                    raise SlotConflict(c.id for c in conflicts)
+                await asyncio.sleep(0.02)  # every chance for the other one to interleave
+                await uow.appointments.add(appointment)
+                await uow.commit()
+            return appointment.id
+
+        results = await asyncio.gather(attempt(first), attempt(second), return_exceptions=True)
+        winners = [r for r in results if isinstance(r, UUID)]
+        losers = [r for r in results if isinstance(r, SlotConflict)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        assert losers[0].conflicting_ids == (winners[0],)
+        async with uow_factory() as uow:
+            stored = await uow.appointments.list(AppointmentQuery())
+        assert [a.id for a in stored.items] == winners
+
+
+# =============================================================================== outbox
+
+
+class OutboxContract:
+    async def _emit_events(self, uow_factory: UnitOfWorkFactory, *ns: int) -> list[DomainEvent]:
+        emitted = [user_registered(n) for n in ns]
+        async with uow_factory() as uow:
+            for event in emitted:
+                uow.emit(event)
+            await uow.commit()
+        return emitted
+
+    async def test_relays_in_commit_order_once(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        emitted = await self._emit_events(uow_factory, 1, 2) + await self._emit_events(
+            uow_factory, 3
+        )
+        emitted += await self._emit_events(uow_factory, 4, 5)
+        recorder = Recorder()
+        first = await outbox.relay_batch(3, recorder)
+        second = await outbox.relay_batch(3, recorder)
+        third = await outbox.relay_batch(3, recorder)
+        assert (first.published, first.failed) == (3, False)
+        assert (second.published, second.failed) == (2, False)
+        assert (third.published, third.failed) == (0, False)
+        assert [e.id for e in recorder.events] == [e.id for e in emitted]
+        assert recorder.events[0].to_dict() == emitted[0].to_dict()
+
+    async def test_stops_at_the_first_failure_and_keeps_order(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        emitted = await self._emit_events(uow_factory, 1, 2, 3, 4)
+        failing = Recorder(fail_on=2)
+        result = await outbox.relay_batch(10, failing)
+        assert (result.published, result.failed) == (1, True)
+        assert [e.id for e in failing.events] == [emitted[0].id]
+        assert failing.calls == 2  # it did not go on after the failure
+        retry = Recorder()
+        result = await outbox.relay_batch(10, retry)
+        assert (result.published, result.failed) == (3, False)
+        assert [e.id for e in retry.events] == [e.id for e in emitted[1:]]
+
+    async def test_concurrent_relays_never_publish_a_row_twice(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox
+    ) -> None:
+        emitted = await self._emit_events(uow_factory, 1, 2, 3, 4, 5, 6)
+        shared = Recorder(delay=0.01)
+        results = await asyncio.gather(
+            outbox.relay_batch(4, shared),
+            outbox.relay_batch(4, shared),
+            outbox.relay_batch(4, shared),
+        )
+        assert sum(r.published for r in results) == 6
+        assert not any(r.failed for r in results)
+        assert sorted(e.id for e in shared.events) == sorted(e.id for e in emitted)
+        assert len(shared.events) == 6
+
+    async def test_stats(self, uow_factory: UnitOfWorkFactory, outbox: Outbox) -> None:
+        empty = await outbox.stats(NOW)
+        assert (empty.backlog, empty.oldest_age_seconds) == (0, 0.0)
+        await self._emit_events(uow_factory, 1, 2, 3)
+        far_future = datetime(2100, 1, 1, tzinfo=UTC)
+        stats = await outbox.stats(far_future)
+        assert stats.backlog == 3
+        assert stats.oldest_age_seconds > 0
+        await outbox.relay_batch(2, Recorder())
+        assert (await outbox.stats(far_future)).backlog == 1
+        await drain(outbox)
+        assert await outbox.stats(far_future) == OutboxStats(backlog=0, oldest_age_seconds=0.0)
+
+
+# ======================================================================== cache, limits
+
+AdvanceTime = Callable[[float], Awaitable[None]]
+
+
+class CacheContract:
+    async def test_set_get_delete(self, cache: Cache) -> None:
+        key = f"contract:{uuid7()}"
+        assert await cache.get(key) is None
+        await cache.set(key, b"value", 60)
+        assert await cache.get(key) == b"value"
+        await cache.set(key, b"other", 60)
+        assert await cache.get(key) == b"other"
+        await cache.delete(key)
+        assert await cache.get(key) is None
+        await cache.delete(key)  # deleting a missing key is fine
+
+    async def test_entries_expire(self, cache: Cache, advance_time: AdvanceTime) -> None:
+        short, long = f"contract:{uuid7()}", f"contract:{uuid7()}"
+        await cache.set(short, b"short", 1)
+        await cache.set(long, b"long", 60)
+        await advance_time(1.2)
+        assert await cache.get(short) is None
+        assert await cache.get(long) == b"long"
+
+
+class RateLimiterContract:
+    async def test_limit_per_key_and_window(
+        self, rate_limiter: RateLimiter, advance_time: AdvanceTime
+    ) -> None:
+        key, other = f"contract:{uuid7()}", f"contract:{uuid7()}"
+        decisions = [await rate_limiter.hit(key, limit=3, window_seconds=2) for _ in range(3)]
+        assert [(d.allowed, d.remaining, d.retry_after_seconds) for d in decisions] == [
+            (True, 2, 0),
+            (True, 1, 0),
+            (True, 0, 0),
+        ]
+        refused = await rate_limiter.hit(key, limit=3, window_seconds=2)
+        assert (refused.allowed, refused.remaining) == (False, 0)
+        assert 1 <= refused.retry_after_seconds <= 2
+        assert (await rate_limiter.hit(other, limit=3, window_seconds=2)).allowed
+        await advance_time(2.2)
+        again = await rate_limiter.hit(key, limit=3, window_seconds=2)
+        assert (again.allowed, again.remaining) == (True, 2)
+
+
+class SubscribingFanout(RealtimeFanout, Protocol):
+    def subscribe(self, user_id: UUID) -> Any: ...
+
+
+class RealtimeFanoutContract:
+    async def test_delivers_to_every_subscriber_of_that_user_only(
+        self, fanout: SubscribingFanout
+    ) -> None:
+        alice, bob = uuid7(), uuid7()
+        async with (
+            fanout.subscribe(alice) as first,
+            fanout.subscribe(alice) as second,
+            fanout.subscribe(bob) as bobs,
+        ):
+            await fanout.publish(alice, {"type": "notification", "n": 1})
+            await fanout.publish(alice, {"type": "notification", "n": 2})
+            assert await first.get(timeout=1) == {"type": "notification", "n": 1}
+            assert await first.get(timeout=1) == {"type": "notification", "n": 2}
+            assert await second.get(timeout=1) == {"type": "notification", "n": 1}
+            assert await bobs.get(timeout=0.1) is None
+        # nobody listening: publishing is still fine
+        await fanout.publish(alice, {"type": "notification", "n": 3})
+
+
+# ======================================================================== session tokens
+
+TimeNow = Callable[[], datetime]
+
+
+def refresh_record(
+    issued_at: datetime,
+    *,
+    user_id: UUID | None = None,
+    family_id: UUID | None = None,
+    ttl: timedelta = timedelta(days=30),
+) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        token_hash=f"hash-{uuid7().hex}",
+        user_id=user_id or uuid7(),
+        family_id=family_id or uuid7(),
+        issued_at=issued_at,
+        expires_at=issued_at + ttl,
+    )
+
+
+class RefreshTokenStoreContract:
+    async def test_issue_find_and_rotate(
+        self, refresh_tokens: RefreshTokenStore, time_now: TimeNow
+    ) -> None:
+        now = time_now()
+        first = refresh_record(now)
+        await refresh_tokens.issue(first)
+        assert await refresh_tokens.find(first.token_hash) == first
+        assert await refresh_tokens.find("hash-unknown") is None
+        later, expires = now + timedelta(minutes=5), now + timedelta(days=31)
+        result = await refresh_tokens.rotate(
+            first.token_hash, new_token_hash="hash-second", now=later, expires_at=expires
+        )
+        assert result == Rotated(first.user_id, first.family_id)
+        rotated = await refresh_tokens.find(first.token_hash)
+        assert rotated is not None and rotated.rotated_at == later
+        assert await refresh_tokens.find("hash-second") == RefreshTokenRecord(
+            token_hash="hash-second",
+            user_id=first.user_id,
+            family_id=first.family_id,
+            issued_at=later,
+            expires_at=expires,
+        )
+        replay = await refresh_tokens.rotate(
+            first.token_hash, new_token_hash="hash-third", now=later, expires_at=expires
+        )
+        assert replay == Reused(first.user_id, first.family_id)
+        assert await refresh_tokens.find("hash-third") is None
+
+    async def test_refusals(self, refresh_tokens: RefreshTokenStore, time_now: TimeNow) -> None:
+        now = time_now()
+        short = refresh_record(now, ttl=timedelta(minutes=1))
+        await refresh_tokens.issue(short)
+        expires = now + timedelta(days=30)
+        assert await refresh_tokens.rotate(
+            "hash-unknown", new_token_hash="hash-new-1", now=now, expires_at=expires
+        ) == RefreshRefused("unknown")
+        assert await refresh_tokens.rotate(
+            short.token_hash,
+            new_token_hash="hash-new-2",
+            now=now + timedelta(minutes=2),
+            expires_at=expires,
+        ) == RefreshRefused("expired")
+        assert await refresh_tokens.find("hash-new-2") is None
+
+    async def test_revocation(self, refresh_tokens: RefreshTokenStore, time_now: TimeNow) -> None:
+        now = time_now()
+        user = uuid7()
+        family = refresh_record(now, user_id=user)
+        other_family = refresh_record(now, user_id=user)
+        stranger = refresh_record(now)
+        for record in (family, other_family, stranger):
+            await refresh_tokens.issue(record)
+        expires = now + timedelta(days=30)
+        await refresh_tokens.rotate(
+            family.token_hash, new_token_hash="hash-family-2", now=now, expires_at=expires
+        )
+        # live in the family: only the replacement (the first one is rotated)
+        assert await refresh_tokens.revoke_family(family.family_id, now=now) == 1
+        assert await refresh_tokens.revoke_family(family.family_id, now=now) == 0
+        assert await refresh_tokens.rotate(
+            "hash-family-2", new_token_hash="hash-family-3", now=now, expires_at=expires
+        ) == RefreshRefused("revoked")
+        revoked = await refresh_tokens.find("hash-family-2")
+        assert revoked is not None and revoked.revoked_at == now
+        assert await refresh_tokens.revoke_all_for_user(user, now=now) == 1  # other_family
+        assert await refresh_tokens.rotate(
+            stranger.token_hash, new_token_hash="hash-stranger-2", now=now, expires_at=expires
+        ) == Rotated(stranger.user_id, stranger.family_id)
+
+    async def test_concurrent_rotations_one_wins(
+        self, refresh_tokens: RefreshTokenStore, time_now: TimeNow
+    ) -> None:
+        now = time_now()
+        record = refresh_record(now)
+        await refresh_tokens.issue(record)
+        expires = now + timedelta(days=30)
+        results = await asyncio.gather(
+            *(
+                refresh_tokens.rotate(
+                    record.token_hash, new_token_hash=f"hash-race-{n}", now=now, expires_at=expires
+                )
+                for n in range(4)
+            )
+        )
+        assert sorted(type(r).__name__ for r in results) == [
+            "Reused",
+            "Reused",
+            "Reused",
+            "Rotated",
+        ]
+
+    async def test_purge_expired(
+        self, refresh_tokens: RefreshTokenStore, time_now: TimeNow
+    ) -> None:
+        now = time_now()
+        short = refresh_record(now, ttl=timedelta(minutes=1))
+        long = refresh_record(now, ttl=timedelta(days=1))
+        await refresh_tokens.issue(short)
+        await refresh_tokens.issue(long)
+        assert await refresh_tokens.purge_expired(now + timedelta(minutes=2)) == 1
+        assert await refresh_tokens.find(short.token_hash) is None
+        assert await refresh_tokens.find(long.token_hash) == long
+
+
+class TokenDenylistContract:
+    async def test_denied_until_the_instant(
+        self, denylist: TokenDenylist, advance_time: AdvanceTime, time_now: TimeNow
+    ) -> None:
+        jti, session, other = f"jti-{uuid7()}", f"session-{uuid7()}", f"jti-{uuid7()}"
+        await denylist.deny(jti, time_now() + timedelta(seconds=1))
+        await denylist.deny(session, time_now() + timedelta(seconds=60))
+        assert await denylist.is_denied(jti)
+        assert await denylist.is_denied(other, session)
+        assert not await denylist.is_denied(other)
+        assert not await denylist.is_denied()
+        await advance_time(1.2)
+        assert not await denylist.is_denied(jti)
+        assert await denylist.is_denied(jti, session)
