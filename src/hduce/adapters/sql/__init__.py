@@ -1,0 +1,28 @@
+"""SQL persistence: PostgreSQL (asyncpg) in production, SQLite (aiosqlite) embedded.
+
+Wiring, from the composition root::
+
+    engine = create_engine(settings.database_url)
+    uow_factory = SqlUnitOfWorkFactory(engine)      # UnitOfWorkFactory port
+    outbox = SqlOutbox(engine)                      # Outbox port
+    await upgrade_database(settings.database_url)   # `hduce db upgrade`
+    ...
+    await engine.dispose()                          # on shutdown
+"""
+
+from hduce.adapters.sql.engine import create_engine
+from hduce.adapters.sql.migrations import current_revision, downgrade_database, upgrade_database
+from hduce.adapters.sql.outbox import SqlOutbox
+from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore  # registers its table too
+from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+
+__all__ = [
+    "SqlOutbox",
+    "SqlRefreshTokenStore",
+    "SqlUnitOfWork",
+    "SqlUnitOfWorkFactory",
+    "create_engine",
+    "current_revision",
+    "downgrade_database",
+    "upgrade_database",
+]

@@ -1,0 +1,223 @@
+"""Transactional outbox: events are rows written with the change, relayed afterwards.
+
+The unit of work calls ``write_events`` in the transaction of the change, so an event
+exists exactly when its change was committed. ``SqlOutbox.relay_batch`` hands the
+unpublished rows, in ``sequence`` order, to the bus:
+
+* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` inside one transaction that lasts
+  for the batch. Rows another relay is working on are skipped, never published twice
+  at once; marks and the failure note commit together at the end, and a crash rolls
+  them back (the events go out again: delivery is at least once, consumers dedupe).
+* SQLite: no row locks, and holding the database's single write lock while publishing
+  would stall every writer, including an in-process consumer that stores the
+  notifications the event causes (a deadlock until ``busy_timeout``). So the relay
+  *leases* its batch in a short ``BEGIN IMMEDIATE`` transaction (``locked_by`` /
+  ``locked_until``), publishes without holding any lock, and marks each row in
+  another short transaction. A lease that outlives a crashed relay simply expires.
+
+Ordering: one relay publishes its batch strictly in order and stops at the first
+failure, so nothing after a failed event overtakes it. Several relays running at once
+each keep their own batch in order; consumers rely on ``aggregate_version`` (and
+dedupe on the event id), not on a global order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from uuid import UUID
+
+from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from hduce.adapters.sql.engine import serialized_engine
+from hduce.adapters.sql.models import OutboxRow
+from hduce.adapters.sql.repositories._support import affected_rows, table
+from hduce.application.ports import Clock, EventHandler, OutboxStats, RelayResult
+from hduce.domain.events import DomainEvent
+from hduce.domain.ids import uuid7
+
+_ERROR_TEXT_LIMIT: Final = 2000
+_OUTBOX: Final[Table] = table(OutboxRow)
+
+
+def _outbox_values(event: DomainEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "aggregate_id": event.aggregate_id,
+        "payload": event.to_dict(),
+        # The domain clock's "when", so ``stats(now)`` (fed by the same clock) measures
+        # the backlog's age consistently, fixed clocks in tests included.
+        "created_at": event.occurred_at,
+        "published_at": None,
+        "attempts": 0,
+        "last_error": None,
+        "locked_by": None,
+        "locked_until": None,
+    }
+
+
+async def write_events(session: AsyncSession, events: Iterable[DomainEvent]) -> None:
+    """Append ``events`` to the outbox in the session's transaction, in the given order."""
+    rows = [_outbox_values(event) for event in events]
+    if rows:
+        await session.execute(_OUTBOX.insert(), rows)
+
+
+def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:
+    """PostgreSQL relay: the oldest unpublished rows nobody else is relaying, locked."""
+    return (
+        select(OutboxRow.sequence, OutboxRow.payload)
+        .where(OutboxRow.published_at.is_(None))
+        .order_by(OutboxRow.sequence)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT]
+
+
+class _SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SqlOutbox:
+    """The ``Outbox`` port over the ``outbox`` table.
+
+    ``clock`` stamps ``published_at`` and times the SQLite leases (default: the system
+    clock); ``lease`` is how long a SQLite relay may hold a batch before another relay
+    may take it over (it must exceed the time a batch takes to publish).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        self._engine = engine
+        self._clock = clock or _SystemClock()
+        self._lease = lease
+
+    async def relay_batch(self, limit: int, publish: EventHandler) -> RelayResult:
+        if limit <= 0:
+            return RelayResult(published=0, failed=False)
+        if self._engine.dialect.name == "postgresql":
+            return await self._relay_with_row_locks(limit, publish)
+        return await self._relay_with_lease(limit, publish)
+
+    async def stats(self, now: datetime) -> OutboxStats:
+        async with self._engine.connect() as connection:
+            backlog, oldest = (
+                await connection.execute(
+                    select(func.count(), func.min(OutboxRow.created_at)).where(
+                        OutboxRow.published_at.is_(None)
+                    )
+                )
+            ).one()
+        # MIN() keeps the column's type, so ``oldest`` is an aware UTC datetime here too.
+        age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+        return OutboxStats(backlog=int(backlog), oldest_age_seconds=age)
+
+    async def purge_published(self, before: datetime) -> int:
+        """Delete rows published before ``before`` (retention; the relay never needs them)."""
+        async with serialized_engine(self._engine).begin() as connection:
+            result = await connection.execute(
+                _OUTBOX.delete().where(
+                    OutboxRow.published_at.is_not(None), OutboxRow.published_at < before
+                )
+            )
+        return affected_rows(result)
+
+    # ------------------------------------------------------------------ PostgreSQL
+
+    async def _relay_with_row_locks(self, limit: int, publish: EventHandler) -> RelayResult:
+        published = 0
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(next_batch_statement(limit))).all()
+            for sequence, payload in rows:
+                try:
+                    await publish(DomainEvent.from_dict(payload))
+                except Exception as error:
+                    await self._note_failure(connection, sequence, error)
+                    return RelayResult(published=published, failed=True)
+                await connection.execute(
+                    update(_OUTBOX)
+                    .where(OutboxRow.sequence == sequence)
+                    .values(published_at=self._clock.now())
+                )
+                published += 1
+        return RelayResult(published=published, failed=False)
+
+    # ------------------------------------------------------------------ SQLite
+
+    async def _relay_with_lease(self, limit: int, publish: EventHandler) -> RelayResult:
+        relay_id = uuid7()
+        batch = await self._lease_batch(relay_id, limit)
+        published = 0
+        writer = serialized_engine(self._engine)
+        for sequence, payload in batch:
+            try:
+                await publish(DomainEvent.from_dict(payload))
+            except Exception as error:
+                async with writer.begin() as connection:
+                    await self._note_failure(connection, sequence, error)
+                    await self._release(connection, relay_id)
+                return RelayResult(published=published, failed=True)
+            async with writer.begin() as connection:
+                await connection.execute(
+                    update(_OUTBOX)
+                    .where(OutboxRow.sequence == sequence)
+                    .values(published_at=self._clock.now(), locked_by=None, locked_until=None)
+                )
+            published += 1
+        return RelayResult(published=published, failed=False)
+
+    async def _lease_batch(self, relay_id: UUID, limit: int) -> Sequence[Any]:
+        now = self._clock.now()
+        async with serialized_engine(self._engine).begin() as connection:
+            rows = (
+                await connection.execute(
+                    select(OutboxRow.sequence, OutboxRow.payload)
+                    .where(
+                        OutboxRow.published_at.is_(None),
+                        or_(OutboxRow.locked_until.is_(None), OutboxRow.locked_until < now),
+                    )
+                    .order_by(OutboxRow.sequence)
+                    .limit(limit)
+                )
+            ).all()
+            if rows:
+                await connection.execute(
+                    update(_OUTBOX)
+                    .where(OutboxRow.sequence.in_([sequence for sequence, _ in rows]))
+                    .values(locked_by=relay_id, locked_until=now + self._lease)
+                )
+        return rows
+
+    @staticmethod
+    async def _release(connection: AsyncConnection, relay_id: UUID) -> None:
+        await connection.execute(
+            update(_OUTBOX)
+            .where(and_(OutboxRow.locked_by == relay_id, OutboxRow.published_at.is_(None)))
+            .values(locked_by=None, locked_until=None)
+        )
+
+    @staticmethod
+    async def _note_failure(connection: AsyncConnection, sequence: int, error: Exception) -> None:
+        await connection.execute(
+            update(_OUTBOX)
+            .where(OutboxRow.sequence == sequence)
+            .values(
+                attempts=OutboxRow.attempts + 1,
+                last_error=_describe(error),
+                locked_by=None,
+                locked_until=None,
+            )
+        )

@@ -1,0 +1,440 @@
+"""Appointments: race-free writes, optimistic locking, append-only history.
+
+Race freedom is the database's job, not this module's alone:
+
+* PostgreSQL: two ``EXCLUDE USING gist`` constraints refuse a second occupying
+  appointment overlapping the same doctor or patient, even when both transactions
+  checked "free" at the same moment. The loser's INSERT fails with SQLSTATE 23P01;
+  it runs inside a savepoint, so the transaction survives and a follow-up query can
+  name the appointments it collided with (``SlotConflict``).
+* SQLite: there is one writer at a time. A ``serialized`` unit of work holds the write
+  lock from its first statement (``BEGIN IMMEDIATE``), so the use case's "read
+  overlaps, then insert" is atomic; and every guarded write here opens its savepoint,
+  which takes the write lock (see ``engine``), and re-checks overlaps under it, so the
+  rule holds for plain units of work too, like the constraint does on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from hashlib import blake2b
+from typing import Any, Final
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from hduce.adapters.sql.models import (
+    MAX_APPOINTMENT_LENGTH,
+    AppointmentRow,
+    StatusHistoryRow,
+    is_occupying,
+    status_literal,
+)
+from hduce.adapters.sql.repositories._support import (
+    affected_rows,
+    dialect_name,
+    is_deadlock,
+    is_exclusion_violation,
+    page_of,
+    paged,
+    table,
+)
+from hduce.application.ports import AppointmentQuery, Page
+from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
+from hduce.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    SlotConflict,
+    StaleVersion,
+)
+from hduce.domain.identity import Role
+from hduce.domain.scheduling import TimeSlot
+
+#: PostgreSQL: two transactions inserting conflicting rows at the same instant each
+#: wait for the other inside the exclusion check, and the deadlock detector aborts one
+#: after ``deadlock_timeout`` (1 s). With 50 bookings at once that is a storm. So a
+#: guarded write first takes transaction-scoped advisory locks on the doctor's and the
+#: patient's calendars, always in the same order: writes that could collide queue up
+#: instead, and the exclusion check only ever meets committed rows (a clean 23P01).
+#: The constraint remains the guarantee; the locks only remove the deadlocks.
+_CALENDAR_LOCK_NAMESPACE: Final = 0x48445543  # "HDUC": keeps our keys apart from others'
+#: Should a deadlock still happen (one transaction writing several calendars), the
+#: aborted write is retried: its savepoint is gone, so the other side proceeds.
+_DEADLOCK_RETRIES: Final = 3
+
+_ORDER: Final = (AppointmentRow.starts_at, AppointmentRow.id)
+
+
+def _calendar_lock_key(owner: UUID) -> int:
+    """A signed 32-bit key for ``pg_advisory_xact_lock(namespace, key)``.
+
+    A collision only makes two unrelated calendars queue behind each other.
+    """
+    return int.from_bytes(blake2b(owner.bytes, digest_size=4).digest(), "big", signed=True)
+
+
+def _check_storable(appointment: Appointment) -> None:
+    if appointment.slot.duration > MAX_APPOINTMENT_LENGTH:
+        raise InvalidInput(
+            f"an appointment lasts at most {MAX_APPOINTMENT_LENGTH.total_seconds() / 3600:g} hours",
+            field="ends_at",
+        )
+
+
+def _appointment_values(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "patient_id": appointment.patient_id,
+        "doctor_id": appointment.doctor_id,
+        "starts_at": appointment.slot.start,
+        "ends_at": appointment.slot.end,
+        "status": appointment.status.value,
+        "reason": appointment.reason,
+        "doctor_notes": appointment.doctor_notes,
+        "cancelled_by": appointment.cancelled_by.value if appointment.cancelled_by else None,
+        "cancelled_by_id": appointment.cancelled_by_id,
+        "cancellation_reason": appointment.cancellation_reason,
+        "rejection_reason": appointment.rejection_reason,
+        "replaces": appointment.replaces,
+        "version": appointment.version,
+        "created_at": appointment.created_at,
+        "updated_at": appointment.updated_at,
+    }
+
+
+def _to_appointment(row: AppointmentRow) -> Appointment:
+    return Appointment(
+        id=row.id,
+        patient_id=row.patient_id,
+        doctor_id=row.doctor_id,
+        slot=TimeSlot(row.starts_at, row.ends_at),
+        status=AppointmentStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        reason=row.reason,
+        doctor_notes=row.doctor_notes,
+        cancelled_by=Role(row.cancelled_by) if row.cancelled_by else None,
+        cancelled_by_id=row.cancelled_by_id,
+        cancellation_reason=row.cancellation_reason,
+        rejection_reason=row.rejection_reason,
+        replaces=row.replaces,
+        version=row.version,
+        history=[
+            StatusChange(
+                from_status=AppointmentStatus(line.from_status) if line.from_status else None,
+                to_status=AppointmentStatus(line.to_status),
+                at=line.at,
+                actor_role=Role(line.actor_role),
+                actor_id=line.actor_id,
+                reason=line.reason,
+            )
+            for line in row.history
+        ],
+    )
+
+
+def overlapping(slot: TimeSlot) -> ColumnElement[bool]:
+    """Half-open overlap with ``slot``, as a range on ``ends_at`` for the indexes.
+
+    ``starts_at < end`` alone cannot bound an index on ``ends_at``; since no row lasts
+    more than MAX_APPOINTMENT_LENGTH, an overlapping row also ends before
+    ``end + MAX_APPOINTMENT_LENGTH``, which closes the ``(…, ends_at)`` range scan.
+    """
+    return and_(
+        AppointmentRow.ends_at > slot.start,
+        AppointmentRow.ends_at < slot.end + MAX_APPOINTMENT_LENGTH,
+        AppointmentRow.starts_at < slot.end,
+    )
+
+
+def occupying_overlapping_statement(
+    slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+) -> Select[AppointmentRow]:
+    """The conflict check (also used by ``bench/explain_plans.py``)."""
+    return (
+        select(AppointmentRow)
+        .where(
+            is_occupying(AppointmentRow.status),
+            or_(AppointmentRow.doctor_id == doctor_id, AppointmentRow.patient_id == patient_id),
+            overlapping(slot),
+        )
+        .order_by(*_ORDER)
+    )
+
+
+def busy_slots_statement(doctor_id: UUID, window: TimeSlot) -> Select[datetime, datetime]:
+    """Free-slot search: the doctor's occupying (start, end) pairs overlapping ``window``.
+
+    Unsorted on purpose: an ORDER BY starts_at lures SQLite onto the (doctor, starts_at)
+    index, a walk through the doctor's whole past; the caller sorts the few rows.
+    """
+    return select(AppointmentRow.starts_at, AppointmentRow.ends_at).where(
+        is_occupying(AppointmentRow.status),
+        AppointmentRow.doctor_id == doctor_id,
+        overlapping(window),
+    )
+
+
+def approved_starting_between_statement(start: datetime, end: datetime) -> Select[AppointmentRow]:
+    """Reminders: APPROVED visits with ``start <= starts_at < end``."""
+    return (
+        select(AppointmentRow)
+        .where(
+            # Implied by the next line, but stated so that the occupying partial index on
+            # starts_at qualifies (SQLite matches a partial index's WHERE terms literally).
+            is_occupying(AppointmentRow.status),
+            AppointmentRow.status == status_literal(AppointmentStatus.APPROVED),
+            AppointmentRow.starts_at >= start,
+            AppointmentRow.starts_at < end,
+        )
+        .order_by(*_ORDER)
+    )
+
+
+def overdue_statement(now: datetime, approved_before: datetime) -> Select[AppointmentRow]:
+    """The sweep: PENDING ones started before ``now``, APPROVED ones before ``approved_before``."""
+    return (
+        select(AppointmentRow)
+        .where(
+            is_occupying(AppointmentRow.status),
+            # Implied by the OR below; stated so the index on starts_at gets a range.
+            AppointmentRow.starts_at < max(now, approved_before),
+            or_(
+                and_(
+                    AppointmentRow.status == status_literal(AppointmentStatus.PENDING),
+                    AppointmentRow.starts_at < now,
+                ),
+                and_(
+                    AppointmentRow.status == status_literal(AppointmentStatus.APPROVED),
+                    AppointmentRow.starts_at < approved_before,
+                ),
+            ),
+        )
+        .order_by(*_ORDER)
+    )
+
+
+def list_statement(query: AppointmentQuery) -> Select[AppointmentRow]:
+    """Filters of "list appointments" (unpaginated, unsorted; the repository sorts by
+    start then id and pages)."""
+    statement = select(AppointmentRow)
+    if query.patient_id is not None:
+        statement = statement.where(AppointmentRow.patient_id == query.patient_id)
+    if query.doctor_id is not None:
+        statement = statement.where(AppointmentRow.doctor_id == query.doctor_id)
+    if query.statuses is not None:
+        statement = statement.where(
+            AppointmentRow.status.in_(sorted(status.value for status in query.statuses))
+        )
+    if query.starts_from is not None:
+        statement = statement.where(AppointmentRow.starts_at >= query.starts_from)
+    if query.starts_before is not None:
+        statement = statement.where(AppointmentRow.starts_at < query.starts_before)
+    return statement
+
+
+class SqlAppointmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        # Every aggregate this repository handed out or stored, with the number of its
+        # history lines already in the database (the rest are new and get appended).
+        # Appointment compares by identity (eq=False), so it can key a dict.
+        self._stored_history: dict[Appointment, int] = {}
+
+    # ------------------------------------------------------------------ tracking
+
+    def tracked(self) -> list[Appointment]:
+        """Aggregates whose recorded events the unit of work collects on commit."""
+        return list(self._stored_history)
+
+    def forget(self) -> None:
+        self._stored_history.clear()
+
+    def _track(self, appointment: Appointment) -> Appointment:
+        self._stored_history[appointment] = len(appointment.history)
+        return appointment
+
+    # ------------------------------------------------------------------ writes
+
+    async def add(self, appointment: Appointment) -> None:
+        _check_storable(appointment)
+
+        async def insert() -> None:
+            await self._session.execute(
+                table(AppointmentRow).insert().values(_appointment_values(appointment))
+            )
+            await self._append_history(appointment, already_stored=0)
+
+        try:
+            await self._write_refusing_overlaps(appointment, insert)
+        except IntegrityError as error:
+            exists = await self._session.scalar(
+                select(AppointmentRow.id).where(AppointmentRow.id == appointment.id)
+            )
+            if exists is not None:
+                raise AlreadyExists(f"appointment {appointment.id} already exists") from error
+            raise
+        self._track(appointment)
+
+    async def save(self, appointment: Appointment, *, expected_version: int) -> None:
+        _check_storable(appointment)
+        already_stored = self._stored_history.get(appointment)
+        if already_stored is None:
+            # Not loaded through this unit of work: ask the database what it holds.
+            already_stored = int(
+                await self._session.scalar(
+                    select(func.count())
+                    .select_from(StatusHistoryRow)
+                    .where(StatusHistoryRow.appointment_id == appointment.id)
+                )
+                or 0
+            )
+        values = _appointment_values(appointment)
+        for immutable in ("id", "patient_id", "doctor_id", "created_at"):
+            del values[immutable]
+        stale = False
+
+        async def update() -> None:
+            nonlocal stale
+            result = await self._session.execute(
+                table(AppointmentRow)
+                .update()
+                .where(
+                    AppointmentRow.id == appointment.id,
+                    AppointmentRow.version == expected_version,
+                )
+                .values(values)
+            )
+            if affected_rows(result) == 0:
+                stale = True
+                return
+            await self._append_history(appointment, already_stored=already_stored)
+
+        await self._write_refusing_overlaps(appointment, update)
+        if stale:
+            actual = await self._session.scalar(
+                select(AppointmentRow.version).where(AppointmentRow.id == appointment.id)
+            )
+            if actual is None:
+                raise NotFound("appointment", appointment.id)
+            raise StaleVersion("appointment", appointment.id, expected_version, actual)
+        self._track(appointment)
+
+    async def _append_history(self, appointment: Appointment, *, already_stored: int) -> None:
+        new_lines = [
+            {
+                "appointment_id": appointment.id,
+                "position": position,
+                "from_status": change.from_status.value if change.from_status else None,
+                "to_status": change.to_status.value,
+                "at": change.at,
+                "actor_role": change.actor_role.value,
+                "actor_id": change.actor_id,
+                "reason": change.reason,
+            }
+            for position, change in enumerate(appointment.history)
+            if position >= already_stored
+        ]
+        if new_lines:
+            await self._session.execute(table(StatusHistoryRow).insert(), new_lines)
+
+    async def _write_refusing_overlaps(
+        self, appointment: Appointment, write: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``write`` in a savepoint, refusing an overlap with SlotConflict.
+
+        PostgreSQL: the exclusion constraint refuses, even against transactions still
+        in flight. SQLite: the savepoint holds the write lock, so checking first is
+        race-free.
+        """
+        on_postgresql = dialect_name(self._session) == "postgresql"
+        for attempt in range(_DEADLOCK_RETRIES + 1):
+            try:
+                async with self._session.begin_nested():
+                    if on_postgresql and appointment.is_occupying:
+                        await self._lock_calendars(appointment)
+                    elif appointment.is_occupying:
+                        conflicting = await self._conflicting_ids(appointment)
+                        if conflicting:
+                            raise SlotConflict(conflicting)
+                    await write()
+                return
+            except DBAPIError as error:
+                if is_exclusion_violation(error):
+                    # The savepoint is rolled back, the transaction lives on, and in
+                    # READ COMMITTED this new statement sees the winner's committed row.
+                    conflicting = await self._conflicting_ids(appointment)
+                    raise SlotConflict(conflicting) from error
+                if is_deadlock(error) and attempt < _DEADLOCK_RETRIES:
+                    continue
+                raise
+
+    async def _lock_calendars(self, appointment: Appointment) -> None:
+        keys = sorted(
+            {_calendar_lock_key(appointment.doctor_id), _calendar_lock_key(appointment.patient_id)}
+        )
+        await self._session.execute(
+            select(*(func.pg_advisory_xact_lock(_CALENDAR_LOCK_NAMESPACE, key) for key in keys))
+        )
+
+    async def _conflicting_ids(self, appointment: Appointment) -> builtins.list[UUID]:
+        statement = occupying_overlapping_statement(
+            appointment.slot, doctor_id=appointment.doctor_id, patient_id=appointment.patient_id
+        ).where(AppointmentRow.id != appointment.id)
+        rows = await self._session.execute(
+            statement.with_only_columns(AppointmentRow.id).order_by(None)
+        )
+        return [row_id for (row_id,) in rows]
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment | None:
+        statement = select(AppointmentRow).where(AppointmentRow.id == appointment_id)
+        if for_update:
+            # PostgreSQL: row lock until the transaction ends. SQLite renders no
+            # FOR UPDATE; a serialized unit of work already holds the write lock.
+            statement = statement.with_for_update()
+        found = await self._load(statement)
+        return found[0] if found else None
+
+    async def occupying_overlapping(
+        self, slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+    ) -> Sequence[Appointment]:
+        return await self._load(
+            occupying_overlapping_statement(slot, doctor_id=doctor_id, patient_id=patient_id)
+        )
+
+    async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:
+        rows = await self._session.execute(busy_slots_statement(doctor_id, window))
+        return sorted(TimeSlot(starts_at, ends_at) for starts_at, ends_at in rows)
+
+    async def list(self, query: AppointmentQuery) -> Page[Appointment]:
+        rows, total, limit, offset = await paged(
+            self._session,
+            list_statement(query).options(selectinload(AppointmentRow.history)),
+            query.page,
+            _ORDER,
+        )
+        return page_of([self._track(_to_appointment(row)) for row in rows], total, limit, offset)
+
+    async def approved_starting_between(
+        self, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        return await self._load(approved_starting_between_statement(start, end))
+
+    async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
+        return await self._load(overdue_statement(now, approved_before))
+
+    async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:
+        rows = await self._session.scalars(
+            statement.options(selectinload(AppointmentRow.history)).execution_options(
+                populate_existing=True
+            )
+        )
+        return [self._track(_to_appointment(row)) for row in rows]

@@ -1,0 +1,163 @@
+"""Notifications: one row per event, recipient and channel (dedupe key)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+from sqlalchemy import Select, delete, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hduce.adapters.sql.models import NotificationRow
+from hduce.adapters.sql.repositories._support import (
+    affected_rows,
+    page_of,
+    paged,
+    table,
+    upsert_insert,
+)
+from hduce.application.ports import Page, PageRequest
+from hduce.domain.errors import NotFound
+from hduce.domain.notifications import Channel, DeliveryStatus, Notification
+
+_IN_APP: Final = Channel.IN_APP.value
+_IN_APP_SQL: Final = f"'{Channel.IN_APP.value}'"
+_PENDING_SQL: Final = f"'{DeliveryStatus.PENDING.value}'"
+
+
+def _notification_values(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "recipient_id": notification.recipient_id,
+        "type": notification.type,
+        "title": notification.title,
+        "message": notification.message,
+        "channel": notification.channel.value,
+        "created_at": notification.created_at,
+        "dedupe_key": notification.dedupe_key,
+        "status": notification.status.value,
+        "attempts": notification.attempts,
+        "last_error": notification.last_error,
+        "read_at": notification.read_at,
+        "sent_at": notification.sent_at,
+        "metadata": dict(notification.metadata),
+    }
+
+
+def _to_notification(row: NotificationRow) -> Notification:
+    return Notification(
+        id=row.id,
+        recipient_id=row.recipient_id,
+        type=row.type,
+        title=row.title,
+        message=row.message,
+        channel=Channel(row.channel),
+        created_at=row.created_at,
+        dedupe_key=row.dedupe_key,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        read_at=row.read_at,
+        sent_at=row.sent_at,
+        metadata=dict(row.details or {}),
+    )
+
+
+class SqlNotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, notification: Notification) -> bool:
+        # ON CONFLICT DO NOTHING: a replayed event must neither fail nor abort the
+        # surrounding transaction, and must not notify twice.
+        result = await self._session.execute(
+            upsert_insert(self._session, NotificationRow)
+            .values(_notification_values(notification))
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        return affected_rows(result) == 1
+
+    async def get(self, notification_id: UUID) -> Notification | None:
+        row = await self._session.scalar(
+            select(NotificationRow)
+            .where(NotificationRow.id == notification_id)
+            .execution_options(populate_existing=True)
+        )
+        return _to_notification(row) if row is not None else None
+
+    async def save(self, notification: Notification) -> None:
+        values = _notification_values(notification)
+        for immutable in ("id", "recipient_id", "dedupe_key", "created_at"):
+            del values[immutable]
+        result = await self._session.execute(
+            table(NotificationRow)
+            .update()
+            .where(NotificationRow.id == notification.id)
+            .values(values)
+        )
+        if affected_rows(result) == 0:
+            raise NotFound("notification", notification.id)
+
+    async def list_for(
+        self, recipient_id: UUID, *, unread_only: bool = False, page: PageRequest = PageRequest()
+    ) -> Page[Notification]:
+        statement: Select[Any] = select(NotificationRow).where(
+            NotificationRow.recipient_id == recipient_id, NotificationRow.channel == _IN_APP
+        )
+        if unread_only:
+            statement = statement.where(NotificationRow.read_at.is_(None))
+        rows, total, limit, offset = await paged(
+            self._session,
+            statement,
+            page,
+            (NotificationRow.created_at.desc(), NotificationRow.id.desc()),
+        )
+        return page_of([_to_notification(row) for row in rows], total, limit, offset)
+
+    async def unread_count(self, recipient_id: UUID) -> int:
+        total = await self._session.scalar(
+            select(func.count())
+            .select_from(NotificationRow)
+            .where(
+                NotificationRow.recipient_id == recipient_id,
+                NotificationRow.read_at.is_(None),
+                NotificationRow.channel == _IN_APP,
+            )
+        )
+        return int(total or 0)
+
+    async def pending_delivery(self, *, limit: int) -> Sequence[Notification]:
+        rows = await self._session.scalars(
+            select(NotificationRow)
+            .where(
+                # Spelled exactly like the partial index's WHERE, so it is used.
+                NotificationRow.status == literal_column(_PENDING_SQL),
+                NotificationRow.channel != literal_column(_IN_APP_SQL),
+            )
+            .order_by(NotificationRow.created_at, NotificationRow.id)
+            .limit(max(0, limit))
+            .execution_options(populate_existing=True)
+        )
+        return [_to_notification(row) for row in rows]
+
+    async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int:
+        result = await self._session.execute(
+            table(NotificationRow)
+            .update()
+            .where(
+                NotificationRow.recipient_id == recipient_id,
+                NotificationRow.read_at.is_(None),
+                NotificationRow.channel == _IN_APP,
+            )
+            .values(read_at=now)
+        )
+        return affected_rows(result)
+
+    async def delete(self, notification_id: UUID) -> None:
+        result = await self._session.execute(
+            delete(NotificationRow).where(NotificationRow.id == notification_id)
+        )
+        if affected_rows(result) == 0:
+            raise NotFound("notification", notification_id)

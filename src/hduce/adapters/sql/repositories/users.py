@@ -1,0 +1,138 @@
+"""User accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hduce.adapters.sql.models import UserRow
+from hduce.adapters.sql.repositories._support import (
+    affected_rows,
+    like_pattern,
+    page_of,
+    paged,
+    table,
+)
+from hduce.application.ports import Page, UserQuery
+from hduce.domain.errors import AlreadyExists, InvalidInput, NotFound
+from hduce.domain.identity import Role, User, normalise_email
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        "phone": user.phone,
+        "password_hash": user.password_hash,
+        "google_subject": user.google_subject,
+        "is_active": user.is_active,
+        "timezone": user.timezone,
+        "email_opt_out": user.email_opt_out,
+        "sms_opt_out": user.sms_opt_out,
+        "version": user.version,
+        "created_at": user.created_at,
+    }
+
+
+def _to_user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        role=Role(row.role),
+        created_at=row.created_at,
+        phone=row.phone,
+        password_hash=row.password_hash,
+        google_subject=row.google_subject,
+        is_active=row.is_active,
+        timezone=row.timezone,
+        email_opt_out=row.email_opt_out,
+        sms_opt_out=row.sms_opt_out,
+        version=row.version,
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user: User) -> None:
+        try:
+            # A savepoint keeps the surrounding transaction usable after a refusal
+            # (PostgreSQL aborts the whole transaction on an error otherwise).
+            async with self._session.begin_nested():
+                await self._session.execute(table(UserRow).insert().values(_user_values(user)))
+        except IntegrityError as error:
+            raise await self._duplicate(user) from error
+
+    async def get(self, user_id: UUID) -> User | None:
+        return await self._one(select(UserRow).where(UserRow.id == user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        try:
+            normalised = normalise_email(email)
+        except InvalidInput:
+            return None
+        return await self._one(select(UserRow).where(UserRow.email == normalised))
+
+    async def get_by_google_subject(self, subject: str) -> User | None:
+        return await self._one(select(UserRow).where(UserRow.google_subject == subject))
+
+    async def save(self, user: User) -> None:
+        values = _user_values(user)
+        del values["id"], values["created_at"]
+        try:
+            async with self._session.begin_nested():
+                result = await self._session.execute(
+                    table(UserRow).update().where(UserRow.id == user.id).values(values)
+                )
+        except IntegrityError as error:
+            raise await self._duplicate(user) from error
+        if affected_rows(result) == 0:
+            raise NotFound("user", user.id)
+
+    async def list(self, query: UserQuery) -> Page[User]:
+        statement: Select[Any] = select(UserRow)
+        if query.role is not None:
+            statement = statement.where(UserRow.role == query.role.value)
+        if query.is_active is not None:
+            statement = statement.where(UserRow.is_active == query.is_active)
+        if query.search and query.search.strip():
+            pattern = like_pattern(query.search.strip())
+            statement = statement.where(
+                or_(
+                    UserRow.email.ilike(pattern, escape="\\"),
+                    UserRow.full_name.ilike(pattern, escape="\\"),
+                )
+            )
+        rows, total, limit, offset = await paged(
+            self._session, statement, query.page, (UserRow.created_at, UserRow.email)
+        )
+        return page_of([_to_user(row) for row in rows], total, limit, offset)
+
+    async def _one(self, statement: Select[Any]) -> User | None:
+        row = await self._session.scalar(statement.execution_options(populate_existing=True))
+        return _to_user(row) if row is not None else None
+
+    async def _duplicate(self, user: User) -> Exception:
+        """Name the uniqueness rule ``user`` broke (the error text differs per database)."""
+        taken = await self._session.scalar(
+            select(UserRow.id).where(UserRow.email == user.email, UserRow.id != user.id)
+        )
+        if taken is not None:
+            return AlreadyExists(f"a user with email {user.email} already exists")
+        if user.google_subject is not None:
+            taken = await self._session.scalar(
+                select(UserRow.id).where(
+                    UserRow.google_subject == user.google_subject, UserRow.id != user.id
+                )
+            )
+            if taken is not None:
+                return AlreadyExists("that Google account is linked to another user")
+        return AlreadyExists(f"user {user.id} already exists")

@@ -1,0 +1,110 @@
+"""Migrations on PostgreSQL and SQLite: up from empty, down to nothing, up again, and
+a schema that matches the models exactly (autogenerate finds nothing to do)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hduce.adapters.sql import (
+    create_engine,
+    current_revision,
+    downgrade_database,
+    upgrade_database,
+)
+from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
+from hduce.adapters.sql.migrations.config import compare_type
+from hduce.adapters.sql.models import metadata
+
+APPLICATION_TABLES = frozenset(metadata.tables)
+
+
+@pytest.fixture
+async def empty_engine(sql_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sql_database_url, pool_size=2)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _head() -> str:
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": compare_type, "version_table": VERSION_TABLE}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_upgrade_downgrade_upgrade(sql_database_url: str, empty_engine: AsyncEngine) -> None:
+    assert await current_revision(sql_database_url) is None
+    assert await _tables(empty_engine) == set()
+
+    await upgrade_database(sql_database_url)
+    assert await current_revision(sql_database_url) == _head()
+    assert await _tables(empty_engine) == APPLICATION_TABLES | {VERSION_TABLE}
+
+    await downgrade_database(sql_database_url, "base")
+    assert await current_revision(sql_database_url) is None
+    assert await _tables(empty_engine) <= {VERSION_TABLE}
+
+    await upgrade_database(sql_database_url)
+    assert await current_revision(sql_database_url) == _head()
+    await upgrade_database(sql_database_url)  # already at head: nothing to do
+    assert await _tables(empty_engine) == APPLICATION_TABLES | {VERSION_TABLE}
+
+
+async def test_autogenerate_finds_no_difference(
+    sql_database_url: str, empty_engine: AsyncEngine
+) -> None:
+    await upgrade_database(sql_database_url)
+    async with empty_engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+    assert differences == []
+
+
+async def test_postgresql_gets_the_exclusion_constraints(postgres_database: str) -> None:
+    """Autogenerate does not compare EXCLUDE constraints, so check them by name."""
+    await upgrade_database(postgres_database)
+    engine = create_engine(postgres_database, pool_size=1)
+    async with engine.connect() as connection:
+        constraints = set(
+            await connection.scalars(
+                text(
+                    "SELECT conname FROM pg_constraint"
+                    " WHERE conrelid = 'appointments'::regclass AND contype = 'x'"
+                )
+            )
+        )
+        extension = await connection.scalar(
+            text("SELECT extname FROM pg_extension WHERE extname = 'btree_gist'")
+        )
+    assert constraints == {
+        "ex_appointments_doctor_id_overlap",
+        "ex_appointments_patient_id_overlap",
+    }
+    assert extension == "btree_gist"
+
+
+def test_every_migration_is_in_the_package() -> None:
+    """The scripts ship inside the package (``hduce db upgrade`` works from a wheel)."""
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+    assert list((MIGRATIONS_DIR / "versions").glob("*.py"))

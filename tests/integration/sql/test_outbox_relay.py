@@ -1,0 +1,137 @@
+"""The SQL outbox beyond the port contract: many relays at once, failure bookkeeping,
+a relay dying mid-batch, exact backlog age, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hduce.adapters.clock import FixedClock
+from hduce.adapters.sql import SqlOutbox, SqlUnitOfWorkFactory
+from hduce.adapters.sql.models import OutboxRow
+from hduce.domain.events import DomainEvent
+from tests.unit.adapters.contract import NOW, Recorder, drain, user_registered
+
+
+async def _emit(uow_factory: SqlUnitOfWorkFactory, count: int, per_commit: int = 7) -> list[UUID]:
+    emitted: list[DomainEvent] = [user_registered(n) for n in range(1, count + 1)]
+    for first in range(0, count, per_commit):
+        async with uow_factory() as uow:
+            for event in emitted[first : first + per_commit]:
+                uow.emit(event)
+            await uow.commit()
+    return [event.id for event in emitted]
+
+
+async def _rows(engine: AsyncEngine) -> list[tuple[UUID, int, str | None, bool]]:
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            select(
+                OutboxRow.id,
+                OutboxRow.attempts,
+                OutboxRow.last_error,
+                OutboxRow.published_at.is_not(None),
+            ).order_by(OutboxRow.sequence)
+        )
+        return [tuple(row) for row in result]  # type: ignore[misc]
+
+
+async def test_many_relays_publish_every_event_exactly_once(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    emitted = await _emit(uow_factory, 120)
+    published: Counter[UUID] = Counter()
+
+    async def publish(event: DomainEvent) -> None:
+        await asyncio.sleep(0)  # let the other relays run between two events
+        published[event.id] += 1
+
+    async def relay() -> None:
+        outbox = SqlOutbox(engine)  # one per worker, sharing only the database
+        while (await outbox.relay_batch(10, publish)).published:
+            pass
+
+    await asyncio.gather(*(relay() for _ in range(4)))
+    assert set(published) == set(emitted)
+    assert set(published.values()) == {1}
+    assert (await SqlOutbox(engine).stats(NOW)).backlog == 0
+
+
+async def test_failures_are_recorded_and_order_resumes_after_recovery(
+    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox, engine: AsyncEngine
+) -> None:
+    emitted = await _emit(uow_factory, 6)
+    first_try = await outbox.relay_batch(10, Recorder(fail_on=3))
+    second_try = await outbox.relay_batch(10, Recorder(fail_on=1))
+    assert (first_try.published, first_try.failed) == (2, True)
+    assert (second_try.published, second_try.failed) == (0, True)
+    rows = await _rows(engine)
+    assert [published for *_, published in rows] == [True, True, False, False, False, False]
+    failed_id, attempts, last_error, _ = rows[2]
+    assert failed_id == emitted[2]
+    assert attempts == 2
+    assert last_error == "ConnectionError: broker down"
+    assert all(attempts == 0 for _, attempts, _, _ in rows[3:])
+
+    recovered = await drain(outbox)
+    assert [event.id for event in recovered] == emitted[2:]
+    assert all(published for *_, published in await _rows(engine))
+
+
+async def test_a_relay_dying_mid_batch_loses_nothing(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    emitted = await _emit(uow_factory, 5)
+    delivered: list[UUID] = []
+    stuck = asyncio.Event()
+
+    async def publish_then_hang(event: DomainEvent) -> None:
+        delivered.append(event.id)
+        if len(delivered) == 2:
+            stuck.set()
+            await asyncio.sleep(3600)
+
+    dying = asyncio.create_task(SqlOutbox(engine).relay_batch(10, publish_then_hang))
+    await asyncio.wait_for(stuck.wait(), timeout=10)
+    dying.cancel()  # the worker is killed while the broker call hangs
+    await asyncio.gather(dying, return_exceptions=True)
+
+    if engine.dialect.name == "sqlite":
+        # What the dead relay published is marked; the rest stays leased to it until
+        # its lease (2 minutes) runs out. (PostgreSQL: the row locks and the marks died
+        # with its transaction; everything is free again at once.)
+        assert await drain(SqlOutbox(engine)) == []
+    three_minutes_later = FixedClock(datetime.now(UTC) + timedelta(minutes=3))
+    retried = await drain(SqlOutbox(engine, clock=three_minutes_later))
+    # At least once: nothing is lost; on PostgreSQL the two already sent go again.
+    assert set(delivered) | {event.id for event in retried} == set(emitted)
+    assert (await SqlOutbox(engine).stats(NOW)).backlog == 0
+
+
+async def test_stats_measure_the_oldest_unpublished_event(
+    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox
+) -> None:
+    await _emit(uow_factory, 3)  # occurred at NOW + 1 s, + 2 s, + 3 s
+    stats = await outbox.stats(NOW + timedelta(seconds=91))
+    assert (stats.backlog, stats.oldest_age_seconds) == (3, 90.0)
+    await outbox.relay_batch(1, Recorder())
+    stats = await outbox.stats(NOW + timedelta(seconds=91))
+    assert (stats.backlog, stats.oldest_age_seconds) == (2, 89.0)
+    # A clock behind the events never reports a negative age.
+    assert (await outbox.stats(NOW)).oldest_age_seconds == 0.0
+
+
+async def test_purge_deletes_only_published_rows(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    outbox = SqlOutbox(engine, clock=FixedClock(NOW))
+    emitted = await _emit(uow_factory, 4)
+    await outbox.relay_batch(3, Recorder())
+    assert await outbox.purge_published(before=NOW) == 0  # published at NOW exactly
+    assert await outbox.purge_published(before=NOW + timedelta(seconds=1)) == 3
+    assert [row_id for row_id, *_ in await _rows(engine)] == emitted[3:]

@@ -1,0 +1,67 @@
+"""The SQL adapters against the shared port contracts (tests/unit/adapters/contract.py),
+on PostgreSQL and SQLite: the same behaviour as the in-memory adapters."""
+
+from __future__ import annotations
+
+from tests.unit.adapters.contract import (
+    AppointmentRepositoryContract,
+    AuditLogContract,
+    AvailabilityRepositoryContract,
+    DoctorRepositoryContract,
+    IdempotencyStoreContract,
+    NotificationRepositoryContract,
+    OutboxContract,
+    PatientRepositoryContract,
+    ProcessedEventsContract,
+    SpecialtyRepositoryContract,
+    UnitOfWorkContract,
+    UserRepositoryContract,
+)
+
+
+class TestSqlUsers(UserRepositoryContract):
+    pass
+
+
+class TestSqlPatients(PatientRepositoryContract):
+    pass
+
+
+class TestSqlSpecialties(SpecialtyRepositoryContract):
+    pass
+
+
+class TestSqlDoctors(DoctorRepositoryContract):
+    pass
+
+
+class TestSqlAvailability(AvailabilityRepositoryContract):
+    pass
+
+
+class TestSqlAppointments(AppointmentRepositoryContract):
+    pass
+
+
+class TestSqlNotifications(NotificationRepositoryContract):
+    pass
+
+
+class TestSqlAuditLog(AuditLogContract):
+    pass
+
+
+class TestSqlIdempotency(IdempotencyStoreContract):
+    pass
+
+
+class TestSqlProcessedEvents(ProcessedEventsContract):
+    pass
+
+
+class TestSqlUnitOfWork(UnitOfWorkContract):
+    pass
+
+
+class TestSqlOutbox(OutboxContract):
+    pass
