@@ -1,0 +1,56 @@
+"""ASGI application factories: what granian (or any ASGI server) loads.
+
+They live in the entrypoints layer, not in bootstrap, because they import the
+HTTP app; bootstrap sits below entrypoints (see the import-linter contracts).
+Each server worker process calls a factory once, so configuration is read and
+logging configured inside every worker, not only in the parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import structlog
+from litestar import Litestar
+from litestar.types import ControllerRouterHandler
+
+from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.logging import configure_logging
+from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http.app import create_app
+
+AppMode = Literal["all", "api"]
+"""all = HTTP + outbox relay + consumers + scheduler; api = HTTP only."""
+
+_log = structlog.get_logger(__name__)
+
+
+def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Litestar:
+    """The HTTP application for ``mode``, reading ``HDUCE_*`` when ``settings`` is None."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    if settings.jwt_secret_is_ephemeral:
+        _log.warning(
+            "HDUCE_JWT_SECRET is unset: using a random secret for this process; "
+            "sessions end when it stops. Set it outside development."
+        )
+    container = build_container(settings, mode=mode)
+    app = create_app(
+        container,
+        settings,
+        background=background_services(container, settings, mode=mode),
+        route_handlers=_api_route_handlers(),
+    )
+    _log.info("application built", mode=mode, **settings.summary())
+    return app
+
+
+def build_api_app() -> Litestar:
+    """Zero-argument factory for ``hduce api`` (servers call factories without arguments)."""
+    return build_app(mode="api")
+
+
+def _api_route_handlers() -> Sequence[ControllerRouterHandler]:
+    # Extension point: the /api/v1 controllers are listed here as they are written.
+    return ()

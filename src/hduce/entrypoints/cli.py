@@ -1,0 +1,173 @@
+"""The ``hduce`` command.
+
+``cli`` is a click group: further commands (``worker``, ``db upgrade``,
+``seed-demo``, ``create-admin``) attach with ``@cli.command()`` /
+``@cli.group()`` and read configuration with ``load_settings()``, which turns a
+bad ``HDUCE_*`` value into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+
+import click
+import structlog
+
+from hduce.bootstrap.logging import configure_logging, logging_dict_config
+from hduce.bootstrap.settings import Settings, SettingsError, render_settings_markdown
+from hduce.entrypoints.asgi import AppMode
+
+USAGE_ERROR = 2
+# granian imports "module:attribute" in each worker and calls it (factory=True).
+_APP_FACTORIES: dict[AppMode, str] = {
+    "all": "hduce.entrypoints.asgi:build_app",
+    "api": "hduce.entrypoints.asgi:build_api_app",
+}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hduce", prog_name="hduce")
+def cli() -> None:
+    """HDUCE: medical appointments without double-booking."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with the one-line reason."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        click.echo(f"hduce: configuration error: {exc}", err=True)
+        raise SystemExit(USAGE_ERROR) from None
+
+
+def _server_options(command: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option("--host", help="Bind address [default: HDUCE_HTTP_HOST]."),
+        click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            help="TCP port [default: HDUCE_HTTP_PORT].",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 512),
+            help="Worker processes [default: HDUCE_HTTP_WORKERS].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@_server_options
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Everything in one process: HTTP API, outbox relay, consumers, reminders.
+
+    Applies pending migrations first: the all-in-one process is the only one
+    running, so nothing else can race it (``hduce api`` never migrates).
+    """
+    from hduce.bootstrap import database
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(database.upgrade(settings))
+    _run_server("all", host, port, workers)
+
+
+@cli.command()
+@_server_options
+def api(host: str | None, port: int | None, workers: int | None) -> None:
+    """HTTP API only; run `hduce worker` for consumers and reminders."""
+    _run_server("api", host, port, workers)
+
+
+@cli.command("settings")
+def settings_table() -> None:
+    """Print every HDUCE_* variable as a Markdown table (the README's source)."""
+    click.echo(render_settings_markdown(), nl=False)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database (HDUCE_DATABASE_URL) up to REVISION; creates it if empty."""
+    from hduce.bootstrap import database
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(database.upgrade(settings, revision))
+    click.echo(f"database at {asyncio.run(database.current(settings))}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" empties it)."""
+    from hduce.bootstrap import database
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(database.downgrade(settings, revision))
+    click.echo(f"database at {asyncio.run(database.current(settings))}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    from hduce.bootstrap import database
+
+    settings = load_settings()
+    click.echo(asyncio.run(database.current(settings)) or "empty (no migration applied)")
+
+
+def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int | None) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+
+    settings = load_settings()
+    configure_logging(settings)
+    log = structlog.get_logger("hduce.cli")
+    host = host or settings.http_host
+    port = port or settings.http_port
+    workers = workers or settings.http_workers
+    if settings.jwt_secret_is_ephemeral:
+        # Workers are separate processes: give them one shared secret, or a token
+        # issued by one worker would be refused by the next.
+        os.environ["HDUCE_JWT_SECRET"] = settings.jwt_secret.reveal()
+        log.warning(
+            "HDUCE_JWT_SECRET is unset: using a random secret until this server stops; "
+            "set it outside development."
+        )
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    log.info("starting", mode=mode, url=url, docs=f"{url}/schema", workers=workers)
+    server = Granian(
+        _APP_FACTORIES[mode],
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        loop=Loops.auto,  # uvloop when installed
+        log_level=LogLevels(settings.log_level.lower()),
+        log_dictconfig=logging_dict_config(settings),
+        log_access=False,  # our middleware writes the access log, with the request id
+    )
+    server.serve()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``hduce``)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="hduce")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Liveness and readiness.
+
+``GET /health`` answers as long as the process serves HTTP. ``GET /health/ready``
+runs the readiness probes the container provides (database, cache, broker...)
+and answers 503 when any is down, so a load balancer stops sending traffic to
+an instance that cannot do its job. The composition root provides them as a
+``ReadinessProbes`` holder; without one, readiness has nothing to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Literal
+
+import msgspec
+import structlog
+from dishka import AsyncContainer
+from dishka.exceptions import NoFactoryError
+from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
+
+from hduce.application.ports import ReadinessProbe, ReadinessProbes
+
+PROBE_TIMEOUT_SECONDS = 3.0
+
+_log = structlog.get_logger(__name__)
+
+
+class Liveness(msgspec.Struct):
+    status: Literal["ok"] = "ok"
+
+
+class ComponentStatus(msgspec.Struct, omit_defaults=True):
+    status: Literal["up", "down"]
+    duration_ms: float
+    # The exception's class name only: the full error goes to the log, not to
+    # whoever can reach this endpoint.
+    error: str | None = None
+
+
+class Readiness(msgspec.Struct):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, ComponentStatus]
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ("health",)
+
+    @get("/", summary="Liveness")
+    async def alive(self) -> Liveness:
+        return Liveness()
+
+    @get(
+        "/ready",
+        summary="Readiness: database, cache and broker",
+        responses={503: ResponseSpec(data_container=Readiness, description="A dependency is down")},
+    )
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
+        container: AsyncContainer = request.state.dishka_container
+        probes = await _probes_from(container)
+        results = await asyncio.gather(*(_run(probe) for probe in probes))
+        checks = dict(results)
+        healthy = all(result.status == "up" for result in checks.values())
+        return Response(
+            Readiness(status="ok" if healthy else "unavailable", checks=checks),
+            status_code=200 if healthy else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+async def _probes_from(container: AsyncContainer) -> tuple[ReadinessProbe, ...]:
+    try:
+        holder = await container.get(ReadinessProbes)
+    except NoFactoryError:
+        return ()
+    return holder.probes
+
+
+async def _run(probe: ReadinessProbe) -> tuple[str, ComponentStatus]:
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            await probe.check()
+    except TimeoutError:
+        error = f"no answer within {PROBE_TIMEOUT_SECONDS:g} s"
+        _log.warning("readiness probe timed out", probe=probe.name)
+    except Exception as exc:
+        error = type(exc).__name__
+        _log.warning("readiness probe failed", probe=probe.name, exc_info=exc)
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    if error is None:
+        return probe.name, ComponentStatus(status="up", duration_ms=duration_ms)
+    return probe.name, ComponentStatus(status="down", duration_ms=duration_ms, error=error)

@@ -1,0 +1,210 @@
+"""RFC 9457 problem details for every error response.
+
+Clients branch on ``code`` (also the last segment of ``type``), never on
+``detail``. Domain errors carry user-facing messages and are shown as they
+are; anything unexpected is logged with its traceback and answered with a
+generic 500 that only says which request id to quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from hduce.domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    BusinessRuleViolation,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SlotConflict,
+    StaleVersion,
+)
+from hduce.entrypoints.http.request_context import request_id_of
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://hduce.dev/problems/"
+
+_log = structlog.get_logger(__name__)
+
+# Looked up along the exception's MRO, so subclasses inherit their parent's status.
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    AuthenticationFailed: 401,
+    InvalidInput: 400,
+    SlotConflict: 409,
+    StaleVersion: 409,
+    AlreadyExists: 409,
+    RateLimited: 429,
+    BusinessRuleViolation: 422,
+    DomainError: 422,
+}
+
+# Same codes as the matching domain errors, so a 401 is "unauthenticated"
+# whether the router or a use case refused.
+_HTTP_CODES = {
+    400: "invalid-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    429: "rate-limited",
+    500: "internal-error",
+}
+
+_encoder = msgspec.json.Encoder()
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    detail: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> Response[bytes]:
+    """A problem+json response; ``extensions`` become extra top-level members."""
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + code,
+        title=title or _title_for(status),
+        status=status,
+        code=code,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request_id_of(request),
+    )
+    body: dict[str, Any] = msgspec.structs.asdict(problem)
+    body = {key: value for key, value in body.items() if value is not None}
+    if extensions:
+        body.update(extensions)
+    return Response(
+        content=_encoder.encode(body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def problem_exception_handlers() -> ExceptionHandlersMap:
+    """Litestar ``exception_handlers`` mapping every error to a problem."""
+    return {
+        DomainError: _domain_error,
+        HTTPException: _http_exception,
+        Exception: _unexpected,
+    }
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    status = next(_DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in _DOMAIN_STATUS)
+    headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+    match exc:
+        case SlotConflict():
+            extensions["conflicting_appointment_ids"] = [str(i) for i in exc.conflicting_ids]
+        case StaleVersion():
+            extensions["expected_version"] = exc.expected
+            extensions["actual_version"] = exc.actual
+        case IllegalTransition():
+            extensions["from_status"] = exc.from_status
+            extensions["to_status"] = exc.to_status
+        case InvalidInput(field=str() as field):
+            extensions["errors"] = [{"field": field, "message": exc.message}]
+        case NotFound():
+            extensions["entity"] = exc.entity
+        case RateLimited():
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+            extensions["retry_after_seconds"] = exc.retry_after_seconds
+        case AuthenticationFailed():
+            headers["WWW-Authenticate"] = "Bearer"
+    return problem_response(
+        request,
+        status=status,
+        code=exc.code,
+        detail=exc.message,
+        title=exc.code.replace("-", " ").capitalize(),
+        headers=headers,
+        extensions=extensions,
+    )
+
+
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        # Server-side HTTPExceptions (ImproperlyConfigured, ...) may describe internals.
+        return _unexpected(request, exc, status=status, headers=exc.headers)
+    extensions: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        extensions["errors"] = [_field_error(item) for item in exc.extra]
+    return problem_response(
+        request,
+        status=status,
+        code=_HTTP_CODES.get(status) or _slug(_title_for(status)),
+        # Litestar defaults detail to the status phrase, which is already the title.
+        detail=exc.detail if exc.detail != _title_for(status) else None,
+        headers=exc.headers,
+        extensions=extensions,
+    )
+
+
+def _unexpected(
+    request: Request[Any, Any, Any],
+    exc: Exception,
+    *,
+    status: int = 500,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    _log.error(
+        "unhandled exception",
+        method=request.method,
+        path=request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem_response(
+        request,
+        status=status,
+        code=_HTTP_CODES.get(status) or _slug(_title_for(status)),
+        detail="An unexpected error occurred. Quote the request id when reporting it.",
+        headers=headers,
+    )
+
+
+def _field_error(item: Any) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        return {"message": str(item)}
+    error = {"field": item.get("key"), "message": item.get("message"), "source": item.get("source")}
+    return {key: value for key, value in error.items() if value is not None}
+
+
+def _title_for(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _slug(text: str) -> str:
+    return "-".join(text.lower().split())
