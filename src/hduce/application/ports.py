@@ -7,7 +7,8 @@ Nothing here knows about a database, a broker or HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -183,6 +184,12 @@ class AppointmentRepository(Protocol):
         ``approved_before`` (the system expires or marks them no-show)."""
         ...
 
+    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        """True when the patient has, or had, an appointment with the doctor in any
+        status but ENTERED_IN_ERROR (a record made by mistake is no care relationship).
+        Lets a doctor read the profile of their own patients (clinic API)."""
+        ...
+
 
 class NotificationRepository(Protocol):
     async def add(self, notification: Notification) -> bool:
@@ -316,6 +323,10 @@ class Outbox(Protocol):
         ...
 
     async def stats(self, now: datetime) -> OutboxStats: ...
+
+    async def purge_published(self, before: datetime) -> int:
+        """Delete rows published before ``before`` (retention); returns how many."""
+        ...
 
 
 class EventPublisher(Protocol):
@@ -543,4 +554,20 @@ class OidcProvider(Protocol):
     ) -> OidcIdentity:
         """Redeem ``code`` and verify the ID token: signature against the provider's JWKS,
         ``iss``, ``aud``, ``exp``, ``iat``, ``nonce``. Raises ``AuthenticationFailed``."""
+        ...
+
+
+# ------------------------------------------------------------------ realtime subscriptions
+# (appointments & notifications HTTP: the SSE stream of /notifications/stream)
+
+
+class RealtimeSubscriber(Protocol):
+    """The listening side of ``RealtimeFanout``: one live subscription per open stream."""
+
+    def subscribe(
+        self, user_id: UUID
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """Entering starts receiving ``user_id``'s messages (nothing published before);
+        the iterator yields them in order and ends when the fan-out shuts down.
+        Leaving stops the subscription."""
         ...

@@ -8,7 +8,6 @@ logging configured inside every worker, not only in the parent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import structlog
@@ -19,6 +18,7 @@ from hduce.bootstrap.container import background_services, build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.app import create_app
+from hduce.entrypoints.http.auth import identity_root_route_handlers, identity_route_handlers
 
 AppMode = Literal["all", "api"]
 """all = HTTP + outbox relay + consumers + scheduler; api = HTTP only."""
@@ -40,7 +40,8 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
         container,
         settings,
         background=background_services(container, settings, mode=mode),
-        route_handlers=_api_route_handlers(),
+        route_handlers=api_route_handlers(settings),
+        root_route_handlers=identity_root_route_handlers(settings),
     )
     _log.info("application built", mode=mode, **settings.summary())
     return app
@@ -51,6 +52,6 @@ def build_api_app() -> Litestar:
     return build_app(mode="api")
 
 
-def _api_route_handlers() -> Sequence[ControllerRouterHandler]:
-    # Extension point: the /api/v1 controllers are listed here as they are written.
-    return ()
+def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
+    """Every controller mounted under ``/api/v1``."""
+    return [*identity_route_handlers(settings)]

@@ -44,6 +44,7 @@ def create_app(
     *,
     background: Sequence[BackgroundService] = (),
     route_handlers: Sequence[ControllerRouterHandler] = (),
+    root_route_handlers: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
     """An ASGI app serving ``route_handlers`` under ``/api/v1``.
 
@@ -54,7 +55,7 @@ def create_app(
     # from the per-request container that setup_dishka's middleware opens.
     api = DishkaRouter(API_PREFIX, route_handlers=list(route_handlers))
     app = Litestar(
-        route_handlers=[HealthController, MetricsController, api],
+        route_handlers=[HealthController, MetricsController, api, *root_route_handlers],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
         lifespan=[_lifespan(container, background)],

@@ -1,0 +1,1 @@
+"""Operational commands attached to the ``hduce`` click group."""

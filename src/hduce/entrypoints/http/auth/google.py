@@ -1,0 +1,122 @@
+"""``/api/v1/auth/google``: sign in with Google (OpenID Connect, PKCE, state, nonce).
+
+Registered only when ``HDUCE_GOOGLE_*`` is configured: otherwise the routes do not
+exist (404) and OpenAPI does not list them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Final
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
+from litestar.response import Redirect
+
+from hduce.application.identity import (
+    BeginGoogleSignIn,
+    CompleteGoogleSignIn,
+    IdentityPolicy,
+    OidcCallback,
+)
+from hduce.application.ports import IdentityProviderUnavailable
+from hduce.domain.errors import AuthenticationFailed
+from hduce.entrypoints.http.auth.controller import NO_STORE
+from hduce.entrypoints.http.auth.cookies import (
+    OAUTH_COOKIE,
+    cleared_oauth_cookie,
+    oauth_binding_cookie,
+    session_cookies,
+)
+from hduce.entrypoints.http.auth.schemas import TokenResponse
+from hduce.entrypoints.http.auth.security import client_ip
+from hduce.entrypoints.http.problems import Problem, problem_response
+
+_ERROR_CODE: Final = re.compile(r"[a-z_]{1,64}")
+_UNAVAILABLE: Final = {
+    503: ResponseSpec(data_container=Problem, description="The identity provider is unreachable")
+}
+
+
+def _unavailable(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return problem_response(
+        request,
+        status=503,
+        code="identity-provider-unavailable",
+        detail="Google sign-in is unavailable right now; try again later.",
+        headers={"Retry-After": "30"},
+    )
+
+
+class GoogleAuthController(Controller):
+    path = "/auth/google"
+    tags = ("auth",)
+
+    @get(
+        "/login",
+        status_code=302,
+        summary="Start Google sign-in",
+        description="Redirects to Google with state, nonce and a PKCE S256 challenge. The "
+        "browser must come back to the callback with the cookie set here.",
+        responses=_UNAVAILABLE,
+    )
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        begin: FromDishka[BeginGoogleSignIn],
+        policy: FromDishka[IdentityPolicy],
+    ) -> Response[Any]:
+        try:
+            redirect = await begin(client_ip(request))
+        except IdentityProviderUnavailable:
+            return _unavailable(request)
+        max_age = int(policy.oidc_state_ttl.total_seconds())
+        return Redirect(
+            redirect.url,
+            status_code=302,
+            cookies=[oauth_binding_cookie(redirect.browser_binding, max_age)],
+            headers=NO_STORE,
+        )
+
+    @get(
+        "/callback",
+        summary="Finish Google sign-in",
+        description="Exchanges the code, verifies the ID token, links the account with "
+        "that verified email or creates a patient, and returns the token pair (cookies too).",
+        responses={
+            401: ResponseSpec(data_container=Problem, description="Sign-in refused"),
+            **_UNAVAILABLE,
+        },
+    )
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        complete: FromDishka[CompleteGoogleSignIn],
+        code: Annotated[str | None, QueryParameter(max_length=2048)] = None,
+        # "state" is a reserved Litestar parameter name: read the query field under another.
+        oauth_state: Annotated[str | None, QueryParameter(name="state", max_length=512)] = None,
+        error: Annotated[str | None, QueryParameter(max_length=256)] = None,
+    ) -> Response[Any]:
+        if error is not None:
+            shown = error if _ERROR_CODE.fullmatch(error) else "error"
+            raise AuthenticationFailed(f"Google sign-in was not completed ({shown})")
+        if not code or not oauth_state:
+            raise AuthenticationFailed("the callback needs code and state")
+        try:
+            pair = await complete(
+                OidcCallback(
+                    code=code,
+                    state=oauth_state,
+                    browser_binding=request.cookies.get(OAUTH_COOKIE),
+                    client_ip=client_ip(request),
+                )
+            )
+        except IdentityProviderUnavailable:
+            return _unavailable(request)
+        return Response(
+            TokenResponse.of(pair),
+            cookies=[*session_cookies(pair), cleared_oauth_cookie()],
+            headers=NO_STORE,
+        )

@@ -1,0 +1,183 @@
+"""Accounts: self-registration, admin-created accounts, profile, listing, deactivation."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from hduce.application.identity import UNCHANGED, NewAccount, ProfileChanges, RegisterCommand
+from hduce.application.ports import UserQuery
+from hduce.domain.credentials import hash_opaque_token
+from hduce.domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    BusinessRuleViolation,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from hduce.domain.events import USER_REGISTERED
+from hduce.domain.identity import Actor, Role
+from tests.unit.identity.support import PASSWORD, Kit
+
+
+async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(kit: Kit) -> None:
+    user = await kit.register(
+        RegisterCommand(
+            email="  Ana@Example.ORG ",
+            password=PASSWORD,
+            full_name=" Ana Torres ",
+            phone="+34600111222",
+            timezone="Europe/Madrid",
+        )
+    )
+    assert (user.email, user.full_name, user.role) == (
+        "ana@example.org",
+        "Ana Torres",
+        Role.PATIENT,
+    )
+    assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    assert kit.store.users[user.id].timezone == "Europe/Madrid"
+    assert user.id in kit.store.patients  # an (empty) patient profile comes with it
+    [row] = kit.store.outbox
+    assert row.event.type == USER_REGISTERED
+    assert row.event.aggregate_id == user.id
+    assert row.event.payload == {
+        "user_id": str(user.id),
+        "email": "ana@example.org",
+        "full_name": "Ana Torres",
+        "role": "patient",
+        "via": "password",
+    }
+
+
+async def test_emails_are_unique_case_insensitively(kit: Kit) -> None:
+    await kit.patient("ana@example.org")
+    with pytest.raises(AlreadyExists):
+        await kit.patient("ANA@example.org")
+    assert len(kit.store.users) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "command"),
+    [
+        ("password", RegisterCommand("ana@example.org", "short", "Ana")),
+        ("password", RegisterCommand("ana@example.org", "password123", "Ana")),
+        ("email", RegisterCommand("not-an-email", "correct horse battery", "Ana")),
+        ("phone", RegisterCommand("ana@example.org", PASSWORD, "Ana", phone="12")),
+        ("timezone", RegisterCommand("ana@example.org", PASSWORD, "Ana", timezone="Mars/Base")),
+        ("full_name", RegisterCommand("ana@example.org", PASSWORD, "   ")),
+    ],
+)
+async def test_registration_validates_input(kit: Kit, field: str, command: RegisterCommand) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await kit.register(command)
+    assert refused.value.field == field
+    assert not kit.store.users and not kit.store.outbox
+
+
+async def test_only_admins_and_the_system_create_accounts(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    doctor = await kit.create_account(
+        admin.actor,
+        NewAccount(email="house@example.org", full_name="Dr House", role=Role.DOCTOR),
+    )
+    assert doctor.role is Role.DOCTOR and doctor.password_hash is None
+    assert doctor.id not in kit.store.patients
+    patient = await kit.patient()
+    with pytest.raises(PermissionDenied):
+        await kit.create_account(
+            patient.actor, NewAccount(email="x@example.org", full_name="X", role=Role.DOCTOR)
+        )
+    with pytest.raises(InvalidInput):
+        await kit.create_account(
+            admin.actor, NewAccount(email="s@example.org", full_name="S", role=Role.SYSTEM)
+        )
+    with pytest.raises(InvalidInput):
+        await kit.create_account(
+            admin.actor,
+            NewAccount(email="w@example.org", full_name="W", role=Role.DOCTOR, password="weak"),
+        )
+    events = [row.event for row in kit.store.outbox]
+    assert [e.payload["via"] for e in events] == ["admin", "admin", "password"]
+    assert any(entry.action == "user.created" for entry in kit.store.audit.values())
+
+
+async def test_create_account_can_join_the_callers_unit_of_work(kit: Kit) -> None:
+    async with kit.uow_factory() as uow:
+        user = await kit.create_account(
+            Actor.system(),
+            NewAccount(email="doc@example.org", full_name="Doc", role=Role.DOCTOR),
+            uow=uow,
+        )
+        assert user.id not in kit.store.users  # not committed yet
+    assert user.id not in kit.store.users  # rolled back with the caller's unit of work
+
+
+async def test_profile_updates_only_what_was_sent(kit: Kit) -> None:
+    user = await kit.register(
+        RegisterCommand("ana@example.org", PASSWORD, "Ana", phone="+34600111222")
+    )
+    updated = await kit.update_profile(
+        user.actor, ProfileChanges(full_name=" Ana María ", timezone="America/Guayaquil")
+    )
+    assert (updated.full_name, updated.timezone, updated.phone) == (
+        "Ana María",
+        "America/Guayaquil",
+        "+34600111222",
+    )
+    cleared = await kit.update_profile(user.actor, ProfileChanges(phone=None, sms_opt_out=True))
+    assert cleared.phone is None and cleared.sms_opt_out and cleared.full_name == "Ana María"
+    assert (await kit.get_me(user.actor)).phone is None
+    with pytest.raises(InvalidInput):
+        await kit.update_profile(user.actor, ProfileChanges(timezone="Nowhere/City"))
+    unchanged = await kit.update_profile(user.actor, ProfileChanges(full_name=UNCHANGED))
+    assert unchanged.full_name == "Ana María"
+
+
+async def test_admins_list_and_filter_accounts(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org", name="Root")
+    await kit.account(Role.DOCTOR, "house@example.org", name="Gregory House")
+    await kit.patient("ana@example.org")
+    doctors = await kit.list_users(admin.actor, UserQuery(role=Role.DOCTOR))
+    assert [u.email for u in doctors.items] == ["house@example.org"]
+    found = await kit.list_users(admin.actor, UserQuery(search="HOUSE"))
+    assert found.total == 1
+    with pytest.raises(PermissionDenied):
+        await kit.list_users(doctors.items[0].actor, UserQuery())
+
+
+async def test_deactivation_blocks_login_and_kills_tokens(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    patient = await kit.patient()
+    pair = await kit.sign_in()
+    assert (await kit.authenticate(pair.access.token)).user.id == patient.id
+
+    await kit.set_active(admin.actor, patient.id, False)
+
+    with pytest.raises(AuthenticationFailed, match="deactivated"):
+        await kit.authenticate(pair.access.token)
+    with pytest.raises(AuthenticationFailed):
+        await kit.refresh(pair.refresh_token)
+    with pytest.raises(AuthenticationFailed, match="deactivated"):
+        await kit.sign_in()
+    record = await kit.refresh_store.find(hash_opaque_token(pair.refresh_token))
+    assert record is not None and record.revoked_at is not None
+    # Reactivated: signs in again (the old session stays closed).
+    await kit.set_active(admin.actor, patient.id, True)
+    assert (await kit.sign_in()).user.id == patient.id
+    with pytest.raises(AuthenticationFailed):
+        await kit.refresh(pair.refresh_token)
+
+
+async def test_set_active_rules(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    patient = await kit.patient()
+    with pytest.raises(PermissionDenied):
+        await kit.set_active(patient.actor, admin.id, False)
+    with pytest.raises(BusinessRuleViolation):
+        await kit.set_active(admin.actor, admin.id, False)
+    with pytest.raises(NotFound):
+        await kit.set_active(admin.actor, uuid4(), False)
