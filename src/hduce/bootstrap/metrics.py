@@ -16,6 +16,9 @@ from __future__ import annotations
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge
 
+from hduce.application.ports import EmailSender, EventPublisher, OutboxStats, SmsSender
+from hduce.domain.events import DomainEvent
+
 METRICS_PATH = "/metrics"
 
 OUTBOX_BACKLOG = Gauge(
@@ -62,3 +65,50 @@ class MetricsController(PrometheusController):
 
     path = METRICS_PATH
     include_in_schema = False
+
+
+# ---------------------------------------------------------------- port decorators
+# Counting happens here, around the ports, so the application layer stays free of
+# Prometheus and every adapter is counted the same way.
+
+
+class MeteredPublisher:
+    """An ``EventPublisher`` that counts what the bus accepted, by event type."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self._inner = inner
+
+    async def publish(self, event: DomainEvent) -> None:
+        await self._inner.publish(event)
+        EVENTS_PUBLISHED.labels(type=event.type).inc()
+
+
+class MeteredEmailSender:
+    def __init__(self, inner: EmailSender) -> None:
+        self._inner = inner
+
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        try:
+            await self._inner.send(to=to, subject=subject, body=body)
+        except Exception:
+            NOTIFICATIONS_SENT.labels(channel="email", status="failed").inc()
+            raise
+        NOTIFICATIONS_SENT.labels(channel="email", status="sent").inc()
+
+
+class MeteredSmsSender:
+    def __init__(self, inner: SmsSender) -> None:
+        self._inner = inner
+
+    async def send(self, *, to: str, body: str) -> None:
+        try:
+            await self._inner.send(to=to, body=body)
+        except Exception:
+            NOTIFICATIONS_SENT.labels(channel="sms", status="failed").inc()
+            raise
+        NOTIFICATIONS_SENT.labels(channel="sms", status="sent").inc()
+
+
+def record_outbox_stats(stats: OutboxStats) -> None:
+    OUTBOX_BACKLOG.set(stats.backlog)
+    OUTBOX_OLDEST_AGE_SECONDS.set(stats.oldest_age_seconds)

@@ -63,3 +63,14 @@ class InMemoryOutbox:
                     oldest = row.created_at
         age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
         return OutboxStats(backlog=backlog, oldest_age_seconds=age)
+
+    async def purge_published(self, before: datetime) -> int:
+        async with self._store.outbox_lock:
+            kept = [
+                row
+                for row in self._store.outbox
+                if row.published_at is None or row.published_at >= before
+            ]
+            purged = len(self._store.outbox) - len(kept)
+            self._store.outbox[:] = kept
+            return purged

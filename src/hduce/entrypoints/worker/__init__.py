@@ -1,0 +1,1 @@
+"""The worker process: consumers, outbox relay and sweeps, without HTTP."""
