@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict
 from typing import Literal
 
-from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+import structlog
+from dishka import AsyncContainer, Has, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.litestar import LitestarProvider
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.clock import SystemClock, UuidV7Generator
 from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
-from hduce.adapters.memory.messages import LogEmailSender, LogSmsSender
+from hduce.adapters.memory.messages import DEFAULT_MAIL_DIR, LogEmailSender, LogSmsSender
 from hduce.adapters.memory.outbox import InMemoryOutbox
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from hduce.adapters.redis.cache import RedisCache
+from hduce.adapters.redis.client import RedisReadiness, create_redis
+from hduce.adapters.redis.rate_limit import RedisRateLimiter
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -49,6 +55,9 @@ from hduce.application.availability import (
     ListFreeSlots,
     SetWorkingHours,
 )
+from hduce.application.demo import SeedDemo
+from hduce.application.housekeeping import PurgeExpiredRecords
+from hduce.application.identity import PurgeExpiredRefreshTokens
 from hduce.application.notifications import (
     DeliverPendingNotifications,
     HandleEventNotifications,
@@ -62,6 +71,7 @@ from hduce.application.ports import (
     EventPublisher,
     IdGenerator,
     Outbox,
+    PasswordHasher,
     RateLimiter,
     ReadinessProbes,
     RealtimeFanout,
@@ -70,9 +80,19 @@ from hduce.application.ports import (
 )
 from hduce.application.reminders import SendDueReminders
 from hduce.bootstrap.background import BackgroundService, periodic_service, task_service
+from hduce.bootstrap.identity_provider import identity_providers
+from hduce.bootstrap.metrics import (
+    EVENTS_CONSUMED,
+    MeteredEmailSender,
+    MeteredPublisher,
+    MeteredSmsSender,
+    record_outbox_stats,
+)
 from hduce.bootstrap.settings import Settings
 from hduce.domain.events import DomainEvent
 from hduce.domain.scheduling import SchedulingPolicy
+
+log = structlog.get_logger(__name__)
 
 ProcessMode = Literal["all", "api", "worker"]
 """all = HTTP + relay + consumers + sweeps; api = HTTP (writes and publishes via the
@@ -128,8 +148,8 @@ class SqlPersistenceProvider(Provider):
         return SqlOutbox(engine)
 
     @provide
-    def readiness(self, engine: AsyncEngine) -> ReadinessProbes:
-        return ReadinessProbes((DatabaseProbe(engine),))
+    def database_probe(self, engine: AsyncEngine) -> DatabaseProbe:
+        return DatabaseProbe(engine)
 
 
 class InMemoryPersistenceProvider(Provider):
@@ -162,7 +182,7 @@ class MessagingProvider(Provider):
 
     @provide
     def publisher(self, bus: InProcessEventBus) -> EventPublisher:
-        return bus
+        return MeteredPublisher(bus)
 
     @provide
     def realtime(self) -> InMemoryRealtimeFanout:
@@ -181,6 +201,47 @@ class MessagingProvider(Provider):
         return InMemoryRateLimiter(clock)
 
 
+class RedisProvider(Provider):
+    """Redis for cache, rate limits and the token denylist (add only with a Redis URL).
+
+    Its ``Cache`` and ``RateLimiter`` override in-memory ones provided earlier.
+    """
+
+    scope = Scope.APP
+
+    @provide
+    async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
+        if settings.redis_url is None:
+            raise ValueError("RedisProvider needs HDUCE_REDIS_URL")
+        client = create_redis(settings.redis_url)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    @provide(override=True)
+    def cache(self, redis: Redis) -> Cache:
+        return RedisCache(redis)
+
+    @provide(override=True)
+    def rate_limiter(self, redis: Redis) -> RateLimiter:
+        return RedisRateLimiter(redis)
+
+
+class ReadinessProvider(Provider):
+    """What ``GET /health/ready`` checks: the database, and Redis when configured."""
+
+    scope = Scope.APP
+
+    @provide(when=Has(Redis))
+    def with_redis(self, database: DatabaseProbe, redis: Redis) -> ReadinessProbes:
+        return ReadinessProbes((database, RedisReadiness(redis)))
+
+    @provide(when=~Has(Redis))
+    def database_only(self, database: DatabaseProbe) -> ReadinessProbes:
+        return ReadinessProbes((database,))
+
+
 class DeliveryProvider(Provider):
     """Email and SMS: log sinks on the embedded default."""
 
@@ -188,11 +249,11 @@ class DeliveryProvider(Provider):
 
     @provide
     def email(self, clock: Clock) -> EmailSender:
-        return LogEmailSender(clock=clock)
+        return MeteredEmailSender(LogEmailSender(clock=clock, mail_dir=DEFAULT_MAIL_DIR))
 
     @provide
     def sms(self, clock: Clock) -> SmsSender:
-        return LogSmsSender(clock=clock)
+        return MeteredSmsSender(LogSmsSender(clock=clock))
 
 
 class UseCaseProvider(Provider):
@@ -227,6 +288,23 @@ class UseCaseProvider(Provider):
     outbox_relay = provide(OutboxRelay)
 
     @provide
+    def purge_expired_records(
+        self, uow_factory: UnitOfWorkFactory, outbox: Outbox, clock: Clock
+    ) -> PurgeExpiredRecords:
+        return PurgeExpiredRecords(uow_factory, outbox, clock)
+
+    @provide
+    def seed_demo(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        hasher: PasswordHasher,
+        policy: SchedulingPolicy,
+    ) -> SeedDemo:
+        return SeedDemo(uow_factory, clock, ids, hasher, policy)
+
+    @provide
     def send_due_reminders(
         self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: Settings
     ) -> SendDueReminders:
@@ -239,7 +317,10 @@ def providers(settings: Settings) -> list[Provider]:
         ConfigProvider(),
         SqlPersistenceProvider(),
         MessagingProvider(),
+        *([RedisProvider()] if settings.redis_url else []),
+        ReadinessProvider(),
         DeliveryProvider(),
+        *identity_providers(settings),
         UseCaseProvider(),
     ]
 
@@ -260,8 +341,13 @@ def background_services(
     ``api``: nothing — a separate worker relays and consumes.
     ``all``/``worker``: the relay into the bus, the consumers, and the sweeps.
     """
+
+    async def outbox_metrics() -> None:
+        record_outbox_stats(await (await container.get(OutboxRelay)).stats())
+
+    metrics = periodic_service("outbox-metrics", 5.0, outbox_metrics)
     if mode == "api":
-        return []
+        return [metrics]
 
     async def run_relay() -> None:
         relay = await container.get(OutboxRelay)
@@ -273,7 +359,13 @@ def background_services(
         notify = await container.get(HandleEventNotifications)
 
         async def on_event(event: DomainEvent) -> None:
-            await notify(event)
+            try:
+                stored = await notify(event)
+            except Exception:
+                EVENTS_CONSUMED.labels(consumer="notifications", outcome="failed").inc()
+                raise
+            EVENTS_CONSUMED.labels(consumer="notifications", outcome="processed").inc()
+            log.debug("event handled", event_type=event.type, notifications=len(stored))
 
         unsubscribe = bus.subscribe(on_event)
         try:
@@ -287,6 +379,11 @@ def background_services(
     async def expire_overdue() -> None:
         await (await container.get(ExpireOverdueAppointments))()
 
+    async def purge_expired() -> None:
+        report = await (await container.get(PurgeExpiredRecords))()
+        refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
+        log.info("purged expired records", refresh_tokens=refresh_tokens, **asdict(report))
+
     async def send_reminders() -> None:
         await (await container.get(SendDueReminders))()
 
@@ -296,4 +393,6 @@ def background_services(
         periodic_service("notification-delivery", 5.0, deliver_notifications),
         periodic_service("overdue-appointments", 60.0, expire_overdue),
         periodic_service("reminders", 60.0, send_reminders),
+        periodic_service("purge-expired-records", 3600.0, purge_expired),
+        metrics,
     ]

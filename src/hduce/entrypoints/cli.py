@@ -18,6 +18,8 @@ import structlog
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
 from hduce.bootstrap.settings import Settings, SettingsError, render_settings_markdown
 from hduce.entrypoints.asgi import AppMode
+from hduce.entrypoints.commands.create_admin import create_admin
+from hduce.entrypoints.commands.seed_demo import seed_demo
 
 USAGE_ERROR = 2
 # granian imports "module:attribute" in each worker and calls it (factory=True).
@@ -84,6 +86,19 @@ def api(host: str | None, port: int | None, workers: int | None) -> None:
     _run_server("api", host, port, workers)
 
 
+@cli.command()
+def worker() -> None:
+    """Outbox relay, event consumers, reminders and expiry sweeps; no HTTP.
+
+    Pair it with `hduce api` processes; run as many of each as needed.
+    """
+    from hduce.entrypoints.worker.runner import run_worker
+
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(run_worker(settings))
+
+
 @cli.command("settings")
 def settings_table() -> None:
     """Print every HDUCE_* variable as a Markdown table (the README's source)."""
@@ -126,6 +141,10 @@ def db_current() -> None:
 
     settings = load_settings()
     click.echo(asyncio.run(database.current(settings)) or "empty (no migration applied)")
+
+
+cli.add_command(create_admin)
+cli.add_command(seed_demo)
 
 
 def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int | None) -> None:

@@ -1,0 +1,51 @@
+"""``hduce seed-demo``: fill the database with a small demo clinic."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import click
+
+from hduce.application.demo import DEMO_ADMIN_EMAIL, DemoSummary, SeedDemo
+from hduce.bootstrap.settings import Settings
+
+
+async def _seed(settings: Settings, password: str) -> DemoSummary:
+    from hduce.bootstrap import database
+    from hduce.bootstrap.container import build_container
+
+    await database.upgrade(settings)
+    container = build_container(settings, mode="api")
+    try:
+        seed = await container.get(SeedDemo)
+        return await seed(password)
+    finally:
+        await container.close()
+
+
+@click.command("seed-demo")
+@click.option(
+    "--password",
+    help="Password of every demo account [default: a random one, printed].",
+)
+def seed_demo(password: str | None) -> None:
+    """Specialties, doctors with office hours, patients and appointments to look at.
+
+    Refused when HDUCE_ENV=production: demo accounts share one password.
+    """
+    from hduce.entrypoints.cli import load_settings
+
+    settings = load_settings()
+    if settings.is_production:
+        raise click.ClickException("seed-demo is for development databases only")
+    chosen = password or secrets.token_urlsafe(12)
+    summary = asyncio.run(_seed(settings, chosen))
+    if not summary.created:
+        click.echo(f"demo data already present (admin: {DEMO_ADMIN_EMAIL}); nothing changed")
+        return
+    click.echo(
+        f"demo clinic created: {summary.users} accounts, {summary.appointments} appointments\n"
+        f"sign in as {DEMO_ADMIN_EMAIL} (or any *@demo.hduce.local account) "
+        f"with password: {chosen}"
+    )
