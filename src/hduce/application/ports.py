@@ -8,18 +8,19 @@ Nothing here knows about a database, a broker or HTTP.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Final, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.events import DomainEvent
-from hduce.domain.identity import PatientProfile, Role, User
+from hduce.domain.identity import PatientProfile, Role, Sex, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
 
@@ -221,8 +222,11 @@ class AuditLog(Protocol):
         target_id: str | None = None,
         actor_id: UUID | None = None,
         page: PageRequest = PageRequest(),
+        action: str | None = None,
+        at_from: datetime | None = None,
+        at_before: datetime | None = None,
     ) -> Page[AuditEntry]:
-        """Newest first."""
+        """Newest first. ``action`` matches exactly; ``at_from <= at < at_before``."""
         ...
 
 
@@ -570,4 +574,102 @@ class RealtimeSubscriber(Protocol):
         """Entering starts receiving ``user_id``'s messages (nothing published before);
         the iterator yields them in order and ends when the fan-out shuts down.
         Leaving stops the subscription."""
+        ...
+
+
+# ------------------------------------------------------------------ admin statistics (read side)
+# (clinic API: GET /admin/stats)
+
+
+class AgeBand(StrEnum):
+    """A patient's age group on a given day; UNKNOWN without a date of birth."""
+
+    UNDER_18 = "0-17"
+    FROM_18_TO_39 = "18-39"
+    FROM_40_TO_64 = "40-64"
+    FROM_65 = "65+"
+    UNKNOWN = "unknown"
+
+
+#: The youngest age of each band, oldest band first: a patient belongs to the first
+#: band whose youngest age they have reached (else to UNDER_18).
+AGE_BAND_FLOORS: Final = (
+    (AgeBand.FROM_65, 65),
+    (AgeBand.FROM_40_TO_64, 40),
+    (AgeBand.FROM_18_TO_39, 18),
+)
+
+
+def born_on_or_before(today: date, age: int) -> date:
+    """The latest date of birth of someone at least ``age`` years old on ``today``.
+
+    The same day ``age`` years earlier, or 28 February when that is a 29 February of a
+    common year (a 29 February birthday is then on 1 March, the usual legal reading).
+    """
+    try:
+        return today.replace(year=today.year - age)
+    except ValueError:
+        return today.replace(year=today.year - age, day=28)
+
+
+def age_band(date_of_birth: date | None, today: date) -> AgeBand:
+    if date_of_birth is None:
+        return AgeBand.UNKNOWN
+    for band, youngest in AGE_BAND_FLOORS:
+        if date_of_birth <= born_on_or_before(today, youngest):
+            return band
+    return AgeBand.UNDER_18
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorCount:
+    doctor_id: UUID
+    full_name: str
+    specialty_id: UUID
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialtyCount:
+    specialty_id: UUID
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentFigures:
+    """Appointments that start inside a window, whatever their status, counted several
+    ways. Only non-empty groups appear; the sequences are in no particular order."""
+
+    by_status: Mapping[AppointmentStatus, int]
+    #: Keyed by the calendar day on the wall clock of the timezone asked for.
+    by_day: Mapping[date, int]
+    by_doctor: Sequence[DoctorCount]
+    #: By the doctor's current specialty (appointments do not record one).
+    by_specialty: Sequence[SpecialtyCount]
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationFigures:
+    """Who the clinic has now. Patients are every account with the patient role
+    (active or not); one without a profile counts as sex and age band unknown."""
+
+    #: Every specialty, those without doctors included (count 0); in no particular order.
+    doctors_by_specialty: Sequence[SpecialtyCount]
+    #: Only non-empty groups appear.
+    patients_by_sex: Mapping[Sex, int]
+    patients_by_age_band: Mapping[AgeBand, int]
+
+
+class ClinicStatistics(Protocol):
+    """Read-only aggregates for the admin dashboard, computed where the data lives."""
+
+    async def appointments(
+        self, start: datetime, end: datetime, *, timezone: str
+    ) -> AppointmentFigures:
+        """Appointments with ``start <= starts_at < end``; days in IANA ``timezone``."""
+        ...
+
+    async def population(self, today: date) -> PopulationFigures:
+        """Doctors and patients as they are now; ages as of ``today``."""
         ...

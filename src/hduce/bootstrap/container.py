@@ -80,6 +80,7 @@ from hduce.application.ports import (
 )
 from hduce.application.reminders import SendDueReminders
 from hduce.bootstrap.background import BackgroundService, periodic_service, task_service
+from hduce.bootstrap.clinic_provider import ClinicProvider
 from hduce.bootstrap.identity_provider import identity_providers
 from hduce.bootstrap.metrics import (
     EVENTS_CONSUMED,
@@ -322,6 +323,7 @@ def providers(settings: Settings) -> list[Provider]:
         DeliveryProvider(),
         *identity_providers(settings),
         UseCaseProvider(),
+        ClinicProvider(),
     ]
 
 

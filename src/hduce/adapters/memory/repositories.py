@@ -473,6 +473,14 @@ class InMemoryAppointmentRepository(_Repository):
         )
         return self._out(found)
 
+    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        return any(
+            a.doctor_id == doctor_id
+            and a.patient_id == patient_id
+            and a.status is not AppointmentStatus.ENTERED_IN_ERROR
+            for a in self._appointments.values()
+        )
+
     def validate_commit(self) -> None:
         for appointment_id in self._appointments.inserts_taken():
             raise AlreadyExists(f"appointment {appointment_id} already exists")
@@ -592,12 +600,18 @@ class InMemoryAuditLog(_Repository):
         target_id: str | None = None,
         actor_id: UUID | None = None,
         page: PageRequest = _DEFAULT_PAGE,
+        action: str | None = None,
+        at_from: datetime | None = None,
+        at_before: datetime | None = None,
     ) -> Page[AuditEntry]:
         found = [
             e
             for e in self._entries.values()
             if (target_id is None or e.target_id == target_id)
             and (actor_id is None or e.actor_id == actor_id)
+            and (action is None or e.action == action)
+            and (at_from is None or e.at >= at_from)
+            and (at_before is None or e.at < at_before)
         ]
         found.sort(key=lambda e: (e.at, e.id), reverse=True)
         return _page([_copy(e) for e in found], page)

@@ -431,6 +431,19 @@ class SqlAppointmentRepository:
     async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
         return await self._load(overdue_statement(now, approved_before))
 
+    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        # The (patient_id, starts_at) index narrows to the patient's few rows.
+        found = await self._session.scalar(
+            select(AppointmentRow.id)
+            .where(
+                AppointmentRow.patient_id == patient_id,
+                AppointmentRow.doctor_id == doctor_id,
+                AppointmentRow.status != status_literal(AppointmentStatus.ENTERED_IN_ERROR),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:
         rows = await self._session.scalars(
             statement.options(selectinload(AppointmentRow.history)).execution_options(

@@ -1,0 +1,113 @@
+"""The specialties of the clinic: anyone may list them, only an admin edits them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+from uuid import UUID
+
+from hduce.application.access import ensure_admin
+from hduce.application.clinic._changes import UNCHANGED, Unchanged, changed_fields, pick
+from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.domain.audit import AuditEntry
+from hduce.domain.clinic import Specialty
+from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.identity import Actor
+from hduce.domain.ids import uuid7
+
+MAX_DESCRIPTION_LENGTH: Final = 2000
+
+
+def _description(text: str) -> str:
+    text = text.strip()
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            f"a description has at most {MAX_DESCRIPTION_LENGTH} characters", field="description"
+        )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialtyChanges:
+    """Fields to change; ``UNCHANGED`` ones stay as they are."""
+
+    name: str | Unchanged = UNCHANGED
+    description: str | Unchanged = UNCHANGED
+
+    def names(self) -> list[str]:
+        return changed_fields(self)
+
+
+class ListSpecialties:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self) -> Sequence[Specialty]:
+        async with self._uow_factory() as uow:
+            return await uow.specialties.list()
+
+
+class CreateSpecialty:
+    """Names are unique case-insensitively (``AlreadyExists`` otherwise)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    async def __call__(self, actor: Actor, name: str, description: str = "") -> Specialty:
+        ensure_admin(actor, "add specialties")
+        specialty = Specialty(id=uuid7(), name=name, description=_description(description))
+        async with self._uow_factory() as uow:
+            await uow.specialties.add(specialty)
+            await uow.audit.add(
+                AuditEntry.of(
+                    actor,
+                    self._clock.now(),
+                    "specialty.created",
+                    "specialty",
+                    specialty.id,
+                    name=specialty.name,
+                )
+            )
+            await uow.commit()
+        return specialty
+
+
+class UpdateSpecialty:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    async def __call__(
+        self, actor: Actor, specialty_id: UUID, changes: SpecialtyChanges
+    ) -> Specialty:
+        ensure_admin(actor, "change specialties")
+        async with self._uow_factory() as uow:
+            current = await uow.specialties.get(specialty_id)
+            if current is None:
+                raise NotFound("specialty", specialty_id)
+            changed = changes.names()
+            if not changed:
+                return current
+            # ``replace`` re-runs the entity's validation (name 1..120 characters).
+            updated = replace(
+                current,
+                name=pick(current.name, changes.name),
+                description=current.description
+                if isinstance(changes.description, Unchanged)
+                else _description(changes.description),
+            )
+            await uow.specialties.save(updated)
+            await uow.audit.add(
+                AuditEntry.of(
+                    actor,
+                    self._clock.now(),
+                    "specialty.updated",
+                    "specialty",
+                    specialty_id,
+                    fields=changed,
+                )
+            )
+            await uow.commit()
+        return updated

@@ -1,0 +1,29 @@
+"""The clinic over HTTP: specialties, doctors and their calendars, patients.
+
+Wiring (composition root)::
+
+    container: add ``hduce.bootstrap.clinic_provider.ClinicProvider()``
+    create_app(container, settings, route_handlers=[..., *clinic_route_handlers()])
+"""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from hduce.entrypoints.http.clinic.doctors import DoctorsController
+from hduce.entrypoints.http.clinic.patients import PatientsController
+from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
+from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
+
+__all__ = [
+    "DoctorScheduleController",
+    "DoctorsController",
+    "PatientsController",
+    "SpecialtiesController",
+    "clinic_route_handlers",
+]
+
+
+def clinic_route_handlers() -> list[ControllerRouterHandler]:
+    """The controllers to mount under ``/api/v1``."""
+    return [SpecialtiesController, DoctorsController, DoctorScheduleController, PatientsController]

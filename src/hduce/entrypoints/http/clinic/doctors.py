@@ -1,0 +1,200 @@
+"""``/api/v1/doctors``: the public catalogue, creation by an admin, profile edits.
+
+Edits are optimistic: ``GET`` answers with ``ETag: "<version>"``; a ``PATCH`` with
+``If-Match`` (or a ``version`` field) is refused with 409 ``stale-version`` when the
+profile changed meanwhile. Without either, the edit applies to whatever is current.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, Response, get, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from msgspec import UnsetType
+
+from hduce.application.clinic import (
+    CreateDoctor,
+    DoctorChanges,
+    DoctorProfile,
+    GetDoctor,
+    ListDoctors,
+    NewDoctor,
+    UpdateDoctor,
+)
+from hduce.application.ports import DoctorQuery, PageRequest
+from hduce.domain.errors import InvalidInput
+from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
+from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas import (
+    DoctorCreate,
+    DoctorCreated,
+    DoctorPage,
+    DoctorPatch,
+    DoctorView,
+    sent,
+)
+
+_ETAG: Final = ResponseHeader(
+    name="ETag",
+    documentation_only=True,
+    description='The profile\'s version, e.g. "3"; send it back as If-Match.',
+)
+_NOT_FOUND: Final = {404: problem("No such doctor")}
+#: "3", W/"3" or a bare 3 (lenient: some clients drop the quotes).
+_VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+def _etag(profile: DoctorProfile) -> dict[str, str]:
+    return {"ETag": f'"{profile.doctor.version}"'}
+
+
+def expected_version(if_match: str | None, body_version: int | None) -> int | None:
+    """The version the client based its edit on, from ``If-Match`` or the body."""
+    from_header: int | None = None
+    if if_match is not None and if_match.strip() != "*":
+        found = _VERSION_TAG.match(if_match.strip())
+        if found is None:
+            raise InvalidInput('If-Match must be a version tag like "3"', field="If-Match")
+        from_header = int(found.group(1))
+    if from_header is not None and body_version is not None and from_header != body_version:
+        raise InvalidInput("If-Match and version disagree; send one of them", field="version")
+    return from_header if from_header is not None else body_version
+
+
+class DoctorsController(Controller):
+    path = "/doctors"
+    tags = ("doctors",)
+    dependencies = AUTH_DEPENDENCIES
+
+    @get(
+        "/",
+        summary="Find doctors",
+        description="The public catalogue, sorted by name: filter by specialty and by a "
+        "part of the doctor's name (case-insensitive). Paginated with `limit`/`offset`; "
+        "`total` counts every match.",
+        responses=INVALID,
+    )
+    async def list_doctors(
+        self,
+        list_doctors: FromDishka[ListDoctors],
+        specialty_id: FromQuery[UUID | None] = None,
+        name: Annotated[
+            str | None, QueryParameter(max_length=200, description="Part of the name")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> DoctorPage:
+        page = await list_doctors(
+            DoctorQuery(
+                specialty_id=specialty_id,
+                name=(name or "").strip() or None,
+                page=PageRequest(limit=limit, offset=offset),
+            )
+        )
+        return DoctorPage.of(page)
+
+    @get(
+        "/{doctor_id:uuid}",
+        summary="A doctor's public profile",
+        description="Public. The `ETag` header carries the version for conditional edits.",
+        response_headers=[_ETAG],
+        responses=_NOT_FOUND,
+    )
+    async def get_doctor(
+        self, doctor_id: FromPath[UUID], get_doctor: FromDishka[GetDoctor]
+    ) -> Response[DoctorView]:
+        profile = await get_doctor(doctor_id)
+        return Response(DoctorView.of(profile), headers=_etag(profile))
+
+    @post(
+        "/",
+        status_code=201,
+        guards=[requires_role(Role.ADMIN)],
+        summary="Add a doctor (account and profile)",
+        description="Admin only. Creates the doctor's account (role doctor) and profile in "
+        "one transaction: if the email or the licence number is taken, nothing is "
+        "created. With `password` (same policy as registration) the doctor can sign in "
+        "with it; without, the account has no password and the doctor signs in with "
+        "Google using the same email. `timezone` (default: the clinic's) is both the "
+        "account's and the one the working hours are kept in.",
+        response_headers=[_ETAG],
+        responses={
+            **INVALID,
+            **SIGNED_IN,
+            409: problem("The email or the licence number is already registered"),
+        },
+    )
+    async def create_doctor(
+        self,
+        data: JSONBody[DoctorCreate],
+        actor: NamedDependency[Actor],
+        create: FromDishka[CreateDoctor],
+    ) -> Response[DoctorCreated]:
+        profile = await create(
+            actor,
+            NewDoctor(
+                email=data.email,
+                full_name=data.full_name,
+                licence_number=data.licence_number,
+                specialty_id=data.specialty_id,
+                consultation_fee=data.consultation_fee,
+                visit_minutes=data.visit_minutes,
+                timezone=data.timezone,
+                bio=data.bio,
+                phone=data.phone,
+                password=data.password,
+            ),
+        )
+        headers = {**_etag(profile), "Location": f"/api/v1/doctors/{profile.id}"}
+        return Response(DoctorCreated.of(profile), status_code=201, headers=headers)
+
+    @patch(
+        "/{doctor_id:uuid}",
+        guards=[requires_role(Role.DOCTOR, Role.ADMIN)],
+        summary="Edit a doctor's profile",
+        description="The doctor edits their own bio, consultation fee, visit length and "
+        "timezone; an admin edits any doctor's, licence number and specialty included. "
+        'Only the fields sent change. Send the version read (`If-Match: "3"` or '
+        "`version`) to be refused with 409 if someone changed the profile meanwhile.",
+        response_headers=[_ETAG],
+        responses={
+            **INVALID,
+            **SIGNED_IN,
+            **_NOT_FOUND,
+            409: problem(
+                "stale-version: the profile changed since that version; "
+                "or the licence number is taken"
+            ),
+        },
+    )
+    async def update_doctor(
+        self,
+        doctor_id: FromPath[UUID],
+        data: JSONBody[DoctorPatch],
+        actor: NamedDependency[Actor],
+        update: FromDishka[UpdateDoctor],
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(name="If-Match", description='The version read, e.g. "3"'),
+        ] = None,
+    ) -> Response[DoctorView]:
+        changes = DoctorChanges(
+            licence_number=sent(data.licence_number),
+            specialty_id=sent(data.specialty_id),
+            consultation_fee=sent(data.consultation_fee),
+            timezone=sent(data.timezone),
+            visit_minutes=sent(data.visit_minutes),
+            bio=sent(data.bio),
+        )
+        body_version = None if isinstance(data.version, UnsetType) else data.version
+        profile = await update(
+            actor, doctor_id, changes, expected_version=expected_version(if_match, body_version)
+        )
+        return Response(DoctorView.of(profile), headers=_etag(profile))

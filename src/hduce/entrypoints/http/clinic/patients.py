@@ -1,0 +1,66 @@
+"""``/api/v1/patients/{id}``: a patient's contact fields and medical profile."""
+
+from __future__ import annotations
+
+from typing import Final
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from hduce.application.clinic import GetPatient, PatientChanges, UpdatePatient
+from hduce.domain.identity import Actor
+from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas import PatientPatch, PatientView, sent
+
+_NOT_FOUND: Final = {404: problem("No such patient")}
+
+
+class PatientsController(Controller):
+    path = "/patients"
+    tags = ("patients",)
+    guards = (requires_auth,)
+    dependencies = AUTH_DEPENDENCIES
+
+    @get(
+        "/{patient_id:uuid}",
+        summary="A patient's record",
+        description="Name, email, phone and timezone of the account, and the profile "
+        "(date of birth, sex, emergency contact). Readable by the patient, an admin, and "
+        "a doctor the patient has or had an appointment with; anyone else gets 403 "
+        "(whether or not the id exists).",
+        responses={**SIGNED_IN, **_NOT_FOUND},
+    )
+    async def get_patient(
+        self,
+        patient_id: FromPath[UUID],
+        actor: NamedDependency[Actor],
+        get_patient: FromDishka[GetPatient],
+    ) -> PatientView:
+        return PatientView.of(await get_patient(actor, patient_id))
+
+    @patch(
+        "/{patient_id:uuid}",
+        summary="Update a patient's profile",
+        description="The patient themself or an admin (doctors may only read). Only the "
+        "fields sent change; `null` clears one. Name, phone and timezone belong to the "
+        "account: change them with PATCH /auth/me.",
+        responses={**INVALID, **SIGNED_IN, **_NOT_FOUND},
+    )
+    async def update_patient(
+        self,
+        patient_id: FromPath[UUID],
+        data: JSONBody[PatientPatch],
+        actor: NamedDependency[Actor],
+        update: FromDishka[UpdatePatient],
+    ) -> PatientView:
+        changes = PatientChanges(
+            date_of_birth=sent(data.date_of_birth),
+            sex=sent(data.sex),
+            emergency_contact_name=sent(data.emergency_contact_name),
+            emergency_contact_phone=sent(data.emergency_contact_phone),
+        )
+        return PatientView.of(await update(actor, patient_id, changes))

@@ -1,0 +1,267 @@
+"""Bodies of the working-hours, time-off, extra-hours and slot endpoints.
+
+Wall-clock times are ``"HH:MM"`` in the doctor's timezone; an interval may end at
+``"24:00"`` (midnight at the end of the day; ``"00:00"`` as an end means the same).
+Instants carry a UTC offset; where a date is accepted instead, it is that day on the
+doctor's calendar (see ``hduce.application.clinic.schedule``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Final
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+from msgspec import Meta
+
+from hduce.application.availability import FreeSlot
+from hduce.application.clinic import DayOrInstant, ScheduledTimeOff
+from hduce.domain.errors import InvalidInput
+from hduce.domain.scheduling import WEEKDAYS, ExtraHours, LocalInterval, WeeklyHours
+from hduce.entrypoints.http.auth.schemas import Timezone
+
+WallTime = Annotated[
+    str,
+    Meta(
+        pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$",
+        description='Wall-clock time "HH:MM" in the doctor\'s timezone ("24:00": end of day).',
+        examples=["09:00"],
+    ),
+]
+DayOrInstantText = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=40,
+        description="An instant with a UTC offset (RFC 3339), or a date (YYYY-MM-DD) "
+        "meaning that whole day in the doctor's timezone; an end date is inclusive.",
+        examples=["2030-08-01T14:00:00+02:00", "2030-08-15"],
+    ),
+]
+Reason = Annotated[str, Meta(max_length=500, examples=["Conference"])]
+#: More intervals than this in one day is a client bug, not a schedule.
+MAX_INTERVALS_PER_DAY: Final = 24
+DayIntervals = Annotated[list["IntervalIn"], Meta(max_length=MAX_INTERVALS_PER_DAY)]
+
+_END_OF_DAY: Final = "24:00"
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: "…T09:00:00 01:00": a "+" sent unencoded in a query string arrives as a space.
+_SPACE_FOR_PLUS = re.compile(r"(T[\d:.]+) (\d{2}:?\d{2})$")
+
+
+def parse_day_or_instant(raw: str, field: str) -> DayOrInstant:
+    """A date or an instant; a naive instant is left for the use case to refuse."""
+    text = _SPACE_FOR_PLUS.sub(r"\1+\2", raw.strip())
+    try:
+        if _DATE_ONLY.match(text):
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} must be a date (2030-01-31) or an instant with a UTC offset "
+            f"(2030-01-31T09:00:00+01:00), not {raw!r}",
+            field=field,
+        ) from None
+
+
+def _wall_time(text: str, field: str, *, may_be_end_of_day: bool) -> dt.time:
+    if text == _END_OF_DAY:
+        if not may_be_end_of_day:
+            raise InvalidInput("24:00 can only end an interval", field=field)
+        return dt.time(0)
+    return dt.time.fromisoformat(text)
+
+
+def _format_end(end: dt.time) -> str:
+    return _END_OF_DAY if end == dt.time(0) else f"{end:%H:%M}"
+
+
+def local_interval(start: str, end: str, *, prefix: str, field: str) -> LocalInterval:
+    """``start``-``end`` as a domain interval; errors name ``prefix + "start"`` (or
+    ``"end"``), or ``field`` when the interval as a whole is wrong."""
+    first = _wall_time(start, f"{prefix}start", may_be_end_of_day=False)
+    last = _wall_time(end, f"{prefix}end", may_be_end_of_day=True)
+    try:
+        return LocalInterval(first, last)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=field) from None
+
+
+class IntervalIn(msgspec.Struct, forbid_unknown_fields=True):
+    start: WallTime
+    end: WallTime
+
+
+class IntervalView(msgspec.Struct):
+    start: str
+    end: str
+
+    @classmethod
+    def of(cls, interval: LocalInterval) -> IntervalView:
+        return cls(start=f"{interval.start:%H:%M}", end=_format_end(interval.end))
+
+
+# ------------------------------------------------------------------ working hours
+
+
+class WeekIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Intervals per weekday; a day left out (or empty) is not worked."""
+
+    monday: DayIntervals = []
+    tuesday: DayIntervals = []
+    wednesday: DayIntervals = []
+    thursday: DayIntervals = []
+    friday: DayIntervals = []
+    saturday: DayIntervals = []
+    sunday: DayIntervals = []
+
+    def to_domain(self) -> WeeklyHours:
+        days: dict[int, tuple[LocalInterval, ...]] = {}
+        for weekday, name in enumerate(WEEKDAYS):
+            intervals = tuple(
+                local_interval(
+                    interval.start,
+                    interval.end,
+                    prefix=f"days.{name}[{index}].",
+                    field=f"days.{name}[{index}]",
+                )
+                for index, interval in enumerate(getattr(self, name))
+            )
+            try:
+                WeeklyHours({weekday: intervals})  # overlaps, reported for this day
+            except InvalidInput as error:
+                raise InvalidInput(error.message, field=f"days.{name}") from None
+            days[weekday] = intervals
+        return WeeklyHours(days)
+
+
+class WorkingHoursPut(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole week, replacing the previous one.
+
+    ``timezone``, when given, states which zone the client meant the hours in; it must
+    be the doctor's (change that with ``PATCH /doctors/{id}``), so hours prepared for
+    one zone are never stored for another.
+    """
+
+    days: WeekIn
+    timezone: Timezone | None = None
+
+
+class WeekView(msgspec.Struct):
+    monday: list[IntervalView]
+    tuesday: list[IntervalView]
+    wednesday: list[IntervalView]
+    thursday: list[IntervalView]
+    friday: list[IntervalView]
+    saturday: list[IntervalView]
+    sunday: list[IntervalView]
+
+    @classmethod
+    def of(cls, weekly: WeeklyHours) -> WeekView:
+        return cls(
+            **{
+                name: [IntervalView.of(i) for i in weekly.for_weekday(weekday)]
+                for weekday, name in enumerate(WEEKDAYS)
+            }
+        )
+
+
+class WorkingHoursView(msgspec.Struct):
+    doctor_id: UUID
+    timezone: str
+    days: WeekView
+
+
+# ------------------------------------------------------------------ exceptions
+
+
+class TimeOffCreate(msgspec.Struct, forbid_unknown_fields=True):
+    starts_at: DayOrInstantText
+    ends_at: DayOrInstantText
+    reason: Reason = ""
+
+
+class TimeOffView(msgspec.Struct):
+    id: UUID
+    doctor_id: UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    local_starts_at: dt.datetime
+    local_ends_at: dt.datetime
+    timezone: str
+    reason: str
+
+    @classmethod
+    def of(cls, scheduled: ScheduledTimeOff) -> TimeOffView:
+        slot, zone = scheduled.time_off.slot, ZoneInfo(scheduled.timezone)
+        return cls(
+            id=scheduled.id,
+            doctor_id=scheduled.doctor_id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            local_starts_at=slot.start.astimezone(zone),
+            local_ends_at=slot.end.astimezone(zone),
+            timezone=scheduled.timezone,
+            reason=scheduled.time_off.reason,
+        )
+
+
+class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Working time added on one date of the doctor's calendar."""
+
+    date: dt.date
+    start: WallTime
+    end: WallTime
+
+    def to_domain(self) -> ExtraHours:
+        interval = local_interval(self.start, self.end, prefix="", field="end")
+        return ExtraHours(on=self.date, interval=interval)
+
+
+class ExtraHoursView(msgspec.Struct):
+    id: UUID
+    doctor_id: UUID
+    date: dt.date
+    start: str
+    end: str
+    timezone: str
+
+    @classmethod
+    def of(
+        cls, extra_id: UUID, doctor_id: UUID, extra: ExtraHours, timezone: str
+    ) -> ExtraHoursView:
+        view = IntervalView.of(extra.interval)
+        return cls(
+            id=extra_id,
+            doctor_id=doctor_id,
+            date=extra.on,
+            start=view.start,
+            end=view.end,
+            timezone=timezone,
+        )
+
+
+# ------------------------------------------------------------------ slots
+
+
+class SlotView(msgspec.Struct):
+    starts_at: Annotated[dt.datetime, Meta(description="UTC instant.")]
+    ends_at: Annotated[dt.datetime, Meta(description="UTC instant.")]
+    local_starts_at: Annotated[
+        dt.datetime, Meta(description="The same instant on the doctor's wall clock, with offset.")
+    ]
+    local_ends_at: dt.datetime
+    timezone: Annotated[str, Meta(examples=["Europe/Madrid"])]
+
+    @classmethod
+    def of(cls, free: FreeSlot) -> SlotView:
+        return cls(
+            starts_at=free.slot.start,
+            ends_at=free.slot.end,
+            local_starts_at=free.local_start,
+            local_ends_at=free.local_end,
+            timezone=free.timezone,
+        )
