@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -42,6 +39,7 @@ from hduce.domain.errors import (
     StaleVersion,
 )
 from hduce.entrypoints.http import ReadinessProbes, create_app
+from tests.e2e.server import free_port, hduce_command
 
 PROBLEM_JSON = "application/problem+json"
 CONFLICT_IDS = sorted((uuid.uuid4(), uuid.uuid4()), key=str)
@@ -365,21 +363,6 @@ async def test_lifespan_runs_background_services_and_closes_the_container() -> N
 
 
 # --------------------------------------------------------------------------- real server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def hduce_command() -> list[str]:
-    script = Path(sys.executable).with_name("hduce")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("hduce")
-    return [found] if found else [sys.executable, "-m", "hduce.entrypoints.cli"]
 
 
 def test_hduce_serve_starts_and_answers_health(tmp_path: Path) -> None:
