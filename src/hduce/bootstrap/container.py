@@ -79,6 +79,7 @@ from hduce.application.ports import (
     UnitOfWorkFactory,
 )
 from hduce.application.reminders import SendDueReminders
+from hduce.bootstrap.appointments_provider import AppointmentsHttpProvider
 from hduce.bootstrap.background import BackgroundService, periodic_service, task_service
 from hduce.bootstrap.clinic_provider import ClinicProvider
 from hduce.bootstrap.identity_provider import identity_providers
@@ -323,6 +324,7 @@ def providers(settings: Settings) -> list[Provider]:
         DeliveryProvider(),
         *identity_providers(settings),
         UseCaseProvider(),
+        AppointmentsHttpProvider(),
         ClinicProvider(),
     ]
 

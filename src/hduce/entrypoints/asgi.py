@@ -18,8 +18,10 @@ from hduce.bootstrap.container import background_services, build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.app import create_app
+from hduce.entrypoints.http.appointments import appointment_route_handlers
 from hduce.entrypoints.http.auth import identity_root_route_handlers, identity_route_handlers
 from hduce.entrypoints.http.clinic import clinic_route_handlers
+from hduce.entrypoints.http.notifications import notification_route_handlers
 
 AppMode = Literal["all", "api"]
 """all = HTTP + outbox relay + consumers + scheduler; api = HTTP only."""
@@ -55,4 +57,9 @@ def build_api_app() -> Litestar:
 
 def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """Every controller mounted under ``/api/v1``."""
-    return [*identity_route_handlers(settings), *clinic_route_handlers()]
+    return [
+        *identity_route_handlers(settings),
+        *clinic_route_handlers(),
+        *appointment_route_handlers(),
+        *notification_route_handlers(),
+    ]

@@ -1,0 +1,28 @@
+"""Appointments over HTTP: ``/api/v1/appointments`` (booking, listing, iCalendar, and
+every transition of the state machine).
+
+Wiring (composition root)::
+
+    create_app(container, settings, route_handlers=[..., *appointment_route_handlers()])
+
+with ``AppointmentsHttpProvider`` (``hduce.bootstrap.appointments_provider``) in the
+container, beside the ``UseCaseProvider`` that provides the appointment use cases.
+"""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from hduce.entrypoints.http.appointments.controller import AppointmentsController
+from hduce.entrypoints.http.appointments.transitions import AppointmentTransitionsController
+
+__all__ = [
+    "AppointmentTransitionsController",
+    "AppointmentsController",
+    "appointment_route_handlers",
+]
+
+
+def appointment_route_handlers() -> list[ControllerRouterHandler]:
+    """The controllers to mount under ``/api/v1``."""
+    return [AppointmentsController, AppointmentTransitionsController]

@@ -1,0 +1,144 @@
+"""Request and response bodies of ``/appointments`` (msgspec, validated at the edge).
+
+Timestamps must carry a UTC offset (``2030-01-08T10:00:00Z`` or ``...+01:00``); a
+naive one is refused by the use cases with a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from hduce.application.ports import Page
+from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
+from hduce.domain.identity import Role
+
+Reason = Annotated[str, Meta(max_length=2000, examples=["Persistent cough for two weeks"])]
+RequiredReason = Annotated[
+    str, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
+]
+Notes = Annotated[str, Meta(max_length=10_000, examples=["Prescribed rest; review in 2 weeks"])]
+Instant = Annotated[datetime, Meta(examples=["2030-01-08T10:00:00Z"])]
+
+
+class BookAppointmentRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Book a visit. Patients book for themselves (omit ``patient_id``); the doctor books
+    on their own calendar and an admin for anyone (``patient_id`` required)."""
+
+    doctor_id: UUID
+    starts_at: Instant
+    #: Defaults to ``starts_at`` + the doctor's visit length.
+    ends_at: Instant | None = None
+    reason: Reason = ""
+    patient_id: UUID | None = None
+    #: Admins only: book straight into APPROVED (a doctor's booking always is).
+    approve: bool | None = None
+
+
+class ReasonRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: RequiredReason
+
+
+class CompleteRequest(msgspec.Struct, forbid_unknown_fields=True):
+    notes: Notes | None = None
+
+
+class RescheduleRequest(msgspec.Struct, forbid_unknown_fields=True):
+    starts_at: Instant
+    #: Defaults to ``starts_at`` + the current visit's length.
+    ends_at: Instant | None = None
+    #: The new visit's reason; defaults to the current one.
+    reason: Reason | None = None
+
+
+class StatusChangeView(msgspec.Struct):
+    from_status: AppointmentStatus | None
+    to_status: AppointmentStatus
+    at: datetime
+    actor_role: Role
+    reason: str | None
+
+    @classmethod
+    def of(cls, change: StatusChange) -> StatusChangeView:
+        return cls(
+            from_status=change.from_status,
+            to_status=change.to_status,
+            at=change.at,
+            actor_role=change.actor_role,
+            reason=change.reason,
+        )
+
+
+class AppointmentView(msgspec.Struct):
+    """An appointment as both parties (and admins) see it, history included."""
+
+    id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+    reason: str
+    #: Written by the doctor on completion; visible to both parties.
+    doctor_notes: str | None
+    cancelled_by: Role | None
+    cancellation_reason: str | None
+    rejection_reason: str | None
+    #: The appointment this one reschedules.
+    replaces: UUID | None
+    #: Increases by one with every change; sent as the ``ETag`` (``If-Match`` it back).
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    history: list[StatusChangeView]
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> AppointmentView:
+        return cls(
+            id=appointment.id,
+            patient_id=appointment.patient_id,
+            doctor_id=appointment.doctor_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            status=appointment.status,
+            reason=appointment.reason,
+            doctor_notes=appointment.doctor_notes,
+            cancelled_by=appointment.cancelled_by,
+            cancellation_reason=appointment.cancellation_reason,
+            rejection_reason=appointment.rejection_reason,
+            replaces=appointment.replaces,
+            version=appointment.version,
+            created_at=appointment.created_at,
+            updated_at=appointment.updated_at,
+            history=[StatusChangeView.of(change) for change in appointment.history],
+        )
+
+
+class AppointmentPage(msgspec.Struct):
+    items: list[AppointmentView]
+    total: int
+    limit: int
+    offset: int
+    #: The next page (same filters), or null on the last one.
+    next: str | None
+
+    @classmethod
+    def of(cls, page: Page[Appointment], next_link: str | None) -> AppointmentPage:
+        return cls(
+            items=[AppointmentView.of(appointment) for appointment in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next=next_link,
+        )
+
+
+class StoredIdentity(msgspec.Struct):
+    """The bits of a stored (replayed) ``AppointmentView`` its headers are made from."""
+
+    id: UUID
+    version: int
