@@ -79,6 +79,7 @@ from hduce.application.ports import (
     UnitOfWorkFactory,
 )
 from hduce.application.reminders import SendDueReminders
+from hduce.bootstrap.admin_provider import AdminProvider
 from hduce.bootstrap.appointments_provider import AppointmentsHttpProvider
 from hduce.bootstrap.background import BackgroundService, periodic_service, task_service
 from hduce.bootstrap.clinic_provider import ClinicProvider
@@ -158,7 +159,10 @@ class InMemoryPersistenceProvider(Provider):
     """Everything in process memory: unit tests and throwaway demos."""
 
     scope = Scope.APP
-    store = provide(InMemoryStore)
+
+    @provide
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
 
     @provide
     def unit_of_work_factory(
@@ -326,6 +330,7 @@ def providers(settings: Settings) -> list[Provider]:
         UseCaseProvider(),
         AppointmentsHttpProvider(),
         ClinicProvider(),
+        AdminProvider(),
     ]
 
 

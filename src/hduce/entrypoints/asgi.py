@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 from hduce.bootstrap.container import background_services, build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http.admin import admin_route_handlers
 from hduce.entrypoints.http.app import create_app
 from hduce.entrypoints.http.appointments import appointment_route_handlers
 from hduce.entrypoints.http.auth import identity_root_route_handlers, identity_route_handlers
@@ -62,4 +63,5 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         *clinic_route_handlers(),
         *appointment_route_handlers(),
         *notification_route_handlers(),
+        *admin_route_handlers(),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -41,12 +42,21 @@ class SqlAuditLog:
         target_id: str | None = None,
         actor_id: UUID | None = None,
         page: PageRequest = PageRequest(),
+        action: str | None = None,
+        at_from: datetime | None = None,
+        at_before: datetime | None = None,
     ) -> Page[AuditEntry]:
         statement: Select[Any] = select(AuditRow)
         if target_id is not None:
             statement = statement.where(AuditRow.target_id == target_id)
         if actor_id is not None:
             statement = statement.where(AuditRow.actor_id == actor_id)
+        if action is not None:
+            statement = statement.where(AuditRow.action == action)
+        if at_from is not None:
+            statement = statement.where(AuditRow.at >= at_from)
+        if at_before is not None:
+            statement = statement.where(AuditRow.at < at_before)
         rows, total, limit, offset = await paged(
             self._session, statement, page, (AuditRow.at.desc(), AuditRow.id.desc())
         )

@@ -1,0 +1,58 @@
+"""``GET /api/v1/admin/stats``: the clinic's dashboard figures (admin only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from hduce.application.admin import GetClinicStats
+from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http.admin._responses import ADMIN_ONLY, INSTANT_HINT
+from hduce.entrypoints.http.admin.schemas import ClinicStatsView
+from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
+
+
+class AdminStatsController(Controller):
+    path = "/admin/stats"
+    tags = ("admin",)
+    guards = (requires_role(Role.ADMIN),)
+    dependencies = AUTH_DEPENDENCIES
+
+    @get(
+        "/",
+        summary="Clinic statistics",
+        description=(
+            "Admin only. Appointments that start in `[from, to)` (default: the last 30 "
+            "days and the next 30; at most 366 days), whatever their status: by status, "
+            "by day, by doctor, by specialty, and the no-show rate "
+            "(no_show / (completed + no_show), null without either). Days are calendar "
+            "days in the clinic's timezone (`HDUCE_DEFAULT_TIMEZONE`, echoed as "
+            "`timezone`), every day of the window listed. Doctors and patients are "
+            "counted as they are now: doctors by specialty (every specialty), patients "
+            "(every patient account) by sex and by age band on `today` in the clinic's "
+            "timezone. Aggregated in the database. "
+            f"{INSTANT_HINT}"
+        ),
+        responses=ADMIN_ONLY,
+    )
+    async def clinic_stats(
+        self,
+        actor: NamedDependency[Actor],
+        get_clinic_stats: FromDishka[GetClinicStats],
+        window_from: Annotated[
+            datetime | None,
+            QueryParameter(
+                name="from", required=False, description="Start of the window (inclusive)"
+            ),
+        ] = None,
+        window_to: Annotated[
+            datetime | None,
+            QueryParameter(name="to", required=False, description="End of the window (exclusive)"),
+        ] = None,
+    ) -> ClinicStatsView:
+        return ClinicStatsView.of(await get_clinic_stats(actor, window_from, window_to))
