@@ -571,7 +571,8 @@ _SPECS: tuple[_Spec, ...] = (
         "HDUCE_BROKER_URL",
         None,
         "Event broker; the scheme picks it: amqp(s):// RabbitMQ, kafka://host:port[,host:port] "
-        "Kafka, redis(s):// Redis Streams, nats:// NATS.",
+        "Kafka, redis(s):// Redis Streams, nats:// NATS. Validated but not used yet: events "
+        "go from the outbox to the consumers of hduce serve / hduce worker in process.",
         _broker,
         show=_url_without_password,
         shown_default="unset (in-process)",

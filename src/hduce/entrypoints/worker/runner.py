@@ -26,6 +26,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    if settings.broker is not None:
+        log.warning("HDUCE_BROKER_URL is set but not used yet: the worker relays in process")
     container = build_container(settings, mode="worker")
     try:
         async with contextlib.AsyncExitStack() as services:
