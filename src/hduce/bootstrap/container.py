@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.clock import SystemClock, UuidV7Generator
+from hduce.adapters.email.smtp import SmtpEmailSender
 from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
 from hduce.adapters.memory.messages import DEFAULT_MAIL_DIR, LogEmailSender, LogSmsSender
@@ -31,6 +32,7 @@ from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from hduce.adapters.redis.cache import RedisCache
 from hduce.adapters.redis.client import RedisReadiness, create_redis
 from hduce.adapters.redis.rate_limit import RedisRateLimiter
+from hduce.adapters.sms.http import HttpSmsSender
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -249,17 +251,29 @@ class ReadinessProvider(Provider):
 
 
 class DeliveryProvider(Provider):
-    """Email and SMS: log sinks on the embedded default."""
+    """Email over SMTP when ``HDUCE_SMTP_URL`` is set, SMS over the HTTP provider when
+    ``HDUCE_SMS_*`` are; log sinks otherwise (the embedded default)."""
 
     scope = Scope.APP
 
     @provide
-    def email(self, clock: Clock) -> EmailSender:
-        return MeteredEmailSender(LogEmailSender(clock=clock, mail_dir=DEFAULT_MAIL_DIR))
+    def email(self, settings: Settings, clock: Clock) -> EmailSender:
+        if settings.smtp is not None:
+            return MeteredEmailSender(SmtpEmailSender(settings.smtp, settings.email_from))
+        return MeteredEmailSender(
+            LogEmailSender(from_address=settings.email_from, clock=clock, mail_dir=DEFAULT_MAIL_DIR)
+        )
 
     @provide
-    def sms(self, clock: Clock) -> SmsSender:
-        return MeteredSmsSender(LogSmsSender(clock=clock))
+    async def sms(self, settings: Settings, clock: Clock) -> AsyncIterator[SmsSender]:
+        if settings.sms is None:
+            yield MeteredSmsSender(LogSmsSender(clock=clock))
+            return
+        sender = HttpSmsSender(settings.sms)
+        try:
+            yield MeteredSmsSender(sender)
+        finally:
+            await sender.aclose()
 
 
 class UseCaseProvider(Provider):

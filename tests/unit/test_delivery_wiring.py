@@ -1,0 +1,93 @@
+"""``DeliveryProvider`` picks the real senders when they are configured (SMTP by
+``HDUCE_SMTP_URL``, the HTTP SMS provider by ``HDUCE_SMS_*``) and the log sinks
+otherwise, always behind the metering decorators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hduce.adapters.email import SmtpEmailSender
+from hduce.adapters.memory import LogEmailSender, LogSmsSender
+from hduce.adapters.sms import HttpSmsSender
+from hduce.application.notifications import DeliverPendingNotifications
+from hduce.application.ports import EmailSender, SmsSender
+from hduce.bootstrap.container import build_container
+from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
+from hduce.bootstrap.settings import Settings
+
+SMTP_AND_SMS = {
+    "HDUCE_SMTP_URL": "smtp+starttls://mailer:secret@mail.example.org:587",
+    "HDUCE_EMAIL_FROM": "Clínica <citas@clinic.example.org>",
+    "HDUCE_SMS_API_URL": "https://api.sms.example.org/2010-04-01",
+    "HDUCE_SMS_ACCOUNT_SID": "AC0123",
+    "HDUCE_SMS_AUTH_TOKEN": "token-0123456789",
+    "HDUCE_SMS_FROM": "+15005550006",
+}
+
+
+def settings(tmp_path: Path, **environ: str) -> Settings:
+    return Settings.from_env(
+        {"HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db", **environ}
+    )
+
+
+def unwrap(sender: Any) -> Any:
+    """The sender inside a metering decorator."""
+    assert isinstance(sender, MeteredEmailSender | MeteredSmsSender)
+    return sender._inner
+
+
+async def test_without_providers_messages_go_to_the_log_sinks(tmp_path: Path) -> None:
+    container = build_container(settings(tmp_path, HDUCE_EMAIL_FROM="HDUCE <a@b.example.org>"))
+    try:
+        email = await container.get(EmailSender)
+        sms = await container.get(SmsSender)
+        assert isinstance(email, MeteredEmailSender)
+        assert isinstance(sms, MeteredSmsSender)
+        log_email = unwrap(email)
+        assert isinstance(log_email, LogEmailSender)
+        assert log_email.from_address == "HDUCE <a@b.example.org>"
+        assert isinstance(unwrap(sms), LogSmsSender)
+    finally:
+        await container.close()
+
+
+async def test_with_smtp_and_sms_settings_the_real_senders_are_used(tmp_path: Path) -> None:
+    container = build_container(settings(tmp_path, **SMTP_AND_SMS))
+    try:
+        email = await container.get(EmailSender)
+        sms = await container.get(SmsSender)
+        assert isinstance(email, MeteredEmailSender)
+        assert isinstance(sms, MeteredSmsSender)
+        smtp = unwrap(email)
+        assert isinstance(smtp, SmtpEmailSender)
+        assert smtp.server == "mail.example.org:587"
+        http = unwrap(sms)
+        assert isinstance(http, HttpSmsSender)
+        assert not http.is_closed
+        # The sweep gets the same senders.
+        deliver = await container.get(DeliverPendingNotifications)
+        assert deliver._email is email
+        assert deliver._sms is sms
+    finally:
+        await container.close()
+    assert http.is_closed  # the container owns the SMS sender's HTTP client
+
+
+async def test_each_channel_is_configured_on_its_own(tmp_path: Path) -> None:
+    smtp_only = {"HDUCE_SMTP_URL": "smtps://mail.example.org"}
+    container = build_container(settings(tmp_path, **smtp_only))
+    try:
+        assert isinstance(unwrap(await container.get(EmailSender)), SmtpEmailSender)
+        assert isinstance(unwrap(await container.get(SmsSender)), LogSmsSender)
+    finally:
+        await container.close()
+
+    sms_only = {k: v for k, v in SMTP_AND_SMS.items() if k.startswith("HDUCE_SMS_")}
+    container = build_container(settings(tmp_path, **sms_only))
+    try:
+        assert isinstance(unwrap(await container.get(EmailSender)), LogEmailSender)
+        assert isinstance(unwrap(await container.get(SmsSender)), HttpSmsSender)
+    finally:
+        await container.close()
