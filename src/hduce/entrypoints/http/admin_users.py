@@ -8,23 +8,37 @@ from uuid import UUID
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hduce.application.identity import ListUsers, SetUserActive
 from hduce.application.ports import PageRequest, UserQuery
 from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import AdminUserPatch, UserPage, UserView
 from hduce.entrypoints.http.auth.security import (
     AUTH_DEPENDENCIES,
     json_bodies_only,
     requires_role,
 )
-from hduce.entrypoints.http.problems import Problem
+from hduce.entrypoints.http.problems import (
+    invalid_request_example,
+    not_found_example,
+    problem_spec,
+)
 
 _ERRORS = {
-    401: ResponseSpec(data_container=Problem, description="Not authenticated"),
-    403: ResponseSpec(data_container=Problem, description="Not an admin"),
+    400: problem_spec(
+        400,
+        "Malformed parameter or body; `errors` names it",
+        invalid_request_example(
+            "role",
+            "Invalid enum value 'nurse'",
+            source="query",
+            detail="Validation failed for GET /api/v1/admin/users?role=nurse",
+        ),
+    ),
+    401: problem_spec(401, "Not authenticated"),
+    403: problem_spec(403, "Not an admin"),
 }
 
 
@@ -62,7 +76,7 @@ class AdminUsersController(Controller):
         description="A deactivated account cannot sign in, and its tokens stop working at once.",
         responses={
             **_ERRORS,
-            404: ResponseSpec(data_container=Problem, description="No such account"),
+            404: problem_spec(404, "No such account", not_found_example("user", demo.PATIENT_ID)),
         },
     )
     async def update_user(

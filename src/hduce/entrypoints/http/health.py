@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -19,8 +19,10 @@ from dishka import AsyncContainer
 from dishka.exceptions import NoFactoryError
 from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 
 from hduce.application.ports import ReadinessProbe, ReadinessProbes
+from hduce.entrypoints.http.examples import ex
 
 PROBE_TIMEOUT_SECONDS = 3.0
 
@@ -32,16 +34,19 @@ class Liveness(msgspec.Struct):
 
 
 class ComponentStatus(msgspec.Struct, omit_defaults=True):
-    status: Literal["up", "down"]
-    duration_ms: float
+    status: Annotated[Literal["up", "down"], ex("up")]
+    duration_ms: Annotated[float, ex(1.42)]
     # The exception's class name only: the full error goes to the log, not to
     # whoever can reach this endpoint.
-    error: str | None = None
+    error: Annotated[str, ex("OperationalError")] | None = None
 
 
 class Readiness(msgspec.Struct):
-    status: Literal["ok", "unavailable"]
-    checks: dict[str, ComponentStatus]
+    status: Annotated[Literal["ok", "unavailable"], ex("ok")]
+    #: One entry per probe, by name.
+    checks: Annotated[
+        dict[str, ComponentStatus], ex({"database": {"status": "up", "duration_ms": 1.42}})
+    ]
 
 
 class HealthController(Controller):
@@ -55,7 +60,28 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness: database, cache and broker",
-        responses={503: ResponseSpec(data_container=Readiness, description="A dependency is down")},
+        responses={
+            503: ResponseSpec(
+                data_container=Readiness,
+                description="A dependency is down",
+                generate_examples=False,
+                examples=[
+                    Example(
+                        summary="The database does not answer",
+                        value={
+                            "status": "unavailable",
+                            "checks": {
+                                "database": {
+                                    "status": "down",
+                                    "duration_ms": 3000.61,
+                                    "error": "no answer within 3 s",
+                                }
+                            },
+                        },
+                    )
+                ],
+            )
+        },
     )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
         container: AsyncContainer = request.state.dishka_container

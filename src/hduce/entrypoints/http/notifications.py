@@ -27,6 +27,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ControllerRouterHandler
@@ -35,23 +36,74 @@ from hduce.application.identity import Principal
 from hduce.application.notifications import NotificationInbox
 from hduce.application.ports import Clock, PageRequest, RealtimeSubscriber
 from hduce.domain.identity import Actor
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
 from hduce.entrypoints.http.notification_schemas import (
     MarkedRead,
     NotificationPage,
     NotificationView,
+    StreamEvent,
     UnreadCount,
 )
-from hduce.entrypoints.http.problems import Problem
+from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
+    invalid_request_example,
+    not_found_example,
+    problem_spec,
+)
 
 KEEP_ALIVE_SECONDS: Final = 15.0
 #: How long an EventSource waits before reconnecting after the stream ends.
 RECONNECT_MILLISECONDS: Final = 3000
 MAX_PAGE: Final = 100
 
-_401 = {401: ResponseSpec(data_container=Problem, description="Not authenticated")}
-_404 = {404: ResponseSpec(data_container=Problem, description="No such notification of yours")}
+_400 = {
+    400: problem_spec(
+        400,
+        "Malformed parameter (`errors` names it)",
+        invalid_request_example(
+            "limit",
+            "Expected `int` <= 100",
+            source="query",
+            detail="Validation failed for GET /api/v1/notifications?limit=500",
+        ),
+    )
+}
+_401 = {401: problem_spec(401, "Not authenticated")}
+_404 = {
+    404: problem_spec(
+        404,
+        "No such notification of yours",
+        not_found_example("notification", demo.NOTIFICATION_ID),
+    )
+}
 _encoder = msgspec.json.Encoder()
+
+_STREAM_EXAMPLES = [
+    Example(
+        summary="First: the subscription is live",
+        value={"event": "ready", "data": "{}", "retry": 3000},
+    ),
+    Example(
+        summary="A new notification",
+        value={
+            "event": "notification",
+            "data": demo.STREAM_NOTIFICATION_DATA,
+            "id": demo.NOTIFICATION_ID,
+        },
+    ),
+    Example(
+        summary="Last: the access token expired",
+        value={"event": "session-expired", "data": "{}"},
+    ),
+]
+_STREAM_DESCRIPTION = (
+    "The event stream, open until the access token expires. Each event, as an "
+    "EventSource reads it, is described below; on the wire:\n\n"
+    "```\nevent: ready\ndata: {}\nretry: 3000\n\n"
+    f"id: {demo.NOTIFICATION_ID}\nevent: notification\ndata: {{...}}\n\n"
+    ": keep-alive\n\nevent: session-expired\ndata: {}\n```"
+)
 
 
 class NotificationsController(Controller):
@@ -64,7 +116,7 @@ class NotificationsController(Controller):
         "/",
         summary="My in-app notifications, newest first",
         description="`unread=true` lists only the unread ones.",
-        responses=_401,
+        responses={**_400, **_401},
     )
     async def list_notifications(
         self,
@@ -90,7 +142,7 @@ class NotificationsController(Controller):
         status_code=200,
         summary="Mark one notification read",
         description="Idempotent: marking a read notification again keeps its first read time.",
-        responses={**_401, **_404},
+        responses={**MALFORMED_REQUEST, **_401, **_404},
     )
     async def mark_read(
         self,
@@ -115,7 +167,7 @@ class NotificationsController(Controller):
         "/{notification_id:uuid}",
         status_code=204,
         summary="Delete one of my notifications",
-        responses={**_401, **_404},
+        responses={**MALFORMED_REQUEST, **_401, **_404},
     )
     async def delete_notification(
         self,
@@ -136,7 +188,16 @@ class NotificationsController(Controller):
             "fresh one and read `GET /notifications?unread=true` to catch up. Browsers' "
             "EventSource authenticates with the session cookie."
         ),
-        responses=_401,
+        responses={
+            200: ResponseSpec(
+                data_container=StreamEvent,
+                media_type="text/event-stream",
+                description=_STREAM_DESCRIPTION,
+                generate_examples=False,
+                examples=_STREAM_EXAMPLES,
+            ),
+            **_401,
+        },
     )
     async def stream(
         self,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, Final
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
 from hduce.domain.errors import (
@@ -31,6 +33,8 @@ from hduce.domain.errors import (
     SlotConflict,
     StaleVersion,
 )
+from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.examples import ex
 from hduce.entrypoints.http.request_context import request_id_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -68,13 +72,21 @@ _encoder = msgspec.json.Encoder()
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str | None = None
-    instance: str | None = None
-    request_id: str | None = None
+    """An RFC 9457 problem. Some codes add members: ``errors`` (``[{field, message}]``,
+    400), ``entity`` (404), ``conflicting_appointment_ids`` (409 ``slot-conflict``),
+    ``expected_version``/``actual_version`` (409 ``stale-version``),
+    ``from_status``/``to_status`` (422 ``illegal-transition``), ``retry_after_seconds``
+    (429)."""
+
+    type: Annotated[str, ex(PROBLEM_TYPE_BASE + "not-found")]
+    title: Annotated[str, ex("Not found")]
+    status: Annotated[int, ex(404)]
+    #: What clients branch on; also the last segment of ``type``.
+    code: Annotated[str, ex("not-found")]
+    detail: Annotated[str, ex(f"doctor {demo.DOCTOR_ID} not found")] | None = None
+    instance: Annotated[str, ex(f"/api/v1/doctors/{demo.DOCTOR_ID}")] | None = None
+    #: Quote it when reporting a problem (also the ``X-Request-ID`` header).
+    request_id: Annotated[str, ex(demo.REQUEST_ID)] | None = None
 
 
 def problem_response(
@@ -107,6 +119,102 @@ def problem_response(
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),
     )
+
+
+# ------------------------------------------------------------------ OpenAPI
+
+#: The typical problem (code, title, detail) of the statuses that error responses
+#: document without examples of their own.
+_TYPICAL: dict[int, tuple[str, str, str]] = {
+    400: ("invalid-request", "Bad Request", "Validation failed"),
+    401: ("unauthenticated", "Unauthenticated", "authentication required"),
+    403: ("forbidden", "Forbidden", "this requires the admin role"),
+}
+
+
+def problem_example(
+    status: int,
+    code: str | None = None,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    instance: str | None = None,
+    summary: str | None = None,
+    **extensions: Any,
+) -> Example:
+    """An OpenAPI example of a problem body, as ``problem_response`` writes it.
+
+    Without ``code``: the typical problem of ``status``. Otherwise the title defaults
+    to the code's words, as domain errors are titled ("slot-conflict" -> "Slot conflict").
+    """
+    typical = _TYPICAL.get(status)
+    if typical is None:
+        typical = (_slug(_title_for(status)), _title_for(status), "")
+    typical_code, typical_title, typical_detail = typical
+    if code is None or code == typical_code:
+        code, title, detail = typical_code, title or typical_title, detail or typical_detail
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or code.replace("-", " ").capitalize(),
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    body["request_id"] = demo.REQUEST_ID
+    body.update(extensions)
+    return Example(summary=summary or code, value=body)
+
+
+def not_found_example(entity: str, entity_id: str) -> Example:
+    """A 404 for a missing ``entity`` (also what someone else's record looks like)."""
+    return problem_example(404, "not-found", f"{entity} {entity_id} not found", entity=entity)
+
+
+def invalid_request_example(
+    field: str, message: str, *, source: str = "body", detail: str = "Validation failed"
+) -> Example:
+    """A 400 from request validation: a malformed body, parameter or header."""
+    return problem_example(
+        400,
+        "invalid-request",
+        detail,
+        title="Bad Request",
+        summary=f"invalid-request: malformed {source}",
+        errors=[{"field": field, "message": message, "source": source}],
+    )
+
+
+def invalid_input_example(field: str, message: str) -> Example:
+    """A 400 from a use case or the domain refusing a well-formed value."""
+    return problem_example(
+        400,
+        "invalid-input",
+        message,
+        summary=f"invalid-input: {field}",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+def problem_spec(status: int, description: str, *examples: Example) -> ResponseSpec:
+    """An error response for a handler's ``responses``: a ``Problem`` body, described
+    and exemplified (by ``examples``, or else by the typical problem of ``status``)."""
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        # Litestar would otherwise invent random values for every field.
+        generate_examples=False,
+        examples=list(examples) or [problem_example(status)],
+    )
+
+
+#: Litestar documents a 400 (in its own shape) for every route taking parameters, even
+#: where only well-formed ones can reach the handler (a path id that is not a UUID is a
+#: 404): routes without a more specific 400 declare this one, so the shape is right.
+MALFORMED_REQUEST: Final = {400: problem_spec(400, "Malformed request")}
 
 
 def problem_exception_handlers() -> ExceptionHandlersMap:

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from typing import Final
 
-from litestar.openapi import ResponseSpec
-
-from hduce.entrypoints.http.problems import Problem
-
-
-def problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description)
-
+from hduce.entrypoints.http.problems import (
+    invalid_input_example,
+    invalid_request_example,
+    problem_spec,
+)
 
 ADMIN_ONLY: Final = {
-    400: problem(
+    400: problem_spec(
+        400,
         "Malformed filter: a timestamp without a UTC offset, `to` not after `from`, "
-        "or a value out of range; `errors` names the parameter"
+        "or a value out of range; `errors` names the parameter",
+        invalid_input_example("to", "'to' must be after 'from'"),
+        invalid_request_example(
+            "from",
+            "Invalid RFC3339 encoded datetime",
+            source="query",
+            detail="Validation failed for GET /api/v1/admin/stats?from=yesterday",
+        ),
     ),
-    401: problem("Not authenticated"),
-    403: problem("Signed in, but not an admin"),
+    401: problem_spec(401, "Not authenticated"),
+    403: problem_spec(403, "Signed in, but not an admin"),
 }
 
 #: How the `from`/`to` query parameters are written (shared by both routes).

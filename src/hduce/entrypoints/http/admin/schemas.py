@@ -8,7 +8,7 @@ key in advance.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
@@ -18,8 +18,38 @@ from hduce.application.admin import AuditTrail, ClinicStats
 from hduce.application.ports import AgeBand, DoctorCount, SpecialtyCount
 from hduce.domain.audit import AuditEntry
 from hduce.domain.identity import Role
+from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.examples import ex
 
 Count = Annotated[int, Meta(ge=0)]
+
+# One week of Dr. Romero's and Dr. Martín's clinic, for the examples.
+_BY_DAY: Final = [
+    {"date": f"2030-01-{day:02d}", "count": count}
+    for day, count in zip(range(7, 14), (3, 4, 2, 2, 1, 0, 0), strict=True)
+]
+_BY_DOCTOR: Final = [
+    {
+        "doctor_id": demo.DOCTOR_ID,
+        "full_name": demo.DOCTOR_NAME,
+        "specialty_id": demo.SPECIALTY_ID,
+        "count": 7,
+    },
+    {
+        "doctor_id": demo.OTHER_DOCTOR_ID,
+        "full_name": demo.OTHER_DOCTOR_NAME,
+        "specialty_id": demo.OTHER_SPECIALTY_ID,
+        "count": 5,
+    },
+]
+_APPOINTMENTS_BY_SPECIALTY: Final = [
+    {"specialty_id": demo.SPECIALTY_ID, "name": demo.SPECIALTY_NAME, "count": 7},
+    {"specialty_id": demo.OTHER_SPECIALTY_ID, "name": demo.OTHER_SPECIALTY_NAME, "count": 5},
+]
+_DOCTORS_BY_SPECIALTY: Final = [
+    {"specialty_id": demo.SPECIALTY_ID, "name": demo.SPECIALTY_NAME, "count": 1},
+    {"specialty_id": demo.OTHER_SPECIALTY_ID, "name": demo.OTHER_SPECIALTY_NAME, "count": 1},
+]
 
 # ------------------------------------------------------------------ audit trail
 
@@ -27,21 +57,32 @@ Count = Annotated[int, Meta(ge=0)]
 class AuditEntryView(msgspec.Struct):
     """Who did what, when: one line of the audit trail."""
 
-    id: UUID
-    at: dt.datetime
+    id: Annotated[UUID, ex(demo.AUDIT_ENTRY_ID)]
+    at: Annotated[dt.datetime, ex(demo.APPROVED_AT)]
     actor_role: Annotated[
-        Role, Meta(description="`system` for the clinic's own sweeps (no actor id)")
+        Role,
+        Meta(
+            description="`system` for the clinic's own sweeps (no actor id)",
+            examples=["doctor"],
+        ),
     ]
-    actor_id: UUID | None
+    actor_id: Annotated[UUID | None, ex(demo.DOCTOR_ID, None)]
     actor_name: Annotated[
-        str | None, Meta(description="The actor's current full name; null for the system")
+        str | None,
+        Meta(
+            description="The actor's current full name; null for the system",
+            examples=[demo.DOCTOR_NAME, None],
+        ),
     ]
     action: Annotated[str, Meta(examples=["appointment.approved", "user.deactivated"])]
     target_type: Annotated[str, Meta(examples=["appointment", "user", "doctor"])]
-    target_id: str
+    target_id: Annotated[str, ex(demo.APPOINTMENT_ID)]
     details: Annotated[
         dict[str, Any],
-        Meta(description="What was recorded with it: statuses, a reason, fields changed..."),
+        Meta(
+            description="What was recorded with it: statuses, a reason, fields changed...",
+            examples=[{"from_status": "pending", "to_status": "approved", "version": 2}],
+        ),
     ]
 
     @classmethod
@@ -64,9 +105,9 @@ class AuditPage(msgspec.Struct):
 
     items: list[AuditEntryView]
     #: Entries matching the filters, over all pages.
-    total: int
-    limit: int
-    offset: int
+    total: Annotated[int, ex(2)]
+    limit: Annotated[int, ex(50)]
+    offset: Annotated[int, ex(0)]
 
     @classmethod
     def of(cls, trail: AuditTrail) -> AuditPage:
@@ -86,46 +127,46 @@ class AuditPage(msgspec.Struct):
 class StatusCounts(msgspec.Struct):
     """Appointments per status; the attribute names are the statuses' values."""
 
-    pending: Count
-    approved: Count
-    checked_in: Count
-    rejected: Count
-    cancelled: Count
-    completed: Count
-    no_show: Count
-    entered_in_error: Count
+    pending: Annotated[Count, ex(2)]
+    approved: Annotated[Count, ex(3)]
+    checked_in: Annotated[Count, ex(0)]
+    rejected: Annotated[Count, ex(1)]
+    cancelled: Annotated[Count, ex(1)]
+    completed: Annotated[Count, ex(4)]
+    no_show: Annotated[Count, ex(1)]
+    entered_in_error: Annotated[Count, ex(0)]
 
 
 class SexCounts(msgspec.Struct):
     """Patients per sex; the attribute names are the ``Sex`` values."""
 
-    female: Count
-    male: Count
-    other: Count
-    unknown: Count
+    female: Annotated[Count, ex(2)]
+    male: Annotated[Count, ex(1)]
+    other: Annotated[Count, ex(1)]
+    unknown: Annotated[Count, ex(0)]
 
 
 class AgeBandCounts(msgspec.Struct):
     """Patients per age band (ages on ``today``); attribute = ``AgeBand`` name, lower-cased."""
 
-    under_18: Count = msgspec.field(name=AgeBand.UNDER_18.value)
-    from_18_to_39: Count = msgspec.field(name=AgeBand.FROM_18_TO_39.value)
-    from_40_to_64: Count = msgspec.field(name=AgeBand.FROM_40_TO_64.value)
-    from_65: Count = msgspec.field(name=AgeBand.FROM_65.value)
+    under_18: Annotated[Count, ex(0)] = msgspec.field(name=AgeBand.UNDER_18.value)
+    from_18_to_39: Annotated[Count, ex(2)] = msgspec.field(name=AgeBand.FROM_18_TO_39.value)
+    from_40_to_64: Annotated[Count, ex(2)] = msgspec.field(name=AgeBand.FROM_40_TO_64.value)
+    from_65: Annotated[Count, ex(0)] = msgspec.field(name=AgeBand.FROM_65.value)
     #: No date of birth on file.
-    unknown: Count = msgspec.field(name=AgeBand.UNKNOWN.value)
+    unknown: Annotated[Count, ex(0)] = msgspec.field(name=AgeBand.UNKNOWN.value)
 
 
 class DayCountView(msgspec.Struct):
     date: Annotated[dt.date, Meta(examples=["2030-01-07"])]
-    count: Count
+    count: Annotated[Count, ex(3)]
 
 
 class DoctorCountView(msgspec.Struct):
-    doctor_id: UUID
-    full_name: str
-    specialty_id: UUID
-    count: Count
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
+    full_name: Annotated[str, ex(demo.DOCTOR_NAME)]
+    specialty_id: Annotated[UUID, ex(demo.SPECIALTY_ID)]
+    count: Annotated[Count, ex(7)]
 
     @classmethod
     def of(cls, counted: DoctorCount) -> DoctorCountView:
@@ -133,9 +174,9 @@ class DoctorCountView(msgspec.Struct):
 
 
 class SpecialtyCountView(msgspec.Struct):
-    specialty_id: UUID
-    name: str
-    count: Count
+    specialty_id: Annotated[UUID, ex(demo.SPECIALTY_ID)]
+    name: Annotated[str, ex(demo.SPECIALTY_NAME)]
+    count: Annotated[Count, ex(7)]
 
     @classmethod
     def of(cls, counted: SpecialtyCount) -> SpecialtyCountView:
@@ -145,22 +186,29 @@ class SpecialtyCountView(msgspec.Struct):
 class AppointmentStatsView(msgspec.Struct):
     """Appointments starting inside the window, whatever their status."""
 
-    total: Count
+    total: Annotated[Count, ex(12)]
     by_status: StatusCounts
     by_day: Annotated[
         list[DayCountView],
         Meta(
             description="Every calendar day the window touches in the clinic's timezone, "
-            "oldest first, zeros included"
+            "oldest first, zeros included",
+            examples=[_BY_DAY],
         ),
     ]
     by_doctor: Annotated[
         list[DoctorCountView],
-        Meta(description="Doctors with at least one appointment, busiest first"),
+        Meta(
+            description="Doctors with at least one appointment, busiest first",
+            examples=[_BY_DOCTOR],
+        ),
     ]
     by_specialty: Annotated[
         list[SpecialtyCountView],
-        Meta(description="By each doctor's current specialty, busiest first"),
+        Meta(
+            description="By each doctor's current specialty, busiest first",
+            examples=[_APPOINTMENTS_BY_SPECIALTY],
+        ),
     ]
     no_show_rate: Annotated[
         float | None,
@@ -172,28 +220,36 @@ class AppointmentStatsView(msgspec.Struct):
 
 
 class DoctorStatsView(msgspec.Struct):
-    total: Count
+    total: Annotated[Count, ex(2)]
     by_specialty: Annotated[
         list[SpecialtyCountView],
-        Meta(description="Every specialty, those without doctors included; most doctors first"),
+        Meta(
+            description="Every specialty, those without doctors included; most doctors first",
+            examples=[_DOCTORS_BY_SPECIALTY],
+        ),
     ]
 
 
 class PatientStatsView(msgspec.Struct):
     """Every patient account, active or not."""
 
-    total: Count
+    total: Annotated[Count, ex(4)]
     by_sex: SexCounts
     by_age_band: AgeBandCounts
 
 
 class ClinicStatsView(msgspec.Struct):
     window_from: Annotated[
-        dt.datetime, Meta(description="Appointments counted start at or after this instant")
+        dt.datetime,
+        Meta(
+            description="Appointments counted start at or after this instant",
+            examples=["2030-01-06T23:00:00Z"],
+        ),
     ] = msgspec.field(name="from")
-    window_to: Annotated[dt.datetime, Meta(description="... and before this one")] = msgspec.field(
-        name="to"
-    )
+    window_to: Annotated[
+        dt.datetime,
+        Meta(description="... and before this one", examples=["2030-01-13T23:00:00Z"]),
+    ] = msgspec.field(name="to")
     timezone: Annotated[
         str,
         Meta(
@@ -202,7 +258,11 @@ class ClinicStatsView(msgspec.Struct):
         ),
     ]
     today: Annotated[
-        dt.date, Meta(description="Today in that timezone: the day ages are computed at")
+        dt.date,
+        Meta(
+            description="Today in that timezone: the day ages are computed at",
+            examples=["2030-01-08"],
+        ),
     ]
     appointments: AppointmentStatsView
     doctors: DoctorStatsView

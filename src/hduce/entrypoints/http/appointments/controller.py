@@ -23,6 +23,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from hduce.application.appointment_parties import GetAppointmentWithParties
@@ -42,13 +43,17 @@ from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import InvalidInput, NotFound
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import ensure_utc
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.appointments.etags import etag, matches
 from hduce.entrypoints.http.appointments.ics import ICS_MEDIA_TYPE, appointment_ics
 from hduce.entrypoints.http.appointments.responses import (
     AUTH_ERRORS,
     ETAG_HEADER,
+    ICS_EXAMPLE,
+    NAIVE_TIMESTAMP_EXAMPLE,
     READ_ERRORS,
     REPLAYED_HEADER,
+    SLOT_CONFLICT_EXAMPLE,
     created,
     problem,
     view_bytes,
@@ -60,6 +65,12 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.problems import (
+    invalid_input_example,
+    invalid_request_example,
+    not_found_example,
+    problem_example,
+)
 
 ICS_SUFFIX: Final = ".ics"
 MAX_PAGE: Final = 100
@@ -130,14 +141,39 @@ class AppointmentsController(Controller):
             201: ResponseSpec(
                 data_container=AppointmentView,
                 description="Booked; `Location` and `ETag` headers set",
+                generate_examples=False,
             ),
             **AUTH_ERRORS,
-            400: problem("Malformed body, naive timestamp or bad Idempotency-Key"),
-            404: problem("No such doctor or patient"),
-            409: problem("`slot-conflict`: body lists `conflicting_appointment_ids`"),
+            400: problem(
+                400,
+                "Malformed body, naive timestamp or bad Idempotency-Key",
+                NAIVE_TIMESTAMP_EXAMPLE,
+                invalid_request_example("doctor_id", "Invalid UUID"),
+            ),
+            404: problem(
+                404, "No such doctor or patient", not_found_example("doctor", demo.DOCTOR_ID)
+            ),
+            409: problem(
+                409,
+                "`slot-conflict`: body lists `conflicting_appointment_ids`",
+                SLOT_CONFLICT_EXAMPLE,
+            ),
             422: problem(
+                422,
                 "Business rule (`outside-working-hours`, `minimum-notice`, "
-                "`booking-horizon`, `illegal-transition`, `idempotency-key-reused`, ...)"
+                "`booking-horizon`, `illegal-transition`, `idempotency-key-reused`, ...)",
+                problem_example(
+                    422,
+                    "outside-working-hours",
+                    "the slot is outside the doctor's working hours",
+                ),
+                problem_example(422, "minimum-notice", "bookings need 60 minutes notice"),
+                problem_example(
+                    422,
+                    "idempotency-key-reused",
+                    f"this {IDEMPOTENCY_HEADER} was already used with a different request; "
+                    "use a new key for a new request",
+                ),
             ),
         },
     )
@@ -194,7 +230,18 @@ class AppointmentsController(Controller):
             "(inclusive) and `to` (exclusive) bound the start and need a UTC offset "
             "(URL-encode `+` as `%2B`, or use `Z`)."
         ),
-        responses={**AUTH_ERRORS, 400: problem("Bad filter or timestamp")},
+        responses={
+            **AUTH_ERRORS,
+            400: problem(
+                400,
+                "Bad filter or timestamp",
+                invalid_input_example(
+                    "status",
+                    "status must be among: pending, approved, checked_in, rejected, "
+                    "cancelled, completed, no_show, entered_in_error",
+                ),
+            ),
+        },
     )
     async def list_appointments(
         self,
@@ -253,6 +300,7 @@ class AppointmentsController(Controller):
             200: ResponseSpec(
                 data_container=AppointmentView,
                 description="The appointment (`{id}.ics`: a text/calendar document)",
+                generate_examples=False,
             ),
             **READ_ERRORS,
         },
@@ -280,7 +328,16 @@ class AppointmentsController(Controller):
         summary="An appointment as an iCalendar file",
         description="Same as `/appointments/{id}.ics`.",
         media_type=ICS_MEDIA_TYPE,
-        responses=READ_ERRORS,
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type=ICS_MEDIA_TYPE,
+                description="The appointment as an RFC 5545 VEVENT (an attachment)",
+                generate_examples=False,
+                examples=[Example(summary="An approved visit", value=ICS_EXAMPLE)],
+            ),
+            **READ_ERRORS,
+        },
     )
     async def calendar_file(
         self,

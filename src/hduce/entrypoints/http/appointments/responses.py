@@ -9,36 +9,114 @@ from uuid import UUID
 import msgspec
 from litestar import Response
 from litestar.datastructures import ResponseHeader
-from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter
 
 from hduce.domain.appointments import Appointment
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.appointments.etags import IF_MATCH, etag
 from hduce.entrypoints.http.appointments.schemas import AppointmentView, StoredIdentity
-from hduce.entrypoints.http.problems import Problem
+from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
+    invalid_input_example,
+    invalid_request_example,
+    not_found_example,
+    problem_example,
+    problem_spec,
+)
 
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 
 _encoder = msgspec.json.Encoder()
 
 
-def problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description)
+problem = problem_spec
 
+SLOT_CONFLICT_EXAMPLE = problem_example(
+    409,
+    "slot-conflict",
+    f"the requested time overlaps {demo.APPOINTMENT_ID}",
+    conflicting_appointment_ids=[demo.APPOINTMENT_ID],
+)
+STALE_VERSION_EXAMPLE = problem_example(
+    409,
+    "stale-version",
+    f"appointment {demo.APPOINTMENT_ID} changed: expected version 1, found 2",
+    expected_version=1,
+    actual_version=2,
+)
+ILLEGAL_TRANSITION_EXAMPLE = problem_example(
+    422,
+    "illegal-transition",
+    f"doctor {demo.DOCTOR_ID} may not move an appointment from cancelled to approved: "
+    "not allowed from cancelled",
+    from_status="cancelled",
+    to_status="approved",
+)
+NAIVE_TIMESTAMP_EXAMPLE = invalid_input_example(
+    "starts_at", "starts_at must carry a UTC offset (e.g. 2030-01-31T09:00:00+01:00)"
+)
 
-AUTH_ERRORS = {401: problem("Not authenticated"), 403: problem("Not a party to this appointment")}
-READ_ERRORS = {**AUTH_ERRORS, 404: problem("No such appointment")}
-CHANGE_ERRORS = {
-    **READ_ERRORS,
-    400: problem("Malformed body, naive timestamp or bad If-Match"),
-    409: problem(
-        "`stale-version`: If-Match names an older version (body: expected_version, "
-        "actual_version); or `slot-conflict` (body: conflicting_appointment_ids)"
-    ),
-    422: problem(
-        "`illegal-transition` (not allowed from this status, by this actor, or at this time)"
+AUTH_ERRORS = {
+    401: problem(401, "Not authenticated"),
+    403: problem(
+        403,
+        "Not a party to this appointment",
+        problem_example(403, "forbidden", "this appointment belongs to someone else"),
     ),
 }
+READ_ERRORS = {
+    **MALFORMED_REQUEST,
+    **AUTH_ERRORS,
+    404: problem(404, "No such appointment", not_found_example("appointment", demo.APPOINTMENT_ID)),
+}
+CHANGE_ERRORS = {
+    **READ_ERRORS,
+    400: problem(
+        400,
+        "Malformed body, naive timestamp or bad If-Match",
+        NAIVE_TIMESTAMP_EXAMPLE,
+        invalid_request_example("reason", "Expected `str` of length >= 1"),
+    ),
+    409: problem(
+        409,
+        "`stale-version`: If-Match names an older version (body: expected_version, "
+        "actual_version); or `slot-conflict` (body: conflicting_appointment_ids)",
+        STALE_VERSION_EXAMPLE,
+        SLOT_CONFLICT_EXAMPLE,
+    ),
+    422: problem(
+        422,
+        "`illegal-transition` (not allowed from this status, by this actor, or at this time)",
+        ILLEGAL_TRANSITION_EXAMPLE,
+    ),
+}
+
+#: ``GET /appointments/{id}.ics`` for Ana's approved visit, as ``ics.py`` writes it
+#: (long lines folded at 75 octets, as RFC 5545 wants).
+ICS_EXAMPLE = (
+    "BEGIN:VCALENDAR\r\n"
+    "VERSION:2.0\r\n"
+    "PRODID:-//HDUCE//Appointments 1.0//EN\r\n"
+    "CALSCALE:GREGORIAN\r\n"
+    "METHOD:REQUEST\r\n"
+    "BEGIN:VEVENT\r\n"
+    "SUMMARY:Medical appointment: Ana García with Dr. Lucía Romero\r\n"
+    "DTSTART:20300108T080000Z\r\n"
+    "DTEND:20300108T083000Z\r\n"
+    "DTSTAMP:20300103T081527Z\r\n"
+    "UID:01b8e3b6-9138-7d36-8e2f-0a5b7c9d1e42@hduce\r\n"
+    "SEQUENCE:2\r\n"
+    'ATTENDEE;CN="Ana García";PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:an\r\n'
+    " a.garcia@example.org\r\n"
+    "CREATED:20300102T174003Z\r\n"
+    "DESCRIPTION:Status: approved\\nReason: Persistent cough for two weeks\r\n"
+    "LAST-MODIFIED:20300103T081527Z\r\n"
+    'ORGANIZER;CN="Dr. Lucía Romero";ROLE=CHAIR:mailto:lucia.romero@example.or\r\n'
+    " g\r\n"
+    "STATUS:CONFIRMED\r\n"
+    "END:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
 
 IF_MATCH_DOC = (
     'Send `If-Match` with the ETag you last saw (`"3"`, `W/"3"` also accepted) so the '

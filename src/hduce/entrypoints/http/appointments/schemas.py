@@ -16,27 +16,31 @@ from msgspec import Meta
 from hduce.application.ports import Page
 from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
 from hduce.domain.identity import Role
+from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.examples import ex
 
-Reason = Annotated[str, Meta(max_length=2000, examples=["Persistent cough for two weeks"])]
+Reason = Annotated[str, Meta(max_length=2000, examples=[demo.VISIT_REASON])]
 RequiredReason = Annotated[
     str, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
 ]
-Notes = Annotated[str, Meta(max_length=10_000, examples=["Prescribed rest; review in 2 weeks"])]
-Instant = Annotated[datetime, Meta(examples=["2030-01-08T10:00:00Z"])]
+Notes = Annotated[
+    str, Meta(max_length=10_000, examples=["Viral bronchitis. Rest and fluids; review in 2 weeks"])
+]
+Instant = Annotated[datetime, Meta(examples=[demo.STARTS_AT_LOCAL])]
 
 
 class BookAppointmentRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Book a visit. Patients book for themselves (omit ``patient_id``); the doctor books
     on their own calendar and an admin for anyone (``patient_id`` required)."""
 
-    doctor_id: UUID
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
     starts_at: Instant
     #: Defaults to ``starts_at`` + the doctor's visit length.
-    ends_at: Instant | None = None
+    ends_at: Annotated[Instant, ex(demo.ENDS_AT_LOCAL)] | None = None
     reason: Reason = ""
-    patient_id: UUID | None = None
+    patient_id: Annotated[UUID, ex(demo.PATIENT_ID)] | None = None
     #: Admins only: book straight into APPROVED (a doctor's booking always is).
-    approve: bool | None = None
+    approve: Annotated[bool, ex(True)] | None = None
 
 
 class ReasonRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,19 +52,20 @@ class CompleteRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RescheduleRequest(msgspec.Struct, forbid_unknown_fields=True):
-    starts_at: Instant
+    starts_at: Annotated[Instant, ex(demo.NEW_STARTS_AT_LOCAL)]
     #: Defaults to ``starts_at`` + the current visit's length.
-    ends_at: Instant | None = None
+    ends_at: Annotated[Instant, ex(demo.NEW_ENDS_AT_LOCAL)] | None = None
     #: The new visit's reason; defaults to the current one.
     reason: Reason | None = None
 
 
 class StatusChangeView(msgspec.Struct):
-    from_status: AppointmentStatus | None
-    to_status: AppointmentStatus
-    at: datetime
-    actor_role: Role
-    reason: str | None
+    #: Null for the booking itself.
+    from_status: Annotated[AppointmentStatus, ex("pending")] | None
+    to_status: Annotated[AppointmentStatus, ex("approved")]
+    at: Annotated[datetime, ex(demo.APPROVED_AT)]
+    actor_role: Annotated[Role, ex("doctor")]
+    reason: Annotated[str | None, ex(None, "The doctor is away that day")]
 
     @classmethod
     def of(cls, change: StatusChange) -> StatusChangeView:
@@ -76,24 +81,25 @@ class StatusChangeView(msgspec.Struct):
 class AppointmentView(msgspec.Struct):
     """An appointment as both parties (and admins) see it, history included."""
 
-    id: UUID
-    patient_id: UUID
-    doctor_id: UUID
-    starts_at: datetime
-    ends_at: datetime
-    status: AppointmentStatus
-    reason: str
+    id: Annotated[UUID, ex(demo.APPOINTMENT_ID)]
+    patient_id: Annotated[UUID, ex(demo.PATIENT_ID)]
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
+    starts_at: Annotated[datetime, ex(demo.STARTS_AT_UTC)]
+    ends_at: Annotated[datetime, ex(demo.ENDS_AT_UTC)]
+    status: Annotated[AppointmentStatus, ex("approved")]
+    reason: Annotated[str, ex(demo.VISIT_REASON)]
     #: Written by the doctor on completion; visible to both parties.
-    doctor_notes: str | None
-    cancelled_by: Role | None
-    cancellation_reason: str | None
-    rejection_reason: str | None
+    doctor_notes: Annotated[str | None, ex(None, "Viral bronchitis. Rest and fluids")]
+    cancelled_by: Annotated[Role | None, ex(None, "patient")]
+    cancellation_reason: Annotated[str | None, ex(None, "Feeling better")]
+    rejection_reason: Annotated[str | None, ex(None, "Please see a specialist first")]
     #: The appointment this one reschedules.
-    replaces: UUID | None
+    replaces: Annotated[UUID | None, ex(None, demo.APPOINTMENT_ID)]
     #: Increases by one with every change; sent as the ``ETag`` (``If-Match`` it back).
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    version: Annotated[int, ex(2)]
+    created_at: Annotated[datetime, ex(demo.BOOKED_AT)]
+    updated_at: Annotated[datetime, ex(demo.APPROVED_AT)]
+    #: Oldest first: the booking (``from_status`` null), then every change.
     history: list[StatusChangeView]
 
     @classmethod
@@ -120,11 +126,11 @@ class AppointmentView(msgspec.Struct):
 
 class AppointmentPage(msgspec.Struct):
     items: list[AppointmentView]
-    total: int
-    limit: int
-    offset: int
+    total: Annotated[int, ex(23)]
+    limit: Annotated[int, ex(20)]
+    offset: Annotated[int, ex(0)]
     #: The next page (same filters), or null on the last one.
-    next: str | None
+    next: Annotated[str, ex("/api/v1/appointments?status=approved&limit=20&offset=20")] | None
 
     @classmethod
     def of(cls, page: Page[Appointment], next_link: str | None) -> AppointmentPage:

@@ -170,7 +170,7 @@ class AppointmentTransitionsController(Controller):
         description="Any non-terminal status -> ENTERED_IN_ERROR, with a reason; audited. "
         + IF_MATCH_DOC,
         guards=[requires_role(Role.ADMIN)],
-        responses={**CHANGE_ERRORS, 403: problem("Not an admin")},
+        responses={**CHANGE_ERRORS, 403: problem(403, "Not an admin")},
     )
     async def entered_in_error(
         self,
@@ -196,7 +196,11 @@ class AppointmentTransitionsController(Controller):
             "`If-Match` refers to the appointment being moved. " + IF_MATCH_DOC
         ),
         responses={
-            201: ResponseSpec(data_container=AppointmentView, description="The replacement"),
+            201: ResponseSpec(
+                data_container=AppointmentView,
+                description="The replacement",
+                generate_examples=False,
+            ),
             **CHANGE_ERRORS,
         },
     )

@@ -27,6 +27,7 @@ from hduce.application.identity import (
 )
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.cookies import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -50,13 +51,49 @@ from hduce.entrypoints.http.auth.security import (
     json_bodies_only,
     requires_auth,
 )
-from hduce.entrypoints.http.problems import Problem
+from hduce.entrypoints.http.problems import (
+    invalid_input_example,
+    invalid_request_example,
+    problem_example,
+    problem_spec,
+)
 
 #: Token responses must never be cached (RFC 6749 §5.1).
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-_401 = {401: ResponseSpec(data_container=Problem, description="Not authenticated")}
-_429 = {429: ResponseSpec(data_container=Problem, description="Too many attempts (Retry-After)")}
+_401 = {401: problem_spec(401, "Not authenticated")}
+_429 = {
+    429: problem_spec(
+        429,
+        "Too many attempts (Retry-After)",
+        problem_example(
+            429,
+            "rate-limited",
+            "too many requests; retry after 60 s",
+            retry_after_seconds=60,
+        ),
+    )
+}
+_400 = {
+    400: problem_spec(
+        400,
+        "Malformed body; `errors` names the field",
+        invalid_request_example("email", "Expected `str` of length >= 1"),
+    )
+}
+#: A cookie-authenticated unsafe request without the CSRF header (bearer clients never).
+_403_CSRF = {
+    403: problem_spec(
+        403,
+        "`csrf-failed`: the session cookie was sent without the X-CSRF-Token header",
+        problem_example(
+            403,
+            "csrf-failed",
+            "cookie-authenticated POST requests need the X-CSRF-Token header "
+            "(the value of the __Host-hduce_csrf cookie)",
+        ),
+    )
+}
 
 
 def _unset_to_unchanged(value: Any) -> Any:
@@ -76,7 +113,23 @@ class AuthController(Controller):
         description="Self-registration always creates a patient. Passwords need at least "
         "10 characters and may not be a common password or contain the email.",
         responses={
-            409: ResponseSpec(data_container=Problem, description="Email already registered"),
+            400: problem_spec(
+                400,
+                "Malformed body, or a password the policy refuses; `errors` names the field",
+                invalid_input_example(
+                    "password", "this password is too common; choose a longer, less predictable one"
+                ),
+                invalid_request_example("full_name", "Object missing required field `full_name`"),
+            ),
+            409: problem_spec(
+                409,
+                "Email already registered",
+                problem_example(
+                    409,
+                    "already-exists",
+                    f"a user with email {demo.PATIENT_EMAIL} already exists",
+                ),
+            ),
             **_429,
         },
     )
@@ -103,7 +156,15 @@ class AuthController(Controller):
         status_code=200,
         summary="Sign in with email and password",
         description="Returns the token pair and also sets the session cookies for browsers.",
-        responses={**_401, **_429},
+        responses={
+            **_400,
+            401: problem_spec(
+                401,
+                "Wrong email or password, or a deactivated account",
+                problem_example(401, "unauthenticated", "invalid email or password"),
+            ),
+            **_429,
+        },
     )
     async def login(
         self,
@@ -123,7 +184,20 @@ class AuthController(Controller):
         description="The refresh token comes from the body, or from the refresh cookie "
         "(then with the X-CSRF-Token header). It is single use: presenting it again "
         "closes the whole session.",
-        responses={**_401, **_429},
+        responses={
+            **_400,
+            401: problem_spec(
+                401,
+                "Invalid, expired or reused refresh token",
+                problem_example(
+                    401,
+                    "unauthenticated",
+                    "the refresh token is invalid or expired; sign in again",
+                ),
+            ),
+            **_403_CSRF,
+            **_429,
+        },
     )
     async def refresh(
         self,
@@ -147,7 +221,16 @@ class AuthController(Controller):
         summary="Sign out: end the session",
         description="Revokes the session's refresh tokens and the access token presented. "
         "Works with an access token, a refresh token (body or cookie), or both.",
-        responses=_401,
+        responses={
+            204: ResponseSpec(
+                data_container=None,
+                description="Signed out; the session cookies are cleared",
+                generate_examples=False,
+            ),
+            **_400,
+            **_401,
+            **_403_CSRF,
+        },
     )
     async def logout(
         self,
@@ -184,7 +267,17 @@ class AuthController(Controller):
         "/me",
         guards=[requires_auth],
         summary="Update my name, phone, timezone or notification opt-outs",
-        responses=_401,
+        responses={
+            400: problem_spec(
+                400,
+                "Malformed body or an invalid value; `errors` names the field",
+                invalid_input_example(
+                    "phone", "'600 11 10 01' is not an E.164 phone number (e.g. +34600111222)"
+                ),
+            ),
+            **_401,
+            **_403_CSRF,
+        },
     )
     async def update_me(
         self,

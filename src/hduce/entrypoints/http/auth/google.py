@@ -32,11 +32,34 @@ from hduce.entrypoints.http.auth.cookies import (
 )
 from hduce.entrypoints.http.auth.schemas import TokenResponse
 from hduce.entrypoints.http.auth.security import client_ip
-from hduce.entrypoints.http.problems import Problem, problem_response
+from hduce.entrypoints.http.problems import (
+    invalid_request_example,
+    problem_example,
+    problem_response,
+    problem_spec,
+)
 
 _ERROR_CODE: Final = re.compile(r"[a-z_]{1,64}")
 _UNAVAILABLE: Final = {
-    503: ResponseSpec(data_container=Problem, description="The identity provider is unreachable")
+    503: problem_spec(
+        503,
+        "The identity provider is unreachable (Retry-After)",
+        problem_example(
+            503,
+            "identity-provider-unavailable",
+            "Google sign-in is unavailable right now; try again later.",
+            title="Service Unavailable",
+        ),
+    )
+}
+_RATE_LIMITED: Final = {
+    429: problem_spec(
+        429,
+        "Too many sign-ins from this address (Retry-After)",
+        problem_example(
+            429, "rate-limited", "too many requests; retry after 60 s", retry_after_seconds=60
+        ),
+    )
 }
 
 
@@ -60,7 +83,15 @@ class GoogleAuthController(Controller):
         summary="Start Google sign-in",
         description="Redirects to Google with state, nonce and a PKCE S256 challenge. The "
         "browser must come back to the callback with the cookie set here.",
-        responses=_UNAVAILABLE,
+        responses={
+            302: ResponseSpec(
+                data_container=None,
+                description="To Google's sign-in page (`Location`); sets the binding cookie",
+                generate_examples=False,
+            ),
+            **_RATE_LIMITED,
+            **_UNAVAILABLE,
+        },
     )
     async def login(
         self,
@@ -86,7 +117,30 @@ class GoogleAuthController(Controller):
         description="Exchanges the code, verifies the ID token, links the account with "
         "that verified email or creates a patient, and returns the token pair (cookies too).",
         responses={
-            401: ResponseSpec(data_container=Problem, description="Sign-in refused"),
+            200: ResponseSpec(
+                data_container=TokenResponse,
+                description="Signed in: the token pair (the session cookies are set too)",
+                generate_examples=False,
+            ),
+            400: problem_spec(
+                400,
+                "A malformed query parameter",
+                invalid_request_example(
+                    "code",
+                    "Expected `str` of length <= 2048",
+                    source="query",
+                    detail="Validation failed for GET /api/v1/auth/google/callback",
+                ),
+            ),
+            401: problem_spec(
+                401,
+                "Sign-in refused",
+                problem_example(
+                    401,
+                    "unauthenticated",
+                    "this sign-in expired or was used already; start again",
+                ),
+            ),
             **_UNAVAILABLE,
         },
     )

@@ -12,14 +12,16 @@ from msgspec import UNSET, Meta, UnsetType
 from hduce.application.identity import TokenPair
 from hduce.application.ports import Page
 from hduce.domain.identity import Role, User
+from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.examples import ex
 
-Email = Annotated[str, Meta(min_length=1, max_length=320, examples=["ana@example.org"])]
+Email = Annotated[str, Meta(min_length=1, max_length=320, examples=[demo.PATIENT_EMAIL])]
 # Long enough for any passphrase; the policy (10..256 after normalisation) is the real rule.
-Password = Annotated[str, Meta(min_length=1, max_length=1024)]
-FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=["Ana Torres"])]
-Phone = Annotated[str, Meta(max_length=32, examples=["+34600111222"])]
-Timezone = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Madrid"])]
-OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512)]
+Password = Annotated[str, Meta(min_length=1, max_length=1024, examples=["Tortilla-Sunrise-2030"])]
+FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
+Phone = Annotated[str, Meta(max_length=32, examples=[demo.PATIENT_PHONE])]
+Timezone = Annotated[str, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
+OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
 
 
 class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -52,27 +54,27 @@ class UpdateMeRequest(msgspec.Struct, forbid_unknown_fields=True):
     full_name: FullName | UnsetType = UNSET
     phone: Phone | UnsetType | None = UNSET
     timezone: Timezone | UnsetType = UNSET
-    email_opt_out: bool | UnsetType = UNSET
-    sms_opt_out: bool | UnsetType = UNSET
+    email_opt_out: Annotated[bool, ex(False)] | UnsetType = UNSET
+    sms_opt_out: Annotated[bool, ex(True)] | UnsetType = UNSET
 
 
 class AdminUserPatch(msgspec.Struct, forbid_unknown_fields=True):
-    is_active: bool
+    is_active: Annotated[bool, ex(False)]
 
 
 class UserView(msgspec.Struct):
-    id: UUID
-    email: str
-    full_name: str
+    id: Annotated[UUID, ex(demo.PATIENT_ID)]
+    email: Annotated[str, ex(demo.PATIENT_EMAIL)]
+    full_name: Annotated[str, ex(demo.PATIENT_NAME)]
     role: Role
-    phone: str | None
-    timezone: str
-    is_active: bool
-    email_opt_out: bool
-    sms_opt_out: bool
-    has_password: bool
-    google_linked: bool
-    created_at: datetime
+    phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
+    is_active: Annotated[bool, ex(True)]
+    email_opt_out: Annotated[bool, ex(False)]
+    sms_opt_out: Annotated[bool, ex(False)]
+    has_password: Annotated[bool, ex(True)]
+    google_linked: Annotated[bool, ex(False)]
+    created_at: Annotated[datetime, ex(demo.ACCOUNT_CREATED_AT)]
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -94,9 +96,9 @@ class UserView(msgspec.Struct):
 
 class UserPage(msgspec.Struct):
     items: list[UserView]
-    total: int
-    limit: int
-    offset: int
+    total: Annotated[int, ex(1)]
+    limit: Annotated[int, ex(50)]
+    offset: Annotated[int, ex(0)]
 
     @classmethod
     def of(cls, page: Page[User]) -> UserPage:
@@ -109,10 +111,14 @@ class UserPage(msgspec.Struct):
 
 
 class TokenResponse(msgspec.Struct):
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    refresh_expires_in: int
+    #: A JWT: send it as ``Authorization: Bearer <access_token>``.
+    access_token: Annotated[str, ex(demo.ACCESS_JWT)]
+    #: Opaque and single use: trade it at ``POST /auth/refresh`` for a new pair.
+    refresh_token: Annotated[str, ex(demo.REFRESH_OPAQUE)]
+    #: Seconds the access token is valid for.
+    expires_in: Annotated[int, ex(900)]
+    #: Seconds the refresh token is valid for.
+    refresh_expires_in: Annotated[int, ex(2_592_000)]
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
 
     @classmethod

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from litestar.openapi import ResponseSpec
+from hduce.entrypoints.http.problems import (
+    invalid_input_example,
+    invalid_request_example,
+    problem_spec,
+)
 
-from hduce.entrypoints.http.problems import Problem
+problem = problem_spec
 
-
-def problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description)
-
-
-INVALID: Final = {400: problem("Malformed or invalid input; `errors` names the field")}
-UNAUTHENTICATED: Final = {401: problem("Not authenticated")}
-FORBIDDEN: Final = {403: problem("Signed in, but not allowed to do this")}
+INVALID: Final = {
+    400: problem(
+        400,
+        "Malformed or invalid input; `errors` names the field",
+        invalid_request_example("visit_minutes", "Expected `int` >= 5"),
+        invalid_input_example("timezone", "'Europe/Madird' is not an IANA timezone"),
+    )
+}
+UNAUTHENTICATED: Final = {401: problem(401, "Not authenticated")}
+FORBIDDEN: Final = {403: problem(403, "Signed in, but not allowed to do this")}
 SIGNED_IN: Final = {**UNAUTHENTICATED, **FORBIDDEN}

@@ -30,6 +30,7 @@ from hduce.application.clinic import (
 from hduce.application.ports import DoctorQuery, PageRequest
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
 from hduce.entrypoints.http.clinic.schemas import (
@@ -40,13 +41,20 @@ from hduce.entrypoints.http.clinic.schemas import (
     DoctorView,
     sent,
 )
+from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
+    not_found_example,
+    problem_example,
+)
 
 _ETAG: Final = ResponseHeader(
     name="ETag",
     documentation_only=True,
     description='The profile\'s version, e.g. "3"; send it back as If-Match.',
 )
-_NOT_FOUND: Final = {404: problem("No such doctor")}
+_NOT_FOUND: Final = {
+    404: problem(404, "No such doctor", not_found_example("doctor", demo.DOCTOR_ID))
+}
 #: "3", W/"3" or a bare 3 (lenient: some clients drop the quotes).
 _VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -105,7 +113,7 @@ class DoctorsController(Controller):
         summary="A doctor's public profile",
         description="Public. The `ETag` header carries the version for conditional edits.",
         response_headers=[_ETAG],
-        responses=_NOT_FOUND,
+        responses={**MALFORMED_REQUEST, **_NOT_FOUND},
     )
     async def get_doctor(
         self, doctor_id: FromPath[UUID], get_doctor: FromDishka[GetDoctor]
@@ -128,7 +136,15 @@ class DoctorsController(Controller):
         responses={
             **INVALID,
             **SIGNED_IN,
-            409: problem("The email or the licence number is already registered"),
+            409: problem(
+                409,
+                "The email or the licence number is already registered",
+                problem_example(
+                    409,
+                    "already-exists",
+                    f"licence number {demo.DOCTOR_LICENCE} is already registered",
+                ),
+            ),
         },
     )
     async def create_doctor(
@@ -169,8 +185,21 @@ class DoctorsController(Controller):
             **SIGNED_IN,
             **_NOT_FOUND,
             409: problem(
+                409,
                 "stale-version: the profile changed since that version; "
-                "or the licence number is taken"
+                "or the licence number is taken",
+                problem_example(
+                    409,
+                    "stale-version",
+                    f"doctor {demo.DOCTOR_ID} changed: expected version 3, found 4",
+                    expected_version=3,
+                    actual_version=4,
+                ),
+                problem_example(
+                    409,
+                    "already-exists",
+                    f"licence number {demo.DOCTOR_LICENCE} is already registered",
+                ),
             ),
         },
     )

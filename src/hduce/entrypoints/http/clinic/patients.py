@@ -12,11 +12,15 @@ from litestar.params import FromPath, JSONBody
 
 from hduce.application.clinic import GetPatient, PatientChanges, UpdatePatient
 from hduce.domain.identity import Actor
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
 from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
 from hduce.entrypoints.http.clinic.schemas import PatientPatch, PatientView, sent
+from hduce.entrypoints.http.problems import MALFORMED_REQUEST, not_found_example
 
-_NOT_FOUND: Final = {404: problem("No such patient")}
+_NOT_FOUND: Final = {
+    404: problem(404, "No such patient", not_found_example("patient", demo.PATIENT_ID))
+}
 
 
 class PatientsController(Controller):
@@ -32,7 +36,7 @@ class PatientsController(Controller):
         "(date of birth, sex, emergency contact). Readable by the patient, an admin, and "
         "a doctor the patient has or had an appointment with; anyone else gets 403 "
         "(whether or not the id exists).",
-        responses={**SIGNED_IN, **_NOT_FOUND},
+        responses={**MALFORMED_REQUEST, **SIGNED_IN, **_NOT_FOUND},
     )
     async def get_patient(
         self,

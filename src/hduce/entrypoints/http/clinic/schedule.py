@@ -25,6 +25,7 @@ from hduce.application.availability import (
 from hduce.application.clinic import AddDoctorTimeOff, GetDoctor, ListDoctorSlots
 from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
 from hduce.entrypoints.http.clinic.schedule_schemas import (
@@ -38,8 +39,16 @@ from hduce.entrypoints.http.clinic.schedule_schemas import (
     WorkingHoursView,
     parse_day_or_instant,
 )
+from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
+    invalid_input_example,
+    not_found_example,
+    problem_example,
+)
 
-_NOT_FOUND: Final = {404: problem("No such doctor")}
+_NOT_FOUND: Final = {
+    404: problem(404, "No such doctor", not_found_example("doctor", demo.DOCTOR_ID))
+}
 _DOCTOR_OR_ADMIN: Final = requires_role(Role.DOCTOR, Role.ADMIN)
 _WINDOW_BOUND = (
     "An instant with a UTC offset (2030-03-30T00:00:00+01:00; Z for UTC; encode '+' as "
@@ -57,7 +66,7 @@ class DoctorScheduleController(Controller):
         summary="A doctor's weekly working hours",
         description="Public. Intervals per weekday, as wall-clock times in the doctor's "
         'timezone; an interval ending at midnight ends at "24:00".',
-        responses=_NOT_FOUND,
+        responses={**MALFORMED_REQUEST, **_NOT_FOUND},
     )
     async def get_working_hours(
         self, doctor_id: FromPath[UUID], get_working_hours: FromDishka[GetWorkingHours]
@@ -82,7 +91,16 @@ class DoctorScheduleController(Controller):
             **INVALID,
             **SIGNED_IN,
             **_NOT_FOUND,
-            422: problem("timezone-mismatch: the hours were meant for another timezone"),
+            422: problem(
+                422,
+                "timezone-mismatch: the hours were meant for another timezone",
+                problem_example(
+                    422,
+                    "timezone-mismatch",
+                    "these hours are meant for Atlantic/Canary, but the doctor works in "
+                    "Europe/Madrid; change the doctor's timezone first",
+                ),
+            ),
         },
     )
     async def set_working_hours(
@@ -173,8 +191,12 @@ class DoctorScheduleController(Controller):
         f"{MAX_SLOT_WINDOW.days} days (of 24 h) per request.",
         responses={
             400: problem(
+                400,
                 "Bad `from`/`to`: unparseable, without an offset, `to` not after `from`, "
-                f"or more than {MAX_SLOT_WINDOW.days} days apart"
+                f"or more than {MAX_SLOT_WINDOW.days} days apart",
+                invalid_input_example(
+                    "from", "from must carry a UTC offset (e.g. 2030-01-31T09:00:00+01:00)"
+                ),
             ),
             **_NOT_FOUND,
         },

@@ -21,7 +21,9 @@ from hduce.application.availability import FreeSlot
 from hduce.application.clinic import DayOrInstant, ScheduledTimeOff
 from hduce.domain.errors import InvalidInput
 from hduce.domain.scheduling import WEEKDAYS, ExtraHours, LocalInterval, WeeklyHours
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Timezone
+from hduce.entrypoints.http.examples import ex
 
 WallTime = Annotated[
     str,
@@ -45,6 +47,9 @@ Reason = Annotated[str, Meta(max_length=500, examples=["Conference"])]
 #: More intervals than this in one day is a client bug, not a schedule.
 MAX_INTERVALS_PER_DAY: Final = 24
 DayIntervals = Annotated[list["IntervalIn"], Meta(max_length=MAX_INTERVALS_PER_DAY)]
+#: Dr. Romero's week, for the examples.
+_OFFICE_HOURS: Final = [{"start": "09:00", "end": "13:00"}, {"start": "15:00", "end": "18:00"}]
+_MORNING: Final = [{"start": "09:00", "end": "14:00"}]
 
 _END_OF_DAY: Final = "24:00"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -92,12 +97,12 @@ def local_interval(start: str, end: str, *, prefix: str, field: str) -> LocalInt
 
 class IntervalIn(msgspec.Struct, forbid_unknown_fields=True):
     start: WallTime
-    end: WallTime
+    end: Annotated[WallTime, ex("13:00")]
 
 
 class IntervalView(msgspec.Struct):
-    start: str
-    end: str
+    start: Annotated[str, ex("09:00")]
+    end: Annotated[str, ex("13:00")]
 
     @classmethod
     def of(cls, interval: LocalInterval) -> IntervalView:
@@ -110,13 +115,13 @@ class IntervalView(msgspec.Struct):
 class WeekIn(msgspec.Struct, forbid_unknown_fields=True):
     """Intervals per weekday; a day left out (or empty) is not worked."""
 
-    monday: DayIntervals = []
-    tuesday: DayIntervals = []
-    wednesday: DayIntervals = []
-    thursday: DayIntervals = []
-    friday: DayIntervals = []
-    saturday: DayIntervals = []
-    sunday: DayIntervals = []
+    monday: Annotated[DayIntervals, ex(_OFFICE_HOURS)] = []
+    tuesday: Annotated[DayIntervals, ex(_OFFICE_HOURS)] = []
+    wednesday: Annotated[DayIntervals, ex(_OFFICE_HOURS)] = []
+    thursday: Annotated[DayIntervals, ex(_OFFICE_HOURS)] = []
+    friday: Annotated[DayIntervals, ex(_MORNING)] = []
+    saturday: Annotated[DayIntervals, ex([])] = []
+    sunday: Annotated[DayIntervals, ex([])] = []
 
     def to_domain(self) -> WeeklyHours:
         days: dict[int, tuple[LocalInterval, ...]] = {}
@@ -151,13 +156,13 @@ class WorkingHoursPut(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class WeekView(msgspec.Struct):
-    monday: list[IntervalView]
-    tuesday: list[IntervalView]
-    wednesday: list[IntervalView]
-    thursday: list[IntervalView]
-    friday: list[IntervalView]
-    saturday: list[IntervalView]
-    sunday: list[IntervalView]
+    monday: Annotated[list[IntervalView], ex(_OFFICE_HOURS)]
+    tuesday: Annotated[list[IntervalView], ex(_OFFICE_HOURS)]
+    wednesday: Annotated[list[IntervalView], ex(_OFFICE_HOURS)]
+    thursday: Annotated[list[IntervalView], ex(_OFFICE_HOURS)]
+    friday: Annotated[list[IntervalView], ex(_MORNING)]
+    saturday: Annotated[list[IntervalView], ex([])]
+    sunday: Annotated[list[IntervalView], ex([])]
 
     @classmethod
     def of(cls, weekly: WeeklyHours) -> WeekView:
@@ -170,8 +175,8 @@ class WeekView(msgspec.Struct):
 
 
 class WorkingHoursView(msgspec.Struct):
-    doctor_id: UUID
-    timezone: str
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
     days: WeekView
 
 
@@ -179,20 +184,20 @@ class WorkingHoursView(msgspec.Struct):
 
 
 class TimeOffCreate(msgspec.Struct, forbid_unknown_fields=True):
-    starts_at: DayOrInstantText
-    ends_at: DayOrInstantText
+    starts_at: Annotated[DayOrInstantText, ex("2030-08-01", "2030-08-01T14:00:00+02:00")]
+    ends_at: Annotated[DayOrInstantText, ex("2030-08-15", "2030-08-15T18:00:00+02:00")]
     reason: Reason = ""
 
 
 class TimeOffView(msgspec.Struct):
-    id: UUID
-    doctor_id: UUID
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    local_starts_at: dt.datetime
-    local_ends_at: dt.datetime
-    timezone: str
-    reason: str
+    id: Annotated[UUID, ex(demo.TIME_OFF_ID)]
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
+    starts_at: Annotated[dt.datetime, ex("2030-07-31T22:00:00Z")]
+    ends_at: Annotated[dt.datetime, ex("2030-08-15T22:00:00Z")]
+    local_starts_at: Annotated[dt.datetime, ex("2030-08-01T00:00:00+02:00")]
+    local_ends_at: Annotated[dt.datetime, ex("2030-08-16T00:00:00+02:00")]
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
+    reason: Annotated[str, ex("Conference")]
 
     @classmethod
     def of(cls, scheduled: ScheduledTimeOff) -> TimeOffView:
@@ -212,9 +217,9 @@ class TimeOffView(msgspec.Struct):
 class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Working time added on one date of the doctor's calendar."""
 
-    date: dt.date
-    start: WallTime
-    end: WallTime
+    date: Annotated[dt.date, ex("2030-01-12")]
+    start: Annotated[WallTime, ex("10:00")]
+    end: Annotated[WallTime, ex("12:00")]
 
     def to_domain(self) -> ExtraHours:
         interval = local_interval(self.start, self.end, prefix="", field="end")
@@ -222,12 +227,12 @@ class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ExtraHoursView(msgspec.Struct):
-    id: UUID
-    doctor_id: UUID
-    date: dt.date
-    start: str
-    end: str
-    timezone: str
+    id: Annotated[UUID, ex(demo.EXTRA_HOURS_ID)]
+    doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
+    date: Annotated[dt.date, ex("2030-01-12")]
+    start: Annotated[str, ex("10:00")]
+    end: Annotated[str, ex("12:00")]
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
 
     @classmethod
     def of(
@@ -248,13 +253,19 @@ class ExtraHoursView(msgspec.Struct):
 
 
 class SlotView(msgspec.Struct):
-    starts_at: Annotated[dt.datetime, Meta(description="UTC instant.")]
-    ends_at: Annotated[dt.datetime, Meta(description="UTC instant.")]
-    local_starts_at: Annotated[
-        dt.datetime, Meta(description="The same instant on the doctor's wall clock, with offset.")
+    starts_at: Annotated[
+        dt.datetime, Meta(description="UTC instant.", examples=[demo.STARTS_AT_UTC])
     ]
-    local_ends_at: dt.datetime
-    timezone: Annotated[str, Meta(examples=["Europe/Madrid"])]
+    ends_at: Annotated[dt.datetime, Meta(description="UTC instant.", examples=[demo.ENDS_AT_UTC])]
+    local_starts_at: Annotated[
+        dt.datetime,
+        Meta(
+            description="The same instant on the doctor's wall clock, with offset.",
+            examples=[demo.STARTS_AT_LOCAL],
+        ),
+    ]
+    local_ends_at: Annotated[dt.datetime, ex(demo.ENDS_AT_LOCAL)]
+    timezone: Annotated[str, Meta(examples=[demo.TIMEZONE])]
 
     @classmethod
     def of(cls, free: FreeSlot) -> SlotView:

@@ -20,7 +20,9 @@ from hduce.application.identity import UNCHANGED, Unchanged
 from hduce.application.ports import Page
 from hduce.domain.clinic import Specialty
 from hduce.domain.identity import Sex
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Email, FullName, Password, Phone, Timezone
+from hduce.entrypoints.http.examples import ex
 
 T = TypeVar("T")
 
@@ -30,9 +32,9 @@ def sent(value: T | UnsetType) -> T | Unchanged:
     return UNCHANGED if isinstance(value, UnsetType) else value
 
 
-SpecialtyName = Annotated[str, Meta(min_length=1, max_length=120, examples=["Cardiology"])]
-Description = Annotated[str, Meta(max_length=2000, examples=["Heart and blood vessel conditions."])]
-Licence = Annotated[str, Meta(min_length=1, max_length=64, examples=["MAD-28-123456"])]
+SpecialtyName = Annotated[str, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])]
+Description = Annotated[str, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
+Licence = Annotated[str, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
 Fee = Annotated[
     Decimal,
     Meta(
@@ -41,10 +43,15 @@ Fee = Annotated[
         examples=["60.00"],
     ),
 ]
-VisitMinutes = Annotated[int, Meta(ge=5, le=480, description="Default visit length in minutes.")]
-Bio = Annotated[str, Meta(max_length=4000)]
-ContactName = Annotated[str, Meta(max_length=200, examples=["Luis Torres"])]
-Version = Annotated[int, Meta(ge=1, description="The version this edit is based on.")]
+VisitMinutes = Annotated[
+    int, Meta(ge=5, le=480, description="Default visit length in minutes.", examples=[30])
+]
+Bio = Annotated[str, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
+ContactName = Annotated[str, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
+Version = Annotated[int, Meta(ge=1, description="The version this edit is based on.", examples=[3])]
+SpecialtyId = Annotated[UUID, ex(demo.SPECIALTY_ID)]
+DoctorId = Annotated[UUID, ex(demo.DOCTOR_ID)]
+PatientId = Annotated[UUID, ex(demo.PATIENT_ID)]
 
 
 # ------------------------------------------------------------------ specialties
@@ -61,9 +68,9 @@ class SpecialtyPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SpecialtyView(msgspec.Struct):
-    id: UUID
-    name: str
-    description: str
+    id: SpecialtyId
+    name: Annotated[str, ex(demo.SPECIALTY_NAME)]
+    description: Annotated[str, ex(demo.SPECIALTY_DESCRIPTION)]
 
     @classmethod
     def of(cls, specialty: Specialty) -> SpecialtyView:
@@ -77,15 +84,15 @@ class DoctorCreate(msgspec.Struct, forbid_unknown_fields=True):
     """The doctor's account and profile. Without ``password`` the account has none:
     the doctor signs in with Google (same email) until a password is set."""
 
-    email: Email
-    full_name: FullName
+    email: Annotated[Email, ex(demo.DOCTOR_EMAIL)]
+    full_name: Annotated[FullName, ex(demo.DOCTOR_NAME)]
     licence_number: Licence
-    specialty_id: UUID
+    specialty_id: SpecialtyId
     consultation_fee: Fee = Decimal("0")
     visit_minutes: VisitMinutes = 30
     timezone: Timezone | None = None
     bio: Bio = ""
-    phone: Phone | None = None
+    phone: Annotated[Phone, ex(demo.DOCTOR_PHONE)] | None = None
     password: Password | None = None
 
 
@@ -94,7 +101,7 @@ class DoctorPatch(msgspec.Struct, forbid_unknown_fields=True):
     ``version`` (or the ``If-Match`` header) makes the edit conditional."""
 
     licence_number: Licence | UnsetType = UNSET
-    specialty_id: UUID | UnsetType = UNSET
+    specialty_id: SpecialtyId | UnsetType = UNSET
     consultation_fee: Fee | UnsetType = UNSET
     timezone: Timezone | UnsetType = UNSET
     visit_minutes: VisitMinutes | UnsetType = UNSET
@@ -105,15 +112,16 @@ class DoctorPatch(msgspec.Struct, forbid_unknown_fields=True):
 class DoctorView(msgspec.Struct):
     """The public profile of a doctor (no contact details: this is the open catalogue)."""
 
-    id: UUID
-    full_name: str
+    id: DoctorId
+    full_name: Annotated[str, ex(demo.DOCTOR_NAME)]
     specialty: SpecialtyView
-    licence_number: str
-    consultation_fee: Decimal
-    timezone: str
-    visit_minutes: int
-    bio: str
-    version: int
+    licence_number: Annotated[str, ex(demo.DOCTOR_LICENCE)]
+    consultation_fee: Annotated[Decimal, ex("60.00")]
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
+    visit_minutes: Annotated[int, ex(30)]
+    bio: Annotated[str, ex(demo.DOCTOR_BIO)]
+    #: Also the ``ETag``; send it back as ``If-Match`` (or ``version``) when editing.
+    version: Annotated[int, ex(3)]
 
     @classmethod
     def of(cls, profile: DoctorProfile) -> DoctorView:
@@ -134,8 +142,8 @@ class DoctorView(msgspec.Struct):
 class DoctorCreated(DoctorView):
     """The new doctor, plus the account details only the admin who made it sees."""
 
-    email: str
-    has_password: bool
+    email: Annotated[str, ex(demo.DOCTOR_EMAIL)]
+    has_password: Annotated[bool, ex(True)]
 
     @classmethod
     def of(cls, profile: DoctorProfile) -> DoctorCreated:
@@ -149,9 +157,9 @@ class DoctorCreated(DoctorView):
 
 class DoctorPage(msgspec.Struct):
     items: list[DoctorView]
-    total: int
-    limit: int
-    offset: int
+    total: Annotated[int, ex(1)]
+    limit: Annotated[int, ex(20)]
+    offset: Annotated[int, ex(0)]
 
     @classmethod
     def of(cls, page: Page[DoctorProfile]) -> DoctorPage:
@@ -169,24 +177,26 @@ class DoctorPage(msgspec.Struct):
 class PatientPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; ``null`` clears one."""
 
-    date_of_birth: dt.date | UnsetType | None = UNSET
+    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | UnsetType | None = UNSET
     sex: Sex | UnsetType = UNSET
     emergency_contact_name: ContactName | UnsetType | None = UNSET
-    emergency_contact_phone: Phone | UnsetType | None = UNSET
+    emergency_contact_phone: (
+        Annotated[Phone, ex(demo.EMERGENCY_CONTACT_PHONE)] | UnsetType | None
+    ) = UNSET
 
 
 class PatientView(msgspec.Struct):
     """The account's contact fields and the patient's profile."""
 
-    id: UUID
-    full_name: str
-    email: str
-    phone: str | None
-    timezone: str
-    date_of_birth: dt.date | None
+    id: PatientId
+    full_name: Annotated[str, ex(demo.PATIENT_NAME)]
+    email: Annotated[str, ex(demo.PATIENT_EMAIL)]
+    phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
+    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | None
     sex: Sex
-    emergency_contact_name: str | None
-    emergency_contact_phone: str | None
+    emergency_contact_name: Annotated[str, ex(demo.EMERGENCY_CONTACT_NAME)] | None
+    emergency_contact_phone: Annotated[str, ex(demo.EMERGENCY_CONTACT_PHONE)] | None
 
     @classmethod
     def of(cls, record: PatientRecord) -> PatientView:

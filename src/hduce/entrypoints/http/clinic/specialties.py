@@ -16,6 +16,7 @@ from hduce.application.clinic import (
     UpdateSpecialty,
 )
 from hduce.domain.identity import Actor, Role
+from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
 from hduce.entrypoints.http.clinic.schemas import (
@@ -24,8 +25,17 @@ from hduce.entrypoints.http.clinic.schemas import (
     SpecialtyView,
     sent,
 )
+from hduce.entrypoints.http.problems import not_found_example, problem_example
 
-_NAME_TAKEN = {409: problem("Another specialty has this name (compared case-insensitively)")}
+_NAME_TAKEN = {
+    409: problem(
+        409,
+        "Another specialty has this name (compared case-insensitively)",
+        problem_example(
+            409, "already-exists", f"a specialty named {demo.SPECIALTY_NAME!r} already exists"
+        ),
+    )
+}
 
 
 class SpecialtiesController(Controller):
@@ -67,7 +77,9 @@ class SpecialtiesController(Controller):
         responses={
             **INVALID,
             **SIGNED_IN,
-            404: problem("No such specialty"),
+            404: problem(
+                404, "No such specialty", not_found_example("specialty", demo.SPECIALTY_ID)
+            ),
             **_NAME_TAKEN,
         },
     )
