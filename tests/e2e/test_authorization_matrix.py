@@ -1,14 +1,36 @@
-"""Who may call what: every route of the API x {anonymous, patient, other patient,
+"""Who may call what: every route of the full API x {anonymous, patient, other patient,
 doctor, other doctor, admin}, with the status each must get.
 
-To extend (e.g. the clinic and appointment routes): add ``Case`` rows to ``CASES``;
-path placeholders are the keys of ``World.ids`` ({patient_id}, {other_patient_id},
-{doctor_id}, {other_doctor_id}, {admin_id}); add more ids with a ``WORLD_SETUP`` hook
-(it receives the ``World`` once its accounts exist) and mount the new controllers in the
-app the ``matrix_client`` fixture builds (``conftest.build_identity_app``; switch it to
-the full API once the composition root lists every controller).
-``test_every_route_is_in_the_matrix`` fails until each route of that app has a row, so
-no endpoint ships without its authorization being pinned down.
+The world (``matrix_world``): the full app (every controller of ``api_route_handlers``,
+Google sign-in and the JWKS turned on) with its clock fixed at ``NOW`` (Monday
+2030-01-07 08:00 UTC), and the seeded clinic of ``harness.ClinicWorld``: ``patient`` and
+``other_patient``, ``doctor`` and ``other_doctor`` (doctor profiles, one specialty,
+Monday-Friday 08:00-18:00 UTC) and ``admin``, who all sign in with a password; a pending
+appointment between ``patient`` and ``doctor`` and an in-app notification for ``patient``.
+Every call signs in afresh (a case may end its own session) and authenticates with the
+bearer token only.
+
+The rules the expected statuses follow: the catalogue (specialties, doctors, working
+hours, free slots) is public; a patient sees only their own appointments, notifications
+and record; a doctor only their own calendar, and the records of patients who booked
+with them; an admin everything but other people's inboxes. Where, for a caller who is a
+party to it, a business rule rather than authorization decides (422), that status is
+pinned too, so that any change in who may do what breaks a cell.
+
+To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
+``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
+{admin_id}, {specialty_id}, {appointment_id}, {notification_id}); add world-wide ids
+with a ``WORLD_SETUP`` hook, and per-call ones with the case's ``setup`` (run before
+each principal's call, on a clock reset to ``NOW``: for a fresh appointment when the
+call changes its state). ``test_every_route_is_in_the_matrix`` fails until each route
+of the app has a row, so no endpoint ships without its authorization pinned down.
+
+Runs on the embedded backend (SQLite) only, to keep it cheap: authorization is decided
+above storage, and the few rules answered by storage queries (whether a doctor has an
+appointment with a patient; whose appointments and notifications a page lists) are
+also checked on PostgreSQL + Redis by the area tests. ``matrix_client`` takes
+``backend`` instead of ``embedded`` to run it on both (it passes there too, at about
+twice the time).
 """
 
 from __future__ import annotations
@@ -17,25 +39,35 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from hduce.domain.identity import Role
-from tests.e2e.identity.conftest import (
+from hduce.adapters.clock import FixedClock
+from hduce.application.ports import UnitOfWorkFactory
+from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel, Notification
+from tests.e2e.harness import (
     API,
+    NOW,
     PASSWORD,
     AppFactory,
+    Backend,
     Client,
+    ClinicWorld,
     bearer,
-    create_account,
+    build_test_app,
     google_env,
-    register,
+    iso,
+    response_status,
+    settings_for,
 )
-from tests.e2e.identity.oidc_provider import LocalOpenIdProvider
+from tests.e2e.oidc_provider import LocalOpenIdProvider
 
 ANONYMOUS, PATIENT, OTHER_PATIENT = "anonymous", "patient", "other_patient"
 DOCTOR, OTHER_DOCTOR, ADMIN = "doctor", "other_doctor", "admin"
@@ -59,26 +91,106 @@ def only(*allowed: str, status: int = 200, denied: int = 403) -> dict[str, int]:
     }
 
 
+def cells(
+    *,
+    anonymous: int = 401,
+    patient: int,
+    other_patient: int,
+    doctor: int,
+    other_doctor: int,
+    admin: int,
+) -> dict[str, int]:
+    """Every principal's status spelt out (for rows no shorthand fits)."""
+    return {
+        ANONYMOUS: anonymous,
+        PATIENT: patient,
+        OTHER_PATIENT: other_patient,
+        DOCTOR: doctor,
+        OTHER_DOCTOR: other_doctor,
+        ADMIN: admin,
+    }
+
+
+def parties(status: int = 200) -> dict[str, int]:
+    """The appointment's patient and doctor, and an admin, get ``status``; the other
+    patient and the other doctor are no party to it: 403."""
+    return cells(patient=status, other_patient=403, doctor=status, other_doctor=403, admin=status)
+
+
+def doctor_or_admin(status: int = 200) -> dict[str, int]:
+    """``doctor`` themself and an admin (the row acts on ``{doctor_id}``)."""
+    return only(DOCTOR, ADMIN, status=status)
+
+
+# ------------------------------------------------------------------ the world
+
+
 @dataclass
 class World:
-    """The accounts of the matrix, their ids, and fresh sessions on demand."""
+    """The seeded clinic, the ids of the matrix, and fresh sessions and slots on demand."""
 
+    clinic: ClinicWorld
     client: Client
     ids: dict[str, str] = field(default_factory=dict)
-    emails: dict[str, str] = field(default_factory=dict)
+    slots_taken: int = 0
+
+    @property
+    def clock(self) -> FixedClock:
+        return self.clinic.clock
+
+    def email(self, who: str) -> str:
+        return self.clinic.people[who].email
 
     async def session(self, who: str) -> dict[str, Any]:
-        """A fresh login of ``who`` (each case may end its own session)."""
-        response = await self.client.post(
-            f"{API}/auth/login", json={"email": self.emails[who], "password": PASSWORD}
+        """A fresh login of ``who`` at the clock's time (its tokens; cookies dropped)."""
+        return await self.clinic.sign_in(who)
+
+    def next_slot(self) -> datetime:
+        """A slot nobody booked yet in this world: from Tuesday 2030-01-08 08:00 UTC on,
+        half-hourly within the doctors' hours (Monday-Friday 08:00-18:00)."""
+        workday, index = divmod(self.slots_taken, 20)
+        self.slots_taken += 1
+        day = NOW + timedelta(days=1)
+        for _ in range(workday):
+            day += timedelta(days=1)
+            while day.weekday() >= 5:  # the weekend: the doctors do not work
+                day += timedelta(days=1)
+        return day + timedelta(minutes=30 * index)
+
+    async def appointment(self, *, approved: bool = False) -> tuple[str, datetime]:
+        """A fresh appointment of ``patient`` with ``doctor`` (booked by the patient:
+        pending; by the doctor: approved) in a slot of its own; its id and start."""
+        starts_at = self.next_slot()
+        if approved:
+            booked = await self.clinic.booked(DOCTOR, patient=PATIENT, starts_at=starts_at)
+        else:
+            booked = await self.clinic.booked(PATIENT, starts_at=starts_at)
+        return booked["id"], starts_at
+
+    async def notification(self, who: str = PATIENT) -> str:
+        """A fresh, unread in-app notification for ``who``."""
+        notification = Notification(
+            id=uuid7(),
+            recipient_id=self.clinic.people[who].id,
+            type="appointment.approved",
+            title="Appointment approved",
+            message="Your appointment was approved.",
+            channel=Channel.IN_APP,
+            created_at=self.clock.now(),
+            dedupe_key=f"matrix:{uuid.uuid4()}",
         )
-        assert response.status_code == 200, response.text
-        self.client.cookies.clear()  # the matrix authenticates with bearer tokens only
-        body: dict[str, Any] = response.json()
-        return body
+        uow_factory: UnitOfWorkFactory = await self.clinic.container.get(UnitOfWorkFactory)
+        async with uow_factory() as uow:
+            assert await uow.notifications.add(notification)
+            await uow.commit()
+        return str(notification.id)
 
 
 Body = Callable[[World, str], Awaitable[Any]] | Mapping[str, Any] | None
+#: ``async def setup(world, who) -> {placeholder: value}``, run before each call.
+Setup = Callable[[World, str], Awaitable[Mapping[str, str]]]
+#: ``def check(world, who, response)``: what a successful answer may show ``who``.
+Check = Callable[[World, str, httpx.Response], None]
 
 
 @dataclass(frozen=True)
@@ -88,10 +200,19 @@ class Case:
     expected: Mapping[str, int]
     body: Body = None
     query: str = ""
+    setup: Setup | None = None
+    check: Check | None = None
+    #: Open a stream: only the status of its start is read, then the client leaves.
+    stream: bool = False
+    #: The route's path when it is not ``path``'s shape ({id}.ics is served by {ref}).
+    route: str | None = None
 
     @property
     def id(self) -> str:
         return f"{self.method} {self.path}{'?' + self.query if self.query else ''}"
+
+
+# ------------------------------------------------------------------ bodies
 
 
 async def _register_body(world: World, who: str) -> dict[str, str]:
@@ -103,13 +224,93 @@ async def _register_body(world: World, who: str) -> dict[str, str]:
 
 
 async def _login_body(world: World, who: str) -> dict[str, str]:
-    return {"email": world.emails[PATIENT], "password": PASSWORD}
+    return {"email": world.email(PATIENT), "password": PASSWORD}
 
 
 async def _refresh_body(world: World, who: str) -> dict[str, str]:
     owner = PATIENT if who == ANONYMOUS else who
     return {"refresh_token": (await world.session(owner))["refresh_token"]}
 
+
+async def _new_doctor_body(world: World, who: str) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "email": f"doctor-{tag}@example.org",
+        "full_name": "New Doctor",
+        "licence_number": f"LIC-NEW-{tag}",
+        "specialty_id": world.ids["specialty_id"],
+    }
+
+
+async def _booking_body(world: World, who: str) -> dict[str, str]:
+    """Everyone asks for the same thing: ``patient`` with ``doctor``, in a free slot."""
+    return {
+        "doctor_id": world.ids["doctor_id"],
+        "patient_id": world.ids["patient_id"],
+        "starts_at": iso(world.next_slot()),
+    }
+
+
+async def _reschedule_body(world: World, who: str) -> dict[str, str]:
+    return {"starts_at": iso(world.next_slot())}
+
+
+def _on_a_day(kind: str) -> Body:
+    """Time off or extra hours on a date of the caller's own (never refused as taken)."""
+
+    async def body(world: World, who: str) -> dict[str, str]:
+        day = (NOW + timedelta(days=12 + 7 * PRINCIPALS.index(who))).date()  # Saturdays
+        if kind == "time-off":
+            return {"starts_at": day.isoformat(), "ends_at": day.isoformat()}
+        return {"date": day.isoformat(), "start": "09:00", "end": "12:00"}
+
+    return body
+
+
+WEEK = {
+    day: [{"start": "08:00", "end": "18:00"}]
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+}
+REASON = {"reason": "Matrix"}
+
+
+# ------------------------------------------------------------------ per-call setups
+
+
+async def _pending(world: World, who: str) -> dict[str, str]:
+    appointment_id, _ = await world.appointment()
+    return {"fresh_id": appointment_id}
+
+
+def _approved_then(after_start: timedelta) -> Setup:
+    """A fresh approved appointment, the clock then moved to its start + ``after_start``."""
+
+    async def setup(world: World, who: str) -> dict[str, str]:
+        appointment_id, starts_at = await world.appointment(approved=True)
+        world.clock.set(starts_at + after_start)
+        return {"fresh_id": appointment_id}
+
+    return setup
+
+
+async def _fresh_notification(world: World, who: str) -> dict[str, str]:
+    return {"fresh_notification_id": await world.notification(PATIENT)}
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _listed(key: str, visible_to: tuple[str, ...]) -> Check:
+    """The page's ``items`` hold the world's ``key`` only for ``visible_to``."""
+
+    def check(world: World, who: str, response: httpx.Response) -> None:
+        listed = {item["id"] for item in response.json()["items"]}
+        assert (world.ids[key] in listed) == (who in visible_to), (who, listed)
+
+    return check
+
+
+# ------------------------------------------------------------------ the matrix
 
 CASES: list[Case] = [
     # ---------------------------------------------------------------- auth (public)
@@ -123,15 +324,172 @@ CASES: list[Case] = [
     Case("GET", "/auth/me", everyone(200)),
     Case("PATCH", "/auth/me", everyone(200), body={"timezone": "Europe/Madrid"}),
     Case("POST", "/auth/logout", everyone(204)),
-    # ---------------------------------------------------------------- admin
+    # ---------------------------------------------------------------- admin: accounts
     Case("GET", "/admin/users", only(ADMIN)),
     Case("GET", "/admin/users", only(ADMIN), query="role=doctor&search=doc"),
     Case("PATCH", "/admin/users/{patient_id}", only(ADMIN), body={"is_active": True}),
     Case("PATCH", "/admin/users/{doctor_id}", only(ADMIN), body={"is_active": True}),
+    # ---------------------------------------------------------------- specialties
+    Case("GET", "/specialties", public(200)),
+    Case("POST", "/specialties", only(ADMIN, status=201), body={"name": "Matrix medicine"}),
+    Case("PATCH", "/specialties/{specialty_id}", only(ADMIN), body={"description": "Renamed"}),
+    # ---------------------------------------------------------------- doctors
+    Case("GET", "/doctors", public(200)),
+    Case("POST", "/doctors", only(ADMIN, status=201), body=_new_doctor_body),
+    Case("GET", "/doctors/{doctor_id}", public(200)),
+    Case("PATCH", "/doctors/{doctor_id}", doctor_or_admin(), body={"bio": "Matrix"}),
+    # ---------------------------------------------------------------- working hours, slots
+    Case("GET", "/doctors/{doctor_id}/working-hours", public(200)),
+    Case("PUT", "/doctors/{doctor_id}/working-hours", doctor_or_admin(), body={"days": WEEK}),
+    Case("POST", "/doctors/{doctor_id}/time-off", doctor_or_admin(201), body=_on_a_day("time-off")),
+    Case(
+        "POST",
+        "/doctors/{doctor_id}/extra-hours",
+        doctor_or_admin(201),
+        body=_on_a_day("extra-hours"),
+    ),
+    Case("GET", "/doctors/{doctor_id}/slots", public(200), query="from=2030-01-08&to=2030-01-09"),
+    # ---------------------------------------------------------------- patients
+    # ``doctor`` has an appointment with ``patient`` (so may read the record), none with
+    # ``other_patient``.
+    Case("GET", "/patients/{patient_id}", parties()),
+    Case(
+        "GET",
+        "/patients/{other_patient_id}",
+        cells(patient=403, other_patient=200, doctor=403, other_doctor=403, admin=200),
+    ),
+    Case(
+        "PATCH",
+        "/patients/{patient_id}",
+        # Doctors may read a record, never change it.
+        cells(patient=200, other_patient=403, doctor=403, other_doctor=403, admin=200),
+        body={"emergency_contact_name": "Next of Kin"},
+    ),
+    # ---------------------------------------------------------------- appointments: reading
+    Case(
+        "GET",
+        "/appointments",
+        everyone(200),
+        check=_listed("appointment_id", (PATIENT, DOCTOR, ADMIN)),
+    ),
+    Case(
+        "GET",
+        "/appointments",
+        # A patient lists only their own; a doctor may filter their calendar by patient.
+        cells(patient=403, other_patient=200, doctor=200, other_doctor=200, admin=200),
+        query="patient_id={other_patient_id}",
+    ),
+    Case(
+        "GET",
+        "/appointments",
+        # A doctor lists only their own calendar; a patient may filter by doctor.
+        cells(patient=200, other_patient=200, doctor=403, other_doctor=200, admin=200),
+        query="doctor_id={other_doctor_id}",
+    ),
+    Case("GET", "/appointments/{appointment_id}", parties()),
+    Case(
+        "GET",
+        "/appointments/{appointment_id}.ics",
+        parties(),
+        route="/appointments/{appointment_ref}",
+    ),
+    Case("GET", "/appointments/{appointment_id}/calendar.ics", parties()),
+    # ---------------------------------------------------------------- appointments: changes
+    Case(
+        "POST",
+        "/appointments",
+        # Booking for someone else is refused by the state machine (422
+        # illegal-transition: "patients book for themselves", "doctors book only on
+        # their own calendar"), not with 403. See the report.
+        cells(patient=201, other_patient=422, doctor=201, other_doctor=422, admin=201),
+        body=_booking_body,
+    ),
+    # Transitions: each call on a fresh appointment of ``patient`` with ``doctor``. The
+    # other patient and doctor are no party (403); the appointment's own patient trying
+    # a doctor's move is refused by the state machine (422 illegal-transition).
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/approve",
+        parties() | {PATIENT: 422},
+        setup=_pending,
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/reject",
+        parties() | {PATIENT: 422},
+        body=REASON,
+        setup=_pending,
+    ),
+    Case("POST", "/appointments/{fresh_id}/cancel", parties(), body=REASON, setup=_pending),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/check-in",
+        parties() | {PATIENT: 422},
+        setup=_approved_then(-timedelta(minutes=10)),
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/complete",
+        # Only the appointment's doctor completes a visit: an admin too gets 422.
+        parties() | {PATIENT: 422, ADMIN: 422},
+        setup=_approved_then(timedelta(minutes=5)),
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/no-show",
+        parties() | {PATIENT: 422},
+        setup=_approved_then(timedelta(minutes=20)),
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/entered-in-error",
+        only(ADMIN),
+        body=REASON,
+        setup=_pending,
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/reschedule",
+        parties(201),
+        body=_reschedule_body,
+        setup=_pending,
+    ),
+    # ---------------------------------------------------------------- notifications
+    # Someone else's notification is missing (404) to everyone, an admin included:
+    # inboxes are private and their ids are not to be probed.
+    Case(
+        "GET",
+        "/notifications",
+        everyone(200),
+        check=_listed("notification_id", (PATIENT,)),
+    ),
+    Case("GET", "/notifications/unread-count", everyone(200)),
+    Case("POST", "/notifications/{notification_id}/read", only(PATIENT, denied=404)),
+    Case("POST", "/notifications/read-all", everyone(200)),
+    Case(
+        "DELETE",
+        "/notifications/{fresh_notification_id}",
+        only(PATIENT, status=204, denied=404),
+        setup=_fresh_notification,
+    ),
+    Case("GET", "/notifications/stream", everyone(200), stream=True),
+    # ---------------------------------------------------------------- admin: read side
+    Case("GET", "/admin/audit", only(ADMIN)),
+    Case("GET", "/admin/stats", only(ADMIN)),
 ]
 
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
 WORLD_SETUP: list[Callable[[World], Awaitable[None]]] = []
+
+
+async def _clinic_ids(world: World) -> None:
+    assert world.clinic.specialty_id is not None
+    world.ids["specialty_id"] = str(world.clinic.specialty_id)
+    world.ids["appointment_id"], _ = await world.appointment()  # pending
+    world.ids["notification_id"] = await world.notification(PATIENT)
+
+
+WORLD_SETUP.append(_clinic_ids)
 
 
 @pytest.fixture
@@ -148,30 +506,28 @@ def signing_key(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def matrix_client(
-    make_client: AppFactory, local_oidc: LocalOpenIdProvider, signing_key: Path
-) -> Client:
-    """The app with every optional route on: Google sign-in and the JWKS (EdDSA keys)."""
-    return await make_client(
-        env={
-            **google_env(local_oidc),
-            "HDUCE_JWT_ALGORITHM": "EdDSA",
-            "HDUCE_JWT_PRIVATE_KEY_FILE": str(signing_key),
-        }
-    )
+def matrix_env(local_oidc: LocalOpenIdProvider, signing_key: Path) -> dict[str, str]:
+    """Every optional route on: Google sign-in and the JWKS (EdDSA keys)."""
+    return {
+        **google_env(local_oidc),
+        "HDUCE_JWT_ALGORITHM": "EdDSA",
+        "HDUCE_JWT_PRIVATE_KEY_FILE": str(signing_key),
+    }
 
 
 @pytest.fixture
-async def world(matrix_client: Client) -> World:
-    world = World(matrix_client)
-    for who in (PATIENT, OTHER_PATIENT):
-        email = f"{who.replace('_', '-')}@example.org"
-        world.ids[f"{who}_id"] = (await register(matrix_client, email))["id"]
-        world.emails[who] = email
-    for who, role in ((DOCTOR, Role.DOCTOR), (OTHER_DOCTOR, Role.DOCTOR), (ADMIN, Role.ADMIN)):
-        email = f"{who.replace('_', '-')}@example.org"
-        world.ids[f"{who}_id"] = (await create_account(matrix_client, role, email))["id"]
-        world.emails[who] = email
+async def matrix_client(
+    embedded: Backend, make_client: AppFactory, matrix_env: dict[str, str]
+) -> Client:
+    """The full app with every optional route on, its clock fixed at ``NOW``, on the
+    embedded backend (to run the matrix on both, take ``backend`` instead)."""
+    return await make_client(env=matrix_env, backend=embedded, clock=FixedClock(NOW))
+
+
+@pytest.fixture
+async def matrix_world(matrix_client: Client) -> World:
+    world = World(await ClinicWorld.open(matrix_client, password=PASSWORD), matrix_client)
+    world.ids.update({f"{who}_id": world.clinic.id(who) for who in SIGNED_IN})
     for hook in WORLD_SETUP:
         await hook(world)
     matrix_client.cookies.clear()
@@ -179,26 +535,36 @@ async def world(matrix_client: Client) -> World:
 
 
 async def _call(world: World, case: Case, who: str) -> int:
-    path = case.path.format(**world.ids)
+    world.clock.set(NOW)
+    ids = dict(world.ids)
+    if case.setup is not None:
+        ids.update(await case.setup(world, who))
+    path = case.path.format(**ids)
     url = path if path.startswith("/.well-known") else f"{API}{path}"
     if case.query:
-        url = f"{url}?{case.query}"
+        url = f"{url}?{case.query.format(**ids)}"
     headers = {} if who == ANONYMOUS else bearer((await world.session(who))["access_token"])
     body = case.body
     if callable(body):
         body = await body(world, who)
     world.client.cookies.clear()
+    if case.stream:
+        status = await response_status(world.client.app, case.method, url, headers)
+        assert status < 500, f"{case.id} as {who}: {status}"
+        return status
     response = await world.client.request(
         case.method, url, headers=headers, json=body if body is not None else None
     )
     assert response.status_code < 500, f"{case.id} as {who}: {response.text}"
+    if case.check is not None and response.is_success:
+        case.check(world, who, response)
     return response.status_code
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-async def test_authorization_matrix(world: World, case: Case) -> None:
+async def test_authorization_matrix(matrix_world: World, case: Case) -> None:
     assert set(case.expected) == set(PRINCIPALS), f"{case.id}: a principal is missing"
-    actual = {who: await _call(world, case, who) for who in PRINCIPALS}
+    actual = {who: await _call(matrix_world, case, who) for who in PRINCIPALS}
     assert actual == dict(case.expected)
 
 
@@ -209,21 +575,25 @@ def _shape(path: str) -> str:
     return _PARAMETER.sub("{}", path)
 
 
-async def test_every_route_is_in_the_matrix(matrix_client: Client) -> None:
+def test_case_ids_are_unique() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_route_is_in_the_matrix(embedded: Backend, matrix_env: dict[str, str]) -> None:
+    app = build_test_app(settings_for(embedded, matrix_env))  # built, never started
     covered = {
-        (
-            case.method,
-            _shape(case.path if case.path.startswith("/.well-known") else API + case.path),
-        )
+        (case.method, _shape(path if path.startswith("/.well-known") else API + path))
         for case in CASES
+        for path in [case.route or case.path]
     }
     routes = {
         (method, _shape(route.path))
-        for route in matrix_client.app.routes
+        for route in app.routes
         if route.path.startswith((API, "/.well-known"))
         for method in getattr(route, "methods", ())
         if method not in {"HEAD", "OPTIONS"}
     }
-    assert len(routes) >= 11  # the identity routes, at least
+    assert len(routes) >= 45  # every controller of api_route_handlers, and the JWKS
     assert routes - covered == set(), "routes without a row in CASES"
     assert covered - routes == set(), "rows in CASES for routes that do not exist"

@@ -22,7 +22,7 @@ from hduce.domain.audit import AuditEntry
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import LocalInterval, WeeklyHours
 from tests.e2e.admin.conftest import ADMIN_API, AdminApp
-from tests.e2e.identity.conftest import API, assert_problem
+from tests.e2e.harness import API, assert_problem
 from tests.unit.application.stats_dataset import NOW, utc
 
 ALWAYS_OPEN = WeeklyHours({day: (LocalInterval(time(0), time(0)),) for day in range(7)})

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.admin.conftest import ADMIN_API, CLINIC_TIMEZONE, AdminApp
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import assert_problem
 
 ROUTES = [f"{ADMIN_API}/stats", f"{ADMIN_API}/audit"]
 

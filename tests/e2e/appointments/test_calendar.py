@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import httpx
 from icalendar import Calendar, Event
 
-from tests.e2e.appointments.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld, assert_problem
 
 
 async def fetch(world: ClinicWorld, appointment_id: str, who: str = "patient") -> httpx.Response:

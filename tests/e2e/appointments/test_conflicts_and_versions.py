@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.e2e.appointments.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld, iso
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld, assert_problem, iso
 
 
 async def test_double_booking_a_doctor_is_refused_with_the_conflicting_id(

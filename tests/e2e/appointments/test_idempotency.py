@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.appointments.harness import APPOINTMENTS, WEDNESDAY_10, ClinicWorld, iso
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import APPOINTMENTS, WEDNESDAY_10, ClinicWorld, assert_problem, iso
 
 KEY = "b7a1f3e2-5c1d-4c57-9d0a-6f9f1b2c3d4e"
 

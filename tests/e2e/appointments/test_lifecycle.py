@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.appointments.harness import (
+from tests.e2e.harness import (
     APPOINTMENTS,
     VISIT,
     WEDNESDAY_10,
     ClinicWorld,
+    assert_problem,
     iso,
 )
-from tests.e2e.identity.conftest import assert_problem
 
 
 def changed(response: httpx.Response, status: str, version: int) -> dict[str, Any]:

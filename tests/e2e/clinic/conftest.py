@@ -1,100 +1,45 @@
-"""The real app with the clinic routes, over a migrated SQLite file (embedded) or
-PostgreSQL + Redis (production), with a fixed clock the tests can move.
+"""The clinic tests' ``Clinic``: the real app (``tests/e2e/harness.py``) with its clock
+fixed at ``NOW``, on each backend, an admin signed in, and helpers that make specialties,
+doctors and patients through the clinic's own HTTP API.
 
-Reuses the identity e2e harness (backends, the ASGI client, the app's lifespan); the
-clock is fixed because slots depend on "now" (minimum notice, booking horizon) and the
-DST cases live in 2030.
+The clock is fixed because slots depend on "now" (minimum notice, booking horizon) and
+the DST cases live in 2030.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
-from dishka import Provider, Scope, provide
-from litestar import Litestar
 
 from hduce.adapters.clock import FixedClock
-from hduce.adapters.security import Argon2Parameters
 from hduce.application.appointments import (
     BookAppointment,
     BookAppointmentCommand,
     EnterInError,
     TransitionCommand,
 )
-from hduce.application.ports import Clock, UnitOfWorkFactory
-from hduce.bootstrap.clinic_provider import ClinicProvider
-from hduce.bootstrap.container import build_container
-from hduce.bootstrap.identity_provider import identity_providers
-from hduce.bootstrap.settings import Settings
+from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.identity import Actor, Role
-from hduce.entrypoints.http.app import create_app
-from hduce.entrypoints.http.auth import identity_route_handlers
-from hduce.entrypoints.http.clinic import clinic_route_handlers
-from tests.e2e.identity.conftest import (
+from tests.e2e.harness import (
     API,
+    NOW,
     PASSWORD,
-    SECRET,
+    AppFactory,
     Backend,
     Client,
-    backend,
+    access_token,
     bearer,
     create_account,
-    embedded,
-    login,
-    migrated_sqlite_template,
-    production,
     register,
-    running,
-    test_policy,
 )
 
-__all__ = ["backend", "embedded", "migrated_sqlite_template", "production"]  # fixtures
+__all__ = ["API", "NOW", "PASSWORD", "Clinic"]
 
 ADMIN_EMAIL = "admin@clinic.example.org"
-#: Monday 2030-01-07 08:00 UTC (09:00 in Madrid), unless a test moves the clock.
-NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
-
-
-class FixedClockProvider(Provider):
-    """Replaces the system clock with one the test controls."""
-
-    scope = Scope.APP
-
-    def __init__(self, clock: FixedClock) -> None:
-        super().__init__()
-        self._clock = clock
-
-    @provide(override=True)
-    def clock(self) -> Clock:
-        return self._clock
-
-
-def build_clinic_app(settings: Settings, clock: FixedClock) -> Litestar:
-    """What the composition root will build: identity + clinic, cheap hashing."""
-    container = build_container(
-        settings,
-        mode="api",
-        extra=[
-            *identity_providers(
-                settings,
-                policy=test_policy(settings),
-                hasher_parameters=Argon2Parameters.for_tests(),
-            ),
-            ClinicProvider(),
-            FixedClockProvider(clock),
-        ],
-    )
-    return create_app(
-        container,
-        settings,
-        route_handlers=[*identity_route_handlers(settings), *clinic_route_handlers()],
-    )
 
 
 @dataclass
@@ -122,23 +67,18 @@ class Clinic:
         self.admin_token = await self.access_token(ADMIN_EMAIL)
 
     async def access_token(self, email: str) -> str:
-        token: str = (await login(self.client, email))["access_token"]
-        # Bearer tokens only: the session cookies login sets would make every later
-        # request, "anonymous" ones included, a cookie-authenticated one.
-        self.client.cookies.clear()
-        return token
+        # Bearer tokens only (see ``harness.session``).
+        return await access_token(self.client, email)
 
     async def storage(self) -> UnitOfWorkFactory:
         """The app's own unit-of-work factory: to look at what was (not) stored."""
-        factory: UnitOfWorkFactory = await self.client.app.state.dishka_container.get(
-            UnitOfWorkFactory
-        )
+        factory: UnitOfWorkFactory = await self.client.container.get(UnitOfWorkFactory)
         return factory
 
     async def book(self, patient: dict[str, Any], doctor: dict[str, Any], at: datetime) -> UUID:
         """An appointment made by the booking use case (the appointments API is not
         part of these routes)."""
-        book = await self.client.app.state.dishka_container.get(BookAppointment)
+        book = await self.client.container.get(BookAppointment)
         appointment = await book(
             BookAppointmentCommand(
                 actor=Actor(Role.PATIENT, UUID(patient["id"])),
@@ -150,7 +90,7 @@ class Clinic:
 
     async def enter_in_error(self, appointment_id: UUID) -> None:
         """An admin marks the appointment as made by mistake."""
-        enter_in_error = await self.client.app.state.dishka_container.get(EnterInError)
+        enter_in_error = await self.client.container.get(EnterInError)
         admin = Actor(Role.ADMIN, UUID(self.admin_id))
         await enter_in_error(TransitionCommand(admin, appointment_id, reason="wrong patient"))
 
@@ -222,27 +162,15 @@ class Clinic:
         return body
 
 
-async def start_clinic(stack: AsyncExitStack, backend: Backend) -> Clinic:
-    clock = FixedClock(NOW)
-    settings = Settings.from_env({"HDUCE_JWT_SECRET": SECRET, **backend.env})
-    app = build_clinic_app(settings, clock)
-    await stack.enter_async_context(running(app))
-    client = await stack.enter_async_context(Client(app))
-    clinic = Clinic(client, clock)
+async def open_clinic(client: Client) -> Clinic:
+    """The clinic on a started app with a fixed clock: its admin created and signed in."""
+    clinic = Clinic(client, client.fixed_clock)
     clinic.admin_id = (await create_account(client, Role.ADMIN, ADMIN_EMAIL))["id"]
     clinic.admin_token = await clinic.access_token(ADMIN_EMAIL)
     return clinic
 
 
 @pytest.fixture
-async def clinic(backend: Backend) -> AsyncIterator[Clinic]:
+async def clinic(backend: Backend, make_client: AppFactory) -> Clinic:
     """The clinic app on each backend (``backend``: embedded, then production)."""
-    async with AsyncExitStack() as stack:
-        yield await start_clinic(stack, backend)
-
-
-@pytest.fixture
-async def embedded_clinic(embedded: Backend) -> AsyncIterator[Clinic]:
-    """The clinic app on SQLite only: for checks whose backend does not matter."""
-    async with AsyncExitStack() as stack:
-        yield await start_clinic(stack, embedded)
+    return await open_clinic(await make_client(backend=backend, clock=FixedClock(NOW)))

@@ -4,7 +4,7 @@ PostgreSQL + Redis; doctor creation is all or nothing."""
 from __future__ import annotations
 
 from tests.e2e.clinic.conftest import API, PASSWORD, Clinic
-from tests.e2e.identity.conftest import assert_problem, bearer, login
+from tests.e2e.harness import assert_problem, bearer, login
 
 # ------------------------------------------------------------------ specialties
 

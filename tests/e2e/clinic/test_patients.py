@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.e2e.clinic.conftest import API, Clinic
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import assert_problem
 
 
 async def test_patient_records_by_role(clinic: Clinic) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.e2e.clinic.conftest import API, Clinic
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import assert_problem
 
 OFFICE = {
     day: [{"start": "09:00", "end": "13:00"}, {"start": "16:00", "end": "18:00"}]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hduce.domain.identity import Role
-from tests.e2e.identity.conftest import (
+from tests.e2e.harness import (
     API,
     PASSWORD,
     AppFactory,

@@ -14,7 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from hduce.application.identity import RateRule
-from tests.e2e.identity.conftest import (
+from tests.e2e.harness import (
     API,
     PASSWORD,
     AppFactory,

@@ -15,7 +15,7 @@ from hduce.adapters.oauth import GoogleOidcProvider, OidcClientConfig
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.credentials import new_opaque_token
 from hduce.domain.errors import AuthenticationFailed
-from tests.e2e.identity.conftest import (
+from tests.e2e.harness import (
     API,
     BASE_URL,
     PASSWORD,
@@ -27,7 +27,7 @@ from tests.e2e.identity.conftest import (
     login,
     register,
 )
-from tests.e2e.identity.oidc_provider import LocalOpenIdProvider
+from tests.e2e.oidc_provider import LocalOpenIdProvider
 from tests.services import free_port
 
 OAUTH_COOKIE = "__Secure-hduce_oauth"

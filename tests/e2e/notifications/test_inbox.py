@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.e2e.appointments.harness import NOTIFICATIONS, WEDNESDAY_10, ClinicWorld, iso
-from tests.e2e.identity.conftest import assert_problem
+from tests.e2e.harness import NOTIFICATIONS, WEDNESDAY_10, ClinicWorld, assert_problem, iso
 
 
 async def inbox(world: ClinicWorld, who: str, **params: Any) -> dict[str, Any]:

@@ -22,16 +22,16 @@ from litestar.response import ServerSentEventMessage
 
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
 from hduce.entrypoints.http.notifications import notification_events
-from tests.e2e.appointments.harness import (
+from tests.e2e.harness import (
     NOTIFICATIONS,
     VISIT,
     WEDNESDAY_10,
+    Backend,
     ClinicWorld,
     SseEvent,
     served_clinic_world,
     sse_events,
 )
-from tests.e2e.identity.conftest import Backend
 
 #: Bound on waiting for the pipeline, so a broken stream fails instead of hanging.
 PATIENCE = 15.0
