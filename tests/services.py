@@ -433,3 +433,27 @@ def provide_smtp() -> Iterator[SmtpServer]:
             controller.stop()
         return
     unavailable("smtp", f"could not start an in-process aiosmtpd server: {last_error!r}")
+
+
+@contextmanager
+def asgi_server_in_thread(app: Any, port: int, *, name: str) -> Iterator[None]:
+    """Serve an ASGI ``app`` with uvicorn on 127.0.0.1:``port`` in a daemon thread
+    until the block ends (local stand-ins for outside services: an OpenID provider,
+    an SMS API)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the local {name} did not start")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

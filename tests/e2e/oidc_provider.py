@@ -11,12 +11,10 @@ Tests pick who signs in (``next_identity``) and can make it misbehave
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.services import free_port
+from tests.services import asgi_server_in_thread, free_port
 
 Scope = dict[str, Any]
 
@@ -222,18 +219,5 @@ def serve(provider: LocalOpenIdProvider) -> Iterator[LocalOpenIdProvider]:
     """Run ``provider`` with uvicorn on 127.0.0.1 in a thread until the block ends."""
     port = free_port()
     provider.issuer = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(provider, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the local OpenID provider did not start")
-        time.sleep(0.02)
-    try:
+    with asgi_server_in_thread(provider, port, name="OpenID provider"):
         yield provider
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -76,8 +76,8 @@ class Clinic:
         return factory
 
     async def book(self, patient: dict[str, Any], doctor: dict[str, Any], at: datetime) -> UUID:
-        """An appointment made by the booking use case (the appointments API is not
-        part of these routes)."""
+        """An appointment made by the booking use case directly (these tests are about
+        the clinic routes, not the appointments API)."""
         book = await self.client.container.get(BookAppointment)
         appointment = await book(
             BookAppointmentCommand(

@@ -15,20 +15,16 @@ message resource and records the request. Errors look like Twilio's:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
-
-from tests.services import free_port
+from tests.services import asgi_server_in_thread, free_port
 
 API_PREFIX = "/2010-04-01"
 
@@ -166,18 +162,5 @@ def serve(provider: LocalSmsProvider) -> Iterator[LocalSmsProvider]:
     """Run ``provider`` with uvicorn on 127.0.0.1 in a thread until the block ends."""
     port = free_port()
     provider.base_url = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(provider, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the local SMS provider did not start")
-        time.sleep(0.02)
-    try:
+    with asgi_server_in_thread(provider, port, name="SMS provider"):
         yield provider
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
