@@ -39,17 +39,43 @@ def task_service(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Bac
 
 
 def periodic_service(
-    name: str, interval_seconds: float, tick: Callable[[], Awaitable[object]]
+    name: str,
+    interval_seconds: float,
+    tick: Callable[[], Awaitable[object]],
+    *,
+    shutdown_grace_seconds: float = 10.0,
 ) -> BackgroundService:
     """A service that calls ``tick()`` every ``interval_seconds``; a failing tick is
-    logged and retried on the next one, never ending the loop."""
+    logged and retried on the next one, never ending the loop.
 
-    async def loop() -> None:
-        while True:
+    At shutdown the loop stops between ticks: a tick in flight may finish (up to
+    ``shutdown_grace_seconds``) instead of being cancelled mid-query, which would
+    leave database driver threads answering an event loop that is closing.
+    """
+
+    @contextlib.asynccontextmanager
+    async def service() -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                try:
+                    await tick()
+                except Exception:
+                    log.exception("periodic task failed", service=name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+
+        task = asyncio.create_task(loop(), name=name)
+        log.info("background service started", service=name)
+        try:
+            yield
+        finally:
+            stop.set()
             try:
-                await tick()
-            except Exception:
-                log.exception("periodic task failed", service=name)
-            await asyncio.sleep(interval_seconds)
+                await asyncio.wait_for(task, timeout=shutdown_grace_seconds)
+            except TimeoutError:
+                log.warning("periodic task did not stop in time; cancelled", service=name)
+            log.info("background service stopped", service=name)
 
-    return task_service(name, loop)
+    return service
