@@ -37,9 +37,10 @@ from litestar import Controller, Litestar
 from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.security import Argon2Parameters
-from hduce.application.identity import CreateAccount, IdentityPolicy, NewAccount, RateRule
-from hduce.application.notifications import HandleEventNotifications
-from hduce.application.outbox_relay import OutboxRelay
+from hduce.application.identity.accounts import CreateAccount, NewAccount
+from hduce.application.identity.policy import IdentityPolicy, RateRule
+from hduce.application.messaging.outbox_relay import OutboxRelay
+from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.ports import AccessTokenIssuer, Clock, PasswordHasher, UnitOfWorkFactory
 from hduce.bootstrap.container import ProcessMode, background_services, build_container
 from hduce.bootstrap.identity_provider import identity_policy, identity_providers

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import upgrade_database
-from hduce.application.appointments import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
 from hduce.application.demo import SeedDemo
-from hduce.application.outbox_relay import OutboxRelay
+from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.ports import PageRequest, UnitOfWorkFactory, UserQuery
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings

@@ -11,7 +11,8 @@ from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from hduce.adapters.sql.statistics import SqlClinicStatistics
-from hduce.application.admin import GetClinicStats, ListAuditEntries, StatsPolicy
+from hduce.application.admin.audit import ListAuditEntries
+from hduce.application.admin.statistics import GetClinicStats, StatsPolicy
 from hduce.application.ports import ClinicStatistics, Clock, UnitOfWorkFactory
 from hduce.bootstrap.admin_provider import AdminProvider
 from hduce.bootstrap.container import ConfigProvider, build_container

@@ -10,7 +10,7 @@ from typing import Any
 from hduce.adapters.email import SmtpEmailSender
 from hduce.adapters.memory import LogEmailSender, LogSmsSender
 from hduce.adapters.sms import HttpSmsSender
-from hduce.application.notifications import DeliverPendingNotifications
+from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EmailSender, SmsSender
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender

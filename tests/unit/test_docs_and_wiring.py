@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from hduce.application.appointments import BookAppointment
-from hduce.application.notifications import DeliverPendingNotifications, HandleEventNotifications
-from hduce.application.outbox_relay import OutboxRelay
+from hduce.application.appointments.lifecycle import BookAppointment
+from hduce.application.messaging.outbox_relay import OutboxRelay
+from hduce.application.messaging.reminders import SendDueReminders
+from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.ports import ReadinessProbes
-from hduce.application.reminders import SendDueReminders
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings, render_settings_markdown
 

@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from hduce.application.appointment_parties import AppointmentWithParties, Party
-from hduce.application.notifications import realtime_message
+from hduce.application.appointments.parties import AppointmentWithParties, Party
+from hduce.application.notifications.handler import realtime_message
 from hduce.bootstrap.settings import Settings
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.notifications import Channel, Notification

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     BookAppointment,
     BookAppointmentCommand,
@@ -20,7 +20,7 @@ from hduce.application.appointments import (
     RejectAppointment,
     TransitionCommand,
 )
-from hduce.application.availability import SetWorkingHours
+from hduce.application.availability.hours import SetWorkingHours
 from hduce.application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWorkFactory
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.errors import DomainError

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
-from hduce.application.admin import GetClinicStats, ListAuditEntries, StatsPolicy
+from hduce.application.admin.audit import ListAuditEntries
+from hduce.application.admin.statistics import GetClinicStats, StatsPolicy
 from hduce.application.ports import ClinicStatistics
 from hduce.bootstrap.settings import Settings
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dishka import Provider, Scope, provide
 
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
-from hduce.application.appointment_parties import GetAppointmentWithParties
-from hduce.application.idempotency import BookAppointmentOnce
+from hduce.application.appointments.idempotency import BookAppointmentOnce
+from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.ports import Clock, RealtimeSubscriber, UnitOfWorkFactory
 from hduce.domain.scheduling import SchedulingPolicy
 

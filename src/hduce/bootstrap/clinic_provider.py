@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dishka import Provider, Scope, provide
 
+from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
 from hduce.application.clinic import (
-    AddDoctorTimeOff,
     CreateDoctor,
     CreateSpecialty,
     GetDoctor,
     GetPatient,
     ListDoctors,
-    ListDoctorSlots,
     ListSpecialties,
     UpdateDoctor,
     UpdatePatient,

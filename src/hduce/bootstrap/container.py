@@ -36,7 +36,7 @@ from hduce.adapters.sms.http import HttpSmsSender
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     BookAppointment,
     CancelAppointment,
@@ -50,22 +50,21 @@ from hduce.application.appointments import (
     RejectAppointment,
     RescheduleAppointment,
 )
-from hduce.application.availability import (
+from hduce.application.availability.free_slots import ListFreeSlots
+from hduce.application.availability.hours import (
     AddExtraHours,
     AddTimeOff,
     GetWorkingHours,
-    ListFreeSlots,
     SetWorkingHours,
 )
 from hduce.application.demo import SeedDemo
-from hduce.application.housekeeping import PurgeExpiredRecords
-from hduce.application.identity import PurgeExpiredRefreshTokens
-from hduce.application.notifications import (
-    DeliverPendingNotifications,
-    HandleEventNotifications,
-    NotificationInbox,
-)
-from hduce.application.outbox_relay import OutboxRelay, RelaySettings
+from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
+from hduce.application.messaging.housekeeping import PurgeExpiredRecords
+from hduce.application.messaging.outbox_relay import OutboxRelay, RelaySettings
+from hduce.application.messaging.reminders import SendDueReminders
+from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.notifications.handler import HandleEventNotifications
+from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import (
     Cache,
     Clock,
@@ -80,7 +79,6 @@ from hduce.application.ports import (
     SmsSender,
     UnitOfWorkFactory,
 )
-from hduce.application.reminders import SendDueReminders
 from hduce.bootstrap.admin_provider import AdminProvider
 from hduce.bootstrap.appointments_provider import AppointmentsHttpProvider
 from hduce.bootstrap.background import BackgroundService, periodic_service, task_service

@@ -33,23 +33,24 @@ from hduce.adapters.security.passwords import (
 )
 from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
-from hduce.application.identity import (
-    Authenticate,
-    BeginGoogleSignIn,
-    CompleteGoogleSignIn,
+from hduce.application.identity.accounts import (
     CreateAccount,
-    CredentialChecker,
     GetMe,
-    IdentityPolicy,
     ListUsers,
+    RegisterPatient,
+    SetUserActive,
+    UpdateMyProfile,
+)
+from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
+from hduce.application.identity.policy import IdentityPolicy
+from hduce.application.identity.sessions import (
+    Authenticate,
+    CredentialChecker,
     Login,
     Logout,
     PurgeExpiredRefreshTokens,
     RefreshTokens,
-    RegisterPatient,
     SessionTokens,
-    SetUserActive,
-    UpdateMyProfile,
 )
 from hduce.application.ports import (
     AccessTokenIssuer,

@@ -9,14 +9,14 @@ from uuid import UUID
 
 import pytest
 
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     BookAppointment,
     BookAppointmentCommand,
     CancelAppointment,
     TransitionCommand,
 )
-from hduce.application.availability import SetWorkingHours
+from hduce.application.availability.hours import SetWorkingHours
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.audit import AuditEntry
 from hduce.domain.identity import Actor

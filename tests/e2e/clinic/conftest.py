@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from hduce.adapters.clock import FixedClock
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     BookAppointment,
     BookAppointmentCommand,
     EnterInError,

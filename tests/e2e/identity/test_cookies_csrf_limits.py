@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from hduce.application.identity import RateRule
+from hduce.application.identity.policy import RateRule
 from tests.e2e.harness import (
     API,
     PASSWORD,

@@ -12,8 +12,8 @@ import uuid
 from hduce.adapters.clock import FixedClock
 from hduce.adapters.email import SmtpEmailSender
 from hduce.adapters.memory import InMemoryStore, RecordingSmsSender
-from hduce.application.appointments import BookAppointmentCommand
-from hduce.application.notifications import DeliverPendingNotifications
+from hduce.application.appointments.lifecycle import BookAppointmentCommand
+from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
 from hduce.domain.notifications import Channel, DeliveryStatus

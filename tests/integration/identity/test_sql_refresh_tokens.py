@@ -17,16 +17,15 @@ from hduce.adapters.memory import InMemoryRateLimiter, InMemoryTokenDenylist
 from hduce.adapters.security import Argon2Parameters, Argon2PasswordHasher, JoseAccessTokens
 from hduce.adapters.sql import SqlRefreshTokenStore, SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import UserRow
-from hduce.application.identity import (
+from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
+from hduce.application.identity.policy import IdentityPolicy
+from hduce.application.identity.sessions import (
     CredentialChecker,
-    IdentityPolicy,
     Login,
     LoginCommand,
     Logout,
     LogoutCommand,
     RefreshTokens,
-    RegisterCommand,
-    RegisterPatient,
     SessionTokens,
 )
 from hduce.application.ports import (

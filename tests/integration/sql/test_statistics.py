@@ -17,8 +17,9 @@ from hduce.adapters.memory import InMemoryStore, InMemoryUnitOfWorkFactory
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.sql import SqlUnitOfWorkFactory
 from hduce.adapters.sql.statistics import SqlClinicStatistics
-from hduce.application.ports import AgeBand, AppointmentFigures, PopulationFigures
+from hduce.application.ports import AppointmentFigures, PopulationFigures
 from hduce.domain.appointments import AppointmentStatus as S
+from hduce.domain.demographics import AgeBand
 from hduce.domain.identity import Sex
 from tests.unit.application.stats_dataset import (
     NOW,

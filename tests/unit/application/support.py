@@ -23,7 +23,7 @@ from hduce.adapters.memory import (
     InMemoryUnitOfWork,
     InMemoryUnitOfWorkFactory,
 )
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     BookAppointment,
     BookAppointmentCommand,
@@ -38,8 +38,9 @@ from hduce.application.appointments import (
     RejectAppointment,
     RescheduleAppointment,
 )
-from hduce.application.availability import ListFreeSlots, SetWorkingHours
-from hduce.application.notifications import HandleEventNotifications
+from hduce.application.availability.free_slots import ListFreeSlots
+from hduce.application.availability.hours import SetWorkingHours
+from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.appointments import Appointment
 from hduce.domain.audit import AuditEntry

@@ -16,18 +16,14 @@ from hduce.adapters.memory import (
     InMemoryUnitOfWorkFactory,
 )
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
-from hduce.application.admin import (
-    AuditQuery,
-    ClinicStats,
-    DayCount,
-    GetClinicStats,
-    ListAuditEntries,
-    StatsPolicy,
-)
-from hduce.application.identity import CreateAccount, IdentityPolicy, NewAccount, SetUserActive
-from hduce.application.ports import AgeBand, PageRequest, age_band, born_on_or_before
+from hduce.application.admin.audit import AuditQuery, ListAuditEntries
+from hduce.application.admin.statistics import ClinicStats, DayCount, GetClinicStats, StatsPolicy
+from hduce.application.identity.accounts import CreateAccount, NewAccount, SetUserActive
+from hduce.application.identity.policy import IdentityPolicy
+from hduce.application.ports import PageRequest
 from hduce.domain.appointments import AppointmentStatus as S
 from hduce.domain.audit import AuditEntry
+from hduce.domain.demographics import AgeBand, age_band, born_on_or_before
 from hduce.domain.errors import InvalidInput, PermissionDenied
 from hduce.domain.identity import Actor, Role, Sex
 from hduce.domain.ids import uuid7

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from hduce.application import context
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     BookAppointment,
     BookAppointmentCommand,
     TransitionCommand,

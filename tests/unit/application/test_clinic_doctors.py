@@ -18,7 +18,8 @@ from hduce.application.clinic import (
     NewDoctor,
     UpdateDoctor,
 )
-from hduce.application.identity import CreateAccount, IdentityPolicy
+from hduce.application.identity.accounts import CreateAccount
+from hduce.application.identity.policy import IdentityPolicy
 from hduce.application.ports import DoctorQuery, PageRequest
 from hduce.domain.clinic import Specialty
 from hduce.domain.errors import (

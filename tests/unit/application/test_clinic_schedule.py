@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hduce.application.availability import AddTimeOff, FreeSlot
-from hduce.application.clinic import (
+from hduce.application.availability.free_slots import FreeSlot
+from hduce.application.availability.hours import AddTimeOff
+from hduce.application.availability.local_calendar import (
     AddDoctorTimeOff,
     ListDoctorSlots,
     local_range,

@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hduce.application.appointments import TransitionCommand
-from hduce.application.availability import AddTimeOff, FreeSlot
+from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.availability.free_slots import FreeSlot
+from hduce.application.availability.hours import AddTimeOff
 from hduce.domain.errors import InvalidInput, NotFound
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import TimeOff, TimeSlot

@@ -8,14 +8,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from hduce.application.appointments import BookAppointmentCommand
-from hduce.application.idempotency import (
+from hduce.application.appointments.idempotency import (
     IDEMPOTENCY_TTL,
     BookAppointmentOnce,
     IdempotencyKeyReused,
     IdempotentRequest,
     request_fingerprint,
 )
+from hduce.application.appointments.lifecycle import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import BusinessRuleViolation, InvalidInput, SlotConflict
 from tests.unit.application.support import (

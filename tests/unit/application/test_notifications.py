@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from hduce.adapters.memory import RecordingEmailSender, RecordingSmsSender
-from hduce.application.appointments import RescheduleCommand, TransitionCommand
-from hduce.application.notifications import DeliverPendingNotifications, NotificationInbox
+from hduce.application.appointments.lifecycle import RescheduleCommand, TransitionCommand
+from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain import events
 from hduce.domain.errors import NotFound, PermissionDenied
 from hduce.domain.events import DomainEvent

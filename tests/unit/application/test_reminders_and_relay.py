@@ -10,10 +10,10 @@ from uuid import UUID
 import pytest
 
 from hduce.adapters.memory import InMemoryOutbox, InProcessEventBus
-from hduce.application.appointments import TransitionCommand
-from hduce.application.outbox_relay import OutboxRelay, RelayBlocked, RelaySettings
+from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.messaging.outbox_relay import OutboxRelay, RelayBlocked, RelaySettings
+from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.ports import OutboxStats, UnitOfWorkFactory
-from hduce.application.reminders import SendDueReminders
 from hduce.domain import events
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import AlreadyExists

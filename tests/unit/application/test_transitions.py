@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     CancelAppointment,
     TransitionCommand,

@@ -22,27 +22,27 @@ from hduce.adapters.security import (
     JoseAccessTokens,
     load_common_passwords,
 )
-from hduce.application.identity import (
-    Authenticate,
-    BeginGoogleSignIn,
-    CompleteGoogleSignIn,
+from hduce.application.identity.accounts import (
     CreateAccount,
-    CredentialChecker,
     GetMe,
-    IdentityPolicy,
     ListUsers,
+    NewAccount,
+    RegisterCommand,
+    RegisterPatient,
+    SetUserActive,
+    UpdateMyProfile,
+)
+from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
+from hduce.application.identity.policy import IdentityPolicy, RateRule
+from hduce.application.identity.sessions import (
+    Authenticate,
+    CredentialChecker,
     Login,
     LoginCommand,
     Logout,
-    NewAccount,
-    RateRule,
     RefreshTokens,
-    RegisterCommand,
-    RegisterPatient,
     SessionTokens,
-    SetUserActive,
     TokenPair,
-    UpdateMyProfile,
 )
 from hduce.domain.identity import Actor, Role, User
 

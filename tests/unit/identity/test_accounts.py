@@ -6,7 +6,8 @@ from uuid import uuid4
 
 import pytest
 
-from hduce.application.identity import UNCHANGED, NewAccount, ProfileChanges, RegisterCommand
+from hduce.application.changes import UNCHANGED
+from hduce.application.identity.accounts import NewAccount, ProfileChanges, RegisterCommand
 from hduce.application.ports import UserQuery
 from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import (

@@ -12,7 +12,7 @@ from dishka.integrations.litestar import LitestarProvider
 
 from hduce.adapters.memory import InMemoryStore
 from hduce.adapters.security import Argon2Parameters
-from hduce.application.identity import CreateAccount
+from hduce.application.identity.accounts import CreateAccount
 from hduce.bootstrap.container import (
     ConfigProvider,
     DeliveryProvider,

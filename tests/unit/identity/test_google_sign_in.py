@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hduce.application.identity import OidcCallback, OidcRedirect
+from hduce.application.identity.google import OidcCallback, OidcRedirect
 from hduce.application.ports import OidcIdentity
 from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import AuthenticationFailed

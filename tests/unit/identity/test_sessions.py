@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 
 from hduce.adapters.security import Argon2Parameters
-from hduce.application.identity import (
-    INVALID_CREDENTIALS,
+from hduce.application.identity.accounts import RegisterCommand
+from hduce.application.identity.policy import INVALID_CREDENTIALS, RateRule
+from hduce.application.identity.sessions import (
     LoginCommand,
     LogoutCommand,
     PurgeExpiredRefreshTokens,
-    RateRule,
-    RegisterCommand,
 )
 from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import AuthenticationFailed, RateLimited

@@ -19,8 +19,8 @@ from hduce.application.ports import (
     DoctorCount,
     PopulationFigures,
     SpecialtyCount,
-    age_band,
 )
+from hduce.domain.demographics import age_band
 from hduce.domain.identity import Role, Sex
 
 

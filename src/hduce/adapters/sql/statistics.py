@@ -46,15 +46,13 @@ from hduce.adapters.sql.models import (
     UserRow,
 )
 from hduce.application.ports import (
-    AGE_BAND_FLOORS,
-    AgeBand,
     AppointmentFigures,
     DoctorCount,
     PopulationFigures,
     SpecialtyCount,
-    born_on_or_before,
 )
 from hduce.domain.appointments import AppointmentStatus
+from hduce.domain.demographics import AGE_BAND_FLOORS, AgeBand, born_on_or_before
 from hduce.domain.identity import Role, Sex
 
 #: Width of the buckets appointments are counted in before they are folded into days.

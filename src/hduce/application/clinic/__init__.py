@@ -1,7 +1,7 @@
 """The clinic catalogue and records: specialties, doctors, their calendars, patients.
 
 Working hours, time off, extra hours and free slots are the use cases of
-``hduce.application.availability``; ``schedule`` adds the local-day input the API takes.
+``hduce.application.availability``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,6 @@ from hduce.application.clinic.patients import (
     PatientRecord,
     UpdatePatient,
 )
-from hduce.application.clinic.schedule import (
-    AddDoctorTimeOff,
-    DayOrInstant,
-    ListDoctorSlots,
-    ScheduledTimeOff,
-    local_range,
-    start_of_local_day,
-)
 from hduce.application.clinic.specialties import (
     CreateSpecialty,
     ListSpecialties,
@@ -37,25 +29,19 @@ from hduce.application.clinic.specialties import (
 )
 
 __all__ = [
-    "AddDoctorTimeOff",
     "CreateDoctor",
     "CreateSpecialty",
-    "DayOrInstant",
     "DoctorChanges",
     "DoctorProfile",
     "GetDoctor",
     "GetPatient",
-    "ListDoctorSlots",
     "ListDoctors",
     "ListSpecialties",
     "NewDoctor",
     "PatientChanges",
     "PatientRecord",
-    "ScheduledTimeOff",
     "SpecialtyChanges",
     "UpdateDoctor",
     "UpdatePatient",
     "UpdateSpecialty",
-    "local_range",
-    "start_of_local_day",
 ]

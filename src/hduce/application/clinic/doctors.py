@@ -13,8 +13,8 @@ from typing import Final
 from uuid import UUID
 
 from hduce.application.access import ensure_admin, ensure_self_or_admin
-from hduce.application.clinic._changes import UNCHANGED, Unchanged, changed_fields, pick
-from hduce.application.identity import CreateAccount, NewAccount
+from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
+from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.application.ports import Clock, DoctorQuery, Page, UnitOfWork, UnitOfWorkFactory
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty

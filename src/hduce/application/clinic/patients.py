@@ -13,7 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hduce.application.access import ensure_self_or_admin
-from hduce.application.clinic._changes import UNCHANGED, Unchanged, changed_fields, pick
+from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
 from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from hduce.domain.audit import AuditEntry
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied

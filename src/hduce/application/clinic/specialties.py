@@ -8,7 +8,7 @@ from typing import Final
 from uuid import UUID
 
 from hduce.application.access import ensure_admin
-from hduce.application.clinic._changes import UNCHANGED, Unchanged, changed_fields, pick
+from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
 from hduce.application.ports import Clock, UnitOfWorkFactory
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Specialty

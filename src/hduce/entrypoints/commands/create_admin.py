@@ -14,7 +14,7 @@ import sys
 import click
 from dishka import AsyncContainer
 
-from hduce.application.identity import CreateAccount, NewAccount
+from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.bootstrap.settings import Settings, SettingsError
 from hduce.domain.errors import AlreadyExists, InvalidInput
 from hduce.domain.identity import Actor, Role, User

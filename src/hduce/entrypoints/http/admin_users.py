@@ -10,7 +10,7 @@ from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from hduce.application.identity import ListUsers, SetUserActive
+from hduce.application.identity.accounts import ListUsers, SetUserActive
 from hduce.application.ports import PageRequest, UserQuery
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo

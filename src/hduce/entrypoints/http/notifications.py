@@ -32,8 +32,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ControllerRouterHandler
 
-from hduce.application.identity import Principal
-from hduce.application.notifications import NotificationInbox
+from hduce.application.identity.sessions import Principal
+from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import Clock, PageRequest, RealtimeSubscriber
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo

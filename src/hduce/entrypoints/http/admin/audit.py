@@ -11,7 +11,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from hduce.application.admin import AuditQuery, ListAuditEntries
+from hduce.application.admin.audit import AuditQuery, ListAuditEntries
 from hduce.application.ports import PageRequest
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin._responses import ADMIN_ONLY, INSTANT_HINT

@@ -14,9 +14,11 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from hduce.application.admin import AuditTrail, ClinicStats
-from hduce.application.ports import AgeBand, DoctorCount, SpecialtyCount
+from hduce.application.admin.audit import AuditTrail
+from hduce.application.admin.statistics import ClinicStats
+from hduce.application.ports import DoctorCount, SpecialtyCount
 from hduce.domain.audit import AuditEntry
+from hduce.domain.demographics import AgeBand
 from hduce.domain.identity import Role
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex

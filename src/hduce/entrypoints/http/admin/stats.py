@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from hduce.application.admin import GetClinicStats
+from hduce.application.admin.statistics import GetClinicStats
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin._responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import ClinicStatsView

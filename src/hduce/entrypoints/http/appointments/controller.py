@@ -26,18 +26,18 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from hduce.application.appointment_parties import GetAppointmentWithParties
-from hduce.application.appointments import (
+from hduce.application.appointments.idempotency import (
+    IDEMPOTENCY_HEADER,
+    BookAppointmentOnce,
+    IdempotentRequest,
+)
+from hduce.application.appointments.lifecycle import (
     BookAppointment,
     BookAppointmentCommand,
     GetAppointment,
     ListAppointments,
 )
-from hduce.application.idempotency import (
-    IDEMPOTENCY_HEADER,
-    BookAppointmentOnce,
-    IdempotentRequest,
-)
+from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.ports import AppointmentQuery, PageRequest
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import InvalidInput, NotFound

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from hduce.application.appointment_parties import AppointmentWithParties, Party
+from hduce.application.appointments.parties import AppointmentWithParties, Party
 from hduce.domain.appointments import Appointment, AppointmentStatus
 
 ICS_MEDIA_TYPE = "text/calendar"

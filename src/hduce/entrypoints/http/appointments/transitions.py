@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from hduce.application.appointments import (
+from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,

@@ -11,19 +11,21 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from hduce.application.identity import (
-    UNCHANGED,
+from hduce.application.changes import UNCHANGED
+from hduce.application.identity.accounts import (
     GetMe,
+    ProfileChanges,
+    RegisterCommand,
+    RegisterPatient,
+    UpdateMyProfile,
+)
+from hduce.application.identity.sessions import (
     Login,
     LoginCommand,
     Logout,
     LogoutCommand,
     Principal,
-    ProfileChanges,
     RefreshTokens,
-    RegisterCommand,
-    RegisterPatient,
-    UpdateMyProfile,
 )
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor

@@ -19,7 +19,7 @@ from typing import Final
 
 from litestar.datastructures import Cookie
 
-from hduce.application.identity import TokenPair
+from hduce.application.identity.sessions import TokenPair
 
 ACCESS_COOKIE: Final = "__Host-hduce_access"
 REFRESH_COOKIE: Final = "__Secure-hduce_refresh"

@@ -15,12 +15,8 @@ from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
-from hduce.application.identity import (
-    BeginGoogleSignIn,
-    CompleteGoogleSignIn,
-    IdentityPolicy,
-    OidcCallback,
-)
+from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn, OidcCallback
+from hduce.application.identity.policy import IdentityPolicy
 from hduce.application.ports import IdentityProviderUnavailable
 from hduce.domain.errors import AuthenticationFailed
 from hduce.entrypoints.http.auth.controller import NO_STORE

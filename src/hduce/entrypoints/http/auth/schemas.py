@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from hduce.application.identity import TokenPair
+from hduce.application.identity.sessions import TokenPair
 from hduce.application.ports import Page
 from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo

@@ -32,7 +32,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
-from hduce.application.identity import Authenticate, Principal
+from hduce.application.identity.sessions import Authenticate, Principal
 from hduce.domain.errors import AuthenticationFailed, DomainError, PermissionDenied
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER

@@ -16,13 +16,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hduce.application.access import ensure_self_or_admin
-from hduce.application.availability import (
-    MAX_SLOT_WINDOW,
-    AddExtraHours,
-    GetWorkingHours,
-    SetWorkingHours,
-)
-from hduce.application.clinic import AddDoctorTimeOff, GetDoctor, ListDoctorSlots
+from hduce.application.availability.free_slots import MAX_SLOT_WINDOW
+from hduce.application.availability.hours import AddExtraHours, GetWorkingHours, SetWorkingHours
+from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
+from hduce.application.clinic import GetDoctor
 from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import Meta
 
-from hduce.application.availability import FreeSlot
-from hduce.application.clinic import DayOrInstant, ScheduledTimeOff
+from hduce.application.availability.free_slots import FreeSlot
+from hduce.application.availability.local_calendar import DayOrInstant, ScheduledTimeOff
 from hduce.domain.errors import InvalidInput
 from hduce.domain.scheduling import WEEKDAYS, ExtraHours, LocalInterval, WeeklyHours
 from hduce.entrypoints.http import examples as demo

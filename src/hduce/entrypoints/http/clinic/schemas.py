@@ -15,8 +15,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from hduce.application.changes import UNCHANGED, Unchanged
 from hduce.application.clinic import DoctorProfile, PatientRecord
-from hduce.application.identity import UNCHANGED, Unchanged
 from hduce.application.ports import Page
 from hduce.domain.clinic import Specialty
 from hduce.domain.identity import Sex

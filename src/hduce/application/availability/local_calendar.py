@@ -16,7 +16,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hduce.application.access import ensure_self_or_admin
-from hduce.application.availability import AddTimeOff, FreeSlot, ListFreeSlots
+from hduce.application.availability.free_slots import FreeSlot, ListFreeSlots
+from hduce.application.availability.hours import AddTimeOff
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.clinic import Doctor
 from hduce.domain.errors import InvalidInput, NotFound

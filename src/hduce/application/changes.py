@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from hduce.application.identity import UNCHANGED, Unchanged
+from enum import Enum
+from typing import Final, TypeVar
 
 __all__ = ["UNCHANGED", "Unchanged", "changed_fields", "pick"]
 
 T = TypeVar("T")
+
+
+class Unchanged(Enum):
+    """Marks a field the caller did not send (``None`` means "clear it")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
 
 
 def pick(current: T, change: T | Unchanged) -> T:

@@ -1,124 +1,28 @@
-"""The admin's read side: the audit trail and the clinic's statistics.
-
-Both are admin-only and read-only. The audit trail is written by the use cases
-themselves (every appointment transition, every admin action) in the transaction of
-the change; here it is only filtered and paged. Statistics come from the
-``ClinicStatistics`` port, which aggregates where the data lives.
-"""
+"""Clinic statistics, admin-only, from the ``ClinicStatistics`` port (which aggregates
+where the data lives)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Final
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hduce.application.access import ensure_admin
+from hduce.application.admin.filters import check_window, instant
 from hduce.application.ports import (
-    AgeBand,
     ClinicStatistics,
     Clock,
     DoctorCount,
-    Page,
-    PageRequest,
     SpecialtyCount,
-    UnitOfWorkFactory,
 )
 from hduce.domain.appointments import AppointmentStatus
-from hduce.domain.audit import AuditEntry
+from hduce.domain.demographics import AgeBand
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor, Sex, validate_timezone
-from hduce.domain.scheduling import ensure_utc
 
 _ONE_MICROSECOND: Final = timedelta(microseconds=1)
-#: Instants a filter may name. Nothing the clinic records lies outside, and beyond them
-#: calendar arithmetic (local days, seconds since the epoch) has no answer.
-EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST: Final = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def _instant(value: datetime | None, field: str) -> datetime | None:
-    """``value`` in UTC; refused when naive or outside [EARLIEST, LATEST)."""
-    if value is None:
-        return None
-    try:
-        instant = ensure_utc(value, field)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
-        instant = None
-    if instant is None or not EARLIEST <= instant < LATEST:
-        raise InvalidInput(f"{field} must lie between the years 1970 and 9000", field=field)
-    return instant
-
-
-def _check_window(start: datetime | None, end: datetime | None) -> None:
-    if start is not None and end is not None and end <= start:
-        raise InvalidInput("'to' must be after 'from'", field="to")
-
-
-def _text(value: str | None, field: str) -> str | None:
-    """A free-text filter; control characters are refused (PostgreSQL cannot even
-    compare a string holding NUL)."""
-    if value is None:
-        return None
-    if any(ord(character) < 32 for character in value):
-        raise InvalidInput(f"{field} may not contain control characters", field=field)
-    return value
-
-
-# ------------------------------------------------------------------ audit trail
-
-
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    """Filters of the audit trail; ``None`` means "any". ``at_from <= at < at_before``."""
-
-    target_id: str | None = None
-    actor_id: UUID | None = None
-    action: str | None = None
-    at_from: datetime | None = None
-    at_before: datetime | None = None
-    page: PageRequest = field(default_factory=PageRequest)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditTrail:
-    """One page of audit entries, newest first, with the names of who acted."""
-
-    entries: Page[AuditEntry]
-    #: Full names of the accounts that acted on this page (the system has none).
-    actor_names: Mapping[UUID, str]
-
-
-class ListAuditEntries:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
-
-    async def __call__(self, actor: Actor, query: AuditQuery) -> AuditTrail:
-        ensure_admin(actor, "read the audit trail")
-        at_from, at_before = _instant(query.at_from, "from"), _instant(query.at_before, "to")
-        _check_window(at_from, at_before)
-        target_id, action = _text(query.target_id, "target_id"), _text(query.action, "action")
-        async with self._uow_factory() as uow:
-            page = await uow.audit.list(
-                target_id=target_id,
-                actor_id=query.actor_id,
-                action=action,
-                at_from=at_from,
-                at_before=at_before,
-                page=query.page,
-            )
-            # One lookup per distinct actor of the page (a page holds a few at most).
-            names: dict[UUID, str] = {}
-            for actor_id in {e.actor_id for e in page.items if e.actor_id is not None}:
-                user = await uow.users.get(actor_id)
-                if user is not None:
-                    names[actor_id] = user.full_name
-        return AuditTrail(page, names)
-
-
-# ------------------------------------------------------------------ statistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +101,9 @@ class GetClinicStats:
     def window(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
         """``[start, end)`` with the policy's defaults for what is missing, checked."""
         now = self._clock.now()
-        start = _instant(start, "from") or now - self._policy.lookback
-        end = _instant(end, "to") or now + self._policy.lookahead
-        _check_window(start, end)
+        start = instant(start, "from") or now - self._policy.lookback
+        end = instant(end, "to") or now + self._policy.lookahead
+        check_window(start, end)
         if end - start > self._policy.max_window:
             raise InvalidInput(
                 f"the window may span at most {self._policy.max_window.days} days", field="to"

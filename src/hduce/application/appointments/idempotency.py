@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from uuid import UUID
 
-from hduce.application.appointments import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
 from hduce.application.ports import (
     AppointmentRepository,
     AuditLog,

@@ -1,0 +1,1 @@
+"""The admin's read side: audit trail and clinic statistics."""

@@ -1,0 +1,1 @@
+"""Appointments: booking, the state machine's transitions, reschedule, queries."""

@@ -1,0 +1,1 @@
+"""A doctor's availability: working hours, time off, extra hours, free slots."""

@@ -1,0 +1,64 @@
+"""Free slots: working hours minus time off, occupied slots and the minimum notice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from hduce.application.availability.hours import require_doctor
+from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.domain.errors import InvalidInput
+from hduce.domain.scheduling import (
+    SchedulingPolicy,
+    TimeSlot,
+)
+
+#: Longest window one slot query may ask for; keeps the answer small and the query cheap.
+MAX_SLOT_WINDOW = timedelta(days=31)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    slot: TimeSlot
+    timezone: str
+
+    @property
+    def local_start(self) -> datetime:
+        return self.slot.start.astimezone(ZoneInfo(self.timezone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.slot.end.astimezone(ZoneInfo(self.timezone))
+
+
+class ListFreeSlots:
+    """Free slots of the doctor's visit length: working hours - time off - occupied -
+    the minimum notice, inside the booking horizon."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._policy = policy
+
+    async def __call__(self, doctor_id: UUID, window: TimeSlot) -> list[FreeSlot]:
+        if window.duration > MAX_SLOT_WINDOW:
+            raise InvalidInput(
+                f"ask for at most {MAX_SLOT_WINDOW.days} days of slots at once", field="to"
+            )
+        now = self._clock.now()
+        horizon_end = now + self._policy.booking_horizon
+        async with self._uow_factory() as uow:
+            doctor = require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+            availability = await uow.availability.get(doctor_id, window)
+            busy = await uow.appointments.busy_slots(doctor_id, window)
+        slots = availability.free_slots(
+            window,
+            length=doctor.visit_length,
+            busy=busy,
+            not_before=now + self._policy.minimum_notice,
+        )
+        return [FreeSlot(s, doctor.timezone) for s in slots if s.start <= horizon_end]

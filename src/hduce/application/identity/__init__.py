@@ -1,0 +1,1 @@
+"""Identity and access: accounts, sessions (access + refresh tokens), Google sign-in."""

@@ -1,0 +1,357 @@
+"""Sessions: sign-in, refresh-token rotation, logout, and authenticating a request.
+
+Sessions follow the OAuth 2.0 Security BCP: a short-lived signed access token and
+an opaque refresh token stored only as its SHA-256, rotated on every use, with
+reuse of a rotated token revoking its whole family (session). Logout revokes the
+family and denylists the access token's ``jti`` (and the session id) until expiry.
+
+A failed login is the same refusal, after the same amount of hashing work, for a
+known and an unknown address: nothing here tells whether an email is registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from hduce.application.identity.policy import (
+    ACCOUNT_DISABLED,
+    INVALID_CREDENTIALS,
+    INVALID_REFRESH_TOKEN,
+    MAX_OPAQUE_TOKEN_LENGTH,
+    REFRESH_TOKEN_REUSED,
+    IdentityPolicy,
+    account_rate_key,
+    enforce_rate,
+    jti_denylist_key,
+    session_denylist_key,
+)
+from hduce.application.ports import (
+    AccessToken,
+    AccessTokenClaims,
+    AccessTokenIssuer,
+    AccessTokenVerifier,
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    RefreshRefused,
+    RefreshTokenRecord,
+    RefreshTokenStore,
+    Reused,
+    Rotated,
+    TokenDenylist,
+    UnitOfWorkFactory,
+)
+from hduce.domain.credentials import (
+    MAX_PASSWORD_LENGTH,
+    hash_opaque_token,
+    new_opaque_token,
+    normalise_password,
+)
+from hduce.domain.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+)
+from hduce.domain.identity import Actor, User, normalise_email
+from hduce.domain.ids import uuid7
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """What a sign-in or a refresh hands out."""
+
+    user: User
+    access: AccessToken
+    refresh_token: str
+    refresh_expires_at: datetime
+    session_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the account as stored now, and the token that proved it."""
+
+    user: User
+    claims: AccessTokenClaims
+
+    @property
+    def actor(self) -> Actor:
+        return self.user.actor
+
+
+class CredentialChecker:
+    """Verifies a password against an account, or against a dummy hash when there is
+    no such account (or it has no password), so both cost the same work."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self._hasher = hasher
+        self._dummy_hash: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            async with self._lock:
+                if self._dummy_hash is None:
+                    self._dummy_hash = await self._hasher.hash(secrets.token_urlsafe(24))
+        return self._dummy_hash
+
+    async def matches(self, user: User | None, password: str) -> bool:
+        if user is None or user.password_hash is None:
+            await self._hasher.verify(await self._dummy(), password)
+            return False
+        return await self._hasher.verify(user.password_hash, password)
+
+
+class SessionTokens:
+    """Starts sessions: a new refresh-token family and an access token bound to it."""
+
+    def __init__(
+        self,
+        issuer: AccessTokenIssuer,
+        store: RefreshTokenStore,
+        policy: IdentityPolicy,
+    ) -> None:
+        self._issuer = issuer
+        self._store = store
+        self._policy = policy
+
+    async def start(self, user: User, now: datetime) -> TokenPair:
+        family_id = uuid7()
+        refresh_token = new_opaque_token()
+        expires_at = now + self._policy.refresh_token_ttl
+        await self._store.issue(
+            RefreshTokenRecord(
+                token_hash=hash_opaque_token(refresh_token),
+                user_id=user.id,
+                family_id=family_id,
+                issued_at=now,
+                expires_at=expires_at,
+            )
+        )
+        access = self._issuer.issue(user_id=user.id, role=user.role, now=now, session_id=family_id)
+        return TokenPair(user, access, refresh_token, expires_at, family_id)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCommand:
+    email: str
+    password: str
+    client_ip: str | None = None
+
+
+class Login:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        credentials: CredentialChecker,
+        limiter: RateLimiter,
+        sessions: SessionTokens,
+        policy: IdentityPolicy,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._hasher = hasher
+        self._credentials = credentials
+        self._limiter = limiter
+        self._sessions = sessions
+        self._policy = policy
+
+    async def __call__(self, command: LoginCommand) -> TokenPair:
+        await enforce_rate(
+            self._limiter, f"login:ip:{command.client_ip or '-'}", self._policy.login_per_ip
+        )
+        await enforce_rate(
+            self._limiter,
+            f"login:account:{account_rate_key(command.email)}",
+            self._policy.login_per_account,
+        )
+        if len(command.password) > 4 * MAX_PASSWORD_LENGTH:
+            raise AuthenticationFailed(INVALID_CREDENTIALS)
+        password = normalise_password(command.password)
+        user: User | None = None
+        try:
+            email = normalise_email(command.email)
+        except InvalidInput:
+            email = None
+        if email is not None:
+            async with self._uow_factory() as uow:
+                user = await uow.users.get_by_email(email)
+        if not await self._credentials.matches(user, password) or user is None:
+            raise AuthenticationFailed(INVALID_CREDENTIALS)
+        if not user.is_active:
+            # Only someone who knows the password learns that the account is disabled.
+            raise AuthenticationFailed(ACCOUNT_DISABLED)
+        if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
+            user = await self._rehash(user, password)
+        return await self._sessions.start(user, self._clock.now())
+
+    async def _rehash(self, user: User, password: str) -> User:
+        new_hash = await self._hasher.hash(password)
+        async with self._uow_factory() as uow:
+            current = await uow.users.get(user.id)
+            # Unless the password changed meanwhile: then the newer hash stays.
+            if current is not None and current.password_hash == user.password_hash:
+                current.password_hash = new_hash
+                await uow.users.save(current)
+                await uow.commit()
+                return current
+        return user
+
+
+class RefreshTokens:
+    """Trade a refresh token for a new pair; the old token is rotated (single use)."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        issuer: AccessTokenIssuer,
+        store: RefreshTokenStore,
+        denylist: TokenDenylist,
+        limiter: RateLimiter,
+        policy: IdentityPolicy,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._issuer = issuer
+        self._store = store
+        self._denylist = denylist
+        self._limiter = limiter
+        self._policy = policy
+
+    async def __call__(self, refresh_token: str) -> TokenPair:
+        if not refresh_token or len(refresh_token) > MAX_OPAQUE_TOKEN_LENGTH:
+            raise AuthenticationFailed(INVALID_REFRESH_TOKEN)
+        token_hash = hash_opaque_token(refresh_token)
+        record = await self._store.find(token_hash)
+        if record is None:
+            raise AuthenticationFailed(INVALID_REFRESH_TOKEN)
+        await enforce_rate(
+            self._limiter, f"refresh:family:{record.family_id}", self._policy.refresh_per_family
+        )
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            user = await uow.users.get(record.user_id)
+        if user is None or not user.is_active:
+            await self._store.revoke_family(record.family_id, now=now)
+            raise AuthenticationFailed(ACCOUNT_DISABLED if user else INVALID_REFRESH_TOKEN)
+        new_token = new_opaque_token()
+        expires_at = now + self._policy.refresh_token_ttl
+        result = await self._store.rotate(
+            token_hash, new_token_hash=hash_opaque_token(new_token), now=now, expires_at=expires_at
+        )
+        match result:
+            case Rotated(family_id=family_id):
+                access = self._issuer.issue(
+                    user_id=user.id, role=user.role, now=now, session_id=family_id
+                )
+                return TokenPair(user, access, new_token, expires_at, family_id)
+            case Reused(family_id=family_id):
+                await self._close_session(family_id, now)
+                raise AuthenticationFailed(REFRESH_TOKEN_REUSED)
+            case RefreshRefused():
+                raise AuthenticationFailed(INVALID_REFRESH_TOKEN)
+
+    async def _close_session(self, family_id: UUID, now: datetime) -> None:
+        await self._store.revoke_family(family_id, now=now)
+        # Access tokens already issued to the family die with it.
+        await self._denylist.deny(
+            session_denylist_key(family_id), now + self._policy.access_token_ttl
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutCommand:
+    claims: AccessTokenClaims | None = None
+    refresh_token: str | None = None
+
+
+class Logout:
+    """Close the session: revoke its refresh family, deny its access tokens."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        store: RefreshTokenStore,
+        denylist: TokenDenylist,
+        policy: IdentityPolicy,
+    ) -> None:
+        self._clock = clock
+        self._store = store
+        self._denylist = denylist
+        self._policy = policy
+
+    async def __call__(self, command: LogoutCommand) -> None:
+        now = self._clock.now()
+        families: set[UUID] = set()
+        claims = command.claims
+        if claims is not None:
+            await self._denylist.deny(jti_denylist_key(claims.jti), claims.expires_at)
+            if claims.session_id is not None:
+                families.add(claims.session_id)
+        token = command.refresh_token
+        if token and len(token) <= MAX_OPAQUE_TOKEN_LENGTH:
+            record = await self._store.find(hash_opaque_token(token))
+            # Whoever holds a refresh token may end its session; but a token of another
+            # account next to an access token is a mistake, not a request to log them out.
+            if record is not None and (claims is None or record.user_id == claims.user_id):
+                families.add(record.family_id)
+        for family_id in families:
+            await self._store.revoke_family(family_id, now=now)
+            await self._denylist.deny(
+                session_denylist_key(family_id), now + self._policy.access_token_ttl
+            )
+
+
+class PurgeExpiredRefreshTokens:
+    """Housekeeping: forget refresh tokens past their expiry (run it every hour or so).
+
+    Expired tokens can neither be used nor reused, so nothing is lost but rows."""
+
+    def __init__(self, clock: Clock, store: RefreshTokenStore) -> None:
+        self._clock = clock
+        self._store = store
+
+    async def __call__(self) -> int:
+        return await self._store.purge_expired(self._clock.now())
+
+
+class Authenticate:
+    """Access token -> the caller. Refuses revoked tokens and deactivated accounts."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        verifier: AccessTokenVerifier,
+        denylist: TokenDenylist,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._verifier = verifier
+        self._denylist = denylist
+
+    async def __call__(self, token: str) -> Principal:
+        claims = self._verifier.verify(token, now=self._clock.now())
+        keys = [jti_denylist_key(claims.jti)]
+        if claims.session_id is not None:
+            keys.append(session_denylist_key(claims.session_id))
+        if await self._denylist.is_denied(*keys):
+            raise AuthenticationFailed("this token was revoked; sign in again")
+        async with self._uow_factory() as uow:
+            user = await uow.users.get(claims.user_id)
+        if user is None:
+            raise AuthenticationFailed("the account of this token no longer exists")
+        if not user.is_active:
+            raise AuthenticationFailed(ACCOUNT_DISABLED)
+        return Principal(user, claims)

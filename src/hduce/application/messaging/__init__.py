@@ -1,0 +1,1 @@
+"""Moving events: the outbox relay, reminders, the handler table, housekeeping."""

@@ -1,0 +1,1 @@
+"""Notifications: from events to stored notifications, delivery, the inbox."""

@@ -1,0 +1,121 @@
+"""Notifications: events become stored notifications, which are then delivered.
+
+Storing and delivering are separate steps on purpose: the handler commits the
+notifications together with the "event handled" mark (so a redelivered event
+adds nothing), and a delivery sweep sends what is still pending (so a mail
+server that is down delays messages instead of losing them).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from hduce.application.ports import (
+    Clock,
+    IdGenerator,
+    RealtimeFanout,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from hduce.domain.events import DomainEvent
+from hduce.domain.identity import User
+from hduce.domain.notifications import (
+    Channel,
+    Notification,
+    Parties,
+    Recipient,
+    plan_notifications,
+    render,
+)
+
+CONSUMER_NAME = "notifications"
+
+
+def _recipient(user: User) -> Recipient:
+    return Recipient(
+        user_id=user.id,
+        full_name=user.full_name,
+        timezone=user.timezone,
+        email=user.email,
+        phone=user.phone,
+        email_opt_out=user.email_opt_out,
+        sms_opt_out=user.sms_opt_out,
+    )
+
+
+def realtime_message(notification: Notification) -> dict[str, object]:
+    return {
+        "id": str(notification.id),
+        "type": notification.type,
+        "title": notification.title,
+        "message": notification.message,
+        "created_at": notification.created_at.isoformat(),
+        "metadata": notification.metadata,
+    }
+
+
+class HandleEventNotifications:
+    """Turn one domain event into stored notifications, once per event id."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        realtime: RealtimeFanout,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._ids = ids
+        self._realtime = realtime
+
+    async def __call__(self, event: DomainEvent) -> list[Notification]:
+        stored: list[Notification] = []
+        async with self._uow_factory() as uow:
+            if not await uow.processed_events.first_time(CONSUMER_NAME, event.id):
+                return []
+            parties = await self._parties(uow, event)
+            if parties is not None:
+                now = self._clock.now()
+                for intent in plan_notifications(event, parties):
+                    text = render(intent, parties)
+                    notification = Notification(
+                        id=self._ids.new_id(),
+                        recipient_id=intent.recipient.user_id,
+                        type=event.type,
+                        title=text.title,
+                        message=text.body,
+                        channel=intent.channel,
+                        created_at=now,
+                        dedupe_key=intent.dedupe_key,
+                        metadata={
+                            "event_id": str(event.id),
+                            "appointment_id": intent.params.get("appointment_id"),
+                            "template": intent.template.value,
+                        },
+                    )
+                    if intent.channel is Channel.IN_APP:
+                        notification.mark_sent(now)  # stored = delivered, for the app
+                    if await uow.notifications.add(notification):
+                        stored.append(notification)
+            await uow.commit()
+        # Live stream after commit: a client never sees something that was rolled back.
+        for notification in stored:
+            if notification.channel is Channel.IN_APP:
+                await self._realtime.publish(
+                    notification.recipient_id, realtime_message(notification)
+                )
+        return stored
+
+    @staticmethod
+    async def _parties(uow: UnitOfWork, event: DomainEvent) -> Parties | None:
+        """Patient and doctor of an appointment event; None for events about no one."""
+        patient_id = event.payload.get("patient_id")
+        doctor_id = event.payload.get("doctor_id")
+        if not patient_id or not doctor_id:
+            return None
+        patient = await uow.users.get(UUID(patient_id))
+        doctor = await uow.users.get(UUID(doctor_id))
+        if patient is None or doctor is None:
+            return None
+        return Parties(patient=_recipient(patient), doctor=_recipient(doctor))

@@ -1,0 +1,133 @@
+"""Ports: what the use cases need from the outside world, grouped by role.
+
+Adapters implement these (adapters/memory for the embedded default and unit
+tests; adapters/sql, adapters/redis, ... for production). Nothing here knows
+about a database, a broker or HTTP. Import from this package; the modules only
+group the Protocols for reading.
+"""
+
+from __future__ import annotations
+
+from hduce.application.ports.delivery import (
+    EmailSender,
+    RealtimeFanout,
+    RealtimeSubscriber,
+    SmsSender,
+)
+from hduce.application.ports.identity import (
+    AccessToken,
+    AccessTokenClaims,
+    AccessTokenIssuer,
+    AccessTokenVerifier,
+    IdentityProviderUnavailable,
+    OidcIdentity,
+    OidcProvider,
+    PasswordHasher,
+    RefreshRefused,
+    RefreshTokenRecord,
+    RefreshTokenStore,
+    Reused,
+    Rotated,
+    RotateResult,
+    TokenDenylist,
+)
+from hduce.application.ports.messaging import (
+    EventHandler,
+    EventPublisher,
+    Outbox,
+    OutboxStats,
+    RelayResult,
+)
+from hduce.application.ports.persistence import (
+    AppointmentQuery,
+    AppointmentRepository,
+    AuditLog,
+    AvailabilityRepository,
+    DoctorQuery,
+    DoctorRepository,
+    IdempotencyRecord,
+    IdempotencyStore,
+    NotificationRepository,
+    Page,
+    PageRequest,
+    PatientRepository,
+    ProcessedEvents,
+    SpecialtyRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserQuery,
+    UserRepository,
+)
+from hduce.application.ports.statistics import (
+    AppointmentFigures,
+    ClinicStatistics,
+    DoctorCount,
+    PopulationFigures,
+    SpecialtyCount,
+)
+from hduce.application.ports.system import (
+    Cache,
+    Clock,
+    IdGenerator,
+    RateDecision,
+    RateLimiter,
+    ReadinessProbe,
+    ReadinessProbes,
+)
+
+__all__ = [
+    "AccessToken",
+    "AccessTokenClaims",
+    "AccessTokenIssuer",
+    "AccessTokenVerifier",
+    "AppointmentFigures",
+    "AppointmentQuery",
+    "AppointmentRepository",
+    "AuditLog",
+    "AvailabilityRepository",
+    "Cache",
+    "ClinicStatistics",
+    "Clock",
+    "DoctorCount",
+    "DoctorQuery",
+    "DoctorRepository",
+    "EmailSender",
+    "EventHandler",
+    "EventPublisher",
+    "IdGenerator",
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "IdentityProviderUnavailable",
+    "NotificationRepository",
+    "OidcIdentity",
+    "OidcProvider",
+    "Outbox",
+    "OutboxStats",
+    "Page",
+    "PageRequest",
+    "PasswordHasher",
+    "PatientRepository",
+    "PopulationFigures",
+    "ProcessedEvents",
+    "RateDecision",
+    "RateLimiter",
+    "ReadinessProbe",
+    "ReadinessProbes",
+    "RealtimeFanout",
+    "RealtimeSubscriber",
+    "RefreshRefused",
+    "RefreshTokenRecord",
+    "RefreshTokenStore",
+    "RelayResult",
+    "Reused",
+    "RotateResult",
+    "Rotated",
+    "SmsSender",
+    "SpecialtyCount",
+    "SpecialtyRepository",
+    "TokenDenylist",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UserQuery",
+    "UserRepository",
+]

@@ -1,0 +1,283 @@
+"""Persistence ports: repositories, the unit of work, and the queries and pages they take.
+
+A use case opens a unit of work, reads and writes through its repositories, emits
+domain events (written to the outbox in the same transaction) and commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+from uuid import UUID
+
+from hduce.domain.appointments import Appointment, AppointmentStatus
+from hduce.domain.audit import AuditEntry
+from hduce.domain.clinic import Doctor, Specialty
+from hduce.domain.events import DomainEvent
+from hduce.domain.identity import PatientProfile, Role, User
+from hduce.domain.notifications import Notification
+from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
+
+T = TypeVar("T")
+
+# ------------------------------------------------------------------ queries and pages
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentQuery:
+    """Filters of "list appointments". ``None`` means "any"."""
+
+    patient_id: UUID | None = None
+    doctor_id: UUID | None = None
+    statuses: frozenset[AppointmentStatus] | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuery:
+    role: Role | None = None
+    search: str | None = None  # matched against email and full name, case-insensitively
+    is_active: bool | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorQuery:
+    specialty_id: UUID | None = None
+    name: str | None = None  # substring of the doctor's full name, case-insensitive
+    page: PageRequest = field(default_factory=PageRequest)
+
+
+# ------------------------------------------------------------------ repositories
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Raises AlreadyExists when the email (case-insensitive) is taken."""
+        ...
+
+    async def get(self, user_id: UUID) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
+    async def get_by_google_subject(self, subject: str) -> User | None: ...
+    async def save(self, user: User) -> None: ...
+    async def list(self, query: UserQuery) -> Page[User]: ...
+
+
+class PatientRepository(Protocol):
+    async def get(self, user_id: UUID) -> PatientProfile | None: ...
+    async def save(self, profile: PatientProfile) -> None:
+        """Insert or update the profile of ``profile.user_id``."""
+        ...
+
+
+class SpecialtyRepository(Protocol):
+    async def add(self, specialty: Specialty) -> None:
+        """Raises AlreadyExists when the name (case-insensitive) is taken."""
+        ...
+
+    async def get(self, specialty_id: UUID) -> Specialty | None: ...
+    async def save(self, specialty: Specialty) -> None: ...
+    async def list(self) -> Sequence[Specialty]: ...
+
+
+class DoctorRepository(Protocol):
+    async def add(self, doctor: Doctor) -> None:
+        """Raises AlreadyExists when the licence number is taken."""
+        ...
+
+    async def get(self, doctor_id: UUID) -> Doctor | None: ...
+    async def save(self, doctor: Doctor) -> None: ...
+    async def list(self, query: DoctorQuery) -> Page[Doctor]: ...
+
+
+class AvailabilityRepository(Protocol):
+    async def get(self, doctor_id: UUID, window: TimeSlot | None = None) -> DoctorAvailability:
+        """Weekly hours, plus the extra hours and time off that touch ``window`` (all if None).
+
+        A doctor with no hours set gets an empty availability in their timezone.
+        """
+        ...
+
+    async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None: ...
+    async def add_time_off(self, doctor_id: UUID, time_off: TimeOff) -> UUID: ...
+    async def add_extra_hours(self, doctor_id: UUID, extra: ExtraHours) -> UUID: ...
+
+
+class AppointmentRepository(Protocol):
+    async def add(self, appointment: Appointment) -> None:
+        """Insert a new appointment with its history.
+
+        Raises SlotConflict (listing the conflicting ids) when the storage itself
+        refuses an overlap, e.g. an exclusion constraint hit by a concurrent booking.
+        """
+        ...
+
+    async def get(self, appointment_id: UUID, *, for_update: bool = False) -> Appointment | None:
+        """``for_update`` locks the row until the transaction ends, where the store can."""
+        ...
+
+    async def save(self, appointment: Appointment, *, expected_version: int) -> None:
+        """Write the appointment's changes and new history lines.
+
+        Raises StaleVersion if the stored version is not ``expected_version``, and
+        SlotConflict like ``add`` does.
+        """
+        ...
+
+    async def occupying_overlapping(
+        self, slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+    ) -> Sequence[Appointment]:
+        """Occupying appointments of that doctor or that patient overlapping ``slot``."""
+        ...
+
+    async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:
+        """The doctor's occupying appointments that overlap ``window``."""
+        ...
+
+    async def list(self, query: AppointmentQuery) -> Page[Appointment]:
+        """Matching appointments sorted by start, then id."""
+        ...
+
+    async def approved_starting_between(
+        self, start: datetime, end: datetime
+    ) -> Sequence[Appointment]:
+        """APPROVED appointments with ``start <= starts_at < end`` (reminders)."""
+        ...
+
+    async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
+        """PENDING ones that started before ``now`` and APPROVED ones that started before
+        ``approved_before`` (the system expires or marks them no-show)."""
+        ...
+
+    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        """True when the patient has, or had, an appointment with the doctor in any
+        status but ENTERED_IN_ERROR (a record made by mistake is no care relationship).
+        Lets a doctor read the profile of their own patients (clinic API)."""
+        ...
+
+
+class NotificationRepository(Protocol):
+    async def add(self, notification: Notification) -> bool:
+        """Store it unless one with the same dedupe key exists; True when stored."""
+        ...
+
+    async def get(self, notification_id: UUID) -> Notification | None: ...
+    async def save(self, notification: Notification) -> None: ...
+    async def list_for(
+        self, recipient_id: UUID, *, unread_only: bool = False, page: PageRequest = PageRequest()
+    ) -> Page[Notification]:
+        """In-app notifications of one person, newest first."""
+        ...
+
+    async def unread_count(self, recipient_id: UUID) -> int: ...
+    async def pending_delivery(self, *, limit: int) -> Sequence[Notification]:
+        """PENDING email/SMS notifications, oldest first (for the delivery sweep)."""
+        ...
+
+    async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int: ...
+    async def delete(self, notification_id: UUID) -> None: ...
+
+
+class AuditLog(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def list(
+        self,
+        *,
+        target_id: str | None = None,
+        actor_id: UUID | None = None,
+        page: PageRequest = PageRequest(),
+        action: str | None = None,
+        at_from: datetime | None = None,
+        at_before: datetime | None = None,
+    ) -> Page[AuditEntry]:
+        """Newest first. ``action`` matches exactly; ``at_from <= at < at_before``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key: str
+    user_id: UUID
+    fingerprint: str  # hash of method, path and body: same key + other body is refused
+    status_code: int
+    body: bytes
+    created_at: datetime
+    expires_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    async def get(self, key: str, user_id: UUID, now: datetime) -> IdempotencyRecord | None:
+        """The stored response, unless expired."""
+        ...
+
+    async def put(self, record: IdempotencyRecord) -> bool:
+        """Store it; False when a live record with that key and user exists already."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+class ProcessedEvents(Protocol):
+    """The consumer's inbox: makes handlers idempotent by event id."""
+
+    async def first_time(self, consumer: str, event_id: UUID) -> bool:
+        """Record that ``consumer`` handled ``event_id``; False if it had already."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction per use case.
+
+    Events recorded by the aggregates it loaded or added, and those passed to
+    ``emit``, are written to the outbox in the same transaction on ``commit``.
+    Leaving the block without ``commit`` rolls everything back.
+    """
+
+    users: UserRepository
+    patients: PatientRepository
+    specialties: SpecialtyRepository
+    doctors: DoctorRepository
+    availability: AvailabilityRepository
+    appointments: AppointmentRepository
+    notifications: NotificationRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+    processed_events: ProcessedEvents
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def emit(self, event: DomainEvent) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
+        """A new unit of work. ``serialized`` asks for a write transaction that the
+        store serialises against other serialized ones (SQLite: BEGIN IMMEDIATE);
+        stores with real constraints (PostgreSQL) may ignore it."""
+        ...
