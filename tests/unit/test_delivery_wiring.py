@@ -10,8 +10,9 @@ from typing import Any
 from hduce.adapters.email import SmtpEmailSender
 from hduce.adapters.memory import LogEmailSender, LogSmsSender
 from hduce.adapters.sms import HttpSmsSender
+from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
-from hduce.application.ports import EmailSender, SmsSender
+from hduce.application.ports import Cache, EmailSender, RateLimiter, SmsSender, TokenDenylist
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
@@ -91,3 +92,38 @@ async def test_each_channel_is_configured_on_its_own(tmp_path: Path) -> None:
         assert isinstance(unwrap(await container.get(SmsSender)), HttpSmsSender)
     finally:
         await container.close()
+
+
+async def test_reminders_can_be_switched_off(tmp_path: Path) -> None:
+    """HDUCE_REMINDER_OFFSETS=none is documented as valid: the sweep resolves and runs."""
+    container = build_container(settings(tmp_path, HDUCE_REMINDER_OFFSETS="none"))
+    try:
+        sweep = await container.get(SendDueReminders)
+        assert await sweep() == 0
+    finally:
+        await container.close()
+
+
+async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
+    """The README's split-deployment section names what Redis holds; that list must be
+    what the container wires to Redis (it once promised a shared cache that did not exist)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    claim = " ".join(readme.split("Redis\nholds", 1)[1].split(".", 1)[0].split())
+    assert claim == (
+        "the sign-in state the API instances share: the token denylist, the rate-limit "
+        "counters and pending Google sign-ins (nothing else is cached)"
+    )
+    container = build_container(settings(tmp_path, HDUCE_REDIS_URL="redis://127.0.0.1:1/0"))
+    try:
+        wired = {
+            port.__name__: type(await container.get(port)).__name__
+            for port in (Cache, RateLimiter, TokenDenylist)
+        }
+    finally:
+        await container.close()
+    # Cache = pending Google sign-ins (its only user is application.identity.google).
+    assert wired == {
+        "Cache": "RedisCache",
+        "RateLimiter": "RedisRateLimiter",
+        "TokenDenylist": "RedisTokenDenylist",
+    }

@@ -163,6 +163,16 @@ def test_offsets_must_be_positive(clinic: Clinic) -> None:
         SendDueReminders(clinic.uow_factory, clinic.clock, (timedelta(0),))
 
 
+async def test_no_offsets_means_no_reminders_and_no_error(clinic: Clinic) -> None:
+    """HDUCE_REMINDER_OFFSETS=none: the sweep runs every tick and sends nothing."""
+    await approved_visits_ahead(clinic, 30 * timedelta(minutes=1), 20 * HOUR)
+    sweep = SendDueReminders(clinic.uow_factory, clinic.clock, ())
+
+    assert await sweep() == 0
+    assert await sweep() == 0
+    assert reminders(clinic) == []
+
+
 # ------------------------------------------------------------------ outbox relay
 
 

@@ -32,7 +32,8 @@ class SendDueReminders:
         clock: Clock,
         offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
     ) -> None:
-        if not offsets or any(o <= timedelta(0) for o in offsets):
+        # No offsets is valid (HDUCE_REMINDER_OFFSETS=none): the sweep then sends nothing.
+        if any(o <= timedelta(0) for o in offsets):
             raise ValueError("reminder offsets must be positive durations")
         self._uow_factory = uow_factory
         self._clock = clock
@@ -40,6 +41,8 @@ class SendDueReminders:
 
     async def __call__(self) -> int:
         """Emit ``reminder.due`` for every reminder that fell due; returns how many."""
+        if not self._offsets:
+            return 0
         now = self._clock.now()
         async with self._uow_factory() as uow:
             upcoming = await uow.appointments.approved_starting_between(
