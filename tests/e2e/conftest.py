@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.sql import upgrade_database
 from tests import services
 from tests.e2e.harness import NOW, AppFactory, Backend, Client, ClinicWorld, start_app
 from tests.e2e.oidc_provider import LocalOpenIdProvider, serve
+from tests.fakes import FixedClock
 
 # ------------------------------------------------------------------ backends
 

@@ -34,7 +34,6 @@ import uvicorn
 from dishka import AsyncContainer, Provider, Scope, provide
 from litestar import Controller, Litestar
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.security import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount, NewAccount
@@ -54,6 +53,7 @@ from hduce.entrypoints.asgi import api_route_handlers
 from hduce.entrypoints.http.app import create_app
 from hduce.entrypoints.http.auth import identity_root_route_handlers
 from tests.e2e.oidc_provider import LocalOpenIdProvider
+from tests.fakes import FixedClock
 from tests.services import free_port
 
 BASE_URL = "https://testserver.local"

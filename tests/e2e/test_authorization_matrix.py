@@ -48,7 +48,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from hduce.adapters.clock import FixedClock
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
@@ -68,6 +67,7 @@ from tests.e2e.harness import (
     settings_for,
 )
 from tests.e2e.oidc_provider import LocalOpenIdProvider
+from tests.fakes import FixedClock
 
 ANONYMOUS, PATIENT, OTHER_PATIENT = "anonymous", "patient", "other_patient"
 DOCTOR, OTHER_DOCTOR, ADMIN = "doctor", "other_doctor", "admin"

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.identity import User
 from tests.e2e.harness import (
@@ -25,6 +24,7 @@ from tests.e2e.harness import (
     hash_password,
     sign_in,
 )
+from tests.fakes import FixedClock
 from tests.unit.application.stats_dataset import (
     NOW,
     StatsWorld,

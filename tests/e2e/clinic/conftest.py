@@ -15,7 +15,6 @@ from uuid import UUID
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.application.appointments.lifecycle import (
     BookAppointment,
     BookAppointmentCommand,
@@ -36,6 +35,7 @@ from tests.e2e.harness import (
     create_account,
     register,
 )
+from tests.fakes import FixedClock
 
 __all__ = ["API", "NOW", "PASSWORD", "Clinic"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.email import SmtpEmailSender
 from hduce.adapters.memory import InMemoryStore, RecordingSmsSender
 from hduce.application.appointments.lifecycle import BookAppointmentCommand
@@ -17,6 +16,7 @@ from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
 from hduce.domain.notifications import Channel, DeliveryStatus
+from tests.fakes import FixedClock
 from tests.services import SmtpServer, free_port
 from tests.unit.application.support import NOW, WEDNESDAY, local, seed_clinic
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.redis import RedisRateLimiter, RedisTokenDenylist, create_redis
+from tests.fakes import FixedClock
 from tests.unit.adapters.contract import CacheContract, RateLimiterContract, TokenDenylistContract
 
 

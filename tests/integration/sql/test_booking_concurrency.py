@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.sql import SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import AppointmentRow, OutboxRow
 from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
@@ -28,6 +27,7 @@ from hduce.domain.errors import SlotConflict
 from hduce.domain.identity import Actor, Role, User
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import LocalInterval, SchedulingPolicy, WeeklyHours
+from tests.fakes import FixedClock
 
 CONCURRENT_BOOKINGS = 50
 ROUNDS = 3

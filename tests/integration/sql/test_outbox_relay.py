@@ -11,10 +11,10 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.sql import SqlOutbox, SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import OutboxRow
 from hduce.domain.events import DomainEvent
+from tests.fakes import FixedClock
 from tests.unit.adapters.contract import NOW, Recorder, drain, user_registered
 
 

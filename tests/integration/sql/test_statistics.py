@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory import InMemoryStore, InMemoryUnitOfWorkFactory
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.sql import SqlUnitOfWorkFactory
@@ -21,6 +20,7 @@ from hduce.application.ports import AppointmentFigures, PopulationFigures
 from hduce.domain.appointments import AppointmentStatus as S
 from hduce.domain.demographics import AgeBand
 from hduce.domain.identity import Sex
+from tests.fakes import FixedClock
 from tests.unit.application.stats_dataset import (
     NOW,
     WINDOW_END,

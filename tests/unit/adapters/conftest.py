@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory import (
     InMemoryCache,
     InMemoryOutbox,
@@ -15,6 +14,7 @@ from hduce.adapters.memory import (
     InMemoryTokenDenylist,
     InMemoryUnitOfWorkFactory,
 )
+from tests.fakes import FixedClock
 from tests.unit.adapters.contract import AdvanceTime, TimeNow
 
 

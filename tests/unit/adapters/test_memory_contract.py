@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory import InMemoryRateLimiter
+from tests.fakes import FixedClock
 from tests.unit.adapters.contract import (
     AppointmentRepositoryContract,
     AuditLogContract,

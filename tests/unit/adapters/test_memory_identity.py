@@ -8,17 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
-from hduce.adapters.memory import (
-    FakeAccessTokens,
-    FakeOidcProvider,
-    FakePasswordHasher,
-    InMemoryRefreshTokenStore,
-    InMemoryTokenDenylist,
-)
+from hduce.adapters.memory import InMemoryRefreshTokenStore, InMemoryTokenDenylist
 from hduce.application.ports import OidcIdentity
 from hduce.domain.errors import AlreadyExists, AuthenticationFailed
 from hduce.domain.identity import Role
+from tests.fakes import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher, FixedClock
 from tests.unit.adapters.contract import refresh_record
 
 

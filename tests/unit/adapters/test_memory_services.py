@@ -11,13 +11,7 @@ from uuid import UUID
 import pytest
 from structlog.testing import capture_logs
 
-from hduce.adapters.clock import (
-    DEFAULT_FIXED_INSTANT,
-    FixedClock,
-    SequentialIdGenerator,
-    SystemClock,
-    UuidV7Generator,
-)
+from hduce.adapters.clock import SystemClock, UuidV7Generator
 from hduce.adapters.memory import (
     DeliveryFailed,
     HandlerFailed,
@@ -36,6 +30,7 @@ from hduce.adapters.memory import (
 from hduce.domain import events
 from hduce.domain.events import DomainEvent
 from hduce.domain.ids import uuid7
+from tests.fakes import DEFAULT_FIXED_INSTANT, FixedClock, SequentialIdGenerator
 from tests.unit.adapters.contract import user_registered
 
 # ---------------------------------------------------------------------------- clocks, ids

@@ -7,7 +7,6 @@ from datetime import time, timedelta
 
 import pytest
 
-from hduce.adapters.clock import FixedClock, SequentialIdGenerator
 from hduce.adapters.memory import (
     InMemoryOutbox,
     InMemoryStore,
@@ -18,6 +17,7 @@ from hduce.domain import events
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
 from hduce.domain.scheduling import ExtraHours, LocalInterval, TimeOff, TimeSlot
+from tests.fakes import FixedClock, SequentialIdGenerator
 from tests.unit.adapters.contract import (
     NOW,
     book,

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hduce.adapters.clock import FixedClock, UuidV7Generator
+from hduce.adapters.clock import UuidV7Generator
 from hduce.adapters.memory import (
     InMemoryRealtimeFanout,
     InMemoryStore,
@@ -50,6 +50,7 @@ from hduce.domain.identity import Actor, Role, User
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import LocalInterval, SchedulingPolicy, WeeklyHours
+from tests.fakes import FixedClock
 
 MADRID = ZoneInfo("Europe/Madrid")
 

@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory import (
-    FakePasswordHasher,
     InMemoryRefreshTokenStore,
     InMemoryStore,
     InMemoryUnitOfWorkFactory,
@@ -27,6 +25,7 @@ from hduce.domain.demographics import AgeBand, age_band, born_on_or_before
 from hduce.domain.errors import InvalidInput, PermissionDenied
 from hduce.domain.identity import Actor, Role, Sex
 from hduce.domain.ids import uuid7
+from tests.fakes import FakePasswordHasher, FixedClock
 from tests.unit.application.stats_dataset import (
     NOW,
     WINDOW_END,

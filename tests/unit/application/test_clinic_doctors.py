@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from hduce.adapters.memory import FakePasswordHasher
 from hduce.application.clinic import (
     CreateDoctor,
     DoctorChanges,
@@ -31,6 +30,7 @@ from hduce.domain.errors import (
 )
 from hduce.domain.identity import Role
 from hduce.domain.ids import uuid7
+from tests.fakes import FakePasswordHasher
 from tests.unit.application.support import Clinic
 
 PASSWORD = "correct horse battery staple"

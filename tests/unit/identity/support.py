@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from hduce.adapters.clock import FixedClock
 from hduce.adapters.memory import (
-    FakeOidcProvider,
     InMemoryCache,
     InMemoryRateLimiter,
     InMemoryRefreshTokenStore,
@@ -45,6 +43,7 @@ from hduce.application.identity.sessions import (
     TokenPair,
 )
 from hduce.domain.identity import Actor, Role, User
+from tests.fakes import FakeOidcProvider, FixedClock
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 SECRET = "unit-test-secret-unit-test-secret-0123456789"

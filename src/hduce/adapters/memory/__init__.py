@@ -1,15 +1,14 @@
-"""In-process implementations of every port.
+"""In-process implementations of the ports.
 
-They are the fakes of the unit tests and the embedded defaults of the cache,
-rate limiter, token store, realtime fan-out, event bus and message sinks when
-no Redis, broker, SMTP server or SMS provider is configured. The ``Fake*``
-identity adapters (password hasher, access tokens, OIDC provider) are for
-tests only.
+They are the embedded defaults of the cache, rate limiter, token store, realtime
+fan-out, event bus and message sinks when no Redis, broker, SMTP server or SMS
+provider is configured, and the persistence (store, units of work, repositories)
+of ``InMemoryPersistenceProvider``. Stand-ins that only tests use (fixed clock,
+fake password hasher, access tokens and OIDC provider) live in ``tests/fakes``.
 """
 
 from hduce.adapters.memory.bus import DeadLetter, HandlerFailed, InProcessEventBus
 from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
-from hduce.adapters.memory.fakes import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore, InMemoryTokenDenylist
 from hduce.adapters.memory.messages import (
     DEFAULT_MAIL_DIR,
@@ -30,9 +29,6 @@ __all__ = [
     "DEFAULT_MAIL_DIR",
     "DeadLetter",
     "DeliveryFailed",
-    "FakeAccessTokens",
-    "FakeOidcProvider",
-    "FakePasswordHasher",
     "HandlerFailed",
     "InMemoryCache",
     "InMemoryOutbox",

@@ -1,14 +1,13 @@
-"""Static proof (for mypy) that every in-memory adapter satisfies its port.
+"""Static proof (for mypy) that every in-memory adapter and test fake satisfies its port.
 
-Never imported at runtime; ``mypy src`` checks it.
+Never imported at runtime; ``mypy`` checks it (``tests/fakes`` is in its ``files``).
 """
 
 from __future__ import annotations
 
-from hduce.adapters.clock import FixedClock, SequentialIdGenerator, SystemClock, UuidV7Generator
+from hduce.adapters.clock import SystemClock, UuidV7Generator
 from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
-from hduce.adapters.memory.fakes import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore, InMemoryTokenDenylist
 from hduce.adapters.memory.messages import (
     LogEmailSender,
@@ -21,6 +20,8 @@ from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 from hduce.application import ports
+from tests.fakes.clock import FixedClock, SequentialIdGenerator
+from tests.fakes.identity import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher
 
 
 def _conformance(store: InMemoryStore, clock: FixedClock) -> None:
