@@ -23,7 +23,7 @@ from hduce.application.identity import (
 )
 from hduce.application.ports import IdentityProviderUnavailable
 from hduce.domain.errors import AuthenticationFailed
-from hduce.entrypoints.http.auth.controller import NO_STORE
+from hduce.entrypoints.http.auth.auth import NO_STORE
 from hduce.entrypoints.http.auth.cookies import (
     OAUTH_COOKIE,
     cleared_oauth_cookie,
