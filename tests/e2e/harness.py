@@ -49,9 +49,8 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Actor, Role, User
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import LocalInterval, WeeklyHours
-from hduce.entrypoints.asgi import api_route_handlers
+from hduce.entrypoints.asgi import api_route_handlers, root_route_handlers
 from hduce.entrypoints.http.app import create_app
-from hduce.entrypoints.http.auth import identity_root_route_handlers
 from tests.e2e.oidc_provider import LocalOpenIdProvider
 from tests.fakes import FixedClock
 from tests.services import free_port
@@ -154,7 +153,7 @@ def build_test_app(
             settings,
             background=background,
             route_handlers=route_handlers,
-            root_route_handlers=identity_root_route_handlers(settings),
+            root_route_handlers=root_route_handlers(settings),
         )
 
 

@@ -17,12 +17,8 @@ from litestar.types import ControllerRouterHandler
 from hduce.bootstrap.container import background_services, build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
-from hduce.entrypoints.http.admin import admin_route_handlers
+from hduce.entrypoints.http import admin, appointments, auth, clinic, notifications
 from hduce.entrypoints.http.app import create_app
-from hduce.entrypoints.http.appointments import appointment_route_handlers
-from hduce.entrypoints.http.auth import identity_root_route_handlers, identity_route_handlers
-from hduce.entrypoints.http.clinic import clinic_route_handlers
-from hduce.entrypoints.http.notifications import notification_route_handlers
 
 AppMode = Literal["all", "api"]
 """all = HTTP + outbox relay + consumers + scheduler; api = HTTP only."""
@@ -50,7 +46,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
         settings,
         background=background_services(container, settings, mode=mode),
         route_handlers=api_route_handlers(settings),
-        root_route_handlers=identity_root_route_handlers(settings),
+        root_route_handlers=root_route_handlers(settings),
     )
     _log.info("application built", mode=mode, **settings.summary())
     return app
@@ -62,11 +58,18 @@ def build_api_app() -> Litestar:
 
 
 def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
-    """Every controller mounted under ``/api/v1``."""
+    """Every controller mounted under ``/api/v1``, feature by feature."""
+    # In the order of the OpenAPI document, whose tags the rendered docs list in order
+    # of first appearance.
     return [
-        *identity_route_handlers(settings),
-        *clinic_route_handlers(),
-        *appointment_route_handlers(),
-        *notification_route_handlers(),
-        *admin_route_handlers(),
+        *auth.route_handlers(settings),
+        *admin.route_handlers(),
+        *clinic.route_handlers(),
+        *appointments.route_handlers(),
+        *notifications.route_handlers(),
     ]
+
+
+def root_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
+    """Handlers mounted outside ``/api/v1`` (beside ``/health``, ``/metrics``, ``/schema``)."""
+    return auth.root_route_handlers(settings)

@@ -21,7 +21,7 @@ import pytest
 from litestar.response import ServerSentEventMessage
 
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
-from hduce.entrypoints.http.notifications import notification_events
+from hduce.entrypoints.http.notifications.notifications import notification_events
 from tests.e2e.harness import (
     NOTIFICATIONS,
     VISIT,

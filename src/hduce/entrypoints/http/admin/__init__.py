@@ -1,11 +1,10 @@
-"""The admin's read side over HTTP: ``/admin/audit`` and ``/admin/stats``.
-
-(``/admin/users`` lives in ``hduce.entrypoints.http.admin_users``, with identity.)
+"""The admin's console over HTTP: ``/admin/users`` (accounts and their (de)activation),
+``/admin/audit`` and ``/admin/stats``.
 
 Wiring (composition root)::
 
     container: add ``hduce.bootstrap.admin_provider.AdminProvider()``
-    create_app(container, settings, route_handlers=[..., *admin_route_handlers()])
+    create_app(container, settings, route_handlers=[..., *admin.route_handlers()])
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.admin.audit import AdminAuditController
 from hduce.entrypoints.http.admin.stats import AdminStatsController
+from hduce.entrypoints.http.admin.users import AdminUsersController
 
-__all__ = ["AdminAuditController", "AdminStatsController", "admin_route_handlers"]
+__all__ = ["route_handlers"]
 
 
-def admin_route_handlers() -> list[ControllerRouterHandler]:
+def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [AdminAuditController, AdminStatsController]
+    return [AdminUsersController, AdminAuditController, AdminStatsController]

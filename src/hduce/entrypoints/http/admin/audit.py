@@ -14,7 +14,7 @@ from litestar.params import QueryParameter
 from hduce.application.admin.audit import AuditQuery, ListAuditEntries
 from hduce.application.ports import PageRequest
 from hduce.domain.identity import Actor, Role
-from hduce.entrypoints.http.admin._responses import ADMIN_ONLY, INSTANT_HINT
+from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import AuditPage
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 

@@ -1,4 +1,5 @@
-"""Response bodies of ``/admin/audit`` and ``/admin/stats`` (msgspec).
+"""Request and response bodies of ``/admin/users``, ``/admin/audit`` and ``/admin/stats``
+(msgspec). An account is answered as ``UserView``, the same body as ``/auth/me``.
 
 Counts keyed by a closed set of values (statuses, sexes, age bands) are objects with
 one property per value, zeros included, so clients and the OpenAPI schema know every
@@ -16,11 +17,12 @@ from msgspec import Meta
 
 from hduce.application.admin.audit import AuditTrail
 from hduce.application.admin.statistics import ClinicStats
-from hduce.application.ports import DoctorCount, SpecialtyCount
+from hduce.application.ports import DoctorCount, Page, SpecialtyCount
 from hduce.domain.audit import AuditEntry
 from hduce.domain.demographics import AgeBand
-from hduce.domain.identity import Role
+from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.auth.schemas import UserView
 from hduce.entrypoints.http.examples import ex
 
 Count = Annotated[int, Meta(ge=0)]
@@ -297,4 +299,27 @@ class ClinicStatsView(msgspec.Struct):
                 by_sex=SexCounts(**by_sex),
                 by_age_band=AgeBandCounts(**by_band),
             ),
+        )
+
+
+# ------------------------------------------------------------------ accounts
+
+
+class AdminUserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    is_active: Annotated[bool, ex(False)]
+
+
+class UserPage(msgspec.Struct):
+    items: list[UserView]
+    total: Annotated[int, ex(1)]
+    limit: Annotated[int, ex(50)]
+    offset: Annotated[int, ex(0)]
+
+    @classmethod
+    def of(cls, page: Page[User]) -> UserPage:
+        return cls(
+            items=[UserView.of(user) for user in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
         )

@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.domain.identity import Actor, Role
-from hduce.entrypoints.http.admin._responses import ADMIN_ONLY, INSTANT_HINT
+from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import ClinicStatsView
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 

@@ -3,7 +3,7 @@ every transition of the state machine).
 
 Wiring (composition root)::
 
-    create_app(container, settings, route_handlers=[..., *appointment_route_handlers()])
+    create_app(container, settings, route_handlers=[..., *appointments.route_handlers()])
 
 with ``AppointmentsHttpProvider`` (``hduce.bootstrap.appointments_provider``) in the
 container, beside the ``UseCaseProvider`` that provides the appointment use cases.
@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from hduce.entrypoints.http.appointments.controller import AppointmentsController
+from hduce.entrypoints.http.appointments.appointments import AppointmentsController
 from hduce.entrypoints.http.appointments.transitions import AppointmentTransitionsController
 
-__all__ = [
-    "AppointmentTransitionsController",
-    "AppointmentsController",
-    "appointment_route_handlers",
-]
+__all__ = ["route_handlers"]
 
 
-def appointment_route_handlers() -> list[ControllerRouterHandler]:
+def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
     return [AppointmentsController, AppointmentTransitionsController]

@@ -10,7 +10,6 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hduce.application.identity.sessions import TokenPair
-from hduce.application.ports import Page
 from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
@@ -58,10 +57,6 @@ class UpdateMeRequest(msgspec.Struct, forbid_unknown_fields=True):
     sms_opt_out: Annotated[bool, ex(True)] | UnsetType = UNSET
 
 
-class AdminUserPatch(msgspec.Struct, forbid_unknown_fields=True):
-    is_active: Annotated[bool, ex(False)]
-
-
 class UserView(msgspec.Struct):
     id: Annotated[UUID, ex(demo.PATIENT_ID)]
     email: Annotated[str, ex(demo.PATIENT_EMAIL)]
@@ -91,22 +86,6 @@ class UserView(msgspec.Struct):
             has_password=user.password_hash is not None,
             google_linked=user.google_subject is not None,
             created_at=user.created_at,
-        )
-
-
-class UserPage(msgspec.Struct):
-    items: list[UserView]
-    total: Annotated[int, ex(1)]
-    limit: Annotated[int, ex(50)]
-    offset: Annotated[int, ex(0)]
-
-    @classmethod
-    def of(cls, page: Page[User]) -> UserPage:
-        return cls(
-            items=[UserView.of(user) for user in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
         )
 
 

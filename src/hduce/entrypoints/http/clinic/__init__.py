@@ -3,7 +3,7 @@
 Wiring (composition root)::
 
     container: add ``hduce.bootstrap.clinic_provider.ClinicProvider()``
-    create_app(container, settings, route_handlers=[..., *clinic_route_handlers()])
+    create_app(container, settings, route_handlers=[..., *clinic.route_handlers()])
 """
 
 from __future__ import annotations
@@ -15,15 +15,9 @@ from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
 
-__all__ = [
-    "DoctorScheduleController",
-    "DoctorsController",
-    "PatientsController",
-    "SpecialtiesController",
-    "clinic_route_handlers",
-]
+__all__ = ["route_handlers"]
 
 
-def clinic_route_handlers() -> list[ControllerRouterHandler]:
+def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
     return [SpecialtiesController, DoctorsController, DoctorScheduleController, PatientsController]

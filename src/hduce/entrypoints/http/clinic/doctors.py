@@ -32,14 +32,14 @@ from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
-from hduce.entrypoints.http.clinic.schemas import (
+from hduce.entrypoints.http.clinic.responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas import sent
+from hduce.entrypoints.http.clinic.schemas.doctors import (
     DoctorCreate,
     DoctorCreated,
     DoctorPage,
     DoctorPatch,
     DoctorView,
-    sent,
 )
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,

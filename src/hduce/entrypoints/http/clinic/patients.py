@@ -14,8 +14,9 @@ from hduce.application.clinic import GetPatient, PatientChanges, UpdatePatient
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
-from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
-from hduce.entrypoints.http.clinic.schemas import PatientPatch, PatientView, sent
+from hduce.entrypoints.http.clinic.responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas import sent
+from hduce.entrypoints.http.clinic.schemas.patients import PatientPatch, PatientView
 from hduce.entrypoints.http.problems import MALFORMED_REQUEST, not_found_example
 
 _NOT_FOUND: Final = {

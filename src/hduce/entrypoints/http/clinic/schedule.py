@@ -24,8 +24,8 @@ from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
-from hduce.entrypoints.http.clinic.schedule_schemas import (
+from hduce.entrypoints.http.clinic.responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas.schedule import (
     ExtraHoursCreate,
     ExtraHoursView,
     SlotView,

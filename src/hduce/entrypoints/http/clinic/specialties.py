@@ -18,12 +18,12 @@ from hduce.application.clinic import (
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.clinic._responses import INVALID, SIGNED_IN, problem
-from hduce.entrypoints.http.clinic.schemas import (
+from hduce.entrypoints.http.clinic.responses import INVALID, SIGNED_IN, problem
+from hduce.entrypoints.http.clinic.schemas import sent
+from hduce.entrypoints.http.clinic.schemas.specialties import (
     SpecialtyCreate,
     SpecialtyPatch,
     SpecialtyView,
-    sent,
 )
 from hduce.entrypoints.http.problems import not_found_example, problem_example
 

@@ -14,7 +14,8 @@ from hduce.application.identity.accounts import ListUsers, SetUserActive
 from hduce.application.ports import PageRequest, UserQuery
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
-from hduce.entrypoints.http.auth.schemas import AdminUserPatch, UserPage, UserView
+from hduce.entrypoints.http.admin.schemas import AdminUserPatch, UserPage
+from hduce.entrypoints.http.auth.schemas import UserView
 from hduce.entrypoints.http.auth.security import (
     AUTH_DEPENDENCIES,
     json_bodies_only,

@@ -1,4 +1,5 @@
-"""Error responses the admin read routes document in OpenAPI (RFC 9457 problem bodies)."""
+"""Error responses ``/admin/audit`` and ``/admin/stats`` document in OpenAPI (RFC 9457
+problem bodies)."""
 
 from __future__ import annotations
 

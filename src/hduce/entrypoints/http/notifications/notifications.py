@@ -30,7 +30,6 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from litestar.types import ControllerRouterHandler
 
 from hduce.application.identity.sessions import Principal
 from hduce.application.notifications.inbox import NotificationInbox
@@ -38,7 +37,7 @@ from hduce.application.ports import Clock, PageRequest, RealtimeSubscriber
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
-from hduce.entrypoints.http.notification_schemas import (
+from hduce.entrypoints.http.notifications.schemas import (
     MarkedRead,
     NotificationPage,
     NotificationView,
@@ -260,8 +259,3 @@ async def _next_message(iterator: AsyncIterator[dict[str, Any]]) -> dict[str, An
         return await anext(iterator)
     except StopAsyncIteration:
         return None
-
-
-def notification_route_handlers() -> list[ControllerRouterHandler]:
-    """The controllers to mount under ``/api/v1``."""
-    return [NotificationsController]

@@ -1,39 +1,21 @@
-"""Bodies of the catalogue and patient endpoints (msgspec, validated at the edge).
-
-Length limits mirror the database columns, so an over-long value is a 400 naming the
-field rather than a database error. Partial updates (PATCH) leave out what does not
-change; ``null`` clears a field where clearing makes sense.
-"""
+"""Bodies of ``/doctors`` (the catalogue's doctors; their calendars are in ``schedule``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from hduce.application.changes import UNCHANGED, Unchanged
-from hduce.application.clinic import DoctorProfile, PatientRecord
+from hduce.application.clinic import DoctorProfile
 from hduce.application.ports import Page
-from hduce.domain.clinic import Specialty
-from hduce.domain.identity import Sex
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Email, FullName, Password, Phone, Timezone
+from hduce.entrypoints.http.clinic.schemas.specialties import SpecialtyId, SpecialtyView
 from hduce.entrypoints.http.examples import ex
 
-T = TypeVar("T")
-
-
-def sent(value: T | UnsetType) -> T | Unchanged:
-    """A PATCH field: ``UNCHANGED`` when left out of the body (``null`` is a value)."""
-    return UNCHANGED if isinstance(value, UnsetType) else value
-
-
-SpecialtyName = Annotated[str, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])]
-Description = Annotated[str, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
 Licence = Annotated[str, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
 Fee = Annotated[
     Decimal,
@@ -47,37 +29,8 @@ VisitMinutes = Annotated[
     int, Meta(ge=5, le=480, description="Default visit length in minutes.", examples=[30])
 ]
 Bio = Annotated[str, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
-ContactName = Annotated[str, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
 Version = Annotated[int, Meta(ge=1, description="The version this edit is based on.", examples=[3])]
-SpecialtyId = Annotated[UUID, ex(demo.SPECIALTY_ID)]
 DoctorId = Annotated[UUID, ex(demo.DOCTOR_ID)]
-PatientId = Annotated[UUID, ex(demo.PATIENT_ID)]
-
-
-# ------------------------------------------------------------------ specialties
-
-
-class SpecialtyCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: SpecialtyName
-    description: Description = ""
-
-
-class SpecialtyPatch(msgspec.Struct, forbid_unknown_fields=True):
-    name: SpecialtyName | UnsetType = UNSET
-    description: Description | UnsetType = UNSET
-
-
-class SpecialtyView(msgspec.Struct):
-    id: SpecialtyId
-    name: Annotated[str, ex(demo.SPECIALTY_NAME)]
-    description: Annotated[str, ex(demo.SPECIALTY_DESCRIPTION)]
-
-    @classmethod
-    def of(cls, specialty: Specialty) -> SpecialtyView:
-        return cls(id=specialty.id, name=specialty.name, description=specialty.description)
-
-
-# ------------------------------------------------------------------ doctors
 
 
 class DoctorCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,47 +121,4 @@ class DoctorPage(msgspec.Struct):
             total=page.total,
             limit=page.limit,
             offset=page.offset,
-        )
-
-
-# ------------------------------------------------------------------ patients
-
-
-class PatientPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Only the fields sent change; ``null`` clears one."""
-
-    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | UnsetType | None = UNSET
-    sex: Sex | UnsetType = UNSET
-    emergency_contact_name: ContactName | UnsetType | None = UNSET
-    emergency_contact_phone: (
-        Annotated[Phone, ex(demo.EMERGENCY_CONTACT_PHONE)] | UnsetType | None
-    ) = UNSET
-
-
-class PatientView(msgspec.Struct):
-    """The account's contact fields and the patient's profile."""
-
-    id: PatientId
-    full_name: Annotated[str, ex(demo.PATIENT_NAME)]
-    email: Annotated[str, ex(demo.PATIENT_EMAIL)]
-    phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
-    timezone: Annotated[str, ex(demo.TIMEZONE)]
-    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | None
-    sex: Sex
-    emergency_contact_name: Annotated[str, ex(demo.EMERGENCY_CONTACT_NAME)] | None
-    emergency_contact_phone: Annotated[str, ex(demo.EMERGENCY_CONTACT_PHONE)] | None
-
-    @classmethod
-    def of(cls, record: PatientRecord) -> PatientView:
-        user, profile = record.user, record.profile
-        return cls(
-            id=user.id,
-            full_name=user.full_name,
-            email=user.email,
-            phone=user.phone,
-            timezone=user.timezone,
-            date_of_birth=profile.date_of_birth,
-            sex=profile.sex,
-            emergency_contact_name=profile.emergency_contact_name,
-            emergency_contact_phone=profile.emergency_contact_phone,
         )

@@ -1,0 +1,59 @@
+"""Bodies of ``/patients/{id}`` (a patient's contact fields and medical profile)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from hduce.application.clinic import PatientRecord
+from hduce.domain.identity import Sex
+from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.auth.schemas import Phone
+from hduce.entrypoints.http.examples import ex
+
+ContactName = Annotated[str, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
+PatientId = Annotated[UUID, ex(demo.PATIENT_ID)]
+
+
+class PatientPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; ``null`` clears one."""
+
+    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | UnsetType | None = UNSET
+    sex: Sex | UnsetType = UNSET
+    emergency_contact_name: ContactName | UnsetType | None = UNSET
+    emergency_contact_phone: (
+        Annotated[Phone, ex(demo.EMERGENCY_CONTACT_PHONE)] | UnsetType | None
+    ) = UNSET
+
+
+class PatientView(msgspec.Struct):
+    """The account's contact fields and the patient's profile."""
+
+    id: PatientId
+    full_name: Annotated[str, ex(demo.PATIENT_NAME)]
+    email: Annotated[str, ex(demo.PATIENT_EMAIL)]
+    phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
+    timezone: Annotated[str, ex(demo.TIMEZONE)]
+    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | None
+    sex: Sex
+    emergency_contact_name: Annotated[str, ex(demo.EMERGENCY_CONTACT_NAME)] | None
+    emergency_contact_phone: Annotated[str, ex(demo.EMERGENCY_CONTACT_PHONE)] | None
+
+    @classmethod
+    def of(cls, record: PatientRecord) -> PatientView:
+        user, profile = record.user, record.profile
+        return cls(
+            id=user.id,
+            full_name=user.full_name,
+            email=user.email,
+            phone=user.phone,
+            timezone=user.timezone,
+            date_of_birth=profile.date_of_birth,
+            sex=profile.sex,
+            emergency_contact_name=profile.emergency_contact_name,
+            emergency_contact_phone=profile.emergency_contact_phone,
+        )
