@@ -8,9 +8,12 @@ import pytest
 
 from hduce.bootstrap.settings import (
     SETTINGS_DOC,
+    VARIABLES,
     Settings,
     SettingsError,
+    Variable,
     render_settings_markdown,
+    variables,
 )
 
 GOOD_SECRET = "s" * 40
@@ -28,26 +31,26 @@ def test_defaults_need_no_configuration() -> None:
     settings = Settings.from_env({})
 
     assert settings.env == "development"
-    assert (settings.http_host, settings.http_port, settings.http_workers) == ("127.0.0.1", 8000, 1)
-    assert settings.database_url == "sqlite+aiosqlite:///./var/hduce.sqlite3"
-    assert settings.database_backend == "sqlite"
-    assert settings.redis_url is None
+    assert (settings.http.host, settings.http.port, settings.http.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.database.url == "sqlite+aiosqlite:///./var/hduce.sqlite3"
+    assert settings.database.backend == "sqlite"
+    assert settings.redis is None
     assert settings.broker is None
-    assert (settings.log_level, settings.log_format) == ("INFO", "auto")
-    assert settings.smtp is None
-    assert settings.sms is None
-    assert settings.email_from == "HDUCE <no-reply@hduce.local>"
-    assert settings.outbox_poll_interval == 0.5
-    assert settings.reminder_offsets == (timedelta(hours=24), timedelta(hours=1))
+    assert (settings.logging.level, settings.logging.format) == ("INFO", "auto")
+    assert settings.delivery.smtp is None
+    assert settings.delivery.sms is None
+    assert settings.delivery.email_from == "HDUCE <no-reply@hduce.local>"
+    assert settings.outbox.poll_interval == 0.5
+    assert settings.reminders.offsets == (timedelta(hours=24), timedelta(hours=1))
     assert settings.default_timezone == "UTC"
 
 
 def test_development_without_jwt_secret_generates_one_per_process() -> None:
     first, second = Settings.from_env({}), Settings.from_env({})
 
-    assert first.jwt_secret_is_ephemeral
-    assert len(first.jwt_secret.reveal()) >= 32
-    assert first.jwt_secret != second.jwt_secret
+    assert first.auth.jwt_secret_is_ephemeral
+    assert len(first.auth.jwt_secret.reveal()) >= 32
+    assert first.auth.jwt_secret != second.auth.jwt_secret
 
 
 def test_production_requires_jwt_secret() -> None:
@@ -60,8 +63,8 @@ def test_production_requires_jwt_secret() -> None:
 def test_configured_jwt_secret_is_used_and_never_shown() -> None:
     settings = Settings.from_env({"HDUCE_ENV": "production", "HDUCE_JWT_SECRET": GOOD_SECRET})
 
-    assert settings.jwt_secret.reveal() == GOOD_SECRET
-    assert not settings.jwt_secret_is_ephemeral
+    assert settings.auth.jwt_secret.reveal() == GOOD_SECRET
+    assert not settings.auth.jwt_secret_is_ephemeral
     assert GOOD_SECRET not in repr(settings)
 
 
@@ -136,8 +139,8 @@ def test_test_variables_and_other_prefixes_are_ignored() -> None:
 def test_empty_value_means_unset() -> None:
     settings = Settings.from_env({"HDUCE_REDIS_URL": "", "HDUCE_HTTP_PORT": "  "})
 
-    assert settings.redis_url is None
-    assert settings.http_port == 8000
+    assert settings.redis is None
+    assert settings.http.port == 8000
 
 
 @pytest.mark.parametrize(
@@ -153,12 +156,12 @@ def test_empty_value_means_unset() -> None:
 def test_database_url_is_normalised_to_async_drivers(given: str, normalised: str) -> None:
     settings = Settings.from_env({"HDUCE_DATABASE_URL": given})
 
-    assert settings.database_url == normalised
+    assert settings.database.url == normalised
 
 
 def test_postgres_backend_is_detected() -> None:
     assert (
-        Settings.from_env({"HDUCE_DATABASE_URL": "postgres://db/x"}).database_backend
+        Settings.from_env({"HDUCE_DATABASE_URL": "postgres://db/x"}).database.backend
         == "postgresql"
     )
 
@@ -189,7 +192,9 @@ def test_kafka_url_lists_bootstrap_servers() -> None:
 
 
 def test_smtp_url_is_parsed_and_password_kept_secret() -> None:
-    smtp = Settings.from_env({"HDUCE_SMTP_URL": "smtps://mailer%40x.org:p%40ss@mail.x.org"}).smtp
+    smtp = Settings.from_env(
+        {"HDUCE_SMTP_URL": "smtps://mailer%40x.org:p%40ss@mail.x.org"}
+    ).delivery.smtp
 
     assert smtp is not None
     assert (smtp.host, smtp.port, smtp.implicit_tls, smtp.starttls) == (
@@ -205,7 +210,7 @@ def test_smtp_url_is_parsed_and_password_kept_secret() -> None:
 
 
 def test_plain_smtp_defaults_to_port_25() -> None:
-    smtp = Settings.from_env({"HDUCE_SMTP_URL": "smtp://localhost"}).smtp
+    smtp = Settings.from_env({"HDUCE_SMTP_URL": "smtp://localhost"}).delivery.smtp
 
     assert smtp is not None
     assert (smtp.port, smtp.username, smtp.password, smtp.implicit_tls) == (25, None, None, False)
@@ -220,7 +225,7 @@ SMS = {
 
 
 def test_sms_settings_all_given() -> None:
-    sms = Settings.from_env(SMS).sms
+    sms = Settings.from_env(SMS).delivery.sms
 
     assert sms is not None
     assert sms.api_url == "https://api.sms.example/2010-04-01"
@@ -237,18 +242,18 @@ def test_sms_settings_are_all_or_none() -> None:
 
 
 def test_reminder_offsets_accept_compound_durations_and_none() -> None:
-    offsets = Settings.from_env({"HDUCE_REMINDER_OFFSETS": "1h30m, 2d,90m"}).reminder_offsets
+    offsets = Settings.from_env({"HDUCE_REMINDER_OFFSETS": "1h30m, 2d,90m"}).reminders.offsets
 
     assert offsets == (timedelta(days=2), timedelta(minutes=90))
-    assert Settings.from_env({"HDUCE_REMINDER_OFFSETS": "none"}).reminder_offsets == ()
+    assert Settings.from_env({"HDUCE_REMINDER_OFFSETS": "none"}).reminders.offsets == ()
 
 
 def test_poll_interval_accepts_milliseconds() -> None:
-    assert Settings.from_env({"HDUCE_OUTBOX_POLL_INTERVAL": "250ms"}).outbox_poll_interval == 0.25
+    assert Settings.from_env({"HDUCE_OUTBOX_POLL_INTERVAL": "250ms"}).outbox.poll_interval == 0.25
 
 
 def test_log_level_is_case_insensitive() -> None:
-    assert Settings.from_env({"HDUCE_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert Settings.from_env({"HDUCE_LOG_LEVEL": "debug"}).logging.level == "DEBUG"
 
 
 def test_docs_table_covers_exactly_what_the_parser_accepts() -> None:
@@ -267,3 +272,9 @@ def test_docs_table_covers_exactly_what_the_parser_accepts() -> None:
         "HDUCE_JWT_SECRET",
     ):
         assert required in names
+
+
+def test_every_declared_variable_is_in_the_table() -> None:
+    declared = [value for value in vars(variables).values() if isinstance(value, Variable)]
+
+    assert set(declared) == set(VARIABLES)

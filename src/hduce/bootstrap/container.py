@@ -125,7 +125,7 @@ class ConfigProvider(Provider):
 
     @provide
     def relay_settings(self, settings: Settings) -> RelaySettings:
-        return RelaySettings(poll_interval=settings.outbox_poll_interval)
+        return RelaySettings(poll_interval=settings.outbox.poll_interval)
 
     clock = provide(SystemClock, provides=Clock)
     ids = provide(UuidV7Generator, provides=IdGenerator)
@@ -138,7 +138,7 @@ class SqlPersistenceProvider(Provider):
 
     @provide
     async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database.url)
         yield engine
         await engine.dispose()
 
@@ -217,9 +217,9 @@ class RedisProvider(Provider):
 
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
-        if settings.redis_url is None:
+        if settings.redis is None:
             raise ValueError("RedisProvider needs HDUCE_REDIS_URL")
-        client = create_redis(settings.redis_url)
+        client = create_redis(settings.redis.url)
         try:
             yield client
         finally:
@@ -256,18 +256,19 @@ class DeliveryProvider(Provider):
 
     @provide
     def email(self, settings: Settings, clock: Clock) -> EmailSender:
-        if settings.smtp is not None:
-            return MeteredEmailSender(SmtpEmailSender(settings.smtp, settings.email_from))
+        delivery = settings.delivery
+        if delivery.smtp is not None:
+            return MeteredEmailSender(SmtpEmailSender(delivery.smtp, delivery.email_from))
         return MeteredEmailSender(
-            LogEmailSender(from_address=settings.email_from, clock=clock, mail_dir=DEFAULT_MAIL_DIR)
+            LogEmailSender(from_address=delivery.email_from, clock=clock, mail_dir=DEFAULT_MAIL_DIR)
         )
 
     @provide
     async def sms(self, settings: Settings, clock: Clock) -> AsyncIterator[SmsSender]:
-        if settings.sms is None:
+        if settings.delivery.sms is None:
             yield MeteredSmsSender(LogSmsSender(clock=clock))
             return
-        sender = HttpSmsSender(settings.sms)
+        sender = HttpSmsSender(settings.delivery.sms)
         try:
             yield MeteredSmsSender(sender)
         finally:
@@ -326,7 +327,7 @@ class UseCaseProvider(Provider):
     def send_due_reminders(
         self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: Settings
     ) -> SendDueReminders:
-        return SendDueReminders(uow_factory, clock, settings.reminder_offsets or ())
+        return SendDueReminders(uow_factory, clock, settings.reminders.offsets or ())
 
 
 def providers(settings: Settings) -> list[Provider]:
@@ -335,7 +336,7 @@ def providers(settings: Settings) -> list[Provider]:
         ConfigProvider(),
         SqlPersistenceProvider(),
         MessagingProvider(),
-        *([RedisProvider()] if settings.redis_url else []),
+        *([RedisProvider()] if settings.redis is not None else []),
         ReadinessProvider(),
         DeliveryProvider(),
         *identity_providers(settings),

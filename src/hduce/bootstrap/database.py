@@ -7,12 +7,12 @@ from hduce.bootstrap.settings import Settings
 
 
 async def upgrade(settings: Settings, revision: str = "head") -> None:
-    await upgrade_database(settings.database_url, revision)
+    await upgrade_database(settings.database.url, revision)
 
 
 async def downgrade(settings: Settings, revision: str) -> None:
-    await downgrade_database(settings.database_url, revision)
+    await downgrade_database(settings.database.url, revision)
 
 
 async def current(settings: Settings) -> str | None:
-    return await current_revision(settings.database_url)
+    return await current_revision(settings.database.url)

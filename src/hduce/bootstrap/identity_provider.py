@@ -74,8 +74,8 @@ class PublicJwks:
 def identity_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
     """The policy these settings ask for; ``overrides`` replace single fields (tests)."""
     policy = IdentityPolicy(
-        access_token_ttl=settings.access_token_ttl,
-        refresh_token_ttl=settings.refresh_token_ttl,
+        access_token_ttl=settings.auth.access_token_ttl,
+        refresh_token_ttl=settings.auth.refresh_token_ttl,
         common_passwords=load_common_passwords(),
         default_timezone=settings.default_timezone,
     )
@@ -84,19 +84,20 @@ def identity_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
 
 def access_tokens_from(settings: Settings) -> JoseAccessTokens:
     """The JWT issuer/verifier: HS256 with the secret, or the key file's algorithm."""
-    issuer, audience, ttl = settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl
-    if settings.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS:
-        if settings.jwt_private_key_file is None:  # Settings refuses this already
-            raise ValueError(f"{settings.jwt_algorithm} needs HDUCE_JWT_PRIVATE_KEY_FILE")
+    auth = settings.auth
+    issuer, audience, ttl = auth.jwt_issuer, auth.jwt_audience, auth.access_token_ttl
+    if auth.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS:
+        if auth.jwt_private_key_file is None:  # Settings refuses this already
+            raise ValueError(f"{auth.jwt_algorithm} needs HDUCE_JWT_PRIVATE_KEY_FILE")
         return JoseAccessTokens.with_private_key_file(
-            settings.jwt_private_key_file,
-            algorithm=settings.jwt_algorithm,
+            auth.jwt_private_key_file,
+            algorithm=auth.jwt_algorithm,
             issuer=issuer,
             audience=audience,
             ttl=ttl,
         )
     return JoseAccessTokens.with_secret(
-        settings.jwt_secret.reveal(), issuer=issuer, audience=audience, ttl=ttl
+        auth.jwt_secret.reveal(), issuer=issuer, audience=audience, ttl=ttl
     )
 
 

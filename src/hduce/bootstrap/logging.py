@@ -57,7 +57,7 @@ def resolve_log_format(requested: LogFormat, stream: TextIO | None = None) -> Re
 def logging_dict_config(settings: Settings) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` mapping; granian gets the same one for its
     workers. Only strings inside, so it survives pickling to spawned workers."""
-    log_format = resolve_log_format(settings.log_format)
+    log_format = resolve_log_format(settings.logging.format)
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -67,7 +67,7 @@ def logging_dict_config(settings: Settings) -> dict[str, Any]:
         "handlers": {
             "hduce": {"()": f"{__name__}.StdoutHandler", "formatter": "hduce"},
         },
-        "root": {"handlers": ["hduce"], "level": settings.log_level},
+        "root": {"handlers": ["hduce"], "level": settings.logging.level},
         "loggers": {
             **{name: {"handlers": [], "propagate": True} for name in _ROUTED_LOGGERS},
             **{name: {"level": level} for name, level in _QUIETED_LOGGERS.items()},
@@ -80,7 +80,7 @@ def configure_logging(settings: Settings) -> None:
     same level and format does nothing, so every entry point may call it."""
     global _applied
     config = logging_dict_config(settings)
-    wanted = (settings.log_level, config["formatters"]["hduce"]["log_format"])
+    wanted = (settings.logging.level, config["formatters"]["hduce"]["log_format"])
     if wanted == _applied:
         return
     _configure_structlog()

@@ -30,7 +30,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
     """The HTTP application for ``mode``, reading ``HDUCE_*`` when ``settings`` is None."""
     settings = settings or Settings.from_env()
     configure_logging(settings)
-    if settings.jwt_secret_is_ephemeral:
+    if settings.auth.jwt_secret_is_ephemeral:
         _log.warning(
             "HDUCE_JWT_SECRET is unset: using a random secret for this process; "
             "sessions end when it stops. Set it outside development."

@@ -155,13 +155,13 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
     settings = load_settings()
     configure_logging(settings)
     log = structlog.get_logger("hduce.cli")
-    host = host or settings.http_host
-    port = port or settings.http_port
-    workers = workers or settings.http_workers
-    if settings.jwt_secret_is_ephemeral:
+    host = host or settings.http.host
+    port = port or settings.http.port
+    workers = workers or settings.http.workers
+    if settings.auth.jwt_secret_is_ephemeral:
         # Workers are separate processes: give them one shared secret, or a token
         # issued by one worker would be refused by the next.
-        os.environ["HDUCE_JWT_SECRET"] = settings.jwt_secret.reveal()
+        os.environ["HDUCE_JWT_SECRET"] = settings.auth.jwt_secret.reveal()
         log.warning(
             "HDUCE_JWT_SECRET is unset: using a random secret until this server stops; "
             "set it outside development."
@@ -176,7 +176,7 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         workers=workers,
         factory=True,
         loop=Loops.auto,  # uvloop when installed
-        log_level=LogLevels(settings.log_level.lower()),
+        log_level=LogLevels(settings.logging.level.lower()),
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id
     )

@@ -25,8 +25,8 @@ FROM = "HDUCE <no-reply@hduce.example.org>"
 
 def smtp_sender(url: str) -> SmtpEmailSender:
     settings = Settings.from_env({"HDUCE_SMTP_URL": url})
-    assert settings.smtp is not None
-    return SmtpEmailSender(settings.smtp, FROM, timeout=5)
+    assert settings.delivery.smtp is not None
+    return SmtpEmailSender(settings.delivery.smtp, FROM, timeout=5)
 
 
 async def test_a_pending_email_is_delivered_over_smtp_and_retried_after_a_failure(

@@ -34,8 +34,8 @@ def sms_settings(api_url: str, account_sid: str, auth_token: str) -> SmsSettings
             "HDUCE_SMS_FROM": FROM,
         }
     )
-    assert settings.sms is not None
-    return settings.sms
+    assert settings.delivery.sms is not None
+    return settings.delivery.sms
 
 
 def sender_for(provider: LocalSmsProvider, *, auth_token: str | None = None) -> HttpSmsSender:

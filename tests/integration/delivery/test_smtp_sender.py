@@ -34,8 +34,8 @@ BODY = (
 
 def smtp_settings(url: str) -> SmtpSettings:
     settings = Settings.from_env({"HDUCE_SMTP_URL": url})
-    assert settings.smtp is not None
-    return settings.smtp
+    assert settings.delivery.smtp is not None
+    return settings.delivery.smtp
 
 
 def unique_recipient() -> str:

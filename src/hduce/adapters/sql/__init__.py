@@ -2,10 +2,10 @@
 
 Wiring, from the composition root::
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     uow_factory = SqlUnitOfWorkFactory(engine)      # UnitOfWorkFactory port
     outbox = SqlOutbox(engine)                      # Outbox port
-    await upgrade_database(settings.database_url)   # `hduce db upgrade`
+    await upgrade_database(settings.database.url)   # `hduce db upgrade`
     ...
     await engine.dispose()                          # on shutdown
 """

@@ -33,4 +33,4 @@ def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 
 def root_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """Handlers outside ``/api/v1``: the JWKS, with an asymmetric signing algorithm."""
-    return [jwks] if settings.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS else []
+    return [jwks] if settings.auth.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS else []

@@ -1,0 +1,109 @@
+"""The typed groups ``Settings`` is made of, one per concern.
+
+Field names are the variable names without ``HDUCE_`` and without the group's own
+prefix: ``HDUCE_HTTP_PORT`` is ``settings.http.port``, ``HDUCE_JWT_SECRET`` is
+``settings.auth.jwt_secret``. An optional service (Redis, a broker, SMTP, SMS,
+Google sign-in) is ``None`` when unconfigured, so "is it on?" is one test.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final, Literal
+
+import msgspec
+
+from hduce.bootstrap.settings.parsers import Secret
+
+Environment = Literal["development", "production"]
+LogFormat = Literal["auto", "json", "console"]
+BrokerKind = Literal["rabbit", "kafka", "redis", "nats"]
+DatabaseBackend = Literal["sqlite", "postgresql"]
+JwtAlgorithm = Literal["HS256", "RS256", "ES256", "EdDSA", "Ed25519"]
+ASYMMETRIC_JWT_ALGORITHMS: Final = frozenset({"RS256", "ES256", "EdDSA", "Ed25519"})
+GOOGLE_DISCOVERY_URL: Final = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+class HttpSettings(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    workers: int
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    # Always an async driver: postgresql+asyncpg:// or sqlite+aiosqlite://.
+    url: str
+
+    @property
+    def backend(self) -> DatabaseBackend:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+
+class RedisSettings(msgspec.Struct, frozen=True):
+    url: str
+
+
+class BrokerSettings(msgspec.Struct, frozen=True):
+    kind: BrokerKind
+    url: str
+    # Kafka takes a list of bootstrap servers rather than a URL.
+    servers: tuple[str, ...] = ()
+
+
+class LoggingSettings(msgspec.Struct, frozen=True):
+    level: str
+    format: LogFormat
+
+
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    jwt_algorithm: JwtAlgorithm
+    jwt_secret: Secret
+    # True when no secret was configured and one was generated for this process:
+    # tokens die with the process and differ between processes.
+    jwt_secret_is_ephemeral: bool
+    # Set exactly when jwt_algorithm is asymmetric.
+    jwt_private_key_file: str | None
+    jwt_issuer: str
+    jwt_audience: str
+    access_token_ttl: timedelta
+    refresh_token_ttl: timedelta
+
+
+class GoogleSettings(msgspec.Struct, frozen=True):
+    client_id: str
+    client_secret: Secret
+    redirect_uri: str
+    discovery_url: str = GOOGLE_DISCOVERY_URL
+
+
+class SmtpSettings(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    username: str | None
+    password: Secret | None
+    # smtps:// = TLS from the first byte; smtp+starttls:// = upgrade after EHLO.
+    implicit_tls: bool
+    starttls: bool
+
+
+class SmsSettings(msgspec.Struct, frozen=True):
+    api_url: str
+    account_sid: str
+    auth_token: Secret
+    from_number: str
+
+
+class DeliverySettings(msgspec.Struct, frozen=True):
+    email_from: str
+    # None: messages go to the log sink instead.
+    smtp: SmtpSettings | None
+    sms: SmsSettings | None
+
+
+class OutboxSettings(msgspec.Struct, frozen=True):
+    poll_interval: float
+
+
+class ReminderSettings(msgspec.Struct, frozen=True):
+    # Longest first; empty when reminders are off.
+    offsets: tuple[timedelta, ...]

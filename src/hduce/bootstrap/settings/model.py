@@ -1,0 +1,149 @@
+"""``Settings``: the validated configuration, assembled from the variable table."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from hduce.bootstrap.settings import variables as var
+from hduce.bootstrap.settings.groups import (
+    ASYMMETRIC_JWT_ALGORITHMS,
+    AuthSettings,
+    BrokerSettings,
+    DatabaseSettings,
+    DeliverySettings,
+    Environment,
+    GoogleSettings,
+    HttpSettings,
+    LoggingSettings,
+    OutboxSettings,
+    RedisSettings,
+    ReminderSettings,
+    SmsSettings,
+)
+from hduce.bootstrap.settings.parsers import Secret, redact_url
+from hduce.bootstrap.settings.variables import SettingsError, Values
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Validated configuration. Build it with ``Settings.from_env``: the defaults
+    live in the variable table only, so tests pass a mapping instead of
+    constructing this (or ``msgspec.structs.replace`` one group of a built one)."""
+
+    env: Environment
+    http: HttpSettings
+    database: DatabaseSettings
+    redis: RedisSettings | None
+    broker: BrokerSettings | None
+    logging: LoggingSettings
+    auth: AuthSettings
+    google: GoogleSettings | None
+    delivery: DeliverySettings
+    outbox: OutboxSettings
+    reminders: ReminderSettings
+    # For users (and statistics) that have no zone of their own.
+    default_timezone: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        values = var.read_environment(environ)
+        env = values[var.ENV]
+        auth = _auth(values, env)
+        redis_url = values.optional(var.REDIS_URL)
+        return cls(
+            env=env,
+            http=HttpSettings(
+                host=values[var.HTTP_HOST],
+                port=values[var.HTTP_PORT],
+                workers=values[var.HTTP_WORKERS],
+            ),
+            database=DatabaseSettings(url=values[var.DATABASE_URL]),
+            redis=RedisSettings(url=redis_url) if redis_url is not None else None,
+            broker=values.optional(var.BROKER_URL),
+            logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
+            auth=auth,
+            delivery=DeliverySettings(
+                email_from=values[var.EMAIL_FROM],
+                smtp=values.optional(var.SMTP_URL),
+                sms=_sms(values),
+            ),
+            google=_google(values),
+            outbox=OutboxSettings(poll_interval=values[var.OUTBOX_POLL_INTERVAL]),
+            reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
+            default_timezone=values[var.DEFAULT_TIMEZONE],
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+    def summary(self) -> dict[str, object]:
+        """What is safe to log at startup: no passwords, no tokens."""
+        smtp, sms = self.delivery.smtp, self.delivery.sms
+        return {
+            "env": self.env,
+            "database": redact_url(self.database.url),
+            "redis": redact_url(self.redis.url) if self.redis else "in-memory",
+            "broker": f"{self.broker.kind} {redact_url(self.broker.url)}"
+            if self.broker
+            else "in-process",
+            "smtp": f"{smtp.host}:{smtp.port}" if smtp else "log sink",
+            "sms": sms.api_url if sms else "log sink",
+            "jwt": self.auth.jwt_algorithm,
+            "google_sign_in": "on" if self.google else "off",
+        }
+
+
+def _auth(values: Values, env: Environment) -> AuthSettings:
+    algorithm = values[var.JWT_ALGORITHM]
+    secret = values.optional(var.JWT_SECRET)
+    asymmetric = algorithm in ASYMMETRIC_JWT_ALGORITHMS
+    if secret is None and env == "production" and not asymmetric:
+        raise SettingsError("HDUCE_JWT_SECRET is unset: required when HDUCE_ENV=production")
+    key_file = (
+        values.required(var.JWT_PRIVATE_KEY_FILE, when=f"HDUCE_JWT_ALGORITHM={algorithm}")
+        if asymmetric
+        else None
+    )
+    return AuthSettings(
+        jwt_algorithm=algorithm,
+        jwt_secret=secret or Secret(secrets.token_urlsafe(48)),
+        jwt_secret_is_ephemeral=secret is None,
+        jwt_private_key_file=key_file,
+        jwt_issuer=values[var.JWT_ISSUER],
+        jwt_audience=values[var.JWT_AUDIENCE],
+        access_token_ttl=values[var.ACCESS_TOKEN_TTL],
+        refresh_token_ttl=values[var.REFRESH_TOKEN_TTL],
+    )
+
+
+def _sms(values: Values) -> SmsSettings | None:
+    group = (var.SMS_API_URL, var.SMS_ACCOUNT_SID, var.SMS_AUTH_TOKEN, var.SMS_FROM)
+    if not values.all_or_none(*group):
+        return None
+    return SmsSettings(
+        api_url=values[var.SMS_API_URL],
+        account_sid=values[var.SMS_ACCOUNT_SID],
+        auth_token=values[var.SMS_AUTH_TOKEN],
+        from_number=values[var.SMS_FROM],
+    )
+
+
+def _google(values: Values) -> GoogleSettings | None:
+    group = (var.GOOGLE_CLIENT_ID, var.GOOGLE_CLIENT_SECRET, var.GOOGLE_REDIRECT_URI)
+    if not values.all_or_none(*group):
+        return None
+    return GoogleSettings(
+        client_id=values[var.GOOGLE_CLIENT_ID],
+        client_secret=values[var.GOOGLE_CLIENT_SECRET],
+        redirect_uri=values[var.GOOGLE_REDIRECT_URI],
+        discovery_url=values[var.GOOGLE_DISCOVERY_URL],
+    )

@@ -1,0 +1,331 @@
+"""The ``HDUCE_*`` variables: one declaration each, in documentation order.
+
+Each ``Variable`` holds its default, its description and its parser.
+``Settings.from_env`` reads them through ``read_environment`` and the
+documentation (``SETTINGS_DOC``, ``render_settings_markdown``, the README table,
+``hduce settings``) is rendered from ``VARIABLES``, so the two cannot drift.
+
+Every refusal is a ``SettingsError`` whose message is one line naming the
+variable, the offending value (secrets redacted) and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, cast
+
+from hduce.bootstrap.settings import connections as conn
+from hduce.bootstrap.settings import groups
+from hduce.bootstrap.settings import parsers as p
+from hduce.bootstrap.settings.groups import Environment, JwtAlgorithm, LogFormat
+from hduce.bootstrap.settings.parsers import Expected, Secret
+
+ENV_PREFIX = "HDUCE_"
+# Test fixtures read their own service URLs (HDUCE_TEST_POSTGRES_URL, ...).
+TEST_ENV_PREFIX = "HDUCE_TEST_"
+MIN_JWT_SECRET_LENGTH = 32
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing, malformed or unknown (one-line message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable(Generic[T]):
+    name: str
+    # Parsed like a given value; None = unset unless the environment says otherwise.
+    default: str | None
+    description: str
+    parse: Callable[[str], T]
+    # How a refused value is echoed in the error; secrets must not reach logs.
+    show: Callable[[str], str] = repr
+    # The Default column of the docs when the bare default would not explain it.
+    shown_default: str | None = None
+
+    def resolve(self, environ: Mapping[str, str]) -> T | None:
+        raw = environ.get(self.name)
+        # An empty value (``HDUCE_REDIS_URL=`` in a compose file) means "unset".
+        value = raw.strip() if raw is not None and raw.strip() else self.default
+        if value is None:
+            return None
+        try:
+            return self.parse(value)
+        except Expected as exc:
+            raise SettingsError(f"{self.name}={self.show(value)}: expected {exc}") from None
+
+
+ENV: Variable[Environment] = Variable(
+    "HDUCE_ENV",
+    "development",
+    "development or production (production requires HDUCE_JWT_SECRET).",
+    p.one_of("development", "production"),
+)
+HTTP_HOST = Variable("HDUCE_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds to.", p.host)
+HTTP_PORT = Variable(
+    "HDUCE_HTTP_PORT", "8000", "TCP port of the HTTP server (1..65535).", p.int_between(1, 65535)
+)
+HTTP_WORKERS = Variable("HDUCE_HTTP_WORKERS", "1", "HTTP worker processes.", p.int_between(1, 512))
+DATABASE_URL = Variable(
+    "HDUCE_DATABASE_URL",
+    "sqlite+aiosqlite:///./var/hduce.sqlite3",
+    "SQLAlchemy URL; postgresql:// and postgres:// are switched to the asyncpg driver.",
+    conn.database_url,
+    show=p.url_without_password,
+)
+REDIS_URL = Variable(
+    "HDUCE_REDIS_URL",
+    None,
+    "Redis for cache, rate limits, tokens and realtime fan-out.",
+    conn.redis_url,
+    show=p.url_without_password,
+    shown_default="unset (in-memory)",
+)
+BROKER_URL = Variable(
+    "HDUCE_BROKER_URL",
+    None,
+    "Event broker; the scheme picks it: amqp(s):// RabbitMQ, kafka://host:port[,host:port] "
+    "Kafka, redis(s):// Redis Streams, nats:// NATS. Validated but not used yet: events "
+    "go from the outbox to the consumers of hduce serve / hduce worker in process.",
+    conn.broker,
+    show=p.url_without_password,
+    shown_default="unset (in-process)",
+)
+LOG_LEVEL = Variable(
+    "HDUCE_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL.", p.log_level
+)
+LOG_FORMAT: Variable[LogFormat] = Variable(
+    "HDUCE_LOG_FORMAT",
+    "auto",
+    "auto, json or console; auto = json unless stdout is a terminal.",
+    p.one_of("auto", "json", "console"),
+)
+JWT_SECRET = Variable(
+    "HDUCE_JWT_SECRET",
+    None,
+    f"Key signing access tokens (>= {MIN_JWT_SECRET_LENGTH} characters). Required in "
+    "production; in development a random one is made per run.",
+    p.secret_of_length(MIN_JWT_SECRET_LENGTH, " (e.g. `openssl rand -hex 32`)"),
+    show=p.hidden,
+    shown_default="unset (random in development)",
+)
+SMTP_URL = Variable(
+    "HDUCE_SMTP_URL",
+    None,
+    "Outgoing mail: smtp://user:pass@host:port, smtps:// (TLS) or smtp+starttls://.",
+    conn.smtp,
+    show=p.url_without_password,
+    shown_default="unset (emails are logged)",
+)
+EMAIL_FROM = Variable(
+    "HDUCE_EMAIL_FROM",
+    "HDUCE <no-reply@hduce.local>",
+    "From header of outgoing email.",
+    p.email_address,
+)
+SMS_API_URL = Variable(
+    "HDUCE_SMS_API_URL",
+    None,
+    "Twilio-style SMS API base URL (set all HDUCE_SMS_* or none).",
+    p.http_url,
+    shown_default="unset (SMS are logged)",
+)
+SMS_ACCOUNT_SID = Variable(
+    "HDUCE_SMS_ACCOUNT_SID", None, "SMS API account id.", p.text, shown_default="unset"
+)
+SMS_AUTH_TOKEN = Variable(
+    "HDUCE_SMS_AUTH_TOKEN",
+    None,
+    "SMS API auth token.",
+    Secret,
+    show=p.hidden,
+    shown_default="unset",
+)
+SMS_FROM = Variable(
+    "HDUCE_SMS_FROM", None, "Sender number (E.164) or sender id.", p.text, shown_default="unset"
+)
+OUTBOX_POLL_INTERVAL = Variable(
+    "HDUCE_OUTBOX_POLL_INTERVAL",
+    "0.5",
+    "Seconds between outbox relay polls (e.g. 0.5, 500ms).",
+    p.seconds_up_to(3600),
+)
+REMINDER_OFFSETS = Variable(
+    "HDUCE_REMINDER_OFFSETS",
+    "24h,1h",
+    'How long before an approved visit reminders go out; comma list, or "none".',
+    p.positive_durations,
+)
+DEFAULT_TIMEZONE = Variable(
+    "HDUCE_DEFAULT_TIMEZONE",
+    "UTC",
+    "IANA time zone for users who have not set one.",
+    p.timezone,
+)
+JWT_ALGORITHM: Variable[JwtAlgorithm] = Variable(
+    "HDUCE_JWT_ALGORITHM",
+    "HS256",
+    "Access-token signature: HS256 (HDUCE_JWT_SECRET), or RS256, ES256, EdDSA, Ed25519 "
+    "(HDUCE_JWT_PRIVATE_KEY_FILE; the public key is published at /.well-known/jwks.json).",
+    p.one_of("HS256", "RS256", "ES256", "EdDSA", "Ed25519"),
+)
+JWT_PRIVATE_KEY_FILE = Variable(
+    "HDUCE_JWT_PRIVATE_KEY_FILE",
+    None,
+    "PEM private key signing access tokens; required by the asymmetric algorithms.",
+    p.readable_file,
+    shown_default="unset",
+)
+JWT_ISSUER = Variable(
+    "HDUCE_JWT_ISSUER", "hduce", "`iss` claim of access tokens (checked).", p.claim_text
+)
+JWT_AUDIENCE = Variable(
+    "HDUCE_JWT_AUDIENCE", "hduce-api", "`aud` claim of access tokens (checked).", p.claim_text
+)
+ACCESS_TOKEN_TTL = Variable(
+    "HDUCE_ACCESS_TOKEN_TTL",
+    "15m",
+    "Lifetime of access tokens (1m..24h).",
+    p.duration_between(timedelta(minutes=1), timedelta(hours=24)),
+)
+REFRESH_TOKEN_TTL = Variable(
+    "HDUCE_REFRESH_TOKEN_TTL",
+    "30d",
+    "Lifetime of refresh tokens, renewed at each rotation (1h..365d).",
+    p.duration_between(timedelta(hours=1), timedelta(days=365)),
+)
+GOOGLE_CLIENT_ID = Variable(
+    "HDUCE_GOOGLE_CLIENT_ID",
+    None,
+    "Google OAuth client id; set the three HDUCE_GOOGLE_CLIENT_ID/SECRET/REDIRECT_URI to "
+    "enable Google sign-in (unset: the /auth/google routes do not exist).",
+    p.text,
+    shown_default="unset (Google sign-in off)",
+)
+GOOGLE_CLIENT_SECRET = Variable(
+    "HDUCE_GOOGLE_CLIENT_SECRET",
+    None,
+    "Google OAuth client secret.",
+    Secret,
+    show=p.hidden,
+    shown_default="unset",
+)
+GOOGLE_REDIRECT_URI = Variable(
+    "HDUCE_GOOGLE_REDIRECT_URI",
+    None,
+    "Callback registered with Google, e.g. https://api.example.org/api/v1/auth/google/callback.",
+    p.https_or_loopback_url,
+    shown_default="unset",
+)
+GOOGLE_DISCOVERY_URL = Variable(
+    "HDUCE_GOOGLE_DISCOVERY_URL",
+    groups.GOOGLE_DISCOVERY_URL,
+    "OpenID Connect discovery document of the identity provider.",
+    p.https_or_loopback_url,
+)
+
+VARIABLES: tuple[Variable[Any], ...] = (
+    ENV,
+    HTTP_HOST,
+    HTTP_PORT,
+    HTTP_WORKERS,
+    DATABASE_URL,
+    REDIS_URL,
+    BROKER_URL,
+    LOG_LEVEL,
+    LOG_FORMAT,
+    JWT_SECRET,
+    SMTP_URL,
+    EMAIL_FROM,
+    SMS_API_URL,
+    SMS_ACCOUNT_SID,
+    SMS_AUTH_TOKEN,
+    SMS_FROM,
+    OUTBOX_POLL_INTERVAL,
+    REMINDER_OFFSETS,
+    DEFAULT_TIMEZONE,
+    JWT_ALGORITHM,
+    JWT_PRIVATE_KEY_FILE,
+    JWT_ISSUER,
+    JWT_AUDIENCE,
+    ACCESS_TOKEN_TTL,
+    REFRESH_TOKEN_TTL,
+    GOOGLE_CLIENT_ID,
+    GOOGLE_CLIENT_SECRET,
+    GOOGLE_REDIRECT_URI,
+    GOOGLE_DISCOVERY_URL,
+)
+"""Every variable, in documentation order; a variable missing here is refused as unknown."""
+
+_KNOWN = frozenset(variable.name for variable in VARIABLES)
+
+
+class Values:
+    """Every variable of one environment, parsed; read back with its ``Variable``."""
+
+    def __init__(self, parsed: Mapping[str, object]) -> None:
+        self._parsed = parsed
+
+    def __getitem__(self, variable: Variable[T]) -> T:
+        """A variable that has a default, so it is never unset."""
+        return self.required(variable)
+
+    def optional(self, variable: Variable[T]) -> T | None:
+        return cast(T | None, self._parsed[variable.name])
+
+    def required(self, variable: Variable[T], when: str = "") -> T:
+        value = self.optional(variable)
+        if value is None:
+            raise SettingsError(
+                f"{variable.name} is unset" + (f": required when {when}" if when else "")
+            )
+        return value
+
+    def all_or_none(self, *variables: Variable[Any]) -> bool:
+        """True when all are set, False when none is; refuses a partial set."""
+        names = [variable.name for variable in variables]
+        missing = [name for name in names if self._parsed[name] is None]
+        if missing and len(missing) < len(names):
+            given = next(name for name in names if name not in missing)
+            raise SettingsError(
+                f"{missing[0]} is unset: expected all of {', '.join(names)} or none ({given} is set)"
+            )
+        return not missing
+
+
+def read_environment(environ: Mapping[str, str]) -> Values:
+    """Refuse unknown ``HDUCE_*`` names, then parse every variable in table order."""
+    _reject_unknown(environ)
+    return Values({variable.name: variable.resolve(environ) for variable in VARIABLES})
+
+
+def _reject_unknown(environ: Mapping[str, str]) -> None:
+    for name in sorted(environ):
+        if (
+            name.startswith(ENV_PREFIX)
+            and not name.startswith(TEST_ENV_PREFIX)
+            and name not in _KNOWN
+        ):
+            close = difflib.get_close_matches(name, _KNOWN, n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]}?" if close else "run `hduce settings` for the list"
+            raise SettingsError(f"{name}: unknown setting ({hint})")
+
+
+SETTINGS_DOC: list[tuple[str, str, str]] = [
+    (variable.name, variable.shown_default or variable.default or "unset", variable.description)
+    for variable in VARIABLES
+]
+"""(variable, default, description) for every setting, in documentation order."""
+
+
+def render_settings_markdown() -> str:
+    """The settings as a Markdown table, for the README."""
+    lines = ["| Variable | Default | Description |", "|---|---|---|"]
+    for name, default, description in SETTINGS_DOC:
+        shown = default if default.startswith("unset") else f"`{default}`"
+        lines.append(f"| `{name}` | {shown} | {description} |")
+    return "\n".join(lines) + "\n"
