@@ -80,7 +80,7 @@ DATABASE_URL = Variable(
 REDIS_URL = Variable(
     "HDUCE_REDIS_URL",
     None,
-    "Redis for cache, rate limits, tokens and realtime fan-out.",
+    "Redis for the state API processes share: token denylist, rate limits, pending Google sign-ins.",
     conn.redis_url,
     show=p.url_without_password,
     shown_default="unset (in-memory)",
