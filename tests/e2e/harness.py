@@ -38,8 +38,8 @@ from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.security import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.application.identity.policy import IdentityPolicy, RateRule
+from hduce.application.messaging.handlers import Route, event_routes
 from hduce.application.messaging.outbox_relay import OutboxRelay
-from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.ports import AccessTokenIssuer, Clock, PasswordHasher, UnitOfWorkFactory
 from hduce.bootstrap.container import ProcessMode, background_services, build_container
 from hduce.bootstrap.identity_provider import identity_policy, identity_providers
@@ -647,20 +647,25 @@ class ClinicWorld:
     # ------------------------------------------------------------------ events
 
     async def deliver_events(self) -> int:
-        """Relay the outbox into the bus with the notification handler subscribed: what
-        the ``all`` mode's background services do, done now instead of on a timer."""
+        """Relay the outbox into the bus with the routing table's handlers subscribed:
+        what the ``all`` mode's background services do, done now instead of on a timer."""
         bus = await self.container.get(InProcessEventBus)
         relay = await self.container.get(OutboxRelay)
-        notify = await self.container.get(HandleEventNotifications)
 
-        async def handle(event: DomainEvent) -> None:
-            await notify(event)
+        async def subscribe(route: Route) -> Callable[[], None]:
+            handler = await self.container.get(route.handler)
 
-        unsubscribe = bus.subscribe(handle)
+            async def handle(event: DomainEvent) -> None:
+                await handler(event)
+
+            return bus.subscribe(handle, *route.event_types)
+
+        unsubscribes = [await subscribe(route) for route in event_routes()]
         try:
             return await relay.drain()
         finally:
-            unsubscribe()
+            for unsubscribe in unsubscribes:
+                unsubscribe()
 
 
 @contextlib.asynccontextmanager

@@ -59,6 +59,7 @@ from hduce.application.availability.hours import (
 )
 from hduce.application.demo import SeedDemo
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
+from hduce.application.messaging.handlers import EventConsumer, event_routes
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay, RelaySettings
 from hduce.application.messaging.reminders import SendDueReminders
@@ -69,6 +70,7 @@ from hduce.application.ports import (
     Cache,
     Clock,
     EmailSender,
+    EventHandler,
     EventPublisher,
     IdGenerator,
     Outbox,
@@ -375,25 +377,31 @@ def background_services(
         relay = await container.get(OutboxRelay)
         await relay.run()
 
-    @contextlib.asynccontextmanager
-    async def in_process_consumers() -> AsyncIterator[None]:
-        bus = await container.get(InProcessEventBus)
-        notify = await container.get(HandleEventNotifications)
-
+    def metered(handler: EventConsumer) -> EventHandler:
         async def on_event(event: DomainEvent) -> None:
             try:
-                stored = await notify(event)
+                await handler(event)
             except Exception:
-                EVENTS_CONSUMED.labels(consumer="notifications", outcome="failed").inc()
+                EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="failed").inc()
                 raise
-            EVENTS_CONSUMED.labels(consumer="notifications", outcome="processed").inc()
-            log.debug("event handled", event_type=event.type, notifications=len(stored))
+            EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="processed").inc()
+            log.debug("event handled", consumer=handler.consumer, event_type=event.type)
 
-        unsubscribe = bus.subscribe(on_event)
+        return on_event
+
+    @contextlib.asynccontextmanager
+    async def in_process_consumers() -> AsyncIterator[None]:
+        # Each handler of the routing table, subscribed to the events it reacts to.
+        bus = await container.get(InProcessEventBus)
+        unsubscribes = [
+            bus.subscribe(metered(await container.get(route.handler)), *route.event_types)
+            for route in event_routes()
+        ]
         try:
             yield
         finally:
-            unsubscribe()
+            for unsubscribe in unsubscribes:
+                unsubscribe()
 
     async def deliver_notifications() -> None:
         await (await container.get(DeliverPendingNotifications))()

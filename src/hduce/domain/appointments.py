@@ -6,13 +6,18 @@ records exactly one event. A refused command raises and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from functools import partial
 from uuid import UUID
 
 from hduce.domain import events
+
+# Re-exported: most code names the statuses through the aggregate's module.
+from hduce.domain.appointment_status import OCCUPYING_STATUSES as OCCUPYING_STATUSES
+from hduce.domain.appointment_status import TERMINAL_STATUSES as TERMINAL_STATUSES
+from hduce.domain.appointment_status import AppointmentStatus as AppointmentStatus
 from hduce.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidInput, SlotConflict
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Actor, Role
@@ -25,31 +30,6 @@ from hduce.domain.scheduling import (
     ensure_utc,
     find_conflicts,
 )
-
-
-class AppointmentStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    CHECKED_IN = "checked_in"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-    NO_SHOW = "no_show"
-    ENTERED_IN_ERROR = "entered_in_error"
-
-    @property
-    def is_occupying(self) -> bool:
-        return self in OCCUPYING_STATUSES
-
-    @property
-    def is_terminal(self) -> bool:
-        return self not in OCCUPYING_STATUSES
-
-
-OCCUPYING_STATUSES = frozenset(
-    {AppointmentStatus.PENDING, AppointmentStatus.APPROVED, AppointmentStatus.CHECKED_IN}
-)
-TERMINAL_STATUSES = frozenset(AppointmentStatus) - OCCUPYING_STATUSES
 
 RESCHEDULED_REASON = "rescheduled"
 
@@ -169,14 +149,14 @@ class Appointment:
             replaces=replaces,
             version=0,
         )
-        event_type = (
-            events.APPOINTMENT_RESCHEDULED
+        payload_class: type[events.AppointmentTransition] = (
+            events.AppointmentRescheduled
             if replaces is not None
-            else events.APPOINTMENT_REQUESTED
+            else events.AppointmentRequested
             if status is _S.PENDING
-            else events.APPOINTMENT_APPROVED
+            else events.AppointmentApproved
         )
-        appointment._record(None, status, actor, now, None, event_type)
+        appointment._record(None, status, actor, now, None, payload_class)
         return appointment
 
     @staticmethod
@@ -223,7 +203,7 @@ class Appointment:
         )
         if conflicts:
             raise SlotConflict(c.id for c in conflicts)
-        self._record(self.status, _S.APPROVED, actor, now, None, events.APPOINTMENT_APPROVED)
+        self._record(self.status, _S.APPROVED, actor, now, None, events.AppointmentApproved)
 
     def reject(self, *, actor: Actor, now: datetime, reason: str | None) -> None:
         self._expect(_S.REJECTED, actor, {_S.PENDING})
@@ -231,7 +211,7 @@ class Appointment:
         now = ensure_utc(now, "now")
         text = _require_reason(reason, what="reject")
         self.rejection_reason = text
-        self._record(self.status, _S.REJECTED, actor, now, text, events.APPOINTMENT_REJECTED)
+        self._record(self.status, _S.REJECTED, actor, now, text, events.AppointmentRejected)
 
     def cancel(
         self,
@@ -265,10 +245,8 @@ class Appointment:
         self.cancelled_by = actor.role
         self.cancelled_by_id = actor.user_id
         self.cancellation_reason = text
-        extra = {"rescheduled_to": str(rescheduled_to)} if rescheduled_to else {}
-        self._record(
-            self.status, _S.CANCELLED, actor, now, text, events.APPOINTMENT_CANCELLED, extra
-        )
+        cancelled = partial(events.AppointmentCancelled, rescheduled_to=rescheduled_to)
+        self._record(self.status, _S.CANCELLED, actor, now, text, cancelled)
 
     def check_in(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:
         self._expect(_S.CHECKED_IN, actor, {_S.APPROVED})
@@ -281,7 +259,7 @@ class Appointment:
                 actor,
                 f"check-in is open from {window.start.isoformat()} to {window.end.isoformat()}",
             )
-        self._record(self.status, _S.CHECKED_IN, actor, now, None, events.APPOINTMENT_CHECKED_IN)
+        self._record(self.status, _S.CHECKED_IN, actor, now, None, events.AppointmentCheckedIn)
 
     def complete(self, *, actor: Actor, now: datetime, notes: str | None = None) -> None:
         self._expect(_S.COMPLETED, actor, {_S.APPROVED, _S.CHECKED_IN})
@@ -292,7 +270,7 @@ class Appointment:
             raise self._refused(_S.COMPLETED, actor, "the visit has not started yet")
         if notes is not None and notes.strip():
             self.doctor_notes = notes.strip()
-        self._record(self.status, _S.COMPLETED, actor, now, None, events.APPOINTMENT_COMPLETED)
+        self._record(self.status, _S.COMPLETED, actor, now, None, events.AppointmentCompleted)
 
     def mark_no_show(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:
         self._expect(_S.NO_SHOW, actor, {_S.APPROVED})
@@ -305,7 +283,7 @@ class Appointment:
                 actor,
                 f"a no-show is marked only {_minutes(policy.no_show_grace)} after the start",
             )
-        self._record(self.status, _S.NO_SHOW, actor, now, None, events.APPOINTMENT_NO_SHOW)
+        self._record(self.status, _S.NO_SHOW, actor, now, None, events.AppointmentNoShow)
 
     def enter_in_error(self, *, actor: Actor, now: datetime, reason: str | None) -> None:
         self._expect(_S.ENTERED_IN_ERROR, actor, OCCUPYING_STATUSES)
@@ -313,7 +291,7 @@ class Appointment:
             raise self._refused(_S.ENTERED_IN_ERROR, actor, "only an admin voids a record")
         text = _require_reason(reason, what="mark as entered in error")
         self._record(
-            self.status, _S.ENTERED_IN_ERROR, actor, now, text, events.APPOINTMENT_ENTERED_IN_ERROR
+            self.status, _S.ENTERED_IN_ERROR, actor, now, text, events.AppointmentEnteredInError
         )
 
     def reschedule(
@@ -395,9 +373,10 @@ class Appointment:
         actor: Actor,
         now: datetime,
         reason: str | None,
-        event_type: str,
-        extra_payload: dict[str, str] | None = None,
+        make_payload: Callable[..., events.AppointmentTransition],
     ) -> None:
+        """Apply the change and record its event, whose payload ``make_payload`` builds
+        (a payload class, or a partial of one carrying its extra fields)."""
         now = ensure_utc(now, "now")
         self.status = to_status
         self.updated_at = now
@@ -405,23 +384,21 @@ class Appointment:
         self.history.append(
             StatusChange(from_status, to_status, now, actor.role, actor.user_id, reason)
         )
-        payload = {
-            "appointment_id": str(self.id),
-            "patient_id": str(self.patient_id),
-            "doctor_id": str(self.doctor_id),
-            "starts_at": self.slot.start.isoformat(),
-            "ends_at": self.slot.end.isoformat(),
-            "from_status": from_status.value if from_status else None,
-            "status": to_status.value,
-            "actor_role": actor.role.value,
-            "actor_id": str(actor.user_id) if actor.user_id else None,
-            "reason": reason,
-            "replaces": str(self.replaces) if self.replaces else None,
-            **(extra_payload or {}),
-        }
+        payload = make_payload(
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            doctor_id=self.doctor_id,
+            starts_at=self.slot.start,
+            ends_at=self.slot.end,
+            from_status=from_status,
+            status=to_status,
+            actor_role=actor.role,
+            actor_id=actor.user_id,
+            reason=reason,
+            replaces=self.replaces,
+        )
         self.pending_events.append(
             DomainEvent(
-                type=event_type,
                 occurred_at=now,
                 aggregate_id=self.id,
                 aggregate_version=self.version,

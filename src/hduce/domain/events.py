@@ -1,91 +1,208 @@
-"""Domain events and their envelope (DESIGN.md §2 "Events").
+"""Domain events: the catalogue of what can happen, and the envelope that carries it.
 
 An event is a fact that already happened. Aggregates record them; the unit of
 work writes them to the outbox in the same transaction as the change.
+
+Each event type has one payload class here, naming its wire type in ``TYPE``;
+``CATALOGUE`` maps wire names back to classes, so a codec at the edges (JSON in
+the outbox, a broker message) can decode what it reads into the right class.
+Payload fields are flat values (UUID, aware datetime, enum, str, int, None) so
+any bus and any database can carry them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final
+from types import MappingProxyType
+from typing import ClassVar, Final
 from uuid import UUID
 
+from hduce.domain.appointment_status import AppointmentStatus
+from hduce.domain.identity import Role
 from hduce.domain.ids import uuid7
 
-APPOINTMENT_REQUESTED: Final = "appointment.requested"
-APPOINTMENT_APPROVED: Final = "appointment.approved"
-APPOINTMENT_REJECTED: Final = "appointment.rejected"
-APPOINTMENT_CANCELLED: Final = "appointment.cancelled"
-APPOINTMENT_RESCHEDULED: Final = "appointment.rescheduled"
-APPOINTMENT_CHECKED_IN: Final = "appointment.checked_in"
-APPOINTMENT_COMPLETED: Final = "appointment.completed"
-APPOINTMENT_NO_SHOW: Final = "appointment.no_show"
-APPOINTMENT_ENTERED_IN_ERROR: Final = "appointment.entered_in_error"
-REMINDER_DUE: Final = "reminder.due"
-USER_REGISTERED: Final = "user.registered"
 
-EVENT_TYPES: Final = frozenset(
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class EventPayload:
+    """What an event says. Concrete classes name their wire type in ``TYPE``."""
+
+    TYPE: ClassVar[str]
+
+
+# ------------------------------------------------------------------ appointments
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentPayload(EventPayload):
+    """An event about one appointment, between its patient and its doctor."""
+
+    appointment_id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "starts_at")
+        _require_aware(self.ends_at, "ends_at")
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentTransition(AppointmentPayload):
+    """One step of the state machine; ``from_status`` is None when it was just booked."""
+
+    from_status: AppointmentStatus | None
+    status: AppointmentStatus
+    actor_role: Role
+    actor_id: UUID | None  # None for the system
+    reason: str | None
+    replaces: UUID | None  # the appointment this one was rescheduled from
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRequested(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentApproved(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.approved"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRejected(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCancelled(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.cancelled"
+
+    rescheduled_to: UUID | None = None  # set when this cancellation is half of a reschedule
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRescheduled(AppointmentTransition):
+    """The replacement was booked (its ``replaces`` names the cancelled one)."""
+
+    TYPE: ClassVar[str] = "appointment.rescheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCheckedIn(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.checked_in"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCompleted(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.completed"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentNoShow(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.no_show"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentEnteredInError(AppointmentTransition):
+    TYPE: ClassVar[str] = "appointment.entered_in_error"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderDue(AppointmentPayload):
+    """An approved visit starts in ``offset_seconds`` (one of the reminder offsets)."""
+
+    TYPE: ClassVar[str] = "reminder.due"
+
+    offset_seconds: int
+    status: AppointmentStatus
+
+
+# ------------------------------------------------------------------ identity
+
+
+@dataclass(frozen=True, slots=True)
+class UserRegistered(EventPayload):
+    TYPE: ClassVar[str] = "user.registered"
+
+    user_id: UUID
+    email: str
+    full_name: str
+    role: Role
+    via: str  # how the account was made: "password", "google" or "admin"
+
+
+# ------------------------------------------------------------------ the catalogue
+
+#: Wire name -> payload class, for every event there is.
+CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
     {
-        APPOINTMENT_REQUESTED,
-        APPOINTMENT_APPROVED,
-        APPOINTMENT_REJECTED,
-        APPOINTMENT_CANCELLED,
-        APPOINTMENT_RESCHEDULED,
-        APPOINTMENT_CHECKED_IN,
-        APPOINTMENT_COMPLETED,
-        APPOINTMENT_NO_SHOW,
-        APPOINTMENT_ENTERED_IN_ERROR,
-        REMINDER_DUE,
-        USER_REGISTERED,
+        payload.TYPE: payload
+        for payload in (
+            AppointmentRequested,
+            AppointmentApproved,
+            AppointmentRejected,
+            AppointmentCancelled,
+            AppointmentRescheduled,
+            AppointmentCheckedIn,
+            AppointmentCompleted,
+            AppointmentNoShow,
+            AppointmentEnteredInError,
+            ReminderDue,
+            UserRegistered,
+        )
     }
 )
+EVENT_TYPES: Final = frozenset(CATALOGUE)
 
-#: JSON-compatible payload values only, so any bus and any database can carry it.
-Payload = dict[str, Any]
+# The wire names, for subscriptions and tables keyed by name.
+APPOINTMENT_REQUESTED: Final = AppointmentRequested.TYPE
+APPOINTMENT_APPROVED: Final = AppointmentApproved.TYPE
+APPOINTMENT_REJECTED: Final = AppointmentRejected.TYPE
+APPOINTMENT_CANCELLED: Final = AppointmentCancelled.TYPE
+APPOINTMENT_RESCHEDULED: Final = AppointmentRescheduled.TYPE
+APPOINTMENT_CHECKED_IN: Final = AppointmentCheckedIn.TYPE
+APPOINTMENT_COMPLETED: Final = AppointmentCompleted.TYPE
+APPOINTMENT_NO_SHOW: Final = AppointmentNoShow.TYPE
+APPOINTMENT_ENTERED_IN_ERROR: Final = AppointmentEnteredInError.TYPE
+REMINDER_DUE: Final = ReminderDue.TYPE
+USER_REGISTERED: Final = UserRegistered.TYPE
+
+
+# ------------------------------------------------------------------ the envelope
 
 
 @dataclass(frozen=True, slots=True)
 class DomainEvent:
-    type: str
+    """The envelope: which aggregate, at which version, when, for which request, what."""
+
     occurred_at: datetime
     aggregate_id: UUID
     aggregate_version: int
-    payload: Payload
+    payload: EventPayload
     correlation_id: str | None = None
     id: UUID = field(default_factory=uuid7)
 
     def __post_init__(self) -> None:
-        if self.type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {self.type!r}")
-        if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at must be timezone-aware")
+        kind = type(self.payload)
+        if CATALOGUE.get(getattr(kind, "TYPE", "")) is not kind:
+            raise ValueError(f"{kind.__qualname__} is not an event type of the catalogue")
+        _require_aware(self.occurred_at, "occurred_at")
+
+    @property
+    def type(self) -> str:
+        """The wire name, e.g. ``appointment.approved`` (from the payload's class)."""
+        return self.payload.TYPE
 
     def correlated(self, correlation_id: str | None) -> DomainEvent:
         """The same event stamped with the request that caused it (if not stamped yet)."""
         if self.correlation_id is not None or correlation_id is None:
             return self
         return replace(self, correlation_id=correlation_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "type": self.type,
-            "occurred_at": self.occurred_at.isoformat(),
-            "aggregate_id": str(self.aggregate_id),
-            "aggregate_version": self.aggregate_version,
-            "correlation_id": self.correlation_id,
-            "payload": self.payload,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DomainEvent:
-        return cls(
-            id=UUID(data["id"]),
-            type=data["type"],
-            occurred_at=datetime.fromisoformat(data["occurred_at"]),
-            aggregate_id=UUID(data["aggregate_id"]),
-            aggregate_version=int(data["aggregate_version"]),
-            correlation_id=data.get("correlation_id"),
-            payload=dict(data["payload"]),
-        )

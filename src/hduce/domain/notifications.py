@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 
 from hduce.domain import events
 from hduce.domain.errors import BusinessRuleViolation
-from hduce.domain.events import DomainEvent
+from hduce.domain.events import (
+    AppointmentApproved,
+    AppointmentCancelled,
+    AppointmentPayload,
+    AppointmentTransition,
+    DomainEvent,
+)
 
 
 class Channel(StrEnum):
@@ -102,29 +108,32 @@ _POLICY: dict[str, tuple[Template | None, Template | None]] = {
 }
 
 
+#: Every event type the policy tells someone about (consumers must route these here).
+NOTIFYING_EVENT_TYPES: frozenset[str] = frozenset(_POLICY)
+
+
 def plan_notifications(event: DomainEvent, parties: Parties) -> list[NotificationIntent]:
     """The notifications an event causes: every channel the recipient can be reached on."""
     templates = _POLICY.get(event.type)
-    if templates is None:
-        return []
     payload = event.payload
-    if event.type == events.APPOINTMENT_CANCELLED and payload.get("rescheduled_to"):
+    if templates is None or not isinstance(payload, AppointmentPayload):
+        return []
+    if isinstance(payload, AppointmentCancelled) and payload.rescheduled_to:
         return []  # the replacement's "rescheduled" event tells both parties the new time
-    if event.type == events.APPOINTMENT_APPROVED and payload.get("from_status") is None:
+    if isinstance(payload, AppointmentApproved) and payload.from_status is None:
         # Booked straight into APPROVED by the doctor or an admin: the patient hears
         # of it; the doctor who booked it knows already.
         templates = (Template.APPROVED, None)
     intents: list[NotificationIntent] = []
-    actor_id = payload.get("actor_id")
     for side, template, recipient in (
         (_PATIENT, templates[0], parties.patient),
         (_DOCTOR, templates[1], parties.doctor),
     ):
         if template is None:
             continue
-        if event.type == events.APPOINTMENT_CANCELLED and actor_id == str(recipient.user_id):
+        if isinstance(payload, AppointmentCancelled) and payload.actor_id == recipient.user_id:
             continue  # whoever cancelled knows it
-        params = _params(event, side)
+        params = _params(payload, side)
         intents.extend(
             NotificationIntent(event.id, event.type, recipient, channel, template, params)
             for channel in recipient.channels()
@@ -132,16 +141,16 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
     return intents
 
 
-def _params(event: DomainEvent, side: str) -> dict[str, Any]:
-    payload = event.payload
+def _params(payload: AppointmentPayload, side: str) -> dict[str, Any]:
+    change = payload if isinstance(payload, AppointmentTransition) else None
     return {
         "side": side,
-        "appointment_id": payload.get("appointment_id"),
-        "starts_at": payload.get("starts_at"),
-        "ends_at": payload.get("ends_at"),
-        "reason": payload.get("reason"),
-        "actor_role": payload.get("actor_role"),
-        "replaces": payload.get("replaces"),
+        "appointment_id": payload.appointment_id,
+        "starts_at": payload.starts_at,
+        "ends_at": payload.ends_at,
+        "reason": change.reason if change else None,
+        "actor_role": change.actor_role if change else None,
+        "replaces": change.replaces if change else None,
     }
 
 
@@ -196,10 +205,10 @@ def render(intent: NotificationIntent, parties: Parties) -> RenderedMessage:
     return RenderedMessage(title, body)
 
 
-def _local_time(iso_instant: object, timezone: str) -> str:
-    if not isinstance(iso_instant, str):
+def _local_time(instant: object, timezone: str) -> str:
+    if not isinstance(instant, datetime):
         return "the scheduled time"
-    local = datetime.fromisoformat(iso_instant).astimezone(ZoneInfo(timezone))
+    local = instant.astimezone(ZoneInfo(timezone))
     return f"{local:%a %d %b %Y at %H:%M} ({timezone})"
 
 

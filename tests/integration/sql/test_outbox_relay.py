@@ -8,14 +8,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hduce.adapters.events_codec import event_to_dict
 from hduce.adapters.sql import SqlOutbox, SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import OutboxRow
 from hduce.domain.events import DomainEvent
 from tests.fakes import FixedClock
 from tests.unit.adapters.contract import NOW, Recorder, drain, user_registered
+from tests.unit.domain.builders import book
 
 
 async def _emit(uow_factory: SqlUnitOfWorkFactory, count: int, per_commit: int = 7) -> list[UUID]:
@@ -135,3 +137,42 @@ async def test_purge_deletes_only_published_rows(
     assert await outbox.purge_published(before=NOW) == 0  # published at NOW exactly
     assert await outbox.purge_published(before=NOW + timedelta(seconds=1)) == 3
     assert [row_id for row_id, *_ in await _rows(engine)] == emitted[3:]
+
+
+async def test_rows_hold_the_events_wire_format(
+    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox, engine: AsyncEngine
+) -> None:
+    appointment = book(by="patient")
+    [requested] = appointment.collect_events()
+    registered = user_registered(1)
+    async with uow_factory() as uow:
+        uow.emit(requested)
+        uow.emit(registered)
+        await uow.commit()
+    async with engine.connect() as connection:
+        stored = (await connection.execute(select(OutboxRow.payload))).scalars().all()
+    assert list(stored) == [event_to_dict(requested), event_to_dict(registered)]
+    assert await drain(outbox) == [requested, registered]  # typed payloads come back equal
+
+
+async def test_a_row_that_does_not_decode_stops_the_relay_loudly(
+    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox, engine: AsyncEngine
+) -> None:
+    emitted = await _emit(uow_factory, 3)
+    async with engine.begin() as connection:
+        [row] = (
+            await connection.execute(select(OutboxRow.payload).where(OutboxRow.id == emitted[1]))
+        ).all()
+        teleported = row.payload | {"type": "appointment.teleported"}
+        await connection.execute(
+            update(OutboxRow).where(OutboxRow.id == emitted[1]).values(payload=teleported)
+        )
+    recorder = Recorder()
+    result = await outbox.relay_batch(10, recorder)
+    assert (result.published, result.failed) == (1, True)
+    assert [event.id for event in recorder.events] == emitted[:1]
+    _, attempts, last_error, published = (await _rows(engine))[1]
+    assert (attempts, published) == (1, False)
+    assert last_error == (
+        f"MalformedEvent: event {emitted[1]}: unknown event type 'appointment.teleported'"
+    )

@@ -71,7 +71,7 @@ from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
-from hduce.domain.events import DomainEvent
+from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, DeliveryStatus, Notification
@@ -168,12 +168,19 @@ def cancel(appointment: Appointment, clinic: Clinic, now: datetime = NOW) -> Non
 
 
 def user_registered(n: int = 1, aggregate_id: UUID | None = None) -> DomainEvent:
+    """Event number ``n`` (its payload's full name says which)."""
+    user_id = aggregate_id or uuid7()
     return DomainEvent(
-        type=events.USER_REGISTERED,
         occurred_at=NOW + timedelta(seconds=n),
-        aggregate_id=aggregate_id or uuid7(),
+        aggregate_id=user_id,
         aggregate_version=1,
-        payload={"n": n},
+        payload=UserRegistered(
+            user_id=user_id,
+            email=f"user{n}@example.org",
+            full_name=f"User {n}",
+            role=Role.PATIENT,
+            via="password",
+        ),
     )
 
 
@@ -1241,7 +1248,7 @@ class OutboxContract:
         assert (second.published, second.failed) == (2, False)
         assert (third.published, third.failed) == (0, False)
         assert [e.id for e in recorder.events] == [e.id for e in emitted]
-        assert recorder.events[0].to_dict() == emitted[0].to_dict()
+        assert recorder.events == emitted  # the whole event, typed payload included
 
     async def test_stops_at_the_first_failure_and_keeps_order(
         self, uow_factory: UnitOfWorkFactory, outbox: Outbox

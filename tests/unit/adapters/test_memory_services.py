@@ -28,7 +28,8 @@ from hduce.adapters.memory import (
     RecordingSmsSender,
 )
 from hduce.domain import events
-from hduce.domain.events import DomainEvent
+from hduce.domain.appointments import AppointmentStatus
+from hduce.domain.events import DomainEvent, ReminderDue
 from hduce.domain.ids import uuid7
 from tests.fakes import DEFAULT_FIXED_INSTANT, FixedClock, SequentialIdGenerator
 from tests.unit.adapters.contract import user_registered
@@ -86,12 +87,20 @@ async def test_bus_dispatches_by_type_in_subscription_order() -> None:
     bus.subscribe(registrations, events.USER_REGISTERED)
     unsubscribe = bus.subscribe(everything)
     await bus.publish(user_registered())
+    appointment_id, starts_at = uuid7(), datetime(2030, 1, 2, tzinfo=UTC)
     reminder = DomainEvent(
-        type=events.REMINDER_DUE,
         occurred_at=datetime(2030, 1, 1, tzinfo=UTC),
-        aggregate_id=uuid7(),
+        aggregate_id=appointment_id,
         aggregate_version=1,
-        payload={},
+        payload=ReminderDue(
+            appointment_id=appointment_id,
+            patient_id=uuid7(),
+            doctor_id=uuid7(),
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=30),
+            offset_seconds=86400,
+            status=AppointmentStatus.APPROVED,
+        ),
     )
     await bus.publish(reminder)
     unsubscribe()

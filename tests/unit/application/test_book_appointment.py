@@ -60,7 +60,8 @@ async def test_a_patient_books_for_themself_and_the_request_is_pending(clinic: C
     assert event.aggregate_id == booked.id
     assert event.aggregate_version == 1
     assert event.correlation_id == "req-7f3a"
-    assert event.payload["starts_at"] == local(TUESDAY, "10:00").isoformat()
+    assert isinstance(event.payload, events.AppointmentRequested)
+    assert event.payload.starts_at == local(TUESDAY, "10:00")
 
     [entry] = clinic.audit_of(booked.id)
     assert entry.action == "appointment.booked"

@@ -15,7 +15,7 @@ from hduce.application.messaging.outbox_relay import OutboxRelay, RelayBlocked, 
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.ports import OutboxStats, UnitOfWorkFactory
 from hduce.domain import events
-from hduce.domain.appointments import Appointment
+from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import AlreadyExists
 from hduce.domain.events import DomainEvent
 from tests.unit.application.support import (
@@ -50,9 +50,11 @@ async def approved_visits_ahead(clinic: Clinic, *leads: timedelta) -> list[Appoi
 
 
 def reminders(clinic: Clinic) -> list[tuple[UUID, int]]:
-    return [
-        (e.aggregate_id, e.payload["offset_seconds"]) for e in clinic.events(events.REMINDER_DUE)
-    ]
+    found: list[tuple[UUID, int]] = []
+    for event in clinic.events(events.REMINDER_DUE):
+        assert isinstance(event.payload, events.ReminderDue)
+        found.append((event.aggregate_id, event.payload.offset_seconds))
+    return found
 
 
 def send_due(clinic: Clinic, factory: UnitOfWorkFactory | None = None) -> SendDueReminders:
@@ -72,8 +74,15 @@ async def test_only_due_reminders_are_emitted_and_only_the_nearest_one(clinic: C
     )
     assert in_30h.id not in {appointment_id for appointment_id, _ in reminders(clinic)}
     [event] = [e for e in clinic.events(events.REMINDER_DUE) if e.aggregate_id == in_30min.id]
-    assert event.payload["starts_at"] == in_30min.starts_at.isoformat()
-    assert event.payload["patient_id"] == str(clinic.people.patient.id)
+    assert event.payload == events.ReminderDue(
+        appointment_id=in_30min.id,
+        patient_id=clinic.people.patient.id,
+        doctor_id=clinic.people.doctor.id,
+        starts_at=in_30min.starts_at,
+        ends_at=in_30min.ends_at,
+        offset_seconds=3600,
+        status=AppointmentStatus.APPROVED,
+    )
     assert event.occurred_at == RUN_AT
 
 

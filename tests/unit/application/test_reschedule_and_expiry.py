@@ -51,9 +51,11 @@ async def test_a_patient_moves_their_request_to_another_time(clinic: Clinic) -> 
     old_event = clinic.events_of(old.id)[-1]
     new_event = clinic.events_of(new.id)[-1]
     assert old_event.type == events.APPOINTMENT_CANCELLED
-    assert old_event.payload["rescheduled_to"] == str(new.id)
+    assert isinstance(old_event.payload, events.AppointmentCancelled)
+    assert old_event.payload.rescheduled_to == new.id
     assert new_event.type == events.APPOINTMENT_RESCHEDULED
-    assert new_event.payload["replaces"] == str(old.id)
+    assert isinstance(new_event.payload, events.AppointmentRescheduled)
+    assert new_event.payload.replaces == old.id
     # Both in the outbox, from one commit, the cancellation first.
     assert clinic.events()[-2:] == [old_event, new_event]
 
@@ -184,7 +186,9 @@ async def test_the_sweep_expires_unanswered_requests_and_marks_no_shows(clinic: 
     assert clinic.stored(later_request.id).status is S.PENDING
 
     assert clinic.events_of(unanswered.id)[-1].type == events.APPOINTMENT_CANCELLED
-    assert clinic.events_of(unanswered.id)[-1].payload["actor_role"] == "system"
+    expiry = clinic.events_of(unanswered.id)[-1].payload
+    assert isinstance(expiry, events.AppointmentCancelled)
+    assert expiry.actor_role is Role.SYSTEM
     assert clinic.events_of(missed.id)[-1].type == events.APPOINTMENT_NO_SHOW
     for appointment_id in (unanswered.id, missed.id):
         entry = clinic.audit_of(appointment_id)[-1]

@@ -73,8 +73,8 @@ def assert_transitioned(
     event = clinic.events_of(before.id)[-1]
     assert event.type == event_type
     assert event.aggregate_version == stored.version
-    assert event.payload["from_status"] == before.status.value
-    assert event.payload["status"] == to.value
+    assert isinstance(event.payload, events.AppointmentTransition)
+    assert (event.payload.from_status, event.payload.status) == (before.status, to)
 
     entry = clinic.audit_of(before.id)[-1]
     assert entry.action == action

@@ -1,8 +1,10 @@
-"""Event envelope, UUIDv7 ids and the TimeSlot value object."""
+"""Event catalogue and envelope, UUIDv7 ids and the TimeSlot value object.
+
+(The wire format of events is tested with its codec, tests/unit/adapters/test_events_codec.py.)"""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import time
 import types
 import uuid
@@ -15,7 +17,7 @@ from hduce.domain.errors import InvalidInput
 from hduce.domain.events import DomainEvent
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import TimeSlot
-from tests.unit.domain.builders import CAST, NOW, S, appointment_in, uid
+from tests.unit.domain.builders import NOW, book, uid
 
 # ------------------------------------------------------------------ UUIDv7
 
@@ -73,47 +75,56 @@ def test_uuid7_stays_ordered_when_the_clock_goes_back(monkeypatch: pytest.Monkey
 # ------------------------------------------------------------------ events
 
 
+def _requested() -> events.AppointmentRequested:
+    [event] = book(by="patient").collect_events()
+    assert isinstance(event.payload, events.AppointmentRequested)
+    return event.payload
+
+
 def _event(**changes: object) -> DomainEvent:
     fields: dict[str, object] = {
-        "type": events.APPOINTMENT_REQUESTED,
         "occurred_at": NOW,
         "aggregate_id": uid(7),
         "aggregate_version": 1,
-        "payload": {"appointment_id": str(uid(7)), "reason": None, "nested": {"a": [1, 2]}},
+        "payload": _requested(),
     }
     fields.update(changes)
     return DomainEvent(**fields)  # type: ignore[arg-type]
 
 
-def test_event_round_trips_through_a_dict_and_json() -> None:
-    event = _event(correlation_id="req-42")
-    assert DomainEvent.from_dict(event.to_dict()) == event
-    assert DomainEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
-
-
-def test_events_from_the_aggregate_round_trip() -> None:
-    appointment = appointment_in(S.PENDING)
-    appointment.reject(actor=CAST.doctor, now=NOW, reason="no")
-    [event] = appointment.collect_events()
-    copy = DomainEvent.from_dict(json.loads(json.dumps(event.to_dict())))
-    assert copy == event
-    assert copy.occurred_at == NOW
-
-
-def test_event_envelope_fields() -> None:
-    event = _event()
-    data = event.to_dict()
-    assert set(data) == {
-        "id",
-        "type",
-        "occurred_at",
-        "aggregate_id",
-        "aggregate_version",
-        "correlation_id",
-        "payload",
+def test_the_type_is_the_wire_name_of_the_payload_class() -> None:
+    assert _event().type == events.APPOINTMENT_REQUESTED == "appointment.requested"
+    assert {name: payload.TYPE for name, payload in events.CATALOGUE.items()} == {
+        name: name for name in events.CATALOGUE
     }
-    assert uuid.UUID(data["id"]).version == 7
-    assert data["occurred_at"] == "2026-01-12T08:00:00+00:00"
+
+
+def test_the_catalogue_has_one_slotted_frozen_class_per_event_type() -> None:
+    assert (
+        set(events.CATALOGUE)
+        == events.EVENT_TYPES
+        == {
+            "appointment.requested",
+            "appointment.approved",
+            "appointment.rejected",
+            "appointment.cancelled",
+            "appointment.rescheduled",
+            "appointment.checked_in",
+            "appointment.completed",
+            "appointment.no_show",
+            "appointment.entered_in_error",
+            "reminder.due",
+            "user.registered",
+        }
+    )
+    classes = list(events.CATALOGUE.values())
+    assert len(set(classes)) == len(classes)
+    for payload in classes:
+        assert dataclasses.is_dataclass(payload) and issubclass(payload, events.EventPayload)
+        assert payload.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        assert "__slots__" in payload.__dict__
+    with pytest.raises(TypeError):
+        events.CATALOGUE["appointment.teleported"] = events.AppointmentRequested  # type: ignore[index]
 
 
 def test_events_get_distinct_time_ordered_ids() -> None:
@@ -122,11 +133,27 @@ def test_events_get_distinct_time_ordered_ids() -> None:
     assert first.id < second.id
 
 
-def test_event_refuses_unknown_types_and_naive_times() -> None:
-    with pytest.raises(ValueError, match="unknown event type"):
-        _event(type="appointment.teleported")
-    with pytest.raises(ValueError, match="timezone-aware"):
+def test_event_refuses_payloads_outside_the_catalogue_and_naive_times() -> None:
+    requested = _requested()
+    shared = {f.name: getattr(requested, f.name) for f in dataclasses.fields(requested)}
+    with pytest.raises(ValueError, match="not an event type of the catalogue"):
+        _event(payload=events.AppointmentTransition(**shared))  # an abstract base
+    with pytest.raises(ValueError, match="not an event type of the catalogue"):
+        _event(payload={"appointment_id": str(uid(7))})
+    with pytest.raises(ValueError, match="occurred_at must be timezone-aware"):
         _event(occurred_at=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="starts_at must be timezone-aware"):
+        dataclasses.replace(requested, starts_at=requested.starts_at.replace(tzinfo=None))
+
+
+def test_payloads_are_immutable_values() -> None:
+    payload = _requested()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        payload.reason = "changed"  # type: ignore[misc]
+    assert payload == dataclasses.replace(payload)
+    same_fields = {f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}
+    another: events.EventPayload = events.AppointmentApproved(**same_fields)
+    assert payload != another  # same fields, another event
 
 
 def test_correlation_is_stamped_once() -> None:

@@ -436,8 +436,9 @@ def test_reschedule_cancels_the_old_and_books_the_new(
     [cancelled] = old.collect_events()
     assert cancelled.type == events.APPOINTMENT_CANCELLED
     assert cancelled.aggregate_version == old.version == len(old.history)
-    assert cancelled.payload["reason"] == RESCHEDULED_REASON
-    assert cancelled.payload["rescheduled_to"] == str(new.id)
+    assert isinstance(cancelled.payload, events.AppointmentCancelled)
+    assert cancelled.payload.reason == RESCHEDULED_REASON
+    assert cancelled.payload.rescheduled_to == new.id
 
     assert new.id != old.id
     assert new.replaces == old.id
@@ -453,9 +454,10 @@ def test_reschedule_cancels_the_old_and_books_the_new(
     [rescheduled] = new.collect_events()
     assert rescheduled.type == events.APPOINTMENT_RESCHEDULED
     assert rescheduled.aggregate_id == new.id
-    assert rescheduled.payload["replaces"] == str(old.id)
-    assert rescheduled.payload["starts_at"] == NEW_SLOT.start.isoformat()
-    assert rescheduled.payload["status"] == new_status.value
+    assert isinstance(rescheduled.payload, events.AppointmentRescheduled)
+    assert rescheduled.payload.replaces == old.id
+    assert rescheduled.payload.starts_at == NEW_SLOT.start
+    assert rescheduled.payload.status is new_status
 
 
 def test_reschedule_may_overlap_the_slot_it_replaces() -> None:

@@ -11,6 +11,7 @@ from hduce.domain import events
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.events import DomainEvent
+from hduce.domain.identity import Role
 from hduce.domain.notifications import (
     Channel,
     DeliveryStatus,
@@ -120,23 +121,36 @@ def entered_in_error() -> DomainEvent:
 
 
 def reminder_due() -> DomainEvent:
-    visit = approved()
+    visit = approved().payload
+    assert isinstance(visit, events.AppointmentApproved)
     return DomainEvent(
-        type=events.REMINDER_DUE,
         occurred_at=START - timedelta(hours=24),
-        aggregate_id=visit.aggregate_id,
-        aggregate_version=visit.aggregate_version,
-        payload={**visit.payload, "lead": "24h"},
+        aggregate_id=visit.appointment_id,
+        aggregate_version=2,
+        payload=events.ReminderDue(
+            appointment_id=visit.appointment_id,
+            patient_id=visit.patient_id,
+            doctor_id=visit.doctor_id,
+            starts_at=visit.starts_at,
+            ends_at=visit.ends_at,
+            offset_seconds=24 * 3600,
+            status=visit.status,
+        ),
     )
 
 
 def user_registered() -> DomainEvent:
     return DomainEvent(
-        type=events.USER_REGISTERED,
         occurred_at=NOW,
         aggregate_id=uid(1),
         aggregate_version=1,
-        payload={"user_id": str(uid(1)), "role": "patient"},
+        payload=events.UserRegistered(
+            user_id=uid(1),
+            email="ana@example.org",
+            full_name="Ana Pérez",
+            role=Role.PATIENT,
+            via="password",
+        ),
     )
 
 

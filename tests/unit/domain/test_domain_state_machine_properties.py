@@ -210,5 +210,5 @@ def test_random_command_sequences_keep_the_invariants(
         recorded = appointment.pending_events[-1]
         assert recorded.type == EVENT_FOR[new_status]
         assert recorded.aggregate_id == appointment.id
-        assert recorded.payload["from_status"] == old_status.value
-        assert recorded.payload["status"] == new_status.value
+        assert isinstance(recorded.payload, events.AppointmentTransition)
+        assert (recorded.payload.from_status, recorded.payload.status) == (old_status, new_status)

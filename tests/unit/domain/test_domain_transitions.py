@@ -183,6 +183,13 @@ def test_every_row_refuses_someone_and_allows_someone() -> None:
     }
 
 
+def transition(event_type: str) -> type[events.AppointmentTransition]:
+    """The payload class of a state-machine event."""
+    payload_class = events.CATALOGUE[event_type]
+    assert issubclass(payload_class, events.AppointmentTransition)
+    return payload_class
+
+
 @pytest.mark.parametrize(("row", "actor_name"), ALLOWED)
 def test_allowed_actor_moves_the_appointment(row: Row, actor_name: str) -> None:
     appointment = appointment_in(row.from_status)
@@ -211,19 +218,20 @@ def test_allowed_actor_moves_the_appointment(row: Row, actor_name: str) -> None:
     assert event.occurred_at == row.now
     assert event.id.version == 7
     assert event.correlation_id is None
-    assert event.payload == {
-        "appointment_id": str(appointment.id),
-        "patient_id": str(CAST.patient.user_id),
-        "doctor_id": str(CAST.doctor.user_id),
-        "starts_at": SLOT.start.isoformat(),
-        "ends_at": SLOT.end.isoformat(),
-        "from_status": row.from_status.value,
-        "status": row.to_status.value,
-        "actor_role": actor.role.value,
-        "actor_id": str(actor.user_id) if actor.user_id else None,
-        "reason": row.reason,
-        "replaces": None,
-    }
+    assert CAST.patient.user_id and CAST.doctor.user_id
+    assert event.payload == transition(row.event_type)(
+        appointment_id=appointment.id,
+        patient_id=CAST.patient.user_id,
+        doctor_id=CAST.doctor.user_id,
+        starts_at=SLOT.start,
+        ends_at=SLOT.end,
+        from_status=row.from_status,
+        status=row.to_status,
+        actor_role=actor.role,
+        actor_id=actor.user_id,
+        reason=row.reason,
+        replaces=None,
+    )
 
 
 @pytest.mark.parametrize(("row", "actor_name"), REFUSED)
@@ -295,11 +303,20 @@ def test_booking_by_allowed_actor(
         1,
         NOW,
     )
-    assert event.payload["from_status"] is None
-    assert event.payload["status"] == status.value
-    assert event.payload["actor_role"] == actor.role.value
-    assert event.payload["actor_id"] == str(actor.user_id)
-    assert event.payload["starts_at"] == SLOT.start.isoformat()
+    assert CAST.patient.user_id and CAST.doctor.user_id
+    assert event.payload == transition(event_type)(
+        appointment_id=appointment.id,
+        patient_id=CAST.patient.user_id,
+        doctor_id=CAST.doctor.user_id,
+        starts_at=SLOT.start,
+        ends_at=SLOT.end,
+        from_status=None,
+        status=status,
+        actor_role=actor.role,
+        actor_id=actor.user_id,
+        reason=None,
+        replaces=None,
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from hduce.application.identity.sessions import (
     SessionTokens,
     TokenPair,
 )
+from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, Role, User
 from tests.fakes import FakeOidcProvider, FixedClock
 
@@ -49,6 +50,12 @@ NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 SECRET = "unit-test-secret-unit-test-secret-0123456789"
 PASSWORD = "correct horse battery staple"
 GENEROUS = RateRule(10_000, 60)
+
+
+def registered_via(event: DomainEvent) -> str:
+    """How the account of a ``user.registered`` event was made."""
+    assert isinstance(event.payload, UserRegistered)
+    return event.payload.via
 
 
 def policy(**overrides: object) -> IdentityPolicy:

@@ -18,9 +18,9 @@ from hduce.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from hduce.domain.events import USER_REGISTERED
+from hduce.domain.events import USER_REGISTERED, UserRegistered
 from hduce.domain.identity import Actor, Role
-from tests.unit.identity.support import PASSWORD, Kit
+from tests.unit.identity.support import PASSWORD, Kit, registered_via
 
 
 async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(kit: Kit) -> None:
@@ -45,13 +45,13 @@ async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(k
     [row] = kit.store.outbox
     assert row.event.type == USER_REGISTERED
     assert row.event.aggregate_id == user.id
-    assert row.event.payload == {
-        "user_id": str(user.id),
-        "email": "ana@example.org",
-        "full_name": "Ana Torres",
-        "role": "patient",
-        "via": "password",
-    }
+    assert row.event.payload == UserRegistered(
+        user_id=user.id,
+        email="ana@example.org",
+        full_name="Ana Torres",
+        role=Role.PATIENT,
+        via="password",
+    )
 
 
 async def test_emails_are_unique_case_insensitively(kit: Kit) -> None:
@@ -102,7 +102,7 @@ async def test_only_admins_and_the_system_create_accounts(kit: Kit) -> None:
             NewAccount(email="w@example.org", full_name="W", role=Role.DOCTOR, password="weak"),
         )
     events = [row.event for row in kit.store.outbox]
-    assert [e.payload["via"] for e in events] == ["admin", "admin", "password"]
+    assert [registered_via(e) for e in events] == ["admin", "admin", "password"]
     assert any(entry.action == "user.created" for entry in kit.store.audit.values())
 
 

@@ -13,7 +13,7 @@ from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.events import USER_REGISTERED
 from hduce.domain.identity import Role
-from tests.unit.identity.support import Kit
+from tests.unit.identity.support import Kit, registered_via
 
 ADA = OidcIdentity(subject="g-ada", email="Ada@Example.org", email_verified=True, name="Ada L")
 
@@ -47,7 +47,7 @@ async def test_a_new_google_user_becomes_a_patient(kit: Kit) -> None:
     assert user.full_name == "Ada L"
     assert (await kit.authenticate(pair.access.token)).user.id == user.id
     assert [
-        row.event.payload["via"] for row in kit.store.outbox if row.event.type == USER_REGISTERED
+        registered_via(row.event) for row in kit.store.outbox if row.event.type == USER_REGISTERED
     ] == ["google"]
     # Next time the subject finds the same account.
     redirect, code = await _consent(kit)

@@ -16,7 +16,8 @@ unpublished rows, in ``sequence`` order, to the bus:
   another short transaction. A lease that outlives a crashed relay simply expires.
 
 Ordering: one relay publishes its batch strictly in order and stops at the first
-failure, so nothing after a failed event overtakes it. Several relays running at once
+failure, so nothing after a failed event overtakes it. A row that does not decode
+(``MalformedEvent``) is such a failure too: noted on the row, never skipped. Several relays running at once
 each keep their own batch in order; consumers rely on ``aggregate_version`` (and
 dedupe on the event id), not on a global order.
 """
@@ -31,6 +32,7 @@ from uuid import UUID
 from sqlalchemy import Select, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import OutboxRow
 from hduce.adapters.sql.repositories._support import affected_rows, table
@@ -47,7 +49,7 @@ def _outbox_values(event: DomainEvent) -> dict[str, Any]:
         "id": event.id,
         "type": event.type,
         "aggregate_id": event.aggregate_id,
-        "payload": event.to_dict(),
+        "payload": event_to_dict(event),
         # The domain clock's "when", so ``stats(now)`` (fed by the same clock) measures
         # the backlog's age consistently, fixed clocks in tests included.
         "created_at": event.occurred_at,
@@ -143,7 +145,7 @@ class SqlOutbox:
             rows = (await connection.execute(next_batch_statement(limit))).all()
             for sequence, payload in rows:
                 try:
-                    await publish(DomainEvent.from_dict(payload))
+                    await publish(event_from_dict(payload))
                 except Exception as error:
                     await self._note_failure(connection, sequence, error)
                     return RelayResult(published=published, failed=True)
@@ -164,7 +166,7 @@ class SqlOutbox:
         writer = serialized_engine(self._engine)
         for sequence, payload in batch:
             try:
-                await publish(DomainEvent.from_dict(payload))
+                await publish(event_from_dict(payload))
             except Exception as error:
                 async with writer.begin() as connection:
                     await self._note_failure(connection, sequence, error)

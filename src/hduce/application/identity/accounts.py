@@ -32,24 +32,19 @@ from hduce.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from hduce.domain.events import USER_REGISTERED, DomainEvent
+from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, User, normalise_email
 from hduce.domain.ids import uuid7
 
 
 def _registered_event(user: User, now: datetime, via: RegistrationSource) -> DomainEvent:
     return DomainEvent(
-        type=USER_REGISTERED,
         occurred_at=now,
         aggregate_id=user.id,
         aggregate_version=user.version,
-        payload={
-            "user_id": str(user.id),
-            "email": user.email,
-            "full_name": user.full_name,
-            "role": user.role.value,
-            "via": via,
-        },
+        payload=UserRegistered(
+            user_id=user.id, email=user.email, full_name=user.full_name, role=user.role, via=via
+        ),
     )
 
 

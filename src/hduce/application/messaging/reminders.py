@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from hduce.application.ports import Clock, UnitOfWorkFactory
-from hduce.domain import events
 from hduce.domain.appointments import Appointment
-from hduce.domain.events import DomainEvent
+from hduce.domain.events import DomainEvent, ReminderDue
 
 CONSUMER_NAME = "reminders"
 DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
@@ -72,17 +71,16 @@ class SendDueReminders:
 
 def _reminder_event(appointment: Appointment, offset: timedelta, now: datetime) -> DomainEvent:
     return DomainEvent(
-        type=events.REMINDER_DUE,
         occurred_at=now,
         aggregate_id=appointment.id,
         aggregate_version=appointment.version,
-        payload={
-            "appointment_id": str(appointment.id),
-            "patient_id": str(appointment.patient_id),
-            "doctor_id": str(appointment.doctor_id),
-            "starts_at": appointment.starts_at.isoformat(),
-            "ends_at": appointment.ends_at.isoformat(),
-            "offset_seconds": int(offset.total_seconds()),
-            "status": appointment.status.value,
-        },
+        payload=ReminderDue(
+            appointment_id=appointment.id,
+            patient_id=appointment.patient_id,
+            doctor_id=appointment.doctor_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            offset_seconds=int(offset.total_seconds()),
+            status=appointment.status,
+        ),
     )

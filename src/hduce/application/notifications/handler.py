@@ -8,7 +8,7 @@ server that is down delays messages instead of losing them).
 
 from __future__ import annotations
 
-from uuid import UUID
+from typing import ClassVar
 
 from hduce.application.ports import (
     Clock,
@@ -17,7 +17,7 @@ from hduce.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from hduce.domain.events import DomainEvent
+from hduce.domain.events import AppointmentPayload, DomainEvent
 from hduce.domain.identity import User
 from hduce.domain.notifications import (
     Channel,
@@ -57,6 +57,8 @@ def realtime_message(notification: Notification) -> dict[str, object]:
 class HandleEventNotifications:
     """Turn one domain event into stored notifications, once per event id."""
 
+    consumer: ClassVar[str] = CONSUMER_NAME
+
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -90,7 +92,7 @@ class HandleEventNotifications:
                         dedupe_key=intent.dedupe_key,
                         metadata={
                             "event_id": str(event.id),
-                            "appointment_id": intent.params.get("appointment_id"),
+                            "appointment_id": str(intent.params["appointment_id"]),
                             "template": intent.template.value,
                         },
                     )
@@ -110,12 +112,10 @@ class HandleEventNotifications:
     @staticmethod
     async def _parties(uow: UnitOfWork, event: DomainEvent) -> Parties | None:
         """Patient and doctor of an appointment event; None for events about no one."""
-        patient_id = event.payload.get("patient_id")
-        doctor_id = event.payload.get("doctor_id")
-        if not patient_id or not doctor_id:
+        if not isinstance(event.payload, AppointmentPayload):
             return None
-        patient = await uow.users.get(UUID(patient_id))
-        doctor = await uow.users.get(UUID(doctor_id))
+        patient = await uow.users.get(event.payload.patient_id)
+        doctor = await uow.users.get(event.payload.doctor_id)
         if patient is None or doctor is None:
             return None
         return Parties(patient=_recipient(patient), doctor=_recipient(doctor))
