@@ -1,6 +1,7 @@
 # HDUCE developer entry points.
 #
 #   make run            install deps, migrate the database, start everything in one process
+#   make demo           add a small demo clinic to the database (DEMO_PASSWORD=demo-password-1)
 #   make test           unit + integration + e2e tests (see tests/conftest.py for services)
 #   make lint           ruff, ruff format --check, mypy, import-linter
 #   make broker-kafka   start the Kafka-compatible test broker (tansu) on 127.0.0.1:19092
@@ -22,9 +23,10 @@ UV_ON_PATH = $(shell PATH="$(HOME)/.local/bin:$$PATH" command -v uv 2>/dev/null)
 UV = $(or $(UV_ON_PATH),$(if $(shell python3 -m uv --version 2>/dev/null),python3 -m uv,uv))
 RUN = $(UV) run --frozen
 PYTEST_ARGS ?=
+DEMO_PASSWORD ?= demo-password-1
 TEST_PATHS := tests/unit tests/integration tests/e2e
 
-.PHONY: help uv setup run test lint format broker-kafka broker-kafka-stop clean
+.PHONY: help uv setup run demo test lint format broker-kafka broker-kafka-stop clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -49,6 +51,10 @@ setup: uv
 run: setup
 	$(RUN) hduce db upgrade
 	$(RUN) hduce serve
+
+# Every demo account signs in with DEMO_PASSWORD; `make demo DEMO_PASSWORD=...` to choose it.
+demo: setup
+	$(RUN) hduce seed-demo --password '$(DEMO_PASSWORD)'
 
 test: setup
 	$(RUN) pytest $(TEST_PATHS) $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ Idempotent: a database that already has the demo admin is left alone.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -55,7 +56,7 @@ _OFFICE = WeeklyHours(
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
     created: bool
-    users: int = 0
+    accounts: tuple[User, ...] = ()
     appointments: int = 0
 
 
@@ -118,9 +119,7 @@ class SeedDemo:
         for doctor in doctors:
             await set_hours(admin.actor, doctor.id, _OFFICE)
         booked = await self._appointments(doctors, patients)
-        return DemoSummary(
-            created=True, users=1 + len(doctors) + len(patients), appointments=booked
-        )
+        return DemoSummary(created=True, accounts=(admin, *doctors, *patients), appointments=booked)
 
     async def _appointments(self, doctors: list[User], patients: list[User]) -> int:
         book = BookAppointment(self._uow_factory, self._clock, self._policy)
@@ -195,7 +194,12 @@ def _with_reason(command: TransitionCommand, reason: str) -> TransitionCommand:
 
 def _email(name: str) -> str:
     local = name.lower().replace("dr. ", "").replace(" ", ".")
-    ascii_local = local.encode("ascii", "ignore").decode() or "user"
+    # Transliterate rather than drop accented letters: NFKD splits "í" into "i"
+    # and a combining accent, and only the accent goes (García -> garcia).
+    unaccented = "".join(
+        char for char in unicodedata.normalize("NFKD", local) if not unicodedata.combining(char)
+    )
+    ascii_local = unaccented.encode("ascii", "ignore").decode() or "user"
     return f"{ascii_local}@demo.hduce.local"
 
 

@@ -45,7 +45,10 @@ def seed_demo(password: str | None) -> None:
         click.echo(f"demo data already present (admin: {DEMO_ADMIN_EMAIL}); nothing changed")
         return
     click.echo(
-        f"demo clinic created: {summary.users} accounts, {summary.appointments} appointments\n"
-        f"sign in as {DEMO_ADMIN_EMAIL} (or any *@demo.hduce.local account) "
-        f"with password: {chosen}"
+        f"demo clinic created: {len(summary.accounts)} accounts, "
+        f"{summary.appointments} appointments\n"
+        f"every account below signs in with password: {chosen}"
     )
+    width = max(len(user.email) for user in summary.accounts)
+    for user in summary.accounts:
+        click.echo(f"  {user.role.value:<8}{user.email:<{width}}  {user.full_name}")
