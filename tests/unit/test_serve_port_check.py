@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from hduce.entrypoints import cli
+from hduce.entrypoints import port_guard
 
 LOOPBACK = "127.0.0.1"
 
@@ -43,7 +43,7 @@ def test_a_port_someone_listens_on_stops_the_server_with_one_line(
     with _listener(reuse_port=reuse_port) as taken:
         port = taken.getsockname()[1]
         with pytest.raises(SystemExit) as exited:
-            cli._refuse_taken_port(LOOPBACK, port)
+            port_guard.refuse_taken_port(LOOPBACK, port)
 
     assert exited.value.code == 1
     message = capsys.readouterr().err
@@ -56,7 +56,7 @@ def test_an_address_that_cannot_be_bound_is_one_line_too(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        cli._refuse_taken_port("192.0.2.1", 8000)  # TEST-NET-1: not an address of this host
+        port_guard.refuse_taken_port("192.0.2.1", 8000)  # TEST-NET-1: not an address of this host
 
     assert exited.value.code == 1
     message = capsys.readouterr().err
@@ -74,13 +74,32 @@ def test_time_wait_leftovers_of_a_stopped_server_do_not_count() -> None:
         client.recv(1)
         client.close()
     # Only the TIME_WAIT connection is left on the port: a restart may bind it.
-    cli._refuse_taken_port(LOOPBACK, port)
+    port_guard.refuse_taken_port(LOOPBACK, port)
 
 
 def test_a_free_port_passes_and_is_not_kept() -> None:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         port = sock.getsockname()[1]
-    cli._refuse_taken_port(LOOPBACK, port)
+    port_guard.refuse_taken_port(LOOPBACK, port)
     with socket.socket() as again:  # the probe let go of it: granian can bind it
         again.bind((LOOPBACK, port))
+
+
+def test_a_port_claimed_by_a_starting_server_is_refused_before_it_listens(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The window between the probe and granian's listeners: nothing listens yet, but a
+    first server holds the port's lock, so a second one is refused all the same."""
+    with socket.socket() as free:
+        free.bind((LOOPBACK, 0))
+        port = free.getsockname()[1]
+    claim = port_guard.claim_port(LOOPBACK, port)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            port_guard.claim_port(LOOPBACK, port)
+        assert stopped.value.code == 1
+        assert "is already in use (another hduce server?)" in capsys.readouterr().err
+    finally:
+        claim.close()
+    port_guard.claim_port(LOOPBACK, port).close()  # released with the first server

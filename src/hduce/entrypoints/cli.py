@@ -9,9 +9,7 @@ bad ``HDUCE_*`` value into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
-import socket
 from collections.abc import Sequence
 
 import click
@@ -22,6 +20,7 @@ from hduce.bootstrap.settings import Settings, SettingsError, render_settings_ma
 from hduce.entrypoints.asgi import AppMode
 from hduce.entrypoints.commands.create_admin import create_admin
 from hduce.entrypoints.commands.seed_demo import seed_demo
+from hduce.entrypoints.port_guard import claim_port, refuse_taken_port, server_url
 
 USAGE_ERROR = 2
 FAILURE = 1
@@ -78,7 +77,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     settings = load_settings()
     configure_logging(settings)
-    _refuse_taken_port(host or settings.http.host, port or settings.http.port)  # before migrating
+    refuse_taken_port(host or settings.http.host, port or settings.http.port)  # before migrating
     asyncio.run(database.upgrade(settings))
     _run_server("all", host, port, workers)
 
@@ -162,7 +161,7 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
     host = host or settings.http.host
     port = port or settings.http.port
     workers = workers or settings.http.workers
-    _refuse_taken_port(host, port)
+    port_claim = claim_port(host, port)  # held until the server stops
     if settings.auth.jwt_secret_is_ephemeral:
         # Workers are separate processes: give them one shared secret, or a token
         # issued by one worker would be refused by the next.
@@ -171,7 +170,7 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
             "HDUCE_JWT_SECRET is unset: using a random secret until this server stops; "
             "set it outside development."
         )
-    url = _url(host, port)
+    url = server_url(host, port)
     log.info("starting", mode=mode, url=url, docs=f"{url}/schema", workers=workers)
     server = Granian(
         _APP_FACTORIES[mode],
@@ -185,41 +184,10 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id
     )
-    server.serve()
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
-
-
-def _refuse_taken_port(host: str, port: int) -> None:
-    """Exit with one line unless ``host:port`` is free to listen on.
-
-    granian's listeners always set SO_REUSEPORT (it has no option to turn it
-    off), so a second server on a taken port would start without a word and the
-    kernel would split connections between the two, each with its own random
-    development JWT secret. This probe binds without SO_REUSEPORT, which the
-    kernel refuses while any other socket listens on the port.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        if os.name != "nt":
-            # Connections of a server just stopped (TIME_WAIT) must not count;
-            # a listener still does. (On Windows the option would allow hijacking.)
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            url = _url(host, port)
-            if exc.errno == errno.EADDRINUSE:
-                message = (
-                    f"{url} is already in use (another hduce server?): stop that process, "
-                    "or choose another port with --port or HDUCE_HTTP_PORT"
-                )
-            else:
-                message = f"cannot listen on {url}: {exc.strerror or exc}"
-            click.echo(f"hduce: {message}", err=True)
-            raise SystemExit(FAILURE) from None
+    try:
+        server.serve()
+    finally:
+        port_claim.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
