@@ -11,8 +11,8 @@ from uuid import UUID
 
 from hduce.application.access import ensure_can_view
 from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import load
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import NotFound
 from hduce.domain.identity import Actor
 
 
@@ -37,9 +37,7 @@ class GetAppointmentWithParties:
 
     async def __call__(self, actor: Actor, appointment_id: UUID) -> AppointmentWithParties:
         async with self._uow_factory() as uow:
-            appointment = await uow.appointments.get(appointment_id)
-            if appointment is None:
-                raise NotFound("appointment", appointment_id)
+            appointment = await load(uow.appointments.get, appointment_id, "appointment")
             ensure_can_view(actor, appointment)
             patient = await _party(uow, appointment.patient_id)
             doctor = await _party(uow, appointment.doctor_id)
