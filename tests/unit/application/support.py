@@ -23,20 +23,19 @@ from hduce.adapters.memory import (
     InMemoryUnitOfWork,
     InMemoryUnitOfWorkFactory,
 )
-from hduce.application.appointments.lifecycle import (
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.transitions import (
     ApproveAppointment,
-    BookAppointment,
-    BookAppointmentCommand,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
     EnterInError,
-    ExpireOverdueAppointments,
-    GetAppointment,
-    ListAppointments,
     MarkNoShow,
     RejectAppointment,
-    RescheduleAppointment,
 )
 from hduce.application.availability.free_slots import ListFreeSlots
 from hduce.application.availability.hours import SetWorkingHours

@@ -8,11 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from hduce.application import context
-from hduce.application.appointments.lifecycle import (
-    BookAppointment,
-    BookAppointmentCommand,
-    TransitionCommand,
-)
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
 from hduce.domain import events
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import (

@@ -38,7 +38,8 @@ from types import TracebackType
 from typing import Any, Self, cast
 from uuid import UUID
 
-from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.ports import (
     AppointmentRepository,
     AuditLog,
