@@ -7,34 +7,21 @@ from datetime import time
 import pytest
 
 from hduce.application.availability.hours import SetWorkingHours
-from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.domain.errors import BusinessRuleViolation, NotFound, PermissionDenied
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import LocalInterval, WeeklyHours
-from tests.unit.application.support import OFFICE_HOURS, Clinic
+from tests.unit.application.support import OFFICE_HOURS, Clinic, CountingUnitOfWorkFactory
 
 MORNINGS = WeeklyHours({weekday: (LocalInterval(time(8), time(12)),) for weekday in range(5)})
 
 
-class CountingFactory:
-    """Counts the units of work (transactions) a use case opens."""
-
-    def __init__(self, inner: UnitOfWorkFactory) -> None:
-        self._inner = inner
-        self.opened = 0
-
-    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
-        self.opened += 1
-        return self._inner(serialized=serialized)
+@pytest.fixture
+def factory(clinic: Clinic) -> CountingUnitOfWorkFactory:
+    return CountingUnitOfWorkFactory(clinic.uow_factory)
 
 
 @pytest.fixture
-def factory(clinic: Clinic) -> CountingFactory:
-    return CountingFactory(clinic.uow_factory)
-
-
-@pytest.fixture
-def set_hours(clinic: Clinic, factory: CountingFactory) -> SetWorkingHours:
+def set_hours(clinic: Clinic, factory: CountingUnitOfWorkFactory) -> SetWorkingHours:
     return SetWorkingHours(factory, clinic.clock)
 
 
@@ -43,7 +30,7 @@ def working_hours_audit(clinic: Clinic) -> list[str]:
 
 
 async def test_hours_for_the_doctors_zone_are_set_and_answered_in_one_transaction(
-    clinic: Clinic, factory: CountingFactory, set_hours: SetWorkingHours
+    clinic: Clinic, factory: CountingUnitOfWorkFactory, set_hours: SetWorkingHours
 ) -> None:
     doctor = clinic.people.doctor
     commits, audited = clinic.store.commits, working_hours_audit(clinic)
@@ -61,7 +48,7 @@ async def test_hours_for_the_doctors_zone_are_set_and_answered_in_one_transactio
 
 
 async def test_without_a_timezone_the_hours_are_taken_as_the_doctors(
-    clinic: Clinic, factory: CountingFactory, set_hours: SetWorkingHours
+    clinic: Clinic, factory: CountingUnitOfWorkFactory, set_hours: SetWorkingHours
 ) -> None:
     admin, doctor = clinic.people.admin, clinic.people.doctor
 
@@ -72,7 +59,7 @@ async def test_without_a_timezone_the_hours_are_taken_as_the_doctors(
 
 
 async def test_hours_meant_for_another_zone_are_refused_in_one_transaction(
-    clinic: Clinic, factory: CountingFactory, set_hours: SetWorkingHours
+    clinic: Clinic, factory: CountingUnitOfWorkFactory, set_hours: SetWorkingHours
 ) -> None:
     doctor = clinic.people.doctor
     before = clinic.snapshot()
@@ -91,7 +78,7 @@ async def test_hours_meant_for_another_zone_are_refused_in_one_transaction(
 
 
 async def test_strangers_are_refused_before_any_lookup(
-    clinic: Clinic, factory: CountingFactory, set_hours: SetWorkingHours
+    clinic: Clinic, factory: CountingUnitOfWorkFactory, set_hours: SetWorkingHours
 ) -> None:
     other_doctor, patient = clinic.people.other_doctor, clinic.people.patient
 

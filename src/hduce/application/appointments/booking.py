@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hduce.application.access import ensure_can_book
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
@@ -17,6 +18,8 @@ class BookAppointment(AppointmentUseCase):
             if actor.role is not Role.PATIENT or actor.user_id is None:
                 raise InvalidInput("patient_id is required", field="patient_id")
             patient_id = actor.user_id
+        # Before any lookup: whoever may not book for them learns nothing about the ids.
+        ensure_can_book(actor, patient_id, command.doctor_id)
         # serialized: the conflict check and the insert must not interleave with another
         # booking (SQLite's BEGIN IMMEDIATE; PostgreSQL also has exclusion constraints).
         async with self.change(actor, serialized=True) as (uow, audit):

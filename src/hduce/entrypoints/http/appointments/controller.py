@@ -141,6 +141,12 @@ class AppointmentsController(Controller):
                 generate_examples=False,
             ),
             **AUTH_ERRORS,
+            403: problem(
+                403,
+                "Booking for someone else: a patient books for themself, a doctor on "
+                "their own calendar",
+                problem_example(403, "forbidden", "patients book only for themselves"),
+            ),
             400: problem(
                 400,
                 "Malformed body, naive timestamp or bad Idempotency-Key",
