@@ -6,11 +6,18 @@ from dataclasses import replace
 from uuid import UUID
 
 from hduce.application.access import ensure_can_view
-from hduce.application.ports import AppointmentQuery, Page, UnitOfWorkFactory
+from hduce.application.ports import AppointmentQuery, Page, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import load
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import PermissionDenied
 from hduce.domain.identity import Actor, Role
+
+
+async def load_visible(uow: UnitOfWork, actor: Actor, appointment_id: UUID) -> Appointment:
+    """The appointment, if ``actor`` may see it (``NotFound`` or ``PermissionDenied``)."""
+    appointment = await load(uow.appointments.get, appointment_id, "appointment")
+    ensure_can_view(actor, appointment)
+    return appointment
 
 
 class GetAppointment:
@@ -19,9 +26,7 @@ class GetAppointment:
 
     async def __call__(self, actor: Actor, appointment_id: UUID) -> Appointment:
         async with self._uow_factory() as uow:
-            appointment = await load(uow.appointments.get, appointment_id, "appointment")
-        ensure_can_view(actor, appointment)
-        return appointment
+            return await load_visible(uow, actor, appointment_id)
 
 
 class ListAppointments:
