@@ -13,9 +13,11 @@ bearer token only.
 The rules the expected statuses follow: the catalogue (specialties, doctors, working
 hours, free slots) is public; a patient sees only their own appointments, notifications
 and record; a doctor only their own calendar, and the records of patients who booked
-with them; an admin everything but other people's inboxes. Where, for a caller who is a
-party to it, a business rule rather than authorization decides (422), that status is
-pinned too, so that any change in who may do what breaks a cell.
+with them; an admin everything but other people's inboxes. Booking follows the same
+lines: a patient books for themself, a doctor on their own calendar, an admin for
+anyone. Where, for a caller who is a party to it, a business rule rather than
+authorization decides (422), that status is pinned too, so that any change in who may
+do what breaks a cell.
 
 To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
 ``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
@@ -398,11 +400,11 @@ CASES: list[Case] = [
     Case(
         "POST",
         "/appointments",
-        # Booking for someone else is refused by the state machine (422
-        # illegal-transition: "patients book for themselves", "doctors book only on
-        # their own calendar"), although who may book for whom is authorization (403
-        # by DESIGN.md section 5). Pinned as it is: changing it must change this row.
-        cells(patient=201, other_patient=422, doctor=201, other_doctor=422, admin=201),
+        # Who may book for whom is authorization (403, before any lookup): a patient
+        # books for themself, a doctor on their own calendar, an admin for anyone. So
+        # the other patient (booking for ``patient``) and the other doctor (booking on
+        # ``doctor``'s calendar) are refused with 403, no longer by the state machine.
+        cells(patient=201, other_patient=403, doctor=201, other_doctor=403, admin=201),
         body=_booking_body,
     ),
     # Transitions: each call on a fresh appointment of ``patient`` with ``doctor``. The

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import upgrade_database
-from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.demo import SeedDemo
 from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.ports import PageRequest, UnitOfWorkFactory, UserQuery

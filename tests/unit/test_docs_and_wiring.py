@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hduce.application.appointments.lifecycle import BookAppointment
+from hduce.application.appointments.booking import BookAppointment
 from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications

@@ -1,4 +1,5 @@
-"""Who may see what: the read-side counterpart of the state machine's actor rules."""
+"""Who may see what, and who may book for whom: the authorization counterpart of the
+state machine's actor rules (refused with ``PermissionDenied``, HTTP 403)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ def ensure_can_view(actor: Actor, appointment: Appointment) -> None:
     if actor.user_id in (appointment.patient_id, appointment.doctor_id):
         return
     raise PermissionDenied("this appointment belongs to someone else")
+
+
+def ensure_can_book(actor: Actor, patient_id: UUID, doctor_id: UUID) -> None:
+    """Who may book for whom: a patient for themself, a doctor on their own calendar,
+    an admin for anyone. (That the system books nothing is the state machine's rule.)"""
+    if actor.role is Role.PATIENT and not actor.is_user(patient_id):
+        raise PermissionDenied("patients book only for themselves")
+    if actor.role is Role.DOCTOR and not actor.is_user(doctor_id):
+        raise PermissionDenied("doctors book only on their own calendar")
 
 
 def ensure_self_or_admin(actor: Actor, user_id: UUID, what: str) -> None:

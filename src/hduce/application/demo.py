@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hduce.application.appointments.lifecycle import (
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
+from hduce.application.appointments.transitions import (
     ApproveAppointment,
-    BookAppointment,
-    BookAppointmentCommand,
     CancelAppointment,
     RejectAppointment,
-    TransitionCommand,
 )
 from hduce.application.availability.hours import SetWorkingHours
 from hduce.application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWorkFactory

@@ -36,19 +36,18 @@ from hduce.adapters.sms.http import HttpSmsSender
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from hduce.application.appointments.lifecycle import (
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.transitions import (
     ApproveAppointment,
-    BookAppointment,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
     EnterInError,
-    ExpireOverdueAppointments,
-    GetAppointment,
-    ListAppointments,
     MarkNoShow,
     RejectAppointment,
-    RescheduleAppointment,
 )
 from hduce.application.availability.free_slots import ListFreeSlots
 from hduce.application.availability.hours import (

@@ -9,13 +9,9 @@ from uuid import UUID
 
 import pytest
 
-from hduce.application.appointments.lifecycle import (
-    ApproveAppointment,
-    BookAppointment,
-    BookAppointmentCommand,
-    CancelAppointment,
-    TransitionCommand,
-)
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
+from hduce.application.appointments.transitions import ApproveAppointment, CancelAppointment
 from hduce.application.availability.hours import SetWorkingHours
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.audit import AuditEntry

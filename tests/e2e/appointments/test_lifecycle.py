@@ -261,5 +261,5 @@ async def test_an_admin_books_for_a_patient_pending_or_approved(world: ClinicWor
 
 async def test_a_patient_may_not_book_for_someone_else(world: ClinicWorld) -> None:
     response = await world.book("patient", patient="other_patient")
-    assert_problem(response, 422, "illegal-transition")
+    assert_problem(response, 403, "forbidden")
     assert await world.all_appointments() == []

@@ -15,12 +15,9 @@ from uuid import UUID
 
 import pytest
 
-from hduce.application.appointments.lifecycle import (
-    BookAppointment,
-    BookAppointmentCommand,
-    EnterInError,
-    TransitionCommand,
-)
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
+from hduce.application.appointments.transitions import EnterInError
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.identity import Actor, Role
 from tests.e2e.harness import (

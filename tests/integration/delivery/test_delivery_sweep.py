@@ -11,7 +11,7 @@ import uuid
 
 from hduce.adapters.email import SmtpEmailSender
 from hduce.adapters.memory import InMemoryStore, RecordingSmsSender
-from hduce.application.appointments.lifecycle import BookAppointmentCommand
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import AppointmentRow, OutboxRow
-from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.errors import SlotConflict

@@ -23,25 +23,24 @@ from hduce.adapters.memory import (
     InMemoryUnitOfWork,
     InMemoryUnitOfWorkFactory,
 )
-from hduce.application.appointments.lifecycle import (
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.transitions import (
     ApproveAppointment,
-    BookAppointment,
-    BookAppointmentCommand,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
     EnterInError,
-    ExpireOverdueAppointments,
-    GetAppointment,
-    ListAppointments,
     MarkNoShow,
     RejectAppointment,
-    RescheduleAppointment,
 )
 from hduce.application.availability.free_slots import ListFreeSlots
 from hduce.application.availability.hours import SetWorkingHours
 from hduce.application.notifications.handler import HandleEventNotifications
-from hduce.application.ports import UnitOfWorkFactory
+from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.domain.appointments import Appointment
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
@@ -257,6 +256,18 @@ async def seed_clinic(store: InMemoryStore, clock: FixedClock) -> Clinic:
     for doctor in (people.doctor, people.other_doctor):
         await clinic.set_working_hours(doctor.actor, doctor.id, OFFICE_HOURS)
     return clinic
+
+
+class CountingUnitOfWorkFactory:
+    """Counts the units of work (transactions) a use case opens."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        self._inner = inner
+        self.opened = 0
+
+    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
+        self.opened += 1
+        return self._inner(serialized=serialized)
 
 
 class InterleavingUnitOfWorkFactory:

@@ -8,11 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from hduce.application import context
-from hduce.application.appointments.lifecycle import (
-    BookAppointment,
-    BookAppointmentCommand,
-    TransitionCommand,
-)
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
 from hduce.domain import events
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import (
@@ -20,6 +17,7 @@ from hduce.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     SlotConflict,
 )
 from hduce.domain.identity import Role
@@ -31,6 +29,7 @@ from tests.unit.application.support import (
     TUESDAY,
     VISIT,
     Clinic,
+    CountingUnitOfWorkFactory,
     InterleavingUnitOfWorkFactory,
     local,
 )
@@ -84,7 +83,7 @@ async def test_an_explicit_end_is_kept(clinic: Clinic) -> None:
 async def test_a_patient_may_not_book_for_another_patient(clinic: Clinic) -> None:
     before = clinic.snapshot()
 
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(PermissionDenied, match="patients book only for themselves"):
         await clinic.book("patient", patient="other_patient", starts_at=local(TUESDAY, "10:00"))
 
     assert clinic.snapshot() == before
@@ -103,10 +102,59 @@ async def test_a_doctor_books_on_their_own_calendar_straight_into_approved(
 async def test_a_doctor_may_not_book_on_a_colleagues_calendar(clinic: Clinic) -> None:
     before = clinic.snapshot()
 
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(PermissionDenied, match="doctors book only on their own calendar"):
         await clinic.book("doctor", doctor="other_doctor", starts_at=local(TUESDAY, "10:00"))
 
     assert clinic.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("by", "patient", "doctor"),
+    [
+        pytest.param("patient", "other_patient", "doctor", id="patient-for-another-patient"),
+        pytest.param("patient", None, "doctor", id="patient-for-an-unknown-id"),
+        pytest.param("doctor", "patient", "other_doctor", id="doctor-on-a-colleagues-calendar"),
+        pytest.param("doctor", "patient", None, id="doctor-on-an-unknown-calendar"),
+    ],
+)
+async def test_who_may_not_book_for_whom_is_refused_before_any_lookup(
+    clinic: Clinic, by: str, patient: str | None, doctor: str | None
+) -> None:
+    # Authorization (403), not the state machine (422); and no unit of work is opened,
+    # so the refusal says nothing about whether the ids exist.
+    factory = CountingUnitOfWorkFactory(clinic.uow_factory)
+    book = BookAppointment(factory, clinic.clock, clinic.policy)
+    command = BookAppointmentCommand(
+        actor=clinic.actor(by),
+        patient_id=getattr(clinic.people, patient).id if patient else uuid7(),
+        doctor_id=getattr(clinic.people, doctor).id if doctor else uuid7(),
+        starts_at=local(TUESDAY, "10:00"),
+    )
+
+    with pytest.raises(PermissionDenied):
+        await book(command)
+
+    assert factory.opened == 0
+
+
+async def test_a_patient_books_with_any_doctor_and_a_doctor_for_any_patient(
+    clinic: Clinic,
+) -> None:
+    with_colleague = await clinic.book(
+        "patient", doctor="other_doctor", starts_at=local(TUESDAY, "10:00")
+    )
+    for_other = await clinic.book(
+        "doctor", patient="other_patient", starts_at=local(TUESDAY, "11:00")
+    )
+
+    assert clinic.stored(with_colleague.id).doctor_id == clinic.people.other_doctor.id
+    assert clinic.stored(for_other.id).patient_id == clinic.people.other_patient.id
+
+
+async def test_a_patient_still_may_not_book_straight_into_approved(clinic: Clinic) -> None:
+    # Booking for themself is allowed; approving is the doctor's move (the state machine).
+    with pytest.raises(IllegalTransition, match="only the doctor approves"):
+        await clinic.book("patient", starts_at=local(TUESDAY, "10:00"), approve=True)
 
 
 async def test_an_admin_books_pending_unless_asked_to_approve(clinic: Clinic) -> None:

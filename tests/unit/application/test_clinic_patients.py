@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.appointments.commands import TransitionCommand
 from hduce.application.clinic import GetPatient, PatientChanges, UpdatePatient
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied
 from hduce.domain.identity import PatientProfile, Sex

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.appointments.commands import TransitionCommand
 from hduce.application.availability.free_slots import FreeSlot
 from hduce.application.availability.hours import AddTimeOff
 from hduce.domain.errors import InvalidInput, NotFound

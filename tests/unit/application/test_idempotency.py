@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.appointments.idempotency import (
     IDEMPOTENCY_TTL,
     BookAppointmentOnce,
@@ -15,7 +16,6 @@ from hduce.application.appointments.idempotency import (
     IdempotentRequest,
     request_fingerprint,
 )
-from hduce.application.appointments.lifecycle import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import BusinessRuleViolation, InvalidInput, SlotConflict
 from tests.unit.application.support import (

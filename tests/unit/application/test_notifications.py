@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hduce.adapters.memory import RecordingEmailSender, RecordingSmsSender
-from hduce.application.appointments.lifecycle import RescheduleCommand, TransitionCommand
+from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain import events

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.appointments.commands import TransitionCommand
 from hduce.application.ports import AppointmentQuery, PageRequest
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import NotFound, PermissionDenied

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from hduce.adapters.memory import InMemoryOutbox, InProcessEventBus
-from hduce.application.appointments.lifecycle import TransitionCommand
+from hduce.application.appointments.commands import TransitionCommand
 from hduce.application.messaging.outbox_relay import OutboxRelay, RelayBlocked, RelaySettings
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.ports import OutboxStats, UnitOfWorkFactory

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from hduce.application.appointments.lifecycle import RescheduleCommand, TransitionCommand
+from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
 from hduce.domain import events
 from hduce.domain.appointments import RESCHEDULED_REASON, AppointmentStatus
 from hduce.domain.errors import (

@@ -11,11 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hduce.application.appointments.lifecycle import (
-    ApproveAppointment,
-    CancelAppointment,
-    TransitionCommand,
-)
+from hduce.application.appointments.commands import TransitionCommand
+from hduce.application.appointments.transitions import ApproveAppointment, CancelAppointment
 from hduce.domain import events
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import (

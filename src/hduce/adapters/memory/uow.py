@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from hduce.adapters.clock import UuidV7Generator
 from hduce.adapters.memory.repositories import (
@@ -29,37 +29,20 @@ from hduce.adapters.memory.repositories import (
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
-from hduce.application.ports import (
-    AppointmentRepository,
-    AuditLog,
-    AvailabilityRepository,
-    Clock,
-    DoctorRepository,
-    IdempotencyStore,
-    IdGenerator,
-    NotificationRepository,
-    PatientRepository,
-    ProcessedEvents,
-    SpecialtyRepository,
-    UserRepository,
-)
+from hduce.application.ports import REPOSITORY_NAMES, Clock, IdGenerator, UnitOfWork
 from hduce.domain.appointments import Appointment
 from hduce.domain.events import DomainEvent
 
 
-class InMemoryUnitOfWork:
-    """One transaction over an ``InMemoryStore``. Use it as ``async with uow: ...``."""
+class _Journal(Protocol):
+    """What every in-memory repository adds to its port: its part of the commit."""
 
-    users: UserRepository
-    patients: PatientRepository
-    specialties: SpecialtyRepository
-    doctors: DoctorRepository
-    availability: AvailabilityRepository
-    appointments: AppointmentRepository
-    notifications: NotificationRepository
-    audit: AuditLog
-    idempotency: IdempotencyStore
-    processed_events: ProcessedEvents
+    def validate_commit(self) -> None: ...
+    def reset(self) -> None: ...
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """One transaction over an ``InMemoryStore``. Use it as ``async with uow: ...``."""
 
     def __init__(
         self,
@@ -80,38 +63,22 @@ class InMemoryUnitOfWork:
         self._active = False
         self._holds_lock = False
 
-        users = InMemoryUserRepository(self._tables)
-        patients = InMemoryPatientRepository(self._tables)
-        specialties = InMemorySpecialtyRepository(self._tables)
-        doctors = InMemoryDoctorRepository(self._tables)
-        availability = InMemoryAvailabilityRepository(self._tables, ids)
-        appointments = InMemoryAppointmentRepository(self._tables, self._track)
-        notifications = InMemoryNotificationRepository(self._tables)
-        audit = InMemoryAuditLog(self._tables)
-        idempotency = InMemoryIdempotencyStore(self._tables)
-        processed = InMemoryProcessedEvents(self._tables, clock.now)
-        self._repositories = (
-            users,
-            patients,
-            specialties,
-            doctors,
-            availability,
-            appointments,
-            notifications,
-            audit,
-            idempotency,
-            processed,
+        # The port declares and types the repositories (``Repositories``); built here.
+        tables = self._tables
+        self.users = InMemoryUserRepository(tables)
+        self.patients = InMemoryPatientRepository(tables)
+        self.specialties = InMemorySpecialtyRepository(tables)
+        self.doctors = InMemoryDoctorRepository(tables)
+        self.availability = InMemoryAvailabilityRepository(tables, ids)
+        self.appointments = InMemoryAppointmentRepository(tables, self._track)
+        self.notifications = InMemoryNotificationRepository(tables)
+        self.audit = InMemoryAuditLog(tables)
+        self.idempotency = InMemoryIdempotencyStore(tables)
+        self.processed_events = InMemoryProcessedEvents(tables, clock.now)
+        # Every one of them re-checks its writes on commit and forgets them on reset.
+        self._repositories: tuple[_Journal, ...] = tuple(
+            getattr(self, name) for name in REPOSITORY_NAMES
         )
-        self.users = users
-        self.patients = patients
-        self.specialties = specialties
-        self.doctors = doctors
-        self.availability = availability
-        self.appointments = appointments
-        self.notifications = notifications
-        self.audit = audit
-        self.idempotency = idempotency
-        self.processed_events = processed
 
     # ------------------------------------------------------------------ context manager
 

@@ -23,23 +23,11 @@ from hduce.adapters.sql.repositories import (
     SqlUserRepository,
 )
 from hduce.application import context
-from hduce.application.ports import (
-    AppointmentRepository,
-    AuditLog,
-    AvailabilityRepository,
-    DoctorRepository,
-    IdempotencyStore,
-    NotificationRepository,
-    PatientRepository,
-    ProcessedEvents,
-    SpecialtyRepository,
-    UnitOfWorkFactory,
-    UserRepository,
-)
+from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.domain.events import DomainEvent
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWork):
     """One transaction. Use as ``async with factory() as uow: ...; await uow.commit()``.
 
     ``commit`` gathers the events recorded by every appointment the repositories
@@ -62,18 +50,18 @@ class SqlUnitOfWork:
         self._gate_timeout = gate_timeout
         self._holds_gate = False
         self._emitted: list[DomainEvent] = []
-        # Typed as the ports: the UnitOfWork protocol's attributes are invariant.
+        # The port declares and types the repositories (``Repositories``); built here.
         self._appointments = SqlAppointmentRepository(session)
-        self.users: UserRepository = SqlUserRepository(session)
-        self.patients: PatientRepository = SqlPatientRepository(session)
-        self.specialties: SpecialtyRepository = SqlSpecialtyRepository(session)
-        self.doctors: DoctorRepository = SqlDoctorRepository(session)
-        self.availability: AvailabilityRepository = SqlAvailabilityRepository(session)
-        self.appointments: AppointmentRepository = self._appointments
-        self.notifications: NotificationRepository = SqlNotificationRepository(session)
-        self.audit: AuditLog = SqlAuditLog(session)
-        self.idempotency: IdempotencyStore = SqlIdempotencyStore(session)
-        self.processed_events: ProcessedEvents = SqlProcessedEvents(session)
+        self.users = SqlUserRepository(session)
+        self.patients = SqlPatientRepository(session)
+        self.specialties = SqlSpecialtyRepository(session)
+        self.doctors = SqlDoctorRepository(session)
+        self.availability = SqlAvailabilityRepository(session)
+        self.appointments = self._appointments
+        self.notifications = SqlNotificationRepository(session)
+        self.audit = SqlAuditLog(session)
+        self.idempotency = SqlIdempotencyStore(session)
+        self.processed_events = SqlProcessedEvents(session)
 
     async def __aenter__(self) -> Self:
         if self._serialized:

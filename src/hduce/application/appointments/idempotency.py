@@ -38,26 +38,18 @@ from types import TracebackType
 from typing import Any, Self, cast
 from uuid import UUID
 
-from hduce.application.appointments.lifecycle import BookAppointment, BookAppointmentCommand
+from hduce.application.appointments._shared import AppointmentUseCase
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.ports import (
     AppointmentRepository,
-    AuditLog,
-    AvailabilityRepository,
     Clock,
-    DoctorRepository,
     IdempotencyRecord,
-    IdempotencyStore,
-    NotificationRepository,
-    PatientRepository,
-    ProcessedEvents,
-    SpecialtyRepository,
     UnitOfWork,
     UnitOfWorkFactory,
-    UserRepository,
 )
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import AlreadyExists, BusinessRuleViolation, InvalidInput, SlotConflict
-from hduce.domain.events import DomainEvent
 from hduce.domain.scheduling import SchedulingPolicy
 
 #: How long a stored response is replayed (the key may be reused for anything after).
@@ -132,7 +124,7 @@ class _KeyTaken(Exception):
     """A concurrent request stored a record under the key first: roll back, look again."""
 
 
-class BookAppointmentOnce:
+class BookAppointmentOnce(AppointmentUseCase):
     """``BookAppointment`` behind an ``Idempotency-Key`` (see the module docstring)."""
 
     def __init__(
@@ -142,9 +134,7 @@ class BookAppointmentOnce:
         policy: SchedulingPolicy,
         ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._policy = policy
+        super().__init__(uow_factory, clock, policy)
         self._ttl = ttl
 
     async def __call__(
@@ -224,34 +214,22 @@ class _StoringUnitOfWorkFactory:
 
 
 class _StoringUnitOfWork:
-    """Delegates to a real unit of work; remembers the appointment the use case adds."""
+    """Delegates to a real unit of work; remembers the appointment the use case adds.
 
-    users: UserRepository
-    patients: PatientRepository
-    specialties: SpecialtyRepository
-    doctors: DoctorRepository
-    availability: AvailabilityRepository
-    appointments: AppointmentRepository
-    notifications: NotificationRepository
-    audit: AuditLog
-    idempotency: IdempotencyStore
-    processed_events: ProcessedEvents
+    Only ``appointments`` and ``commit`` differ: every other repository and method is
+    the inner unit's own (``__getattr__``, so whatever the port gains passes through).
+    """
 
     def __init__(self, inner: UnitOfWork, before_commit: BeforeCommit) -> None:
         self._inner = inner
         self._before_commit = before_commit
         self._added = _RecordingAppointments(inner.appointments)
-        self.users = inner.users
-        self.patients = inner.patients
-        self.specialties = inner.specialties
-        self.doctors = inner.doctors
-        self.availability = inner.availability
         self.appointments = cast(AppointmentRepository, self._added)
-        self.notifications = inner.notifications
-        self.audit = inner.audit
-        self.idempotency = inner.idempotency
-        self.processed_events = inner.processed_events
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    # Special methods are looked up on the type, never through ``__getattr__``.
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -264,16 +242,10 @@ class _StoringUnitOfWork:
     ) -> None:
         await self._inner.__aexit__(exc_type, exc, tb)
 
-    def emit(self, event: DomainEvent) -> None:
-        self._inner.emit(event)
-
     async def commit(self) -> None:
         for appointment in self._added.added:
             await self._before_commit(self._inner, appointment)
         await self._inner.commit()
-
-    async def rollback(self) -> None:
-        await self._inner.rollback()
 
 
 class _RecordingAppointments:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from hduce.application.access import ensure_can_view
+from hduce.application.appointments.queries import load_visible
 from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import NotFound
 from hduce.domain.identity import Actor
 
 
@@ -37,10 +36,7 @@ class GetAppointmentWithParties:
 
     async def __call__(self, actor: Actor, appointment_id: UUID) -> AppointmentWithParties:
         async with self._uow_factory() as uow:
-            appointment = await uow.appointments.get(appointment_id)
-            if appointment is None:
-                raise NotFound("appointment", appointment_id)
-            ensure_can_view(actor, appointment)
+            appointment = await load_visible(uow, actor, appointment_id)
             patient = await _party(uow, appointment.patient_id)
             doctor = await _party(uow, appointment.doctor_id)
         return AppointmentWithParties(appointment, patient, doctor)

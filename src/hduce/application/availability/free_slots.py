@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hduce.application.availability.hours import require_doctor
 from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.application.use_case import load
 from hduce.domain.errors import InvalidInput
 from hduce.domain.scheduling import (
     SchedulingPolicy,
@@ -52,7 +52,7 @@ class ListFreeSlots:
         now = self._clock.now()
         horizon_end = now + self._policy.booking_horizon
         async with self._uow_factory() as uow:
-            doctor = require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+            doctor = await load(uow.doctors.get, doctor_id, "doctor")
             availability = await uow.availability.get(doctor_id, window)
             busy = await uow.appointments.busy_slots(doctor_id, window)
         slots = availability.free_slots(

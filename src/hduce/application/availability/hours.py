@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
 from hduce.application.access import ensure_self_or_admin
-from hduce.application.ports import Clock, UnitOfWorkFactory
-from hduce.domain.audit import AuditEntry
+from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import Audit, UseCase, load
 from hduce.domain.clinic import Doctor
-from hduce.domain.errors import NotFound
+from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import (
     DoctorAvailability,
@@ -18,87 +20,80 @@ from hduce.domain.scheduling import (
 )
 
 
-class _DoctorAvailabilityCommand:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+class GetWorkingHours:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
-        self._clock = clock
 
-
-def require_doctor(doctor: Doctor | None, doctor_id: UUID) -> Doctor:
-    if doctor is None:
-        raise NotFound("doctor", doctor_id)
-    return doctor
-
-
-class GetWorkingHours(_DoctorAvailabilityCommand):
     async def __call__(self, doctor_id: UUID) -> DoctorAvailability:
         async with self._uow_factory() as uow:
-            require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+            await load(uow.doctors.get, doctor_id, "doctor")
             return await uow.availability.get(doctor_id)
 
 
-class SetWorkingHours(_DoctorAvailabilityCommand):
-    """Replace the doctor's weekly pattern (the doctor themself or an admin)."""
+class _CalendarChange(UseCase):
+    """A change to a doctor's calendar: by the doctor themself or an admin."""
 
-    async def __call__(self, actor: Actor, doctor_id: UUID, weekly: WeeklyHours) -> None:
-        ensure_self_or_admin(actor, doctor_id, "change working hours")
-        async with self._uow_factory() as uow:
-            require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+    @asynccontextmanager
+    async def _calendar(
+        self, actor: Actor, doctor_id: UUID, what: str
+    ) -> AsyncIterator[tuple[UnitOfWork, Audit, Doctor]]:
+        # Before the lookup: a stranger does not learn which doctors exist.
+        ensure_self_or_admin(actor, doctor_id, what)
+        async with self.change(actor) as (uow, audit):
+            yield uow, audit, await load(uow.doctors.get, doctor_id, "doctor")
+
+
+class SetWorkingHours(_CalendarChange):
+    """Replace the doctor's weekly pattern.
+
+    ``timezone``, when the caller says which zone the hours are meant for, must be
+    the doctor's: hours written for another zone would land at the wrong instants.
+    Returns the doctor's availability as stored, read in the same transaction.
+    """
+
+    async def __call__(
+        self, actor: Actor, doctor_id: UUID, weekly: WeeklyHours, *, timezone: str | None = None
+    ) -> DoctorAvailability:
+        async with self._calendar(actor, doctor_id, "change working hours") as (uow, audit, doctor):
+            if timezone is not None and timezone != doctor.timezone:
+                raise BusinessRuleViolation(
+                    f"these hours are meant for {timezone}, but the doctor works in "
+                    f"{doctor.timezone}; change the doctor's timezone first",
+                    rule="timezone-mismatch",
+                )
             await uow.availability.replace_weekly(doctor_id, weekly)
             summary = {
                 str(day): [str(i) for i in intervals] for day, intervals in weekly.days.items()
             }
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "doctor.working_hours_set",
-                    "doctor",
-                    doctor_id,
-                    weekly=summary,
-                )
-            )
-            await uow.commit()
+            await audit("doctor.working_hours_set", "doctor", doctor_id, weekly=summary)
+            return await uow.availability.get(doctor_id)
 
 
-class AddTimeOff(_DoctorAvailabilityCommand):
+class AddTimeOff(_CalendarChange):
     async def __call__(self, actor: Actor, doctor_id: UUID, time_off: TimeOff) -> UUID:
-        ensure_self_or_admin(actor, doctor_id, "add time off")
-        async with self._uow_factory() as uow:
-            require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+        async with self._calendar(actor, doctor_id, "add time off") as (uow, audit, _):
             time_off_id = await uow.availability.add_time_off(doctor_id, time_off)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "doctor.time_off_added",
-                    "doctor",
-                    doctor_id,
-                    starts_at=time_off.slot.start.isoformat(),
-                    ends_at=time_off.slot.end.isoformat(),
-                    reason=time_off.reason,
-                )
+            slot = time_off.slot
+            await audit(
+                "doctor.time_off_added",
+                "doctor",
+                doctor_id,
+                starts_at=slot.start.isoformat(),
+                ends_at=slot.end.isoformat(),
+                reason=time_off.reason,
             )
-            await uow.commit()
         return time_off_id
 
 
-class AddExtraHours(_DoctorAvailabilityCommand):
+class AddExtraHours(_CalendarChange):
     async def __call__(self, actor: Actor, doctor_id: UUID, extra: ExtraHours) -> UUID:
-        ensure_self_or_admin(actor, doctor_id, "add extra hours")
-        async with self._uow_factory() as uow:
-            require_doctor(await uow.doctors.get(doctor_id), doctor_id)
+        async with self._calendar(actor, doctor_id, "add extra hours") as (uow, audit, _):
             extra_id = await uow.availability.add_extra_hours(doctor_id, extra)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "doctor.extra_hours_added",
-                    "doctor",
-                    doctor_id,
-                    on=extra.on.isoformat(),
-                    interval=str(extra.interval),
-                )
+            await audit(
+                "doctor.extra_hours_added",
+                "doctor",
+                doctor_id,
+                on=extra.on.isoformat(),
+                interval=str(extra.interval),
             )
-            await uow.commit()
         return extra_id

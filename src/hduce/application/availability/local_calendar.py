@@ -19,8 +19,9 @@ from hduce.application.access import ensure_self_or_admin
 from hduce.application.availability.free_slots import FreeSlot, ListFreeSlots
 from hduce.application.availability.hours import AddTimeOff
 from hduce.application.ports import UnitOfWorkFactory
+from hduce.application.use_case import load
 from hduce.domain.clinic import Doctor
-from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import TimeOff, TimeSlot, ensure_utc
 
@@ -63,10 +64,7 @@ def local_range(
 
 async def _doctor(uow_factory: UnitOfWorkFactory, doctor_id: UUID) -> Doctor:
     async with uow_factory() as uow:
-        doctor = await uow.doctors.get(doctor_id)
-    if doctor is None:
-        raise NotFound("doctor", doctor_id)
-    return doctor
+        return await load(uow.doctors.get, doctor_id, "doctor")
 
 
 class ListDoctorSlots:

@@ -16,7 +16,7 @@ from hduce.application.access import ensure_admin, ensure_self_or_admin
 from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
 from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.application.ports import Clock, DoctorQuery, Page, UnitOfWork, UnitOfWorkFactory
-from hduce.domain.audit import AuditEntry
+from hduce.application.use_case import UseCase, load
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
 from hduce.domain.identity import Actor, Role, User
@@ -101,10 +101,7 @@ class GetDoctor:
 
     async def __call__(self, doctor_id: UUID) -> DoctorProfile:
         async with self._uow_factory() as uow:
-            doctor = await uow.doctors.get(doctor_id)
-            if doctor is None:
-                raise NotFound("doctor", doctor_id)
-            return await _profile_of(uow, doctor)
+            return await _profile_of(uow, await load(uow.doctors.get, doctor_id, "doctor"))
 
 
 class ListDoctors:
@@ -145,14 +142,13 @@ class NewDoctor:
     password: str | None = None
 
 
-class CreateDoctor:
+class CreateDoctor(UseCase):
     """An admin creates the doctor's account and profile in one transaction."""
 
     def __init__(
         self, uow_factory: UnitOfWorkFactory, clock: Clock, create_account: CreateAccount
     ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
+        super().__init__(uow_factory, clock)
         self._create_account = create_account
 
     async def __call__(self, actor: Actor, new: NewDoctor) -> DoctorProfile:
@@ -177,25 +173,20 @@ class CreateDoctor:
             visit_minutes=new.visit_minutes,
             bio=_check_bio(new.bio),
         )
-        async with self._uow_factory() as uow:
+        async with self.change(actor) as (uow, audit):
             specialty = await _require_specialty(uow, new.specialty_id)
             # Added to this unit of work, not committed: a taken licence number below
             # rolls the account back with everything else.
             user = await self._create_account(actor, account, uow=uow)
             doctor = replace(draft, user_id=user.id)
             await uow.doctors.add(doctor)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "doctor.created",
-                    "doctor",
-                    doctor.id,
-                    licence_number=doctor.licence_number,
-                    specialty_id=str(doctor.specialty_id),
-                )
+            await audit(
+                "doctor.created",
+                "doctor",
+                doctor.id,
+                licence_number=doctor.licence_number,
+                specialty_id=str(doctor.specialty_id),
             )
-            await uow.commit()
         return DoctorProfile(doctor, user, specialty)
 
 
@@ -230,17 +221,13 @@ class DoctorChanges:
         )
 
 
-class UpdateDoctor:
+class UpdateDoctor(UseCase):
     """The doctor edits their own profile (bio, fee, visit length, timezone); an admin
     edits any doctor's, licence number and specialty included.
 
     ``expected_version`` (from ``If-Match`` or the body) makes the edit conditional:
     ``StaleVersion`` if someone changed the profile since the caller read it.
     """
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
 
     async def __call__(
         self,
@@ -256,10 +243,8 @@ class UpdateDoctor:
         if admin_only and actor.role is not Role.ADMIN:
             raise PermissionDenied(f"only an admin may change {' and '.join(admin_only)}")
         # Serialized: the version check and the write happen with no writer in between.
-        async with self._uow_factory(serialized=True) as uow:
-            current = await uow.doctors.get(doctor_id)
-            if current is None:
-                raise NotFound("doctor", doctor_id)
+        async with self.change(actor, serialized=True) as (uow, audit):
+            current = await load(uow.doctors.get, doctor_id, "doctor")
             if expected_version is not None and expected_version != current.version:
                 raise StaleVersion("doctor", doctor_id, expected_version, current.version)
             if not changed:
@@ -268,17 +253,7 @@ class UpdateDoctor:
             if not isinstance(changes.specialty_id, Unchanged):
                 await _require_specialty(uow, changes.specialty_id)
             await uow.doctors.save(updated)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "doctor.updated",
-                    "doctor",
-                    doctor_id,
-                    fields=changed,
-                    version=updated.version,
-                )
+            await audit(
+                "doctor.updated", "doctor", doctor_id, fields=changed, version=updated.version
             )
-            profile = await _profile_of(uow, updated)
-            await uow.commit()
-        return profile
+            return await _profile_of(uow, updated)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from hduce.application.access import ensure_self_or_admin
 from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
-from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from hduce.domain.audit import AuditEntry
+from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import UseCase
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
 
@@ -121,18 +121,14 @@ def _changed_profile(
         raise
 
 
-class UpdatePatient:
+class UpdatePatient(UseCase):
     """The patient themself or an admin; doctors may read a record, never change it."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
 
     async def __call__(
         self, actor: Actor, patient_id: UUID, changes: PatientChanges
     ) -> PatientRecord:
         ensure_self_or_admin(actor, patient_id, "change a patient's record")
-        async with self._uow_factory() as uow:
+        async with self.change(actor) as (uow, audit):
             record = await _load_record(uow, patient_id)
             changed = changes.names()
             if not changed:
@@ -141,12 +137,7 @@ class UpdatePatient:
             updated = _changed_profile(record.profile, changes, _today_of(record.user, now))
             await uow.patients.save(updated)
             # Field names only: the audit trail must not become a copy of medical data.
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor, now, "patient.profile_updated", "patient", patient_id, fields=changed
-                )
-            )
-            await uow.commit()
+            await audit("patient.profile_updated", "patient", patient_id, at=now, fields=changed)
         return PatientRecord(record.user, updated)
 
 

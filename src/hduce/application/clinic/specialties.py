@@ -9,10 +9,10 @@ from uuid import UUID
 
 from hduce.application.access import ensure_admin
 from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
-from hduce.application.ports import Clock, UnitOfWorkFactory
-from hduce.domain.audit import AuditEntry
+from hduce.application.ports import UnitOfWorkFactory
+from hduce.application.use_case import UseCase, load
 from hduce.domain.clinic import Specialty
-from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor
 from hduce.domain.ids import uuid7
 
@@ -48,45 +48,25 @@ class ListSpecialties:
             return await uow.specialties.list()
 
 
-class CreateSpecialty:
+class CreateSpecialty(UseCase):
     """Names are unique case-insensitively (``AlreadyExists`` otherwise)."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
 
     async def __call__(self, actor: Actor, name: str, description: str = "") -> Specialty:
         ensure_admin(actor, "add specialties")
         specialty = Specialty(id=uuid7(), name=name, description=_description(description))
-        async with self._uow_factory() as uow:
+        async with self.change(actor) as (uow, audit):
             await uow.specialties.add(specialty)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "specialty.created",
-                    "specialty",
-                    specialty.id,
-                    name=specialty.name,
-                )
-            )
-            await uow.commit()
+            await audit("specialty.created", "specialty", specialty.id, name=specialty.name)
         return specialty
 
 
-class UpdateSpecialty:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-
+class UpdateSpecialty(UseCase):
     async def __call__(
         self, actor: Actor, specialty_id: UUID, changes: SpecialtyChanges
     ) -> Specialty:
         ensure_admin(actor, "change specialties")
-        async with self._uow_factory() as uow:
-            current = await uow.specialties.get(specialty_id)
-            if current is None:
-                raise NotFound("specialty", specialty_id)
+        async with self.change(actor) as (uow, audit):
+            current = await load(uow.specialties.get, specialty_id, "specialty")
             changed = changes.names()
             if not changed:
                 return current
@@ -99,15 +79,5 @@ class UpdateSpecialty:
                 else _description(changes.description),
             )
             await uow.specialties.save(updated)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "specialty.updated",
-                    "specialty",
-                    specialty_id,
-                    fields=changed,
-                )
-            )
-            await uow.commit()
+            await audit("specialty.updated", "specialty", specialty_id, fields=changed)
         return updated

@@ -25,6 +25,7 @@ from hduce.application.ports import (
     UnitOfWorkFactory,
     UserQuery,
 )
+from hduce.application.use_case import UseCase, load
 from hduce.domain.audit import AuditEntry
 from hduce.domain.errors import (
     BusinessRuleViolation,
@@ -203,26 +204,17 @@ class GetMe:
         if actor.user_id is None:
             raise NotFound("user", "system")
         async with self._uow_factory() as uow:
-            user = await uow.users.get(actor.user_id)
-        if user is None:
-            raise NotFound("user", actor.user_id)
-        return user
+            return await load(uow.users.get, actor.user_id, "user")
 
 
-class UpdateMyProfile:
+class UpdateMyProfile(UseCase):
     """Name, phone, timezone and notification opt-outs of one's own account."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
 
     async def __call__(self, actor: Actor, changes: ProfileChanges) -> User:
         if actor.user_id is None:
             raise PermissionDenied("the system has no profile")
-        async with self._uow_factory() as uow:
-            user = await uow.users.get(actor.user_id)
-            if user is None:
-                raise NotFound("user", actor.user_id)
+        async with self.change(actor) as (uow, audit):
+            user = await load(uow.users.get, actor.user_id, "user")
             changed = sorted(
                 name
                 for name in ProfileChanges.__slots__
@@ -240,17 +232,7 @@ class UpdateMyProfile:
                 sms_opt_out=pick(user.sms_opt_out, changes.sms_opt_out),
             )
             await uow.users.save(updated)
-            await uow.audit.add(
-                AuditEntry.of(
-                    actor,
-                    self._clock.now(),
-                    "user.profile_updated",
-                    "user",
-                    user.id,
-                    fields=changed,
-                )
-            )
-            await uow.commit()
+            await audit("user.profile_updated", "user", user.id, fields=changed)
         return updated
 
 
@@ -264,7 +246,7 @@ class ListUsers:
             return await uow.users.list(query)
 
 
-class SetUserActive:
+class SetUserActive(UseCase):
     """Admin: deactivate (or reactivate) an account. A deactivated account cannot sign
     in, its refresh tokens are revoked, and its access tokens stop working at once
     (authentication reads the account on every request)."""
@@ -275,8 +257,7 @@ class SetUserActive:
         clock: Clock,
         refresh_tokens: RefreshTokenStore,
     ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
+        super().__init__(uow_factory, clock)
         self._refresh_tokens = refresh_tokens
 
     async def __call__(self, actor: Actor, user_id: UUID, is_active: bool) -> User:
@@ -286,23 +267,13 @@ class SetUserActive:
                 "an admin may not deactivate their own account", rule="self-deactivation"
             )
         now = self._clock.now()
-        async with self._uow_factory() as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                raise NotFound("user", user_id)
+        async with self.change(actor) as (uow, audit):
+            user = await load(uow.users.get, user_id, "user")
             if user.is_active != is_active:
                 user.is_active = is_active
                 await uow.users.save(user)
-                await uow.audit.add(
-                    AuditEntry.of(
-                        actor,
-                        now,
-                        "user.activated" if is_active else "user.deactivated",
-                        "user",
-                        user.id,
-                    )
-                )
-                await uow.commit()
+                action = "user.activated" if is_active else "user.deactivated"
+                await audit(action, "user", user.id, at=now)
         if not is_active:
             await self._refresh_tokens.revoke_all_for_user(user_id, now=now)
         return user

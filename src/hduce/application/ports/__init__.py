@@ -39,6 +39,7 @@ from hduce.application.ports.messaging import (
     RelayResult,
 )
 from hduce.application.ports.persistence import (
+    REPOSITORY_NAMES,
     AppointmentQuery,
     AppointmentRepository,
     AuditLog,
@@ -52,6 +53,7 @@ from hduce.application.ports.persistence import (
     PageRequest,
     PatientRepository,
     ProcessedEvents,
+    Repositories,
     SpecialtyRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -76,6 +78,7 @@ from hduce.application.ports.system import (
 )
 
 __all__ = [
+    "REPOSITORY_NAMES",
     "AccessToken",
     "AccessTokenClaims",
     "AccessTokenIssuer",
@@ -119,6 +122,7 @@ __all__ = [
     "RefreshTokenRecord",
     "RefreshTokenStore",
     "RelayResult",
+    "Repositories",
     "Reused",
     "RotateResult",
     "Rotated",

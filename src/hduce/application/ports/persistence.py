@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Final, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
 from hduce.domain.appointments import Appointment, AppointmentStatus
@@ -243,13 +243,13 @@ class ProcessedEvents(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """One transaction per use case.
+class Repositories(Protocol):
+    """The repositories a unit of work hands out (``uow.users``, ...), listed here only.
 
-    Events recorded by the aggregates it loaded or added, and those passed to
-    ``emit``, are written to the outbox in the same transaction on ``commit``.
-    Leaving the block without ``commit`` rolls everything back.
-    """
+    ``UnitOfWork`` extends it. The units of work of the adapters, and wrappers of one,
+    subclass it explicitly: they inherit these typed declarations instead of repeating
+    them, and assign each attribute (``REPOSITORY_NAMES`` lists them for code that
+    handles every repository alike)."""
 
     users: UserRepository
     patients: PatientRepository
@@ -261,6 +261,19 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     idempotency: IdempotencyStore
     processed_events: ProcessedEvents
+
+
+#: The attribute names of ``Repositories``, in declaration order.
+REPOSITORY_NAMES: Final[tuple[str, ...]] = tuple(Repositories.__annotations__)
+
+
+class UnitOfWork(Repositories, Protocol):
+    """One transaction per use case, with its ``Repositories``.
+
+    Events recorded by the aggregates it loaded or added, and those passed to
+    ``emit``, are written to the outbox in the same transaction on ``commit``.
+    Leaving the block without ``commit`` rolls everything back.
+    """
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

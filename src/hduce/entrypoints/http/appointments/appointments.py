@@ -26,18 +26,15 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.appointments.idempotency import (
     IDEMPOTENCY_HEADER,
     BookAppointmentOnce,
     IdempotentRequest,
 )
-from hduce.application.appointments.lifecycle import (
-    BookAppointment,
-    BookAppointmentCommand,
-    GetAppointment,
-    ListAppointments,
-)
 from hduce.application.appointments.parties import GetAppointmentWithParties
+from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.ports import AppointmentQuery, PageRequest
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import InvalidInput, NotFound
@@ -144,6 +141,12 @@ class AppointmentsController(Controller):
                 generate_examples=False,
             ),
             **AUTH_ERRORS,
+            403: problem(
+                403,
+                "Booking for someone else: a patient books for themself, a doctor on "
+                "their own calendar",
+                problem_example(403, "forbidden", "patients book only for themselves"),
+            ),
             400: problem(
                 400,
                 "Malformed body, naive timestamp or bad Idempotency-Key",

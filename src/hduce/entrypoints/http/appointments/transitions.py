@@ -16,7 +16,9 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from hduce.application.appointments.lifecycle import (
+from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
+from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.transitions import (
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,
@@ -24,9 +26,6 @@ from hduce.application.appointments.lifecycle import (
     EnterInError,
     MarkNoShow,
     RejectAppointment,
-    RescheduleAppointment,
-    RescheduleCommand,
-    TransitionCommand,
 )
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.appointments.etags import expected_version

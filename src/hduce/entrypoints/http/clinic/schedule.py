@@ -15,12 +15,10 @@ from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from hduce.application.access import ensure_self_or_admin
 from hduce.application.availability.free_slots import MAX_SLOT_WINDOW
 from hduce.application.availability.hours import AddExtraHours, GetWorkingHours, SetWorkingHours
 from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
 from hduce.application.clinic import GetDoctor
-from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
@@ -105,22 +103,10 @@ class DoctorScheduleController(Controller):
         doctor_id: FromPath[UUID],
         data: JSONBody[WorkingHoursPut],
         actor: NamedDependency[Actor],
-        get_doctor: FromDishka[GetDoctor],
         set_working_hours: FromDishka[SetWorkingHours],
-        get_working_hours: FromDishka[GetWorkingHours],
     ) -> WorkingHoursView:
         weekly = data.days.to_domain()
-        if data.timezone is not None:
-            ensure_self_or_admin(actor, doctor_id, "change working hours")
-            timezone = (await get_doctor(doctor_id)).doctor.timezone
-            if data.timezone != timezone:
-                raise BusinessRuleViolation(
-                    f"these hours are meant for {data.timezone}, but the doctor works in "
-                    f"{timezone}; change the doctor's timezone first",
-                    rule="timezone-mismatch",
-                )
-        await set_working_hours(actor, doctor_id, weekly)
-        availability = await get_working_hours(doctor_id)
+        availability = await set_working_hours(actor, doctor_id, weekly, timezone=data.timezone)
         return WorkingHoursView(
             doctor_id=doctor_id,
             timezone=availability.timezone,

@@ -1,0 +1,70 @@
+"""What the appointment commands share: the policy, the visit's slot, the locked
+load, and the audit entry of a status change.
+
+Each command runs in one unit of work: load, let the domain decide, save, audit,
+commit (the domain events reach the outbox in that same transaction).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from hduce.application.access import ensure_can_view
+from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import Audit, UseCase
+from hduce.domain.appointments import Appointment
+from hduce.domain.errors import NotFound, StaleVersion
+from hduce.domain.identity import Actor
+from hduce.domain.scheduling import SchedulingPolicy, TimeSlot, ensure_utc
+
+
+class AppointmentUseCase(UseCase):
+    """A use case over appointments: the frame plus the clinic's scheduling policy."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
+    ) -> None:
+        super().__init__(uow_factory, clock)
+        self._policy = policy
+
+
+async def visit_slot(
+    uow: UnitOfWork, doctor_id: UUID, starts_at: datetime, ends_at: datetime | None
+) -> TimeSlot:
+    """The slot asked for with an active doctor; without an end, the doctor's visit length."""
+    doctor = await uow.doctors.get(doctor_id)
+    account = await uow.users.get(doctor_id) if doctor is not None else None
+    if doctor is None or account is None or not account.is_active:
+        raise NotFound("doctor", doctor_id)
+    start = ensure_utc(starts_at, "starts_at")
+    end = ensure_utc(ends_at, "ends_at") if ends_at is not None else start + doctor.visit_length
+    return TimeSlot(start, end)
+
+
+async def load_for_change(
+    uow: UnitOfWork, actor: Actor, appointment_id: UUID, expected_version: int | None
+) -> Appointment:
+    """The appointment, locked, if ``actor`` may see it and it is still at that version."""
+    appointment = await uow.appointments.get(appointment_id, for_update=True)
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
+    ensure_can_view(actor, appointment)
+    if expected_version is not None and expected_version != appointment.version:
+        raise StaleVersion("appointment", appointment_id, expected_version, appointment.version)
+    return appointment
+
+
+async def audit_status(audit: Audit, appointment: Appointment, action: str, at: datetime) -> None:
+    """The audit entry of the appointment's latest status change."""
+    last = appointment.history[-1]
+    await audit(
+        action,
+        "appointment",
+        appointment.id,
+        at=at,
+        from_status=last.from_status.value if last.from_status else None,
+        to_status=last.to_status.value,
+        reason=last.reason,
+        version=appointment.version,
+    )

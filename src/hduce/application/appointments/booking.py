@@ -1,0 +1,49 @@
+"""Booking: a new appointment, checked against hours, notice, horizon and overlaps."""
+
+from __future__ import annotations
+
+from hduce.application.access import ensure_can_book
+from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
+from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.domain.appointments import Appointment
+from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.identity import Role
+
+
+class BookAppointment(AppointmentUseCase):
+    async def __call__(self, command: BookAppointmentCommand) -> Appointment:
+        actor = command.actor
+        patient_id = command.patient_id
+        if patient_id is None:
+            if actor.role is not Role.PATIENT or actor.user_id is None:
+                raise InvalidInput("patient_id is required", field="patient_id")
+            patient_id = actor.user_id
+        # Before any lookup: whoever may not book for them learns nothing about the ids.
+        ensure_can_book(actor, patient_id, command.doctor_id)
+        # serialized: the conflict check and the insert must not interleave with another
+        # booking (SQLite's BEGIN IMMEDIATE; PostgreSQL also has exclusion constraints).
+        async with self.change(actor, serialized=True) as (uow, audit):
+            patient = await uow.users.get(patient_id)
+            if patient is None or patient.role is not Role.PATIENT or not patient.is_active:
+                raise NotFound("patient", patient_id)
+            slot = await visit_slot(uow, command.doctor_id, command.starts_at, command.ends_at)
+            now = self._clock.now()
+            availability = await uow.availability.get(command.doctor_id, slot)
+            existing = await uow.appointments.occupying_overlapping(
+                slot, doctor_id=command.doctor_id, patient_id=patient_id
+            )
+            appointment = Appointment.book(
+                actor=actor,
+                patient_id=patient_id,
+                doctor_id=command.doctor_id,
+                slot=slot,
+                reason=command.reason,
+                now=now,
+                policy=self._policy,
+                availability=availability,
+                existing=existing,
+                approve=command.approve,
+            )
+            await uow.appointments.add(appointment)
+            await audit_status(audit, appointment, "appointment.booked", now)
+        return appointment

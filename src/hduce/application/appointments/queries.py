@@ -1,0 +1,48 @@
+"""Reading appointments: one by id, or a role-filtered page."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from uuid import UUID
+
+from hduce.application.access import ensure_can_view
+from hduce.application.ports import AppointmentQuery, Page, UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import load
+from hduce.domain.appointments import Appointment
+from hduce.domain.errors import PermissionDenied
+from hduce.domain.identity import Actor, Role
+
+
+async def load_visible(uow: UnitOfWork, actor: Actor, appointment_id: UUID) -> Appointment:
+    """The appointment, if ``actor`` may see it (``NotFound`` or ``PermissionDenied``)."""
+    appointment = await load(uow.appointments.get, appointment_id, "appointment")
+    ensure_can_view(actor, appointment)
+    return appointment
+
+
+class GetAppointment:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, actor: Actor, appointment_id: UUID) -> Appointment:
+        async with self._uow_factory() as uow:
+            return await load_visible(uow, actor, appointment_id)
+
+
+class ListAppointments:
+    """Role-filtered: patients see their own, doctors their calendar, admins all."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, actor: Actor, query: AppointmentQuery) -> Page[Appointment]:
+        if actor.role is Role.PATIENT:
+            if query.patient_id not in (None, actor.user_id):
+                raise PermissionDenied("patients list only their own appointments")
+            query = replace(query, patient_id=actor.user_id)
+        elif actor.role is Role.DOCTOR:
+            if query.doctor_id not in (None, actor.user_id):
+                raise PermissionDenied("doctors list only their own calendar")
+            query = replace(query, doctor_id=actor.user_id)
+        async with self._uow_factory() as uow:
+            return await uow.appointments.list(query)
