@@ -401,7 +401,7 @@ CASES: list[Case] = [
         # Booking for someone else is refused by the state machine (422
         # illegal-transition: "patients book for themselves", "doctors book only on
         # their own calendar"), although who may book for whom is authorization (403
-        # by DESIGN.md section 5). Pinned as it is: changing it must change this row.
+        # per docs/architecture.md, "Errors over HTTP"). Pinned: changing it must change this row.
         cells(patient=201, other_patient=422, doctor=201, other_doctor=422, admin=201),
         body=_booking_body,
     ),

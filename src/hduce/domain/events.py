@@ -1,4 +1,4 @@
-"""Domain events and their envelope (DESIGN.md §2 "Events").
+"""Domain events and their envelope (docs/architecture.md, "The event flow").
 
 An event is a fact that already happened. Aggregates record them; the unit of
 work writes them to the outbox in the same transaction as the change.
