@@ -137,7 +137,10 @@ def _check_dotted(name: str) -> str | None:
         origin = Path(spec.origin)
         if not origin.is_relative_to(ROOT):
             return f"{module} resolves outside this repository ({origin})"
-        return _undefined(origin, rest)
+        problem = _undefined(origin, rest)
+        if problem and origin.name == "__init__.py":
+            return f"no module {module}.{parts[cut]}, nor a name {parts[cut]} in {module}"
+        return problem
     return f"no module {name}"
 
 
@@ -193,9 +196,9 @@ def test_the_docs_exist() -> None:
 
 @pytest.mark.parametrize("document", _documents(), ids=lambda p: p.name)
 def test_every_reference_resolves(document: Path) -> None:
-    problems = [
-        f"{written}: {problem}" for written, problem in _references(document) if problem
-    ]
+    problems = sorted(
+        {f"{written}: {problem}" for written, problem in _references(document) if problem}
+    )
     assert not problems, f"{document.relative_to(ROOT)} names what does not exist:\n" + "\n".join(
         problems
     )
