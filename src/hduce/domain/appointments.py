@@ -1,4 +1,4 @@
-"""The appointment aggregate and its state machine (DESIGN.md §2).
+"""The appointment aggregate and its state machine (the table in docs/architecture.md).
 
 Every command checks who acts and the guard, then appends one history entry and
 records exactly one event. A refused command raises and changes nothing.

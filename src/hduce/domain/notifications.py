@@ -1,4 +1,4 @@
-"""Who is told what (DESIGN.md §2 "Notification policy") and the notification record.
+"""Who is told what (docs/architecture.md, "The event flow") and the notification record.
 
 ``plan_notifications`` is a pure function from one event to the intents it causes.
 Rendering the text is pure too, with times shown in the recipient's timezone.

@@ -1,4 +1,4 @@
-"""``find_conflicts`` against a brute-force pairwise check (DESIGN.md §2 "Conflict rules")."""
+"""``find_conflicts`` against a brute-force pairwise check (docs/architecture.md)."""
 
 from __future__ import annotations
 

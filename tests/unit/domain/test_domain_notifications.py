@@ -1,4 +1,4 @@
-"""Notification policy (DESIGN.md §2): who is told, with which template, on which channels."""
+"""Notification policy (docs/architecture.md): who is told, with which template, on which channels."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 - once terminal, always terminal (and the same terminal status);
 - a refused command (a DomainError) adds no event and changes nothing at all;
 - an accepted command adds exactly one event and one history line, and only moves
-  along an edge of the table in DESIGN.md §2;
+  along an edge of the state machine table in docs/architecture.md;
 - version == len(history), and event versions count 1, 2, 3, ... with no gap.
 """
 

@@ -1,4 +1,4 @@
-"""Every row of the state machine table (DESIGN.md §2): who may, who may not.
+"""Every row of the state machine table (docs/architecture.md): who may, who may not.
 
 An allowed actor moves the appointment, appends one history line and records exactly
 one event; every other actor gets IllegalTransition naming from/to/actor and the
