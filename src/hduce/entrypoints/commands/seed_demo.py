@@ -9,6 +9,7 @@ import click
 
 from hduce.application.demo import DEMO_ADMIN_EMAIL, DemoSummary, SeedDemo
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.commands.common import load_settings
 
 
 async def _seed(settings: Settings, password: str) -> DemoSummary:
@@ -34,8 +35,6 @@ def seed_demo(password: str | None) -> None:
 
     Refused when HDUCE_ENV=production: demo accounts share one password.
     """
-    from hduce.entrypoints.cli import load_settings
-
     settings = load_settings()
     if settings.is_production:
         raise click.ClickException("seed-demo is for development databases only")
