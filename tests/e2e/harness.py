@@ -41,7 +41,8 @@ from hduce.application.identity.policy import IdentityPolicy, RateRule
 from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.ports import AccessTokenIssuer, Clock, PasswordHasher, UnitOfWorkFactory
-from hduce.bootstrap.container import ProcessMode, background_services, build_container
+from hduce.bootstrap.background import ProcessMode, background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.identity_provider import identity_policy, identity_providers
 from hduce.bootstrap.settings import Settings
 from hduce.domain.clinic import Doctor, Specialty

@@ -8,16 +8,11 @@ their container from ``build_container``.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
-from typing import Literal
 
-import structlog
 from dishka import AsyncContainer, Has, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.litestar import LitestarProvider
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.clock import SystemClock, UuidV7Generator
@@ -35,6 +30,7 @@ from hduce.adapters.redis.rate_limit import RedisRateLimiter
 from hduce.adapters.sms.http import HttpSmsSender
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
+from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from hduce.application.appointments.lifecycle import (
     ApproveAppointment,
@@ -58,7 +54,6 @@ from hduce.application.availability.hours import (
     SetWorkingHours,
 )
 from hduce.application.demo import SeedDemo
-from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay, RelaySettings
 from hduce.application.messaging.reminders import SendDueReminders
@@ -81,38 +76,12 @@ from hduce.application.ports import (
 )
 from hduce.bootstrap.admin_provider import AdminProvider
 from hduce.bootstrap.appointments_provider import AppointmentsHttpProvider
-from hduce.bootstrap.background import BackgroundService, periodic_service, task_service
+from hduce.bootstrap.background import ProcessMode
 from hduce.bootstrap.clinic_provider import ClinicProvider
 from hduce.bootstrap.identity_provider import identity_providers
-from hduce.bootstrap.metrics import (
-    EVENTS_CONSUMED,
-    MeteredEmailSender,
-    MeteredPublisher,
-    MeteredSmsSender,
-    record_outbox_stats,
-)
+from hduce.bootstrap.metrics import MeteredEmailSender, MeteredPublisher, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
-from hduce.domain.events import DomainEvent
 from hduce.domain.scheduling import SchedulingPolicy
-
-log = structlog.get_logger(__name__)
-
-ProcessMode = Literal["all", "api", "worker"]
-"""all = HTTP + relay + consumers + sweeps; api = HTTP (writes and publishes via the
-outbox); worker = consumers + sweeps, no HTTP."""
-
-
-class DatabaseProbe:
-    """Readiness: the database answers a trivial query."""
-
-    name = "database"
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def check(self) -> None:
-        async with self._engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
 
 
 class ConfigProvider(Provider):
@@ -353,68 +322,3 @@ def build_container(
     return make_async_container(
         LitestarProvider(), *providers(settings), *extra, context={Settings: settings}
     )
-
-
-def background_services(
-    container: AsyncContainer, settings: Settings, *, mode: ProcessMode = "all"
-) -> list[BackgroundService]:
-    """What runs beside the HTTP server in this process.
-
-    ``api``: nothing — a separate worker relays and consumes.
-    ``all``/``worker``: the relay into the bus, the consumers, and the sweeps.
-    """
-
-    async def outbox_metrics() -> None:
-        record_outbox_stats(await (await container.get(OutboxRelay)).stats())
-
-    metrics = periodic_service("outbox-metrics", 5.0, outbox_metrics)
-    if mode == "api":
-        return [metrics]
-
-    async def run_relay() -> None:
-        relay = await container.get(OutboxRelay)
-        await relay.run()
-
-    @contextlib.asynccontextmanager
-    async def in_process_consumers() -> AsyncIterator[None]:
-        bus = await container.get(InProcessEventBus)
-        notify = await container.get(HandleEventNotifications)
-
-        async def on_event(event: DomainEvent) -> None:
-            try:
-                stored = await notify(event)
-            except Exception:
-                EVENTS_CONSUMED.labels(consumer="notifications", outcome="failed").inc()
-                raise
-            EVENTS_CONSUMED.labels(consumer="notifications", outcome="processed").inc()
-            log.debug("event handled", event_type=event.type, notifications=len(stored))
-
-        unsubscribe = bus.subscribe(on_event)
-        try:
-            yield
-        finally:
-            unsubscribe()
-
-    async def deliver_notifications() -> None:
-        await (await container.get(DeliverPendingNotifications))()
-
-    async def expire_overdue() -> None:
-        await (await container.get(ExpireOverdueAppointments))()
-
-    async def purge_expired() -> None:
-        report = await (await container.get(PurgeExpiredRecords))()
-        refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
-        log.info("purged expired records", refresh_tokens=refresh_tokens, **asdict(report))
-
-    async def send_reminders() -> None:
-        await (await container.get(SendDueReminders))()
-
-    return [
-        in_process_consumers,
-        task_service("outbox-relay", run_relay),
-        periodic_service("notification-delivery", 5.0, deliver_notifications),
-        periodic_service("overdue-appointments", 60.0, expire_overdue),
-        periodic_service("reminders", 60.0, send_reminders),
-        periodic_service("purge-expired-records", 3600.0, purge_expired),
-        metrics,
-    ]

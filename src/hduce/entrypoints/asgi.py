@@ -14,7 +14,8 @@ import structlog
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.background import background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http import admin, appointments, auth, clinic, notifications

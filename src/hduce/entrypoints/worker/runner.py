@@ -14,7 +14,8 @@ import signal
 
 import structlog
 
-from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.background import background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings
 
 log = structlog.get_logger(__name__)
