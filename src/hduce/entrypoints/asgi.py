@@ -41,7 +41,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
             "HDUCE_BROKER_URL is set but not used yet: events are relayed from the "
             "outbox to in-process consumers (hduce serve / hduce worker)"
         )
-    container = build_container(settings, mode=mode)
+    container = build_container(settings)
     app = create_app(
         container,
         settings,

@@ -24,7 +24,7 @@ from hduce.entrypoints.commands.common import FAILURE, USAGE_ERROR, load_setting
 def _build_container(settings: Settings) -> AsyncContainer:
     from hduce.bootstrap.container import build_container
 
-    return build_container(settings, mode="api")
+    return build_container(settings)
 
 
 async def _create(settings: Settings, account: NewAccount) -> User:

@@ -17,7 +17,7 @@ async def _seed(settings: Settings, password: str) -> DemoSummary:
     from hduce.bootstrap.container import build_container
 
     await database.upgrade(settings)
-    container = build_container(settings, mode="api")
+    container = build_container(settings)
     try:
         seed = await container.get(SeedDemo)
         return await seed(password)

@@ -29,7 +29,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             loop.add_signal_handler(signum, stop.set)
     if settings.broker is not None:
         log.warning("HDUCE_BROKER_URL is set but not used yet: the worker relays in process")
-    container = build_container(settings, mode="worker")
+    container = build_container(settings)
     try:
         async with contextlib.AsyncExitStack() as services:
             for service in background_services(container, settings, mode="worker"):
