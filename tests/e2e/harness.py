@@ -41,8 +41,9 @@ from hduce.application.identity.policy import IdentityPolicy, RateRule
 from hduce.application.messaging.handlers import Route, event_routes
 from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.ports import AccessTokenIssuer, Clock, PasswordHasher, UnitOfWorkFactory
-from hduce.bootstrap.container import ProcessMode, background_services, build_container
-from hduce.bootstrap.identity_provider import identity_policy, identity_providers
+from hduce.bootstrap.background import ProcessMode, background_services
+from hduce.bootstrap.container import build_container
+from hduce.bootstrap.providers.identity import identity_policy
 from hduce.bootstrap.settings import Settings
 from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.events import DomainEvent
@@ -121,25 +122,18 @@ def build_test_app(
     clock: FixedClock | None = None,
     extra: Sequence[Provider] = (),
 ) -> Litestar:
-    """``build_app(settings, mode=mode)`` with test providers on top of the composition
-    root's (later providers override earlier ones): cheap Argon2, ``policy`` (default:
-    ``test_policy``), the fixed ``clock`` if any, then ``extra``.
+    """``build_app(settings, mode=mode)`` with cheap Argon2 and ``policy`` (default:
+    ``test_policy``), and test providers on top of the composition root's (later
+    providers override earlier ones): the fixed ``clock`` if any, then ``extra``.
 
     ``mode="api"`` runs no background service at all (tests drain the outbox themselves
     when they need to); ``"all"`` runs what ``hduce serve`` runs beside HTTP.
     """
     container = build_container(
         settings,
-        mode=mode,
-        extra=[
-            *identity_providers(
-                settings,
-                policy=policy or test_policy(settings),
-                hasher_parameters=Argon2Parameters.for_tests(),
-            ),
-            *([FixedClockProvider(clock)] if clock is not None else []),
-            *extra,
-        ],
+        identity_policy=policy or test_policy(settings),
+        hasher_parameters=Argon2Parameters.for_tests(),
+        extra=[*([FixedClockProvider(clock)] if clock is not None else []), *extra],
     )
     # ``build_app``'s own lines (it cannot take extra providers), but for one thing: in
     # ``api`` mode its only background service is the outbox-metrics ticker, left out

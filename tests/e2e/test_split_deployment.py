@@ -50,7 +50,7 @@ async def test_api_writes_and_two_workers_notify_exactly_once(
             "HDUCE_JWT_SECRET": "split-deployment-secret-0123456789abcdef",
         }
     )
-    api = build_container(settings, mode="api")
+    api = build_container(settings)
     try:
         await (await api.get(SeedDemo))("demo-password-0123")
         uow_factory = await api.get(UnitOfWorkFactory)  # type: ignore[type-abstract]

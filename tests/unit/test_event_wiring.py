@@ -13,7 +13,8 @@ from hduce.adapters.memory import InProcessEventBus
 from hduce.adapters.memory.bus import HandlerFailed
 from hduce.application.messaging.handlers import EVENT_HANDLERS
 from hduce.application.notifications.handler import HandleEventNotifications
-from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.background import background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings
 from hduce.domain import events
 from hduce.domain.events import DomainEvent

@@ -1,4 +1,5 @@
-"""Long-running work of a process (outbox relay, sweeps) as start/stop context managers.
+"""Long-running work of a process (outbox relay, consumers, sweeps) as start/stop
+context managers, and which of them a process runs (``background_services``).
 
 Each service is a factory of an async context manager: entering starts an asyncio
 task, leaving cancels it and waits, so the HTTP app's lifespan (or the worker's)
@@ -11,13 +12,32 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Literal
 
 import structlog
+from dishka import AsyncContainer
+
+from hduce.adapters.memory.bus import InProcessEventBus
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
+from hduce.application.messaging.handlers import EventConsumer, event_routes
+from hduce.application.messaging.housekeeping import PurgeExpiredRecords
+from hduce.application.messaging.outbox_relay import OutboxRelay
+from hduce.application.messaging.reminders import SendDueReminders
+from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.ports import EventHandler
+from hduce.bootstrap.metrics import EVENTS_CONSUMED, record_outbox_stats
+from hduce.bootstrap.settings import Settings
+from hduce.domain.events import DomainEvent
 
 log = structlog.get_logger(__name__)
 
 BackgroundService = Callable[[], AbstractAsyncContextManager[None]]
+
+ProcessMode = Literal["all", "api", "worker"]
+"""all = HTTP + relay + consumers + sweeps; api = HTTP (writes and publishes via the
+outbox); worker = consumers + sweeps, no HTTP."""
 
 
 def task_service(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> BackgroundService:
@@ -79,3 +99,74 @@ def periodic_service(
             log.info("background service stopped", service=name)
 
     return service
+
+
+def background_services(
+    container: AsyncContainer, settings: Settings, *, mode: ProcessMode = "all"
+) -> list[BackgroundService]:
+    """What runs beside the HTTP server in this process.
+
+    ``api``: nothing — a separate worker relays and consumes.
+    ``all``/``worker``: the relay into the bus, the consumers, and the sweeps.
+    """
+
+    async def outbox_metrics() -> None:
+        record_outbox_stats(await (await container.get(OutboxRelay)).stats())
+
+    metrics = periodic_service("outbox-metrics", 5.0, outbox_metrics)
+    if mode == "api":
+        return [metrics]
+
+    async def run_relay() -> None:
+        relay = await container.get(OutboxRelay)
+        await relay.run()
+
+    def metered(handler: EventConsumer) -> EventHandler:
+        async def on_event(event: DomainEvent) -> None:
+            try:
+                await handler(event)
+            except Exception:
+                EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="failed").inc()
+                raise
+            EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="processed").inc()
+            log.debug("event handled", consumer=handler.consumer, event_type=event.type)
+
+        return on_event
+
+    @contextlib.asynccontextmanager
+    async def in_process_consumers() -> AsyncIterator[None]:
+        # Each handler of the routing table, subscribed to the events it reacts to.
+        bus = await container.get(InProcessEventBus)
+        unsubscribes = [
+            bus.subscribe(metered(await container.get(route.handler)), *route.event_types)
+            for route in event_routes()
+        ]
+        try:
+            yield
+        finally:
+            for unsubscribe in unsubscribes:
+                unsubscribe()
+
+    async def deliver_notifications() -> None:
+        await (await container.get(DeliverPendingNotifications))()
+
+    async def expire_overdue() -> None:
+        await (await container.get(ExpireOverdueAppointments))()
+
+    async def purge_expired() -> None:
+        report = await (await container.get(PurgeExpiredRecords))()
+        refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
+        log.info("purged expired records", refresh_tokens=refresh_tokens, **asdict(report))
+
+    async def send_reminders() -> None:
+        await (await container.get(SendDueReminders))()
+
+    return [
+        in_process_consumers,
+        task_service("outbox-relay", run_relay),
+        periodic_service("notification-delivery", 5.0, deliver_notifications),
+        periodic_service("overdue-appointments", 60.0, expire_overdue),
+        periodic_service("reminders", 60.0, send_reminders),
+        periodic_service("purge-expired-records", 3600.0, purge_expired),
+        metrics,
+    ]

@@ -14,7 +14,8 @@ import structlog
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.background import background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http import admin, appointments, auth, clinic, notifications
@@ -40,7 +41,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
             "HDUCE_BROKER_URL is set but not used yet: events are relayed from the "
             "outbox to in-process consumers (hduce serve / hduce worker)"
         )
-    container = build_container(settings, mode=mode)
+    container = build_container(settings)
     app = create_app(
         container,
         settings,

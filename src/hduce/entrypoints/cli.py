@@ -2,8 +2,9 @@
 
 ``cli`` is a click group: further commands (``worker``, ``db upgrade``,
 ``seed-demo``, ``create-admin``) attach with ``@cli.command()`` /
-``@cli.group()`` and read configuration with ``load_settings()``, which turns a
-bad ``HDUCE_*`` value into one line on stderr and exit status 2.
+``@cli.group()`` and read configuration with ``load_settings()``
+(``hduce.entrypoints.commands.common``), which turns a bad ``HDUCE_*`` value into
+one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import click
 import structlog
 
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
-from hduce.bootstrap.settings import Settings, SettingsError, render_settings_markdown
+from hduce.bootstrap.settings import render_settings_markdown
 from hduce.entrypoints.asgi import AppMode
+from hduce.entrypoints.commands.common import load_settings
 from hduce.entrypoints.commands.create_admin import create_admin
 from hduce.entrypoints.commands.seed_demo import seed_demo
 from hduce.entrypoints.port_guard import claim_port, refuse_taken_port, server_url
 
-USAGE_ERROR = 2
-FAILURE = 1
 # granian imports "module:attribute" in each worker and calls it (factory=True).
 _APP_FACTORIES: dict[AppMode, str] = {
     "all": "hduce.entrypoints.asgi:build_app",
@@ -35,15 +35,6 @@ _APP_FACTORIES: dict[AppMode, str] = {
 @click.version_option(package_name="hduce", prog_name="hduce")
 def cli() -> None:
     """HDUCE: medical appointments without double-booking."""
-
-
-def load_settings() -> Settings:
-    """Settings from the environment, or exit 2 with the one-line reason."""
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        click.echo(f"hduce: configuration error: {exc}", err=True)
-        raise SystemExit(USAGE_ERROR) from None
 
 
 def _server_options(command: click.decorators.FC) -> click.decorators.FC:

@@ -13,13 +13,11 @@ from dishka.integrations.litestar import LitestarProvider
 from hduce.adapters.memory import InMemoryStore
 from hduce.adapters.security import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount
-from hduce.bootstrap.container import (
-    ConfigProvider,
-    DeliveryProvider,
-    InMemoryPersistenceProvider,
-    MessagingProvider,
-)
-from hduce.bootstrap.identity_provider import identity_providers
+from hduce.bootstrap.providers.config import ConfigProvider
+from hduce.bootstrap.providers.identity import IdentityProvider
+from hduce.bootstrap.providers.persistence import InMemoryPersistenceProvider
+from hduce.bootstrap.providers.security import SecurityProvider
+from hduce.bootstrap.providers.shared_state import InMemorySharedStateProvider
 from hduce.bootstrap.settings import Settings
 from hduce.domain.identity import Role
 from hduce.entrypoints.commands import create_admin as command
@@ -53,9 +51,9 @@ def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryStore:
             LitestarProvider(),
             ConfigProvider(),
             InMemoryPersistenceProvider(),
-            MessagingProvider(),
-            DeliveryProvider(),
-            *identity_providers(settings, hasher_parameters=Argon2Parameters.for_tests()),
+            InMemorySharedStateProvider(),
+            SecurityProvider(hasher_parameters=Argon2Parameters.for_tests()),
+            IdentityProvider(),
             SharedStore(store),
             context={Settings: settings},
         )

@@ -5,6 +5,7 @@ Wiring, from the composition root::
     engine = create_engine(settings.database.url)
     uow_factory = SqlUnitOfWorkFactory(engine)      # UnitOfWorkFactory port
     outbox = SqlOutbox(engine)                      # Outbox port
+    probe = DatabaseProbe(engine)                   # ReadinessProbe port
     await upgrade_database(settings.database.url)   # `hduce db upgrade`
     ...
     await engine.dispose()                          # on shutdown
@@ -13,10 +14,12 @@ Wiring, from the composition root::
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.migrations import current_revision, downgrade_database, upgrade_database
 from hduce.adapters.sql.outbox import SqlOutbox
+from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore  # registers its table too
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 __all__ = [
+    "DatabaseProbe",
     "SqlOutbox",
     "SqlRefreshTokenStore",
     "SqlUnitOfWork",

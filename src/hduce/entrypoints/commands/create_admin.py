@@ -15,18 +15,16 @@ import click
 from dishka import AsyncContainer
 
 from hduce.application.identity.accounts import CreateAccount, NewAccount
-from hduce.bootstrap.settings import Settings, SettingsError
+from hduce.bootstrap.settings import Settings
 from hduce.domain.errors import AlreadyExists, InvalidInput
 from hduce.domain.identity import Actor, Role, User
-
-USAGE_ERROR = 2
-FAILURE = 1
+from hduce.entrypoints.commands.common import FAILURE, USAGE_ERROR, load_settings
 
 
 def _build_container(settings: Settings) -> AsyncContainer:
     from hduce.bootstrap.container import build_container
 
-    return build_container(settings, mode="api")
+    return build_container(settings)
 
 
 async def _create(settings: Settings, account: NewAccount) -> User:
@@ -57,11 +55,7 @@ def _read_password(from_stdin: bool) -> str:
 )
 def create_admin(email: str, full_name: str, password_stdin: bool) -> None:
     """Create an administrator account (password prompted, never defaulted)."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        click.echo(f"hduce: configuration error: {exc}", err=True)
-        raise SystemExit(USAGE_ERROR) from None
+    settings = load_settings()
     password = _read_password(password_stdin)
     if not password:
         click.echo("hduce: a password is required", err=True)

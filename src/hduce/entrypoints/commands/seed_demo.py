@@ -9,6 +9,7 @@ import click
 
 from hduce.application.demo import DEMO_ADMIN_EMAIL, DemoSummary, SeedDemo
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.commands.common import load_settings
 
 
 async def _seed(settings: Settings, password: str) -> DemoSummary:
@@ -16,7 +17,7 @@ async def _seed(settings: Settings, password: str) -> DemoSummary:
     from hduce.bootstrap.container import build_container
 
     await database.upgrade(settings)
-    container = build_container(settings, mode="api")
+    container = build_container(settings)
     try:
         seed = await container.get(SeedDemo)
         return await seed(password)
@@ -34,8 +35,6 @@ def seed_demo(password: str | None) -> None:
 
     Refused when HDUCE_ENV=production: demo accounts share one password.
     """
-    from hduce.entrypoints.cli import load_settings
-
     settings = load_settings()
     if settings.is_production:
         raise click.ClickException("seed-demo is for development databases only")

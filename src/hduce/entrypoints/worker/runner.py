@@ -14,7 +14,8 @@ import signal
 
 import structlog
 
-from hduce.bootstrap.container import background_services, build_container
+from hduce.bootstrap.background import background_services
+from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -28,7 +29,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             loop.add_signal_handler(signum, stop.set)
     if settings.broker is not None:
         log.warning("HDUCE_BROKER_URL is set but not used yet: the worker relays in process")
-    container = build_container(settings, mode="worker")
+    container = build_container(settings)
     try:
         async with contextlib.AsyncExitStack() as services:
             for service in background_services(container, settings, mode="worker"):

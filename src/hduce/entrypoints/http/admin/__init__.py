@@ -3,7 +3,7 @@
 
 Wiring (composition root)::
 
-    container: add ``hduce.bootstrap.admin_provider.AdminProvider()``
+    container: add ``hduce.bootstrap.providers.admin.AdminProvider()``
     create_app(container, settings, route_handlers=[..., *admin.route_handlers()])
 """
 

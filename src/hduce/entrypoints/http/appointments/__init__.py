@@ -5,8 +5,8 @@ Wiring (composition root)::
 
     create_app(container, settings, route_handlers=[..., *appointments.route_handlers()])
 
-with ``AppointmentsHttpProvider`` (``hduce.bootstrap.appointments_provider``) in the
-container, beside the ``UseCaseProvider`` that provides the appointment use cases.
+with ``AppointmentsProvider`` (``hduce.bootstrap.providers.appointments``: the
+appointment use cases) in the container.
 """
 
 from __future__ import annotations

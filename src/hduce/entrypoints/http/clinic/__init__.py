@@ -2,7 +2,8 @@
 
 Wiring (composition root)::
 
-    container: add ``hduce.bootstrap.clinic_provider.ClinicProvider()``
+    container: add ``hduce.bootstrap.providers.clinic.ClinicProvider()`` and
+        ``hduce.bootstrap.providers.availability.AvailabilityProvider()``
     create_app(container, settings, route_handlers=[..., *clinic.route_handlers()])
 """
 

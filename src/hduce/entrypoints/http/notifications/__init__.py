@@ -5,9 +5,9 @@ Wiring (composition root)::
 
     create_app(container, settings, route_handlers=[..., *notifications.route_handlers()])
 
-with ``AppointmentsHttpProvider`` (``hduce.bootstrap.appointments_provider``: the
-realtime subscriber the stream listens on) and the ``UseCaseProvider`` (the inbox) in
-the container.
+with ``EventBusProvider`` (``hduce.bootstrap.providers.events``: the realtime
+subscriber the stream listens on) and ``NotificationsProvider`` (the inbox) in the
+container.
 """
 
 from __future__ import annotations

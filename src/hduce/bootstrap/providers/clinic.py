@@ -1,16 +1,12 @@
-"""Clinic wiring: the catalogue, calendar and patient use cases (all APP scoped).
+"""The clinic feature (``hduce.application.clinic``): specialties, doctors, patients.
 
-Needs from the container: ``UnitOfWorkFactory`` and ``Clock`` (composition root),
-``CreateAccount`` (``IdentityProvider``), and ``AddTimeOff`` / ``ListFreeSlots``
-(``UseCaseProvider``, which also provides the other availability use cases the
-clinic routes call).
+Creating a doctor creates their account: needs ``CreateAccount`` (``IdentityProvider``).
 """
 
 from __future__ import annotations
 
 from dishka import Provider, Scope, provide
 
-from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
 from hduce.application.clinic import (
     CreateDoctor,
     CreateSpecialty,
@@ -34,7 +30,5 @@ class ClinicProvider(Provider):
     get_doctor = provide(GetDoctor)
     create_doctor = provide(CreateDoctor)
     update_doctor = provide(UpdateDoctor)
-    list_doctor_slots = provide(ListDoctorSlots)
-    add_doctor_time_off = provide(AddDoctorTimeOff)
     get_patient = provide(GetPatient)
     update_patient = provide(UpdatePatient)

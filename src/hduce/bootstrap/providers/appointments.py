@@ -1,0 +1,49 @@
+"""The appointments feature (``hduce.application.appointments``): the lifecycle use
+cases, booking behind an ``Idempotency-Key``, and an appointment with its parties'
+names and emails (the iCalendar file's ORGANIZER and ATTENDEE)."""
+
+from __future__ import annotations
+
+from dishka import Provider, Scope, provide
+
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.appointments.idempotency import BookAppointmentOnce
+from hduce.application.appointments.parties import GetAppointmentWithParties
+from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.transitions import (
+    ApproveAppointment,
+    CancelAppointment,
+    CheckInAppointment,
+    CompleteAppointment,
+    EnterInError,
+    MarkNoShow,
+    RejectAppointment,
+)
+from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.domain.scheduling import SchedulingPolicy
+
+
+class AppointmentsProvider(Provider):
+    scope = Scope.APP
+
+    book = provide(BookAppointment)
+    approve = provide(ApproveAppointment)
+    reject = provide(RejectAppointment)
+    cancel = provide(CancelAppointment)
+    check_in = provide(CheckInAppointment)
+    complete = provide(CompleteAppointment)
+    no_show = provide(MarkNoShow)
+    enter_in_error = provide(EnterInError)
+    reschedule = provide(RescheduleAppointment)
+    expire_overdue = provide(ExpireOverdueAppointments)
+    get_appointment = provide(GetAppointment)
+    list_appointments = provide(ListAppointments)
+    appointment_with_parties = provide(GetAppointmentWithParties)
+
+    @provide
+    def book_once(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
+    ) -> BookAppointmentOnce:
+        return BookAppointmentOnce(uow_factory, clock, policy)

@@ -1,0 +1,27 @@
+"""The availability feature (``hduce.application.availability``): working hours, time
+off, extra hours and free slots, in UTC and in the doctor's local calendar."""
+
+from __future__ import annotations
+
+from dishka import Provider, Scope, provide
+
+from hduce.application.availability.free_slots import ListFreeSlots
+from hduce.application.availability.hours import (
+    AddExtraHours,
+    AddTimeOff,
+    GetWorkingHours,
+    SetWorkingHours,
+)
+from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
+
+
+class AvailabilityProvider(Provider):
+    scope = Scope.APP
+
+    get_working_hours = provide(GetWorkingHours)
+    set_working_hours = provide(SetWorkingHours)
+    add_time_off = provide(AddTimeOff)
+    add_extra_hours = provide(AddExtraHours)
+    list_free_slots = provide(ListFreeSlots)
+    list_doctor_slots = provide(ListDoctorSlots)
+    add_doctor_time_off = provide(AddDoctorTimeOff)

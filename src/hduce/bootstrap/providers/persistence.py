@@ -1,0 +1,91 @@
+"""Persistence: the units of work, the outbox, and the stores that live beside them
+(refresh tokens, the statistics queries), all in SQL or all in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dishka import Provider, Scope, provide
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
+from hduce.adapters.memory.outbox import InMemoryOutbox
+from hduce.adapters.memory.statistics import InMemoryClinicStatistics
+from hduce.adapters.memory.store import InMemoryStore
+from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from hduce.adapters.sql.engine import create_engine
+from hduce.adapters.sql.outbox import SqlOutbox
+from hduce.adapters.sql.readiness import DatabaseProbe
+from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
+from hduce.adapters.sql.statistics import SqlClinicStatistics
+from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from hduce.application.ports import (
+    ClinicStatistics,
+    Clock,
+    IdGenerator,
+    Outbox,
+    RefreshTokenStore,
+    UnitOfWorkFactory,
+)
+from hduce.bootstrap.settings import Settings
+
+
+class SqlPersistenceProvider(Provider):
+    """PostgreSQL or SQLite, by ``HDUCE_DATABASE_URL`` (every deployment)."""
+
+    scope = Scope.APP
+
+    @provide
+    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(settings.database.url)
+        yield engine
+        await engine.dispose()
+
+    @provide
+    def unit_of_work_factory(self, engine: AsyncEngine) -> UnitOfWorkFactory:
+        return SqlUnitOfWorkFactory(engine)
+
+    @provide
+    def outbox(self, engine: AsyncEngine) -> Outbox:
+        return SqlOutbox(engine)
+
+    @provide
+    def refresh_tokens(self, engine: AsyncEngine) -> RefreshTokenStore:
+        return SqlRefreshTokenStore(engine)
+
+    @provide
+    def statistics(self, engine: AsyncEngine) -> ClinicStatistics:
+        return SqlClinicStatistics(engine)
+
+    @provide
+    def database_probe(self, engine: AsyncEngine) -> DatabaseProbe:
+        return DatabaseProbe(engine)
+
+
+class InMemoryPersistenceProvider(Provider):
+    """Everything in process memory: unit tests and throwaway demos (no readiness probe:
+    pair it with a ``ReadinessProvider`` only if something asks ``/health/ready``)."""
+
+    scope = Scope.APP
+
+    @provide
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
+
+    @provide
+    def unit_of_work_factory(
+        self, store: InMemoryStore, clock: Clock, ids: IdGenerator
+    ) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory(store, clock, ids)
+
+    @provide
+    def outbox(self, store: InMemoryStore, clock: Clock) -> Outbox:
+        return InMemoryOutbox(store, clock)
+
+    @provide
+    def refresh_tokens(self) -> RefreshTokenStore:
+        return InMemoryRefreshTokenStore()
+
+    @provide
+    def statistics(self, store: InMemoryStore) -> ClinicStatistics:
+        return InMemoryClinicStatistics(store)

@@ -1,0 +1,103 @@
+"""Credentials and tokens: the password hasher, the JWT issuer/verifier and the JWK Set
+it publishes, and the Google OpenID provider when ``HDUCE_GOOGLE_*`` is set."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from dishka import Provider, Scope, provide
+
+from hduce.adapters.oauth.google import GoogleOidcProvider, OidcClientConfig
+from hduce.adapters.security.passwords import Argon2Parameters, Argon2PasswordHasher
+from hduce.adapters.security.tokens import JoseAccessTokens
+from hduce.application.ports import (
+    AccessTokenIssuer,
+    AccessTokenVerifier,
+    Clock,
+    OidcProvider,
+    PasswordHasher,
+)
+from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class PublicJwks:
+    """The JWK Set that verifies access tokens (None with HS256: nothing to publish)."""
+
+    document: dict[str, Any] | None
+
+
+def access_tokens_from(settings: Settings) -> JoseAccessTokens:
+    """The JWT issuer/verifier: HS256 with the secret, or the key file's algorithm."""
+    auth = settings.auth
+    issuer, audience, ttl = auth.jwt_issuer, auth.jwt_audience, auth.access_token_ttl
+    if auth.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS:
+        if auth.jwt_private_key_file is None:  # Settings refuses this already
+            raise ValueError(f"{auth.jwt_algorithm} needs HDUCE_JWT_PRIVATE_KEY_FILE")
+        return JoseAccessTokens.with_private_key_file(
+            auth.jwt_private_key_file,
+            algorithm=auth.jwt_algorithm,
+            issuer=issuer,
+            audience=audience,
+            ttl=ttl,
+        )
+    return JoseAccessTokens.with_secret(
+        auth.jwt_secret.reveal(), issuer=issuer, audience=audience, ttl=ttl
+    )
+
+
+async def google_oidc_provider(settings: Settings, clock: Clock) -> AsyncIterator[OidcProvider]:
+    google = settings.google
+    if google is None:
+        raise ValueError("Google sign-in needs HDUCE_GOOGLE_CLIENT_ID/SECRET/REDIRECT_URI")
+    provider = GoogleOidcProvider(
+        OidcClientConfig(
+            client_id=google.client_id,
+            client_secret=google.client_secret.reveal(),
+            redirect_uri=google.redirect_uri,
+            discovery_url=google.discovery_url,
+        ),
+        clock,
+    )
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
+class SecurityProvider(Provider):
+    """``google_sign_in``: provide the ``OidcProvider`` (Google is configured).
+    ``hasher_parameters``: Argon2 cost, the library's defaults unless given (tests pass
+    ``Argon2Parameters.for_tests()``)."""
+
+    scope = Scope.APP
+
+    def __init__(
+        self, *, google_sign_in: bool = False, hasher_parameters: Argon2Parameters | None = None
+    ) -> None:
+        super().__init__()
+        self._hasher_parameters = hasher_parameters
+        if google_sign_in:
+            self.provide(google_oidc_provider, provides=OidcProvider)
+
+    @provide
+    def password_hasher(self) -> PasswordHasher:
+        return Argon2PasswordHasher(self._hasher_parameters)
+
+    @provide
+    def access_tokens(self, settings: Settings) -> JoseAccessTokens:
+        return access_tokens_from(settings)
+
+    @provide
+    def public_jwks(self, tokens: JoseAccessTokens) -> PublicJwks:
+        return PublicJwks(tokens.jwks())
+
+    @provide
+    def token_issuer(self, tokens: JoseAccessTokens) -> AccessTokenIssuer:
+        return tokens
+
+    @provide
+    def token_verifier(self, tokens: JoseAccessTokens) -> AccessTokenVerifier:
+        return tokens
