@@ -36,6 +36,10 @@ class _Transition(AppointmentUseCase):
     async def _apply(
         self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
     ) -> None:
+        self._move(appointment, command, now)
+
+    def _move(self, appointment: Appointment, command: TransitionCommand, now: datetime) -> None:
+        """The domain command (most moves need nothing but the appointment)."""
         raise NotImplementedError
 
 
@@ -55,52 +59,40 @@ class ApproveAppointment(_Transition):
 class RejectAppointment(_Transition):
     action = "appointment.rejected"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.reject(actor=command.actor, now=now, reason=command.reason)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.reject(actor=c.actor, now=now, reason=c.reason)
 
 
 class CancelAppointment(_Transition):
     action = "appointment.cancelled"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.cancel(actor=command.actor, now=now, reason=command.reason, policy=self._policy)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.cancel(actor=c.actor, now=now, reason=c.reason, policy=self._policy)
 
 
 class CheckInAppointment(_Transition):
     action = "appointment.checked_in"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.check_in(actor=command.actor, now=now, policy=self._policy)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.check_in(actor=c.actor, now=now, policy=self._policy)
 
 
 class CompleteAppointment(_Transition):
     action = "appointment.completed"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.complete(actor=command.actor, now=now, notes=command.notes)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.complete(actor=c.actor, now=now, notes=c.notes)
 
 
 class MarkNoShow(_Transition):
     action = "appointment.no_show"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.mark_no_show(actor=command.actor, now=now, policy=self._policy)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.mark_no_show(actor=c.actor, now=now, policy=self._policy)
 
 
 class EnterInError(_Transition):
     action = "appointment.entered_in_error"
 
-    async def _apply(
-        self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
-    ) -> None:
-        appointment.enter_in_error(actor=command.actor, now=now, reason=command.reason)
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.enter_in_error(actor=c.actor, now=now, reason=c.reason)
