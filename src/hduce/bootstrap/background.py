@@ -106,7 +106,7 @@ def background_services(
 ) -> list[BackgroundService]:
     """What runs beside the HTTP server in this process.
 
-    ``api``: nothing — a separate worker relays and consumes.
+    ``api``: only the outbox-metrics ticker — a separate worker relays and consumes.
     ``all``/``worker``: the relay into the bus, the consumers, and the sweeps.
     """
 
