@@ -947,6 +947,43 @@ class NotificationRepositoryContract:
                 await uow.notifications.delete(notification.id)
 
 
+    async def test_list_after_resumes_in_id_order(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        # Ids are made in this order; created_at says otherwise, and the id wins.
+        first, second, third, fourth = (
+            new_notification(clinic.patient, created_at=NOW + timedelta(minutes=9 - n))
+            for n in range(4)
+        )
+        email = new_notification(clinic.patient, channel=Channel.EMAIL)
+        someone_else = new_notification(clinic.other_patient)
+        async with uow_factory() as uow:
+            for notification in (third, email, first, someone_else, fourth, second):
+                assert await uow.notifications.add(notification)
+            await uow.commit()
+        async with uow_factory() as uow:
+            loaded = await uow.notifications.get(third.id)
+            assert loaded is not None
+            loaded.mark_read(NOW)  # read ones are replayed too: the stream carries all
+            await uow.notifications.save(loaded)
+            await uow.commit()
+        async with uow_factory() as uow:
+            after_first = await uow.notifications.list_after(clinic.patient.id, first.id, limit=10)
+            page = await uow.notifications.list_after(clinic.patient.id, first.id, limit=2)
+            after_last = await uow.notifications.list_after(
+                clinic.patient.id, fourth.id, limit=10
+            )
+            # Any id is a position, even one that was never stored.
+            from_start = await uow.notifications.list_after(
+                clinic.patient.id, UUID(int=0), limit=10
+            )
+            none = await uow.notifications.list_after(clinic.patient.id, first.id, limit=0)
+        assert [n.id for n in after_first] == [second.id, third.id, fourth.id]
+        assert [n.id for n in page] == [second.id, third.id]
+        assert after_first[1].read_at == NOW
+        assert after_last == [] and none == []
+        assert [n.id for n in from_start] == [first.id, second.id, third.id, fourth.id]
+
+
 # ================================================================================ audit
 
 

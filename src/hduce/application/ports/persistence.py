@@ -194,6 +194,14 @@ class NotificationRepository(Protocol):
 
     async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int: ...
     async def delete(self, notification_id: UUID) -> None: ...
+    async def list_after(
+        self, recipient_id: UUID, after_id: UUID, *, limit: int
+    ) -> Sequence[Notification]:
+        """In-app notifications of one person with an id greater than ``after_id``,
+        oldest first (ids are UUIDv7: their order is their creation order), at most
+        ``limit``. ``after_id`` need not exist: it is only a position (the stream's
+        ``Last-Event-ID``)."""
+        ...
 
 
 class AuditLog(Protocol):

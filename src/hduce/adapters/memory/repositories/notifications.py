@@ -92,6 +92,14 @@ class InMemoryNotificationRepository(Repository):
             raise NotFound("notification", notification_id)
         self._notifications.delete(notification_id)
 
+    async def list_after(
+        self, recipient_id: UUID, after_id: UUID, *, limit: int
+    ) -> Sequence[Notification]:
+        found = sorted(
+            (n for n in self._in_app(recipient_id) if n.id > after_id), key=lambda n: n.id
+        )
+        return [copied(n) for n in found[: max(limit, 0)]]
+
     def validate_commit(self) -> None:
         for notification_id in self._notifications.inserts_taken():
             raise AlreadyExists(f"notification {notification_id} already exists")

@@ -161,3 +161,20 @@ class SqlNotificationRepository:
         )
         if affected_rows(result) == 0:
             raise NotFound("notification", notification_id)
+
+    async def list_after(
+        self, recipient_id: UUID, after_id: UUID, *, limit: int
+    ) -> Sequence[Notification]:
+        # UUIDv7 ids sort in creation order as PostgreSQL's uuid and as SQLite's hex text.
+        rows = await self._session.scalars(
+            select(NotificationRow)
+            .where(
+                NotificationRow.recipient_id == recipient_id,
+                NotificationRow.channel == _IN_APP,
+                NotificationRow.id > after_id,
+            )
+            .order_by(NotificationRow.id)
+            .limit(max(0, limit))
+            .execution_options(populate_existing=True)
+        )
+        return [_to_notification(row) for row in rows]
