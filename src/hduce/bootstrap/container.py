@@ -27,6 +27,7 @@ from hduce.bootstrap.providers.messaging import MessagingProvider
 from hduce.bootstrap.providers.notifications import NotificationsProvider
 from hduce.bootstrap.providers.persistence import SqlPersistenceProvider
 from hduce.bootstrap.providers.readiness import ReadinessProvider
+from hduce.bootstrap.providers.realtime import InMemoryRealtimeProvider, RedisRealtimeProvider
 from hduce.bootstrap.providers.security import SecurityProvider
 from hduce.bootstrap.providers.shared_state import (
     InMemorySharedStateProvider,
@@ -53,6 +54,7 @@ def providers(
         SqlPersistenceProvider(),
         RedisSharedStateProvider() if redis else InMemorySharedStateProvider(),
         EventBusProvider(),
+        RedisRealtimeProvider() if redis else InMemoryRealtimeProvider(),
         ReadinessProvider(redis=redis),
         DeliveryProvider(),
         SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),

@@ -11,6 +11,7 @@ from hduce.adapters.memory import (
     InMemoryRealtimeFanout,
     InMemoryRefreshTokenStore,
     InMemoryStore,
+    InMemoryStreamSlots,
     InMemoryTokenDenylist,
     InMemoryUnitOfWorkFactory,
 )
@@ -59,6 +60,16 @@ def rate_limiter(clock: FixedClock) -> InMemoryRateLimiter:
 @pytest.fixture
 def fanout() -> InMemoryRealtimeFanout:
     return InMemoryRealtimeFanout()
+
+
+@pytest.fixture
+def tiny_fanout() -> InMemoryRealtimeFanout:
+    return InMemoryRealtimeFanout(max_queue=2)
+
+
+@pytest.fixture
+def stream_slots() -> InMemoryStreamSlots:
+    return InMemoryStreamSlots()
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ fixture                    used by
 ``rate_limiter``           ``RateLimiterContract``
 ``fanout``                 ``RealtimeFanoutContract``: ``publish`` + ``subscribe(user_id)``
                            returning an async context manager with ``get(timeout)``
+``tiny_fanout``            the same with room for 2 waiting messages per subscription
+``stream_slots``           ``StreamSlotsContract``: an empty ``StreamSlots``
 ``refresh_tokens``         ``RefreshTokenStoreContract``: an empty ``RefreshTokenStore``
 ``denylist``               ``TokenDenylistContract``: an empty ``TokenDenylist``
 ``advance_time``           cache / rate limiter / denylist: ``async (seconds) -> None``
@@ -62,6 +64,7 @@ from hduce.application.ports import (
     RefreshTokenStore,
     Reused,
     Rotated,
+    StreamSlots,
     TokenDenylist,
     UnitOfWorkFactory,
     UserQuery,
@@ -946,7 +949,6 @@ class NotificationRepositoryContract:
             with pytest.raises(NotFound):
                 await uow.notifications.delete(notification.id)
 
-
     async def test_list_after_resumes_in_id_order(self, uow_factory: UnitOfWorkFactory) -> None:
         clinic = await seed_clinic(uow_factory)
         # Ids are made in this order; created_at says otherwise, and the id wins.
@@ -969,9 +971,7 @@ class NotificationRepositoryContract:
         async with uow_factory() as uow:
             after_first = await uow.notifications.list_after(clinic.patient.id, first.id, limit=10)
             page = await uow.notifications.list_after(clinic.patient.id, first.id, limit=2)
-            after_last = await uow.notifications.list_after(
-                clinic.patient.id, fourth.id, limit=10
-            )
+            after_last = await uow.notifications.list_after(clinic.patient.id, fourth.id, limit=10)
             # Any id is a position, even one that was never stored.
             from_start = await uow.notifications.list_after(
                 clinic.patient.id, UUID(int=0), limit=10
@@ -1398,6 +1398,60 @@ class RealtimeFanoutContract:
             assert await bobs.get(timeout=0.1) is None
         # nobody listening: publishing is still fine
         await fanout.publish(alice, {"type": "notification", "n": 3})
+
+    async def test_live_as_soon_as_entered_and_in_order(self, fanout: SubscribingFanout) -> None:
+        user = uuid7()
+        await fanout.publish(user, {"n": "before"})
+        message = {"id": str(uuid7()), "metadata": {"appointment_id": "a", "list": [1, 2]}}
+        async with fanout.subscribe(user) as subscription:
+            # No pause: entering returned, so the subscription is live (a stream reads
+            # its backlog right after this, and relies on it).
+            for n in range(20):
+                await fanout.publish(user, {**message, "n": n})
+            received = [await subscription.get(timeout=2) for _ in range(20)]
+            assert await subscription.get(timeout=0.1) is None
+        assert received == [{**message, "n": n} for n in range(20)]
+
+    async def test_a_reader_that_falls_behind_is_ended_not_skipped(
+        self, tiny_fanout: SubscribingFanout
+    ) -> None:
+        user = uuid7()
+        async with tiny_fanout.subscribe(user) as slow:  # room for 2 waiting messages
+            for n in range(5):
+                await tiny_fanout.publish(user, {"n": n})
+            await asyncio.sleep(0.2)  # let them all arrive
+            # What was queued comes first, then the end: never a gap in the middle.
+            assert [await slow.get(timeout=1) for _ in range(3)] == [{"n": 0}, {"n": 1}, None]
+            assert slow.overflowed
+
+
+class StreamSlotsContract:
+    """Real time passes here (a lease of 0.3 s), for every implementation alike."""
+
+    async def test_a_limit_per_user(self, stream_slots: StreamSlots) -> None:
+        alice, bob = uuid7(), uuid7()
+        streams = [uuid7() for _ in range(3)]
+        for stream in streams[:2]:
+            assert await stream_slots.acquire(alice, stream, limit=2, ttl_seconds=30)
+        assert not await stream_slots.acquire(alice, streams[2], limit=2, ttl_seconds=30)
+        # Taking a slot one holds already takes no second one.
+        assert await stream_slots.acquire(alice, streams[0], limit=2, ttl_seconds=30)
+        assert await stream_slots.acquire(bob, streams[2], limit=2, ttl_seconds=30)
+        await stream_slots.release(alice, streams[0])
+        await stream_slots.release(alice, streams[0])  # twice is fine
+        assert await stream_slots.acquire(alice, streams[2], limit=2, ttl_seconds=30)
+        assert not await stream_slots.acquire(alice, uuid7(), limit=2, ttl_seconds=30)
+
+    async def test_a_lease_not_renewed_frees_its_slot(self, stream_slots: StreamSlots) -> None:
+        user, kept, lapsed, newcomer = uuid7(), uuid7(), uuid7(), uuid7()
+        assert await stream_slots.acquire(user, kept, limit=2, ttl_seconds=0.3)
+        assert await stream_slots.acquire(user, lapsed, limit=2, ttl_seconds=0.3)
+        await asyncio.sleep(0.2)
+        await stream_slots.renew(user, kept, ttl_seconds=0.3)
+        await asyncio.sleep(0.2)
+        # ``lapsed`` (a process that died) no longer counts; ``kept`` still does.
+        assert await stream_slots.acquire(user, newcomer, limit=2, ttl_seconds=30)
+        assert not await stream_slots.acquire(user, uuid7(), limit=2, ttl_seconds=30)
 
 
 # ======================================================================== session tokens

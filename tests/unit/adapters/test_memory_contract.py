@@ -21,6 +21,7 @@ from tests.unit.adapters.contract import (
     RealtimeFanoutContract,
     RefreshTokenStoreContract,
     SpecialtyRepositoryContract,
+    StreamSlotsContract,
     TokenDenylistContract,
     UnitOfWorkContract,
     UserRepositoryContract,
@@ -90,6 +91,10 @@ class TestMemoryFixedRateLimiter(RateLimiterContract):
 
 
 class TestMemoryFanout(RealtimeFanoutContract):
+    pass
+
+
+class TestMemoryStreamSlots(StreamSlotsContract):
     pass
 
 

@@ -1,7 +1,7 @@
 """In-process implementations of the ports.
 
 They are the embedded defaults of the cache, rate limiter, token store, realtime
-fan-out, event bus and message sinks when no Redis, broker, SMTP server or SMS
+fan-out and stream cap, event bus and message sinks when no Redis, broker, SMTP server or SMS
 provider is configured, and the persistence (store, units of work, repositories)
 of ``InMemoryPersistenceProvider``. Stand-ins that only tests use (fixed clock,
 fake password hasher, access tokens and OIDC provider) live in ``tests/fakes``.
@@ -21,7 +21,11 @@ from hduce.adapters.memory.messages import (
     SentSms,
 )
 from hduce.adapters.memory.outbox import InMemoryOutbox
-from hduce.adapters.memory.realtime import InMemoryRealtimeFanout, RealtimeSubscription
+from hduce.adapters.memory.realtime import (
+    InMemoryRealtimeFanout,
+    InMemoryStreamSlots,
+    RealtimeSubscription,
+)
 from hduce.adapters.memory.store import InMemoryStore, OutboxRow
 from hduce.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 
@@ -36,6 +40,7 @@ __all__ = [
     "InMemoryRealtimeFanout",
     "InMemoryRefreshTokenStore",
     "InMemoryStore",
+    "InMemoryStreamSlots",
     "InMemoryTokenDenylist",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",

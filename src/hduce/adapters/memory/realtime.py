@@ -1,4 +1,5 @@
-"""In-process realtime fan-out (the ``RealtimeFanout`` port, embedded default).
+"""In-process realtime fan-out (the ``RealtimeFanout`` and ``RealtimeSubscriber``
+ports, embedded default) and the per-user stream cap of one process (``StreamSlots``).
 
 ``publish(user_id, message)`` puts a copy of the message on the queue of every
 open subscription of that user, and of nobody else. The SSE endpoint opens a
@@ -8,36 +9,31 @@ subscription per connection::
         async for message in subscription:          # or: await subscription.get(timeout=15)
             ...
 
-A slow reader never blocks publishers: past ``max_queue`` waiting messages the
-oldest one is dropped (and counted in ``dropped``). ``close()`` ends every
-subscription (shutdown), which ends the ``async for`` loops.
+A slow reader never blocks publishers: past ``max_queue`` waiting messages its
+subscription ends (``overflowed``; see ``hduce.adapters.live_queue``). ``close()``
+ends every subscription (shutdown), which ends the ``async for`` loops.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from collections.abc import Iterator
-from contextlib import suppress
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-Message = dict[str, Any]
-
-_CLOSED: Message = {"__closed__": True}
+from hduce.adapters.live_queue import LiveQueue, Message
 
 
-class RealtimeSubscription:
+class RealtimeSubscription(LiveQueue):
     """One listener of one user's messages: an async context manager and iterator."""
 
     def __init__(self, fanout: InMemoryRealtimeFanout, user_id: UUID, max_queue: int) -> None:
+        super().__init__(max_queue)
         self.user_id = user_id
-        self.dropped = 0
         self._fanout = fanout
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=max_queue)
         self._open = False
-        self._closed = False
 
     async def __aenter__(self) -> Self:
         self.open()
@@ -53,47 +49,16 @@ class RealtimeSubscription:
 
     def open(self) -> None:
         """Start receiving (``async with`` does this)."""
-        if not self._open and not self._closed:
+        if not self._open and not self.ended:
             self._open = True
             self._fanout._register(self)
 
     def close(self) -> None:
         """Stop receiving; a reader waiting in ``get`` or ``async for`` wakes up and ends."""
-        if self._closed:
-            return
-        self._closed = True
         if self._open:
+            self._open = False
             self._fanout._unregister(self)
-        self._put(_CLOSED)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed and self._queue.empty()
-
-    def _put(self, message: Message) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(message)
-                return
-            except asyncio.QueueFull:
-                with suppress(asyncio.QueueEmpty):
-                    self._queue.get_nowait()
-                    self.dropped += 1
-
-    async def get(self, timeout: float | None = None) -> Message | None:  # noqa: ASYNC109
-        """The next message; None when ``timeout`` passed first or the subscription ended."""
-        if self.closed:
-            return None
-        try:
-            if timeout is None:
-                message = await self._queue.get()
-            else:
-                message = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-        if message is _CLOSED:
-            return None
-        return message
+        self.end()
 
     def __aiter__(self) -> Self:
         return self
@@ -118,7 +83,7 @@ class InMemoryRealtimeFanout:
 
     async def publish(self, user_id: UUID, message: dict[str, Any]) -> None:
         for subscription in list(self._subscriptions.get(user_id, ())):
-            subscription._put(copy.deepcopy(message))
+            subscription.put(copy.deepcopy(message))
 
     def subscriber_count(self, user_id: UUID | None = None) -> int:
         if user_id is not None:
@@ -143,3 +108,43 @@ class InMemoryRealtimeFanout:
             subscriptions.discard(subscription)
             if not subscriptions:
                 del self._subscriptions[subscription.user_id]
+
+
+class InMemoryStreamSlots:
+    """``StreamSlots`` in one process's memory: the cap holds per process (right for
+    the embedded deployment, which is one process)."""
+
+    def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._leases: dict[UUID, dict[UUID, float]] = {}
+
+    async def acquire(
+        self, user_id: UUID, stream_id: UUID, *, limit: int, ttl_seconds: float
+    ) -> bool:
+        leases = self._live(user_id)
+        if stream_id not in leases and len(leases) >= limit:
+            return False
+        leases[stream_id] = self._now() + ttl_seconds
+        self._leases[user_id] = leases
+        return True
+
+    async def renew(self, user_id: UUID, stream_id: UUID, *, ttl_seconds: float) -> None:
+        self._leases.setdefault(user_id, {})[stream_id] = self._now() + ttl_seconds
+
+    async def release(self, user_id: UUID, stream_id: UUID) -> None:
+        leases = self._leases.get(user_id)
+        if leases is not None:
+            leases.pop(stream_id, None)
+            if not leases:
+                del self._leases[user_id]
+
+    def held(self, user_id: UUID) -> int:
+        return len(self._live(user_id))
+
+    def _live(self, user_id: UUID) -> dict[UUID, float]:
+        now = self._now()
+        return {
+            stream: expiry
+            for stream, expiry in self._leases.get(user_id, {}).items()
+            if expiry > now
+        }

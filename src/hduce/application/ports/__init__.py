@@ -13,6 +13,7 @@ from hduce.application.ports.delivery import (
     RealtimeFanout,
     RealtimeSubscriber,
     SmsSender,
+    StreamSlots,
 )
 from hduce.application.ports.identity import (
     AccessToken,
@@ -129,6 +130,7 @@ __all__ = [
     "SmsSender",
     "SpecialtyCount",
     "SpecialtyRepository",
+    "StreamSlots",
     "TokenDenylist",
     "UnitOfWork",
     "UnitOfWorkFactory",

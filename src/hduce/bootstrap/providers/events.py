@@ -1,13 +1,12 @@
-"""Events in process: the bus the outbox relay publishes to, and the live fan-out that
-notification handlers publish to and the SSE stream listens on."""
+"""Events in process: the bus the outbox relay publishes to (the live fan-out of
+notifications is ``hduce.bootstrap.providers.realtime``)."""
 
 from __future__ import annotations
 
 from dishka import Provider, Scope, provide
 
 from hduce.adapters.memory.bus import InProcessEventBus
-from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
-from hduce.application.ports import EventPublisher, RealtimeFanout, RealtimeSubscriber
+from hduce.application.ports import EventPublisher
 from hduce.bootstrap.metrics import MeteredPublisher
 
 
@@ -23,17 +22,3 @@ class EventBusProvider(Provider):
     @provide
     def publisher(self, bus: InProcessEventBus) -> EventPublisher:
         return MeteredPublisher(bus)
-
-    @provide
-    def realtime(self) -> InMemoryRealtimeFanout:
-        return InMemoryRealtimeFanout()
-
-    # Both sides of the one fan-out, typed as the ports: mypy checks here that the
-    # in-memory fan-out conforms to each.
-    @provide
-    def realtime_publisher(self, fanout: InMemoryRealtimeFanout) -> RealtimeFanout:
-        return fanout
-
-    @provide
-    def realtime_subscriber(self, fanout: InMemoryRealtimeFanout) -> RealtimeSubscriber:
-        return fanout
