@@ -14,16 +14,26 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.response import ServerSentEventMessage
 
+from hduce.adapters.clock import UuidV7Generator
+from hduce.adapters.memory import InMemoryStore, InMemoryStreamSlots, InMemoryUnitOfWorkFactory
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
+from hduce.application.notifications.stream import (
+    OpenNotificationStream,
+    SessionCheck,
+    StreamPolicy,
+)
+from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.notifications.notifications import notification_events
 from tests.e2e.harness import (
     NOTIFICATIONS,
+    NOW,
     VISIT,
     WEDNESDAY_10,
     Backend,
@@ -32,6 +42,7 @@ from tests.e2e.harness import (
     served_clinic_world,
     sse_events,
 )
+from tests.fakes import FixedClock
 
 #: Bound on waiting for the pipeline, so a broken stream fails instead of hanging.
 PATIENCE = 15.0
@@ -111,6 +122,37 @@ async def test_each_stream_carries_only_its_users_notifications(
 # ------------------------------------------------------------------ the stream's protocol
 
 
+async def sse_stream(
+    fanout: InMemoryRealtimeFanout,
+    user: UUID,
+    *,
+    keep_alive: float = 60,
+    lifetime: float = 60,
+    still_valid: SessionCheck | None = None,
+    check_interval: float = 60,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The SSE messages of a stream of ``user`` over ``fanout`` (in-memory rest)."""
+    clock = FixedClock(NOW)
+    open_stream = OpenNotificationStream(
+        InMemoryUnitOfWorkFactory(InMemoryStore(), clock),
+        clock,
+        UuidV7Generator(),
+        fanout,
+        InMemoryStreamSlots(),
+        StreamPolicy(keep_alive=keep_alive, session_check_interval=check_interval),
+    )
+
+    async def always() -> bool:
+        return True
+
+    items = await open_stream(
+        Actor(Role.PATIENT, user),
+        expires_at=clock.now() + timedelta(seconds=lifetime),
+        still_valid=still_valid or always,
+    )
+    return notification_events(items)
+
+
 async def collect(stream: AsyncIterator[ServerSentEventMessage]) -> list[ServerSentEventMessage]:
     async with asyncio.timeout(PATIENCE):
         return [message async for message in stream]
@@ -118,7 +160,7 @@ async def collect(stream: AsyncIterator[ServerSentEventMessage]) -> list[ServerS
 
 async def test_silence_is_filled_with_keep_alive_comments_until_the_session_expires() -> None:
     fanout = InMemoryRealtimeFanout()
-    messages = await collect(notification_events(fanout, uuid4(), keep_alive=0.01, lifetime=0.2))
+    messages = await collect(await sse_stream(fanout, uuid4(), keep_alive=0.01, lifetime=0.2))
     assert messages[0].event == "ready" and messages[0].retry is not None
     assert messages[-1].event == "session-expired"
     keep_alives = messages[1:-1]
@@ -129,17 +171,29 @@ async def test_silence_is_filled_with_keep_alive_comments_until_the_session_expi
     assert fanout.subscriber_count() == 0  # unsubscribed at the end
 
 
+async def test_a_revoked_session_is_the_last_event() -> None:
+    async def revoked() -> bool:
+        return False
+
+    messages = await collect(
+        await sse_stream(
+            InMemoryRealtimeFanout(), uuid4(), still_valid=revoked, check_interval=0.01
+        )
+    )
+    assert [(m.event, m.data) for m in messages] == [("ready", "{}"), ("session-revoked", "{}")]
+
+
 async def test_messages_of_the_user_are_forwarded_in_order_until_shutdown() -> None:
     fanout = InMemoryRealtimeFanout()
     user, stranger = uuid4(), uuid4()
-    stream = notification_events(fanout, user, keep_alive=60, lifetime=60)
+    stream = await sse_stream(fanout, user)
     assert (await anext(stream)).event == "ready"  # subscribed from here on
 
     async def publish() -> None:
         await fanout.publish(stranger, {"id": "n0", "title": "not yours"})
         await fanout.publish(user, {"id": "n1", "title": "first"})
         await fanout.publish(user, {"id": "n2", "title": "second, with\nnewline"})
-        fanout.close()  # shutdown ends every stream
+        fanout.close()  # shutdown ends every stream, with no last event: clients resume
 
     publisher = asyncio.create_task(publish())
     rest = await collect(stream)
@@ -152,7 +206,7 @@ async def test_messages_of_the_user_are_forwarded_in_order_until_shutdown() -> N
 async def test_an_abandoned_stream_unsubscribes() -> None:
     fanout = InMemoryRealtimeFanout()
     user = uuid4()
-    stream = notification_events(fanout, user, keep_alive=60, lifetime=60)
+    stream = await sse_stream(fanout, user)
     await anext(stream)
     assert fanout.subscriber_count(user) == 1
     await stream.aclose()  # what a client disconnect amounts to

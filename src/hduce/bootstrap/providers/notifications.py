@@ -1,5 +1,6 @@
 """The notifications feature (``hduce.application.notifications``): the event handler
-that writes them, their delivery by email and SMS, and the in-app inbox."""
+that writes them, their delivery by email and SMS, the in-app inbox and its live
+stream."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dishka import Provider, Scope, provide
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.notifications.inbox import NotificationInbox
+from hduce.application.notifications.stream import OpenNotificationStream, StreamPolicy
 from hduce.application.ports import Clock, EmailSender, SmsSender, UnitOfWorkFactory
+from hduce.bootstrap.settings import Settings
 
 
 class NotificationsProvider(Provider):
@@ -16,6 +19,14 @@ class NotificationsProvider(Provider):
 
     handle_event_notifications = provide(HandleEventNotifications)
     notification_inbox = provide(NotificationInbox)
+    open_notification_stream = provide(OpenNotificationStream)
+
+    @provide
+    def stream_policy(self, settings: Settings) -> StreamPolicy:
+        return StreamPolicy(
+            max_per_user=settings.streams.max_per_user,
+            session_check_interval=settings.streams.session_check_interval,
+        )
 
     @provide
     def deliver_notifications(

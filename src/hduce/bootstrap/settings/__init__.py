@@ -28,6 +28,7 @@ from hduce.bootstrap.settings.groups import (
     ReminderSettings,
     SmsSettings,
     SmtpSettings,
+    StreamSettings,
 )
 from hduce.bootstrap.settings.model import Settings
 from hduce.bootstrap.settings.parsers import Secret, redact_url
@@ -70,6 +71,7 @@ __all__ = [
     "SettingsError",
     "SmsSettings",
     "SmtpSettings",
+    "StreamSettings",
     "Variable",
     "redact_url",
     "render_settings_markdown",

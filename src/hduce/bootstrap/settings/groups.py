@@ -104,6 +104,11 @@ class OutboxSettings(msgspec.Struct, frozen=True):
     poll_interval: float
 
 
+class StreamSettings(msgspec.Struct, frozen=True):
+    max_per_user: int
+    session_check_interval: float
+
+
 class ReminderSettings(msgspec.Struct, frozen=True):
     # Longest first; empty when reminders are off.
     offsets: tuple[timedelta, ...]

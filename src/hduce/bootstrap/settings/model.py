@@ -24,6 +24,7 @@ from hduce.bootstrap.settings.groups import (
     RedisSettings,
     ReminderSettings,
     SmsSettings,
+    StreamSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
 from hduce.bootstrap.settings.variables import SettingsError, Values
@@ -44,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     google: GoogleSettings | None
     delivery: DeliverySettings
     outbox: OutboxSettings
+    streams: StreamSettings
     reminders: ReminderSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
@@ -73,6 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             google=_google(values),
             outbox=OutboxSettings(poll_interval=values[var.OUTBOX_POLL_INTERVAL]),
+            streams=StreamSettings(
+                max_per_user=values[var.STREAM_MAX_PER_USER],
+                session_check_interval=values[var.STREAM_SESSION_CHECK_INTERVAL],
+            ),
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
             default_timezone=values[var.DEFAULT_TIMEZONE],
         )

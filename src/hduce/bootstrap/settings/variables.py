@@ -80,7 +80,8 @@ DATABASE_URL = Variable(
 REDIS_URL = Variable(
     "HDUCE_REDIS_URL",
     None,
-    "Redis for the state API processes share: token denylist, rate limits, pending Google sign-ins.",
+    "Redis for the state processes share: token denylist, rate limits, pending Google "
+    "sign-ins, the live notification fan-out and the stream cap.",
     conn.redis_url,
     show=p.url_without_password,
     shown_default="unset (in-memory)",
@@ -153,6 +154,20 @@ OUTBOX_POLL_INTERVAL = Variable(
     "0.5",
     "Seconds between outbox relay polls (e.g. 0.5, 500ms).",
     p.seconds_up_to(3600),
+)
+STREAM_MAX_PER_USER = Variable(
+    "HDUCE_STREAM_MAX_PER_USER",
+    "5",
+    "Notification streams (SSE) one person may hold open at once; one more is refused "
+    "with 429. Counted across all processes with HDUCE_REDIS_URL, per process without.",
+    p.int_between(1, 100),
+)
+STREAM_SESSION_CHECK_INTERVAL = Variable(
+    "HDUCE_STREAM_SESSION_CHECK_INTERVAL",
+    "5",
+    "Seconds between checks of an open stream's session: at most this long after a "
+    "logout or a deactivation, the stream closes.",
+    p.seconds_up_to(300),
 )
 REMINDER_OFFSETS = Variable(
     "HDUCE_REMINDER_OFFSETS",
@@ -246,6 +261,8 @@ VARIABLES: tuple[Variable[Any], ...] = (
     SMS_AUTH_TOKEN,
     SMS_FROM,
     OUTBOX_POLL_INTERVAL,
+    STREAM_MAX_PER_USER,
+    STREAM_SESSION_CHECK_INTERVAL,
     REMINDER_OFFSETS,
     DEFAULT_TIMEZONE,
     JWT_ALGORITHM,

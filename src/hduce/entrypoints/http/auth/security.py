@@ -71,6 +71,11 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
+def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The access token the request authenticated with (bearer first, else cookie)."""
+    return bearer_token(connection) or connection.cookies.get(ACCESS_COOKIE) or None
+
+
 def check_csrf(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """The double-submit check: header ``X-CSRF-Token`` equals the CSRF cookie."""
     cookie = connection.cookies.get(CSRF_COOKIE) or ""

@@ -5,9 +5,9 @@ Wiring (composition root)::
 
     create_app(container, settings, route_handlers=[..., *notifications.route_handlers()])
 
-with ``EventBusProvider`` (``hduce.bootstrap.providers.events``: the realtime
-subscriber the stream listens on) and ``NotificationsProvider`` (the inbox) in the
-container.
+with a realtime provider (``hduce.bootstrap.providers.realtime``: the subscriber the
+stream listens on, the stream cap) and ``NotificationsProvider`` (the inbox, the
+stream) in the container.
 """
 
 from __future__ import annotations

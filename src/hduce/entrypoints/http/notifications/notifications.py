@@ -2,41 +2,60 @@
 
 The inbox endpoints are thin over ``NotificationInbox`` (someone else's notification
 is reported as missing, 404). ``GET /notifications/stream`` keeps a Server-Sent
-Events response open and pushes each new in-app notification of the caller as an
-``event: notification`` the moment it is stored (``HandleEventNotifications``
-publishes to the realtime fan-out after its commit).
+Events response open over ``OpenNotificationStream`` and pushes each new in-app
+notification of the caller as an ``event: notification`` the moment it is stored,
+whichever process stored it (``HandleEventNotifications`` publishes to the realtime
+fan-out after its commit; on Redis when ``HDUCE_REDIS_URL`` is set).
 
 Stream protocol: first ``event: ready`` once the subscription is live (anything
-stored from then on is delivered), then ``event: notification`` with ``id:`` = the
-notification id and the JSON in ``data:``, and a ``: keep-alive`` comment every
-15 s of silence so proxies keep the connection. The stream ends with ``event:
-session-expired`` when the access token it was opened with expires: a revoked
-session cannot keep listening; the client reconnects with a fresh token and reads
-``GET /notifications?unread=true`` to catch up on anything it missed.
+stored from then on is delivered). A reconnecting EventSource sends
+``Last-Event-ID``: the stored notifications after that one come next, oldest first,
+so a reconnection loses nothing. Then ``event: notification`` with ``id:`` = the
+notification id and the JSON in ``data:``, and a ``: keep-alive`` comment every 15 s
+of silence so proxies keep the connection. The stream ends with ``event:
+session-expired`` when the access token it was opened with expires, with ``event:
+session-revoked`` within ``HDUCE_STREAM_SESSION_CHECK_INTERVAL`` of a logout or a
+deactivation, and without a last event when the server ends it (shutdown, a lost
+Redis connection, a client too slow to keep up): the EventSource then reconnects and
+resumes. At most ``HDUCE_STREAM_MAX_PER_USER`` streams per person: one more is 429.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from hduce.application.identity.sessions import Principal
+from hduce.application.identity.sessions import Authenticate, Principal
 from hduce.application.notifications.inbox import NotificationInbox
-from hduce.application.ports import Clock, PageRequest, RealtimeSubscriber
+from hduce.application.notifications.stream import (
+    Delivered,
+    Ended,
+    KeepAlive,
+    OpenNotificationStream,
+    Ready,
+    SessionCheck,
+    StreamItem,
+)
+from hduce.application.ports import PageRequest
+from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
-from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.auth.security import (
+    AUTH_DEPENDENCIES,
+    presented_token,
+    requires_auth,
+)
 from hduce.entrypoints.http.notifications.schemas import (
     MarkedRead,
     NotificationPage,
@@ -48,10 +67,10 @@ from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
     invalid_request_example,
     not_found_example,
+    problem_example,
     problem_spec,
 )
 
-KEEP_ALIVE_SECONDS: Final = 15.0
 #: How long an EventSource waits before reconnecting after the stream ends.
 RECONNECT_MILLISECONDS: Final = 3000
 MAX_PAGE: Final = 100
@@ -95,14 +114,30 @@ _STREAM_EXAMPLES = [
         summary="Last: the access token expired",
         value={"event": "session-expired", "data": "{}"},
     ),
+    Example(
+        summary="Last: the session was closed (logout, deactivated account)",
+        value={"event": "session-revoked", "data": "{}"},
+    ),
 ]
 _STREAM_DESCRIPTION = (
-    "The event stream, open until the access token expires. Each event, as an "
+    "The event stream, open until the session ends. Each event, as an "
     "EventSource reads it, is described below; on the wire:\n\n"
     "```\nevent: ready\ndata: {}\nretry: 3000\n\n"
     f"id: {demo.NOTIFICATION_ID}\nevent: notification\ndata: {{...}}\n\n"
     ": keep-alive\n\nevent: session-expired\ndata: {}\n```"
 )
+_429 = {
+    429: problem_spec(
+        429,
+        "Too many streams open for this person (`HDUCE_STREAM_MAX_PER_USER`)",
+        problem_example(
+            429,
+            "too-many-streams",
+            "at most 5 notification streams may be open at once; close one first",
+            retry_after_seconds=5,
+        ),
+    )
+}
 
 
 class NotificationsController(Controller):
@@ -180,12 +215,16 @@ class NotificationsController(Controller):
         "/stream",
         summary="Live stream of my new notifications (Server-Sent Events)",
         description=(
-            "`text/event-stream`. First `event: ready` (subscribed), then one `event: "
-            "notification` per new in-app notification (`id:` its id, `data:` the JSON of "
-            "the notification list), and a `: keep-alive` comment every 15 s. Ends with "
-            "`event: session-expired` when the access token expires; reconnect with a "
-            "fresh one and read `GET /notifications?unread=true` to catch up. Browsers' "
-            "EventSource authenticates with the session cookie."
+            "`text/event-stream`. First `event: ready` (subscribed); after a reconnection "
+            "with `Last-Event-ID`, the stored notifications after that one, oldest first; "
+            "then one `event: notification` per new in-app notification (`id:` its id, "
+            "`data:` the JSON of the notification list), and a `: keep-alive` comment "
+            "every 15 s. Ends with `event: session-expired` when the access token expires, "
+            "`event: session-revoked` within seconds of a logout or a deactivation; a "
+            "stream the server ends without such an event is to be resumed (an "
+            "EventSource reconnects with `Last-Event-ID` by itself). At most "
+            "`HDUCE_STREAM_MAX_PER_USER` open streams per person. Browsers' EventSource "
+            "authenticates with the session cookie."
         ),
         responses={
             200: ResponseSpec(
@@ -195,67 +234,79 @@ class NotificationsController(Controller):
                 generate_examples=False,
                 examples=_STREAM_EXAMPLES,
             ),
+            400: problem_spec(
+                400,
+                "`Last-Event-ID` is not a notification id",
+                invalid_request_example(
+                    "Last-Event-ID",
+                    "Invalid UUID",
+                    source="header",
+                    detail="Validation failed for GET /api/v1/notifications/stream",
+                ),
+            ),
             **_401,
+            **_429,
         },
     )
     async def stream(
         self,
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        subscriber: FromDishka[RealtimeSubscriber],
-        clock: FromDishka[Clock],
+        open_stream: FromDishka[OpenNotificationStream],
+        authenticate: FromDishka[Authenticate],
+        last_event_id: Annotated[
+            UUID | None,
+            HeaderParameter(
+                name="Last-Event-ID",
+                required=False,
+                description="Resume after this notification (an EventSource sends it "
+                "when it reconnects)",
+            ),
+        ] = None,
     ) -> ServerSentEvent:
-        lifetime = (principal.claims.expires_at - clock.now()).total_seconds()
-        return ServerSentEvent(
-            notification_events(
-                subscriber,
-                principal.user.id,
-                keep_alive=KEEP_ALIVE_SECONDS,
-                lifetime=max(lifetime, 0.0),
-            )
+        items = await open_stream(
+            principal.actor,
+            expires_at=principal.claims.expires_at,
+            still_valid=_session_check(authenticate, presented_token(request)),
+            resume_after=last_event_id,
         )
+        return ServerSentEvent(notification_events(items))
+
+
+def _session_check(authenticate: Authenticate, token: str | None) -> SessionCheck:
+    """The stream's session, checked again by the very rule that admitted the request
+    (denylist, account active, token valid), so any way of revoking it counts."""
+
+    async def still_valid() -> bool:
+        if token is None:
+            return False
+        try:
+            await authenticate(token)
+        except AuthenticationFailed:
+            return False
+        return True
+
+    return still_valid
 
 
 async def notification_events(
-    subscriber: RealtimeSubscriber,
-    user_id: UUID,
-    *,
-    keep_alive: float = KEEP_ALIVE_SECONDS,
-    lifetime: float,
+    items: AsyncGenerator[StreamItem, None],
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The SSE messages of one stream (see the module docstring)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + lifetime
-    async with subscriber.subscribe(user_id) as messages:
-        yield ServerSentEventMessage(event="ready", data="{}", retry=RECONNECT_MILLISECONDS)
-        iterator = aiter(messages)
-        # One pending read survives the keep-alive timeouts: cancelling a read of an
-        # arbitrary async iterator midway could lose a message or end the iterator.
-        pending = asyncio.ensure_future(_next_message(iterator))
-        try:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    yield ServerSentEventMessage(event="session-expired", data="{}")
-                    return
-                done, _ = await asyncio.wait({pending}, timeout=min(keep_alive, remaining))
-                if not done:
+    async with contextlib.aclosing(items):
+        async for item in items:
+            match item:
+                case Ready():
+                    yield ServerSentEventMessage(
+                        event="ready", data="{}", retry=RECONNECT_MILLISECONDS
+                    )
+                case Delivered(message=message):
+                    yield ServerSentEventMessage(
+                        event="notification",
+                        id=str(message.get("id", "")) or None,
+                        data=_encoder.encode(message).decode(),
+                    )
+                case KeepAlive():
                     yield ServerSentEventMessage(comment="keep-alive", data=None)
-                    continue
-                message = pending.result()
-                if message is None:  # the fan-out shut down
-                    return
-                yield ServerSentEventMessage(
-                    event="notification",
-                    id=str(message.get("id", "")) or None,
-                    data=_encoder.encode(message).decode(),
-                )
-                pending = asyncio.ensure_future(_next_message(iterator))
-        finally:
-            pending.cancel()
-
-
-async def _next_message(iterator: AsyncIterator[dict[str, Any]]) -> dict[str, Any] | None:
-    try:
-        return await anext(iterator)
-    except StopAsyncIteration:
-        return None
+                case Ended(reason=reason) if reason is not None:
+                    yield ServerSentEventMessage(event=reason, data="{}")

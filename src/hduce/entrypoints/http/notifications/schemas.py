@@ -70,7 +70,10 @@ class StreamEvent(msgspec.Struct, omit_defaults=True):
     """One Server-Sent Event of ``GET /notifications/stream``, as an EventSource reads
     it (documentation only: the server writes the ``text/event-stream`` lines)."""
 
-    event: Annotated[Literal["ready", "notification", "session-expired"], ex("notification")]
+    event: Annotated[
+        Literal["ready", "notification", "session-expired", "session-revoked"],
+        ex("notification"),
+    ]
     data: Annotated[
         str,
         Meta(
