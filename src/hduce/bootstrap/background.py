@@ -19,6 +19,8 @@ import structlog
 from dishka import AsyncContainer
 
 from hduce.adapters.memory.bus import InProcessEventBus
+from hduce.adapters.memory.outbox import InProcessOutboxSignal
+from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
 from hduce.application.messaging.handlers import EventConsumer, event_routes
@@ -119,7 +121,13 @@ def background_services(
 
     async def run_relay() -> None:
         relay = await container.get(OutboxRelay)
+        # Woken by commits (this process's, and others' through the listener below);
+        # its poll interval is only the safety net.
+        (await container.get(InProcessOutboxSignal)).listen(relay.wake)
         await relay.run()
+
+    async def listen_for_commits() -> None:
+        await (await container.get(PostgresOutboxListener)).run()
 
     def metered(handler: EventConsumer) -> EventHandler:
         async def on_event(event: DomainEvent) -> None:
@@ -164,6 +172,7 @@ def background_services(
     return [
         in_process_consumers,
         task_service("outbox-relay", run_relay),
+        task_service("outbox-listener", listen_for_commits),
         periodic_service("notification-delivery", 5.0, deliver_notifications),
         periodic_service("overdue-appointments", 60.0, expire_overdue),
         periodic_service("reminders", 60.0, send_reminders),

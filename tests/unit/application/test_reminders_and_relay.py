@@ -4,12 +4,14 @@ nothing lost while the bus is down, nothing twice)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
-from hduce.adapters.memory import InMemoryOutbox, InProcessEventBus
+from hduce.adapters.memory import InMemoryOutbox, InMemoryUnitOfWorkFactory, InProcessEventBus
+from hduce.adapters.memory.outbox import InProcessOutboxSignal
 from hduce.application.appointments.commands import TransitionCommand
 from hduce.application.messaging.outbox_relay import OutboxRelay, RelayBlocked, RelaySettings
 from hduce.application.messaging.reminders import SendDueReminders
@@ -18,6 +20,7 @@ from hduce.domain import events
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import AlreadyExists
 from hduce.domain.events import DomainEvent
+from tests.unit.adapters.contract import user_registered
 from tests.unit.application.support import (
     ALWAYS_OPEN,
     NOW,
@@ -288,3 +291,74 @@ async def test_a_consumer_failure_propagated_by_the_bus_blocks_the_relay_too(
     subscriber.down = False
     assert await relay.drain() == 5
     assert [e.id for e in subscriber.received] == [e.id for e in outbox]
+
+
+# ------------------------------------------------------------------ waking the relay
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_poll(
+    clinic: Clinic, bus: InProcessEventBus
+) -> None:
+    signal = InProcessOutboxSignal()
+    uow_factory = InMemoryUnitOfWorkFactory(clinic.store, clinic.clock, outbox_signal=signal)
+    arrived = asyncio.Event()
+
+    async def subscriber(event: DomainEvent) -> None:
+        arrived.set()
+
+    bus.subscribe(subscriber)
+    relay = OutboxRelay(
+        InMemoryOutbox(clinic.store, clinic.clock),
+        bus,
+        clinic.clock,
+        RelaySettings(poll_interval=10),
+    )
+    signal.listen(relay.wake)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.05)  # drained the empty outbox; now waiting for 10 s
+        async with uow_factory() as uow:
+            uow.emit(user_registered(1))
+            await uow.commit()
+        await asyncio.wait_for(arrived.wait(), 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_commit_during_a_drain_is_not_missed(clinic: Clinic) -> None:
+    """Committed while the relay publishes the batch before it: the wake must not be
+    wiped out when that drain ends, or the event waits for the next poll."""
+    signal = InProcessOutboxSignal()
+    uow_factory = InMemoryUnitOfWorkFactory(clinic.store, clinic.clock, outbox_signal=signal)
+    published: list[DomainEvent] = []
+    both = asyncio.Event()
+
+    class CommittingMeanwhile:
+        async def publish(self, event: DomainEvent) -> None:
+            published.append(event)
+            if len(published) == 2:
+                both.set()
+            if len(published) == 1:
+                async with uow_factory() as uow:
+                    uow.emit(user_registered(2))
+                    await uow.commit()
+
+    relay = OutboxRelay(
+        InMemoryOutbox(clinic.store, clinic.clock),
+        CommittingMeanwhile(),
+        clinic.clock,
+        RelaySettings(poll_interval=10),
+    )
+    signal.listen(relay.wake)
+    async with uow_factory() as uow:
+        uow.emit(user_registered(1))
+        await uow.commit()
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(both.wait(), 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,4 +1,5 @@
-"""The outbox of the in-memory store (the ``Outbox`` port).
+"""The outbox of the in-memory store (the ``Outbox`` port), and the in-process
+``OutboxSignal`` every unit of work rings after committing events.
 
 Units of work append events to ``InMemoryStore.outbox`` when they commit; the
 relay hands them to a publisher in commit order and marks each one published
@@ -7,6 +8,7 @@ only after the publisher returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -74,3 +76,25 @@ class InMemoryOutbox:
             purged = len(self._store.outbox) - len(kept)
             self._store.outbox[:] = kept
             return purged
+
+
+class InProcessOutboxSignal:
+    """``OutboxSignal`` within one process: calls each listener (the relay's ``wake``),
+    so a commit reaches the relay at once instead of at its next poll."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def notify(self) -> None:
+        for listener in tuple(self._listeners):
+            listener()
+
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` on every ``notify``; returns what stops it."""
+        self._listeners.append(listener)
+
+        def stop() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return stop

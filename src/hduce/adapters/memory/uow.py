@@ -29,7 +29,13 @@ from hduce.adapters.memory.repositories import (
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
-from hduce.application.ports import REPOSITORY_NAMES, Clock, IdGenerator, UnitOfWork
+from hduce.application.ports import (
+    REPOSITORY_NAMES,
+    Clock,
+    IdGenerator,
+    OutboxSignal,
+    UnitOfWork,
+)
 from hduce.domain.appointments import Appointment
 from hduce.domain.events import DomainEvent
 
@@ -51,10 +57,12 @@ class InMemoryUnitOfWork(UnitOfWork):
         ids: IdGenerator,
         *,
         serialized: bool = False,
+        outbox_signal: OutboxSignal | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self.serialized = serialized
+        self._outbox_signal = outbox_signal
         self._tables = StoreTables(store)
         # Aggregates loaded or added (their events are collected on commit) and events
         # passed to ``emit``, in the order they came, so the outbox keeps that order.
@@ -121,12 +129,15 @@ class InMemoryUnitOfWork(UnitOfWork):
         if not self._active:
             raise RuntimeError("commit() outside 'async with unit_of_work:'")
         if self._holds_lock:
-            self._apply()
+            wrote_events = self._apply()
         else:
             async with self._store.write_lock():
-                self._apply()
+                wrote_events = self._apply()
+        if wrote_events and self._outbox_signal is not None:
+            self._outbox_signal.notify()
 
-    def _apply(self) -> None:
+    def _apply(self) -> bool:
+        """Apply the journal; True when it wrote events to the outbox."""
         # No await in here: validation, event collection and the writes are one step.
         for repository in self._repositories:
             repository.validate_commit()
@@ -145,6 +156,7 @@ class InMemoryUnitOfWork(UnitOfWork):
             repository.reset()
         # Loaded aggregates stay tracked (later changes still emit); emitted events are gone.
         self._sequence = [item for item in self._sequence if not isinstance(item, DomainEvent)]
+        return bool(events)
 
     async def rollback(self) -> None:
         self._tables.reset()
@@ -157,10 +169,24 @@ class InMemoryUnitOfWork(UnitOfWork):
 class InMemoryUnitOfWorkFactory:
     """Makes units of work that share one store (the ``UnitOfWorkFactory`` port)."""
 
-    def __init__(self, store: InMemoryStore, clock: Clock, ids: IdGenerator | None = None) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore,
+        clock: Clock,
+        ids: IdGenerator | None = None,
+        *,
+        outbox_signal: OutboxSignal | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.ids: IdGenerator = ids or UuidV7Generator()
+        self.outbox_signal = outbox_signal
 
     def __call__(self, *, serialized: bool = False) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, self.clock, self.ids, serialized=serialized)
+        return InMemoryUnitOfWork(
+            self.store,
+            self.clock,
+            self.ids,
+            serialized=serialized,
+            outbox_signal=self.outbox_signal,
+        )

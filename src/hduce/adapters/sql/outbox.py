@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy import Select, Table, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
@@ -41,6 +41,8 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.ids import uuid7
 
 _ERROR_TEXT_LIMIT: Final = 2000
+#: The PostgreSQL notification channel of "events were committed to the outbox".
+OUTBOX_CHANNEL: Final = "hduce_outbox"
 _OUTBOX: Final[Table] = table(OutboxRow)
 
 
@@ -61,11 +63,22 @@ def _outbox_values(event: DomainEvent) -> dict[str, Any]:
     }
 
 
-async def write_events(session: AsyncSession, events: Iterable[DomainEvent]) -> None:
-    """Append ``events`` to the outbox in the session's transaction, in the given order."""
+async def write_events(session: AsyncSession, events: Iterable[DomainEvent]) -> bool:
+    """Append ``events`` to the outbox in the session's transaction, in the given order;
+    True when there were any.
+
+    On PostgreSQL the same transaction sends ``NOTIFY hduce_outbox``, which the server
+    delivers at commit (never for a rollback) to every relay that LISTENs
+    (``hduce.adapters.sql.outbox_listener``): a worker relays at once, not at its
+    next poll. One notification per transaction, whatever the number of events.
+    """
     rows = [_outbox_values(event) for event in events]
-    if rows:
-        await session.execute(_OUTBOX.insert(), rows)
+    if not rows:
+        return False
+    await session.execute(_OUTBOX.insert(), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    return True
 
 
 def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:

@@ -23,7 +23,7 @@ from hduce.adapters.sql.repositories import (
     SqlUserRepository,
 )
 from hduce.application import context
-from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
+from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
 from hduce.domain.events import DomainEvent
 
 
@@ -43,8 +43,10 @@ class SqlUnitOfWork(UnitOfWork):
         serialized: bool,
         writer_gate: asyncio.Lock | None = None,
         gate_timeout: float = 30.0,
+        outbox_signal: OutboxSignal | None = None,
     ) -> None:
         self._session = session
+        self._outbox_signal = outbox_signal
         self._serialized = serialized
         self._writer_gate = writer_gate if serialized else None
         self._gate_timeout = gate_timeout
@@ -116,9 +118,13 @@ class SqlUnitOfWork(UnitOfWork):
             events.extend(appointment.collect_events())
         events.extend(self._emitted)
         correlation = context.correlation_id.get()
-        await write_events(self._session, (event.correlated(correlation) for event in events))
+        wrote = await write_events(
+            self._session, (event.correlated(correlation) for event in events)
+        )
         await self._session.commit()
         self._emitted.clear()
+        if wrote and self._outbox_signal is not None:
+            self._outbox_signal.notify()
 
     async def rollback(self) -> None:
         """Undo everything since the last commit (a no-op when nothing is pending)."""
@@ -136,12 +142,20 @@ class SqlUnitOfWorkFactory:
 
     ``sqlite_lock_timeout``: how long a serialized unit of work waits for the SQLite
     write lock held by another one of this process (match ``create_engine``'s
-    ``sqlite_busy_timeout``). Unused on PostgreSQL.
+    ``sqlite_busy_timeout``). Unused on PostgreSQL. ``outbox_signal`` is notified
+    after every commit that wrote events.
     """
 
-    def __init__(self, engine: AsyncEngine, *, sqlite_lock_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        sqlite_lock_timeout: float = 30.0,
+        outbox_signal: OutboxSignal | None = None,
+    ) -> None:
         self._engine = engine
         self._lock_timeout = sqlite_lock_timeout
+        self._outbox_signal = outbox_signal
         # SQLite: serialized units of work of this process queue here before BEGIN
         # IMMEDIATE. SQLite's own busy handler would also make them wait, but by polling
         # with sleeps of up to 100 ms; 50 waiting bookings took seconds instead of
@@ -165,6 +179,7 @@ class SqlUnitOfWorkFactory:
             serialized=serialized,
             writer_gate=self._writer_gate,
             gate_timeout=self._lock_timeout,
+            outbox_signal=self._outbox_signal,
         )
 
     async def dispose(self) -> None:

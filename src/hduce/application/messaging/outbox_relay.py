@@ -58,12 +58,20 @@ class OutboxRelay:
         return await self._outbox.stats(self._clock.now())
 
     async def run(self) -> None:
-        """Relay forever: poll, publish, back off exponentially while the bus is down."""
+        """Relay forever: poll, publish, back off exponentially while the bus is down.
+
+        ``wake()`` cuts the wait short, except while backing off: a failing bus is
+        not retried at the pace of the commits."""
         backoff = self._settings.poll_interval
         while True:
+            # Cleared before draining: a wake during the drain (a commit it may not
+            # have seen) makes the next wait return at once instead of being lost.
+            self._wake.clear()
+            failed = True
             try:
                 await self.drain()
                 backoff = self._settings.poll_interval
+                failed = False
             except RelayBlocked:
                 backoff = min(
                     max(backoff * 2, self._settings.poll_interval), self._settings.max_backoff
@@ -74,7 +82,9 @@ class OutboxRelay:
                     max(backoff * 2, self._settings.poll_interval), self._settings.max_backoff
                 )
                 log.exception("outbox relay: unexpected error; retrying in %.1f s", backoff)
-            self._wake.clear()
+            if failed:
+                await asyncio.sleep(backoff)
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 

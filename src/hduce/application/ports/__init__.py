@@ -36,6 +36,7 @@ from hduce.application.ports.messaging import (
     EventHandler,
     EventPublisher,
     Outbox,
+    OutboxSignal,
     OutboxStats,
     RelayResult,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "OidcIdentity",
     "OidcProvider",
     "Outbox",
+    "OutboxSignal",
     "OutboxStats",
     "Page",
     "PageRequest",

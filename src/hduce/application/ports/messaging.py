@@ -45,3 +45,10 @@ class EventPublisher(Protocol):
     async def publish(self, event: DomainEvent) -> None:
         """Returns once the bus has accepted the event (broker confirm)."""
         ...
+
+
+class OutboxSignal(Protocol):
+    def notify(self) -> None:
+        """Events were just committed to the outbox: a relay waiting for its next poll
+        may go now. Called after the commit; never blocks, never fails."""
+        ...

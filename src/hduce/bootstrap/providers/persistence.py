@@ -1,20 +1,22 @@
-"""Persistence: the units of work, the outbox, and the stores that live beside them
-(refresh tokens, the statistics queries), all in SQL or all in memory."""
+"""Persistence: the units of work, the outbox and the signal its commits ring (the
+relay listens to it), and the stores that live beside them (refresh tokens, the
+statistics queries), all in SQL or all in memory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from dishka import Provider, Scope, provide
+from dishka import Provider, Scope, alias, provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
-from hduce.adapters.memory.outbox import InMemoryOutbox
+from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
+from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
@@ -24,6 +26,7 @@ from hduce.application.ports import (
     Clock,
     IdGenerator,
     Outbox,
+    OutboxSignal,
     RefreshTokenStore,
     UnitOfWorkFactory,
 )
@@ -41,9 +44,17 @@ class SqlPersistenceProvider(Provider):
         yield engine
         await engine.dispose()
 
+    outbox_signal = provide(InProcessOutboxSignal, provides=OutboxSignal)
+    in_process_signal = alias(source=OutboxSignal, provides=InProcessOutboxSignal)
+
     @provide
-    def unit_of_work_factory(self, engine: AsyncEngine) -> UnitOfWorkFactory:
-        return SqlUnitOfWorkFactory(engine)
+    def unit_of_work_factory(self, engine: AsyncEngine, signal: OutboxSignal) -> UnitOfWorkFactory:
+        return SqlUnitOfWorkFactory(engine, outbox_signal=signal)
+
+    @provide
+    def outbox_listener(self, engine: AsyncEngine, signal: OutboxSignal) -> PostgresOutboxListener:
+        # Other processes' commits, through LISTEN/NOTIFY (does nothing on SQLite).
+        return PostgresOutboxListener(engine, signal)
 
     @provide
     def outbox(self, engine: AsyncEngine) -> Outbox:
@@ -72,11 +83,14 @@ class InMemoryPersistenceProvider(Provider):
     def store(self) -> InMemoryStore:
         return InMemoryStore()
 
+    outbox_signal = provide(InProcessOutboxSignal, provides=OutboxSignal)
+    in_process_signal = alias(source=OutboxSignal, provides=InProcessOutboxSignal)
+
     @provide
     def unit_of_work_factory(
-        self, store: InMemoryStore, clock: Clock, ids: IdGenerator
+        self, store: InMemoryStore, clock: Clock, ids: IdGenerator, signal: OutboxSignal
     ) -> UnitOfWorkFactory:
-        return InMemoryUnitOfWorkFactory(store, clock, ids)
+        return InMemoryUnitOfWorkFactory(store, clock, ids, outbox_signal=signal)
 
     @provide
     def outbox(self, store: InMemoryStore, clock: Clock) -> Outbox:
