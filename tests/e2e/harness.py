@@ -663,14 +663,19 @@ class ClinicWorld:
 
 
 @contextlib.asynccontextmanager
-async def served_clinic_world(backend: Backend) -> AsyncIterator[ClinicWorld]:
+async def served_clinic_world(
+    backend: Backend, env: Mapping[str, str] | None = None, *, password: str | None = None
+) -> AsyncIterator[ClinicWorld]:
     """The seeded clinic over a real HTTP server running the ``all`` mode's background
-    services (relay, notification consumer): what ``hduce serve`` runs."""
-    settings = settings_for(backend, {"HDUCE_OUTBOX_POLL_INTERVAL": "0.1"})
+    services (relay, notification consumer): what ``hduce serve`` runs. ``env`` adds
+    settings; with a ``password`` the accounts can sign in."""
+    settings = settings_for(backend, {"HDUCE_OUTBOX_POLL_INTERVAL": "0.1", **(env or {})})
     clock = FixedClock(NOW)
     app = build_test_app(settings, mode="all", clock=clock)
     async with served(app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
-        world = ClinicWorld(client=client, container=app.state.dishka_container, clock=clock)
+        world = ClinicWorld(
+            client=client, container=app.state.dishka_container, clock=clock, password=password
+        )
         await world.seed()
         yield world
 
