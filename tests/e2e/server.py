@@ -95,3 +95,38 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running_worker(
+    workdir: Path, env: Mapping[str, str], *, timeout: float = 30.0
+) -> Iterator[Path]:
+    """Start ``hduce worker`` and yield its log file once it says it started."""
+    full_env = dict(env) | {"HDUCE_LOG_FORMAT": "json"}
+    log_path = workdir / f"worker-{free_port()}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*hduce_command(), "worker"],
+            cwd=workdir,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while "worker started" not in log_path.read_text():
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"worker not started within {timeout} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.2)
+        yield log_path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -130,7 +130,7 @@ async def sse_stream(
     lifetime: float = 60,
     still_valid: SessionCheck | None = None,
     check_interval: float = 60,
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     """The SSE messages of a stream of ``user`` over ``fanout`` (in-memory rest)."""
     clock = FixedClock(NOW)
     open_stream = OpenNotificationStream(

@@ -291,7 +291,7 @@ def _session_check(authenticate: Authenticate, token: str | None) -> SessionChec
 
 async def notification_events(
     items: AsyncGenerator[StreamItem, None],
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     """The SSE messages of one stream (see the module docstring)."""
     async with contextlib.aclosing(items):
         async for item in items:
