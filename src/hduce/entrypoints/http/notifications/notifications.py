@@ -23,7 +23,7 @@ resumes. At most ``HDUCE_STREAM_MAX_PER_USER`` streams per person: one more is 4
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any, Final
 from uuid import UUID
 
