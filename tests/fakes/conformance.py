@@ -15,8 +15,8 @@ from hduce.adapters.memory.messages import (
     RecordingEmailSender,
     RecordingSmsSender,
 )
-from hduce.adapters.memory.outbox import InMemoryOutbox
-from hduce.adapters.memory.realtime import InMemoryRealtimeFanout
+from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
+from hduce.adapters.memory.realtime import InMemoryRealtimeFanout, InMemoryStreamSlots
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 from hduce.application import ports
@@ -36,6 +36,9 @@ def _conformance(store: InMemoryStore, clock: FixedClock) -> None:
     cache: ports.Cache = InMemoryCache(clock)
     limiter: ports.RateLimiter = InMemoryRateLimiter(clock)
     fanout: ports.RealtimeFanout = InMemoryRealtimeFanout()
+    subscriber: ports.RealtimeSubscriber = InMemoryRealtimeFanout()
+    slots: ports.StreamSlots = InMemoryStreamSlots()
+    signal: ports.OutboxSignal = InProcessOutboxSignal()
     emails: tuple[ports.EmailSender, ...] = (RecordingEmailSender(), LogEmailSender())
     sms: tuple[ports.SmsSender, ...] = (RecordingSmsSender(), LogSmsSender())
     refresh: ports.RefreshTokenStore = InMemoryRefreshTokenStore()
@@ -45,4 +48,19 @@ def _conformance(store: InMemoryStore, clock: FixedClock) -> None:
     verifier: ports.AccessTokenVerifier = FakeAccessTokens()
     oidc: ports.OidcProvider = FakeOidcProvider()
     del system_clock, fixed_clock, ids, sequential, factory, uow, outbox, bus
-    del cache, limiter, fanout, emails, sms, refresh, denylist, hasher, issuer, verifier, oidc
+    del (
+        cache,
+        limiter,
+        fanout,
+        subscriber,
+        slots,
+        signal,
+        emails,
+        sms,
+        refresh,
+        denylist,
+        hasher,
+        issuer,
+        verifier,
+        oidc,
+    )
