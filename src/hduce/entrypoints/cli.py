@@ -12,17 +12,22 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import click
 import structlog
 
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
 from hduce.bootstrap.settings import render_settings_markdown
-from hduce.entrypoints.asgi import AppMode
 from hduce.entrypoints.commands.common import load_settings
 from hduce.entrypoints.commands.create_admin import create_admin
 from hduce.entrypoints.commands.seed_demo import seed_demo
 from hduce.entrypoints.port_guard import claim_port, refuse_taken_port, server_url
+
+if TYPE_CHECKING:
+    from hduce.entrypoints.asgi import AppMode
+else:  # the CLI stays quick to start: the HTTP stack loads only to serve
+    AppMode = Literal["all", "api"]
 
 # granian imports "module:attribute" in each worker and calls it (factory=True).
 _APP_FACTORIES: dict[AppMode, str] = {
