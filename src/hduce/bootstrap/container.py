@@ -138,7 +138,13 @@ class SqlPersistenceProvider(Provider):
 
     @provide
     async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings.database.url)
+        database = settings.database
+        engine = create_engine(
+            database.url,
+            pool_size=database.pool_size,
+            max_overflow=database.max_overflow,
+            pool_timeout=database.pool_timeout,
+        )
         yield engine
         await engine.dispose()
 
@@ -219,7 +225,11 @@ class RedisProvider(Provider):
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
         if settings.redis is None:
             raise ValueError("RedisProvider needs HDUCE_REDIS_URL")
-        client = create_redis(settings.redis.url)
+        client = create_redis(
+            settings.redis.url,
+            max_connections=settings.redis.max_connections,
+            pool_timeout=settings.redis.pool_timeout,
+        )
         try:
             yield client
         finally:
