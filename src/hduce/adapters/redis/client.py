@@ -1,8 +1,13 @@
-"""The Redis connection pool and its readiness probe."""
+"""The Redis connection pool, its readiness probe, and which of its errors are outages."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 DEFAULT_PREFIX = "hduce:"
 
@@ -44,3 +49,16 @@ class RedisReadiness:
 
     async def check(self) -> None:
         await self._redis.ping()
+
+
+def redis_outage(error: BaseException) -> Literal["busy", "down"] | None:
+    """Whether ``error`` (itself, not its causes) says Redis is overloaded or down."""
+    # The blocking pool's wait ran out (a ConnectionError caused by a timeout), the
+    # default pool's limit, or a command that got no answer in time.
+    if isinstance(error, MaxConnectionsError | RedisTimeoutError) or (
+        isinstance(error, RedisConnectionError) and isinstance(error.__cause__, TimeoutError)
+    ):
+        return "busy"
+    if isinstance(error, RedisConnectionError):  # refused, reset, loading its dataset
+        return "down"
+    return None
