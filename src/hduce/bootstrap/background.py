@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from hduce.bootstrap.outages import outage_of
+
 log = structlog.get_logger(__name__)
 
 BackgroundService = Callable[[], AbstractAsyncContextManager[None]]
@@ -61,8 +63,8 @@ def periodic_service(
             while not stop.is_set():
                 try:
                     await tick()
-                except Exception:
-                    log.exception("periodic task failed", service=name)
+                except Exception as error:
+                    _log_failed_tick(name, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
 
@@ -79,3 +81,18 @@ def periodic_service(
             log.info("background service stopped", service=name)
 
     return service
+
+
+def _log_failed_tick(name: str, error: Exception) -> None:
+    outage = outage_of(error)
+    if outage is None:
+        log.exception("periodic task failed", service=name)
+        return
+    # An exhausted pool or a database restart is not a bug: one line, no traceback.
+    log.warning(
+        "periodic task skipped: service unavailable",
+        service=name,
+        dependency=outage.service,
+        outage=outage.kind,
+        cause=type(outage.error).__name__,
+    )
