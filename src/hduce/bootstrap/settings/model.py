@@ -61,8 +61,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 port=values[var.HTTP_PORT],
                 workers=values[var.HTTP_WORKERS],
             ),
-            database=DatabaseSettings(url=values[var.DATABASE_URL]),
-            redis=RedisSettings(url=redis_url) if redis_url is not None else None,
+            database=DatabaseSettings(
+                url=values[var.DATABASE_URL],
+                pool_size=values[var.DATABASE_POOL_SIZE],
+                max_overflow=values[var.DATABASE_MAX_OVERFLOW],
+                pool_timeout=values[var.DATABASE_POOL_TIMEOUT],
+            ),
+            redis=RedisSettings(
+                url=redis_url,
+                max_connections=values[var.REDIS_MAX_CONNECTIONS],
+                pool_timeout=values[var.REDIS_POOL_TIMEOUT],
+            )
+            if redis_url is not None
+            else None,
             broker=values.optional(var.BROKER_URL),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
             auth=auth,
@@ -88,10 +99,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def summary(self) -> dict[str, object]:
         """What is safe to log at startup: no passwords, no tokens."""
         smtp, sms = self.delivery.smtp, self.delivery.sms
+        database, redis = self.database, self.redis
         return {
             "env": self.env,
-            "database": redact_url(self.database.url),
-            "redis": redact_url(self.redis.url) if self.redis else "in-memory",
+            "database": redact_url(database.url),
+            "database_pool": f"{database.pool_size}+{database.max_overflow} "
+            f"(wait {database.pool_timeout:g} s)",
+            "redis": redact_url(redis.url) if redis else "in-memory",
+            "redis_pool": f"{redis.max_connections} (wait {redis.pool_timeout:g} s)"
+            if redis
+            else "none",
             "broker": f"{self.broker.kind} {redact_url(self.broker.url)}"
             if self.broker
             else "in-process",

@@ -77,6 +77,27 @@ DATABASE_URL = Variable(
     conn.database_url,
     show=p.url_without_password,
 )
+DATABASE_POOL_SIZE = Variable(
+    "HDUCE_DATABASE_POOL_SIZE",
+    "5",
+    "Database connections each process keeps for reuse (1..1000). A process holds at most "
+    "pool size + max overflow: keep processes x that below PostgreSQL's max_connections "
+    "(README, Connection budget).",
+    p.int_between(1, 1000),
+)
+DATABASE_MAX_OVERFLOW = Variable(
+    "HDUCE_DATABASE_MAX_OVERFLOW",
+    "5",
+    "Extra database connections a process may open in bursts, closed once returned (0..1000).",
+    p.int_between(0, 1000),
+)
+DATABASE_POOL_TIMEOUT = Variable(
+    "HDUCE_DATABASE_POOL_TIMEOUT",
+    "10s",
+    "How long a request waits for a free database connection; then it is answered 503 "
+    "with Retry-After (e.g. 10s, 500ms; at most 300s).",
+    p.seconds_up_to(300),
+)
 REDIS_URL = Variable(
     "HDUCE_REDIS_URL",
     None,
@@ -84,6 +105,19 @@ REDIS_URL = Variable(
     conn.redis_url,
     show=p.url_without_password,
     shown_default="unset (in-memory)",
+)
+REDIS_MAX_CONNECTIONS = Variable(
+    "HDUCE_REDIS_MAX_CONNECTIONS",
+    "50",
+    "Redis connections per process (1..10000); when all are busy a command waits for one.",
+    p.int_between(1, 10000),
+)
+REDIS_POOL_TIMEOUT = Variable(
+    "HDUCE_REDIS_POOL_TIMEOUT",
+    "5s",
+    "How long a command waits for a free Redis connection; then the request is answered "
+    "503 with Retry-After (at most 300s).",
+    p.seconds_up_to(300),
 )
 BROKER_URL = Variable(
     "HDUCE_BROKER_URL",
@@ -234,7 +268,12 @@ VARIABLES: tuple[Variable[Any], ...] = (
     HTTP_PORT,
     HTTP_WORKERS,
     DATABASE_URL,
+    DATABASE_POOL_SIZE,
+    DATABASE_MAX_OVERFLOW,
+    DATABASE_POOL_TIMEOUT,
     REDIS_URL,
+    REDIS_MAX_CONNECTIONS,
+    REDIS_POOL_TIMEOUT,
     BROKER_URL,
     LOG_LEVEL,
     LOG_FORMAT,

@@ -34,7 +34,9 @@ _DESCRIPTION = (
     "Medical appointment booking: patients book, doctors approve, reject and "
     "complete, nobody is double-booked, and everyone is notified in the app, by "
     "email and by SMS. Errors are RFC 9457 problem details "
-    "(`application/problem+json`) with a stable `code`."
+    "(`application/problem+json`) with a stable `code`. Any operation may answer "
+    "503 `service-unavailable` with `Retry-After` when the service is overloaded or "
+    "its database is unreachable: retry after that many seconds."
 )
 
 
