@@ -56,11 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         redis_url = values.optional(var.REDIS_URL)
         return cls(
             env=env,
-            http=HttpSettings(
-                host=values[var.HTTP_HOST],
-                port=values[var.HTTP_PORT],
-                workers=values[var.HTTP_WORKERS],
-            ),
+            http=_http(values),
             database=DatabaseSettings(url=values[var.DATABASE_URL]),
             redis=RedisSettings(url=redis_url) if redis_url is not None else None,
             broker=values.optional(var.BROKER_URL),
@@ -100,6 +96,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
         }
+
+
+def _http(values: Values) -> HttpSettings:
+    return HttpSettings(
+        host=values[var.HTTP_HOST],
+        port=values[var.HTTP_PORT],
+        workers=values[var.HTTP_WORKERS],
+        hsts_max_age=values[var.HSTS_MAX_AGE],
+    )
 
 
 def _auth(values: Values, env: Environment) -> AuthSettings:
