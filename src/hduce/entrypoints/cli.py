@@ -9,6 +9,7 @@ bad ``HDUCE_*`` value into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ import click
 import structlog
 
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
+from hduce.bootstrap.metrics import workers_metrics_listener
 from hduce.bootstrap.settings import Settings, SettingsError, render_settings_markdown
 from hduce.entrypoints.asgi import AppMode
 from hduce.entrypoints.commands.create_admin import create_admin
@@ -166,6 +168,9 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
             "HDUCE_JWT_SECRET is unset: using a random secret until this server stops; "
             "set it outside development."
         )
+    # Workers read their settings from the environment: give them the command line's.
+    # Who serves a separate metrics port depends on the worker count (bootstrap.metrics).
+    os.environ["HDUCE_HTTP_HOST"], os.environ["HDUCE_HTTP_WORKERS"] = host, str(workers)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     log.info("starting", mode=mode, url=url, docs=f"{url}/schema", workers=workers)
     server = Granian(
@@ -180,7 +185,13 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id
     )
-    server.serve()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(workers_metrics_listener(settings, host, workers))
+        except SettingsError as exc:
+            click.echo(f"hduce: configuration error: {exc}", err=True)
+            raise SystemExit(USAGE_ERROR) from None
+        server.serve()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

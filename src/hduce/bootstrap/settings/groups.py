@@ -28,6 +28,8 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str
     port: int
     workers: int
+    # None: /metrics is served on ``port`` with the API.
+    metrics_port: int | None
     # Strict-Transport-Security max-age for requests that came over https.
     hsts_max_age: timedelta
 

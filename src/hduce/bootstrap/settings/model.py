@@ -99,10 +99,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _http(values: Values) -> HttpSettings:
+    port = values[var.HTTP_PORT]
+    metrics_port = values.optional(var.METRICS_PORT)
+    if metrics_port == port:
+        raise SettingsError(
+            f"HDUCE_METRICS_PORT={metrics_port}: expected a port other than HDUCE_HTTP_PORT"
+        )
     return HttpSettings(
         host=values[var.HTTP_HOST],
-        port=values[var.HTTP_PORT],
+        port=port,
         workers=values[var.HTTP_WORKERS],
+        metrics_port=metrics_port,
         hsts_max_age=values[var.HSTS_MAX_AGE],
     )
 

@@ -17,7 +17,7 @@ from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.metrics import MetricsController, prometheus_config
+from hduce.bootstrap.metrics import MetricsController, app_metrics_listener, prometheus_config
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.health import HealthController
@@ -55,11 +55,13 @@ def create_app(
     # DishkaRouter wraps each handler so FromDishka parameters are resolved
     # from the per-request container that setup_dishka's middleware opens.
     api = DishkaRouter(API_PREFIX, route_handlers=list(route_handlers))
+    # With a metrics port, /metrics is served there only (see bootstrap.metrics).
+    metrics = [MetricsController] if settings.http.metrics_port is None else []
     app = Litestar(
-        route_handlers=[HealthController, MetricsController, api, *root_route_handlers],
+        route_handlers=[HealthController, *metrics, api, *root_route_handlers],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
-        lifespan=[_lifespan(container, background)],
+        lifespan=[_lifespan(container, settings, background)],
         openapi_config=openapi_config(
             path=SCHEMA_PATH, version=_package_version(), description=_DESCRIPTION
         ),
@@ -85,13 +87,14 @@ def create_app(
 
 
 def _lifespan(
-    container: AsyncContainer, background: Sequence[BackgroundService]
+    container: AsyncContainer, settings: Settings, background: Sequence[BackgroundService]
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # Registered first so it runs last: services stop before what they use closes.
             stack.push_async_callback(container.close)
+            stack.enter_context(app_metrics_listener(settings))
             for service in background:
                 await stack.enter_async_context(service())
             yield
