@@ -24,10 +24,14 @@ ASYMMETRIC_JWT_ALGORITHMS: Final = frozenset({"RS256", "ES256", "EdDSA", "Ed2551
 GOOGLE_DISCOVERY_URL: Final = "https://accounts.google.com/.well-known/openid-configuration"
 
 
-class HttpSettings(msgspec.Struct, frozen=True):
+class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str
     port: int
     workers: int
+    # None: /metrics is served on ``port`` with the API.
+    metrics_port: int | None
+    # Strict-Transport-Security max-age for requests that came over https.
+    hsts_max_age: timedelta
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):

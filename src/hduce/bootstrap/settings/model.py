@@ -56,11 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         redis_url = values.optional(var.REDIS_URL)
         return cls(
             env=env,
-            http=HttpSettings(
-                host=values[var.HTTP_HOST],
-                port=values[var.HTTP_PORT],
-                workers=values[var.HTTP_WORKERS],
-            ),
+            http=_http(values),
             database=DatabaseSettings(
                 url=values[var.DATABASE_URL],
                 pool_size=values[var.DATABASE_POOL_SIZE],
@@ -117,6 +113,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
         }
+
+
+def _http(values: Values) -> HttpSettings:
+    port = values[var.HTTP_PORT]
+    metrics_port = values.optional(var.METRICS_PORT)
+    if metrics_port == port:
+        raise SettingsError(
+            f"HDUCE_METRICS_PORT={metrics_port}: expected a port other than HDUCE_HTTP_PORT"
+        )
+    return HttpSettings(
+        host=values[var.HTTP_HOST],
+        port=port,
+        workers=values[var.HTTP_WORKERS],
+        metrics_port=metrics_port,
+        hsts_max_age=values[var.HSTS_MAX_AGE],
+    )
 
 
 def _auth(values: Values, env: Environment) -> AuthSettings:

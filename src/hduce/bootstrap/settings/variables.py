@@ -70,6 +70,21 @@ HTTP_PORT = Variable(
     "HDUCE_HTTP_PORT", "8000", "TCP port of the HTTP server (1..65535).", p.int_between(1, 65535)
 )
 HTTP_WORKERS = Variable("HDUCE_HTTP_WORKERS", "1", "HTTP worker processes.", p.int_between(1, 512))
+METRICS_PORT = Variable(
+    "HDUCE_METRICS_PORT",
+    None,
+    "Serve /metrics on this TCP port (same host) instead of the HTTP port, which then answers "
+    "404 there. With several HTTP workers, needs PROMETHEUS_MULTIPROC_DIR (see Metrics).",
+    p.int_between(1, 65535),
+    shown_default="unset (/metrics on the HTTP port)",
+)
+HSTS_MAX_AGE = Variable(
+    "HDUCE_HSTS_MAX_AGE",
+    "365d",
+    "Strict-Transport-Security max-age, sent only on requests that arrived over https "
+    "(0..730d; 0 tells browsers to drop the policy).",
+    p.duration_between(timedelta(0), timedelta(days=730)),
+)
 DATABASE_URL = Variable(
     "HDUCE_DATABASE_URL",
     "sqlite+aiosqlite:///./var/hduce.sqlite3",
@@ -267,6 +282,8 @@ VARIABLES: tuple[Variable[Any], ...] = (
     HTTP_HOST,
     HTTP_PORT,
     HTTP_WORKERS,
+    METRICS_PORT,
+    HSTS_MAX_AGE,
     DATABASE_URL,
     DATABASE_POOL_SIZE,
     DATABASE_MAX_OVERFLOW,

@@ -51,6 +51,7 @@ from hduce.entrypoints.http.appointments.responses import (
     READ_ERRORS,
     REPLAYED_HEADER,
     SLOT_CONFLICT_EXAMPLE,
+    CalendarAlternative,
     created,
     problem,
     view_bytes,
@@ -292,6 +293,7 @@ class AppointmentsController(Controller):
         "/{appointment_ref:str}",
         summary="One appointment (JSON), or `{id}.ics` for its iCalendar file",
         response_headers=[ETAG_HEADER],
+        operation_class=CalendarAlternative,
         description=(
             "`/appointments/{id}`: the appointment with its history; `ETag` is its version "
             "(`If-None-Match` -> 304 when unchanged).\n\n"
