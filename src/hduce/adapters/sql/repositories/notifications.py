@@ -42,10 +42,9 @@ def _pending_delivery() -> list[ColumnElement[bool]]:
     ]
 
 
-def claim_statement(*, owner: UUID, now: datetime, until: datetime, limit: int) -> Update:
-    """Mark the ``limit`` oldest claimable rows as ``owner``'s until ``until``, counting
-    an attempt on each (``Notification.claim``, in one statement)."""
-    claimable = (
+def claimable_statement(now: datetime, limit: int) -> Select[tuple[UUID]]:
+    """The ids of the ``limit`` oldest rows a claim may take at ``now``."""
+    return (
         select(NotificationRow.id)
         .where(
             *_pending_delivery(),
@@ -57,10 +56,15 @@ def claim_statement(*, owner: UUID, now: datetime, until: datetime, limit: int) 
         # compiles no locking clause (its write lock covers the statement).
         .with_for_update(skip_locked=True)
     )
+
+
+def claim_statement(*, owner: UUID, now: datetime, until: datetime, limit: int) -> Update:
+    """Mark the ``limit`` oldest claimable rows as ``owner``'s until ``until``, counting
+    an attempt on each (``Notification.claim``, in one statement)."""
     return (
         table(NotificationRow)
         .update()
-        .where(NotificationRow.id.in_(claimable.scalar_subquery()))
+        .where(NotificationRow.id.in_(claimable_statement(now, limit).scalar_subquery()))
         .values(
             claimed_by=owner,
             claimed_until=until,
