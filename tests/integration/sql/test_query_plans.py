@@ -20,7 +20,6 @@ from hduce.adapters.sql import create_engine, upgrade_database
 from hduce.adapters.sql.explain import Explain
 from hduce.adapters.sql.models import AppointmentRow
 from hduce.adapters.sql.outbox import next_batch_statement
-from hduce.adapters.sql.repositories.notifications import claimable_statement
 from hduce.adapters.sql.repositories.appointments import (
     approved_starting_between_statement,
     busy_slots_statement,
@@ -28,6 +27,7 @@ from hduce.adapters.sql.repositories.appointments import (
     occupying_overlapping_statement,
     overdue_statement,
 )
+from hduce.adapters.sql.repositories.notifications import claimable_statement
 from hduce.application.ports import AppointmentQuery
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import TimeSlot

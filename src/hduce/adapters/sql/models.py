@@ -344,8 +344,7 @@ class NotificationRow(Base):
             "channel",
             "created_at",
         ),
-        # The delivery sweep's claim: email/SMS still to send, oldest first. ``id`` breaks
-        # ties, so a claim reads the first rows in index order and stops at its limit.
+        # The delivery claim: email/SMS to send, oldest first, in index order (no sort).
         Index(
             "ix_notifications_pending_delivery",
             "created_at",

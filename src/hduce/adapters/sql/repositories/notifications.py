@@ -42,7 +42,7 @@ def _pending_delivery() -> list[ColumnElement[bool]]:
     ]
 
 
-def claimable_statement(now: datetime, limit: int) -> Select[tuple[UUID]]:
+def claimable_statement(now: datetime, limit: int) -> Select[UUID]:
     """The ids of the ``limit`` oldest rows a claim may take at ``now``."""
     return (
         select(NotificationRow.id)
