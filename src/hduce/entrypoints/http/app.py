@@ -1,8 +1,8 @@
 """The Litestar application factory.
 
 ``create_app`` only assembles HTTP concerns around a ready dishka container:
-health, metrics, OpenAPI, problem details, request ids and access logs, the
-``/api/v1`` router, and a lifespan that runs background services (outbox
+health, metrics, OpenAPI, problem details, request ids and access logs, strict
+input decoding, the ``/api/v1`` router, and a lifespan that runs background services (outbox
 relay, in-process consumers) and closes the container on shutdown.
 """
 
@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 
 from hduce.bootstrap.metrics import MetricsController, prometheus_config
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
 from hduce.entrypoints.http.problems import problem_exception_handlers
 from hduce.entrypoints.http.request_context import RequestContextMiddleware
@@ -58,6 +59,7 @@ def create_app(
         route_handlers=[HealthController, MetricsController, api, *root_route_handlers],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
+        request_class=StrictRequest,
         lifespan=[_lifespan(container, background)],
         openapi_config=_openapi_config(),
         # Our structlog setup owns logging; Litestar's default config would add
@@ -68,6 +70,7 @@ def create_app(
     )
     app.state.settings = settings
     setup_dishka(container, app)
+    enforce_strict_inputs(app)
     # Outermost, so the request id is bound before dishka, routing and the
     # exception handlers run, and unmatched routes get one as well.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
