@@ -23,7 +23,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from hduce.application.appointments.idempotency import (
@@ -65,6 +65,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.inputs import NO_NUL, instant_query
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
@@ -255,6 +256,8 @@ class AppointmentsController(Controller):
                 required=False,
                 description="pending, approved, checked_in, completed, rejected, "
                 "cancelled, no_show, entered_in_error",
+                # Each value, like any text, without NUL.
+                schema_extra={"items": Schema(type=OpenAPIType.STRING, pattern=NO_NUL)},
             ),
         ] = None,
         doctor_id: Annotated[UUID | None, QueryParameter(name="doctor_id", required=False)] = None,
@@ -262,12 +265,10 @@ class AppointmentsController(Controller):
             UUID | None, QueryParameter(name="patient_id", required=False)
         ] = None,
         starts_from: Annotated[
-            datetime | None,
-            QueryParameter(name="from", required=False, description="Start >= this instant"),
+            datetime | None, instant_query("from", "Start >= this instant")
         ] = None,
         starts_before: Annotated[
-            datetime | None,
-            QueryParameter(name="to", required=False, description="Start < this instant"),
+            datetime | None, instant_query("to", "Start < this instant")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
