@@ -79,12 +79,14 @@ class Request:
         query: dict[str, Any] = {}
         headers: dict[str, str] = {}
         for parameter in operation.spec.get("parameters", []):
+            if parameter["in"] != "path" and not parameter.get("required"):
+                continue
             value = sample(document, parameter.get("schema", {}))
             if parameter["in"] == "path":
                 path_params[parameter["name"]] = str(value)
-            elif parameter.get("required") and parameter["in"] == "query":
+            elif parameter["in"] == "query":
                 query[parameter["name"]] = value
-            elif parameter.get("required") and parameter["in"] == "header":
+            elif parameter["in"] == "header":
                 headers[parameter["name"]] = str(value)
         body_schema = _body_schema(operation)
         body = sample(document, body_schema) if body_schema is not None else None

@@ -24,6 +24,8 @@ from msgspec import Meta
 
 #: Matches text without NUL; ``Text`` and every text query parameter carry it.
 NO_NUL: Final = r"^[^\x00]*$"
+#: Stricter, for filters the use cases refuse any control character in.
+NO_CONTROL: Final = r"^[^\x00-\x1f]*$"
 Text = Annotated[str, Meta(pattern=NO_NUL)]
 
 EARLIEST: Final = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
@@ -33,7 +35,12 @@ FIRST_DAY: Final = EARLIEST.date()
 LAST_DAY: Final = (LATEST - dt.timedelta(days=1)).date()
 
 _YEAR = r"(?:19|20|21)\d\d"
-_DATE = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+# Days each month can have (29 February always: leap years are the parser's to tell).
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2\d))"
+)
+_DATE = rf"{_YEAR}-{_MONTH_DAY}"
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
 _OFFSET = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 #: What the OpenAPI document says a date, an instant, or either may look like: RFC 3339

@@ -17,7 +17,7 @@ from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import AuditPage
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.inputs import NO_NUL, instant_query
+from hduce.entrypoints.http.inputs import NO_CONTROL, instant_query
 
 MAX_PAGE = 200
 
@@ -51,7 +51,7 @@ class AdminAuditController(Controller):
             str | None,
             QueryParameter(
                 max_length=100,
-                pattern=NO_NUL,
+                pattern=NO_CONTROL,
                 description="What was acted on: an appointment, user... id",
             ),
         ] = None,
@@ -62,7 +62,7 @@ class AdminAuditController(Controller):
             str | None,
             QueryParameter(
                 max_length=100,
-                pattern=NO_NUL,
+                pattern=NO_CONTROL,
                 description="Exact action, e.g. appointment.approved",
             ),
         ] = None,

@@ -65,7 +65,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
-from hduce.entrypoints.http.inputs import NO_NUL, instant_query
+from hduce.entrypoints.http.inputs import instant_query
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
@@ -75,6 +75,9 @@ from hduce.entrypoints.http.problems import (
 
 ICS_SUFFIX: Final = ".ics"
 MAX_PAGE: Final = 100
+_STATUS = "|".join(status.value for status in AppointmentStatus)
+#: A ``status`` value: statuses separated by commas.
+_STATUSES: Final = rf"^(?:{_STATUS})(?:,(?:{_STATUS}))*$"
 
 
 # ------------------------------------------------------------------ helpers
@@ -256,8 +259,13 @@ class AppointmentsController(Controller):
                 required=False,
                 description="pending, approved, checked_in, completed, rejected, "
                 "cancelled, no_show, entered_in_error",
-                # Each value, like any text, without NUL.
-                schema_extra={"items": Schema(type=OpenAPIType.STRING, pattern=NO_NUL)},
+                schema_extra={
+                    "items": Schema(
+                        type=OpenAPIType.STRING,
+                        pattern=_STATUSES,
+                        examples=["pending", "approved,checked_in"],
+                    )
+                },
             ),
         ] = None,
         doctor_id: Annotated[UUID | None, QueryParameter(name="doctor_id", required=False)] = None,
