@@ -10,7 +10,8 @@ boundary: a 400 whose ``errors`` name the input, before any use case or database
 * Dates and instants at the edges of the calendar (years 1 and 9999, with offsets, as
   Unix timestamps): arithmetic on them overflows. The range is 1900-01-01 up to
   2200-01-01 UTC; its bounds are accepted.
-* Lax coercion: ``0``/``1`` for booleans, numbers for date-times, ``1.0`` for integers.
+* Lax coercion: ``0``/``1`` for booleans, numbers (or a space for the ``T``) for
+  date-times, ``1.0`` for integers.
 * JSON nested 1,000 levels deep, with and without a session.
 
 Requests go out as the admin, else (when a role guard refuses the admin) as the doctor
@@ -51,7 +52,7 @@ BAD_INSTANTS: tuple[Any, ...] = (
 BAD_DATES: tuple[Any, ...] = ("0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01", 20300108)
 LAX_BOOLEANS: tuple[Any, ...] = (0, 1, "true", "1")
 LAX_QUERY_BOOLEANS = ("0", "1", "True", "yes")
-LAX_INSTANTS: tuple[Any, ...] = (0.5, 1_893_456_000, "1893456000")
+LAX_INSTANTS: tuple[Any, ...] = (0.5, 1_893_456_000, "1893456000", "2030-01-08 09:00:00+01:00")
 LAX_QUERY_INTEGERS = ("1.0", "1e1", " 1")
 LAX_BODY_INTEGERS: tuple[Any, ...] = ("30", 30.0, True)
 

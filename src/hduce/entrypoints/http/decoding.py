@@ -6,7 +6,7 @@ Litestar converts a handler's inputs in one step, leniently (``msgspec.convert``
 alike. ``enforce_strict_inputs`` puts a check in front of that step, on every route:
 
 * the body is converted strictly (JSON types as the schema says), then every date and
-  instant in it is range-checked;
+  instant in it is checked (``inputs.refusal``: in range, written as RFC 3339 says);
 * query, path and header values: no NUL; where the handler wants a boolean, an
   integer, a date or a date-time, the text must spell exactly that (``true``/``false``,
   digits, RFC 3339) and dates and instants must be in range.
@@ -30,7 +30,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg, DependencyKwarg, ParameterKwarg
 from litestar.typing import FieldDefinition
 
-from hduce.entrypoints.http.inputs import dates_out_of_range, out_of_range
+from hduce.entrypoints.http.inputs import refusal, refused_moments
 
 _STRICT: Final = "_hduce_strict_inputs"
 _INTEGER = re.compile(r"-?\d+")
@@ -107,7 +107,7 @@ def _strict_body(
         message, _, where = str(error).partition(" - at `$")
         errors.append(_error(where.removeprefix(".").removesuffix("`") or None, message, "body"))
         return raw
-    errors.extend(_error(path, reason, "body") for path, reason in dates_out_of_range(value))
+    errors.extend(_error(path, reason, "body") for path, reason in refused_moments(value, raw))
     return value
 
 
@@ -150,7 +150,7 @@ def _text_problem(text: str, target: type | None) -> str | None:
             value = msgspec.convert(text, target, strict=True)
         except msgspec.ValidationError as error:
             return str(error)
-        return out_of_range(value)
+        return refusal(value, text)
     return None
 
 

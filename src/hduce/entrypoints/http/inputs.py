@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Final
 
@@ -46,8 +47,10 @@ _OFFSET = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 #: What the OpenAPI document says a date, an instant, or either may look like: RFC 3339
 #: with a UTC offset, in the years 1900-2199 (the exact bounds are in the descriptions).
 DATE_PATTERN: Final = rf"^{_DATE}$"
-INSTANT_PATTERN: Final = rf"^{_DATE}[Tt ]{_TIME}{_OFFSET}$"
-DAY_OR_INSTANT_PATTERN: Final = rf"^{_DATE}(?:[Tt ]{_TIME}{_OFFSET})?$"
+INSTANT_PATTERN: Final = rf"^{_DATE}[Tt]{_TIME}{_OFFSET}$"
+DAY_OR_INSTANT_PATTERN: Final = rf"^{_DATE}(?:[Tt]{_TIME}{_OFFSET})?$"
+#: msgspec also reads "2030-01-08 09:00:00Z"; JSON Schema's date-time does not.
+_T_SEPARATED = re.compile(r"\d{4}-\d\d-\d\d[Tt]")
 
 INSTANT_RANGE: Final = f"from {EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to {LATEST:%Y-%m-%dT%H:%M:%SZ}"
 DAY_RANGE: Final = f"from {FIRST_DAY} to {LAST_DAY}"
@@ -77,31 +80,40 @@ def instant_query(name: str, description: str) -> QueryParameter:
     )
 
 
-def out_of_range(value: dt.date) -> str | None:
-    """Why the date or instant ``value`` is refused (``None``: it is not).
+def refusal(value: dt.date, written: Any = None) -> str | None:
+    """Why the date or instant ``value``, read from ``written`` (the text sent, when
+    known), is refused (``None``: it is not).
 
     A naive instant is compared as if it were UTC: whether it needs an offset is the
     use case's to say, but it must not overflow before it gets there.
     """
     if isinstance(value, dt.datetime):
+        if isinstance(written, str) and not _T_SEPARATED.match(written):
+            return "must be an RFC 3339 date-time (a T between the date and the time)"
         aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
         # Comparing aware datetimes never converts them, so 0001-01-01T00:00+01:00 is fine.
         return None if EARLIEST <= aware < LATEST else f"must lie {INSTANT_RANGE} (UTC)"
     return None if FIRST_DAY <= value <= LAST_DAY else f"must be a date {DAY_RANGE}"
 
 
-def dates_out_of_range(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def refused_moments(value: Any, written: Any = None, path: str = "") -> Iterator[tuple[str, str]]:
     """``(path, reason)`` for every date or instant in ``value`` (a decoded body: structs,
-    lists, dicts) that is out of range; paths read like msgspec's (``days.monday[0]``)."""
+    lists, dicts) that ``refusal`` refuses; ``written`` is the same body as sent (decoded
+    JSON). Paths read like msgspec's (``days.monday[0].start``)."""
     if isinstance(value, dt.date):
-        if (reason := out_of_range(value)) is not None:
+        if (reason := refusal(value, written)) is not None:
             yield path, reason
     elif isinstance(value, msgspec.Struct):
+        sent = written if isinstance(written, dict) else {}
         for name, key in zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True):
-            yield from dates_out_of_range(getattr(value, name), f"{path}.{key}" if path else key)
+            child = f"{path}.{key}" if path else key
+            yield from refused_moments(getattr(value, name), sent.get(key), child)
     elif isinstance(value, list | tuple):
+        sent_items = written if isinstance(written, list) else []
         for index, item in enumerate(value):
-            yield from dates_out_of_range(item, f"{path}[{index}]")
+            sent_item = sent_items[index] if index < len(sent_items) else None
+            yield from refused_moments(item, sent_item, f"{path}[{index}]")
     elif isinstance(value, dict):
+        sent = written if isinstance(written, dict) else {}
         for key, item in value.items():
-            yield from dates_out_of_range(item, f"{path}.{key}" if path else str(key))
+            yield from refused_moments(item, sent.get(key), f"{path}.{key}" if path else str(key))

@@ -30,7 +30,7 @@ from hduce.entrypoints.http.inputs import (
     INSTANT_RANGE,
     CalendarDate,
     Text,
-    out_of_range,
+    refusal,
 )
 
 WallTime = Annotated[
@@ -65,7 +65,7 @@ _MORNING: Final = [{"start": "09:00", "end": "14:00"}]
 _END_OF_DAY: Final = "24:00"
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: RFC 3339 with a UTC offset, any year (the range is checked apart, to say so).
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 #: "…T09:00:00 01:00": a "+" sent unencoded in a query string arrives as a space.
 _SPACE_FOR_PLUS = re.compile(r"(T[\d:.]+) (\d{2}:\d{2})$")
 
@@ -87,7 +87,7 @@ def parse_day_or_instant(raw: str, field: str) -> DayOrInstant:
             f"(2030-01-31T09:00:00+01:00), not {raw!r}",
             field=field,
         )
-    if (reason := out_of_range(value)) is not None:
+    if (reason := refusal(value, text)) is not None:
         raise InvalidInput(f"{field} {reason}", field=field)
     return value
 
