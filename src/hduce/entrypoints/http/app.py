@@ -2,8 +2,9 @@
 
 ``create_app`` only assembles HTTP concerns around a ready dishka container:
 health, metrics, OpenAPI, problem details, security headers, request ids and
-access logs, the ``/api/v1`` router, and a lifespan that runs background services
-(outbox relay, in-process consumers) and closes the container on shutdown.
+access logs, strict input decoding, the ``/api/v1`` router, and a lifespan that runs
+background services (outbox relay, in-process consumers) and closes the container on
+shutdown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from hduce.bootstrap.metrics import MetricsController, app_metrics_listener, prometheus_config
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
+from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
 from hduce.entrypoints.http.openapi import declare_security, openapi_config
 from hduce.entrypoints.http.problems import problem_exception_handlers
@@ -63,6 +65,7 @@ def create_app(
         route_handlers=[HealthController, *metrics, api, *root_route_handlers],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
+        request_class=StrictRequest,
         lifespan=[_lifespan(container, settings, background)],
         openapi_config=openapi_config(
             path=SCHEMA_PATH, version=_package_version(), description=_DESCRIPTION
@@ -82,6 +85,7 @@ def create_app(
         viewer_prefix=SCHEMA_PATH,
         hsts_max_age=settings.http.hsts_max_age,
     )
+    enforce_strict_inputs(app)
     # Outermost, so the request id is bound before dishka, routing and the
     # exception handlers run, and unmatched routes get one as well.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)

@@ -23,7 +23,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from hduce.application.appointments.booking import BookAppointment
@@ -63,6 +63,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.inputs import instant_query
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
@@ -72,6 +73,9 @@ from hduce.entrypoints.http.problems import (
 
 ICS_SUFFIX: Final = ".ics"
 MAX_PAGE: Final = 100
+_STATUS = "|".join(status.value for status in AppointmentStatus)
+#: A ``status`` value: statuses separated by commas.
+_STATUSES: Final = rf"^(?:{_STATUS})(?:,(?:{_STATUS}))*$"
 
 
 # ------------------------------------------------------------------ helpers
@@ -259,6 +263,13 @@ class AppointmentsController(Controller):
                 required=False,
                 description="pending, approved, checked_in, completed, rejected, "
                 "cancelled, no_show, entered_in_error",
+                schema_extra={
+                    "items": Schema(
+                        type=OpenAPIType.STRING,
+                        pattern=_STATUSES,
+                        examples=["pending", "approved,checked_in"],
+                    )
+                },
             ),
         ] = None,
         doctor_id: Annotated[UUID | None, QueryParameter(name="doctor_id", required=False)] = None,
@@ -266,12 +277,10 @@ class AppointmentsController(Controller):
             UUID | None, QueryParameter(name="patient_id", required=False)
         ] = None,
         starts_from: Annotated[
-            datetime | None,
-            QueryParameter(name="from", required=False, description="Start >= this instant"),
+            datetime | None, instant_query("from", "Start >= this instant")
         ] = None,
         starts_before: Annotated[
-            datetime | None,
-            QueryParameter(name="to", required=False, description="Start < this instant"),
+            datetime | None, instant_query("to", "Start < this instant")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
