@@ -19,6 +19,8 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 
 from hduce.application.appointments.parties import AppointmentWithParties, Party
 from hduce.application.notifications.handler import realtime_message
@@ -30,6 +32,13 @@ from hduce.entrypoints.asgi import build_app
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.appointments.ics import appointment_ics
 from hduce.entrypoints.http.appointments.responses import ICS_EXAMPLE
+from hduce.entrypoints.http.auth.cookies import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    REFRESH_COOKIE,
+)
+from hduce.entrypoints.http.auth.security import SAFE_METHODS, authenticates
 
 Document = dict[str, Any]
 Operation = tuple[str, str, dict[str, Any]]
@@ -51,6 +60,9 @@ NO_CLIENT_ERRORS = {
 #: The one error response that is not a problem: the probes' report, some of them down.
 READINESS_DOWN = ("GET", "/health/ready", "503")
 
+#: Operations without a guard that still take credentials, or a token in the body instead.
+SELF_AUTHENTICATING = {("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
+
 #: Operations every configuration documents (so a route that drops out is noticed).
 DEFAULT_OPERATION_COUNT = 44
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
@@ -61,18 +73,23 @@ OPTIONAL_OPERATIONS = {
 }
 
 
-def _document(tmp_path: Path, extra: dict[str, str]) -> Document:
+def _app(tmp_path: Path, extra: dict[str, str]) -> Litestar:
     settings = Settings.from_env(
         {"HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db", **extra}
     )
-    return build_app(settings, mode="api").openapi_schema.to_schema()
+    return build_app(settings, mode="api")
+
+
+@pytest.fixture(scope="module")
+def document(app: Litestar) -> Document:
+    return app.openapi_schema.to_schema()
 
 
 @pytest.fixture(scope="module", params=["default", "google-and-jwks"])
-def document(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Document:
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Litestar:
     tmp_path = tmp_path_factory.mktemp(request.param)
     if request.param == "default":
-        return _document(tmp_path, {})
+        return _app(tmp_path, {})
     key_file = tmp_path / "jwt-key.pem"
     key_file.write_bytes(
         ed25519.Ed25519PrivateKey.generate().private_bytes(
@@ -81,7 +98,7 @@ def document(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             serialization.NoEncryption(),
         )
     )
-    return _document(
+    return _app(
         tmp_path,
         {
             "HDUCE_GOOGLE_CLIENT_ID": "client-id.apps.googleusercontent.com",
@@ -249,6 +266,92 @@ def test_no_content_responses_have_no_body(document: Document) -> None:
         if status in {"204", "302", "304"} and response.get("content")
     ]
     assert with_body == []
+
+
+# ------------------------------------------------------------------ authentication
+
+
+def _guarded(app: Litestar) -> dict[tuple[str, str], bool]:
+    """(method, path) -> whether a guard lets only signed-in callers through."""
+    return {
+        (method, route.path_format): any(authenticates(g) for g in handler.resolve_guards())
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    }
+
+
+def test_security_schemes_name_the_credentials_the_server_reads(document: Document) -> None:
+    schemes = document["components"]["securitySchemes"]
+
+    assert schemes["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": schemes["bearerAuth"]["description"],
+    }
+    located = {
+        name: (scheme["type"], scheme["in"], scheme["name"])
+        for name, scheme in schemes.items()
+        if name != "bearerAuth"
+    }
+    assert located == {
+        "accessCookie": ("apiKey", "cookie", ACCESS_COOKIE),
+        "refreshCookie": ("apiKey", "cookie", REFRESH_COOKIE),
+        "csrfHeader": ("apiKey", "header", CSRF_HEADER),
+    }
+    assert CSRF_COOKIE in schemes["csrfHeader"]["description"]
+    assert "security" not in document  # no default: an operation says it, or it is public
+
+
+def test_every_guarded_operation_requires_credentials_and_public_ones_none(
+    app: Litestar, document: Document
+) -> None:
+    """Bearer, or the access cookie (+ the CSRF header on unsafe methods); exactly the
+    operations behind ``requires_auth``/``requires_role``."""
+    guarded = _guarded(app)
+    bearer_or_cookie = [{"bearerAuth": []}, {"accessCookie": []}]
+    bearer_or_cookie_and_csrf = [{"bearerAuth": []}, {"accessCookie": [], "csrfHeader": []}]
+    wrong: list[str] = []
+    for method, path, operation in _operations(document):
+        security = operation.get("security")
+        if guarded[(method, path)]:
+            expected = bearer_or_cookie if method in SAFE_METHODS else bearer_or_cookie_and_csrf
+            if security != expected:
+                wrong.append(f"{method} {path} is guarded but documents {security}")
+        elif (method, path) in SELF_AUTHENTICATING:
+            if not security or {} not in security:
+                wrong.append(f"{method} {path} takes a token in its body: {security}")
+        elif security is not None:
+            wrong.append(f"{method} {path} is public but documents {security}")
+    assert wrong == []
+    assert sum(guarded[(method, path)] for method, path, _ in _operations(document)) > 30
+
+
+def test_every_requirement_names_declared_schemes(document: Document) -> None:
+    declared = set(document["components"]["securitySchemes"])
+    used = {
+        name
+        for _, _, operation in _operations(document)
+        for requirement in operation.get("security", [])
+        for name in requirement
+    }
+    assert used == declared
+
+
+def test_icalendar_is_documented_where_it_is_served(document: Document) -> None:
+    """``{id}.ics`` shares its route with the JSON read, and ``/calendar.ics`` is its alias."""
+    paths = document["paths"]
+    for path in (
+        "/api/v1/appointments/{appointment_ref}",
+        "/api/v1/appointments/{appointment_id}/calendar.ics",
+    ):
+        media = paths[path]["get"]["responses"]["200"]["content"]["text/calendar"]
+        values = [example["value"] for example in media["examples"].values()]
+        assert values == [ICS_EXAMPLE]
+    read = paths["/api/v1/appointments/{appointment_ref}"]["get"]["responses"]["200"]["content"]
+    assert set(read) == {"application/json", "text/calendar"}
 
 
 # ------------------------------------------------------------------ the examples

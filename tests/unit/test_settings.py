@@ -278,3 +278,20 @@ def test_every_declared_variable_is_in_the_table() -> None:
     declared = [value for value in vars(variables).values() if isinstance(value, Variable)]
 
     assert set(declared) == set(VARIABLES)
+
+
+def test_hsts_max_age_is_a_year_by_default_and_bounded() -> None:
+    assert Settings.from_env({}).http.hsts_max_age == timedelta(days=365)
+    assert Settings.from_env({"HDUCE_HSTS_MAX_AGE": "0"}).http.hsts_max_age == timedelta(0)
+    assert Settings.from_env({"HDUCE_HSTS_MAX_AGE": "2h"}).http.hsts_max_age == timedelta(hours=2)
+    assert refusal({"HDUCE_HSTS_MAX_AGE": "3y"}).startswith("HDUCE_HSTS_MAX_AGE='3y': expected")
+    assert "730d" in refusal({"HDUCE_HSTS_MAX_AGE": "1000d"})
+
+
+def test_metrics_port_is_off_by_default_and_not_the_http_port() -> None:
+    assert Settings.from_env({}).http.metrics_port is None
+    assert Settings.from_env({"HDUCE_METRICS_PORT": "9100"}).http.metrics_port == 9100
+    assert refusal({"HDUCE_METRICS_PORT": "8000"}) == (
+        "HDUCE_METRICS_PORT=8000: expected a port other than HDUCE_HTTP_PORT"
+    )
+    assert refusal({"HDUCE_METRICS_PORT": "0"}).startswith("HDUCE_METRICS_PORT='0': expected")

@@ -30,6 +30,7 @@ from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EventHandler
 from hduce.bootstrap.metrics import EVENTS_CONSUMED, record_outbox_stats
+from hduce.bootstrap.outages import outage_of
 from hduce.bootstrap.settings import Settings
 from hduce.domain.events import DomainEvent
 
@@ -83,8 +84,8 @@ def periodic_service(
             while not stop.is_set():
                 try:
                     await tick()
-                except Exception:
-                    log.exception("periodic task failed", service=name)
+                except Exception as error:
+                    _log_failed_tick(name, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
 
@@ -101,6 +102,21 @@ def periodic_service(
             log.info("background service stopped", service=name)
 
     return service
+
+
+def _log_failed_tick(name: str, error: Exception) -> None:
+    outage = outage_of(error)
+    if outage is None:
+        log.exception("periodic task failed", service=name)
+        return
+    # An exhausted pool or a database restart is not a bug: one line, no traceback.
+    log.warning(
+        "periodic task skipped: service unavailable",
+        service=name,
+        dependency=outage.service,
+        outage=outage.kind,
+        cause=type(outage.error).__name__,
+    )
 
 
 def background_services(

@@ -9,17 +9,38 @@ With several worker processes each one has its own registry, so a scrape of
 /metrics sees one worker. Set ``PROMETHEUS_MULTIPROC_DIR`` (an empty directory,
 before the processes start) to aggregate; the ``multiprocess_mode`` of each
 gauge says how.
+
+``HDUCE_METRICS_PORT`` moves /metrics off the HTTP port to a listener of its own
+(prometheus_client's, in a thread), so the public port does not expose it:
+
+* one HTTP worker (the default): that process serves its metrics, started and
+  stopped with the app (``app_metrics_listener``);
+* ``--workers N`` > 1: one port cannot be shared by N processes, so the server's
+  parent process serves the metrics of all of them (``workers_metrics_listener``),
+  aggregated from ``PROMETHEUS_MULTIPROC_DIR``, which is then required; the parent
+  empties it of the files of earlier runs before the workers start.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+import structlog
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from hduce.application.ports import EmailSender, EventPublisher, OutboxStats, SmsSender
+from hduce.bootstrap.settings import Settings, SettingsError
 from hduce.domain.events import DomainEvent
 
 METRICS_PATH = "/metrics"
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+_log = structlog.get_logger(__name__)
 
 OUTBOX_BACKLOG = Gauge(
     "hduce_outbox_backlog",
@@ -65,6 +86,65 @@ class MetricsController(PrometheusController):
 
     path = METRICS_PATH
     include_in_schema = False
+
+
+# ---------------------------------------------------------------- a port of its own
+
+
+def collecting_registry() -> CollectorRegistry:
+    """What a scrape reports: this process, or every process of the multiprocess directory."""
+    directory = os.environ.get(MULTIPROCESS_DIR_ENV)
+    if not directory:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return registry
+
+
+@contextmanager
+def metrics_listener(host: str, port: int) -> Iterator[None]:
+    """Serve the metrics on ``host:port`` (any path) until the block ends."""
+    try:
+        server, thread = start_http_server(port, addr=host, registry=collecting_registry())
+    except OSError as exc:
+        raise SettingsError(
+            f"HDUCE_METRICS_PORT={port}: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from exc
+    _log.info("metrics listening", url=f"http://{host}:{port}{METRICS_PATH}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def app_metrics_listener(settings: Settings) -> AbstractContextManager[None]:
+    """The listener a single-worker app runs beside HTTP (nothing when unconfigured, or
+    when several workers run: their parent serves them)."""
+    port = settings.http.metrics_port
+    if port is None or settings.http.workers > 1:
+        return nullcontext()
+    return metrics_listener(settings.http.host, port)
+
+
+def workers_metrics_listener(
+    settings: Settings, host: str, workers: int
+) -> AbstractContextManager[None]:
+    """For the parent of ``workers`` > 1 HTTP processes: every worker's metrics, one port."""
+    port = settings.http.metrics_port
+    if port is None or workers == 1:
+        return nullcontext()
+    directory = os.environ.get(MULTIPROCESS_DIR_ENV, "")
+    if not directory or not Path(directory).is_dir():
+        raise SettingsError(
+            f"HDUCE_METRICS_PORT with {workers} workers needs {MULTIPROCESS_DIR_ENV}: a "
+            "directory for this server's metrics files, so one port reports every worker"
+        )
+    # Files of processes of an earlier run would be added to this run's counters.
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+    return metrics_listener(host, port)
 
 
 # ---------------------------------------------------------------- port decorators

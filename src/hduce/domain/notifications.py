@@ -230,6 +230,9 @@ class Notification:
     read_at: datetime | None = None
     sent_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The delivery worker sending it right now, and until when that claim holds.
+    claimed_by: UUID | None = None
+    claimed_until: datetime | None = None
 
     @property
     def is_read(self) -> bool:
@@ -239,16 +242,52 @@ class Notification:
         if self.read_at is None:
             self.read_at = now
 
-    def mark_sent(self, now: datetime) -> None:
+    def is_claimable(self, now: datetime) -> bool:
+        """An email or SMS still to send that no live claim holds."""
+        return (
+            self.status is DeliveryStatus.PENDING
+            and self.channel is not Channel.IN_APP
+            and (self.claimed_until is None or self.claimed_until <= now)
+        )
+
+    def claim(self, owner: UUID, until: datetime) -> None:
+        """Start an attempt: ``owner`` alone may send it until ``until``.
+
+        The attempt counts from here, before the send, so one whose outcome is never
+        recorded (the worker died after sending) still counts towards giving up."""
+        if self.status is not DeliveryStatus.PENDING or self.channel is Channel.IN_APP:
+            raise BusinessRuleViolation("only an email or SMS still to send can be claimed")
         self.attempts += 1
+        self.claimed_by = owner
+        self.claimed_until = until
+
+    def release(self) -> None:
+        """Give the claim back unused: no send was tried, so the attempt does not count."""
+        if self.claimed_by is not None:
+            self.attempts -= 1
+            self._end_claim()
+
+    def mark_sent(self, now: datetime) -> None:
+        self._count_attempt()
         self.status = DeliveryStatus.SENT
         self.sent_at = now
         self.last_error = None
+        self._end_claim()
 
     def mark_failed(self, error: str, *, give_up: bool) -> None:
         """Record a failed attempt; it stays PENDING for a retry unless we give up."""
         if self.status is DeliveryStatus.SENT:
             raise BusinessRuleViolation("a sent notification cannot fail afterwards")
-        self.attempts += 1
+        self._count_attempt()
         self.last_error = error[:500]
         self.status = DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING
+        self._end_claim()
+
+    def _count_attempt(self) -> None:
+        # A claimed attempt was counted when it was claimed.
+        if self.claimed_by is None:
+            self.attempts += 1
+
+    def _end_claim(self) -> None:
+        self.claimed_by = None
+        self.claimed_until = None

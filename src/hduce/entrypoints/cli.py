@@ -10,19 +10,25 @@ one line on stderr and exit status 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import click
 import structlog
 
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
-from hduce.bootstrap.settings import render_settings_markdown
-from hduce.entrypoints.asgi import AppMode
-from hduce.entrypoints.commands.common import load_settings
+from hduce.bootstrap.settings import SettingsError, render_settings_markdown
+from hduce.entrypoints.commands.common import USAGE_ERROR, load_settings
 from hduce.entrypoints.commands.create_admin import create_admin
 from hduce.entrypoints.commands.seed_demo import seed_demo
 from hduce.entrypoints.port_guard import claim_port, refuse_taken_port, server_url
+
+if TYPE_CHECKING:
+    from hduce.entrypoints.asgi import AppMode
+else:  # the CLI stays quick to start: the HTTP stack loads only to serve
+    AppMode = Literal["all", "api"]
 
 # granian imports "module:attribute" in each worker and calls it (factory=True).
 _APP_FACTORIES: dict[AppMode, str] = {
@@ -161,6 +167,9 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
             "HDUCE_JWT_SECRET is unset: using a random secret until this server stops; "
             "set it outside development."
         )
+    # Workers read their settings from the environment: give them the command line's.
+    # Who serves a separate metrics port depends on the worker count (bootstrap.metrics).
+    os.environ["HDUCE_HTTP_HOST"], os.environ["HDUCE_HTTP_WORKERS"] = host, str(workers)
     url = server_url(host, port)
     log.info("starting", mode=mode, url=url, docs=f"{url}/schema", workers=workers)
     server = Granian(
@@ -175,10 +184,16 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id
     )
-    try:
+    from hduce.bootstrap.metrics import workers_metrics_listener
+
+    with contextlib.ExitStack() as stack:
+        stack.callback(port_claim.close)
+        try:
+            stack.enter_context(workers_metrics_listener(settings, host, workers))
+        except SettingsError as exc:
+            click.echo(f"hduce: configuration error: {exc}", err=True)
+            raise SystemExit(USAGE_ERROR) from None
         server.serve()
-    finally:
-        port_claim.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -62,7 +62,7 @@ async def stream_of(world: ClinicWorld, who: str) -> AsyncIterator[AsyncIterator
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["cache-control"] == "no-store"  # personal data, never stored
         events = sse_events(response)
         ready = await asyncio.wait_for(anext(events), PATIENCE)
         assert ready.event == "ready"

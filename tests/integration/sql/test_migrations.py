@@ -4,6 +4,8 @@ a schema that matches the models exactly (autogenerate finds nothing to do)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -22,6 +24,7 @@ from hduce.adapters.sql import (
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
 from hduce.adapters.sql.models import metadata
+from tests import services
 
 APPLICATION_TABLES = frozenset(metadata.tables)
 
@@ -69,6 +72,73 @@ async def test_upgrade_downgrade_upgrade(sql_database_url: str, empty_engine: As
     assert await current_revision(sql_database_url) == _head()
     await upgrade_database(sql_database_url)  # already at head: nothing to do
     assert await _tables(empty_engine) == APPLICATION_TABLES | {VERSION_TABLE}
+
+
+def _schema(sync: Connection) -> dict[str, object]:
+    """Every table's columns (with types), indexes (with their WHERE), keys and
+    constraints, as the database describes them."""
+    inspector = inspect(sync)
+    described: dict[str, object] = {}
+    for name in sorted(inspector.get_table_names()):
+        if name == VERSION_TABLE:
+            continue
+        described[name] = (
+            [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in inspector.get_columns(name)
+            ],
+            sorted(
+                (
+                    i["name"] or "",
+                    tuple(i["column_names"]),
+                    bool(i["unique"]),
+                    sorted((k, str(v)) for k, v in (i.get("dialect_options") or {}).items()),
+                )
+                for i in inspector.get_indexes(name)
+            ),
+            inspector.get_pk_constraint(name),
+            sorted(repr(fk) for fk in inspector.get_foreign_keys(name)),
+            sorted(repr(u) for u in inspector.get_unique_constraints(name)),
+        )
+    return described
+
+
+async def test_downgrading_the_latest_revision_restores_the_previous_schema(
+    sql_database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Down one step from head is exactly what upgrading to that step builds."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(_head())
+    assert head is not None and isinstance(head.down_revision, str)
+    previous = head.down_revision
+    await upgrade_database(sql_database_url)
+    await downgrade_database(sql_database_url, previous)
+    assert await current_revision(sql_database_url) == previous
+
+    async with _other_database(sql_database_url, tmp_path, request) as reference_url:
+        await upgrade_database(reference_url, previous)
+        schemas = []
+        for url in (sql_database_url, reference_url):
+            engine = create_engine(url, pool_size=1)
+            try:
+                async with engine.connect() as connection:
+                    schemas.append(await connection.run_sync(_schema))
+            finally:
+                await engine.dispose()
+    downgraded, reference = schemas
+    assert downgraded == reference
+
+
+@asynccontextmanager
+async def _other_database(
+    url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A second empty database of the same kind as ``url``."""
+    if url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'reference.sqlite3'}"
+        return
+    admin_url = request.getfixturevalue("postgres_url")
+    async with services.temporary_database(admin_url, prefix="hduce_reference") as other:
+        yield other
 
 
 async def test_autogenerate_finds_no_difference(

@@ -935,6 +935,147 @@ class NotificationRepositoryContract:
         )
         assert stored_sms.metadata == sms.metadata
 
+    async def test_claims_take_the_oldest_free_rows_and_expire(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        sms = new_notification(clinic.patient, channel=Channel.SMS, created_at=NOW)
+        email = new_notification(
+            clinic.patient, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=1)
+        )
+        sent = new_notification(
+            clinic.doctor_user, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=2)
+        )
+        sent.mark_sent(NOW)
+        later = new_notification(
+            clinic.doctor_user, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=3)
+        )
+        in_app = new_notification(clinic.patient)
+        async with uow_factory() as uow:
+            for notification in (later, in_app, sent, email, sms):
+                await uow.notifications.add(notification)
+            await uow.commit()
+        lease = timedelta(minutes=5)
+        first, second, third, late = uuid7(), uuid7(), uuid7(), uuid7()
+
+        async def claim(owner: UUID, now: datetime, limit: int = 10) -> list[Notification]:
+            async with uow_factory(serialized=True) as uow:
+                claimed = await uow.notifications.claim_pending(
+                    owner=owner, now=now, lease=lease, limit=limit
+                )
+                await uow.commit()
+            return list(claimed)
+
+        assert await claim(uuid7(), NOW, limit=0) == []
+        taken = await claim(first, NOW, limit=2)
+        assert [n.id for n in taken] == [sms.id, email.id]
+        assert {(n.claimed_by, n.claimed_until, n.attempts) for n in taken} == {
+            (first, NOW + lease, 1)
+        }
+        assert [n.id for n in await claim(second, NOW + timedelta(minutes=1))] == [later.id]
+        assert await claim(third, NOW + timedelta(minutes=4)) == []  # all held
+        async with uow_factory() as uow:
+            stored = await uow.notifications.get(sms.id)
+            pending = await uow.notifications.pending_delivery(limit=10)
+        assert stored is not None
+        assert (stored.claimed_by, stored.claimed_until, stored.attempts) == (first, NOW + lease, 1)
+        assert [n.id for n in pending] == [sms.id, email.id, later.id]  # claimed or not
+
+        # The first claim's lease runs out (its worker died): its rows are free again.
+        retaken = await claim(late, NOW + lease)
+        assert [n.id for n in retaken] == [sms.id, email.id]
+        assert {(n.claimed_by, n.claimed_until, n.attempts) for n in retaken} == {
+            (late, NOW + 2 * lease, 2)
+        }
+
+    async def test_an_outcome_is_recorded_only_while_the_claim_is_held(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        email = new_notification(clinic.patient, channel=Channel.EMAIL)
+        sms = new_notification(
+            clinic.patient, channel=Channel.SMS, created_at=NOW + timedelta(seconds=1)
+        )
+        async with uow_factory() as uow:
+            await uow.notifications.add(email)
+            await uow.notifications.add(sms)
+            await uow.commit()
+        lease = timedelta(minutes=5)
+        dead, alive = uuid7(), uuid7()
+        async with uow_factory(serialized=True) as uow:
+            [stale_email, stale_sms] = await uow.notifications.claim_pending(
+                owner=dead, now=NOW, lease=lease, limit=10
+            )
+            await uow.commit()
+        async with uow_factory(serialized=True) as uow:
+            [fresh_email, fresh_sms] = await uow.notifications.claim_pending(
+                owner=alive, now=NOW + lease, lease=lease, limit=10
+            )
+            await uow.commit()
+
+        stale_email.mark_sent(NOW + timedelta(minutes=6))
+        fresh_email.mark_failed("gateway timeout", give_up=False)
+        fresh_sms.release()
+        async with uow_factory(serialized=True) as uow:
+            # The dead worker came back after all: its claim was taken over.
+            assert await uow.notifications.record_delivery(stale_email, owner=dead) is False
+            assert await uow.notifications.record_delivery(fresh_email, owner=alive) is True
+            assert await uow.notifications.record_delivery(fresh_sms, owner=alive) is True
+            await uow.commit()
+        async with uow_factory(serialized=True) as uow:
+            # Recorded once: the claim is gone, so a second record (any owner) is refused.
+            assert await uow.notifications.record_delivery(fresh_email, owner=alive) is False
+            assert await uow.notifications.record_delivery(stale_sms, owner=dead) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            stored_email = await uow.notifications.get(email.id)
+            stored_sms = await uow.notifications.get(sms.id)
+        assert stored_email is not None and stored_sms is not None
+        assert (
+            stored_email.status,
+            stored_email.attempts,
+            stored_email.last_error,
+            stored_email.sent_at,
+            stored_email.claimed_by,
+            stored_email.claimed_until,
+        ) == (DeliveryStatus.PENDING, 2, "gateway timeout", None, None, None)
+        # Released untried: the attempt of the live claim does not count, the dead one's does.
+        assert (stored_sms.status, stored_sms.attempts, stored_sms.claimed_by) == (
+            DeliveryStatus.PENDING,
+            1,
+            None,
+        )
+        assert stored_sms.is_claimable(NOW + lease)
+
+    async def test_concurrent_claims_never_take_the_same_row(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        waiting = [
+            new_notification(
+                clinic.patient, channel=Channel.EMAIL, created_at=NOW + timedelta(seconds=n)
+            )
+            for n in range(10)
+        ]
+        async with uow_factory() as uow:
+            for notification in waiting:
+                await uow.notifications.add(notification)
+            await uow.commit()
+
+        async def claim() -> list[UUID]:
+            async with uow_factory(serialized=True) as uow:
+                claimed = await uow.notifications.claim_pending(
+                    owner=uuid7(), now=NOW, lease=timedelta(minutes=5), limit=3
+                )
+                await asyncio.sleep(0.02)  # every chance for the others to interleave
+                await uow.commit()
+            return [n.id for n in claimed]
+
+        claims = await asyncio.gather(*(claim() for _ in range(5)))
+        everything = [notification_id for ids in claims for notification_id in ids]
+        assert sorted(everything) == sorted(n.id for n in waiting)  # all, and none twice
+        assert sorted(len(ids) for ids in claims) == [0, 1, 3, 3, 3]
+
     async def test_delete(self, uow_factory: UnitOfWorkFactory) -> None:
         clinic = await seed_clinic(uow_factory)
         notification = new_notification(clinic.patient)

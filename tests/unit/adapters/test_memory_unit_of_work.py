@@ -16,6 +16,8 @@ from hduce.application.ports import AppointmentQuery, PageRequest, UserQuery
 from hduce.domain import events
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
+from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel
 from hduce.domain.scheduling import ExtraHours, LocalInterval, TimeOff, TimeSlot
 from tests.fakes import FixedClock, SequentialIdGenerator
 from tests.unit.adapters.contract import (
@@ -255,6 +257,44 @@ async def test_concurrent_first_time_loses_at_commit(
         await first.commit()
         with pytest.raises(AlreadyExists):
             await second.commit()
+
+
+async def test_a_claim_or_record_another_unit_overtook_loses_at_commit(
+    uow_factory: InMemoryUnitOfWorkFactory,
+) -> None:
+    """Claims belong in serialized units; outside one, a lost race is still refused."""
+    clinic = await seed_clinic(uow_factory)
+    email = new_notification(clinic.patient, channel=Channel.EMAIL)
+    async with uow_factory() as uow:
+        await uow.notifications.add(email)
+        await uow.commit()
+    lease = timedelta(minutes=5)
+    first_owner, second_owner = uuid7(), uuid7()
+    async with uow_factory() as first, uow_factory() as second:
+        [mine] = await first.notifications.claim_pending(
+            owner=first_owner, now=NOW, lease=lease, limit=1
+        )
+        [theirs] = await second.notifications.claim_pending(
+            owner=second_owner, now=NOW, lease=lease, limit=1
+        )
+        await first.commit()
+        with pytest.raises(AlreadyExists, match="claimed by another worker"):
+            await second.commit()
+    # The first claim expired and another unit took the row over before this record.
+    async with uow_factory() as late, uow_factory() as taker:
+        mine.mark_sent(NOW + lease)
+        assert await late.notifications.record_delivery(mine, owner=first_owner)
+        assert await taker.notifications.claim_pending(
+            owner=second_owner, now=NOW + lease, lease=lease, limit=1
+        )
+        await taker.commit()
+        with pytest.raises(AlreadyExists, match="claimed by another worker"):
+            await late.commit()
+    async with uow_factory() as uow:
+        stored = await uow.notifications.get(email.id)
+    assert stored is not None
+    assert (stored.claimed_by, stored.attempts) == (second_owner, 2)
+    assert theirs.claimed_by == second_owner
 
 
 async def test_deleting_a_row_added_in_the_same_unit(

@@ -3,16 +3,20 @@ with retries, and each person reads their own in-app inbox."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import pytest
 
 from hduce.adapters.memory import RecordingEmailSender, RecordingSmsSender
 from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
-from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.notifications.delivery import DELIVERY_LEASE, DeliverPendingNotifications
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain import events
 from hduce.domain.errors import NotFound, PermissionDenied
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Actor
+from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, DeliveryStatus, Notification
 from tests.unit.application.support import WEDNESDAY, Clinic, local
 
@@ -229,6 +233,146 @@ async def test_after_max_attempts_a_notification_is_failed_for_good(
     assert {(n.status, n.attempts) for n in emails} == {(FAILED, 3)}
     assert list(email.sent) == []
     assert [n.status for n in clinic.notifications(channel=Channel.SMS)] == [SENT]
+
+
+# ------------------------------------------------------------------ several workers
+
+
+class SlowEmail(RecordingEmailSender):
+    """Takes its time: yields to the loop, and moves the clock by ``clock_step`` minutes."""
+
+    def __init__(self, clinic: Clinic, *, clock_step: float = 0) -> None:
+        super().__init__(clock=clinic.clock)
+        self._clinic = clinic
+        self._clock_step = clock_step
+
+    async def send(self, *, to: str, subject: str, body: str) -> None:
+        await asyncio.sleep(0.001)
+        await super().send(to=to, subject=subject, body=body)
+        self._clinic.clock.advance(minutes=self._clock_step)
+
+
+class Stuck:
+    """An email and SMS sender whose first send never returns."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def send(self, *, to: str, body: str, subject: str = "") -> None:
+        self.started.set()
+        await asyncio.Event().wait()
+
+
+async def test_concurrent_sweeps_send_each_message_once(
+    clinic: Clinic, sms: RecordingSmsSender
+) -> None:
+    await clinic.handle_notifications(await requested(clinic))
+    email = SlowEmail(clinic)
+    sweeps = [deliverer(clinic, email, sms) for _ in range(3)]
+
+    counts = await asyncio.gather(*(sweep(batch_size=1) for sweep in sweeps))
+    counts += await asyncio.gather(*(sweep(batch_size=1) for sweep in sweeps))
+
+    assert sum(counts) == 3
+    assert sorted(m.to for m in email.sent) == sorted(
+        [clinic.people.patient.email, clinic.people.doctor.email]
+    )
+    assert len(sms.sent) == 1
+    assert {(n.status, n.attempts) for n in clinic.notifications(status=SENT)} == {(SENT, 1)}
+
+
+async def test_a_dead_workers_claim_runs_out_and_another_sends_once(
+    clinic: Clinic, sms: RecordingSmsSender
+) -> None:
+    await clinic.handle_notifications(await requested(clinic))
+    stuck = Stuck()
+    dying = asyncio.create_task(
+        DeliverPendingNotifications(clinic.uow_factory, clinic.clock, stuck, stuck)()
+    )
+    await stuck.started.wait()
+    dying.cancel()  # the worker dies mid-send, holding its claim on the whole batch
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+    email = RecordingEmailSender(clock=clinic.clock)
+    other = deliverer(clinic, email, sms)
+
+    assert await other() == 0  # claimed by the dead worker: nobody may send them yet
+    clinic.clock.advance(DELIVERY_LEASE)
+    assert await other() == 3
+
+    assert len(email.sent) == 2 and len(sms.sent) == 1
+    outbound = [n for n in clinic.notifications() if n.channel is not Channel.IN_APP]
+    # The dead worker's attempt counted: it may have reached the provider.
+    assert {(n.status, n.attempts, n.claimed_by) for n in outbound} == {(SENT, 2, None)}
+
+
+class SlowSms(RecordingSmsSender):
+    def __init__(self, clinic: Clinic, *, clock_step: float) -> None:
+        super().__init__(clock=clinic.clock)
+        self._clinic = clinic
+        self._clock_step = clock_step
+
+    async def send(self, *, to: str, body: str) -> None:
+        await super().send(to=to, body=body)
+        self._clinic.clock.advance(minutes=self._clock_step)
+
+
+async def test_a_message_left_too_little_lease_is_handed_back_untried(clinic: Clinic) -> None:
+    await clinic.handle_notifications(await requested(clinic))
+    # Every send takes 2.5 of the lease's 5 minutes; one may take up to 1 minute.
+    deliver = DeliverPendingNotifications(
+        clinic.uow_factory,
+        clinic.clock,
+        SlowEmail(clinic, clock_step=2.5),
+        SlowSms(clinic, clock_step=2.5),
+        lease=timedelta(minutes=5),
+        send_allowance=timedelta(minutes=1),
+    )
+
+    # Sent at +0 and +2.5; at +5 the third would outlive the claim, so it goes back.
+    assert await deliver() == 2
+
+    [left] = clinic.notifications(status=PENDING)
+    assert (left.attempts, left.claimed_by, left.claimed_until, left.last_error) == (
+        0,  # never tried: the attempt does not count
+        None,
+        None,
+        None,
+    )
+    assert await deliver() == 1
+    assert clinic.notifications(status=PENDING) == []
+
+
+async def test_a_message_whose_workers_kept_dying_is_given_up_unsent(
+    clinic: Clinic, email: RecordingEmailSender, sms: RecordingSmsSender
+) -> None:
+    await clinic.handle_notifications(await requested(clinic))
+    for _ in range(3):  # three workers claimed the batch and died before recording
+        async with clinic.uow_factory(serialized=True) as uow:
+            await uow.notifications.claim_pending(
+                owner=uuid7(), now=clinic.clock.now(), lease=DELIVERY_LEASE, limit=10
+            )
+            await uow.commit()
+        clinic.clock.advance(DELIVERY_LEASE)
+
+    assert await deliverer(clinic, email, sms, max_attempts=3)() == 0
+
+    assert list(email.sent) == [] and list(sms.sent) == []
+    outbound = [n for n in clinic.notifications() if n.channel is not Channel.IN_APP]
+    assert {(n.status, n.attempts) for n in outbound} == {(FAILED, 4)}
+    assert all(n.last_error == "no outcome recorded for 3 attempts" for n in outbound)
+
+
+def test_the_lease_must_outlast_one_send(clinic: Clinic) -> None:
+    with pytest.raises(ValueError, match="lease"):
+        DeliverPendingNotifications(
+            clinic.uow_factory,
+            clinic.clock,
+            RecordingEmailSender(),
+            RecordingSmsSender(),
+            lease=timedelta(minutes=1),
+            send_allowance=timedelta(minutes=1),
+        )
 
 
 # ------------------------------------------------------------------ the inbox

@@ -3,11 +3,13 @@ ExpireOverdueAppointments sweep."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
+from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.domain import events
 from hduce.domain.appointments import RESCHEDULED_REASON, AppointmentStatus
 from hduce.domain.errors import (
@@ -18,7 +20,14 @@ from hduce.domain.errors import (
     StaleVersion,
 )
 from hduce.domain.identity import Role
-from tests.unit.application.support import THURSDAY, TUESDAY, WEDNESDAY, Clinic, local
+from tests.unit.application.support import (
+    THURSDAY,
+    TUESDAY,
+    WEDNESDAY,
+    Clinic,
+    InterleavingUnitOfWorkFactory,
+    local,
+)
 
 S = AppointmentStatus
 
@@ -204,3 +213,29 @@ async def test_running_the_sweep_again_changes_nothing(clinic: Clinic) -> None:
     assert await clinic.expire_overdue() == 0
 
     assert clinic.snapshot() == before
+
+
+async def test_two_concurrent_sweeps_expire_each_appointment_once(clinic: Clinic) -> None:
+    unanswered = await clinic.book("patient", starts_at=local(TUESDAY, "10:00"))
+    missed = await clinic.book("doctor", patient="other_patient", starts_at=local(TUESDAY, "11:00"))
+    clinic.clock.set(local(TUESDAY, "12:00"))
+    # Both sweeps read the overdue list, and then each appointment, before either
+    # writes: each must still change every appointment once, and neither may fail.
+    factory = InterleavingUnitOfWorkFactory(
+        clinic.uow_factory, "appointments.overdue", "appointments.get"
+    )
+    sweeps = [ExpireOverdueAppointments(factory, clinic.clock, clinic.policy) for _ in range(2)]
+
+    counts = await asyncio.gather(*(sweep() for sweep in sweeps))
+
+    assert sum(counts) == 2, counts
+    assert clinic.stored(unanswered.id).status is S.CANCELLED
+    assert clinic.stored(missed.id).status is S.NO_SHOW
+    for appointment_id, expected in (
+        (unanswered.id, events.APPOINTMENT_CANCELLED),
+        (missed.id, events.APPOINTMENT_NO_SHOW),
+    ):
+        assert [e.type for e in clinic.events_of(appointment_id)][1:] == [expected]
+        expired = [e for e in clinic.audit_of(appointment_id) if e.action == "appointment.expired"]
+        assert len(expired) == 1
+    assert await clinic.expire_overdue() == 0

@@ -396,6 +396,53 @@ def test_a_sent_notification_cannot_fail_afterwards() -> None:
     assert (n.status, n.attempts, n.last_error) == (DeliveryStatus.SENT, 1, None)
 
 
+def test_a_claim_counts_the_attempt_before_the_send_and_the_outcome_ends_it() -> None:
+    n = notification()
+    until = NOW + timedelta(minutes=5)
+    assert n.is_claimable(NOW)
+    n.claim(uid(900), until)
+    assert (n.attempts, n.claimed_by, n.claimed_until) == (1, uid(900), until)
+    assert not n.is_claimable(NOW)
+    assert n.is_claimable(until)  # a claim nobody finished runs out
+    n.mark_failed("smtp timeout", give_up=False)
+    assert (n.status, n.attempts, n.claimed_by, n.claimed_until) == (
+        DeliveryStatus.PENDING,
+        1,  # counted once, at the claim
+        None,
+        None,
+    )
+    n.claim(uid(901), until)
+    n.mark_sent(NOW)
+    assert (n.status, n.attempts, n.claimed_by, n.claimed_until) == (
+        DeliveryStatus.SENT,
+        2,
+        None,
+        None,
+    )
+    assert not n.is_claimable(until)
+
+
+def test_a_released_claim_does_not_count() -> None:
+    n = notification()
+    n.claim(uid(900), NOW + timedelta(minutes=5))
+    n.release()
+    assert (n.attempts, n.claimed_by, n.claimed_until) == (0, None, None)
+    assert n.is_claimable(NOW)
+    n.release()  # nothing to give back
+    assert n.attempts == 0
+
+
+def test_only_an_email_or_sms_still_to_send_can_be_claimed() -> None:
+    in_app = notification()
+    in_app.channel = Channel.IN_APP
+    sent = notification()
+    sent.mark_sent(NOW)
+    for n in (in_app, sent):
+        assert not n.is_claimable(NOW)
+        with pytest.raises(BusinessRuleViolation):
+            n.claim(uid(900), NOW + timedelta(minutes=5))
+
+
 def test_reading_is_recorded_once() -> None:
     n = notification()
     n.mark_read(NOW)

@@ -2,7 +2,9 @@
 
 Wiring, from the composition root::
 
-    engine = create_engine(settings.database.url)
+    db = settings.database
+    engine = create_engine(db.url, pool_size=db.pool_size, max_overflow=db.max_overflow,
+                           pool_timeout=db.pool_timeout)
     uow_factory = SqlUnitOfWorkFactory(engine)      # UnitOfWorkFactory port
     outbox = SqlOutbox(engine)                      # Outbox port
     probe = DatabaseProbe(engine)                   # ReadinessProbe port

@@ -344,10 +344,11 @@ class NotificationRow(Base):
             "channel",
             "created_at",
         ),
-        # The delivery sweep: email/SMS still to send, oldest first.
+        # The delivery claim: email/SMS to send, oldest first, in index order (no sort).
         Index(
             "ix_notifications_pending_delivery",
             "created_at",
+            "id",
             postgresql_where=text(_PENDING_DELIVERY),
             sqlite_where=text(_PENDING_DELIVERY),
         ),
@@ -375,6 +376,9 @@ class NotificationRow(Base):
     sent_at: Mapped[datetime | None]
     # ``metadata`` is reserved on declarative classes; the column keeps the domain's name.
     details: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # The delivery worker sending it, until when (a lease: a dead worker's claim runs out).
+    claimed_by: Mapped[UUID | None]
+    claimed_until: Mapped[datetime | None]
 
 
 # --------------------------------------------------------------------------- audit

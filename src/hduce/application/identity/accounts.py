@@ -15,6 +15,7 @@ from hduce.application.identity.policy import (
     enforce_rate,
     new_password_hash,
 )
+from hduce.application.identity.security_events import log as security_log
 from hduce.application.ports import (
     Clock,
     Page,
@@ -274,6 +275,7 @@ class SetUserActive(UseCase):
                 await uow.users.save(user)
                 action = "user.activated" if is_active else "user.deactivated"
                 await audit(action, "user", user.id, at=now)
+                security_log.info("%s user=%s by %s", action, user.id, actor)
         if not is_active:
             await self._refresh_tokens.revoke_all_for_user(user_id, now=now)
         return user

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from hduce.application.identity import security_events as events
 from hduce.application.identity.policy import (
     ACCOUNT_DISABLED,
     INVALID_CREDENTIALS,
@@ -24,6 +25,7 @@ from hduce.application.identity.policy import (
     MAX_OPAQUE_TOKEN_LENGTH,
     REFRESH_TOKEN_REUSED,
     IdentityPolicy,
+    RateRule,
     account_rate_key,
     enforce_rate,
     jti_denylist_key,
@@ -54,6 +56,7 @@ from hduce.domain.credentials import (
 from hduce.domain.errors import (
     AuthenticationFailed,
     InvalidInput,
+    RateLimited,
 )
 from hduce.domain.identity import Actor, User, normalise_email
 from hduce.domain.ids import uuid7
@@ -167,15 +170,16 @@ class Login:
         self._policy = policy
 
     async def __call__(self, command: LoginCommand) -> TokenPair:
-        await enforce_rate(
-            self._limiter, f"login:ip:{command.client_ip or '-'}", self._policy.login_per_ip
+        await self._enforce_rate(
+            f"login:ip:{command.client_ip or '-'}", self._policy.login_per_ip, command
         )
-        await enforce_rate(
-            self._limiter,
+        await self._enforce_rate(
             f"login:account:{account_rate_key(command.email)}",
             self._policy.login_per_account,
+            command,
         )
         if len(command.password) > 4 * MAX_PASSWORD_LENGTH:
+            await self._failed(command, None, "password-too-long")
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         password = normalise_password(command.password)
         user: User | None = None
@@ -187,13 +191,51 @@ class Login:
             async with self._uow_factory() as uow:
                 user = await uow.users.get_by_email(email)
         if not await self._credentials.matches(user, password) or user is None:
+            await self._failed(command, user, _failure_reason(user))
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         if not user.is_active:
+            await self._failed(command, user, "deactivated")
             # Only someone who knows the password learns that the account is disabled.
             raise AuthenticationFailed(ACCOUNT_DISABLED)
         if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
             user = await self._rehash(user, password)
         return await self._sessions.start(user, self._clock.now())
+
+    async def _enforce_rate(self, key: str, rule: RateRule, command: LoginCommand) -> None:
+        try:
+            await enforce_rate(self._limiter, key, rule)
+        except RateLimited:
+            if await events.first_in_window(self._limiter, key, rule.window_seconds):
+                if key.startswith("login:ip:"):
+                    target = ("client", command.client_ip or "-")
+                else:
+                    target = events.account_target(await self._account(command), command.email)
+                await events.record(
+                    self._uow_factory,
+                    self._clock.now(),
+                    events.LOGIN_THROTTLED,
+                    target,
+                    client_ip=command.client_ip or "-",
+                )
+            raise
+
+    async def _account(self, command: LoginCommand) -> User | None:
+        try:
+            email = normalise_email(command.email)
+        except InvalidInput:
+            return None
+        async with self._uow_factory() as uow:
+            return await uow.users.get_by_email(email)
+
+    async def _failed(self, command: LoginCommand, user: User | None, reason: str) -> None:
+        await events.record(
+            self._uow_factory,
+            self._clock.now(),
+            events.LOGIN_FAILED,
+            events.account_target(user, command.email),
+            reason=reason,
+            client_ip=command.client_ip or "-",
+        )
 
     async def _rehash(self, user: User, password: str) -> User:
         new_hash = await self._hasher.hash(password)
@@ -206,6 +248,12 @@ class Login:
                 await uow.commit()
                 return current
         return user
+
+
+def _failure_reason(user: User | None) -> str:
+    if user is None:
+        return "unknown-account"
+    return "wrong-password" if user.password_hash is not None else "no-password"
 
 
 class RefreshTokens:
@@ -258,6 +306,13 @@ class RefreshTokens:
                 return TokenPair(user, access, new_token, expires_at, family_id)
             case Reused(family_id=family_id):
                 await self._close_session(family_id, now)
+                await events.record(
+                    self._uow_factory,
+                    now,
+                    events.REFRESH_REUSED,
+                    ("user", str(user.id)),
+                    session_id=str(family_id),
+                )
                 raise AuthenticationFailed(REFRESH_TOKEN_REUSED)
             case RefreshRefused():
                 raise AuthenticationFailed(INVALID_REFRESH_TOKEN)

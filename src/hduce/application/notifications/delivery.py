@@ -1,7 +1,19 @@
 """Delivery of stored email and SMS notifications; a failed send is retried on the next
-sweep, so a mail server that is down delays messages instead of losing them."""
+sweep, so a mail server that is down delays messages instead of losing them.
+
+Any number of sweeps may run at once (several workers): each first *claims* its batch
+(``NotificationRepository.claim_pending``: the rows are its own until a lease runs
+out, and each counts an attempt), commits, then sends with no transaction open, and
+records each outcome only while it still holds the claim. A worker that dies
+mid-batch leaves claims that run out; another worker then sends those messages.
+What can still go out twice, and why: docs/decisions/0008-delivery-claims.md.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from uuid import UUID
 
 from hduce.application.ports import (
     Clock,
@@ -11,13 +23,16 @@ from hduce.application.ports import (
 )
 from hduce.domain.errors import NotFound
 from hduce.domain.identity import User
-from hduce.domain.notifications import (
-    Channel,
-    DeliveryStatus,
-    Notification,
-)
+from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel, Notification
 
 MAX_DELIVERY_ATTEMPTS = 5
+#: How long a sweep holds its claim on a batch: the batch must be sent within it.
+DELIVERY_LEASE = timedelta(minutes=5)
+#: The longest one send may take (the SMTP and SMS senders time out well before).
+#: A claimed message is sent only while at least this much of the lease is left, so
+#: no other worker can take it over while its send is still under way.
+SEND_ALLOWANCE = timedelta(minutes=1)
 
 
 class DeliverPendingNotifications:
@@ -30,35 +45,83 @@ class DeliverPendingNotifications:
         email: EmailSender,
         sms: SmsSender,
         max_attempts: int = MAX_DELIVERY_ATTEMPTS,
+        *,
+        lease: timedelta = DELIVERY_LEASE,
+        send_allowance: timedelta = SEND_ALLOWANCE,
     ) -> None:
+        if send_allowance >= lease:
+            raise ValueError("the lease must be longer than the time one send may take")
         self._uow_factory = uow_factory
         self._clock = clock
         self._email = email
         self._sms = sms
         self._max_attempts = max_attempts
+        self._lease = lease
+        self._send_allowance = send_allowance
 
     async def __call__(self, batch_size: int = 100) -> int:
-        async with self._uow_factory() as uow:
-            pending = await uow.notifications.pending_delivery(limit=batch_size)
+        """One sweep: claim up to ``batch_size`` messages and send them; returns how
+        many the providers accepted."""
+        owner = uuid7()  # this sweep: a worker that dies takes its id along
+        claimed = await self._claim(owner, batch_size)
+        if not claimed:
+            return 0
+        recipients = await self._recipients(claimed)
         sent = 0
-        for candidate in pending:
-            async with self._uow_factory() as uow:
-                notification = await uow.notifications.get(candidate.id)
-                if notification is None or notification.status is not DeliveryStatus.PENDING:
-                    continue
-                user = await uow.users.get(notification.recipient_id)
-                try:
-                    await self._send(notification, user)
-                except Exception as error:  # any channel failure is retried on the next sweep
-                    notification.mark_failed(
-                        f"{type(error).__name__}: {error}",
-                        give_up=notification.attempts + 1 >= self._max_attempts,
-                    )
-                else:
-                    notification.mark_sent(self._clock.now())
-                    sent += 1
-                await uow.notifications.save(notification)
-                await uow.commit()
+        for notification in claimed:
+            if await self._deliver(owner, notification, recipients.get(notification.recipient_id)):
+                sent += 1
+        return sent
+
+    async def _claim(self, owner: UUID, limit: int) -> Sequence[Notification]:
+        # Serialized: SQLite and the in-memory store claim under their write lock.
+        async with self._uow_factory(serialized=True) as uow:
+            claimed = await uow.notifications.claim_pending(
+                owner=owner, now=self._clock.now(), lease=self._lease, limit=limit
+            )
+            await uow.commit()
+        return claimed
+
+    async def _recipients(self, claimed: Sequence[Notification]) -> dict[UUID, User]:
+        found: dict[UUID, User] = {}
+        async with self._uow_factory() as uow:
+            for recipient_id in {n.recipient_id for n in claimed}:
+                user = await uow.users.get(recipient_id)
+                if user is not None:
+                    found[recipient_id] = user
+        return found
+
+    async def _deliver(self, owner: UUID, notification: Notification, user: User | None) -> bool:
+        """Send one claimed message and record the outcome; True when it was sent."""
+        sent = False
+        claimed_until = notification.claimed_until
+        if notification.attempts > self._max_attempts:
+            # Earlier attempts never reported back (their workers died mid-send): a
+            # message that keeps killing workers must not be tried forever.
+            notification.mark_failed(
+                f"no outcome recorded for {notification.attempts - 1} attempts", give_up=True
+            )
+        elif claimed_until is None or self._clock.now() + self._send_allowance > claimed_until:
+            # Too little of the lease is left for a send: another worker could take the
+            # message over while this one is still sending it. Hand it back untried.
+            notification.release()
+        else:
+            try:
+                await self._send(notification, user)
+            except Exception as error:  # any channel failure is retried on the next sweep
+                notification.mark_failed(
+                    f"{type(error).__name__}: {error}",
+                    give_up=notification.attempts >= self._max_attempts,
+                )
+            else:
+                notification.mark_sent(self._clock.now())
+                sent = True
+        # The window that can still duplicate a message: the provider accepted it and
+        # this process dies before the next commit. Nothing else happens in between.
+        async with self._uow_factory(serialized=True) as uow:
+            # False: the lease ran out and another worker claimed it; its record wins.
+            await uow.notifications.record_delivery(notification, owner=owner)
+            await uow.commit()
         return sent
 
     async def _send(self, notification: Notification, user: User | None) -> None:

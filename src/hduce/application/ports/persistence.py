@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final, Generic, Protocol, Self, TypeVar
 from uuid import UUID
@@ -189,7 +189,26 @@ class NotificationRepository(Protocol):
 
     async def unread_count(self, recipient_id: UUID) -> int: ...
     async def pending_delivery(self, *, limit: int) -> Sequence[Notification]:
-        """PENDING email/SMS notifications, oldest first (for the delivery sweep)."""
+        """PENDING email/SMS notifications, oldest first, claimed or not (for a look)."""
+        ...
+
+    async def claim_pending(
+        self, *, owner: UUID, now: datetime, lease: timedelta, limit: int
+    ) -> Sequence[Notification]:
+        """Claim up to ``limit`` of the oldest PENDING email/SMS notifications that no
+        live claim holds (``Notification.is_claimable(now)``) for ``owner`` until
+        ``now + lease``, counting one more attempt on each (``Notification.claim``).
+        Returns them, claimed, oldest first.
+
+        Two claims never get the same row: PostgreSQL locks the rows it takes and skips
+        locked ones (``FOR UPDATE SKIP LOCKED``); SQLite and the in-memory store take
+        their single write lock (claim in a ``serialized`` unit of work)."""
+        ...
+
+    async def record_delivery(self, notification: Notification, *, owner: UUID) -> bool:
+        """Store the outcome of ``owner``'s claimed attempt (sent, failed or released)
+        only if ``owner`` still holds the claim. False, writing nothing, when the claim
+        was lost: its lease ran out and another worker claimed the row."""
         ...
 
     async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int: ...

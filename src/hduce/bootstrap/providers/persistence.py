@@ -40,7 +40,13 @@ class SqlPersistenceProvider(Provider):
 
     @provide
     async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(settings.database.url)
+        database = settings.database
+        engine = create_engine(
+            database.url,
+            pool_size=database.pool_size,
+            max_overflow=database.max_overflow,
+            pool_timeout=database.pool_timeout,
+        )
         yield engine
         await engine.dispose()
 

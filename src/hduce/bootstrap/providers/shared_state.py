@@ -46,7 +46,11 @@ class RedisSharedStateProvider(Provider):
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
         if settings.redis is None:
             raise ValueError("RedisSharedStateProvider needs HDUCE_REDIS_URL")
-        client = create_redis(settings.redis.url)
+        client = create_redis(
+            settings.redis.url,
+            max_connections=settings.redis.max_connections,
+            pool_timeout=settings.redis.pool_timeout,
+        )
         try:
             yield client
         finally:

@@ -24,23 +24,35 @@ ASYMMETRIC_JWT_ALGORITHMS: Final = frozenset({"RS256", "ES256", "EdDSA", "Ed2551
 GOOGLE_DISCOVERY_URL: Final = "https://accounts.google.com/.well-known/openid-configuration"
 
 
-class HttpSettings(msgspec.Struct, frozen=True):
+class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str
     port: int
     workers: int
+    # None: /metrics is served on ``port`` with the API.
+    metrics_port: int | None
+    # Strict-Transport-Security max-age for requests that came over https.
+    hsts_max_age: timedelta
 
 
-class DatabaseSettings(msgspec.Struct, frozen=True):
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Always an async driver: postgresql+asyncpg:// or sqlite+aiosqlite://.
     url: str
+    # The connection pool of each process: at most pool_size + max_overflow
+    # connections; a request waits pool_timeout seconds for one, then gets a 503.
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
 
     @property
     def backend(self) -> DatabaseBackend:
         return "postgresql" if self.url.startswith("postgresql") else "sqlite"
 
 
-class RedisSettings(msgspec.Struct, frozen=True):
+class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
     url: str
+    # A blocking pool: a command waits pool_timeout seconds for a free connection.
+    max_connections: int
+    pool_timeout: float
 
 
 class BrokerSettings(msgspec.Struct, frozen=True):

@@ -58,13 +58,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         redis_url = values.optional(var.REDIS_URL)
         return cls(
             env=env,
-            http=HttpSettings(
-                host=values[var.HTTP_HOST],
-                port=values[var.HTTP_PORT],
-                workers=values[var.HTTP_WORKERS],
+            http=_http(values),
+            database=DatabaseSettings(
+                url=values[var.DATABASE_URL],
+                pool_size=values[var.DATABASE_POOL_SIZE],
+                max_overflow=values[var.DATABASE_MAX_OVERFLOW],
+                pool_timeout=values[var.DATABASE_POOL_TIMEOUT],
             ),
-            database=DatabaseSettings(url=values[var.DATABASE_URL]),
-            redis=RedisSettings(url=redis_url) if redis_url is not None else None,
+            redis=RedisSettings(
+                url=redis_url,
+                max_connections=values[var.REDIS_MAX_CONNECTIONS],
+                pool_timeout=values[var.REDIS_POOL_TIMEOUT],
+            )
+            if redis_url is not None
+            else None,
             broker=values.optional(var.BROKER_URL),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
             auth=auth,
@@ -94,10 +101,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def summary(self) -> dict[str, object]:
         """What is safe to log at startup: no passwords, no tokens."""
         smtp, sms = self.delivery.smtp, self.delivery.sms
+        database, redis = self.database, self.redis
         return {
             "env": self.env,
-            "database": redact_url(self.database.url),
-            "redis": redact_url(self.redis.url) if self.redis else "in-memory",
+            "database": redact_url(database.url),
+            "database_pool": f"{database.pool_size}+{database.max_overflow} "
+            f"(wait {database.pool_timeout:g} s)",
+            "redis": redact_url(redis.url) if redis else "in-memory",
+            "redis_pool": f"{redis.max_connections} (wait {redis.pool_timeout:g} s)"
+            if redis
+            else "none",
             "broker": f"{self.broker.kind} {redact_url(self.broker.url)}"
             if self.broker
             else "in-process",
@@ -106,6 +119,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
         }
+
+
+def _http(values: Values) -> HttpSettings:
+    port = values[var.HTTP_PORT]
+    metrics_port = values.optional(var.METRICS_PORT)
+    if metrics_port == port:
+        raise SettingsError(
+            f"HDUCE_METRICS_PORT={metrics_port}: expected a port other than HDUCE_HTTP_PORT"
+        )
+    return HttpSettings(
+        host=values[var.HTTP_HOST],
+        port=port,
+        workers=values[var.HTTP_WORKERS],
+        metrics_port=metrics_port,
+        hsts_max_age=values[var.HSTS_MAX_AGE],
+    )
 
 
 def _auth(values: Values, env: Environment) -> AuthSettings:

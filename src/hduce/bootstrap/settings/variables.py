@@ -70,12 +70,48 @@ HTTP_PORT = Variable(
     "HDUCE_HTTP_PORT", "8000", "TCP port of the HTTP server (1..65535).", p.int_between(1, 65535)
 )
 HTTP_WORKERS = Variable("HDUCE_HTTP_WORKERS", "1", "HTTP worker processes.", p.int_between(1, 512))
+METRICS_PORT = Variable(
+    "HDUCE_METRICS_PORT",
+    None,
+    "Serve /metrics on this TCP port (same host) instead of the HTTP port, which then answers "
+    "404 there. With several HTTP workers, needs PROMETHEUS_MULTIPROC_DIR (see Metrics).",
+    p.int_between(1, 65535),
+    shown_default="unset (/metrics on the HTTP port)",
+)
+HSTS_MAX_AGE = Variable(
+    "HDUCE_HSTS_MAX_AGE",
+    "365d",
+    "Strict-Transport-Security max-age, sent only on requests that arrived over https "
+    "(0..730d; 0 tells browsers to drop the policy).",
+    p.duration_between(timedelta(0), timedelta(days=730)),
+)
 DATABASE_URL = Variable(
     "HDUCE_DATABASE_URL",
     "sqlite+aiosqlite:///./var/hduce.sqlite3",
     "SQLAlchemy URL; postgresql:// and postgres:// are switched to the asyncpg driver.",
     conn.database_url,
     show=p.url_without_password,
+)
+DATABASE_POOL_SIZE = Variable(
+    "HDUCE_DATABASE_POOL_SIZE",
+    "5",
+    "Database connections each process keeps for reuse (1..1000). A process holds at most "
+    "pool size + max overflow: keep processes x that below PostgreSQL's max_connections "
+    "(README, Connection budget).",
+    p.int_between(1, 1000),
+)
+DATABASE_MAX_OVERFLOW = Variable(
+    "HDUCE_DATABASE_MAX_OVERFLOW",
+    "5",
+    "Extra database connections a process may open in bursts, closed once returned (0..1000).",
+    p.int_between(0, 1000),
+)
+DATABASE_POOL_TIMEOUT = Variable(
+    "HDUCE_DATABASE_POOL_TIMEOUT",
+    "10s",
+    "How long a request waits for a free database connection; then it is answered 503 "
+    "with Retry-After (e.g. 10s, 500ms; at most 300s).",
+    p.seconds_up_to(300),
 )
 REDIS_URL = Variable(
     "HDUCE_REDIS_URL",
@@ -85,6 +121,19 @@ REDIS_URL = Variable(
     conn.redis_url,
     show=p.url_without_password,
     shown_default="unset (in-memory)",
+)
+REDIS_MAX_CONNECTIONS = Variable(
+    "HDUCE_REDIS_MAX_CONNECTIONS",
+    "50",
+    "Redis connections per process (1..10000); when all are busy a command waits for one.",
+    p.int_between(1, 10000),
+)
+REDIS_POOL_TIMEOUT = Variable(
+    "HDUCE_REDIS_POOL_TIMEOUT",
+    "5s",
+    "How long a command waits for a free Redis connection; then the request is answered "
+    "503 with Retry-After (at most 300s).",
+    p.seconds_up_to(300),
 )
 BROKER_URL = Variable(
     "HDUCE_BROKER_URL",
@@ -248,8 +297,15 @@ VARIABLES: tuple[Variable[Any], ...] = (
     HTTP_HOST,
     HTTP_PORT,
     HTTP_WORKERS,
+    METRICS_PORT,
+    HSTS_MAX_AGE,
     DATABASE_URL,
+    DATABASE_POOL_SIZE,
+    DATABASE_MAX_OVERFLOW,
+    DATABASE_POOL_TIMEOUT,
     REDIS_URL,
+    REDIS_MAX_CONNECTIONS,
+    REDIS_POOL_TIMEOUT,
     BROKER_URL,
     LOG_LEVEL,
     LOG_FORMAT,

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from dishka import AsyncContainer
 
 from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.bootstrap.settings import Settings
 from hduce.domain.errors import AlreadyExists, InvalidInput
 from hduce.domain.identity import Actor, Role, User
 from hduce.entrypoints.commands.common import FAILURE, USAGE_ERROR, load_settings
+
+if TYPE_CHECKING:
+    from dishka import AsyncContainer
 
 
 def _build_container(settings: Settings) -> AsyncContainer:

@@ -3,7 +3,9 @@
 The modules here are the application and what every feature shares: ``app``
 (``create_app``) and ``health``, which it always mounts beside ``/metrics`` and
 ``/schema``; ``problems`` (RFC 9457 error bodies), ``request_context`` (request ids,
-access log) and ``examples`` (the values of the OpenAPI examples).
+access log), ``inputs`` (what request values may be: text without NUL, dates and
+instants in range), ``decoding`` (which holds every route to those rules and reads
+values strictly) and ``examples`` (the values of the OpenAPI examples).
 
 Each package is one feature (``auth``, ``admin``, ``clinic``, ``appointments``,
 ``notifications``), all of the same shape:

@@ -1,9 +1,10 @@
 """The Litestar application factory.
 
 ``create_app`` only assembles HTTP concerns around a ready dishka container:
-health, metrics, OpenAPI, problem details, request ids and access logs, the
-``/api/v1`` router, and a lifespan that runs background services (outbox
-relay, in-process consumers) and closes the container on shutdown.
+health, metrics, OpenAPI, problem details, security headers, request ids and
+access logs, strict input decoding, the ``/api/v1`` router, and a lifespan that runs
+background services (outbox relay, in-process consumers) and closes the container on
+shutdown.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from importlib.metadata import PackageNotFoundError, version
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.metrics import MetricsController, prometheus_config
+from hduce.bootstrap.metrics import MetricsController, app_metrics_listener, prometheus_config
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http.allow import CompleteAllowMiddleware
+from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
+from hduce.entrypoints.http.openapi import declare_security, openapi_config
 from hduce.entrypoints.http.problems import problem_exception_handlers
 from hduce.entrypoints.http.request_context import RequestContextMiddleware
+from hduce.entrypoints.http.security_headers import SecurityHeadersMiddleware
 
 API_PREFIX = "/api/v1"
 SCHEMA_PATH = "/schema"
@@ -34,7 +37,9 @@ _DESCRIPTION = (
     "Medical appointment booking: patients book, doctors approve, reject and "
     "complete, nobody is double-booked, and everyone is notified in the app, by "
     "email and by SMS. Errors are RFC 9457 problem details "
-    "(`application/problem+json`) with a stable `code`."
+    "(`application/problem+json`) with a stable `code`. Any operation may answer "
+    "503 `service-unavailable` with `Retry-After` when the service is overloaded or "
+    "its database is unreachable: retry after that many seconds."
 )
 
 
@@ -54,12 +59,17 @@ def create_app(
     # DishkaRouter wraps each handler so FromDishka parameters are resolved
     # from the per-request container that setup_dishka's middleware opens.
     api = DishkaRouter(API_PREFIX, route_handlers=list(route_handlers))
+    # With a metrics port, /metrics is served there only (see bootstrap.metrics).
+    metrics = [MetricsController] if settings.http.metrics_port is None else []
     app = Litestar(
-        route_handlers=[HealthController, MetricsController, api, *root_route_handlers],
+        route_handlers=[HealthController, *metrics, api, *root_route_handlers],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
-        lifespan=[_lifespan(container, background)],
-        openapi_config=_openapi_config(),
+        request_class=StrictRequest,
+        lifespan=[_lifespan(container, settings, background)],
+        openapi_config=openapi_config(
+            path=SCHEMA_PATH, version=_package_version(), description=_DESCRIPTION
+        ),
         # Our structlog setup owns logging; Litestar's default config would add
         # its own handler and print tracebacks in a second format.
         logging_config=None,
@@ -67,7 +77,15 @@ def create_app(
         debug=False,
     )
     app.state.settings = settings
+    declare_security(app)
     setup_dishka(container, app)
+    app.asgi_handler = SecurityHeadersMiddleware(
+        CompleteAllowMiddleware(app.asgi_handler, app.routes),
+        private_prefix=API_PREFIX,
+        viewer_prefix=SCHEMA_PATH,
+        hsts_max_age=settings.http.hsts_max_age,
+    )
+    enforce_strict_inputs(app)
     # Outermost, so the request id is bound before dishka, routing and the
     # exception handlers run, and unmatched routes get one as well.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
@@ -75,28 +93,19 @@ def create_app(
 
 
 def _lifespan(
-    container: AsyncContainer, background: Sequence[BackgroundService]
+    container: AsyncContainer, settings: Settings, background: Sequence[BackgroundService]
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # Registered first so it runs last: services stop before what they use closes.
             stack.push_async_callback(container.close)
+            stack.enter_context(app_metrics_listener(settings))
             for service in background:
                 await stack.enter_async_context(service())
             yield
 
     return lifespan
-
-
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="HDUCE",
-        version=_package_version(),
-        description=_DESCRIPTION,
-        path=SCHEMA_PATH,
-        render_plugins=[ScalarRenderPlugin()],
-    )
 
 
 def _package_version() -> str:

@@ -2,8 +2,8 @@
 
 ``GET /health`` answers as long as the process serves HTTP. ``GET /health/ready``
 runs the readiness probes the container provides (database, cache, broker...)
-and answers 503 when any is down, so a load balancer stops sending traffic to
-an instance that cannot do its job. The composition root provides them as a
+and answers 503 (with ``Retry-After``) when any is down, so a load balancer stops
+sending traffic to an instance that cannot do its job. The composition root provides them as a
 ``ReadinessProbes`` holder; without one, readiness has nothing to check.
 """
 
@@ -22,6 +22,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 
 from hduce.application.ports import ReadinessProbe, ReadinessProbes
+from hduce.bootstrap.outages import DOWN_RETRY_AFTER_SECONDS
 from hduce.entrypoints.http.examples import ex
 
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -89,10 +90,13 @@ class HealthController(Controller):
         results = await asyncio.gather(*(_run(probe) for probe in probes))
         checks = dict(results)
         healthy = all(result.status == "up" for result in checks.values())
+        headers = {"Cache-Control": "no-store"}
+        if not healthy:
+            headers["Retry-After"] = str(DOWN_RETRY_AFTER_SECONDS)
         return Response(
             Readiness(status="ok" if healthy else "unavailable", checks=checks),
             status_code=200 if healthy else 503,
-            headers={"Cache-Control": "no-store"},
+            headers=headers,
         )
 
 

@@ -2,8 +2,11 @@
 
 Clients branch on ``code`` (also the last segment of ``type``), never on
 ``detail``. Domain errors carry user-facing messages and are shown as they
-are; anything unexpected is logged with its traceback and answered with a
-generic 500 that only says which request id to quote.
+are. An overloaded or unreachable backing service (a connection pool exhausted,
+the database refusing clients or down, Redis not answering) is a 503
+``service-unavailable`` with ``Retry-After``. Anything else unexpected is logged
+with its traceback and answered with a generic 500 that only says which request
+id to quote.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
+from hduce.bootstrap.outages import Outage, outage_of
 from hduce.domain.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -66,6 +70,7 @@ _HTTP_CODES = {
     409: "conflict",
     429: "rate-limited",
     500: "internal-error",
+    503: "service-unavailable",
 }
 
 _encoder = msgspec.json.Encoder()
@@ -76,7 +81,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     400), ``entity`` (404), ``conflicting_appointment_ids`` (409 ``slot-conflict``),
     ``expected_version``/``actual_version`` (409 ``stale-version``),
     ``from_status``/``to_status`` (422 ``illegal-transition``), ``retry_after_seconds``
-    (429)."""
+    (429, 503)."""
 
     type: Annotated[str, ex(PROBLEM_TYPE_BASE + "not-found")]
     title: Annotated[str, ex("Not found")]
@@ -222,7 +227,7 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
     return {
         DomainError: _domain_error,
         HTTPException: _http_exception,
-        Exception: _unexpected,
+        Exception: _server_error,
     }
 
 
@@ -275,6 +280,41 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
         detail=exc.detail if exc.detail != _title_for(status) else None,
         headers=exc.headers,
         extensions=extensions,
+    )
+
+
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    outage = outage_of(exc)
+    if outage is not None:
+        return _service_unavailable(request, exc, outage)
+    return _unexpected(request, exc)
+
+
+def _service_unavailable(
+    request: Request[Any, Any, Any], exc: Exception, outage: Outage
+) -> Response[bytes]:
+    # One line, no traceback: under overload every refused request logs, and the
+    # cause is known. Class names and SQLSTATE only (SQLAlchemy's messages quote
+    # the statement's parameters, which may be personal data).
+    _log.warning(
+        "service unavailable",
+        method=request.method,
+        path=request.url.path,
+        service=outage.service,
+        outage=outage.kind,
+        error=type(exc).__name__,
+        cause=type(outage.error).__name__,
+        sqlstate=getattr(outage.error, "sqlstate", None),
+    )
+    seconds = outage.retry_after_seconds
+    return problem_response(
+        request,
+        status=503,
+        code="service-unavailable",
+        detail=f"The service is {'overloaded' if outage.kind == 'busy' else 'unavailable'}; "
+        f"retry after {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+        extensions={"retry_after_seconds": seconds},
     )
 
 

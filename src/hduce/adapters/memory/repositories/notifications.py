@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from hduce.adapters.memory.repositories._support import (
@@ -23,6 +23,10 @@ class InMemoryNotificationRepository(Repository):
     def __init__(self, tables: StoreTables) -> None:
         self._notifications = tables.notifications
         self._users = tables.users
+        # Rows this unit claimed or recorded, and who must still hold each committed row
+        # when it commits (the claim it took over, or its own): a claim is never lost
+        # silently to another unit that committed first.
+        self._claim_guards: dict[UUID, UUID | None] = {}
 
     def _dedupe_taken(self, notification: Notification) -> bool:
         return any(
@@ -76,6 +80,35 @@ class InMemoryNotificationRepository(Repository):
         )
         return [copied(n) for n in found[: max(limit, 0)]]
 
+    async def claim_pending(
+        self, *, owner: UUID, now: datetime, lease: timedelta, limit: int
+    ) -> Sequence[Notification]:
+        found = sorted(
+            (n for n in self._notifications.values() if n.is_claimable(now)),
+            key=lambda n: (n.created_at, n.id),
+        )
+        claimed: builtins.list[Notification] = []
+        for notification in found[: max(limit, 0)]:
+            self._guard(notification.id, notification.claimed_by)
+            updated = copied(notification)
+            updated.claim(owner, now + lease)
+            self._notifications.put(updated.id, updated)
+            claimed.append(copied(updated))
+        return claimed
+
+    async def record_delivery(self, notification: Notification, *, owner: UUID) -> bool:
+        current = self._notifications.get(notification.id)
+        if current is None or current.claimed_by != owner:
+            return False
+        self._guard(notification.id, owner)
+        self._notifications.put(notification.id, copied(notification))
+        return True
+
+    def _guard(self, notification_id: UUID, holder: UUID | None) -> None:
+        committed = self._notifications.base.get(notification_id)
+        if committed is not None:
+            self._claim_guards.setdefault(notification_id, holder)
+
     async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int:
         changed = 0
         for notification in self._in_app(recipient_id):
@@ -107,3 +140,12 @@ class InMemoryNotificationRepository(Repository):
             row = self._notifications.get(notification_id)
             if row is not None and self._dedupe_taken(row):
                 raise AlreadyExists(f"a notification with key {row.dedupe_key} exists already")
+        for notification_id, holder in self._claim_guards.items():
+            committed = self._notifications.base.get(notification_id)
+            if committed is None or committed.claimed_by != holder:
+                raise AlreadyExists(
+                    f"notification {notification_id} was claimed by another worker meanwhile"
+                )
+
+    def reset(self) -> None:
+        self._claim_guards.clear()

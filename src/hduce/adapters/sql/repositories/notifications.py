@@ -1,13 +1,20 @@
-"""Notifications: one row per event, recipient and channel (dedupe key)."""
+"""Notifications: one row per event, recipient and channel (dedupe key).
+
+The delivery sweep claims rows before sending them (``claim_pending``): one UPDATE
+marks the oldest claimable rows with the worker's id and a lease. On PostgreSQL the
+rows come from a ``FOR UPDATE SKIP LOCKED`` subquery, so concurrent claims take
+disjoint rows without waiting for each other; SQLite runs the statement under its
+single write lock. The claimed rows are then read back by owner.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, Update, delete, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import NotificationRow
@@ -27,6 +34,45 @@ _IN_APP_SQL: Final = f"'{Channel.IN_APP.value}'"
 _PENDING_SQL: Final = f"'{DeliveryStatus.PENDING.value}'"
 
 
+def _pending_delivery() -> list[ColumnElement[bool]]:
+    # Spelled exactly like the partial index's WHERE, so that index is used.
+    return [
+        NotificationRow.status == literal_column(_PENDING_SQL),
+        NotificationRow.channel != literal_column(_IN_APP_SQL),
+    ]
+
+
+def claimable_statement(now: datetime, limit: int) -> Select[UUID]:
+    """The ids of the ``limit`` oldest rows a claim may take at ``now``."""
+    return (
+        select(NotificationRow.id)
+        .where(
+            *_pending_delivery(),
+            or_(NotificationRow.claimed_until.is_(None), NotificationRow.claimed_until <= now),
+        )
+        .order_by(NotificationRow.created_at, NotificationRow.id)
+        .limit(max(0, limit))
+        # PostgreSQL: rows another claim holds are skipped, not waited for; SQLite
+        # compiles no locking clause (its write lock covers the statement).
+        .with_for_update(skip_locked=True)
+    )
+
+
+def claim_statement(*, owner: UUID, now: datetime, until: datetime, limit: int) -> Update:
+    """Mark the ``limit`` oldest claimable rows as ``owner``'s until ``until``, counting
+    an attempt on each (``Notification.claim``, in one statement)."""
+    return (
+        table(NotificationRow)
+        .update()
+        .where(NotificationRow.id.in_(claimable_statement(now, limit).scalar_subquery()))
+        .values(
+            claimed_by=owner,
+            claimed_until=until,
+            attempts=NotificationRow.attempts + 1,
+        )
+    )
+
+
 def _notification_values(notification: Notification) -> dict[str, Any]:
     return {
         "id": notification.id,
@@ -43,7 +89,16 @@ def _notification_values(notification: Notification) -> dict[str, Any]:
         "read_at": notification.read_at,
         "sent_at": notification.sent_at,
         "metadata": dict(notification.metadata),
+        "claimed_by": notification.claimed_by,
+        "claimed_until": notification.claimed_until,
     }
+
+
+def _changeable_values(notification: Notification) -> dict[str, Any]:
+    values = _notification_values(notification)
+    for immutable in ("id", "recipient_id", "dedupe_key", "created_at"):
+        del values[immutable]
+    return values
 
 
 def _to_notification(row: NotificationRow) -> Notification:
@@ -62,6 +117,8 @@ def _to_notification(row: NotificationRow) -> Notification:
         read_at=row.read_at,
         sent_at=row.sent_at,
         metadata=dict(row.details or {}),
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
     )
 
 
@@ -88,9 +145,7 @@ class SqlNotificationRepository:
         return _to_notification(row) if row is not None else None
 
     async def save(self, notification: Notification) -> None:
-        values = _notification_values(notification)
-        for immutable in ("id", "recipient_id", "dedupe_key", "created_at"):
-            del values[immutable]
+        values = _changeable_values(notification)
         result = await self._session.execute(
             table(NotificationRow)
             .update()
@@ -131,16 +186,42 @@ class SqlNotificationRepository:
     async def pending_delivery(self, *, limit: int) -> Sequence[Notification]:
         rows = await self._session.scalars(
             select(NotificationRow)
-            .where(
-                # Spelled exactly like the partial index's WHERE, so it is used.
-                NotificationRow.status == literal_column(_PENDING_SQL),
-                NotificationRow.channel != literal_column(_IN_APP_SQL),
-            )
+            .where(*_pending_delivery())
             .order_by(NotificationRow.created_at, NotificationRow.id)
             .limit(max(0, limit))
             .execution_options(populate_existing=True)
         )
         return [_to_notification(row) for row in rows]
+
+    async def claim_pending(
+        self, *, owner: UUID, now: datetime, lease: timedelta, limit: int
+    ) -> Sequence[Notification]:
+        if limit <= 0:
+            return []
+        result = await self._session.execute(
+            claim_statement(owner=owner, now=now, until=now + lease, limit=limit)
+        )
+        if affected_rows(result) == 0:
+            return []
+        # An owner id is new for every claim, so these are exactly the rows just claimed
+        # (read back rather than RETURNING, which SQLite only has since 3.35).
+        rows = await self._session.scalars(
+            select(NotificationRow)
+            .where(*_pending_delivery(), NotificationRow.claimed_by == owner)
+            .order_by(NotificationRow.created_at, NotificationRow.id)
+            .execution_options(populate_existing=True)
+        )
+        return [_to_notification(row) for row in rows]
+
+    async def record_delivery(self, notification: Notification, *, owner: UUID) -> bool:
+        values = _changeable_values(notification)
+        result = await self._session.execute(
+            table(NotificationRow)
+            .update()
+            .where(NotificationRow.id == notification.id, NotificationRow.claimed_by == owner)
+            .values(values)
+        )
+        return affected_rows(result) == 1
 
     async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int:
         result = await self._session.execute(

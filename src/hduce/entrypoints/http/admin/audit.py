@@ -17,6 +17,7 @@ from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import AuditPage
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
+from hduce.entrypoints.http.inputs import NO_CONTROL, instant_query
 
 MAX_PAGE = 200
 
@@ -49,7 +50,9 @@ class AdminAuditController(Controller):
         target_id: Annotated[
             str | None,
             QueryParameter(
-                max_length=100, description="What was acted on: an appointment, user... id"
+                max_length=100,
+                pattern=NO_CONTROL,
+                description="What was acted on: an appointment, user... id",
             ),
         ] = None,
         actor_id: Annotated[
@@ -57,16 +60,14 @@ class AdminAuditController(Controller):
         ] = None,
         action: Annotated[
             str | None,
-            QueryParameter(max_length=100, description="Exact action, e.g. appointment.approved"),
+            QueryParameter(
+                max_length=100,
+                pattern=NO_CONTROL,
+                description="Exact action, e.g. appointment.approved",
+            ),
         ] = None,
-        at_from: Annotated[
-            datetime | None,
-            QueryParameter(name="from", required=False, description="at >= this instant"),
-        ] = None,
-        at_before: Annotated[
-            datetime | None,
-            QueryParameter(name="to", required=False, description="at < this instant"),
-        ] = None,
+        at_from: Annotated[datetime | None, instant_query("from", "at >= this instant")] = None,
+        at_before: Annotated[datetime | None, instant_query("to", "at < this instant")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> AuditPage:

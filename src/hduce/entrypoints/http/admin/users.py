@@ -21,6 +21,7 @@ from hduce.entrypoints.http.auth.security import (
     json_bodies_only,
     requires_role,
 )
+from hduce.entrypoints.http.inputs import NO_NUL
 from hduce.entrypoints.http.problems import (
     invalid_request_example,
     not_found_example,
@@ -55,7 +56,7 @@ class AdminUsersController(Controller):
         actor: NamedDependency[Actor],
         list_users: FromDishka[ListUsers],
         role: FromQuery[Role | None] = None,
-        search: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        search: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         is_active: FromQuery[bool | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

@@ -23,7 +23,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from hduce.application.appointments.booking import BookAppointment
@@ -51,6 +51,7 @@ from hduce.entrypoints.http.appointments.responses import (
     READ_ERRORS,
     REPLAYED_HEADER,
     SLOT_CONFLICT_EXAMPLE,
+    CalendarAlternative,
     created,
     problem,
     view_bytes,
@@ -62,6 +63,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
+from hduce.entrypoints.http.inputs import instant_query
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
@@ -71,6 +73,9 @@ from hduce.entrypoints.http.problems import (
 
 ICS_SUFFIX: Final = ".ics"
 MAX_PAGE: Final = 100
+_STATUS = "|".join(status.value for status in AppointmentStatus)
+#: A ``status`` value: statuses separated by commas.
+_STATUSES: Final = rf"^(?:{_STATUS})(?:,(?:{_STATUS}))*$"
 
 
 # ------------------------------------------------------------------ helpers
@@ -258,6 +263,13 @@ class AppointmentsController(Controller):
                 required=False,
                 description="pending, approved, checked_in, completed, rejected, "
                 "cancelled, no_show, entered_in_error",
+                schema_extra={
+                    "items": Schema(
+                        type=OpenAPIType.STRING,
+                        pattern=_STATUSES,
+                        examples=["pending", "approved,checked_in"],
+                    )
+                },
             ),
         ] = None,
         doctor_id: Annotated[UUID | None, QueryParameter(name="doctor_id", required=False)] = None,
@@ -265,12 +277,10 @@ class AppointmentsController(Controller):
             UUID | None, QueryParameter(name="patient_id", required=False)
         ] = None,
         starts_from: Annotated[
-            datetime | None,
-            QueryParameter(name="from", required=False, description="Start >= this instant"),
+            datetime | None, instant_query("from", "Start >= this instant")
         ] = None,
         starts_before: Annotated[
-            datetime | None,
-            QueryParameter(name="to", required=False, description="Start < this instant"),
+            datetime | None, instant_query("to", "Start < this instant")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
@@ -292,6 +302,7 @@ class AppointmentsController(Controller):
         "/{appointment_ref:str}",
         summary="One appointment (JSON), or `{id}.ics` for its iCalendar file",
         response_headers=[ETAG_HEADER],
+        operation_class=CalendarAlternative,
         description=(
             "`/appointments/{id}`: the appointment with its history; `ETag` is its version "
             "(`If-None-Match` -> 304 when unchanged).\n\n"

@@ -3,17 +3,27 @@ the problem responses documented in OpenAPI, and the ``If-Match`` header."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Final
 from uuid import UUID
 
 import msgspec
 from litestar import Response
 from litestar.datastructures import ResponseHeader
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import HeaderParameter
 
 from hduce.domain.appointments import Appointment
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.appointments.etags import IF_MATCH, etag
+from hduce.entrypoints.http.appointments.ics import ICS_MEDIA_TYPE
 from hduce.entrypoints.http.appointments.schemas import AppointmentView, StoredIdentity
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
@@ -159,3 +169,22 @@ def created(body: bytes, *, status_code: int = 201, replayed: bool = False) -> R
     if replayed:
         headers[REPLAYED_HEADER] = "true"
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+@dataclass
+class CalendarAlternative(Operation):
+    """The JSON read's operation, whose route also serves ``{id}.ics``: its 200 lists
+    ``text/calendar`` beside JSON (Litestar writes one media type per response)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {
+                **(ok.content or {}),
+                ICS_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    examples={
+                        "ics": Example(summary="`{id}.ics`: an approved visit", value=ICS_EXAMPLE)
+                    },
+                ),
+            }

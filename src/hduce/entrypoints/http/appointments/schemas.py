@@ -1,7 +1,8 @@
 """Request and response bodies of ``/appointments`` (msgspec, validated at the edge).
 
 Timestamps must carry a UTC offset (``2030-01-08T10:00:00Z`` or ``...+01:00``); a
-naive one is refused by the use cases with a 400 naming the field.
+naive one is refused by the use cases with a 400 naming the field. They lie between
+1900 and 2200 (``inputs.Instant``).
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from hduce.application.ports import Page
 from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
 from hduce.domain.identity import Role
 from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http import inputs
 from hduce.entrypoints.http.examples import ex
 
-Reason = Annotated[str, Meta(max_length=2000, examples=[demo.VISIT_REASON])]
+Reason = Annotated[inputs.Text, Meta(max_length=2000, examples=[demo.VISIT_REASON])]
 RequiredReason = Annotated[
-    str, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
+    inputs.Text, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
 ]
 Notes = Annotated[
-    str, Meta(max_length=10_000, examples=["Viral bronchitis. Rest and fluids; review in 2 weeks"])
+    inputs.Text,
+    Meta(max_length=10_000, examples=["Viral bronchitis. Rest and fluids; review in 2 weeks"]),
 ]
-Instant = Annotated[datetime, Meta(examples=[demo.STARTS_AT_LOCAL])]
+Instant = Annotated[inputs.Instant, ex(demo.STARTS_AT_LOCAL)]
 
 
 class BookAppointmentRequest(msgspec.Struct, forbid_unknown_fields=True):

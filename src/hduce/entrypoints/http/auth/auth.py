@@ -30,6 +30,7 @@ from hduce.application.identity.sessions import (
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.auth import schemes
 from hduce.entrypoints.http.auth.cookies import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -182,6 +183,7 @@ class AuthController(Controller):
     @post(
         "/refresh",
         status_code=200,
+        security=schemes.REFRESH,
         summary="Trade a refresh token for a new pair",
         description="The refresh token comes from the body, or from the refresh cookie "
         "(then with the X-CSRF-Token header). It is single use: presenting it again "
@@ -220,6 +222,7 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=204,
+        security=schemes.LOGOUT,
         summary="Sign out: end the session",
         description="Revokes the session's refresh tokens and the access token presented. "
         "Works with an access token, a refresh token (body or cookie), or both.",

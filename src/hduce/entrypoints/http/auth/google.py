@@ -28,6 +28,7 @@ from hduce.entrypoints.http.auth.cookies import (
 )
 from hduce.entrypoints.http.auth.schemas import TokenResponse
 from hduce.entrypoints.http.auth.security import client_ip
+from hduce.entrypoints.http.inputs import NO_NUL
 from hduce.entrypoints.http.problems import (
     invalid_request_example,
     problem_example,
@@ -144,10 +145,12 @@ class GoogleAuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         complete: FromDishka[CompleteGoogleSignIn],
-        code: Annotated[str | None, QueryParameter(max_length=2048)] = None,
+        code: Annotated[str | None, QueryParameter(max_length=2048, pattern=NO_NUL)] = None,
         # "state" is a reserved Litestar parameter name: read the query field under another.
-        oauth_state: Annotated[str | None, QueryParameter(name="state", max_length=512)] = None,
-        error: Annotated[str | None, QueryParameter(max_length=256)] = None,
+        oauth_state: Annotated[
+            str | None, QueryParameter(name="state", max_length=512, pattern=NO_NUL)
+        ] = None,
+        error: Annotated[str | None, QueryParameter(max_length=256, pattern=NO_NUL)] = None,
     ) -> Response[Any]:
         if error is not None:
             shown = error if _ERROR_CODE.fullmatch(error) else "error"

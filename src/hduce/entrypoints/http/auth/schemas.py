@@ -13,14 +13,15 @@ from hduce.application.identity.sessions import TokenPair
 from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
+from hduce.entrypoints.http.inputs import Text
 
-Email = Annotated[str, Meta(min_length=1, max_length=320, examples=[demo.PATIENT_EMAIL])]
+Email = Annotated[Text, Meta(min_length=1, max_length=320, examples=[demo.PATIENT_EMAIL])]
 # Long enough for any passphrase; the policy (10..256 after normalisation) is the real rule.
-Password = Annotated[str, Meta(min_length=1, max_length=1024, examples=["Tortilla-Sunrise-2030"])]
-FullName = Annotated[str, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
-Phone = Annotated[str, Meta(max_length=32, examples=[demo.PATIENT_PHONE])]
-Timezone = Annotated[str, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
-OpaqueToken = Annotated[str, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
+Password = Annotated[Text, Meta(min_length=1, max_length=1024, examples=["Tortilla-Sunrise-2030"])]
+FullName = Annotated[Text, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
+Phone = Annotated[Text, Meta(max_length=32, examples=[demo.PATIENT_PHONE])]
+Timezone = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
+OpaqueToken = Annotated[Text, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
 
 
 class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -138,10 +138,32 @@ async def require_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
 # ------------------------------------------------------------------ guards
 
 
+_AUTHENTICATING_GUARDS: set[Guard] = set()
+
+
+def authenticates(guard: object) -> bool:
+    """Whether ``guard`` lets signed-in callers only (``requires_auth``, ``requires_role``).
+
+    The OpenAPI document derives each operation's security requirement from it.
+    """
+    return guard in _AUTHENTICATING_GUARDS
+
+
+def _describes_the_path(handler: BaseRouteHandler) -> bool:
+    # Litestar answers OPTIONS with a handler of its own (204 + Allow) that inherits the
+    # controller's guards. Listing a path's methods reveals nothing the 405 would not,
+    # and clients ask without credentials: let it through.
+    return getattr(handler, "http_methods", None) == {"OPTIONS"}
+
+
 async def requires_auth(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    await require_principal(connection)
+    if not _describes_the_path(handler):
+        await require_principal(connection)
+
+
+_AUTHENTICATING_GUARDS.add(requires_auth)
 
 
 def requires_role(*roles: Role) -> Guard:
@@ -151,12 +173,17 @@ def requires_role(*roles: Role) -> Guard:
     allowed = frozenset(roles)
     names = " or ".join(sorted(role.value for role in allowed))
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        if _describes_the_path(handler):
+            return
         principal = await require_principal(connection)
         if principal.user.role not in allowed:
             raise PermissionDenied(f"this requires the {names} role")
 
     guard.__name__ = f"requires_role({names})"
+    _AUTHENTICATING_GUARDS.add(guard)
     return guard
 
 

@@ -41,6 +41,7 @@ from hduce.entrypoints.http.clinic.schemas.doctors import (
     DoctorPatch,
     DoctorView,
 )
+from hduce.entrypoints.http.inputs import NO_NUL
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
     not_found_example,
@@ -94,7 +95,8 @@ class DoctorsController(Controller):
         list_doctors: FromDishka[ListDoctors],
         specialty_id: FromQuery[UUID | None] = None,
         name: Annotated[
-            str | None, QueryParameter(max_length=200, description="Part of the name")
+            str | None,
+            QueryParameter(max_length=200, pattern=NO_NUL, description="Part of the name"),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

@@ -34,6 +34,7 @@ from hduce.entrypoints.http.clinic.schemas.schedule import (
     WorkingHoursView,
     parse_day_or_instant,
 )
+from hduce.entrypoints.http.inputs import DAY_OR_INSTANT_PATTERN
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
     invalid_input_example,
@@ -193,6 +194,7 @@ class DoctorScheduleController(Controller):
             QueryParameter(
                 name="from",
                 max_length=40,
+                schema_extra={"pattern": DAY_OR_INSTANT_PATTERN},
                 description=f"Start of the window. {_WINDOW_BOUND}.",
             ),
         ],
@@ -201,6 +203,7 @@ class DoctorScheduleController(Controller):
             QueryParameter(
                 name="to",
                 max_length=40,
+                schema_extra={"pattern": DAY_OR_INSTANT_PATTERN},
                 description=f"End of the window (a date: inclusive). {_WINDOW_BOUND}.",
             ),
         ],

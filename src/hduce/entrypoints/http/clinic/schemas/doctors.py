@@ -15,20 +15,22 @@ from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Email, FullName, Password, Phone, Timezone
 from hduce.entrypoints.http.clinic.schemas.specialties import SpecialtyId, SpecialtyView
 from hduce.entrypoints.http.examples import ex
+from hduce.entrypoints.http.inputs import Text
 
-Licence = Annotated[str, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
+Licence = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
 Fee = Annotated[
     Decimal,
     Meta(
         description="Amount in the clinic's currency, at most two decimals (a JSON number "
         "or a decimal string; answered as a string so no precision is lost).",
         examples=["60.00"],
+        extra_json_schema={"extra": {"pattern": r"^\d{1,6}(?:\.\d{1,2})?$"}},
     ),
 ]
 VisitMinutes = Annotated[
     int, Meta(ge=5, le=480, description="Default visit length in minutes.", examples=[30])
 ]
-Bio = Annotated[str, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
+Bio = Annotated[Text, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
 Version = Annotated[int, Meta(ge=1, description="The version this edit is based on.", examples=[3])]
 DoctorId = Annotated[UUID, ex(demo.DOCTOR_ID)]
 

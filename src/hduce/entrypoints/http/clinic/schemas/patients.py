@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 from uuid import UUID
 
@@ -14,15 +13,16 @@ from hduce.domain.identity import Sex
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Phone
 from hduce.entrypoints.http.examples import ex
+from hduce.entrypoints.http.inputs import CalendarDate, Text
 
-ContactName = Annotated[str, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
+ContactName = Annotated[Text, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
 PatientId = Annotated[UUID, ex(demo.PATIENT_ID)]
 
 
 class PatientPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; ``null`` clears one."""
 
-    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | UnsetType | None = UNSET
+    date_of_birth: Annotated[CalendarDate, ex(demo.PATIENT_BIRTH_DATE)] | UnsetType | None = UNSET
     sex: Sex | UnsetType = UNSET
     emergency_contact_name: ContactName | UnsetType | None = UNSET
     emergency_contact_phone: (
@@ -38,7 +38,7 @@ class PatientView(msgspec.Struct):
     email: Annotated[str, ex(demo.PATIENT_EMAIL)]
     phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
     timezone: Annotated[str, ex(demo.TIMEZONE)]
-    date_of_birth: Annotated[dt.date, ex(demo.PATIENT_BIRTH_DATE)] | None
+    date_of_birth: Annotated[CalendarDate, ex(demo.PATIENT_BIRTH_DATE)] | None
     sex: Sex
     emergency_contact_name: Annotated[str, ex(demo.EMERGENCY_CONTACT_NAME)] | None
     emergency_contact_phone: Annotated[str, ex(demo.EMERGENCY_CONTACT_PHONE)] | None

@@ -24,6 +24,14 @@ from hduce.domain.scheduling import WEEKDAYS, ExtraHours, LocalInterval, WeeklyH
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Timezone
 from hduce.entrypoints.http.examples import ex
+from hduce.entrypoints.http.inputs import (
+    DAY_OR_INSTANT_PATTERN,
+    DAY_RANGE,
+    INSTANT_RANGE,
+    CalendarDate,
+    Text,
+    refusal,
+)
 
 WallTime = Annotated[
     str,
@@ -33,17 +41,20 @@ WallTime = Annotated[
         examples=["09:00"],
     ),
 ]
+#: Read by ``parse_day_or_instant``, which holds it to the pattern (documented here).
 DayOrInstantText = Annotated[
     str,
     Meta(
         min_length=8,
         max_length=40,
         description="An instant with a UTC offset (RFC 3339), or a date (YYYY-MM-DD) "
-        "meaning that whole day in the doctor's timezone; an end date is inclusive.",
+        "meaning that whole day in the doctor's timezone; an end date is inclusive. "
+        f"Instants {INSTANT_RANGE} (UTC), dates {DAY_RANGE}.",
         examples=["2030-08-01T14:00:00+02:00", "2030-08-15"],
+        extra_json_schema={"extra": {"pattern": DAY_OR_INSTANT_PATTERN}},
     ),
 ]
-Reason = Annotated[str, Meta(max_length=500, examples=["Conference"])]
+Reason = Annotated[Text, Meta(max_length=500, examples=["Conference"])]
 #: More intervals than this in one day is a client bug, not a schedule.
 MAX_INTERVALS_PER_DAY: Final = 24
 DayIntervals = Annotated[list["IntervalIn"], Meta(max_length=MAX_INTERVALS_PER_DAY)]
@@ -52,24 +63,33 @@ _OFFICE_HOURS: Final = [{"start": "09:00", "end": "13:00"}, {"start": "15:00", "
 _MORNING: Final = [{"start": "09:00", "end": "14:00"}]
 
 _END_OF_DAY: Final = "24:00"
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: RFC 3339 with a UTC offset, any year (the range is checked apart, to say so).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 #: "…T09:00:00 01:00": a "+" sent unencoded in a query string arrives as a space.
-_SPACE_FOR_PLUS = re.compile(r"(T[\d:.]+) (\d{2}:?\d{2})$")
+_SPACE_FOR_PLUS = re.compile(r"(T[\d:.]+) (\d{2}:\d{2})$")
 
 
 def parse_day_or_instant(raw: str, field: str) -> DayOrInstant:
-    """A date or an instant; a naive instant is left for the use case to refuse."""
+    """A date or an instant with a UTC offset, as ``DAY_OR_INSTANT_PATTERN`` says, in range."""
     text = _SPACE_FOR_PLUS.sub(r"\1+\2", raw.strip())
+    value: DayOrInstant | None = None
     try:
-        if _DATE_ONLY.match(text):
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
+        if _DATE_ONLY.fullmatch(text):
+            value = dt.date.fromisoformat(text)
+        elif _INSTANT.fullmatch(text):
+            value = msgspec.convert(text, dt.datetime)
+    except (ValueError, msgspec.ValidationError):
+        pass
+    if value is None:
         raise InvalidInput(
             f"{field} must be a date (2030-01-31) or an instant with a UTC offset "
             f"(2030-01-31T09:00:00+01:00), not {raw!r}",
             field=field,
-        ) from None
+        )
+    if (reason := refusal(value, text)) is not None:
+        raise InvalidInput(f"{field} {reason}", field=field)
+    return value
 
 
 def _wall_time(text: str, field: str, *, may_be_end_of_day: bool) -> dt.time:
@@ -217,7 +237,7 @@ class TimeOffView(msgspec.Struct):
 class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Working time added on one date of the doctor's calendar."""
 
-    date: Annotated[dt.date, ex("2030-01-12")]
+    date: Annotated[CalendarDate, ex("2030-01-12")]
     start: Annotated[WallTime, ex("10:00")]
     end: Annotated[WallTime, ex("12:00")]
 

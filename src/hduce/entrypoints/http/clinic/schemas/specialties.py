@@ -11,9 +11,10 @@ from msgspec import UNSET, Meta, UnsetType
 from hduce.domain.clinic import Specialty
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
+from hduce.entrypoints.http.inputs import Text
 
-SpecialtyName = Annotated[str, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])]
-Description = Annotated[str, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
+SpecialtyName = Annotated[Text, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])]
+Description = Annotated[Text, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
 SpecialtyId = Annotated[UUID, ex(demo.SPECIALTY_ID)]
 
 

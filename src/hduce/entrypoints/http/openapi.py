@@ -1,0 +1,116 @@
+"""The OpenAPI document and its viewer at ``/schema``.
+
+* The viewer is Scalar, served from this package (``static/``, pinned by version and
+  SHA-256): installations may have no Internet access, and a CDN would see who reads
+  the documentation. Its page loads nothing from another host, runs no inline script
+  (the configuration is a data attribute) and is served under ``VIEWER_CSP``.
+* The document declares the security schemes (``auth/schemes.py``) and, for every
+  operation behind an authenticating guard, its requirement; public operations have none.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from litestar import Litestar, Request
+from litestar.datastructures import CacheControlHeader
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components
+from litestar.router import Router
+from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
+
+from hduce.entrypoints.http.auth.schemes import GUARDED_SAFE, GUARDED_UNSAFE, SECURITY_SCHEMES
+from hduce.entrypoints.http.auth.security import SAFE_METHODS, authenticates
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+SCALAR_VERSION: Final = "1.76.4"
+#: Of ``static/scalar-<version>/standalone.js`` (``@scalar/api-reference``, unmodified).
+SCALAR_SHA256: Final = "93951f1794b0463b87ab58d0557a6610075af79a9f94c2a3f261c993bc7f3913"
+SCALAR_DIR: Final = STATIC_DIR / f"scalar-{SCALAR_VERSION}"
+#: Below the documentation path; the version in the path lets browsers keep it for good.
+SCALAR_ASSETS_PATH: Final = f"/static/scalar-{SCALAR_VERSION}"
+
+_SCALAR_OPTIONS: Final = {
+    # Each of these would reach a scalar.com host (the CSP refuses them anyway).
+    "withDefaultFonts": False,
+    "telemetry": False,
+    "agent": {"disabled": True},
+    "mcp": {"disabled": True},
+    "showDeveloperTools": "never",
+}
+
+
+class OfflineScalar(ScalarRenderPlugin):
+    """Scalar from this package: no CDN script, stylesheet or favicon, no inline script."""
+
+    def __init__(self, docs_path: str) -> None:
+        super().__init__(
+            js_url=f"{docs_path.rstrip('/')}{SCALAR_ASSETS_PATH}/standalone.js",
+            favicon="",
+            style="",
+        )
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        document_url = self.get_openapi_json_route(request)
+        configuration = {"url": document_url, **_SCALAR_OPTIONS}
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        return (
+            "<!DOCTYPE html>\n"
+            '<html lang="en">\n'
+            "<head>\n"
+            '<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title}</title>\n"
+            "</head>\n"
+            "<body>\n"
+            "<noscript>The API reference needs JavaScript; the document itself is at "
+            f'<a href="{html.escape(document_url)}">openapi.json</a>.</noscript>\n'
+            f'<div id="api-reference" data-configuration="{html.escape(json.dumps(configuration))}">'
+            "</div>\n"
+            f'<script src="{html.escape(self.js_url)}"></script>\n'
+            "</body>\n"
+            "</html>\n"
+        ).encode()
+
+    def receive_router(self, router: Router) -> None:
+        router.register(
+            create_static_files_router(
+                path=SCALAR_ASSETS_PATH,
+                directories=[SCALAR_DIR],
+                name="scalar-assets",
+                cache_control=CacheControlHeader(public=True, max_age=31_536_000, immutable=True),
+                include_in_schema=False,
+            )
+        )
+
+
+def openapi_config(*, path: str, version: str, description: str) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="HDUCE",
+        version=version,
+        description=description,
+        path=path,
+        render_plugins=[OfflineScalar(path)],
+        components=Components(security_schemes=dict(SECURITY_SCHEMES)),
+    )
+
+
+def declare_security(app: Litestar) -> None:
+    """Give every operation behind ``requires_auth``/``requires_role`` its requirement.
+
+    Derived from the guards, so the document cannot drift from what is enforced. Must
+    run before the document is first generated (Litestar builds it lazily).
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.security or not any(authenticates(g) for g in handler.resolve_guards()):
+                continue
+            safe = handler.http_methods <= SAFE_METHODS
+            handler.security = list(GUARDED_SAFE if safe else GUARDED_UNSAFE)

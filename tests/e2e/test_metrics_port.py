@@ -1,0 +1,118 @@
+"""``HDUCE_METRICS_PORT``: /metrics leaves the HTTP port for a listener of its own, in
+the app's process (one worker) or in the server's parent, aggregating every worker."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from dishka import make_async_container
+from dishka.integrations.litestar import LitestarProvider
+from litestar.testing import AsyncTestClient
+
+from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http import create_app
+from tests.e2e.server import (
+    clean_environment,
+    free_port,
+    hduce_command,
+    run_command,
+    running_server,
+)
+
+
+def _requests_counted(metrics: str, path: str) -> float:
+    pattern = rf'^hduce_requests_total\{{[^}}]*path="{re.escape(path)}"[^}}]*\}} (\S+)$'
+    return sum(float(value) for value in re.findall(pattern, metrics, flags=re.MULTILINE))
+
+
+async def test_one_worker_serves_metrics_on_their_own_port_only() -> None:
+    port = free_port()
+    settings = Settings.from_env(
+        {"HDUCE_DATABASE_URL": "sqlite+aiosqlite:///:memory:", "HDUCE_METRICS_PORT": str(port)}
+    )
+    app = create_app(make_async_container(LitestarProvider()), settings)
+    async with AsyncTestClient(app) as client:
+        await client.get("/health")
+        on_the_http_port = await client.get("/metrics")
+        async with httpx.AsyncClient() as scraper:
+            scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+
+    assert on_the_http_port.status_code == 404
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert _requests_counted(scraped.text, "/health") >= 1
+    async with httpx.AsyncClient() as scraper:
+        with pytest.raises(httpx.ConnectError):  # closed with the app
+            await scraper.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+async def test_without_a_metrics_port_metrics_stay_on_the_http_port() -> None:
+    settings = Settings.from_env({"HDUCE_DATABASE_URL": "sqlite+aiosqlite:///:memory:"})
+    app = create_app(make_async_container(LitestarProvider()), settings)
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/metrics")).status_code == 200
+
+
+def test_several_workers_report_together_through_the_parent(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    multiprocess_dir = tmp_path / "metrics"
+    multiprocess_dir.mkdir()
+    (multiprocess_dir / "counter_999999.db").write_bytes(b"stale")  # of an earlier run
+    env = clean_environment(
+        HDUCE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
+        HDUCE_METRICS_PORT=str(metrics_port),
+        HDUCE_HTTP_WORKERS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(multiprocess_dir),
+    )
+    run_command(["db", "upgrade"], env, tmp_path)
+
+    scrape_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with running_server(tmp_path, env, command="api", timeout=60) as base_url:
+        before = httpx.get(scrape_url, timeout=5)
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(20):  # new connections, spread over the workers
+                client.get("/health", headers={"Connection": "close"})
+            on_the_http_port = client.get("/metrics")
+        # A worker counts a request just after answering it: give the last one a moment.
+        deadline = time.monotonic() + 5
+        while True:
+            after = httpx.get(scrape_url, timeout=5)
+            counted = _requests_counted(after.text, "/health") - _requests_counted(
+                before.text, "/health"
+            )
+            if counted >= 20 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        writers = {path.stem.rsplit("_", 1)[1] for path in multiprocess_dir.glob("*.db")}
+
+    assert on_the_http_port.status_code == 404
+    assert before.status_code == after.status_code == 200
+    assert not (multiprocess_dir / "counter_999999.db").exists()  # an earlier run's
+    assert len(writers) >= 2  # each worker writes its own files; the parent adds them up
+    assert counted == 20
+
+
+def test_several_workers_without_a_multiprocess_dir_are_refused(tmp_path: Path) -> None:
+    env = clean_environment(
+        HDUCE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
+        HDUCE_METRICS_PORT=str(free_port()),
+        HDUCE_HTTP_PORT=str(free_port()),
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    result = subprocess.run(
+        [*hduce_command(), "api", "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "HDUCE_METRICS_PORT with 2 workers needs PROMETHEUS_MULTIPROC_DIR" in result.stderr
