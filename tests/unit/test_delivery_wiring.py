@@ -12,7 +12,16 @@ from hduce.adapters.memory import LogEmailSender, LogSmsSender
 from hduce.adapters.sms import HttpSmsSender
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
-from hduce.application.ports import Cache, EmailSender, RateLimiter, SmsSender, TokenDenylist
+from hduce.application.ports import (
+    Cache,
+    EmailSender,
+    RateLimiter,
+    RealtimeFanout,
+    RealtimeSubscriber,
+    SmsSender,
+    StreamSlots,
+    TokenDenylist,
+)
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
@@ -110,14 +119,23 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     claim = " ".join(readme.split("Redis\nholds", 1)[1].split(".", 1)[0].split())
     assert claim == (
-        "the sign-in state the API instances share: the token denylist, the rate-limit "
-        "counters and pending Google sign-ins (nothing else is cached)"
+        "the state the processes share: the token denylist, the rate-limit counters, "
+        "pending Google sign-ins, the live notification fan-out and the cap on open "
+        "streams (a stream on any API instance gets what any worker stores; nothing "
+        "else is cached)"
     )
     container = build_container(settings(tmp_path, HDUCE_REDIS_URL="redis://127.0.0.1:1/0"))
     try:
         wired = {
             port.__name__: type(await container.get(port)).__name__
-            for port in (Cache, RateLimiter, TokenDenylist)
+            for port in (
+                Cache,
+                RateLimiter,
+                TokenDenylist,
+                RealtimeFanout,
+                RealtimeSubscriber,
+                StreamSlots,
+            )
         }
     finally:
         await container.close()
@@ -126,4 +144,7 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
         "Cache": "RedisCache",
         "RateLimiter": "RedisRateLimiter",
         "TokenDenylist": "RedisTokenDenylist",
+        "RealtimeFanout": "RedisRealtimeFanout",
+        "RealtimeSubscriber": "RedisRealtimeFanout",
+        "StreamSlots": "RedisStreamSlots",
     }
