@@ -63,7 +63,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             database=DatabaseSettings(url=values[var.DATABASE_URL]),
             redis=RedisSettings(url=redis_url) if redis_url is not None else None,
-            broker=values.optional(var.BROKER_URL),
+            broker=_broker(values),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
             auth=auth,
             delivery=DeliverySettings(
@@ -100,6 +100,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
         }
+
+
+def _broker(values: Values) -> BrokerSettings | None:
+    broker = values.optional(var.BROKER_URL)
+    if broker is None:
+        return None
+    return msgspec.structs.replace(broker, prefix=values[var.BROKER_PREFIX])
 
 
 def _auth(values: Values, env: Environment) -> AuthSettings:
