@@ -1,9 +1,9 @@
 """The Litestar application factory.
 
 ``create_app`` only assembles HTTP concerns around a ready dishka container:
-health, metrics, OpenAPI, problem details, request ids and access logs, the
+health, metrics, OpenAPI and AsyncAPI, problem details, request ids and access logs, the
 ``/api/v1`` router, and a lifespan that runs background services (outbox
-relay, in-process consumers) and closes the container on shutdown.
+relay, consumers) and closes the container on shutdown.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 
 from hduce.bootstrap.metrics import MetricsController, prometheus_config
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.http.asyncapi import AsyncApiController
 from hduce.entrypoints.http.health import HealthController
 from hduce.entrypoints.http.problems import problem_exception_handlers
 from hduce.entrypoints.http.request_context import RequestContextMiddleware
@@ -55,7 +56,13 @@ def create_app(
     # from the per-request container that setup_dishka's middleware opens.
     api = DishkaRouter(API_PREFIX, route_handlers=list(route_handlers))
     app = Litestar(
-        route_handlers=[HealthController, MetricsController, api, *root_route_handlers],
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            AsyncApiController,
+            api,
+            *root_route_handlers,
+        ],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
         lifespan=[_lifespan(container, background)],
