@@ -268,16 +268,21 @@ class Consumers:
         broker, topology = self._broker.broker, self._broker.topology
         source = subscription.sources[0]
         if isinstance(broker, RabbitBroker):
-            broker.subscriber(
-                rabbit_queue(source, routing_key=subscription.bindings[0]),
-                rabbit_exchange(topology),
-                channel=Channel(prefetch_count=CONCURRENCY),
-                ack_policy=manual,
-                decoder=raw_body,
-                no_reply=True,
-                title=title,
-                description=description,
-            )(call)
+            # One consumer per binding, on one shared channel: FastStream binds a
+            # queue with one routing key per subscriber, and so each binding shows
+            # in the AsyncAPI document. The queue is one: a message is delivered once.
+            channel = Channel(prefetch_count=CONCURRENCY)
+            for routing_key in subscription.bindings:
+                broker.subscriber(
+                    rabbit_queue(source, routing_key=routing_key),
+                    rabbit_exchange(topology),
+                    channel=channel,
+                    ack_policy=manual,
+                    decoder=raw_body,
+                    no_reply=True,
+                    title=f"{title}:{routing_key}",
+                    description=description,
+                )(call)
         elif isinstance(broker, KafkaBroker):
             broker.subscriber(
                 *(kafka_topic(topology, topic) for topic in subscription.sources),

@@ -24,14 +24,14 @@ async def _document(request: Request[Any, Any, Any]) -> AsyncApiDocument:
 
 
 class AsyncApiController(Controller):
-    path = ASYNCAPI_PATH
+    path = ASYNCAPI_PATH.rpartition("/")[0]
     # Documents the events, not the HTTP API: kept out of the OpenAPI document.
     include_in_schema = False
 
-    @get("/", media_type=MediaType.HTML)
+    @get("/asyncapi", media_type=MediaType.HTML)
     async def page(self, request: Request[Any, Any, Any]) -> Response[str]:
         return Response((await _document(request)).html, media_type=MediaType.HTML)
 
-    @get(".json", media_type=MediaType.JSON)
+    @get("/asyncapi.json", media_type=MediaType.JSON)
     async def document(self, request: Request[Any, Any, Any]) -> Response[str]:
         return Response((await _document(request)).json, media_type=MediaType.JSON)
