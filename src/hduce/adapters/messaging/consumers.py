@@ -200,7 +200,13 @@ class Consumers:
             else:
                 self._metrics.processed(consumer)
                 await message.ack()
-                log.debug("event handled", consumer=consumer, event_type=event.type)
+                log.debug(
+                    "event handled",
+                    consumer=consumer,
+                    event_id=str(event.id),
+                    event_type=event.type,
+                    attempt=attempt,
+                )
                 return
 
     async def _dead_letter(
