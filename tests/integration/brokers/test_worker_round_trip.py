@@ -62,7 +62,7 @@ async def _all_notified(clinic: Clinic, appointments: list) -> bool:  # type: ig
 async def test_a_booking_goes_through_the_broker_and_is_notified_exactly_once(
     broker: tuple[BrokerKind, str], postgres_database: str, tmp_path: Path
 ) -> None:
-    kind, url = broker
+    _, url = broker
     async with clinic(postgres_database, url, unique_prefix()) as shop:
         [booked] = await shop.book()
         relay = await shop.container.get(OutboxRelay)
@@ -91,7 +91,7 @@ async def _outbox_empty(relay: OutboxRelay) -> bool:
 async def test_two_workers_share_the_events_as_competing_consumers(
     broker: tuple[BrokerKind, str], postgres_database: str, tmp_path: Path
 ) -> None:
-    kind, url = broker
+    _, url = broker
     metrics_dir = tmp_path / "metrics"
     async with clinic(postgres_database, url, unique_prefix()) as shop:
         with workers(2, tmp_path, shop, metrics_dir) as pair:
