@@ -154,10 +154,12 @@ async def test_a_handler_that_keeps_failing_sends_the_message_to_the_dead_letter
     prefix = unique_prefix()
     event = _requested()
     failing = Slow(fail=True)
-    async with _running(_broker(kind, url, prefix, failing)) as broker:
-        async with RawBroker(kind, url, prefix) as raw:
-            await BrokerEventPublisher(broker).publish(event)
-            letter = await raw.next_dead_letter()
+    async with (
+        _running(_broker(kind, url, prefix, failing)) as broker,
+        RawBroker(kind, url, prefix) as raw,
+    ):
+        await BrokerEventPublisher(broker).publish(event)
+        letter = await raw.next_dead_letter()
 
     assert failing.calls == 3
     assert letter.headers[REASON_HEADER] == "failed"
