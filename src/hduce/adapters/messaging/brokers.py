@@ -41,6 +41,7 @@ AnyBroker: TypeAlias = RabbitBroker | KafkaBroker | RedisBroker | NatsBroker
 #: How long ``stop`` waits for messages being handled before it gives up on them
 #: (they are then redelivered: nothing was acknowledged).
 GRACEFUL_TIMEOUT_SECONDS: Final = 15.0
+BROKER_LOGGER: Final = logging.getLogger("hduce.broker")
 #: How long JetStream remembers a message id to drop a second publish of it.
 NATS_DUPLICATE_WINDOW: Final = timedelta(minutes=2)
 
@@ -52,16 +53,17 @@ def build_broker(
     servers: Sequence[str] = (),
     graceful_timeout: float = GRACEFUL_TIMEOUT_SECONDS,
 ) -> AnyBroker:
-    """An unconnected FastStream broker. Its per-message log lines ("Received",
-    "Processed") go out at DEBUG: the consumers log what matters themselves."""
-    quiet = logging.DEBUG
+    """An unconnected FastStream broker. It logs through a standard logger (so the
+    process's one log format applies) and its per-message lines ("Received",
+    "Processed") at DEBUG: the consumers log what matters themselves."""
+    logs: dict[str, Any] = {"logger": BROKER_LOGGER, "log_level": logging.DEBUG}
     if kind == "rabbit":
-        return RabbitBroker(url, graceful_timeout=graceful_timeout, log_level=quiet)
+        return RabbitBroker(url, graceful_timeout=graceful_timeout, **logs)
     if kind == "kafka":
         return KafkaBroker(
             list(servers) or url.partition("://")[2],
             graceful_timeout=graceful_timeout,
-            log_level=quiet,
+            **logs,
             client_id="hduce",
             # Wait for every in-sync replica: the outbox marks a row published on
             # this acknowledgement. (No idempotent producer: the relay already
@@ -69,8 +71,8 @@ def build_broker(
             acks="all",
         )
     if kind == "redis":
-        return RedisBroker(url, graceful_timeout=graceful_timeout, log_level=quiet)
-    return NatsBroker(url, graceful_timeout=graceful_timeout, log_level=quiet)
+        return RedisBroker(url, graceful_timeout=graceful_timeout, **logs)
+    return NatsBroker(url, graceful_timeout=graceful_timeout, **logs)
 
 
 # ---------------------------------------------------------------- topology objects

@@ -15,8 +15,10 @@ For each message:
    a redelivery, not a loss;
 5. on failure it is retried in place with exponential backoff (``RetryPolicy``);
    after the last attempt it is published to the dead letters, with the error, and
-   then acknowledged. If even that publish fails the message is handed back to the
-   broker (nack) to come again.
+   then acknowledged;
+6. if something else fails (writing the dead letter, resolving the handler, the
+   acknowledgement itself) the message is handed back to the broker (nack) to come
+   again, after a short pause.
 
 Acknowledgement is manual (``AckPolicy.MANUAL``) and means, per broker: RabbitMQ
 basic.ack; Kafka committing the offset (a nack seeks back to the message); Redis
@@ -159,6 +161,30 @@ class Consumers:
         message: StreamMessage[Any],
         context: ContextRepo,
     ) -> None:
+        try:
+            await self._handle(subscription, handler_type, message, context)
+        except Exception:
+            # Not the handler (it is retried, then dead-lettered): resolving it, or
+            # acknowledging, or writing the dead letter failed. Hand the message
+            # back rather than leave it unanswered, which on Kafka the next commit
+            # would skip past.
+            log.exception(
+                "could not finish a message; it goes back to the broker",
+                subscriber=subscription.name,
+            )
+            await asyncio.sleep(REQUEUE_PAUSE_SECONDS)
+            try:
+                await message.nack()
+            except Exception:
+                log.exception("could not hand a message back", subscriber=subscription.name)
+
+    async def _handle(
+        self,
+        subscription: Subscription,
+        handler_type: type[EventConsumer],
+        message: StreamMessage[Any],
+        context: ContextRepo,
+    ) -> None:
         consumer = subscription.consumer
         try:
             event = decode_event(message.body)
@@ -228,16 +254,7 @@ class Consumers:
         if event is not None:
             headers["event-id"] = str(event.id)
             headers["event-type"] = event.type
-        try:
-            await self._publish_dead_letter(subscription, message, headers)
-        except Exception:
-            log.exception(
-                "could not write a dead letter; the message goes back to the broker",
-                consumer=subscription.consumer,
-            )
-            await asyncio.sleep(REQUEUE_PAUSE_SECONDS)
-            await message.nack()
-            return
+        await self._publish_dead_letter(subscription, message, headers)
         self._metrics.dead_lettered(subscription.consumer, reason)
         await message.ack()
 

@@ -14,6 +14,7 @@ rest of the worker:
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 
 from dishka import AsyncContainer
@@ -39,6 +40,8 @@ def create_worker_app(
 
     return FastStream(
         broker.broker,
+        # The standard logger, so the process's one log format applies.
+        logger=logging.getLogger("hduce.worker"),
         on_startup=[broker.prepare],
         after_startup=[start_services],
         on_shutdown=[stop_services],

@@ -261,3 +261,49 @@ def test_the_asyncapi_document_shows_every_event_and_the_handler(setup: Setup) -
     assert "AppointmentCancelledEvent" in schemas
     assert "rescheduled_to" in schemas["AppointmentCancelled"]["properties"]
     assert "HDUCE events" in html
+
+
+class StubMessage:
+    """Just what ``Consumers.handle`` uses of a FastStream message."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.raw_message = None
+        self.answers: list[str] = []
+
+    async def ack(self) -> None:
+        self.answers.append("ack")
+
+    async def nack(self) -> None:
+        self.answers.append("nack")
+
+
+async def test_a_message_that_cannot_be_dead_lettered_goes_back_to_the_broker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setup = Setup("rabbit")
+    requested, _, _ = appointment_events()
+    setup.handler.failures[requested.id] = 99
+    [subscription] = setup.broker.subscriptions()
+    consumers = Consumers(
+        setup.broker,
+        lambda *_: _resolved(setup.handler),
+        setup.metrics,
+        RetryPolicy(2, first_delay=0.001),
+    )
+
+    async def broker_down(*_: object) -> None:
+        raise ConnectionError("broker gone")
+
+    monkeypatch.setattr(consumers, "_publish_dead_letter", broker_down)
+    monkeypatch.setattr("hduce.adapters.messaging.consumers.REQUEUE_PAUSE_SECONDS", 0.0)
+    message = StubMessage(encode_event(requested))
+
+    await consumers.handle(subscription, Recorder, message, ContextRepo())  # type: ignore[arg-type]
+
+    assert message.answers == ["nack"]  # never acknowledged: it comes again
+    assert ("dead", "recorder", "failed") not in setup.metrics.counts
+
+
+async def _resolved(handler: Recorder) -> EventConsumer:
+    return handler
