@@ -66,7 +66,8 @@ from hduce.domain.events import DomainEvent
 
 log = structlog.get_logger(__name__)
 
-#: Messages one subscriber handles at once (RabbitMQ prefetch, NATS fetch batch).
+#: Messages one subscriber takes at once (RabbitMQ prefetch, NATS fetch batch, Redis
+#: XREADGROUP count).
 CONCURRENCY: Final = 16
 #: A Redis stream entry pending this long on one consumer is taken over by another.
 #: Longer than any retry sequence, so a live worker keeps what it is working on.
@@ -330,6 +331,8 @@ class Consumers:
                         # consumer of the group left pending (it died mid-message).
                         min_idle_time=_RECLAIM_IDLE_MS if reclaim else None,
                         polling_interval=1000 if reclaim else None,
+                        # Take a few at a time, leaving the rest to other workers.
+                        max_records=None if reclaim else CONCURRENCY,
                     ),
                     ack_policy=manual,
                     decoder=raw_body,
