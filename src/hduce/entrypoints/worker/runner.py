@@ -47,7 +47,17 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             return
         app = create_worker_app(container, settings, broker)
         try:
-            await app.start()
+            try:
+                await app.start()
+            except Exception as error:
+                # Most often the broker does not answer: one line saying so, not a
+                # traceback, and a failing exit status for the supervisor to act on.
+                log.error(
+                    "worker could not start",
+                    broker=settings.summary()["broker"],
+                    error=f"{type(error).__name__}: {error}",
+                )
+                raise SystemExit(1) from error
             log.info("worker started", broker=settings.broker and settings.broker.kind)
             await stop.wait()
             log.info("worker stopping")
