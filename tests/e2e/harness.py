@@ -88,6 +88,7 @@ def test_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
     limits: dict[str, Any] = {
         "login_per_ip": GENEROUS,
         "login_per_account": GENEROUS,
+        "login_per_account_client": GENEROUS,
         "register_per_ip": GENEROUS,
         "register_per_account": GENEROUS,
         "refresh_per_family": GENEROUS,

@@ -63,6 +63,7 @@ def policy(**overrides: object) -> IdentityPolicy:
         "common_passwords": load_common_passwords(),
         "login_per_ip": GENEROUS,
         "login_per_account": GENEROUS,
+        "login_per_account_client": GENEROUS,
         "register_per_ip": GENEROUS,
         "register_per_account": GENEROUS,
         "refresh_per_family": GENEROUS,

@@ -24,7 +24,7 @@ from hduce.application.identity.policy import (
     MAX_OPAQUE_TOKEN_LENGTH,
     REFRESH_TOKEN_REUSED,
     IdentityPolicy,
-    account_rate_key,
+    LoginThrottle,
     enforce_rate,
     jti_denylist_key,
     session_denylist_key,
@@ -162,23 +162,16 @@ class Login:
         self._clock = clock
         self._hasher = hasher
         self._credentials = credentials
-        self._limiter = limiter
         self._sessions = sessions
-        self._policy = policy
+        self._throttle = LoginThrottle(limiter, policy, uow_factory, clock)
 
     async def __call__(self, command: LoginCommand) -> TokenPair:
-        await enforce_rate(
-            self._limiter, f"login:ip:{command.client_ip or '-'}", self._policy.login_per_ip
-        )
-        await enforce_rate(
-            self._limiter,
-            f"login:account:{account_rate_key(command.email)}",
-            self._policy.login_per_account,
-        )
+        await self._throttle.admit(command.email, command.client_ip)
+        user: User | None = None
         if len(command.password) > 4 * MAX_PASSWORD_LENGTH:
+            await self._throttle.failed(command.email, command.client_ip, user)
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         password = normalise_password(command.password)
-        user: User | None = None
         try:
             email = normalise_email(command.email)
         except InvalidInput:
@@ -187,7 +180,9 @@ class Login:
             async with self._uow_factory() as uow:
                 user = await uow.users.get_by_email(email)
         if not await self._credentials.matches(user, password) or user is None:
+            await self._throttle.failed(command.email, command.client_ip, user)
             raise AuthenticationFailed(INVALID_CREDENTIALS)
+        await self._throttle.succeeded(command.email, command.client_ip)
         if not user.is_active:
             # Only someone who knows the password learns that the account is disabled.
             raise AuthenticationFailed(ACCOUNT_DISABLED)
