@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,6 +86,8 @@ class User:
     email_opt_out: bool = False
     sms_opt_out: bool = False
     version: int = 1
+    #: Access tokens issued before this instant are refused (``revoke_tokens``).
+    tokens_valid_after: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.role is Role.SYSTEM:
@@ -99,6 +101,19 @@ class User:
     @property
     def actor(self) -> Actor:
         return Actor(self.role, self.id)
+
+    def revoke_tokens(self, now: datetime) -> None:
+        """Refuse every access token issued until ``now`` (e.g. on deactivation, so that
+        reactivating the account later does not revive them).
+
+        Tokens state their issue time in whole seconds (JWT ``iat``), so the bar is the
+        next whole second: a token of this very second cannot be told apart from one
+        issued just before, and is refused as well.
+        """
+        self.tokens_valid_after = now.replace(microsecond=0) + timedelta(seconds=1)
+
+    def accepts_token_issued_at(self, issued_at: datetime) -> bool:
+        return self.tokens_valid_after is None or issued_at >= self.tokens_valid_after
 
 
 class Sex(StrEnum):

@@ -10,6 +10,7 @@ import pytest
 from hduce.domain.identity import Role
 from tests.e2e.harness import (
     API,
+    NOW,
     PASSWORD,
     AppFactory,
     Backend,
@@ -20,6 +21,7 @@ from tests.e2e.harness import (
     login,
     register,
 )
+from tests.fakes import FixedClock
 
 
 async def test_register_login_me_refresh_logout(make_client: AppFactory, backend: Backend) -> None:
@@ -211,6 +213,32 @@ async def test_deactivated_users_cannot_log_in_and_their_tokens_stop_working(
         f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert_problem(refresh, 401, "unauthenticated")
+
+
+async def test_reactivation_does_not_revive_access_tokens_issued_before(
+    make_client: AppFactory, backend: Backend
+) -> None:
+    clock = FixedClock(NOW)
+    client = await make_client(backend=backend, clock=clock)
+    await create_account(client, Role.ADMIN, "root@example.org")
+    user = await create_account(client, Role.PATIENT, "ana@example.org")
+    old = (await login(client, "ana@example.org"))["access_token"]
+    client.cookies.clear()
+    admin = bearer((await login(client, "root@example.org"))["access_token"])
+    client.cookies.clear()
+    for is_active in (False, True):
+        clock.advance(seconds=60)
+        response = await client.patch(
+            f"{API}/admin/users/{user['id']}", headers=admin, json={"is_active": is_active}
+        )
+        assert response.status_code == 200 and response.json()["is_active"] is is_active
+    # Three minutes old: well within its 15 minutes, yet issued before the deactivation.
+    me = await client.get(f"{API}/auth/me", headers=bearer(old))
+    assert "revoked" in assert_problem(me, 401, "unauthenticated")["detail"]
+    new = (await login(client, "ana@example.org"))["access_token"]
+    client.cookies.clear()
+    me = await client.get(f"{API}/auth/me", headers=bearer(new))
+    assert me.status_code == 200 and me.json()["id"] == user["id"]
 
 
 async def test_admin_user_list_filters(client: Client) -> None:

@@ -298,6 +298,7 @@ class UserRepositoryContract:
             google_subject="google-123",
             timezone="Europe/Madrid",
             email_opt_out=True,
+            tokens_valid_after=NOW + timedelta(seconds=1),
         )
         async with uow_factory() as uow:
             await uow.users.add(user)

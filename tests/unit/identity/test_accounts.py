@@ -173,6 +173,40 @@ async def test_deactivation_blocks_login_and_kills_tokens(kit: Kit) -> None:
         await kit.refresh(pair.refresh_token)
 
 
+async def test_reactivation_does_not_revive_tokens_issued_before_the_deactivation(
+    kit: Kit,
+) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    patient = await kit.patient()
+    before = await kit.sign_in()
+    kit.advance(seconds=30)
+    await kit.set_active(admin.actor, patient.id, False)
+    kit.advance(seconds=30)
+    await kit.set_active(admin.actor, patient.id, True)
+    # The old access token is still within its 15 minutes, and the account is active:
+    with pytest.raises(AuthenticationFailed, match="revoked"):
+        await kit.authenticate(before.access.token)
+    after = await kit.sign_in()
+    assert (await kit.authenticate(after.access.token)).user.id == patient.id
+    # Reactivating (or deactivating) twice changes nothing more.
+    await kit.set_active(admin.actor, patient.id, True)
+    assert (await kit.authenticate(after.access.token)).user.id == patient.id
+
+
+async def test_tokens_of_the_second_of_deactivation_are_refused_too(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    patient = await kit.patient()
+    kit.advance(seconds=0.75)  # tokens say "issued at" in whole seconds
+    same_second = await kit.sign_in()
+    kit.advance(seconds=0.2)
+    await kit.set_active(admin.actor, patient.id, False)
+    await kit.set_active(admin.actor, patient.id, True)
+    with pytest.raises(AuthenticationFailed, match="revoked"):
+        await kit.authenticate(same_second.access.token)
+    kit.advance(seconds=0.05)  # the next second: new tokens work
+    assert (await kit.authenticate((await kit.sign_in()).access.token)).user.id == patient.id
+
+
 async def test_set_active_rules(kit: Kit) -> None:
     admin = await kit.account(Role.ADMIN, "root@example.org")
     patient = await kit.patient()

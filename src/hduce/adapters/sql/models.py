@@ -134,6 +134,7 @@ class UserRow(Base):
     sms_opt_out: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
+    tokens_valid_after: Mapped[datetime | None]
 
 
 class PatientProfileRow(Base):

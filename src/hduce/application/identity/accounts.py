@@ -249,7 +249,8 @@ class ListUsers:
 class SetUserActive(UseCase):
     """Admin: deactivate (or reactivate) an account. A deactivated account cannot sign
     in, its refresh tokens are revoked, and its access tokens stop working at once
-    (authentication reads the account on every request)."""
+    (authentication reads the account on every request) and for good: reactivation
+    does not revive them (``User.revoke_tokens``)."""
 
     def __init__(
         self,
@@ -271,6 +272,8 @@ class SetUserActive(UseCase):
             user = await load(uow.users.get, user_id, "user")
             if user.is_active != is_active:
                 user.is_active = is_active
+                if not is_active:
+                    user.revoke_tokens(now)
                 await uow.users.save(user)
                 action = "user.activated" if is_active else "user.deactivated"
                 await audit(action, "user", user.id, at=now)

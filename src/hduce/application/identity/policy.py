@@ -34,6 +34,7 @@ REFRESH_TOKEN_REUSED: Final = (
     "this refresh token was used already, so the session was closed; sign in again"  # noqa: S105
 )
 ACCOUNT_DISABLED: Final = "this account is deactivated"
+TOKEN_REVOKED: Final = "this token was revoked; sign in again"  # noqa: S105
 #: Refresh tokens are 43 characters; anything much longer is not one of ours.
 MAX_OPAQUE_TOKEN_LENGTH: Final = 256
 

@@ -23,6 +23,7 @@ from hduce.application.identity.policy import (
     INVALID_REFRESH_TOKEN,
     MAX_OPAQUE_TOKEN_LENGTH,
     REFRESH_TOKEN_REUSED,
+    TOKEN_REVOKED,
     IdentityPolicy,
     LoginThrottle,
     enforce_rate,
@@ -322,7 +323,8 @@ class PurgeExpiredRefreshTokens:
 
 
 class Authenticate:
-    """Access token -> the caller. Refuses revoked tokens and deactivated accounts."""
+    """Access token -> the caller. Refuses revoked tokens (logged out, or issued before
+    the account's ``tokens_valid_after``) and deactivated accounts."""
 
     def __init__(
         self,
@@ -342,11 +344,13 @@ class Authenticate:
         if claims.session_id is not None:
             keys.append(session_denylist_key(claims.session_id))
         if await self._denylist.is_denied(*keys):
-            raise AuthenticationFailed("this token was revoked; sign in again")
+            raise AuthenticationFailed(TOKEN_REVOKED)
         async with self._uow_factory() as uow:
             user = await uow.users.get(claims.user_id)
         if user is None:
             raise AuthenticationFailed("the account of this token no longer exists")
         if not user.is_active:
             raise AuthenticationFailed(ACCOUNT_DISABLED)
+        if not user.accepts_token_issued_at(claims.issued_at):
+            raise AuthenticationFailed(TOKEN_REVOKED)
         return Principal(user, claims)
