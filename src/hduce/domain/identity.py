@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -10,6 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hduce.domain.errors import InvalidInput
+from hduce.domain.text import is_forbidden_character
 
 
 class Role(StrEnum):
@@ -47,9 +49,21 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def normalise_email(raw: str) -> str:
-    """Emails are unique case-insensitively: store and compare them lower-cased."""
-    email = raw.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
+    """The one spelling of an email that accounts are stored and looked up by.
+
+    Addresses that read the same are one address: case is folded and compatibility
+    forms are unified (Unicode NFKC + casefold), so ``ＡＮＡ@example.org`` (fullwidth)
+    and ``Ana@Example.org`` are both ``ana@example.org``. The final ``lower`` matters
+    for the few letters that casefold to capitals (Cherokee): the database keeps
+    emails in lower case. Control and bidirectional characters are refused.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    email = folded.lower().strip()
+    if (
+        len(email) > 320
+        or not _EMAIL.match(email)
+        or any(is_forbidden_character(char) for char in email)
+    ):
         raise InvalidInput(f"{raw!r} is not an email address", field="email")
     return email
 

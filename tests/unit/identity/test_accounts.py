@@ -61,6 +61,14 @@ async def test_emails_are_unique_case_insensitively(kit: Kit) -> None:
     assert len(kit.store.users) == 1
 
 
+async def test_confusable_emails_are_one_account(kit: Kit) -> None:
+    user = await kit.patient("ana@example.org")
+    with pytest.raises(AlreadyExists):
+        await kit.patient("ＡＮＡ@ｅｘａｍｐｌｅ.org")
+    assert len(kit.store.users) == 1
+    assert (await kit.sign_in("ａｎａ@example.org")).user.id == user.id
+
+
 @pytest.mark.parametrize(
     ("field", "command"),
     [

@@ -106,6 +106,16 @@ async def test_unknown_emails_are_throttled_exactly_like_known_ones() -> None:
         assert outcomes == ["401", "401", "429", "401"], email
 
 
+async def test_every_spelling_of_an_email_counts_against_the_same_account() -> None:
+    kit = production_kit()
+    await kit.patient()
+    spellings = ["ana@example.org", "ANA@example.org", "ａｎａ@example.org", "Ａna@example.org"]
+    for n in range(DEFAULTS.login_per_account_client.limit):
+        email = spellings[n % len(spellings)]
+        assert await attempt(kit, "203.0.113.9", WRONG, email) == "401"
+    assert await attempt(kit, "203.0.113.9", PASSWORD, "ａｎａ@ｅｘａｍｐｌｅ.ｏｒｇ") == "429"
+
+
 async def test_every_client_has_an_attempt_budget_across_accounts() -> None:
     kit = production_kit(login_per_ip=RateRule(3, 60))
     await kit.patient()

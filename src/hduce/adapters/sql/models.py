@@ -112,8 +112,8 @@ metadata = Base.metadata
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (
-        # The domain lower-cases emails (normalise_email), so a plain unique index is
-        # the case-insensitive rule, on both databases.
+        # The domain stores one spelling per address (normalise_email: NFKC, case
+        # folded), so a plain unique index is the rule, on both databases.
         UniqueConstraint("email", name="uq_users_email"),
         UniqueConstraint("google_subject", name="uq_users_google_subject"),
         CheckConstraint(_values_check("role", ROLES), name="role"),

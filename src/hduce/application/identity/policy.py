@@ -21,9 +21,10 @@ from hduce.domain.credentials import (
     normalise_password,
 )
 from hduce.domain.errors import (
+    InvalidInput,
     RateLimited,
 )
-from hduce.domain.identity import Actor, User
+from hduce.domain.identity import Actor, User, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +227,13 @@ def _account_key(account: str) -> str:
 
 
 def account_rate_key(email: str) -> str:
-    """Rate-limit key of an email (known or not), without writing the address itself."""
-    return hashlib.sha256(email.strip().casefold().encode("utf-8")).hexdigest()[:32]
+    """Rate-limit key of an email (known or not), without writing the address itself.
+    Every spelling of one address (``normalise_email``) shares the key."""
+    try:
+        spelling = normalise_email(email)
+    except InvalidInput:
+        spelling = email.strip().casefold()
+    return hashlib.sha256(spelling.encode("utf-8")).hexdigest()[:32]
 
 
 async def new_password_hash(
