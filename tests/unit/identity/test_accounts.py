@@ -7,11 +7,17 @@ from uuid import uuid4
 import pytest
 
 from hduce.application.changes import UNCHANGED
-from hduce.application.identity.accounts import NewAccount, ProfileChanges, RegisterCommand
+from hduce.application.identity.accounts import (
+    REGISTRATION_ATTEMPT_NOTICE,
+    WELCOME_NOTICE,
+    NewAccount,
+    ProfileChanges,
+    RegisterCommand,
+    RegistrationReceived,
+)
 from hduce.application.ports import UserQuery
 from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import (
-    AlreadyExists,
     AuthenticationFailed,
     BusinessRuleViolation,
     InvalidInput,
@@ -24,7 +30,7 @@ from tests.unit.identity.support import PASSWORD, Kit, registered_via
 
 
 async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(kit: Kit) -> None:
-    user = await kit.register(
+    received = await kit.register(
         RegisterCommand(
             email="  Ana@Example.ORG ",
             password=PASSWORD,
@@ -33,6 +39,8 @@ async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(k
             timezone="Europe/Madrid",
         )
     )
+    assert received == RegistrationReceived("ana@example.org")
+    user = kit.user("ana@example.org")
     assert (user.email, user.full_name, user.role) == (
         "ana@example.org",
         "Ana Torres",
@@ -52,20 +60,54 @@ async def test_registration_creates_a_patient_with_an_argon2_hash_and_an_event(k
         role=Role.PATIENT,
         via="password",
     )
+    # Its owner gets a welcome email (the delivery sweep sends it).
+    [welcome] = kit.emails_to(user)
+    assert (welcome.type, welcome.title) == ("account.welcome", WELCOME_NOTICE[0])
 
 
-async def test_emails_are_unique_case_insensitively(kit: Kit) -> None:
+async def test_registering_a_taken_email_answers_alike_and_tells_the_owner(kit: Kit) -> None:
+    """Changed in issue 11: no ``AlreadyExists`` (HTTP 409) any more, which told anyone
+    that the address had an account."""
+    owner = await kit.patient("ana@example.org")
+    received = await kit.register(
+        RegisterCommand("ANA@example.org", "another passphrase 42", "Mallory", client_ip="6.6.6.6")
+    )
+    assert received == RegistrationReceived("ana@example.org")  # what a new one gets
+    assert list(kit.store.users.values()) == [owner]  # nothing changed...
+    assert len(kit.store.outbox) == 1  # (the first registration's event only)
+    # ...but the owner hears of it, by email.
+    _welcome, attempt = kit.emails_to(owner)
+    assert (attempt.type, attempt.title, attempt.message) == (
+        "account.registration_attempted",
+        *REGISTRATION_ATTEMPT_NOTICE,
+    )
+    assert "another passphrase" not in repr(attempt) and "Mallory" not in repr(attempt)
+    [audited] = [e for e in kit.store.audit.values() if e.action == "user.registration_attempted"]
+    assert (audited.target_id, audited.details) == (str(owner.id), {"client": "6.6.6.6"})
+    assert (await kit.sign_in("ana@example.org")).user.id == owner.id  # the old password
+
+
+async def test_a_taken_email_is_still_checked_like_a_new_one(kit: Kit) -> None:
     await kit.patient("ana@example.org")
-    with pytest.raises(AlreadyExists):
-        await kit.patient("ANA@example.org")
-    assert len(kit.store.users) == 1
+    with pytest.raises(InvalidInput) as refused:  # the same refusal as for a free address
+        await kit.register(RegisterCommand("ana@example.org", "password123", "Ana"))
+    assert refused.value.field == "password"
+
+
+async def test_a_deactivated_owner_gets_no_email(kit: Kit) -> None:
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    owner = await kit.patient("ana@example.org")
+    await kit.set_active(admin.actor, owner.id, False)
+    await kit.register(RegisterCommand("ana@example.org", PASSWORD, "Ana"))
+    assert [n.type for n in kit.emails_to(owner)] == ["account.welcome"]
 
 
 async def test_confusable_emails_are_one_account(kit: Kit) -> None:
     user = await kit.patient("ana@example.org")
-    with pytest.raises(AlreadyExists):
-        await kit.patient("ＡＮＡ@ｅｘａｍｐｌｅ.org")
-    assert len(kit.store.users) == 1
+    received = await kit.register(RegisterCommand("ＡＮＡ@ｅｘａｍｐｌｅ.org", PASSWORD, "Ana"))
+    assert received == RegistrationReceived("ana@example.org")
+    assert list(kit.store.users) == [user.id]
+    assert [n.type for n in kit.emails_to(user)][-1] == "account.registration_attempted"
     assert (await kit.sign_in("ａｎａ@example.org")).user.id == user.id
 
 
@@ -126,9 +168,8 @@ async def test_create_account_can_join_the_callers_unit_of_work(kit: Kit) -> Non
 
 
 async def test_profile_updates_only_what_was_sent(kit: Kit) -> None:
-    user = await kit.register(
-        RegisterCommand("ana@example.org", PASSWORD, "Ana", phone="+34600111222")
-    )
+    await kit.register(RegisterCommand("ana@example.org", PASSWORD, "Ana", phone="+34600111222"))
+    user = kit.user("ana@example.org")
     updated = await kit.update_profile(
         user.actor, ProfileChanges(full_name=" Ana María ", timezone="America/Guayaquil")
     )
