@@ -1,4 +1,5 @@
-"""Emails have one spelling (NFKC + casefold); free text refuses control characters."""
+"""Emails have one spelling (NFKC + casefold); free text refuses control characters
+(CR/LF in one-line text, ESC and the other C0/C1 controls, bidirectional overrides)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import normalise_email
+from hduce.domain.text import plain_text, without_forbidden_characters
 
 # ------------------------------------------------------------------ emails
 
@@ -55,3 +57,47 @@ def test_the_spelling_is_stable(raw: str) -> None:
         return
     assert normalise_email(once) == once
     assert once == once.lower()  # the database's check constraint
+
+
+# ------------------------------------------------------------------ free text
+
+#: One of each class refused everywhere: C0 (NUL, BEL, ESC, CR alone), DEL, C1 (NEL,
+#: CSI), the bidirectional embeddings/overrides and isolates.
+FORBIDDEN_EVERYWHERE = [
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\r",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    *(chr(code) for code in range(0x202A, 0x202F)),
+    *(chr(code) for code in range(0x2066, 0x206A)),
+]
+
+
+@pytest.mark.parametrize("char", [*FORBIDDEN_EVERYWHERE, "\n", "\t"])
+def test_single_line_text_refuses_controls(char: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        plain_text(f"Ana{char}Torres", "full_name")
+    assert refused.value.field == "full_name"
+    assert f"U+{ord(char):04X}" in refused.value.message
+
+
+@pytest.mark.parametrize("char", FORBIDDEN_EVERYWHERE)
+def test_multi_line_text_refuses_controls_but_line_breaks(char: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        plain_text(f"Rest.{char}Fluids.", "notes", multiline=True)
+    assert refused.value.field == "notes"
+
+
+def test_what_plain_text_keeps() -> None:
+    assert plain_text("  Ana María Núñez  ", "full_name") == "Ana María Núñez"
+    # Right-to-left scripts need no override characters; marks (LRM/RLM) are not controls.
+    assert plain_text("محمد عبد الله", "full_name") == "محمد عبد الله"
+    assert plain_text("Zoë \u200e(ゾーイ) 👩‍⚕️", "full_name") == "Zoë \u200e(ゾーイ) 👩‍⚕️"
+    assert plain_text("Rest.\r\n\tFluids.\n", "notes", multiline=True) == "Rest.\n\tFluids."
+
+
+def test_text_nobody_typed_here_loses_its_controls() -> None:
+    assert without_forbidden_characters(" Ada\u202e\x1b Lovelace\n") == "Ada Lovelace"

@@ -129,6 +129,28 @@ async def test_registration_validates_input(kit: Kit, field: str, command: Regis
     assert not kit.store.users and not kit.store.outbox
 
 
+NAMES_WITH_CONTROLS = ["Ana\r\nBcc: all@example.org", "Ana\x1b[31m", "Ana \u202eTorres"]
+
+
+@pytest.mark.parametrize("name", NAMES_WITH_CONTROLS)
+async def test_names_with_control_characters_are_refused_wherever_they_enter(
+    kit: Kit, name: str
+) -> None:
+    """Names are read out in emails and SMS: no line breaks, no ESC, no bidi overrides."""
+    with pytest.raises(InvalidInput) as refused:
+        await kit.register(RegisterCommand("ana@example.org", PASSWORD, name))
+    assert refused.value.field == "full_name"
+    assert not kit.store.users and not kit.store.notifications
+    with pytest.raises(InvalidInput) as refused:
+        await kit.account(Role.DOCTOR, "house@example.org", name=name)
+    assert refused.value.field == "full_name"
+    user = await kit.patient()
+    with pytest.raises(InvalidInput) as refused:
+        await kit.update_profile(user.actor, ProfileChanges(full_name=name))
+    assert refused.value.field == "full_name"
+    assert kit.user("ana@example.org").full_name == "Ana Torres"
+
+
 async def test_only_admins_and_the_system_create_accounts(kit: Kit) -> None:
     admin = await kit.account(Role.ADMIN, "root@example.org")
     doctor = await kit.create_account(

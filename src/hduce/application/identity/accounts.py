@@ -39,6 +39,7 @@ from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, User, normalise_email
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
+from hduce.domain.text import plain_text
 
 
 def _registered_event(user: User, now: datetime, via: RegistrationSource) -> DomainEvent:
@@ -153,7 +154,7 @@ class RegisterPatient:
         user = User(
             id=uuid7(),
             email=email,
-            full_name=command.full_name.strip(),
+            full_name=plain_text(command.full_name, "full_name"),
             role=Role.PATIENT,
             created_at=now,
             phone=command.phone,
@@ -235,7 +236,7 @@ class CreateAccount:
         return User(
             id=uuid7(),
             email=normalise_email(account.email),
-            full_name=account.full_name.strip(),
+            full_name=plain_text(account.full_name, "full_name"),
             role=account.role,
             created_at=now,
             phone=account.phone,
@@ -302,7 +303,7 @@ class UpdateMyProfile(UseCase):
             # ``replace`` runs the entity's validation (E.164 phone, IANA timezone, name).
             updated = replace(
                 user,
-                full_name=pick(user.full_name, changes.full_name).strip(),
+                full_name=plain_text(pick(user.full_name, changes.full_name), "full_name"),
                 phone=pick(user.phone, changes.phone),
                 timezone=pick(user.timezone, changes.timezone),
                 email_opt_out=pick(user.email_opt_out, changes.email_opt_out),
