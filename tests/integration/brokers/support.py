@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -157,6 +157,13 @@ async def clinic(database_url: str, broker_url: str, prefix: str) -> AsyncIterat
 class Worker:
     process: subprocess.Popen[bytes]
     log_path: Path
+    killed: bool = False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all (``workers`` then expects no clean exit from it)."""
+        self.killed = True
+        self.process.kill()
+        self.process.wait(timeout=30)
 
     def lines(self) -> list[dict[str, Any]]:
         lines = []
@@ -181,10 +188,18 @@ class Worker:
 
 @contextmanager
 def workers(
-    count: int, workdir: Path, clinic: Clinic, metrics_dir: Path, *, timeout: float = 60.0
+    count: int,
+    workdir: Path,
+    clinic: Clinic,
+    metrics_dir: Path,
+    *,
+    timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
+    name: str = "",
 ) -> Iterator[list[Worker]]:
-    """``count`` ``hduce worker`` processes, yielded once each has started consuming;
-    at the end each gets SIGTERM and must stop cleanly."""
+    """``count`` ``hduce worker`` processes (``env``: more variables), yielded once each
+    has started consuming; at the end each one not killed gets SIGTERM and must stop
+    cleanly."""
     broker = clinic.settings.broker
     assert broker is not None
     metrics_dir.mkdir(exist_ok=True)
@@ -197,11 +212,12 @@ def workers(
         HDUCE_LOG_LEVEL="DEBUG",
         HDUCE_OUTBOX_POLL_INTERVAL="0.2",
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        **(env or {}),
     )
     started: list[Worker] = []
     try:
         for n in range(count):
-            log_path = workdir / f"worker-{broker.prefix}-{n}.log"
+            log_path = workdir / f"worker-{broker.prefix}{name}-{n}.log"
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
                     [*hduce_command(), "worker"],
@@ -222,9 +238,10 @@ def workers(
             time.sleep(0.2)
         yield started
     finally:
-        for worker in started:
+        alive = [worker for worker in started if not worker.killed]
+        for worker in alive:
             worker.process.send_signal(signal.SIGTERM)
-        for worker in started:
+        for worker in alive:
             try:
                 code = worker.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
