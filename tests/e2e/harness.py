@@ -30,6 +30,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import msgspec
 import uvicorn
 from dishka import AsyncContainer, Provider, Scope, provide
 from litestar import Controller, Litestar
@@ -52,6 +53,7 @@ from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import LocalInterval, WeeklyHours
 from hduce.entrypoints.asgi import api_route_handlers, root_route_handlers
 from hduce.entrypoints.http.app import create_app
+from hduce.entrypoints.http.auth.schemas import UserView
 from tests.e2e.oidc_provider import LocalOpenIdProvider
 from tests.fakes import FixedClock
 from tests.services import free_port
@@ -88,6 +90,7 @@ def test_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
     limits: dict[str, Any] = {
         "login_per_ip": GENEROUS,
         "login_per_account": GENEROUS,
+        "login_per_account_client": GENEROUS,
         "register_per_ip": GENEROUS,
         "register_per_account": GENEROUS,
         "refresh_per_family": GENEROUS,
@@ -377,14 +380,21 @@ async def response_status(
 
 
 async def register(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, full_name: str = "Test User"
+    client: Client, email: str, password: str = PASSWORD, full_name: str = "Test User"
 ) -> dict[str, Any]:
+    """Self-register over HTTP; the account as ``GET /auth/me`` shows it, read from the
+    app's store (the answer to a registration does not say what it made)."""
     response = await client.post(
         f"{API}/auth/register",
         json={"email": email, "password": password, "full_name": full_name},
     )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
+    assert response.status_code == 202, response.text
+    assert set(response.json()) == {"email", "detail"}, response.text
+    uow_factory = await client.container.get(UnitOfWorkFactory)
+    async with uow_factory() as uow:
+        user = await uow.users.get_by_email(email)
+    assert user is not None, f"no account for {email}"
+    body: dict[str, Any] = msgspec.to_builtins(UserView.of(user))
     return body
 
 

@@ -316,7 +316,7 @@ def _listed(key: str, visible_to: tuple[str, ...]) -> Check:
 
 CASES: list[Case] = [
     # ---------------------------------------------------------------- auth (public)
-    Case("POST", "/auth/register", public(201), body=_register_body),
+    Case("POST", "/auth/register", public(202), body=_register_body),
     Case("POST", "/auth/login", public(200), body=_login_body),
     Case("POST", "/auth/refresh", public(200), body=_refresh_body),
     Case("GET", "/auth/google/login", public(302)),

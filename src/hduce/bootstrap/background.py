@@ -29,6 +29,7 @@ from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EventHandler
+from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.metrics import EVENTS_CONSUMED, record_outbox_stats
 from hduce.bootstrap.outages import outage_of
 from hduce.bootstrap.settings import Settings
@@ -120,12 +121,20 @@ def _log_failed_tick(name: str, error: Exception) -> None:
 
 
 def background_services(
-    container: AsyncContainer, settings: Settings, *, mode: ProcessMode = "all"
+    container: AsyncContainer,
+    settings: Settings,
+    *,
+    mode: ProcessMode = "all",
+    consumers: bool = True,
 ) -> list[BackgroundService]:
     """What runs beside the HTTP server in this process.
 
     ``api``: only the outbox-metrics ticker — a separate worker relays and consumes.
-    ``all``/``worker``: the relay into the bus, the consumers, and the sweeps.
+    ``all``/``worker``: the consumers, the relay, and the sweeps. The consumers are
+    the broker's subscribers when ``HDUCE_BROKER_URL`` is set (the service starts
+    the broker and stops it last, after the relay), else the handlers subscribed to
+    the in-process bus. ``consumers=False`` leaves them out: the caller runs them
+    (the worker's FastStream application starts and stops the broker itself).
     """
 
     async def outbox_metrics() -> None:
@@ -171,6 +180,19 @@ def background_services(
             for unsubscribe in unsubscribes:
                 unsubscribe()
 
+    @contextlib.asynccontextmanager
+    async def broker_consumers() -> AsyncIterator[None]:
+        broker = await consuming_broker(container, settings)
+        assert broker is not None  # noqa: S101 (only chosen with a broker)
+        await broker.start()
+        log.info("broker consumers started", broker=settings.broker and settings.broker.kind)
+        try:
+            yield
+        finally:
+            # Messages being handled finish (up to the broker's graceful timeout).
+            await broker.stop()
+            log.info("broker consumers stopped")
+
     async def deliver_notifications() -> None:
         await (await container.get(DeliverPendingNotifications))()
 
@@ -185,8 +207,9 @@ def background_services(
     async def send_reminders() -> None:
         await (await container.get(SendDueReminders))()
 
+    chosen_consumers = broker_consumers if settings.broker is not None else in_process_consumers
     return [
-        in_process_consumers,
+        *([chosen_consumers] if consumers else []),
         task_service("outbox-relay", run_relay),
         task_service("outbox-listener", listen_for_commits),
         periodic_service("notification-delivery", 5.0, deliver_notifications),

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 from dishka import AsyncContainer, Provider, make_async_container
 from dishka.integrations.litestar import LitestarProvider
+from dishka_faststream import FastStreamProvider
 
 from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.bootstrap.providers.admin import AdminProvider
 from hduce.bootstrap.providers.appointments import AppointmentsProvider
 from hduce.bootstrap.providers.availability import AvailabilityProvider
+from hduce.bootstrap.providers.broker import BrokerProvider, EventDocumentationProvider
 from hduce.bootstrap.providers.clinic import ClinicProvider
 from hduce.bootstrap.providers.config import ConfigProvider
 from hduce.bootstrap.providers.delivery import DeliveryProvider
@@ -49,12 +51,15 @@ def providers(
     """
     redis = settings.redis is not None
     google = settings.google is not None
+    broker = settings.broker is not None
     return [
         ConfigProvider(),
         SqlPersistenceProvider(),
         RedisSharedStateProvider() if redis else InMemorySharedStateProvider(),
         EventBusProvider(),
         RedisRealtimeProvider() if redis else InMemoryRealtimeProvider(),
+        # After the bus: with a broker, its EventPublisher is the one the relay gets.
+        BrokerProvider() if broker else EventDocumentationProvider(),
         ReadinessProvider(redis=redis),
         DeliveryProvider(),
         SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),
@@ -81,4 +86,11 @@ def build_container(
     chosen = providers(
         settings, identity_policy=identity_policy, hasher_parameters=hasher_parameters
     )
-    return make_async_container(LitestarProvider(), *chosen, *extra, context={Settings: settings})
+    return make_async_container(
+        LitestarProvider(),
+        # The message and FastStream's context of each consumed message (dishka-faststream).
+        FastStreamProvider(),
+        *chosen,
+        *extra,
+        context={Settings: settings},
+    )

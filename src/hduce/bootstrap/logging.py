@@ -34,6 +34,11 @@ _ROUTED_LOGGERS = (
 )
 # Chatty at DEBUG in a way that drowns everything else.
 _QUIETED_LOGGERS = {
+    # Broker clients: a line per request or frame at DEBUG.
+    "aiokafka": "INFO",
+    "aio_pika": "INFO",
+    "aiormq": "INFO",
+    "nats": "INFO",
     "aiosqlite": "INFO",
     "asyncio": "INFO",
     "httpcore": "INFO",

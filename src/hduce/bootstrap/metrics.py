@@ -62,6 +62,12 @@ EVENTS_CONSUMED = Counter(
     "Events handled by a consumer; outcome is processed, duplicate or failed.",
     ["consumer", "outcome"],
 )
+EVENTS_DEAD_LETTERED = Counter(
+    "hduce_events_dead_lettered",
+    "Broker messages moved to a consumer's dead letters; reason is malformed (the "
+    "message did not decode) or failed (the handler failed every attempt).",
+    ["consumer", "reason"],
+)
 NOTIFICATIONS_SENT = Counter(
     "hduce_notifications_sent",
     "Notification delivery attempts; status is sent or failed.",
@@ -161,6 +167,19 @@ class MeteredPublisher:
     async def publish(self, event: DomainEvent) -> None:
         await self._inner.publish(event)
         EVENTS_PUBLISHED.labels(type=event.type).inc()
+
+
+class PrometheusConsumerMetrics:
+    """What broker consumers report (``hduce.adapters.messaging.consumers``)."""
+
+    def processed(self, consumer: str) -> None:
+        EVENTS_CONSUMED.labels(consumer=consumer, outcome="processed").inc()
+
+    def failed(self, consumer: str) -> None:
+        EVENTS_CONSUMED.labels(consumer=consumer, outcome="failed").inc()
+
+    def dead_lettered(self, consumer: str, reason: str) -> None:
+        EVENTS_DEAD_LETTERED.labels(consumer=consumer, reason=reason).inc()
 
 
 class MeteredEmailSender:

@@ -30,6 +30,7 @@ from hduce.domain.scheduling import (
     ensure_utc,
     find_conflicts,
 )
+from hduce.domain.text import plain_text
 
 RESCHEDULED_REASON = "rescheduled"
 
@@ -49,7 +50,8 @@ class StatusChange:
 
 
 def _require_reason(reason: str | None, *, what: str) -> str:
-    text = (reason or "").strip()
+    # One line: transition reasons are quoted in the emails and SMS about them.
+    text = plain_text(reason or "", "reason")
     if not text:
         raise InvalidInput(f"a reason is required to {what}", field="reason")
     if len(text) > 2000:
@@ -134,7 +136,7 @@ class Appointment:
             to_status=status,
             actor=actor,
         )
-        text = reason.strip()
+        text = plain_text(reason, "reason", multiline=True)
         if len(text) > 2000:
             raise InvalidInput("reason is longer than 2000 characters", field="reason")
         appointment = cls(
@@ -268,8 +270,9 @@ class Appointment:
         now = ensure_utc(now, "now")
         if now < self.slot.start:
             raise self._refused(_S.COMPLETED, actor, "the visit has not started yet")
-        if notes is not None and notes.strip():
-            self.doctor_notes = notes.strip()
+        text = plain_text(notes, "notes", multiline=True) if notes is not None else ""
+        if text:
+            self.doctor_notes = text
         self._record(self.status, _S.COMPLETED, actor, now, None, events.AppointmentCompleted)
 
     def mark_no_show(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:

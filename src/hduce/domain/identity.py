@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hduce.domain.errors import InvalidInput
+from hduce.domain.text import is_forbidden_character
 
 
 class Role(StrEnum):
@@ -47,9 +49,21 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def normalise_email(raw: str) -> str:
-    """Emails are unique case-insensitively: store and compare them lower-cased."""
-    email = raw.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
+    """The one spelling of an email that accounts are stored and looked up by.
+
+    Addresses that read the same are one address: case is folded and compatibility
+    forms are unified (Unicode NFKC + casefold), so ``ＡＮＡ@example.org`` (fullwidth)
+    and ``Ana@Example.org`` are both ``ana@example.org``. The final ``lower`` matters
+    for the few letters that casefold to capitals (Cherokee): the database keeps
+    emails in lower case. Control and bidirectional characters are refused.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    email = folded.lower().strip()
+    if (
+        len(email) > 320
+        or not _EMAIL.match(email)
+        or any(is_forbidden_character(char) for char in email)
+    ):
         raise InvalidInput(f"{raw!r} is not an email address", field="email")
     return email
 
@@ -86,6 +100,8 @@ class User:
     email_opt_out: bool = False
     sms_opt_out: bool = False
     version: int = 1
+    #: Access tokens issued before this instant are refused (``revoke_tokens``).
+    tokens_valid_after: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.role is Role.SYSTEM:
@@ -99,6 +115,19 @@ class User:
     @property
     def actor(self) -> Actor:
         return Actor(self.role, self.id)
+
+    def revoke_tokens(self, now: datetime) -> None:
+        """Refuse every access token issued until ``now`` (e.g. on deactivation, so that
+        reactivating the account later does not revive them).
+
+        Tokens state their issue time in whole seconds (JWT ``iat``), so the bar is the
+        next whole second: a token of this very second cannot be told apart from one
+        issued just before, and is refused as well.
+        """
+        self.tokens_valid_after = now.replace(microsecond=0) + timedelta(seconds=1)
+
+    def accepts_token_issued_at(self, issued_at: datetime) -> bool:
+        return self.tokens_valid_after is None or issued_at >= self.tokens_valid_after
 
 
 class Sex(StrEnum):

@@ -36,11 +36,6 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
             "HDUCE_JWT_SECRET is unset: using a random secret for this process; "
             "sessions end when it stops. Set it outside development."
         )
-    if settings.broker is not None:
-        _log.warning(
-            "HDUCE_BROKER_URL is set but not used yet: events are relayed from the "
-            "outbox to in-process consumers (hduce serve / hduce worker)"
-        )
     container = build_container(settings)
     app = create_app(
         container,

@@ -3,13 +3,18 @@ rotation and reuse detection, logout, deactivation, enumeration safety, errors."
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
+from hduce.application.notifications.delivery import DeliverPendingNotifications
+from hduce.application.ports import UnitOfWorkFactory, UserQuery
 from hduce.domain.identity import Role
+from hduce.entrypoints.http.auth.schemas import REGISTRATION_RECEIVED
 from tests.e2e.harness import (
     API,
+    NOW,
     PASSWORD,
     AppFactory,
     Backend,
@@ -20,6 +25,8 @@ from tests.e2e.harness import (
     login,
     register,
 )
+from tests.fakes import FixedClock
+from tests.services import SmtpServer
 
 
 async def test_register_login_me_refresh_logout(make_client: AppFactory, backend: Backend) -> None:
@@ -133,13 +140,68 @@ async def test_self_registration_cannot_choose_a_role(client: Client) -> None:
     assert_problem(response, 400, "invalid-request")
 
 
-async def test_duplicate_email_is_409(client: Client) -> None:
-    await register(client, "ana@example.org")
+async def _deliver_emails(client: Client) -> int:
+    """What the worker's delivery sweep does: send the pending emails (through SMTP)."""
+    deliver = await client.container.get(DeliverPendingNotifications)
+    return await deliver()
+
+
+async def test_a_taken_email_answers_like_a_new_one_and_its_owner_is_told(
+    make_client: AppFactory, backend: Backend, smtp_server: SmtpServer
+) -> None:
+    """Changed in issue 11: a taken email answered 409 ``already-exists``, telling anyone
+    which addresses have accounts. Now both answers are the same 202."""
+    client = await make_client(backend=backend, env={"HDUCE_SMTP_URL": smtp_server.url})
+    taken, free = (
+        f"ana-{uuid.uuid4().hex[:10]}@example.org",
+        f"new-{uuid.uuid4().hex[:10]}@example.org",
+    )
+    owner = await register(client, taken, full_name="Ana Torres")
+
+    def attempt(email: str, name: str) -> Any:
+        body = {"email": email, "password": "another passphrase 42", "full_name": name}
+        return client.post(f"{API}/auth/register", json=body)
+
+    again, new = await attempt(taken.upper(), "Mallory"), await attempt(free, "Nadia")
+    for response, email in ((again, taken), (new, free)):
+        assert response.status_code == 202, response.text
+        assert response.json() == {"email": email, "detail": REGISTRATION_RECEIVED}
+        assert response.headers["cache-control"] == "no-store"
+    assert again.headers.keys() - {"x-request-id"} == new.headers.keys() - {"x-request-id"}
+
+    # Nothing changed for the owner: their password still signs in, and only theirs.
+    assert (await login(client, taken))["access_token"]
+    refused = await client.post(
+        f"{API}/auth/login", json={"email": taken, "password": "another passphrase 42"}
+    )
+    assert_problem(refused, 401, "unauthenticated")
+
+    # The owner hears of it by email, and the new account's owner is welcomed.
+    assert await _deliver_emails(client) == 3
+    mails = [m for m in smtp_server.messages if {taken, free} & set(m.rcpt_tos)]
+    assert sorted((m.rcpt_tos, m.subject) for m in mails) == [
+        ((taken,), "Someone tried to register with your email address"),
+        ((taken,), "Your new account"),
+        ((free,), "Your new account"),
+    ]
+    [warning] = [m for m in mails if m.subject.startswith("Someone")]
+    assert "already has one" in warning.text() and "Mallory" not in warning.text()
+    assert owner["email"] == taken
+
+
+async def test_confusable_spellings_of_an_email_are_one_account(client: Client) -> None:
+    user = await register(client, "ana@example.org")
     response = await client.post(
         f"{API}/auth/register",
-        json={"email": "ANA@example.org", "password": PASSWORD, "full_name": "Other"},
+        json={"email": "ＡＮＡ@ｅｘａｍｐｌｅ.org", "password": PASSWORD, "full_name": "Other"},
     )
-    assert_problem(response, 409, "already-exists")
+    assert response.status_code == 202 and response.json()["email"] == "ana@example.org"
+    listed = await client.container.get(UnitOfWorkFactory)
+    async with listed() as uow:
+        assert (await uow.users.list(UserQuery())).total == 1
+    tokens = await login(client, "ａｎａ@ＥＸＡＭＰＬＥ.org")
+    me = await client.get(f"{API}/auth/me", headers=bearer(tokens["access_token"]))
+    assert me.json()["id"] == user["id"]
 
 
 def _comparable(response: Any) -> tuple[int, dict[str, Any], str | None]:
@@ -211,6 +273,32 @@ async def test_deactivated_users_cannot_log_in_and_their_tokens_stop_working(
         f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert_problem(refresh, 401, "unauthenticated")
+
+
+async def test_reactivation_does_not_revive_access_tokens_issued_before(
+    make_client: AppFactory, backend: Backend
+) -> None:
+    clock = FixedClock(NOW)
+    client = await make_client(backend=backend, clock=clock)
+    await create_account(client, Role.ADMIN, "root@example.org")
+    user = await create_account(client, Role.PATIENT, "ana@example.org")
+    old = (await login(client, "ana@example.org"))["access_token"]
+    client.cookies.clear()
+    admin = bearer((await login(client, "root@example.org"))["access_token"])
+    client.cookies.clear()
+    for is_active in (False, True):
+        clock.advance(seconds=60)
+        response = await client.patch(
+            f"{API}/admin/users/{user['id']}", headers=admin, json={"is_active": is_active}
+        )
+        assert response.status_code == 200 and response.json()["is_active"] is is_active
+    # Three minutes old: well within its 15 minutes, yet issued before the deactivation.
+    me = await client.get(f"{API}/auth/me", headers=bearer(old))
+    assert "revoked" in assert_problem(me, 401, "unauthenticated")["detail"]
+    new = (await login(client, "ana@example.org"))["access_token"]
+    client.cookies.clear()
+    me = await client.get(f"{API}/auth/me", headers=bearer(new))
+    assert me.status_code == 200 and me.json()["id"] == user["id"]
 
 
 async def test_admin_user_list_filters(client: Client) -> None:

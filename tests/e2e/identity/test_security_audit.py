@@ -113,7 +113,8 @@ async def test_a_lockout_is_audited_once_per_window(
     assert [(entry["target_type"], entry["target_id"]) for entry in throttled] == [
         ("user", user["id"])
     ]
-    assert throttled[0]["details"] == {"client_ip": client.address}
+    details = throttled[0]["details"]
+    assert (details["scope"], details["client"], details["limit"]) == ("account", client.address, 3)
     assert len(await audit(client, admin, "auth.login_failed")) == 3
     assert sum("auth.login_throttled" in line for line in security_lines(caplog)) == 1
     assert not leaked(WRONG_PASSWORD, caplog, throttled)

@@ -156,9 +156,19 @@ async def test_the_session_flow_over_sql(
     refresh = RefreshTokens(uow_factory, clock, tokens, store, denylist, limiter, policy)
     logout = Logout(clock, store, denylist, policy)
 
-    user = await register(RegisterCommand("Ana@Example.org", "correct horse battery", "Ana"))
+    await register(RegisterCommand("Ana@Example.org", "correct horse battery", "Ana"))
     async with uow_factory() as uow:
-        assert (await uow.users.get_by_email("ana@example.org")) is not None
+        user = await uow.users.get_by_email("ana@example.org")
+        assert user is not None
+        # The welcome email waits for the delivery sweep, in the same database.
+        [welcome] = await uow.notifications.pending_delivery(limit=10)
+        assert (welcome.recipient_id, welcome.type) == (user.id, "account.welcome")
+    # Registering the address again changes nothing but tells its owner.
+    await register(RegisterCommand("ＡＮＡ@example.org", "another passphrase 42", "Eve"))
+    async with uow_factory() as uow:
+        pending = await uow.notifications.pending_delivery(limit=10)
+        assert [n.type for n in pending] == ["account.welcome", "account.registration_attempted"]
+        assert {n.recipient_id for n in pending} == {user.id}
     first = await login(LoginCommand("ana@example.org", "correct horse battery"))
     assert first.user.id == user.id
     second = await refresh(first.refresh_token)

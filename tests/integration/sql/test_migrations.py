@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,7 +24,9 @@ from hduce.adapters.sql import (
 )
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
-from hduce.adapters.sql.models import metadata
+from hduce.adapters.sql.models import UserRow, metadata
+from hduce.adapters.sql.repositories._support import table
+from hduce.domain.ids import uuid7
 from tests import services
 
 APPLICATION_TABLES = frozenset(metadata.tables)
@@ -178,3 +181,48 @@ def test_every_migration_is_in_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert list((MIGRATIONS_DIR / "versions").glob("*.py"))
+
+
+async def test_emails_are_brought_to_one_spelling(
+    sql_database_url: str, empty_engine: AsyncEngine
+) -> None:
+    """0005: rows written with the old rule (lower-cased only) get the NFKC + casefold
+    spelling their owners now sign in with, unless another account has it already."""
+    await upgrade_database(sql_database_url, "0004")
+    stored = {
+        "ascii": "ana@example.org",
+        "fullwidth": "ｂｏｂ@example.org",
+        "sharp-s": "straße@example.org",
+        "ligature-first": "ﬁ@example.org",
+        "ligature-clash": "fi@example.org",
+    }
+    created = datetime(2030, 1, 1, tzinfo=UTC)
+    ids = {name: uuid7() for name in stored}
+    async with empty_engine.begin() as connection:
+        for offset, (name, email) in enumerate(stored.items()):
+            await connection.execute(
+                table(UserRow)
+                .insert()
+                .values(
+                    id=ids[name],
+                    email=email,
+                    full_name=name,
+                    role="patient",
+                    is_active=True,
+                    timezone="UTC",
+                    email_opt_out=False,
+                    sms_opt_out=False,
+                    version=1,
+                    created_at=created + timedelta(minutes=offset),
+                )
+            )
+    await upgrade_database(sql_database_url)
+    async with empty_engine.connect() as connection:
+        rows = dict((await connection.execute(select(UserRow.id, UserRow.email))).all())
+    assert {name: rows[ids[name]] for name in stored} == {
+        "ascii": "ana@example.org",
+        "fullwidth": "bob@example.org",
+        "sharp-s": "strasse@example.org",
+        "ligature-first": "ﬁ@example.org",  # "fi@example.org" is another account's
+        "ligature-clash": "fi@example.org",
+    }

@@ -301,6 +301,7 @@ class UserRepositoryContract:
             google_subject="google-123",
             timezone="Europe/Madrid",
             email_opt_out=True,
+            tokens_valid_after=NOW + timedelta(seconds=1),
         )
         async with uow_factory() as uow:
             await uow.users.add(user)
@@ -1515,6 +1516,41 @@ class RateLimiterContract:
         await advance_time(2.2)
         again = await rate_limiter.hit(key, limit=3, window_seconds=2)
         assert (again.allowed, again.remaining) == (True, 2)
+
+    async def test_peek_answers_without_counting(
+        self, rate_limiter: RateLimiter, advance_time: AdvanceTime
+    ) -> None:
+        key = f"contract:{uuid7()}"
+        fresh = await rate_limiter.peek(key, limit=2, window_seconds=2)
+        assert (fresh.allowed, fresh.remaining, fresh.retry_after_seconds) == (True, 2, 0)
+        assert (await rate_limiter.hit(key, limit=2, window_seconds=2)).allowed
+        for _ in range(3):  # peeking again and again changes nothing
+            seen = await rate_limiter.peek(key, limit=2, window_seconds=2)
+            assert (seen.allowed, seen.remaining) == (True, 1)
+        # A smaller limit over the same hits: "has this key any hit at all?"
+        some = await rate_limiter.peek(key, limit=1, window_seconds=2)
+        assert (some.allowed, some.remaining) == (False, 0)
+        assert 1 <= some.retry_after_seconds <= 2
+        assert (await rate_limiter.hit(key, limit=2, window_seconds=2)).remaining == 0
+        full = await rate_limiter.peek(key, limit=2, window_seconds=2)
+        assert (full.allowed, full.remaining) == (False, 0)
+        assert 1 <= full.retry_after_seconds <= 2
+        # Another window is another count.
+        assert (await rate_limiter.peek(key, limit=2, window_seconds=60)).remaining == 2
+        await advance_time(2.2)
+        assert (await rate_limiter.peek(key, limit=2, window_seconds=2)).remaining == 2
+
+    async def test_forget_drops_the_hits_of_one_key_and_window(
+        self, rate_limiter: RateLimiter
+    ) -> None:
+        key, other = f"contract:{uuid7()}", f"contract:{uuid7()}"
+        for name, window in ((key, 60), (key, 120), (other, 60)):
+            assert (await rate_limiter.hit(name, limit=1, window_seconds=window)).allowed
+        await rate_limiter.forget(key, window_seconds=60)
+        assert (await rate_limiter.hit(key, limit=1, window_seconds=60)).allowed
+        assert not (await rate_limiter.peek(key, limit=1, window_seconds=120)).allowed
+        assert not (await rate_limiter.peek(other, limit=1, window_seconds=60)).allowed
+        await rate_limiter.forget(f"contract:{uuid7()}", window_seconds=60)  # unknown: fine
 
 
 class SubscribingFanout(RealtimeFanout, Protocol):

@@ -237,6 +237,40 @@ def test_overlong_reason_is_refused(command: Callable[[Appointment, str | None],
     assert appointment.history[-1].reason == "x" * 2000
 
 
+@pytest.mark.parametrize("command", [_reject, _cancel, _void], ids=["reject", "cancel", "void"])
+@pytest.mark.parametrize(
+    "reason",
+    ["Fully booked\r\nBcc: all@example.org", "away\x1b[2J", "paid \u202e01$", "x\ny"],
+    ids=["crlf", "esc", "bidi-override", "lf"],
+)
+def test_reasons_quoted_in_messages_refuse_control_characters(
+    command: Callable[[Appointment, str | None], None], reason: str
+) -> None:
+    """They end up in emails and SMS: one line, no controls, no bidi overrides."""
+    appointment = appointment_in(S.PENDING)
+    before = snapshot(appointment)
+    with pytest.raises(InvalidInput) as refused:
+        command(appointment, reason)
+    assert refused.value.field == "reason"
+    assert snapshot(appointment) == before
+
+
+def test_the_booking_reason_and_notes_may_span_lines_but_hold_no_controls() -> None:
+    assert book(reason="Knee pain.\r\nSince Monday.").reason == "Knee pain.\nSince Monday."
+    for reason in ("Knee\x1b[31m pain", "Knee \u2067pain\u2069"):
+        with pytest.raises(InvalidInput) as refused:
+            book(reason=reason)
+        assert refused.value.field == "reason"
+    visit = appointment_in(S.CHECKED_IN)
+    before = snapshot(visit)
+    with pytest.raises(InvalidInput) as refused:
+        visit.complete(actor=CAST.doctor, now=START, notes="Rest\u202e.sgnihT")
+    assert refused.value.field == "notes"
+    assert snapshot(visit) == before
+    visit.complete(actor=CAST.doctor, now=START, notes=" Rest.\n\tFluids. ")
+    assert visit.doctor_notes == "Rest.\n\tFluids."
+
+
 # ------------------------------------------------------------------ cancellation
 
 

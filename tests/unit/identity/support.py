@@ -43,7 +43,8 @@ from hduce.application.identity.sessions import (
     TokenPair,
 )
 from hduce.domain.events import DomainEvent, UserRegistered
-from hduce.domain.identity import Actor, Role, User
+from hduce.domain.identity import Actor, Role, User, normalise_email
+from hduce.domain.notifications import Channel, Notification
 from tests.fakes import FakeOidcProvider, FixedClock
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -63,6 +64,7 @@ def policy(**overrides: object) -> IdentityPolicy:
         "common_passwords": load_common_passwords(),
         "login_per_ip": GENEROUS,
         "login_per_account": GENEROUS,
+        "login_per_account_client": GENEROUS,
         "register_per_ip": GENEROUS,
         "register_per_account": GENEROUS,
         "refresh_per_family": GENEROUS,
@@ -145,8 +147,25 @@ class Kit:
     # ------------------------------------------------------------------ helpers
 
     async def patient(self, email: str = "ana@example.org", password: str = PASSWORD) -> User:
-        return await self.register(
-            RegisterCommand(email=email, password=password, full_name="Ana Torres")
+        """A self-registered patient, as stored (registering does not say who it made)."""
+        await self.register(RegisterCommand(email=email, password=password, full_name="Ana Torres"))
+        return self.user(email)
+
+    def user(self, email: str) -> User:
+        """The stored account of ``email`` (any spelling of it)."""
+        wanted = normalise_email(email)
+        [user] = [user for user in self.store.users.values() if user.email == wanted]
+        return user
+
+    def emails_to(self, user: User) -> list[Notification]:
+        """The email notifications stored for ``user`` (the delivery sweep sends them)."""
+        return sorted(
+            (
+                n
+                for n in self.store.notifications.values()
+                if n.recipient_id == user.id and n.channel is Channel.EMAIL
+            ),
+            key=lambda n: n.created_at,
         )
 
     async def account(

@@ -55,6 +55,20 @@ async def test_a_new_google_user_becomes_a_patient(kit: Kit) -> None:
     assert again.user.id == user.id and len(kit.store.users) == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [("Ada\u202e Lovelace\r\n", "Ada Lovelace"), ("\x1b\u2066 \r\n", "ada")],
+)
+async def test_control_characters_in_the_google_name_are_dropped(
+    kit: Kit, name: str, stored: str
+) -> None:
+    """Nobody typed it here, so it is not refused: what may not be stored is left out
+    (and an empty name falls back to the email's local part)."""
+    redirect, code = await _consent(kit, OidcIdentity("g-ada", "ada@example.org", True, name))
+    pair = await kit.complete_google(OidcCallback(code, redirect.state, redirect.browser_binding))
+    assert pair.user.full_name == stored
+
+
 async def test_a_verified_email_links_the_existing_account(kit: Kit) -> None:
     existing = await kit.account(Role.DOCTOR, "ada@example.org")
     earlier = await kit.sign_in("ada@example.org")

@@ -166,21 +166,28 @@ async def test_logout_ignores_someone_elses_refresh_token(kit: Kit) -> None:
 
 
 async def test_login_is_rate_limited_per_ip_and_per_account() -> None:
-    kit = Kit(policy=policy(login_per_ip=RateRule(5, 60), login_per_account=RateRule(3, 300)))
+    """Per address (every attempt) and per account and address (failures). The
+    per-account brake is in ``test_login_throttle.py``."""
+    kit = Kit(
+        policy=policy(login_per_ip=RateRule(6, 60), login_per_account_client=RateRule(3, 300))
+    )
     await kit.patient()
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
             await kit.login(LoginCommand("ana@example.org", "wrong password", client_ip="1.1.1.1"))
-    with pytest.raises(RateLimited) as limited:  # the account, from another address
-        await kit.login(LoginCommand("ana@example.org", PASSWORD, client_ip="2.2.2.2"))
+    with pytest.raises(RateLimited) as limited:  # that address, on that account
+        await kit.login(LoginCommand("ana@example.org", PASSWORD, client_ip="1.1.1.1"))
     assert 1 <= limited.value.retry_after_seconds <= 300
+    # Another address is not locked out by those failures (it was before issue 11).
+    pair = await kit.login(LoginCommand("ana@example.org", PASSWORD, client_ip="2.2.2.2"))
+    assert pair.user.email == "ana@example.org"
     # Unknown accounts are limited exactly the same way (no enumeration through 429s).
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
             await kit.login(LoginCommand("ghost@example.org", "whatever!!", client_ip="3.3.3.3"))
     with pytest.raises(RateLimited):
-        await kit.login(LoginCommand("ghost@example.org", "whatever!!", client_ip="4.4.4.4"))
-    # Per address: five attempts on different accounts, then the sixth is refused.
+        await kit.login(LoginCommand("ghost@example.org", "whatever!!", client_ip="3.3.3.3"))
+    # Per address: six attempts (four so far) on any accounts, then the seventh is refused.
     for n in range(2):
         with pytest.raises(AuthenticationFailed):
             await kit.login(LoginCommand(f"x{n}@example.org", "whatever!!", client_ip="3.3.3.3"))

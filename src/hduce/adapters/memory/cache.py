@@ -93,6 +93,29 @@ class InMemoryRateLimiter:
             return self._fixed(key, limit, window_seconds, now)
         return self._sliding(key, limit, window_seconds, now)
 
+    async def peek(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        now = self._clock.now()
+        if self.algorithm == "fixed":
+            index, count = self._window_count(key, window_seconds, now)
+            if count < limit:
+                return RateDecision(allowed=True, remaining=limit - count, retry_after_seconds=0)
+            wait = math.ceil((index + 1) * window_seconds - now.timestamp())
+            return RateDecision(allowed=False, remaining=0, retry_after_seconds=max(wait, 1))
+        window = timedelta(seconds=window_seconds)
+        recent = [t for t in self._logs.get((key, window_seconds), ()) if t > now - window]
+        if len(recent) < limit:
+            return RateDecision(allowed=True, remaining=limit - len(recent), retry_after_seconds=0)
+        if not recent:  # limit <= 0
+            return RateDecision(allowed=False, remaining=0, retry_after_seconds=window_seconds)
+        wait = math.ceil((recent[len(recent) - limit] + window - now).total_seconds())
+        return RateDecision(allowed=False, remaining=0, retry_after_seconds=max(wait, 1))
+
+    async def forget(self, key: str, *, window_seconds: int) -> None:
+        self._logs.pop((key, window_seconds), None)
+        self._counters.pop((key, window_seconds), None)
+
     def reset(self, key: str | None = None) -> None:
         """Forget the hits of ``key`` (all keys if None)."""
         if key is None:
@@ -118,12 +141,15 @@ class InMemoryRateLimiter:
         wait = math.ceil((frees_at - now).total_seconds())
         return RateDecision(allowed=False, remaining=0, retry_after_seconds=max(wait, 1))
 
+    def _window_count(self, key: str, window_seconds: int, now: datetime) -> tuple[int, int]:
+        """(index of the fixed window ``now`` is in, hits counted in it)."""
+        index = math.floor(now.timestamp() / window_seconds)
+        current_index, count = self._counters.get((key, window_seconds), (index, 0))
+        return index, count if current_index == index else 0
+
     def _fixed(self, key: str, limit: int, window_seconds: int, now: datetime) -> RateDecision:
         epoch = now.timestamp()
-        index = math.floor(epoch / window_seconds)
-        current_index, count = self._counters.get((key, window_seconds), (index, 0))
-        if current_index != index:
-            count = 0
+        index, count = self._window_count(key, window_seconds, now)
         if count < limit:
             count += 1
             self._counters[(key, window_seconds)] = (index, count)

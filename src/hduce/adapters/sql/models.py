@@ -112,8 +112,8 @@ metadata = Base.metadata
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (
-        # The domain lower-cases emails (normalise_email), so a plain unique index is
-        # the case-insensitive rule, on both databases.
+        # The domain stores one spelling per address (normalise_email: NFKC, case
+        # folded), so a plain unique index is the rule, on both databases.
         UniqueConstraint("email", name="uq_users_email"),
         UniqueConstraint("google_subject", name="uq_users_google_subject"),
         CheckConstraint(_values_check("role", ROLES), name="role"),
@@ -134,6 +134,7 @@ class UserRow(Base):
     sms_opt_out: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
+    tokens_valid_after: Mapped[datetime | None]
 
 
 class PatientProfileRow(Base):

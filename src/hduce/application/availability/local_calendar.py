@@ -24,6 +24,7 @@ from hduce.domain.clinic import Doctor
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import TimeOff, TimeSlot, ensure_utc
+from hduce.domain.text import plain_text
 
 DayOrInstant = date | datetime
 MAX_REASON_LENGTH: Final = 500
@@ -108,7 +109,7 @@ class AddDoctorTimeOff:
     ) -> ScheduledTimeOff:
         # Checked before the lookup too, so a stranger cannot probe which doctors exist.
         ensure_self_or_admin(actor, doctor_id, "add time off")
-        reason = reason.strip()
+        reason = plain_text(reason, "reason")
         if len(reason) > MAX_REASON_LENGTH:
             raise InvalidInput(f"a reason has at most {MAX_REASON_LENGTH} characters", "reason")
         doctor = await _doctor(self._uow_factory, doctor_id)

@@ -21,6 +21,7 @@ from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
 from hduce.domain.identity import Actor, Role, User
 from hduce.domain.ids import uuid7
+from hduce.domain.text import plain_text
 
 #: No clinic charges a million for one visit; a bigger number is a typo.
 MAX_CONSULTATION_FEE: Final = Decimal("999999.99")
@@ -47,14 +48,15 @@ def _check_fee(fee: Decimal) -> Decimal:
 
 
 def _check_bio(bio: str) -> str:
-    bio = bio.strip()
+    bio = plain_text(bio, "bio", multiline=True)
     if len(bio) > MAX_BIO_LENGTH:
         raise InvalidInput(f"a bio has at most {MAX_BIO_LENGTH} characters", field="bio")
     return bio
 
 
 def _check_licence(licence: str) -> str:
-    if len(licence.strip()) > MAX_LICENCE_LENGTH:
+    licence = plain_text(licence, "licence_number")
+    if len(licence) > MAX_LICENCE_LENGTH:
         raise InvalidInput(
             f"a licence number has at most {MAX_LICENCE_LENGTH} characters",
             field="licence_number",

@@ -18,6 +18,7 @@ from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import UseCase
 from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
+from hduce.domain.text import plain_text
 
 #: Nobody alive was born earlier; an earlier date is a typo.
 EARLIEST_BIRTH_DATE: Final = date(1900, 1, 1)
@@ -89,7 +90,7 @@ def _check_birth_date(born: date | None, today: date) -> date | None:
 
 
 def _contact_name(name: str | None) -> str | None:
-    name = (name or "").strip()
+    name = plain_text(name or "", "emergency_contact_name")
     if len(name) > MAX_CONTACT_NAME_LENGTH:
         raise InvalidInput(
             f"a contact name has at most {MAX_CONTACT_NAME_LENGTH} characters",

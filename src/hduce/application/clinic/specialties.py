@@ -15,12 +15,17 @@ from hduce.domain.clinic import Specialty
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import Actor
 from hduce.domain.ids import uuid7
+from hduce.domain.text import plain_text
 
 MAX_DESCRIPTION_LENGTH: Final = 2000
 
 
+def _name(text: str) -> str:
+    return plain_text(text, "name")  # then ``Specialty`` checks the length
+
+
 def _description(text: str) -> str:
-    text = text.strip()
+    text = plain_text(text, "description", multiline=True)
     if len(text) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(
             f"a description has at most {MAX_DESCRIPTION_LENGTH} characters", field="description"
@@ -53,7 +58,7 @@ class CreateSpecialty(UseCase):
 
     async def __call__(self, actor: Actor, name: str, description: str = "") -> Specialty:
         ensure_admin(actor, "add specialties")
-        specialty = Specialty(id=uuid7(), name=name, description=_description(description))
+        specialty = Specialty(id=uuid7(), name=_name(name), description=_description(description))
         async with self.change(actor) as (uow, audit):
             await uow.specialties.add(specialty)
             await audit("specialty.created", "specialty", specialty.id, name=specialty.name)
@@ -73,7 +78,7 @@ class UpdateSpecialty(UseCase):
             # ``replace`` re-runs the entity's validation (name 1..120 characters).
             updated = replace(
                 current,
-                name=pick(current.name, changes.name),
+                name=_name(pick(current.name, changes.name)),
                 description=current.description
                 if isinstance(changes.description, Unchanged)
                 else _description(changes.description),

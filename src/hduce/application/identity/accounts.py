@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Final
 from uuid import UUID
 
 from hduce.application.access import ensure_admin
@@ -29,6 +30,7 @@ from hduce.application.ports import (
 from hduce.application.use_case import UseCase, load
 from hduce.domain.audit import AuditEntry
 from hduce.domain.errors import (
+    AlreadyExists,
     BusinessRuleViolation,
     InvalidInput,
     NotFound,
@@ -37,6 +39,8 @@ from hduce.domain.errors import (
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, User, normalise_email
 from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel, Notification
+from hduce.domain.text import plain_text
 
 
 def _registered_event(user: User, now: datetime, via: RegistrationSource) -> DomainEvent:
@@ -76,8 +80,52 @@ class RegisterCommand:
     client_ip: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrationReceived:
+    """The answer to a registration, the same whether the address was free or taken."""
+
+    email: str
+
+
+#: What the address's owner reads: an account was made for it, or someone tried to.
+WELCOME_NOTICE: Final = (
+    "Your new account",
+    "An account was created with this email address. Sign in with the password chosen "
+    "when registering. If you did not register, please tell the clinic.",
+)
+REGISTRATION_ATTEMPT_NOTICE: Final = (
+    "Someone tried to register with your email address",
+    "Someone tried to create a new account with this email address, which already has "
+    "one. Nothing was changed. If it was you, sign in with your existing account; if it "
+    "was not, you need do nothing: your account stays as it was.",
+)
+
+
+def _notice(user: User, now: datetime, kind: str, text: tuple[str, str]) -> Notification:
+    """An email to the account's address, sent by the delivery sweep (and retried)."""
+    title, message = text
+    return Notification(
+        id=uuid7(),
+        recipient_id=user.id,
+        type=f"account.{kind}",
+        title=title,
+        message=message,
+        channel=Channel.EMAIL,
+        created_at=now,
+        dedupe_key=f"account.{kind}:{uuid7()}",
+        metadata={"template": kind},
+    )
+
+
 class RegisterPatient:
-    """Self-registration: always a patient account."""
+    """Self-registration: always a patient account.
+
+    A registration never tells whether the address had an account already: a taken
+    address gets the same answer, after the same work, as a free one, and its owner
+    is told by email instead ("someone tried to register with your address"). The
+    owner of a new account gets a welcome email, so either way one message goes to
+    the address.
+    """
 
     def __init__(
         self,
@@ -93,7 +141,7 @@ class RegisterPatient:
         self._limiter = limiter
         self._policy = policy
 
-    async def __call__(self, command: RegisterCommand) -> User:
+    async def __call__(self, command: RegisterCommand) -> RegistrationReceived:
         await enforce_rate(
             self._limiter, f"register:ip:{command.client_ip or '-'}", self._policy.register_per_ip
         )
@@ -107,20 +155,50 @@ class RegisterPatient:
         user = User(
             id=uuid7(),
             email=email,
-            full_name=command.full_name.strip(),
+            full_name=plain_text(command.full_name, "full_name"),
             role=Role.PATIENT,
             created_at=now,
             phone=command.phone,
             timezone=command.timezone or self._policy.default_timezone,
         )
-        # Hash before looking at the table: a taken email costs the same time as a free one.
+        # Input checks and hashing come before looking at the table: a taken email
+        # is refused for the same reasons, and costs the same time, as a free one.
         user.password_hash = await new_password_hash(
             self._hasher, self._policy, command.password, email
         )
-        async with self._uow_factory() as uow:
-            await add_user(uow, user, user.actor, now, "password")
-            await uow.commit()
-        return user
+        try:
+            async with self._uow_factory() as uow:
+                if (owner := await uow.users.get_by_email(email)) is None:
+                    await add_user(uow, user, user.actor, now, "password")
+                    await uow.notifications.add(_notice(user, now, "welcome", WELCOME_NOTICE))
+                else:
+                    await self._tell_owner(uow, owner, now, command.client_ip)
+                await uow.commit()
+        except AlreadyExists:  # registered concurrently, between the look-up and the insert
+            async with self._uow_factory() as uow:
+                if (owner := await uow.users.get_by_email(email)) is not None:
+                    await self._tell_owner(uow, owner, now, command.client_ip)
+                    await uow.commit()
+        return RegistrationReceived(email)
+
+    @staticmethod
+    async def _tell_owner(
+        uow: UnitOfWork, owner: User, now: datetime, client_ip: str | None
+    ) -> None:
+        # Deactivated accounts get no email (the delivery sweep would refuse it).
+        if owner.is_active:
+            notice = _notice(owner, now, "registration_attempted", REGISTRATION_ATTEMPT_NOTICE)
+            await uow.notifications.add(notice)
+        await uow.audit.add(
+            AuditEntry.of(
+                Actor.system(),
+                now,
+                "user.registration_attempted",
+                "user",
+                owner.id,
+                client=client_ip or "-",
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +237,7 @@ class CreateAccount:
         return User(
             id=uuid7(),
             email=normalise_email(account.email),
-            full_name=account.full_name.strip(),
+            full_name=plain_text(account.full_name, "full_name"),
             role=account.role,
             created_at=now,
             phone=account.phone,
@@ -226,7 +304,7 @@ class UpdateMyProfile(UseCase):
             # ``replace`` runs the entity's validation (E.164 phone, IANA timezone, name).
             updated = replace(
                 user,
-                full_name=pick(user.full_name, changes.full_name).strip(),
+                full_name=plain_text(pick(user.full_name, changes.full_name), "full_name"),
                 phone=pick(user.phone, changes.phone),
                 timezone=pick(user.timezone, changes.timezone),
                 email_opt_out=pick(user.email_opt_out, changes.email_opt_out),
@@ -250,7 +328,8 @@ class ListUsers:
 class SetUserActive(UseCase):
     """Admin: deactivate (or reactivate) an account. A deactivated account cannot sign
     in, its refresh tokens are revoked, and its access tokens stop working at once
-    (authentication reads the account on every request)."""
+    (authentication reads the account on every request) and for good: reactivation
+    does not revive them (``User.revoke_tokens``)."""
 
     def __init__(
         self,
@@ -272,6 +351,8 @@ class SetUserActive(UseCase):
             user = await load(uow.users.get, user_id, "user")
             if user.is_active != is_active:
                 user.is_active = is_active
+                if not is_active:
+                    user.revoke_tokens(now)
                 await uow.users.save(user)
                 action = "user.activated" if is_active else "user.deactivated"
                 await audit(action, "user", user.id, at=now)

@@ -33,6 +33,7 @@ from hduce.domain.errors import (
 )
 from hduce.domain.identity import Role, User, normalise_email
 from hduce.domain.ids import uuid7
+from hduce.domain.text import without_forbidden_characters
 
 # ------------------------------------------------------------------ Google sign-in
 
@@ -183,7 +184,8 @@ class CompleteGoogleSignIn:
             user = User(
                 id=uuid7(),
                 email=email,
-                full_name=(name or "").strip() or email.partition("@")[0],
+                # Not typed here and not ours to refuse: controls are dropped instead.
+                full_name=without_forbidden_characters(name or "") or email.partition("@")[0],
                 role=Role.PATIENT,
                 created_at=now,
                 google_subject=subject,

@@ -24,9 +24,9 @@ from hduce.application.identity.policy import (
     INVALID_REFRESH_TOKEN,
     MAX_OPAQUE_TOKEN_LENGTH,
     REFRESH_TOKEN_REUSED,
+    TOKEN_REVOKED,
     IdentityPolicy,
-    RateRule,
-    account_rate_key,
+    LoginThrottle,
     enforce_rate,
     jti_denylist_key,
     session_denylist_key,
@@ -56,7 +56,6 @@ from hduce.domain.credentials import (
 from hduce.domain.errors import (
     AuthenticationFailed,
     InvalidInput,
-    RateLimited,
 )
 from hduce.domain.identity import Actor, User, normalise_email
 from hduce.domain.ids import uuid7
@@ -165,24 +164,17 @@ class Login:
         self._clock = clock
         self._hasher = hasher
         self._credentials = credentials
-        self._limiter = limiter
         self._sessions = sessions
-        self._policy = policy
+        self._throttle = LoginThrottle(limiter, policy, uow_factory, clock)
 
     async def __call__(self, command: LoginCommand) -> TokenPair:
-        await self._enforce_rate(
-            f"login:ip:{command.client_ip or '-'}", self._policy.login_per_ip, command
-        )
-        await self._enforce_rate(
-            f"login:account:{account_rate_key(command.email)}",
-            self._policy.login_per_account,
-            command,
-        )
+        await self._throttle.admit(command.email, command.client_ip)
+        user: User | None = None
         if len(command.password) > 4 * MAX_PASSWORD_LENGTH:
+            await self._throttle.failed(command.email, command.client_ip, user)
             await self._failed(command, None, "password-too-long")
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         password = normalise_password(command.password)
-        user: User | None = None
         try:
             email = normalise_email(command.email)
         except InvalidInput:
@@ -191,8 +183,10 @@ class Login:
             async with self._uow_factory() as uow:
                 user = await uow.users.get_by_email(email)
         if not await self._credentials.matches(user, password) or user is None:
+            await self._throttle.failed(command.email, command.client_ip, user)
             await self._failed(command, user, _failure_reason(user))
             raise AuthenticationFailed(INVALID_CREDENTIALS)
+        await self._throttle.succeeded(command.email, command.client_ip)
         if not user.is_active:
             await self._failed(command, user, "deactivated")
             # Only someone who knows the password learns that the account is disabled.
@@ -200,32 +194,6 @@ class Login:
         if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
             user = await self._rehash(user, password)
         return await self._sessions.start(user, self._clock.now())
-
-    async def _enforce_rate(self, key: str, rule: RateRule, command: LoginCommand) -> None:
-        try:
-            await enforce_rate(self._limiter, key, rule)
-        except RateLimited:
-            if await events.first_in_window(self._limiter, key, rule.window_seconds):
-                if key.startswith("login:ip:"):
-                    target = ("client", command.client_ip or "-")
-                else:
-                    target = events.account_target(await self._account(command), command.email)
-                await events.record(
-                    self._uow_factory,
-                    self._clock.now(),
-                    events.LOGIN_THROTTLED,
-                    target,
-                    client_ip=command.client_ip or "-",
-                )
-            raise
-
-    async def _account(self, command: LoginCommand) -> User | None:
-        try:
-            email = normalise_email(command.email)
-        except InvalidInput:
-            return None
-        async with self._uow_factory() as uow:
-            return await uow.users.get_by_email(email)
 
     async def _failed(self, command: LoginCommand, user: User | None, reason: str) -> None:
         await events.record(
@@ -382,7 +350,8 @@ class PurgeExpiredRefreshTokens:
 
 
 class Authenticate:
-    """Access token -> the caller. Refuses revoked tokens and deactivated accounts."""
+    """Access token -> the caller. Refuses revoked tokens (logged out, or issued before
+    the account's ``tokens_valid_after``) and deactivated accounts."""
 
     def __init__(
         self,
@@ -402,11 +371,13 @@ class Authenticate:
         if claims.session_id is not None:
             keys.append(session_denylist_key(claims.session_id))
         if await self._denylist.is_denied(*keys):
-            raise AuthenticationFailed("this token was revoked; sign in again")
+            raise AuthenticationFailed(TOKEN_REVOKED)
         async with self._uow_factory() as uow:
             user = await uow.users.get(claims.user_id)
         if user is None:
             raise AuthenticationFailed("the account of this token no longer exists")
         if not user.is_active:
             raise AuthenticationFailed(ACCOUNT_DISABLED)
+        if not user.accepts_token_issued_at(claims.issued_at):
+            raise AuthenticationFailed(TOKEN_REVOKED)
         return Principal(user, claims)

@@ -57,4 +57,21 @@ class RateDecision:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+    """Counts hits per key over a window of ``window_seconds`` (each window its own count).
+
+    Refused hits do not count. ``retry_after_seconds`` is 0 when allowed, else the whole
+    seconds until one more hit would pass (at least 1)."""
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        """Count one hit if fewer than ``limit`` were counted in the window; ``remaining``
+        is how many more would pass after this one."""
+        ...
+
+    async def peek(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        """Whether a hit would pass now, counting nothing; ``remaining`` is how many hits
+        would pass. Lets a caller count only some outcomes (e.g. failed logins)."""
+        ...
+
+    async def forget(self, key: str, *, window_seconds: int) -> None:
+        """Drop every hit counted for ``key`` in that window."""
+        ...

@@ -6,6 +6,7 @@ brokers it speaks, and build the matching settings groups.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from hduce.bootstrap.settings.groups import BrokerKind, BrokerSettings, SmtpSettings
@@ -70,6 +71,16 @@ def broker(value: str) -> BrokerSettings:
         raise Expected("kafka://host:port[,host:port]")
     return BrokerSettings(kind=kind, url=value, servers=servers)
 
+
+def broker_prefix(value: str) -> str:
+    # Dots separate the parts of every name, and NATS refuses them (and
+    # wildcards) in stream and consumer names: one plain token.
+    if not _BROKER_PREFIX.match(value):
+        raise Expected("1 to 40 characters: a lowercase letter, then a-z, 0-9, - or _")
+    return value
+
+
+_BROKER_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 # scheme -> (default port, implicit TLS, STARTTLS)
 _SMTP_SCHEMES = {

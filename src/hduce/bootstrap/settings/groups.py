@@ -60,6 +60,8 @@ class BrokerSettings(msgspec.Struct, frozen=True):
     url: str
     # Kafka takes a list of bootstrap servers rather than a URL.
     servers: tuple[str, ...] = ()
+    # HDUCE_BROKER_PREFIX: the first part of every name on the broker.
+    prefix: str = "hduce"
 
 
 class LoggingSettings(msgspec.Struct, frozen=True):

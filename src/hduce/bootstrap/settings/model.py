@@ -72,7 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
             if redis_url is not None
             else None,
-            broker=values.optional(var.BROKER_URL),
+            broker=_broker(values),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
             auth=auth,
             delivery=DeliverySettings(
@@ -135,6 +135,13 @@ def _http(values: Values) -> HttpSettings:
         metrics_port=metrics_port,
         hsts_max_age=values[var.HSTS_MAX_AGE],
     )
+
+
+def _broker(values: Values) -> BrokerSettings | None:
+    broker = values.optional(var.BROKER_URL)
+    if broker is None:
+        return None
+    return msgspec.structs.replace(broker, prefix=values[var.BROKER_PREFIX])
 
 
 def _auth(values: Values, env: Environment) -> AuthSettings:

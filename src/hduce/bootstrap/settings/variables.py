@@ -139,11 +139,20 @@ BROKER_URL = Variable(
     "HDUCE_BROKER_URL",
     None,
     "Event broker; the scheme picks it: amqp(s):// RabbitMQ, kafka://host:port[,host:port] "
-    "Kafka, redis(s):// Redis Streams, nats:// NATS. Validated but not used yet: events "
-    "go from the outbox to the consumers of hduce serve / hduce worker in process.",
+    "Kafka, redis(s):// Redis Streams, nats:// NATS (JetStream). The outbox relay publishes "
+    "every event to it and hduce worker / hduce serve consume from it, any number of workers "
+    "sharing the work. Unset: events go from the outbox to consumers in the same process.",
     conn.broker,
     show=p.url_without_password,
     shown_default="unset (in-process)",
+)
+BROKER_PREFIX = Variable(
+    "HDUCE_BROKER_PREFIX",
+    "hduce",
+    "First part of every exchange, queue, topic, stream, subject and consumer group "
+    "name on the broker (lowercase letters, digits, - and _), so deployments can "
+    "share one broker.",
+    conn.broker_prefix,
 )
 LOG_LEVEL = Variable(
     "HDUCE_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL.", p.log_level
@@ -307,6 +316,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     REDIS_MAX_CONNECTIONS,
     REDIS_POOL_TIMEOUT,
     BROKER_URL,
+    BROKER_PREFIX,
     LOG_LEVEL,
     LOG_FORMAT,
     JWT_SECRET,

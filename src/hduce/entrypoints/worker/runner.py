@@ -1,9 +1,14 @@
-"""Run the background services of the ``worker`` mode until SIGINT/SIGTERM.
+"""Run the worker until SIGINT/SIGTERM (or ``stop``).
 
 The API processes only write (events land in the outbox); any number of workers
 relay the outbox, consume events and run the sweeps. They can run side by side:
-the relay claims rows with SKIP LOCKED (PostgreSQL) or a lease (SQLite), and
-consumers and reminders are idempotent by event id.
+the relay claims rows with SKIP LOCKED (PostgreSQL) or a lease (SQLite), consumers
+are idempotent by event id, and reminders are claimed under their ids.
+
+With ``HDUCE_BROKER_URL`` the worker is a FastStream application
+(``create_worker_app``) and workers are competing consumers of the broker: one
+queue, consumer group or durable consumer per handler, shared by all of them.
+Without it, each worker relays into its own in-process bus.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import structlog
 
 from hduce.bootstrap.background import background_services
 from hduce.bootstrap.container import build_container
+from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.settings import Settings
+from hduce.entrypoints.worker.app import create_worker_app
 
 log = structlog.get_logger(__name__)
 
@@ -27,15 +34,34 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    if settings.broker is not None:
-        log.warning("HDUCE_BROKER_URL is set but not used yet: the worker relays in process")
     container = build_container(settings)
     try:
-        async with contextlib.AsyncExitStack() as services:
-            for service in background_services(container, settings, mode="worker"):
-                await services.enter_async_context(service())
-            log.info("worker started")
+        broker = await consuming_broker(container, settings)
+        if broker is None:
+            async with contextlib.AsyncExitStack() as services:
+                for service in background_services(container, settings, mode="worker"):
+                    await services.enter_async_context(service())
+                log.info("worker started", broker="in-process")
+                await stop.wait()
+                log.info("worker stopping")
+            return
+        app = create_worker_app(container, settings, broker)
+        try:
+            try:
+                await app.start()
+            except Exception as error:
+                # Most often the broker does not answer: one line saying so, not a
+                # traceback, and a failing exit status for the supervisor to act on.
+                log.error(
+                    "worker could not start",
+                    broker=settings.summary()["broker"],
+                    error=f"{type(error).__name__}: {error}",
+                )
+                raise SystemExit(1) from error
+            log.info("worker started", broker=settings.broker and settings.broker.kind)
             await stop.wait()
             log.info("worker stopping")
+        finally:
+            await app.stop()
     finally:
         await container.close()

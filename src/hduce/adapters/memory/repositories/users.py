@@ -7,8 +7,8 @@ from uuid import UUID
 from hduce.adapters.memory.repositories._support import Repository, copied, paginate
 from hduce.adapters.memory.store import StoreTables
 from hduce.application.ports import Page, UserQuery
-from hduce.domain.errors import AlreadyExists, NotFound
-from hduce.domain.identity import User
+from hduce.domain.errors import AlreadyExists, InvalidInput, NotFound
+from hduce.domain.identity import User, normalise_email
 
 
 class InMemoryUserRepository(Repository):
@@ -35,7 +35,10 @@ class InMemoryUserRepository(Repository):
         return copied(self._users.get(user_id))
 
     async def get_by_email(self, email: str) -> User | None:
-        wanted = email.strip().casefold()
+        try:
+            wanted = normalise_email(email)
+        except InvalidInput:
+            return None
         for user in self._users.values():
             if user.email.casefold() == wanted:
                 return copied(user)

@@ -37,6 +37,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "sms_opt_out": user.sms_opt_out,
         "version": user.version,
         "created_at": user.created_at,
+        "tokens_valid_after": user.tokens_valid_after,
     }
 
 
@@ -55,6 +56,7 @@ def _to_user(row: UserRow) -> User:
         email_opt_out=row.email_opt_out,
         sms_opt_out=row.sms_opt_out,
         version=row.version,
+        tokens_valid_after=row.tokens_valid_after,
     )
 
 

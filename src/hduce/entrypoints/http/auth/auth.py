@@ -29,7 +29,6 @@ from hduce.application.identity.sessions import (
 )
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
-from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth import schemes
 from hduce.entrypoints.http.auth.cookies import (
     CSRF_COOKIE,
@@ -42,6 +41,7 @@ from hduce.entrypoints.http.auth.schemas import (
     LogoutRequest,
     RefreshRequest,
     RegisterRequest,
+    RegistrationReceivedView,
     TokenResponse,
     UpdateMeRequest,
     UserView,
@@ -111,27 +111,27 @@ class AuthController(Controller):
 
     @post(
         "/register",
-        status_code=201,
+        status_code=202,
         summary="Create a patient account",
+        response_description="Registration received: the same answer whether or not the "
+        "address already had an account",
         description="Self-registration always creates a patient. Passwords need at least "
-        "10 characters and may not be a common password or contain the email.",
+        "10 characters and may not be a common password or contain the email; emails are "
+        "compared in one spelling (case and Unicode compatibility forms folded).\n\n"
+        "The answer is the same `202` whether or not the address already had an account, "
+        "so registering tells nobody which addresses are registered. A new account can "
+        "sign in at once; the owner of a taken address is told by email that someone "
+        "tried to register with it, and nothing else happens; a new account's owner gets "
+        "a welcome email.",
         responses={
             400: problem_spec(
                 400,
-                "Malformed body, or a password the policy refuses; `errors` names the field",
+                "Malformed body, or a value refused (a password the policy refuses, control "
+                "characters in the name); `errors` names the field",
                 invalid_input_example(
                     "password", "this password is too common; choose a longer, less predictable one"
                 ),
                 invalid_request_example("full_name", "Object missing required field `full_name`"),
-            ),
-            409: problem_spec(
-                409,
-                "Email already registered",
-                problem_example(
-                    409,
-                    "already-exists",
-                    f"a user with email {demo.PATIENT_EMAIL} already exists",
-                ),
             ),
             **_429,
         },
@@ -141,8 +141,8 @@ class AuthController(Controller):
         data: JSONBody[RegisterRequest],
         request: Request[Any, Any, Any],
         register: FromDishka[RegisterPatient],
-    ) -> UserView:
-        user = await register(
+    ) -> Response[RegistrationReceivedView]:
+        received = await register(
             RegisterCommand(
                 email=data.email,
                 password=data.password,
@@ -152,7 +152,7 @@ class AuthController(Controller):
                 client_ip=client_ip(request),
             )
         )
-        return UserView.of(user)
+        return Response(RegistrationReceivedView.of(received), status_code=202, headers=NO_STORE)
 
     @post(
         "/login",

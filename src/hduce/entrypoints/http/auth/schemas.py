@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from hduce.application.identity.accounts import RegistrationReceived
 from hduce.application.identity.sessions import TokenPair
 from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo
@@ -30,6 +31,25 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
     full_name: FullName
     phone: Phone | None = None
     timezone: Timezone | None = None
+
+
+#: What a registration answers, whether the address was free or had an account already.
+REGISTRATION_RECEIVED: Final = (
+    "Registration received. If this address had no account yet, yours is ready: sign in "
+    "with the password you chose."
+)
+
+
+class RegistrationReceivedView(msgspec.Struct):
+    """The one answer to a registration: it does not tell whether the address was taken
+    (its owner is told by email instead)."""
+
+    email: Annotated[str, Meta(description="The address as stored", examples=[demo.PATIENT_EMAIL])]
+    detail: Annotated[str, Meta(examples=[REGISTRATION_RECEIVED])]
+
+    @classmethod
+    def of(cls, received: RegistrationReceived) -> RegistrationReceivedView:
+        return cls(email=received.email, detail=REGISTRATION_RECEIVED)
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):

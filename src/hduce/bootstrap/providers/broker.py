@@ -1,0 +1,124 @@
+"""Events over a broker (``HDUCE_BROKER_URL``): the FastStream broker with the handler
+table's subscribers, the ``EventPublisher`` the outbox relay uses, and the AsyncAPI
+document of the events.
+
+``BrokerProvider`` comes after ``EventBusProvider`` in ``providers()``, so its
+``EventPublisher`` replaces the in-process bus. Without a broker,
+``EventDocumentationProvider`` still documents the events, with the RabbitMQ
+topology (see ``IN_PROCESS_NOTE``).
+"""
+
+from __future__ import annotations
+
+from dishka import AsyncContainer, Provider, Scope, provide
+from dishka_faststream import setup_dishka
+from faststream.context import ContextRepo
+
+from hduce.adapters.messaging.brokers import EventBroker, build_broker
+from hduce.adapters.messaging.consumers import Consumers, RetryPolicy
+from hduce.adapters.messaging.documentation import render_asyncapi
+from hduce.adapters.messaging.publisher import BrokerEventPublisher
+from hduce.adapters.messaging.topology import DEFAULT_PREFIX, Topology
+from hduce.application.messaging.handlers import EventConsumer, event_routes
+from hduce.application.ports import EventPublisher
+from hduce.bootstrap.messaging import AsyncApiDocument, package_version
+from hduce.bootstrap.metrics import MeteredPublisher, PrometheusConsumerMetrics
+from hduce.bootstrap.settings import Settings
+
+TITLE = "HDUCE events"
+DESCRIPTION = (
+    "Domain events of HDUCE, published from the transactional outbox. Every message "
+    "is the JSON envelope of one event (id, type, occurred_at, aggregate_id, "
+    "aggregate_version, correlation_id, payload). Delivery is at least once: "
+    "consumers dedupe by event id."
+)
+IN_PROCESS_NOTE = (
+    " This process has no broker (HDUCE_BROKER_URL is unset): events go from the "
+    "outbox to the handlers in process. The channels below are the RabbitMQ topology "
+    "the same events take with HDUCE_BROKER_URL=amqp://..."
+)
+
+
+async def _from_request_container(
+    handler: type[EventConsumer], context: ContextRepo
+) -> EventConsumer:
+    # dishka-faststream's middleware opened this message's request container.
+    container: AsyncContainer = context.get_local("dishka")
+    return await container.get(handler)
+
+
+class BrokerProvider(Provider):
+    """``retry``: how consumers retry a failing handler (tests pass short delays)."""
+
+    scope = Scope.APP
+
+    def __init__(self, *, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self._retry = retry or RetryPolicy()
+
+    @provide
+    def event_broker(self, settings: Settings, container: AsyncContainer) -> EventBroker:
+        configured = settings.broker
+        if configured is None:
+            raise RuntimeError("BrokerProvider needs HDUCE_BROKER_URL")
+        broker = EventBroker(
+            configured.kind,
+            build_broker(configured.kind, configured.url, servers=configured.servers),
+            Topology(prefix=configured.prefix),
+            event_routes(),
+        )
+        Consumers(
+            broker, _from_request_container, PrometheusConsumerMetrics(), self._retry
+        ).register()
+        # One request container per message, from which handlers are resolved.
+        setup_dishka(container, broker=broker.broker)
+        return broker
+
+    @provide
+    def broker_publisher(self, broker: EventBroker) -> BrokerEventPublisher:
+        return BrokerEventPublisher(broker)
+
+    @provide
+    def publisher(self, inner: BrokerEventPublisher) -> EventPublisher:
+        return MeteredPublisher(inner)
+
+    @provide
+    def asyncapi(self, broker: EventBroker) -> AsyncApiDocument:
+        json, html = render_asyncapi(
+            broker.broker, title=TITLE, version=package_version(), description=DESCRIPTION
+        )
+        return AsyncApiDocument(json=json, html=html)
+
+
+async def _never(handler: type[EventConsumer], context: ContextRepo) -> EventConsumer:
+    raise RuntimeError("a documentation-only broker consumes nothing")
+
+
+class _Uncounted:
+    def processed(self, consumer: str) -> None: ...
+
+    def failed(self, consumer: str) -> None: ...
+
+    def dead_lettered(self, consumer: str, reason: str) -> None: ...
+
+
+class EventDocumentationProvider(Provider):
+    """The AsyncAPI document when no broker is configured: the RabbitMQ topology,
+    on a broker that is never connected."""
+
+    scope = Scope.APP
+
+    @provide
+    def asyncapi(self) -> AsyncApiDocument:
+        url = "amqp://rabbitmq.example:5672/"
+        broker = EventBroker(
+            "rabbit", build_broker("rabbit", url), Topology(DEFAULT_PREFIX), event_routes()
+        )
+        Consumers(broker, _never, _Uncounted()).register()
+        json, html = render_asyncapi(
+            broker.broker,
+            title=TITLE,
+            version=package_version(),
+            description=DESCRIPTION + IN_PROCESS_NOTE,
+        )
+        return AsyncApiDocument(json=json, html=html)
