@@ -1,6 +1,7 @@
 """Live push in the split deployment, as real processes: a client streams from an
 ``hduce api`` process while a separate ``hduce worker`` process relays the outbox and
-stores the notifications (PostgreSQL + Redis). The worker's commit reaches the API's
+stores the notifications (PostgreSQL + Redis; events from the relay to the consumers in
+process, or through RabbitMQ). The worker's commit reaches the API's
 stream through Redis pub/sub, and the worker's relay is woken by PostgreSQL's NOTIFY
 instead of its 10 s poll. A reconnection with ``Last-Event-ID`` replays what was
 stored meanwhile."""
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from hduce.adapters.security import Argon2Parameters
 from hduce.adapters.sql import upgrade_database
@@ -83,8 +85,19 @@ async def next_notification(events: AsyncIterator[SseEvent], patience: float) ->
     raise AssertionError("the stream ended")
 
 
+@pytest.fixture(params=["in-process", "rabbitmq"])
+def broker_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Events from the worker's relay to its consumers: in process, or through RabbitMQ."""
+    if request.param == "in-process":
+        return {}
+    return {
+        "HDUCE_BROKER_URL": request.getfixturevalue("rabbitmq_url"),
+        "HDUCE_BROKER_PREFIX": f"live_{uuid7().hex[-8:]}",
+    }
+
+
 async def test_a_worker_process_pushes_to_a_stream_on_an_api_process(
-    postgres_url: str, redis_url: str, tmp_path: Path
+    postgres_url: str, redis_url: str, broker_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with services.temporary_database(postgres_url, prefix="hduce_live") as url:
         await upgrade_database(url)
@@ -93,6 +106,7 @@ async def test_a_worker_process_pushes_to_a_stream_on_an_api_process(
             "HDUCE_REDIS_URL": redis_url,
             "HDUCE_JWT_SECRET": SECRET,
             "HDUCE_OUTBOX_POLL_INTERVAL": "10",
+            **broker_env,
         }
         # This process only seeds the clinic and issues tokens, through the same stores.
         seeder = build_container(
