@@ -88,6 +88,12 @@ WHERE p.status = a.status
 """
 
 
+OUTBOX_LEFT_SQL = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+DELIVERIES_LEFT_SQL = (
+    "SELECT count(*) FROM notifications WHERE status = 'pending' AND channel != 'in_app'"
+)
+
+
 def half_hour_after(moment: datetime) -> datetime:
     """The first :00 or :30 at or after ``moment`` (UTC)."""
     moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
@@ -176,23 +182,27 @@ class Database:
             f"{shape.appointments:,} appointments in {time.perf_counter() - started:.1f} s"
         )
 
-    async def scalar(self, sql: str) -> object:
+    async def wait_outbox_drained(self, limit_s: float) -> float | None:
+        """Seconds until no outbox row is unpublished; None if still busy after ``limit_s``."""
+        return await self._wait_for_zero(OUTBOX_LEFT_SQL, limit_s)
+
+    async def wait_deliveries_done(self, limit_s: float) -> float | None:
+        """Seconds until no e-mail/SMS waits for the delivery sweep (100 every 5 s)."""
+        return await self._wait_for_zero(DELIVERIES_LEFT_SQL, limit_s)
+
+    async def count(self, sql: str) -> int:
         connection = await asyncpg.connect(self.dsn)
         try:
-            return await connection.fetchval(sql)
+            return int(await connection.fetchval(sql))
         finally:
             await connection.close()
 
-    async def wait_outbox_drained(self, limit_s: float) -> float | None:
-        """Seconds until no outbox row is unpublished; None if still busy after ``limit_s``."""
+    async def _wait_for_zero(self, sql: str, limit_s: float) -> float | None:
         started = time.perf_counter()
         connection = await asyncpg.connect(self.dsn)
         try:
             while time.perf_counter() - started < limit_s:
-                left = await connection.fetchval(
-                    "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-                )
-                if left == 0:
+                if await connection.fetchval(sql) == 0:
                     return time.perf_counter() - started
                 await asyncio.sleep(0.2)
         finally:

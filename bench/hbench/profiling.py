@@ -25,6 +25,8 @@ class Profile:
     hduce_inclusive: int
     command: str
     error: str = ""
+    #: Samples of the root process (granian's supervisor), left out of the rest.
+    supervisor_samples: int = 0
 
 
 class Recorder:
@@ -32,12 +34,14 @@ class Recorder:
 
     def __init__(self, py_spy: str, pid: int, seconds: int, output: Path, rate: int = 100):
         self.output = output
+        self.pid = pid
         self.argv = [
             py_spy,
             "record",
             "--nonblocking",
             "--subprocesses",
             "--nolineno",
+            "--full-filenames",
             "--rate",
             str(rate),
             "--duration",
@@ -62,7 +66,7 @@ class Recorder:
         command = " ".join(self.argv)
         if not self.output.exists():
             return Profile(name, 0, [], [], 0, command, error=(stderr or "no output").strip())
-        return summarise(name, self.output.read_text(), command)
+        return summarise(name, self.output.read_text(), command, skip_pid=self.pid)
 
 
 def package_of(file: str) -> str:
@@ -87,17 +91,28 @@ def _frame(raw: str) -> tuple[str, str]:
     return f"{match.group('function')} ({short})", package_of(file)
 
 
-def summarise(name: str, raw: str, command: str, top: int = 10) -> Profile:
+def summarise(
+    name: str, raw: str, command: str, top: int = 10, skip_pid: int | None = None
+) -> Profile:
+    """Self time of the samples, leaving out process ``skip_pid``: granian's supervisor
+    only waits for its workers, in native code that py-spy may count as busy."""
     leaves: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     hduce = 0
     total = 0
+    skipped = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        parts = stack.split(";")
+        processes = [p for p in parts if p.startswith("process ")]
+        # The innermost "process" frame is the process the sample was taken in.
+        if skip_pid is not None and processes and processes[-1].startswith(f"process {skip_pid}:"):
+            skipped += count
+            continue
+        frames = [f for f in parts if not f.startswith(("process ", "thread "))]
         if not frames:
             continue
         total += count
@@ -113,4 +128,5 @@ def summarise(name: str, raw: str, command: str, top: int = 10) -> Profile:
         by_package=packages.most_common(8),
         hduce_inclusive=hduce,
         command=command,
+        supervisor_samples=skipped,
     )

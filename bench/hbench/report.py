@@ -268,10 +268,30 @@ def details(results: Results) -> list[str]:
     if results.drains:
         out += ["", "### Event backlog after each booking run", ""]
         out += _table(
-            ["run", "outbox drained after the load stopped"],
+            ["run", "outbox drained (events relayed) after the load stopped"],
             [
-                [k, _f(v, 1, " s") if v is not None else "not within the timeout"]
+                [k, _f(v, 1, " s") if v is not None else "not within 180 s"]
                 for k, v in results.drains.items()
+            ],
+        )
+    if results.settled:
+        out += [
+            "",
+            "Before the next scenario the bench waited for the e-mails of these bookings "
+            "(delivery sweep: 100 every 5 s; e-mails go to the log):",
+            "",
+        ]
+        out += _table(
+            ["after", "e-mails delivered after", "still waiting"],
+            [
+                [
+                    k,
+                    _f(v["deliveries_s"], 1, " s")
+                    if v["deliveries_s"] is not None
+                    else "timed out",
+                    v["deliveries_left"],
+                ]
+                for k, v in results.settled.items()
             ],
         )
     if results.sse:
@@ -415,8 +435,9 @@ def profiles(results: Results) -> list[str]:
             continue
         share = profile.hduce_inclusive / profile.samples
         out.append(
-            f"{profile.samples} samples of busy Python threads; {share:.0%} of them have HDUCE's "
-            "own code (src/hduce) somewhere on the stack."
+            f"{profile.samples} samples of busy Python threads in the app's process; {share:.0%} "
+            "of them have HDUCE's own code (src/hduce) somewhere on the stack "
+            f"(granian's supervisor process, left out: {profile.supervisor_samples} samples)."
         )
         out += ["", "Self time by package:", ""]
         out += _table(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import secrets
 import shlex
 import shutil
@@ -106,6 +107,7 @@ class Results:
     size_notes: str = ""
     workers: dict[str, Any] = field(default_factory=dict)
     drains: dict[str, float | None] = field(default_factory=dict)
+    settled: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -233,7 +235,8 @@ class Bench:
         if not (self.config.profile and self.py_spy and self.wrk):
             return
         seconds = self.config.profile_seconds
-        output = self.work / f"profile-{name.replace(' ', '-')}.txt"
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        output = self.work / f"profile-{slug}.txt"
         recorder = Recorder(self.py_spy, target.pid, seconds, output)
         await asyncio.to_thread(
             run_wrk,
@@ -365,6 +368,8 @@ class Bench:
             await db.drop()
 
     async def _serve_loads(self, db: Database, allocator: SlotAllocator) -> None:
+        """One `hduce serve`: the read-only loads and SSE on a quiet server first, then
+        the bookings (which leave notifications behind for the background services)."""
         config = self.config
         port = free_port()
         server = self.start("serve", ["serve"], self.hduce_env(db.server_url(), port))
@@ -375,19 +380,26 @@ class Bench:
             self.results.rss["serve at rest"] = server.rss()
             cpu = {"server": server.tree, "postgres": lambda: postgres_backends(db.name)}
             health = clinic.write_get_file(self.work / "health.tsv", "/health", self.tokens, None)
-            readers = range(config.list_patients)
             list_file = clinic.write_get_file(
-                self.work / "list.tsv", LIST_PATH, self.tokens, readers
+                self.work / "list.tsv", LIST_PATH, self.tokens, range(config.list_patients)
             )
             me_file = clinic.write_get_file(
                 self.work / "me.tsv", ME_PATH, self.tokens, range(config.patients)
             )
             loads = self.wants(*SERVE_LOADS) and self.wrk is not None
+            reads = [
+                (name, file)
+                for scenario, name, file in (
+                    ("list", "list my appointments", list_file),
+                    ("me", "GET /auth/me", me_file),
+                )
+                if loads and self.wants(scenario)
+            ]
             if loads:
                 health_conns = sorted(
                     set(config.health_connections)
                     | (set(config.booking_connections) if self.wants("booking") else set())
-                    | (set(config.read_connections) if self.wants("list", "me") else set())
+                    | (set(config.read_connections) if reads else set())
                 )
                 for c in health_conns:
                     await self.load(
@@ -397,49 +409,41 @@ class Bench:
                         connections=c,
                         cpu_groups=cpu,
                     )
+            for name, file in reads:
+                for c in config.read_connections:
+                    await self.load(
+                        name=name, port=port, request_file=file, connections=c, cpu_groups=cpu
+                    )
+            if self.wants("sse"):
+                await self.sse(db, allocator, port)
+                await self.settle(db, "SSE bookings")
+            if loads:
+                top = max(config.health_connections + config.read_connections)
+                await self.profile("/health", server, port, health, top)
+                for name, file in reads:
+                    await self.profile(name, server, port, file, top)
             if loads and self.wants("booking"):
                 for c in config.booking_connections:
                     await self._booking(db, allocator, port, c, cpu, "booking")
-            if loads and self.wants("list"):
-                for c in config.read_connections:
-                    await self.load(
-                        name="list my appointments",
-                        port=port,
-                        request_file=list_file,
-                        connections=c,
-                        cpu_groups=cpu,
-                    )
-            if loads and self.wants("me"):
-                for c in config.read_connections:
-                    await self.load(
-                        name="GET /auth/me",
-                        port=port,
-                        request_file=me_file,
-                        connections=c,
-                        cpu_groups=cpu,
-                    )
-            if loads and config.profile:
-                top = max(config.health_connections + config.read_connections)
-                await self.profile("/health", server, port, health, top)
-                if self.wants("booking"):
-                    c = max(config.booking_connections)
-                    count = WARMUP_BOOKING_CEILING * (config.profile_seconds + 1)
-                    await self.profile(
-                        "booking", server, port, self.booking_file(allocator, count), c
-                    )
-                    self.results.drains["after profiled booking"] = await db.wait_outbox_drained(
-                        120
-                    )
-                if self.wants("list"):
-                    await self.profile("list my appointments", server, port, list_file, top)
-                if self.wants("me"):
-                    await self.profile("GET /auth/me", server, port, me_file, top)
-            if self.wants("sse"):
-                await self.sse(db, allocator, port)
+                    await self.settle(db, f"booking c{c}")
+                c = max(config.booking_connections)
+                count = WARMUP_BOOKING_CEILING * (config.profile_seconds + 1)
+                await self.profile("booking", server, port, self.booking_file(allocator, count), c)
             if self.wants("rss", *SERVE_LOADS, "sse"):
                 self.results.rss["serve after load"] = server.rss()
         finally:
             server.stop()
+
+    async def settle(self, db: Database, label: str) -> None:
+        """Wait (bounded) until the e-mails of the bookings are delivered: the delivery
+        sweep (100 every 5 s) would otherwise run during the next scenario."""
+        limit = 30 if self.config.quick else 120
+        outbox = await db.wait_outbox_drained(limit)
+        done = await db.wait_deliveries_done(limit)
+        left = 0 if done is not None else await db.count(clinic.DELIVERIES_LEFT_SQL)
+        self.results.settled[label] = {"deliveries_s": done, "deliveries_left": left}
+        if outbox is None or done is None:
+            log(f"after {label}: {left} e-mails still waiting after {limit} s; going on")
 
     async def _booking(
         self,
