@@ -190,6 +190,20 @@ class Database:
         """Seconds until no e-mail/SMS waits for the delivery sweep (100 every 5 s)."""
         return await self._wait_for_zero(DELIVERIES_LEFT_SQL, limit_s)
 
+    async def clear_delivery_backlog(self) -> None:
+        """Mark the e-mails earlier scenarios left waiting as sent, so that the next
+        processes start without a backlog that is not theirs."""
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            done = await connection.execute(
+                "UPDATE notifications SET status = 'sent', sent_at = now()"
+                " WHERE status = 'pending' AND channel != 'in_app'"
+            )
+        finally:
+            await connection.close()
+        if done != "UPDATE 0":
+            log(f"marked the e-mail backlog of earlier scenarios as sent ({done})")
+
     async def count(self, sql: str) -> int:
         connection = await asyncpg.connect(self.dsn)
         try:

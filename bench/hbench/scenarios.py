@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +64,9 @@ ME_PATH = "/api/v1/auth/me"
 #: Booking attempts the warm-up file allows per second; the measured run's file is
 #: sized from the warm-up's rate (twice what it would need).
 WARMUP_BOOKING_CEILING = 3000
+#: How long the SQL count watches idle processes (polls and sweeps) to subtract them:
+#: two periods of the 5-second sweeps.
+IDLE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -186,9 +189,12 @@ class Bench:
         cpu_groups: dict[str, Callable[[], Iterable[int]]],
         expect: str = "200",
         warmup_file: Path | None = None,
+        before_measure: Callable[[], Awaitable[object]] | None = None,
         record: bool = True,
     ) -> LoadResult:
-        """Warm up, then one measured wrk run with the CPU of ``cpu_groups`` metered."""
+        """Warm up, wait for the processes to go idle, then one measured wrk run with the
+        CPU of ``cpu_groups`` metered (requests left in flight by the warm-up would
+        otherwise be paid for in the measured window)."""
         assert self.wrk is not None
         url = f"http://127.0.0.1:{port}"
         warm_rate = 0.0
@@ -204,6 +210,9 @@ class Bench:
                 expect=expect,
             )
             warm_rate = warm.requests / warm.seconds if warm.seconds else 0.0
+            if before_measure is not None:
+                await before_measure()
+            await quiesce(cpu_groups)
         file = request_file(warm_rate) if callable(request_file) else request_file
         meter = CpuMeter(cpu_groups)
         meter.start()
@@ -361,8 +370,10 @@ class Bench:
             if self.wants(*SERVE_LOADS, "sse", "rss"):
                 await self._serve_loads(db, allocator)
             if self.wants("sql"):
+                await db.clear_delivery_backlog()
                 await self.sql_counts(db, allocator)
             if self.wants("workers"):
+                await db.clear_delivery_backlog()
                 await self.workers(db, allocator)
         finally:
             await db.drop()
@@ -619,6 +630,7 @@ class Bench:
                     await get(ME_PATH, n)
                     await get(LIST_PATH, n)
                 await db.wait_outbox_drained(60)
+                await db.wait_deliveries_done(30)
                 idle_api, idle_worker, idle_seconds = await self._idle(api_proxy, worker_proxy)
 
                 async def measure(label: str, call: Callable[[int], Any], drain: bool) -> None:
@@ -627,8 +639,9 @@ class Bench:
                     started = time.perf_counter()
                     for n in range(samples):
                         await call(n)
-                    if drain:
+                    if drain:  # the worker's share: relay, notifications, e-mails
                         await db.wait_outbox_drained(60)
+                        await db.wait_deliveries_done(30)
                     elapsed = time.perf_counter() - started
                     api_used = api_proxy.counts.minus(api_before)
                     worker_used = worker_proxy.counts.minus(worker_before)
@@ -653,7 +666,7 @@ class Bench:
                 "SQL statements",
                 f"hduce api and hduce worker through counting PostgreSQL proxies; {samples} "
                 "sequential requests of each kind after 5 warm-up requests; idle traffic "
-                "(polls) measured for 3 s and subtracted",
+                f"(polls, sweeps) measured for {IDLE_SECONDS} s and subtracted",
             )
         finally:
             api.stop()
@@ -667,7 +680,7 @@ class Bench:
         api_before = api_proxy.counts.snapshot()
         worker_before = worker_proxy.counts.snapshot()
         started = time.perf_counter()
-        await asyncio.sleep(3)
+        await asyncio.sleep(IDLE_SECONDS)
         seconds = time.perf_counter() - started
         return (
             api_proxy.counts.minus(api_before),
@@ -767,6 +780,20 @@ class Bench:
                     server.stop()
             finally:
                 await db.drop()
+
+
+async def quiesce(
+    groups: dict[str, Callable[[], Iterable[int]]], limit_s: float = 15, busy: float = 0.1
+) -> float:
+    """Seconds until the processes use less than ``busy`` of a core over half a second."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        meter = CpuMeter(groups)
+        meter.start()
+        await asyncio.sleep(0.5)
+        if sum(meter.stop().values()) < busy * 0.5:
+            break
+    return time.perf_counter() - started
 
 
 def _static(request_file: Path | Callable[[float], Path]) -> Path:
