@@ -179,7 +179,7 @@ def targets_table(results: Results) -> list[str]:
         extra = me_cpu - health_cpu if me_cpu is not None and health_cpu is not None else None
         rows.append(
             [
-                "authentication: CPU of GET /auth/me minus /health's",
+                "authentication: CPU of GET /auth/me minus /health's (upper bound)",
                 "<= 0.2 ms",
                 _f(extra, 2, " ms"),
                 _mark(extra <= 0.2 if extra is not None else None),

@@ -190,7 +190,6 @@ class Bench:
         expect: str = "200",
         warmup_file: Path | None = None,
         before_measure: Callable[[], Awaitable[object]] | None = None,
-        record: bool = True,
     ) -> LoadResult:
         """Warm up, wait for the processes to go idle, then one measured wrk run with the
         CPU of ``cpu_groups`` metered (requests left in flight by the warm-up would
@@ -228,8 +227,7 @@ class Bench:
         )
         result.cpu = meter.stop()
         self.command(f"wrk: {name} c{connections}", result.command)
-        if record:
-            self.results.loads.append(result)
+        self.results.loads.append(result)
         others = result.others()
         log(
             f"{name:<22} c{connections:<3} {result.rate:8.1f}/s  p50 {result.latency_ms['50']:7.1f} ms"
