@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="short runs, small data (a smoke run)")
     parser.add_argument("--label", default="", help="appended to the results file name")
-    parser.add_argument("--seconds", type=float, help="each measured load run (12; quick 4)")
+    parser.add_argument("--seconds", type=float, help="each measured load run (15; quick 4)")
     parser.add_argument("--warmup", type=float, help="warm-up before each load run (3; quick 1)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
     parser.add_argument(
@@ -96,7 +97,7 @@ def make_config(args: argparse.Namespace) -> Config:
         redis_url=args.redis_url,
         scenarios=scenarios,
         quick=quick,
-        seconds=args.seconds or (4 if quick else 12),
+        seconds=args.seconds or (4 if quick else 15),
         warmup=args.warmup if args.warmup is not None else (1 if quick else 3),
         profile_seconds=3 if quick else 8,
         profile=not args.no_profile,
@@ -189,7 +190,7 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
     name = f"{date}-{commit}" + (f"-{args.label}" if args.label else "")
     title = f"HDUCE bench, {date}, commit {commit}" + (f" ({args.label})" if args.label else "")
     preamble = [
-        f"`{' '.join(['uv run python bench/run.py', *sys.argv[1:]])}`"
+        f"`uv run python bench/run.py {shlex.join(sys.argv[1:])}`"
         f"{' (quick mode: short runs, small data)' if config.quick else ''}; "
         f"scenarios: {', '.join(config.scenarios)}; each load run {config.seconds:g} s after "
         f"a {config.warmup:g} s warm-up.",

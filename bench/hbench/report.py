@@ -260,8 +260,7 @@ def details(results: Results) -> list[str]:
                     *(_f(r.latency_ms[p]) for p in ("50", "90", "99", "99.9")),
                     _f(r.latency_max_ms),
                 ]
-                for r in [*results.loads, *results.size.values()]
-                + ([results.workers["split"]] if results.workers.get("split") else [])
+                for r in results.loads
             ],
         )
         out += ["", "Latencies in ms, measured by wrk from request sent to response read."]
@@ -383,7 +382,22 @@ def details(results: Results) -> list[str]:
             ],
         )
     if results.size:
-        out += ["", "### Booking latency and data size", "", results.size_notes, ""]
+        startup = "; ".join(
+            f"{label}: {events} events, relayed after "
+            + (_f(seconds, 1, " s") if seconds is not None else "more than 600 s")
+            for label, (events, seconds) in results.size_startup.items()
+        )
+        out += [
+            "",
+            "### Booking latency and data size",
+            "",
+            results.size_notes,
+            "",
+            "Before measuring, each server relayed what its start-up sweeps emitted "
+            f"(reminders of tomorrow's approved visits; {startup}, counted from the "
+            "server's start, idle included) and went idle; their e-mails were marked sent.",
+            "",
+        ]
         out += _table(
             ["existing appointments", "bookings/s", "p50 ms", "p99 ms", "success"],
             [

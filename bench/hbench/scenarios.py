@@ -108,6 +108,8 @@ class Results:
     sql: dict[str, dict[str, Any]] = field(default_factory=dict)
     size: dict[str, LoadResult] = field(default_factory=dict)
     size_notes: str = ""
+    #: label -> (events emitted by the start-up sweeps, seconds until relayed and idle).
+    size_startup: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
     drains: dict[str, float | None] = field(default_factory=dict)
     settled: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -438,7 +440,7 @@ class Bench:
                 c = max(config.booking_connections)
                 count = WARMUP_BOOKING_CEILING * (config.profile_seconds + 1)
                 await self.profile("booking", server, port, self.booking_file(allocator, count), c)
-            if self.wants("rss", *SERVE_LOADS, "sse"):
+            if loads or self.wants("sse"):
                 self.results.rss["serve after load"] = server.rss()
         finally:
             server.stop()
@@ -770,6 +772,21 @@ class Bench:
                         "server": server.tree,
                         "postgres": lambda db=db: postgres_backends(db.name),
                     }
+                    # At start the reminder sweep finds tomorrow's approved visits (thousands
+                    # with 1M rows) and emits their reminders: let the server relay them all
+                    # and go idle before measuring.
+                    settling = time.perf_counter()
+                    await asyncio.sleep(3)
+                    drained: float | None = None
+                    while time.perf_counter() - settling < 600:
+                        await db.wait_outbox_drained(600)
+                        await quiesce(cpu, limit_s=30)
+                        if await db.count(clinic.OUTBOX_LEFT_SQL) == 0:
+                            drained = time.perf_counter() - settling
+                            break
+                    await db.clear_delivery_backlog()
+                    events = await db.count("SELECT count(*) FROM outbox")
+                    self.results.size_startup[label] = (events, drained)
                     result = await self._booking(
                         db, allocator, port, c, cpu, f"booking, {appointments:,} existing"
                     )

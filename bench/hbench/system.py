@@ -283,12 +283,16 @@ class Process:
         return process_tree(self.pid) if self.popen.poll() is None else []
 
     def rss(self) -> list[tuple[str, float]]:
-        """(role, MB) of each Python process of the tree."""
+        """(role, MB) of each process of the tree (granian: a supervisor and workers)."""
         found = []
-        for pid in self.tree():
+        tree = self.tree()
+        for pid in tree:
             mb = rss_mb(pid)
             if mb is not None:
-                role = "supervisor" if pid == self.pid else "worker process"
+                if pid != self.pid:
+                    role = "worker process"
+                else:
+                    role = "supervisor" if len(tree) > 1 else "process"
                 found.append((f"{role} {pid}", mb))
         return found
 
