@@ -230,7 +230,7 @@ def targets_table(results: Results) -> list[str]:
                 _mark(median < 10),
             ]
         )
-    return _table(["figure", "target", "measured", ""], rows)
+    return _table(["figure", "target", "measured", "verdict"], rows)
 
 
 def details(results: Results) -> list[str]:

@@ -534,6 +534,9 @@ class Bench:
             try:
                 await asyncio.wait_for(ready.wait(), 30)
                 for k in range(samples):
+                    if listener.done():  # raises what ended the stream
+                        listener.result()
+                        raise RuntimeError("the SSE stream ended")
                     # A random pause: bookings must not fall in step with a poll interval.
                     await asyncio.sleep(rng.uniform(0, 0.5))
                     body = clinic.booking_body(clinic._doctor_id(0), base + k * clinic.SLOT)
