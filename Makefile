@@ -4,6 +4,7 @@
 #   make demo           add a small demo clinic to the database (DEMO_PASSWORD=demo-password-1)
 #   make test           unit + integration + e2e tests (see tests/conftest.py for services)
 #   make lint           ruff, ruff format --check, mypy, import-linter
+#   make bench          speed figures beside /health on PostgreSQL + Redis (SCENARIOS=booking,list QUICK=1)
 #   make broker-kafka   start the Kafka-compatible test broker (tansu) on 127.0.0.1:19092
 #   make broker-kafka-stop
 #
@@ -26,7 +27,7 @@ PYTEST_ARGS ?=
 DEMO_PASSWORD ?= demo-password-1
 TEST_PATHS := tests/unit tests/integration tests/e2e
 
-.PHONY: help uv setup run demo test lint format broker-kafka broker-kafka-stop clean
+.PHONY: help uv setup run demo test lint format bench broker-kafka broker-kafka-stop clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -73,6 +74,15 @@ lint: setup
 		$(RUN) $$check || { status=1; echo "FAILED: $$check" >&2; }; \
 	done; \
 	exit $$status
+
+# Figures are printed and written to bench/results/, never asserted (bench/README.md).
+# SCENARIOS=booking,list runs a subset, QUICK=1 short runs on small data,
+# BENCH_ARGS="--label baseline --note '...'" anything else bench/run.py takes.
+SCENARIOS ?=
+QUICK ?=
+BENCH_ARGS ?=
+bench: setup
+	$(RUN) python bench/run.py $(if $(SCENARIOS),--scenarios '$(SCENARIOS)') $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
 
 format: setup
 	$(RUN) ruff check --fix src tests bench

@@ -57,7 +57,7 @@ def run_command(args: list[str], env: Mapping[str, str], cwd: Path) -> str:
 
 @contextmanager
 def running_server(
-    workdir: Path, env: Mapping[str, str], *, command: str = "serve", timeout: float = 30.0
+    workdir: Path, env: Mapping[str, str], *, command: str = "serve", timeout: float = 90.0
 ) -> Iterator[str]:
     """Start ``hduce <command>`` and yield its base URL once /health answers 200."""
     port = free_port()

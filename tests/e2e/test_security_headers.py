@@ -1,7 +1,7 @@
 """Response headers a security review asks for, on the real app: security headers on
 every response (errors and the documentation included), ``no-store`` on the API, HSTS
-over https only, the documentation viewer served from the package under its CSP, and
-``OPTIONS``/``405`` listing every method of a path."""
+over https only, the documentation viewers (OpenAPI and AsyncAPI) served from the
+package under their CSP, and ``OPTIONS``/``405`` listing every method of a path."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from litestar.routes import HTTPRoute
 
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http import create_app
+from hduce.entrypoints.http.asyncapi import ASYNCAPI_REACT_SHA256
 from hduce.entrypoints.http.openapi import SCALAR_SHA256
 from tests.e2e.harness import API, PROBLEM_JSON, AppFactory, Client, register, sign_in
 
@@ -43,6 +44,8 @@ def assert_secured(response: httpx.Response) -> None:
         ("GET", "/health", 200),
         ("GET", "/metrics", 200),
         ("GET", "/schema/openapi.json", 200),
+        ("GET", "/schema/asyncapi", 200),
+        ("GET", "/schema/asyncapi.json", 200),
         ("GET", f"{API}/specialties", 200),
         ("GET", f"{API}/auth/me", 401),
         ("POST", f"{API}/auth/login", 400),
@@ -160,13 +163,21 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.urls: list[str] = []
+        self.scripts: list[str] = []
+        self.stylesheets: list[str] = []
         self.inline_scripts = 0
+        self.inline_styles = 0
         self._in_script_without_src = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         self.urls.extend(v for k, v in attrs if k in {"src", "href"} and v is not None)
         self._in_script_without_src = tag == "script" and "src" not in values
+        if tag == "script" and values.get("src"):
+            self.scripts.append(str(values["src"]))
+        if tag == "link" and values.get("rel") == "stylesheet" and values.get("href"):
+            self.stylesheets.append(str(values["href"]))
+        self.inline_styles += tag == "style" or "style" in values
 
     def handle_data(self, data: str) -> None:
         if self._in_script_without_src and data.strip():
@@ -228,6 +239,81 @@ async def test_the_viewer_is_configured_to_call_no_third_party(client: Client) -
         "&quot;url&quot;: &quot;/schema/openapi.json&quot;",
     ):
         assert setting in page.text
+
+
+def _policy(response: httpx.Response) -> dict[str, str]:
+    header = response.headers["content-security-policy"]
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+async def test_the_asyncapi_viewer_loads_nothing_from_another_host(client: Client) -> None:
+    page = await client.get("/schema/asyncapi")
+    openapi_viewer = await client.get("/schema")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>HDUCE events AsyncAPI</title>" in page.text
+    parser = _Links()
+    parser.feed(page.text)
+    assert len(parser.scripts) == len(parser.stylesheets) == 2
+    assert [url for url in parser.urls if not url.startswith("/")] == []
+    assert re.findall(r"https?://", page.text) == []
+    assert parser.inline_scripts == parser.inline_styles == 0
+    # The viewer's policy, but for 'unsafe-eval' (its Ajv compiles JSON schemas with
+    # new Function): still no script from elsewhere, and no inline one.
+    policy = _policy(page)
+    assert policy.pop("script-src") == "'self' 'unsafe-eval'"
+    viewer_policy = _policy(openapi_viewer)
+    assert viewer_policy.pop("script-src") == "'self'"
+    assert policy == viewer_policy
+    assert_secured(page)
+
+
+async def test_the_asyncapi_viewer_assets_are_served_from_the_package(client: Client) -> None:
+    page = await client.get("/schema/asyncapi")
+    parser = _Links()
+    parser.feed(page.text)
+    expected = [("text/javascript", url) for url in parser.scripts] + [
+        ("text/css", url) for url in parser.stylesheets
+    ]
+
+    pinned: dict[str, str] = {}
+    for content_type, url in expected:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["content-type"].split(";")[0] == content_type, url
+        assert_secured(asset)
+        name = url.rsplit("/", 1)[1]
+        if "/asyncapi-react-" in url:
+            pinned[name] = hashlib.sha256(asset.content).hexdigest()
+            assert "immutable" in asset.headers["cache-control"]
+        else:  # this package's own start script and stylesheet
+            assert asset.headers["cache-control"] == "no-cache"
+    assert pinned == ASYNCAPI_REACT_SHA256
+    vendored = next(url for url in parser.scripts if "/asyncapi-react-" in url)
+    licence = await client.get(vendored.rsplit("/", 1)[0] + "/LICENSE")
+    assert licence.status_code == 200
+    assert "Apache License" in licence.text
+
+
+async def test_the_asyncapi_viewer_renders_the_document_the_page_names(client: Client) -> None:
+    page = await client.get("/schema/asyncapi")
+    [document_url] = re.findall(r'data-url="([^"]+)"', page.text)
+    parser = _Links()
+    parser.feed(page.text)
+    start_script = await client.get(parser.scripts[-1])
+
+    document = await client.get(document_url)
+
+    assert document_url == "/schema/asyncapi.json"
+    assert document.status_code == 200
+    assert document.headers["content-type"].startswith("application/json")
+    assert document.json()["asyncapi"] == "3.0.0"
+    assert document.json()["info"]["title"] == "HDUCE events"
+    # The last script starts the viewer (after the bundle): the page's data-url, fetched
+    # and handed to the bundle's renderer.
+    assert 'getAttribute("data-url")' in start_script.text
+    assert "AsyncApiStandalone.render(" in start_script.text
 
 
 # ------------------------------------------------------------------ OPTIONS and Allow

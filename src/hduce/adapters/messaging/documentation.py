@@ -19,7 +19,6 @@ from typing import Any, Literal, Union
 from uuid import UUID
 
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from pydantic import SkipValidation
 
 from hduce.domain.events import CATALOGUE
@@ -64,9 +63,11 @@ def description(event_type: str) -> str:
     return f"`{event_type}`: {doc}"
 
 
-def render_asyncapi(broker: Any, *, title: str, version: str, description: str) -> tuple[str, str]:
-    """The AsyncAPI document of what ``broker`` publishes and consumes: JSON, and an
-    HTML page that renders it."""
+def render_asyncapi(broker: Any, *, title: str, version: str, description: str) -> str:
+    """The AsyncAPI document (JSON) of what ``broker`` publishes and consumes.
+
+    The page that renders it is the HTTP entrypoint's own (``entrypoints/http/asyncapi.py``):
+    FastStream's loads its viewer from a CDN and runs an inline script."""
     specification = AsyncAPI(
         broker,
         title=title,
@@ -74,6 +75,4 @@ def render_asyncapi(broker: Any, *, title: str, version: str, description: str) 
         description=description,
         schema_version=ASYNCAPI_VERSION,
     ).to_specification()
-    # No "try it out" plugin: the page documents, it does not publish.
-    html = get_asyncapi_html(specification, try_it_out_path=None)
-    return specification.to_json(), html
+    return specification.to_json()

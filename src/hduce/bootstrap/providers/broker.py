@@ -84,10 +84,10 @@ class BrokerProvider(Provider):
 
     @provide
     def asyncapi(self, broker: EventBroker) -> AsyncApiDocument:
-        json, html = render_asyncapi(
+        json = render_asyncapi(
             broker.broker, title=TITLE, version=package_version(), description=DESCRIPTION
         )
-        return AsyncApiDocument(json=json, html=html)
+        return AsyncApiDocument(json=json, title=TITLE)
 
 
 async def _never(handler: type[EventConsumer], context: ContextRepo) -> EventConsumer:
@@ -115,10 +115,10 @@ class EventDocumentationProvider(Provider):
             "rabbit", build_broker("rabbit", url), Topology(DEFAULT_PREFIX), event_routes()
         )
         Consumers(broker, _never, _Uncounted()).register()
-        json, html = render_asyncapi(
+        json = render_asyncapi(
             broker.broker,
             title=TITLE,
             version=package_version(),
             description=DESCRIPTION + IN_PROCESS_NOTE,
         )
-        return AsyncApiDocument(json=json, html=html)
+        return AsyncApiDocument(json=json, title=TITLE)

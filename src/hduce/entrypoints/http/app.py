@@ -21,7 +21,7 @@ from litestar.types import ControllerRouterHandler
 from hduce.bootstrap.metrics import MetricsController, app_metrics_listener, prometheus_config
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
-from hduce.entrypoints.http.asyncapi import AsyncApiController
+from hduce.entrypoints.http.asyncapi import asyncapi_handlers
 from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
 from hduce.entrypoints.http.openapi import declare_security, openapi_config
@@ -63,7 +63,13 @@ def create_app(
     # With a metrics port, /metrics is served there only (see bootstrap.metrics).
     metrics = [MetricsController] if settings.http.metrics_port is None else []
     app = Litestar(
-        route_handlers=[HealthController, *metrics, AsyncApiController, api, *root_route_handlers],
+        route_handlers=[
+            HealthController,
+            *metrics,
+            *asyncapi_handlers(),
+            api,
+            *root_route_handlers,
+        ],
         middleware=[prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
         request_class=StrictRequest,

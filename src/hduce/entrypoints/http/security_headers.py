@@ -5,8 +5,9 @@ and layered ``response_headers`` never see what no route answered (404, 405) nor
 every error path, and those must carry the headers too.
 
 * Every response: ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and
-  ``Referrer-Policy: no-referrer``; and a ``Content-Security-Policy``: the viewer's
-  policy under the documentation prefix (``/schema``), else ``default-src 'none';
+  ``Referrer-Policy: no-referrer``; and a ``Content-Security-Policy``, unless the
+  handler set one (the AsyncAPI page, ``ASYNCAPI_VIEWER_CSP``): the viewer's policy
+  under the documentation prefix (``/schema``), else ``default-src 'none';
   frame-ancestors 'none'`` (JSON needs nothing, and nothing may frame it).
 * Under the private prefix (``/api/v1``): ``Cache-Control: no-store``. Any of those
   responses may carry personal data, errors included, so a handler's own value is
@@ -30,24 +31,38 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
-VIEWER_CSP: Final = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        # The viewer (Scalar) injects its stylesheet and components' styles as <style>
-        # elements at run time, some without a nonce: without 'unsafe-inline' it renders
-        # unstyled. Styles cannot run code; scripts stay 'self' only.
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        # The OpenAPI document and "try it" requests go to this origin only; Scalar's
-        # telemetry, proxy and font hosts are off in its configuration and refused here.
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
+
+
+def _viewer_policy(*script_sources: str) -> str:
+    return "; ".join(
+        (
+            "default-src 'none'",
+            " ".join(("script-src 'self'", *script_sources)),
+            # The viewer (Scalar) injects its stylesheet and components' styles as <style>
+            # elements at run time, some without a nonce: without 'unsafe-inline' it renders
+            # unstyled. Styles cannot run code; scripts come from this origin only.
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            # The OpenAPI document and "try it" requests go to this origin only; Scalar's
+            # telemetry, proxy and font hosts are off in its configuration and refused here.
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+VIEWER_CSP: Final = _viewer_policy()
+#: The AsyncAPI page's own (its handler sets it; this middleware keeps a handler's CSP).
+#: Its viewer validates the document in the browser with Ajv, which compiles JSON
+#: schemas with ``new Function``, the meta-schemas as soon as the bundle loads: without
+#: 'unsafe-eval' nothing renders. It lets the page's own scripts (the pinned bundle and
+#: ours, the only ones allowed to run) turn strings into code, not load or inject any;
+#: what Ajv compiles comes from the bundled meta-schemas and the server-generated
+#: document. Scalar's page, under ``VIEWER_CSP``, does not get it.
+ASYNCAPI_VIEWER_CSP: Final = _viewer_policy("'unsafe-eval'")
 
 _ALWAYS: Final = (
     (b"x-content-type-options", b"nosniff"),

@@ -247,7 +247,7 @@ async def test_a_poison_message_goes_straight_to_the_dead_letters(
 
 
 def test_the_asyncapi_document_shows_every_event_and_the_handler(setup: Setup) -> None:
-    json_text, html = render_asyncapi(
+    json_text = render_asyncapi(
         setup.broker.broker, title="HDUCE events", version="1", description="test"
     )
     document = json.loads(json_text)
@@ -260,7 +260,7 @@ def test_the_asyncapi_document_shows_every_event_and_the_handler(setup: Setup) -
     schemas = document["components"]["schemas"]
     assert "AppointmentCancelledEvent" in schemas
     assert "rescheduled_to" in schemas["AppointmentCancelled"]["properties"]
-    assert "HDUCE events" in html
+    assert document["info"]["title"] == "HDUCE events"
 
 
 class StubMessage:

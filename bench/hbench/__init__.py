@@ -1,0 +1,6 @@
+"""The ``make bench`` harness (``bench/run.py`` is its command line).
+
+Modules: ``system`` (tools, machine, processes), ``clinic`` (throwaway databases,
+seeding, tokens, request files), ``load`` (wrk), ``profiling`` (py-spy),
+``pgwire`` (a statement-counting PostgreSQL proxy), ``scenarios`` and ``report``.
+"""

@@ -1,0 +1,503 @@
+"""The results as Markdown: printed at the end of a run and written to bench/results/."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from hbench.load import LoadResult
+from hbench.scenarios import Results
+
+
+def _f(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _cpu(result: LoadResult) -> str:
+    parts = [
+        f"{group} {_f(result.cpu_ms_per_ok(group), 2)}"
+        for group in result.cpu
+        if group != "postgres"
+    ]
+    return " + ".join(parts) or "n/a"
+
+
+def figures_table(results: Results) -> list[str]:
+    rows = []
+    for result in results.loads:
+        health = results.load("/health", result.connections)
+        ratio = result.rate / health.rate if health and health.rate else None
+        rows.append(
+            [
+                result.name,
+                result.connections,
+                _f(result.rate),
+                _f(health.rate) if health else "n/a",
+                _f(ratio * 100 if ratio is not None else None, 1, " %"),
+                _f(result.latency_ms["50"]),
+                _f(result.latency_ms["99"]),
+                f"{result.ok_share:.1%} {result.expect}",
+                result.others() or "-",
+                _cpu(result),
+                _f(result.cpu_ms_per_ok("postgres"), 2),
+            ]
+        )
+    return _table(
+        [
+            "scenario",
+            "c",
+            "answers/s",
+            "/health/s (same run, same c)",
+            "vs /health",
+            "p50 ms",
+            "p99 ms",
+            "success",
+            "other answers",
+            "Python CPU ms/answer",
+            "PostgreSQL CPU ms/answer",
+        ],
+        rows,
+    )
+
+
+def _largest(rss: list[tuple[str, float]] | None) -> float | None:
+    return max((mb for _, mb in rss), default=None) if rss else None
+
+
+def _mark(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "missed")
+
+
+def targets_table(results: Results) -> list[str]:
+    rows: list[list[str]] = []
+    booking = max(
+        (r for r in results.loads if r.name == "booking"), key=lambda r: r.connections, default=None
+    )
+    if booking is not None:
+        health = results.load("/health", booking.connections)
+        ratio = booking.rate / health.rate if health and health.rate else None
+        rows.append(
+            [
+                f"booking c{booking.connections}: share of /health",
+                ">= 25 %",
+                _f(ratio * 100 if ratio is not None else None, 1, " %"),
+                _mark(ratio >= 0.25 if ratio is not None else None),
+            ]
+        )
+        p99 = booking.latency_ms["99"]
+        rows.append(["booking: p99", "< 100 ms", _f(p99, 1, " ms"), _mark(p99 < 100)])
+        rows.append(
+            ["booking: success", "100 %", f"{booking.ok_share:.2%}", _mark(booking.ok_share == 1)]
+        )
+        server_cpu = booking.cpu_ms_per_ok("server")
+        rows.append(
+            [
+                "booking: CPU per booking, hduce serve (API + in-process worker)",
+                "API <= 1.5 ms",
+                _f(server_cpu, 2, " ms"),
+                "see split row",
+            ]
+        )
+    split = results.workers.get("split") if results.workers else None
+    if split is not None:
+        api_cpu = split.cpu_ms_per_ok("api")
+        rows.append(
+            [
+                "booking: API CPU per booking (api x2 + worker run)",
+                "<= 1.5 ms",
+                _f(api_cpu, 2, " ms"),
+                _mark(api_cpu <= 1.5 if api_cpu is not None else None),
+            ]
+        )
+    sql = results.sql.get("booking")
+    if sql is not None:
+        api = sql["api"]
+        ok = api["statements"] <= 6 and api["transactions"] <= 1.0001
+        rows.append(
+            [
+                "booking: SQL statements / transactions per booking (API)",
+                "<= 6 in 1",
+                f"{api['statements']:.1f} in {api['transactions']:.1f}",
+                _mark(ok),
+            ]
+        )
+    if results.workers.get("ratio") is not None:
+        ratio = results.workers["ratio"]
+        rows.append(
+            [
+                "booking: api --workers 2 + worker vs serve",
+                ">= 1.7x",
+                f"{ratio:.2f}x",
+                _mark(ratio >= 1.7),
+            ]
+        )
+    listing = max(
+        (r for r in results.loads if r.name == "list my appointments"),
+        key=lambda r: r.connections,
+        default=None,
+    )
+    if listing is not None:
+        health = results.load("/health", listing.connections)
+        ratio = listing.rate / health.rate if health and health.rate else None
+        rows.append(
+            [
+                f"list my appointments c{listing.connections}: share of /health",
+                ">= 40 %",
+                _f(ratio * 100 if ratio is not None else None, 1, " %"),
+                _mark(ratio >= 0.40 if ratio is not None else None),
+            ]
+        )
+    me = max(
+        (r for r in results.loads if r.name == "GET /auth/me"),
+        key=lambda r: r.connections,
+        default=None,
+    )
+    me_sql = results.sql.get("GET /auth/me")
+    if me_sql is not None:
+        statements = me_sql["api"]["statements"]
+        rows.append(
+            [
+                "authentication: database statements per GET /auth/me",
+                "0 (common case)",
+                f"{statements:.1f}",
+                _mark(statements < 0.05),
+            ]
+        )
+    if me is not None:
+        health = results.load("/health", me.connections)
+        me_cpu = me.cpu_ms_per_ok("server")
+        health_cpu = health.cpu_ms_per_ok("server") if health else None
+        extra = me_cpu - health_cpu if me_cpu is not None and health_cpu is not None else None
+        rows.append(
+            [
+                "authentication: CPU of GET /auth/me minus /health's (upper bound)",
+                "<= 0.2 ms",
+                _f(extra, 2, " ms"),
+                _mark(extra <= 0.2 if extra is not None else None),
+            ]
+        )
+    small, large = results.size.get("small"), results.size.get("large")
+    if small is not None and large is not None:
+        for p in ("50", "99"):
+            ratio = large.latency_ms[p] / small.latency_ms[p] if small.latency_ms[p] else None
+            rows.append(
+                [
+                    f"booking p{p}: large vs 1k appointments",
+                    "<= 1.2x",
+                    _f(ratio, 2, "x"),
+                    _mark(ratio <= 1.2 if ratio is not None else None),
+                ]
+            )
+    if results.sse:
+        p99 = results.sse["from_response"]["p99"]
+        rows.append(["commit -> SSE delivered: p99", "< 50 ms", _f(p99, 1, " ms"), _mark(p99 < 50)])
+    for key, limit in (("serve at rest", 120), ("serve after load", 160)):
+        mb = _largest(results.rss.get(key))
+        if mb is not None:
+            rows.append(
+                [
+                    f"RSS, {key} (largest process)",
+                    f"< {limit} MB",
+                    _f(mb, 0, " MB"),
+                    _mark(mb < limit),
+                ]
+            )
+    for key in ("worker at rest", "worker after load"):
+        mb = _largest(results.rss.get(key))
+        if mb is not None:
+            rows.append(
+                [f"RSS, {key} (hduce worker)", "< 100 MB", _f(mb, 0, " MB"), _mark(mb < 100)]
+            )
+    for label, timing in results.cli.items():
+        median = float(timing["median_ms"])
+        rows.append([f"{label}: median", "< 1 s", _f(median, 0, " ms"), _mark(median < 1000)])
+    if results.startup:
+        median = results.startup["median_s"]
+        rows.append(
+            [
+                "make run -> /health (warm cache, fresh SQLite)",
+                "< 10 s",
+                _f(median, 1, " s"),
+                _mark(median < 10),
+            ]
+        )
+    return _table(["figure", "target", "measured", "verdict"], rows)
+
+
+def details(results: Results) -> list[str]:
+    out: list[str] = []
+    if results.loads:
+        out += ["", "### Latency and status codes of each load run", ""]
+        out += _table(
+            [
+                "scenario",
+                "c",
+                "seconds",
+                "requests",
+                "status codes",
+                "p50",
+                "p90",
+                "p99",
+                "p99.9",
+                "max",
+            ],
+            [
+                [
+                    r.name,
+                    r.connections,
+                    _f(r.seconds, 1),
+                    r.requests,
+                    ", ".join(f"{k}: {v}" for k, v in sorted(r.statuses.items())),
+                    *(_f(r.latency_ms[p]) for p in ("50", "90", "99", "99.9")),
+                    _f(r.latency_max_ms),
+                ]
+                for r in results.loads
+            ],
+        )
+        out += ["", "Latencies in ms, measured by wrk from request sent to response read."]
+    if results.drains:
+        out += ["", "### Event backlog after each booking run", ""]
+        out += _table(
+            ["run", "outbox drained (events relayed) after the load stopped"],
+            [
+                [k, _f(v, 1, " s") if v is not None else "not within 180 s"]
+                for k, v in results.drains.items()
+            ],
+        )
+    if results.settled:
+        out += [
+            "",
+            "Before the next scenario the bench waited for the e-mails of these bookings "
+            "(delivery sweep: 100 every 5 s; e-mails go to the log):",
+            "",
+        ]
+        out += _table(
+            ["after", "e-mails delivered after", "still waiting"],
+            [
+                [
+                    k,
+                    _f(v["deliveries_s"], 1, " s")
+                    if v["deliveries_s"] is not None
+                    else "timed out",
+                    v["deliveries_left"],
+                ]
+                for k, v in results.settled.items()
+            ],
+        )
+    if results.sse:
+        sse = results.sse
+        out += ["", "### Commit -> notification stored -> SSE delivered", ""]
+        out += _table(
+            ["measured from", "p50 ms", "p90 ms", "p99 ms", "min ms", "max ms"],
+            [
+                [name, *(_f(sse[key].get(p)) for p in ("p50", "p90", "p99", "min", "max"))]
+                for name, key in (
+                    ("booking response received (the commit happened before)", "from_response"),
+                    ("booking request sent", "from_request"),
+                )
+            ],
+        )
+        out += [
+            "",
+            f"{sse['samples']} bookings, one at a time, for one patient listening on "
+            f"GET /api/v1/notifications/stream; {sse['missed']} events not seen within 10 s.",
+        ]
+    if results.rss:
+        out += ["", "### Resident memory (RSS) of each process", ""]
+        out += _table(
+            ["when", "processes (MB)", "total MB"],
+            [
+                [
+                    when,
+                    ", ".join(f"{label}: {mb:.0f}" for label, mb in found) or "n/a",
+                    _f(sum(mb for _, mb in found), 0),
+                ]
+                for when, found in results.rss.items()
+            ],
+        )
+        out += [
+            "",
+            "granian runs the app in a worker process under a supervisor process; both count.",
+        ]
+    if results.sql:
+        out += ["", "### SQL on the wire per request (one request at a time)", ""]
+        out += _table(
+            [
+                "request",
+                "process",
+                "statements",
+                "transactions",
+                "round trips",
+                "statements prepared",
+            ],
+            [
+                [
+                    label,
+                    side,
+                    *(
+                        _f(data[side][k], 1)
+                        for k in ("statements", "transactions", "round_trips", "prepares")
+                    ),
+                ]
+                for label, data in results.sql.items()
+                for side in ("api", "worker")
+            ],
+        )
+        for label, data in results.sql.items():
+            texts = data["api"]["by_text"]
+            if texts:
+                out += ["", f"API statements per {label} request:", ""]
+                out += _table(
+                    ["per request", "statement"], [[f"{n:.2f}", f"`{t}`"] for t, n in texts[:25]]
+                )
+    if results.workers.get("split") is not None:
+        split, single = results.workers["split"], results.workers["single"]
+        out += ["", "### One process vs api --workers 2 + worker", ""]
+        out += _table(
+            ["setup", "bookings/s", "p50 ms", "p99 ms", "CPU ms per booking"],
+            [
+                [
+                    "hduce serve",
+                    _f(single.rate),
+                    _f(single.latency_ms["50"]),
+                    _f(single.latency_ms["99"]),
+                    _cpu(single) + f", postgres {_f(single.cpu_ms_per_ok('postgres'), 2)}",
+                ],
+                [
+                    "hduce api --workers 2 + hduce worker",
+                    _f(split.rate),
+                    _f(split.latency_ms["50"]),
+                    _f(split.latency_ms["99"]),
+                    _cpu(split) + f", postgres {_f(split.cpu_ms_per_ok('postgres'), 2)}",
+                ],
+            ],
+        )
+    if results.size:
+        startup = "; ".join(
+            f"{label}: {events} events, relayed after "
+            + (_f(seconds, 1, " s") if seconds is not None else "more than 600 s")
+            for label, (events, seconds) in results.size_startup.items()
+        )
+        out += [
+            "",
+            "### Booking latency and data size",
+            "",
+            results.size_notes,
+            "",
+            "Before measuring, each server relayed what its start-up sweeps emitted "
+            f"(reminders of tomorrow's approved visits; {startup}, counted from the "
+            "server's start, idle included) and went idle; their e-mails were marked sent.",
+            "",
+        ]
+        out += _table(
+            ["existing appointments", "bookings/s", "p50 ms", "p99 ms", "success"],
+            [
+                [
+                    label,
+                    _f(r.rate),
+                    _f(r.latency_ms["50"]),
+                    _f(r.latency_ms["99"]),
+                    f"{r.ok_share:.1%}",
+                ]
+                for label, r in results.size.items()
+            ],
+        )
+    if results.cli or results.startup:
+        out += ["", "### Command line and start-up", ""]
+        rows = [
+            [
+                label,
+                _f(float(t["median_ms"]), 0),
+                _f(float(t["mean_ms"]), 0),
+                _f(float(t["min_ms"]), 0),
+                _f(float(t["max_ms"]), 0),
+                f"{t['runs']} ({t['tool']})",
+            ]
+            for label, t in results.cli.items()
+        ]
+        if results.startup:
+            runs = results.startup["runs_s"]
+            rows.append(
+                [
+                    "make run -> /health",
+                    _f(results.startup["median_s"] * 1000, 0),
+                    _f(sum(runs) / len(runs) * 1000, 0),
+                    _f(min(runs) * 1000, 0),
+                    _f(max(runs) * 1000, 0),
+                    f"{len(runs)} (after 1 untimed)",
+                ]
+            )
+        out += _table(["command", "median ms", "mean ms", "min ms", "max ms", "runs"], rows)
+    return out
+
+
+def profiles(results: Results) -> list[str]:
+    out: list[str] = []
+    for profile in results.profiles:
+        out += ["", f"### py-spy: {profile.name}", ""]
+        if profile.error or not profile.samples:
+            out.append(f"No samples: {profile.error or 'py-spy recorded nothing'}")
+            continue
+        share = profile.hduce_inclusive / profile.samples
+        out.append(
+            f"{profile.samples} samples of busy Python threads in the app's process; {share:.0%} "
+            "of them have HDUCE's own code (src/hduce) somewhere on the stack "
+            f"(granian's supervisor process, left out: {profile.supervisor_samples} samples)."
+        )
+        out += ["", "Self time by package:", ""]
+        out += _table(
+            ["package", "share"],
+            [[name, f"{count / profile.samples:.1%}"] for name, count in profile.by_package],
+        )
+        out += ["", "Top frames by self time:", ""]
+        out += _table(
+            ["share", "frame"],
+            [[f"{count / profile.samples:.1%}", f"`{frame}`"] for frame, count in profile.top_self],
+        )
+    return out
+
+
+def markdown(
+    results: Results,
+    *,
+    title: str,
+    facts: dict[str, str],
+    preamble: Sequence[str],
+) -> str:
+    out = [f"# {title}", "", *preamble, "", "## Machine", ""]
+    out += _table(["", ""], facts.items())
+    out += ["", "## Figures beside /health (same run)", ""]
+    out += figures_table(results)
+    out += [
+        "",
+        '"vs /health" = this scenario\'s rate / the rate of GET /health at the same '
+        "concurrency in this run. CPU is the CPU time of the process tree (and of the "
+        "PostgreSQL backends serving the bench database) during the measured run, divided "
+        "by the expected answers (201 for bookings); with `hduce serve` it includes the "
+        "in-process worker (outbox relay, notifications, e-mail sweep).",
+        "",
+        "## Issue 10 targets (informational: printed, never asserted)",
+        "",
+    ]
+    out += targets_table(results)
+    out += ["", "## Details"]
+    out += details(results)
+    if results.profiles:
+        out += ["", "## Profiles (py-spy, separate run after the measured one)"]
+        out += profiles(results)
+    if results.skipped or results.notes:
+        out += ["", "## Not measured / notes", ""]
+        out += [f"- {line}" for line in [*results.skipped, *results.notes]]
+    out += ["", "## Commands", ""]
+    for title_, command in results.commands:
+        out += [f"- {title_}:", "", "  ```", f"  {command}", "  ```"]
+    return "\n".join(out) + "\n"
