@@ -13,7 +13,9 @@ bearer token only.
 The rules the expected statuses follow: the catalogue (specialties, doctors, working
 hours, free slots) is public; a patient sees only their own appointments, notifications
 and record; a doctor only their own calendar, and the records of patients who booked
-with them; an admin everything but other people's inboxes. Booking follows the same
+with them; an admin everything but other people's inboxes. Someone else's appointment
+(like someone else's notification) is missing to those who may not see it: 404, as
+for an id that does not exist, never a 403 that would confirm it. Booking follows the same
 lines: a patient books for themself, a doctor on their own calendar, an admin for
 anyone. Where, for a caller who is a party to it, a business rule rather than
 authorization decides (422), that status is pinned too, so that any change in who may
@@ -113,10 +115,22 @@ def cells(
     }
 
 
-def parties(status: int = 200) -> dict[str, int]:
-    """The appointment's patient and doctor, and an admin, get ``status``; the other
-    patient and the other doctor are no party to it: 403."""
-    return cells(patient=status, other_patient=403, doctor=status, other_doctor=403, admin=status)
+def parties(status: int = 200, *, outsiders: int = 403) -> dict[str, int]:
+    """The record's patient and doctor, and an admin, get ``status``; the other patient
+    and the other doctor are no party to it: ``outsiders``."""
+    return cells(
+        patient=status,
+        other_patient=outsiders,
+        doctor=status,
+        other_doctor=outsiders,
+        admin=status,
+    )
+
+
+def appointment_parties(status: int = 200) -> dict[str, int]:
+    """``parties`` of an appointment: to the outsiders it does not exist (404, as an
+    unknown id), so its id cannot be probed."""
+    return parties(status, outsiders=404)
 
 
 def doctor_or_admin(status: int = 200) -> dict[str, int]:
@@ -388,14 +402,14 @@ CASES: list[Case] = [
         cells(patient=200, other_patient=200, doctor=403, other_doctor=200, admin=200),
         query="doctor_id={other_doctor_id}",
     ),
-    Case("GET", "/appointments/{appointment_id}", parties()),
+    Case("GET", "/appointments/{appointment_id}", appointment_parties()),
     Case(
         "GET",
         "/appointments/{appointment_id}.ics",
-        parties(),
+        appointment_parties(),
         route="/appointments/{appointment_ref}",
     ),
-    Case("GET", "/appointments/{appointment_id}/calendar.ics", parties()),
+    Case("GET", "/appointments/{appointment_id}/calendar.ics", appointment_parties()),
     # ---------------------------------------------------------------- appointments: changes
     Case(
         "POST",
@@ -408,39 +422,46 @@ CASES: list[Case] = [
         body=_booking_body,
     ),
     # Transitions: each call on a fresh appointment of ``patient`` with ``doctor``. The
-    # other patient and doctor are no party (403); the appointment's own patient trying
-    # a doctor's move is refused by the state machine (422 illegal-transition).
+    # other patient and doctor are no party: to them it does not exist (404, like an
+    # unknown id); the appointment's own patient trying a doctor's move is refused by
+    # the state machine (422 illegal-transition).
     Case(
         "POST",
         "/appointments/{fresh_id}/approve",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_pending,
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/reject",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         body=REASON,
         setup=_pending,
     ),
-    Case("POST", "/appointments/{fresh_id}/cancel", parties(), body=REASON, setup=_pending),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        appointment_parties(),
+        body=REASON,
+        setup=_pending,
+    ),
     Case(
         "POST",
         "/appointments/{fresh_id}/check-in",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_approved_then(-timedelta(minutes=10)),
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/complete",
         # Only the appointment's doctor completes a visit: an admin too gets 422.
-        parties() | {PATIENT: 422, ADMIN: 422},
+        appointment_parties() | {PATIENT: 422, ADMIN: 422},
         setup=_approved_then(timedelta(minutes=5)),
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/no-show",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_approved_then(timedelta(minutes=20)),
     ),
     Case(
@@ -453,7 +474,7 @@ CASES: list[Case] = [
     Case(
         "POST",
         "/appointments/{fresh_id}/reschedule",
-        parties(201),
+        appointment_parties(201),
         body=_reschedule_body,
         setup=_pending,
     ),

@@ -120,9 +120,10 @@ async def test_requested_then_rejected_with_a_reason(world: ClinicWorld) -> None
 
 async def test_another_doctor_can_neither_see_nor_approve(world: ClinicWorld) -> None:
     booked = await world.booked()
-    assert_problem(await world.act("other_doctor", booked["id"], "approve"), 403, "forbidden")
+    # Not a party: the appointment is missing to them (404, as an unknown id), not 403.
+    assert_problem(await world.act("other_doctor", booked["id"], "approve"), 404, "not-found")
     response = await world.get("other_doctor", f"{APPOINTMENTS}/{booked['id']}")
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not-found")
     assert (await world.appointment(booked["id"]))["version"] == 1
 
 

@@ -45,7 +45,9 @@ async def visit_slot(
 async def load_for_change(
     uow: UnitOfWork, actor: Actor, appointment_id: UUID, expected_version: int | None
 ) -> Appointment:
-    """The appointment, locked, if ``actor`` may see it and it is still at that version."""
+    """The appointment, locked, if ``actor`` may see it (else ``NotFound``, as for an
+    unknown id: checked before the version, which must not tell strangers anything)
+    and it is still at that version."""
     appointment = await uow.appointments.get(appointment_id, for_update=True)
     if appointment is None:
         raise NotFound("appointment", appointment_id)

@@ -60,17 +60,32 @@ AUTH_ERRORS = {
     401: problem(401, "Not authenticated"),
     403: problem(
         403,
-        "Not a party to this appointment",
-        problem_example(403, "forbidden", "this appointment belongs to someone else"),
+        "Asking for someone else's appointments",
+        problem_example(403, "forbidden", "patients list only their own appointments"),
     ),
 }
 READ_ERRORS = {
     **MALFORMED_REQUEST,
-    **AUTH_ERRORS,
-    404: problem(404, "No such appointment", not_found_example("appointment", demo.APPOINTMENT_ID)),
+    401: AUTH_ERRORS[401],
+    404: problem(
+        404,
+        "No such appointment, or one the caller is no party to (the same answer: "
+        "ids cannot be probed; admins see every appointment)",
+        not_found_example("appointment", demo.APPOINTMENT_ID),
+    ),
 }
 CHANGE_ERRORS = {
     **READ_ERRORS,
+    403: problem(
+        403,
+        "`csrf-failed`: a cookie-authenticated request without its CSRF header",
+        problem_example(
+            403,
+            "csrf-failed",
+            "cookie-authenticated POST requests need the X-CSRF-Token header "
+            "(the value of the __Host-hduce_csrf cookie)",
+        ),
+    ),
     400: problem(
         400,
         "Malformed body, naive timestamp or bad If-Match",

@@ -1,0 +1,97 @@
+"""What an appointment's id tells someone who is no party to it: nothing.
+
+For a patient or a doctor, someone else's appointment answers exactly like an id
+that does not exist (404, the same body but for the id), on every route that takes
+an id, reading or changing, whatever the ``If-Match``. Admins see everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.harness import APPOINTMENTS, WEDNESDAY_10, ClinicWorld, assert_problem, iso
+
+UNKNOWN = "0190d5a2-0000-7000-8000-000000000000"
+
+#: (method, path after /appointments/{id}, body) of every route taking an id.
+ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "", None),
+    ("GET", ".ics", None),
+    ("GET", "/calendar.ics", None),
+    ("POST", "/approve", None),
+    ("POST", "/reject", {"reason": "No"}),
+    ("POST", "/cancel", {"reason": "No"}),
+    ("POST", "/check-in", None),
+    ("POST", "/complete", None),
+    ("POST", "/no-show", None),
+    ("POST", "/reschedule", {"starts_at": iso(WEDNESDAY_10)}),
+]
+
+
+async def _call(
+    world: ClinicWorld,
+    who: str,
+    method: str,
+    appointment_id: str,
+    suffix: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    return await world.client.request(
+        method,
+        f"{APPOINTMENTS}/{appointment_id}{suffix}",
+        json=body,
+        headers={**await world.auth(who), **(headers or {})},
+    )
+
+
+def _anonymised(response: httpx.Response, appointment_id: str) -> dict[str, Any]:
+    """The problem with the id asked for (and the request's own id) blanked out."""
+    body: dict[str, Any] = response.json()
+    body.pop("request_id", None)
+    return {
+        key: value.replace(appointment_id, "<id>") if isinstance(value, str) else value
+        for key, value in body.items()
+    }
+
+
+@pytest.mark.parametrize("outsider", ["other_patient", "other_doctor"])
+@pytest.mark.parametrize(("method", "suffix", "body"), ROUTES)
+async def test_someone_elses_appointment_answers_like_an_unknown_id(
+    world: ClinicWorld,
+    outsider: str,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
+) -> None:
+    foreign = (await world.booked("patient"))["id"]
+
+    as_foreign = await _call(world, outsider, method, foreign, suffix, body)
+    as_unknown = await _call(world, outsider, method, UNKNOWN, suffix, body)
+
+    assert_problem(as_foreign, 404, "not-found")
+    assert_problem(as_unknown, 404, "not-found")
+    assert _anonymised(as_foreign, foreign) == _anonymised(as_unknown, UNKNOWN)
+    assert (await world.appointment(foreign))["version"] == 1  # nothing changed
+
+
+@pytest.mark.parametrize("if_match", ['"1"', '"7"'])
+async def test_a_precondition_tells_an_outsider_nothing_either(
+    world: ClinicWorld, if_match: str
+) -> None:
+    """The visibility check comes first: a right or wrong version is still a 404."""
+    foreign = (await world.booked("patient"))["id"]
+    headers = {"If-Match": if_match}
+
+    response = await _call(world, "other_doctor", "POST", foreign, "/approve", None, headers)
+
+    assert_problem(response, 404, "not-found")
+
+
+async def test_an_admin_sees_everyone_s_appointments(world: ClinicWorld) -> None:
+    booked = await world.booked("patient")
+    response = await world.get("admin", f"{APPOINTMENTS}/{booked['id']}")
+    assert response.status_code == 200, response.text
