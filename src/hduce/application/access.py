@@ -9,14 +9,13 @@ from uuid import UUID
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import NotFound, PermissionDenied
 from hduce.domain.identity import Actor, Role
+from hduce.domain.privacy import is_party
 
 
 def can_view(actor: Actor, appointment: Appointment) -> bool:
     """Admins and the system see every appointment; anyone else only those they are a
     party to (the patient, the doctor)."""
-    if actor.role in (Role.ADMIN, Role.SYSTEM):
-        return True
-    return actor.user_id in (appointment.patient_id, appointment.doctor_id)
+    return is_party(actor, patient_id=appointment.patient_id, doctor_id=appointment.doctor_id)
 
 
 def ensure_can_view(actor: Actor, appointment: Appointment) -> None:

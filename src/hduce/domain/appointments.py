@@ -202,7 +202,7 @@ class Appointment:
             ignore=(self.id,),
         )
         if conflicts:
-            raise SlotConflict(c.id for c in conflicts)
+            raise SlotConflict.among(conflicts)
         self._record(self.status, _S.APPROVED, actor, now, None, events.AppointmentApproved)
 
     def reject(self, *, actor: Actor, now: datetime, reason: str | None) -> None:
@@ -444,7 +444,7 @@ def check_bookable(
         slot, doctor_id=doctor_id, patient_id=patient_id, existing=existing, ignore=ignore
     )
     if conflicts:
-        raise SlotConflict(c.id for c in conflicts)
+        raise SlotConflict.among(conflicts)
 
 
 def _minutes(delta: timedelta) -> str:

@@ -12,8 +12,15 @@ async def test_double_booking_a_doctor_is_refused_with_the_conflicting_id(
     world: ClinicWorld,
 ) -> None:
     first = await world.booked("patient")
-    # Overlapping by a quarter of an hour, another patient, same doctor.
+    # Overlapping by a quarter of an hour, another patient, same doctor: refused, and
+    # that patient is not told whose visit is in the way (tests/e2e/appointments/
+    # test_privacy.py); the doctor, on whose calendar it is, is told its id.
     response = await world.book("other_patient", starts_at=WEDNESDAY_10 + timedelta(minutes=15))
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert problem["conflicting_appointment_ids"] == []
+    response = await world.book(
+        "doctor", patient="other_patient", starts_at=WEDNESDAY_10 + timedelta(minutes=15)
+    )
     problem = assert_problem(response, 409, "slot-conflict")
     assert problem["conflicting_appointment_ids"] == [first["id"]]
     assert [a["id"] for a in await world.all_appointments()] == [first["id"]]
@@ -37,7 +44,8 @@ async def test_every_conflicting_appointment_is_listed(world: ClinicWorld) -> No
     of_patient = await world.booked(
         "patient", doctor="other_doctor", starts_at=WEDNESDAY_10 + VISIT / 2
     )
-    response = await world.book("patient", doctor="doctor")
+    # An admin is told every id (the patient would be told only their own visit's).
+    response = await world.book("admin", patient="patient", doctor="doctor")
     problem = assert_problem(response, 409, "slot-conflict")
     assert sorted(problem["conflicting_appointment_ids"]) == sorted(
         [with_doctor["id"], of_patient["id"]]

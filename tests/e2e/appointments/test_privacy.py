@@ -2,17 +2,28 @@
 
 For a patient or a doctor, someone else's appointment answers exactly like an id
 that does not exist (404, the same body but for the id), on every route that takes
-an id, reading or changing, whatever the ``If-Match``. Admins see everything.
+an id, reading or changing, whatever the ``If-Match``. A slot conflict (409) names
+only the conflicting appointments the caller is a party to: a patient never learns
+the id of another patient's visit, a doctor sees the ids on their own calendar.
+Admins see everything.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.harness import APPOINTMENTS, WEDNESDAY_10, ClinicWorld, assert_problem, iso
+from tests.e2e.harness import (
+    APPOINTMENTS,
+    VISIT,
+    WEDNESDAY_10,
+    ClinicWorld,
+    assert_problem,
+    iso,
+)
 
 UNKNOWN = "0190d5a2-0000-7000-8000-000000000000"
 
@@ -95,3 +106,84 @@ async def test_an_admin_sees_everyone_s_appointments(world: ClinicWorld) -> None
     booked = await world.booked("patient")
     response = await world.get("admin", f"{APPOINTMENTS}/{booked['id']}")
     assert response.status_code == 200, response.text
+
+
+# ------------------------------------------------------------------ slot conflicts
+
+
+async def _two_visits_in_the_way(world: ClinicWorld) -> dict[str, str]:
+    """At Wednesday 10:15-10:45 ``other_patient`` with ``doctor`` would overlap two
+    visits: ``patient``'s with ``doctor`` (10:00) and ``other_patient``'s own with
+    ``other_doctor`` (10:30)."""
+    doctors = await world.booked("patient", starts_at=WEDNESDAY_10)
+    own = await world.booked("other_patient", doctor="other_doctor", starts_at=WEDNESDAY_10 + VISIT)
+    return {"patient's, with the doctor": doctors["id"], "their own": own["id"]}
+
+
+async def test_a_patient_is_not_told_another_patients_appointment_id(
+    world: ClinicWorld,
+) -> None:
+    visits = await _two_visits_in_the_way(world)
+    foreign = visits["patient's, with the doctor"]
+
+    response = await world.book(
+        "other_patient",
+        starts_at=WEDNESDAY_10 + timedelta(minutes=15),
+        ends_at=iso(WEDNESDAY_10 + timedelta(minutes=45)),
+    )
+
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert problem["conflicting_appointment_ids"] == [visits["their own"]]
+    assert foreign not in response.text
+
+
+async def test_a_slot_taken_by_another_patient_names_no_id(world: ClinicWorld) -> None:
+    foreign = (await world.booked("patient", starts_at=WEDNESDAY_10))["id"]
+
+    response = await world.book("other_patient", starts_at=WEDNESDAY_10)
+
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert problem["conflicting_appointment_ids"] == []
+    assert problem["detail"] == "the requested time overlaps another appointment"
+    assert foreign not in response.text
+
+
+@pytest.mark.parametrize(
+    ("who", "told"),
+    [
+        # Their own calendar's visit; not the patient's visit with a colleague.
+        ("doctor", ["patient's, with the doctor"]),
+        ("admin", ["patient's, with the doctor", "their own"]),
+    ],
+)
+async def test_staff_and_the_doctor_are_told_what_is_theirs_to_know(
+    world: ClinicWorld, who: str, told: list[str]
+) -> None:
+    visits = await _two_visits_in_the_way(world)
+
+    response = await world.book(
+        who,
+        patient="other_patient",
+        starts_at=WEDNESDAY_10 + timedelta(minutes=15),
+        ends_at=iso(WEDNESDAY_10 + timedelta(minutes=45)),
+    )
+
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert sorted(problem["conflicting_appointment_ids"]) == sorted(visits[n] for n in told)
+    for hidden in visits.keys() - set(told):
+        assert visits[hidden] not in response.text
+
+
+async def test_a_reschedule_into_another_patients_visit_names_no_id(
+    world: ClinicWorld,
+) -> None:
+    foreign = (await world.booked("patient", starts_at=WEDNESDAY_10))["id"]
+    mine = (await world.booked("other_patient", starts_at=WEDNESDAY_10 + 2 * VISIT))["id"]
+
+    response = await world.act(
+        "other_patient", mine, "reschedule", {"starts_at": iso(WEDNESDAY_10)}
+    )
+
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert problem["conflicting_appointment_ids"] == []
+    assert foreign not in response.text

@@ -70,7 +70,7 @@ from hduce.domain import events
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
-from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
+from hduce.domain.errors import AlreadyExists, Conflicting, NotFound, SlotConflict, StaleVersion
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
 from hduce.domain.ids import uuid7
@@ -651,15 +651,19 @@ class AppointmentRepositoryContract:
         same_patient = book(clinic, slot(15), doctor=clinic.other_doctor)  # 09:15 for patient
         both = book(clinic, slot(45, 30), patient=clinic.other_patient)  # doctor: first and second
         for candidate, expected in (
-            (same_doctor, {first.id}),
-            (same_patient, {first.id}),
-            (both, {first.id, second.id}),
+            (same_doctor, [first]),
+            (same_patient, [first]),
+            (both, [first, second]),
         ):
             async with uow_factory() as uow:
                 with pytest.raises(SlotConflict) as refused:
                     await uow.appointments.add(candidate)
                     await uow.commit()
-            assert set(refused.value.conflicting_ids) == expected
+            assert set(refused.value.conflicting_ids) == {a.id for a in expected}
+            # Whose each one is, so that a caller is told only the ids that are theirs.
+            assert set(refused.value.conflicts) == {
+                Conflicting(a.id, a.patient_id, a.doctor_id) for a in expected
+            }
         async with uow_factory() as uow:
             assert (await uow.appointments.list(AppointmentQuery())).total == 2
 

@@ -59,7 +59,7 @@ class InMemoryAppointmentRepository(Repository):
             ignore=(appointment.id,),
         )
         if conflicts:
-            raise SlotConflict(c.id for c in conflicts)
+            raise SlotConflict.among(conflicts)
 
     async def add(self, appointment: Appointment) -> None:
         if appointment.id in self._appointments:

@@ -48,6 +48,7 @@ from hduce.application.ports import AppointmentQuery, Page
 from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
 from hduce.domain.errors import (
     AlreadyExists,
+    Conflicting,
     InvalidInput,
     NotFound,
     SlotConflict,
@@ -360,7 +361,7 @@ class SqlAppointmentRepository:
                     if on_postgresql and appointment.is_occupying:
                         await self._lock_calendars(appointment)
                     elif appointment.is_occupying:
-                        conflicting = await self._conflicting_ids(appointment)
+                        conflicting = await self._conflicting(appointment)
                         if conflicting:
                             raise SlotConflict(conflicting)
                     await write()
@@ -369,7 +370,7 @@ class SqlAppointmentRepository:
                 if is_exclusion_violation(error):
                     # The savepoint is rolled back, the transaction lives on, and in
                     # READ COMMITTED this new statement sees the winner's committed row.
-                    conflicting = await self._conflicting_ids(appointment)
+                    conflicting = await self._conflicting(appointment)
                     raise SlotConflict(conflicting) from error
                 if is_deadlock(error) and attempt < _DEADLOCK_RETRIES:
                     continue
@@ -383,14 +384,20 @@ class SqlAppointmentRepository:
             select(*(func.pg_advisory_xact_lock(_CALENDAR_LOCK_NAMESPACE, key) for key in keys))
         )
 
-    async def _conflicting_ids(self, appointment: Appointment) -> builtins.list[UUID]:
+    async def _conflicting(self, appointment: Appointment) -> builtins.list[Conflicting]:
+        """The occupying rows ``appointment`` overlaps, with their parties (the caller is
+        told only the ids of its own: ``hduce.domain.privacy``)."""
         statement = occupying_overlapping_statement(
             appointment.slot, doctor_id=appointment.doctor_id, patient_id=appointment.patient_id
         ).where(AppointmentRow.id != appointment.id)
         rows = await self._session.execute(
-            statement.with_only_columns(AppointmentRow.id).order_by(None)
+            statement.with_only_columns(
+                AppointmentRow.id, AppointmentRow.patient_id, AppointmentRow.doctor_id
+            ).order_by(None)
         )
-        return [row_id for (row_id,) in rows]
+        return [
+            Conflicting(row_id, patient_id, doctor_id) for row_id, patient_id, doctor_id in rows
+        ]
 
     # ------------------------------------------------------------------ reads
 

@@ -127,7 +127,9 @@ class AppointmentsController(Controller):
             "(`approve: true` for APPROVED). `ends_at` defaults to the doctor's visit length. "
             "Refused when the slot is in the past, too soon, too far ahead, outside the "
             "doctor's working hours (422) or overlaps a visit of the doctor or the patient "
-            "(409, listing the conflicting ids).\n\n"
+            "(409, listing the conflicting appointments the caller is a party to: a "
+            "patient is never told the id of another patient's visit; an admin is told "
+            "every one).\n\n"
             f"Send an `{IDEMPOTENCY_HEADER}` (e.g. a UUID) to retry safely: the same key with "
             "the same body within 24 h returns the first response again (same status and "
             f"body, header `{REPLAYED_HEADER}: true`) without booking twice, even when the "
@@ -158,7 +160,8 @@ class AppointmentsController(Controller):
             ),
             409: problem(
                 409,
-                "`slot-conflict`: body lists `conflicting_appointment_ids`",
+                "`slot-conflict`: body lists `conflicting_appointment_ids` (those the "
+                "caller is a party to; all of them for an admin)",
                 SLOT_CONFLICT_EXAMPLE,
             ),
             422: problem(

@@ -95,7 +95,8 @@ CHANGE_ERRORS = {
     409: problem(
         409,
         "`stale-version`: If-Match names an older version (body: expected_version, "
-        "actual_version); or `slot-conflict` (body: conflicting_appointment_ids)",
+        "actual_version); or `slot-conflict` (body: conflicting_appointment_ids, those "
+        "the caller is a party to)",
         STALE_VERSION_EXAMPLE,
         SLOT_CONFLICT_EXAMPLE,
     ),
