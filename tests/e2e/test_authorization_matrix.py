@@ -222,10 +222,13 @@ class Case:
     stream: bool = False
     #: The route's path when it is not ``path``'s shape ({id}.ics is served by {ref}).
     route: str | None = None
+    #: Extra request headers (a precondition such as If-Match).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
-        return f"{self.method} {self.path}{'?' + self.query if self.query else ''}"
+        extra = "".join(f" [{name}: {value}]" for name, value in self.headers.items())
+        return f"{self.method} {self.path}{'?' + self.query if self.query else ''}{extra}"
 
 
 # ------------------------------------------------------------------ bodies
@@ -354,6 +357,14 @@ CASES: list[Case] = [
     Case("POST", "/doctors", only(ADMIN, status=201), body=_new_doctor_body),
     Case("GET", "/doctors/{doctor_id}", public(200)),
     Case("PATCH", "/doctors/{doctor_id}", doctor_or_admin(), body={"bio": "Matrix"}),
+    Case(
+        "PATCH",
+        "/doctors/{doctor_id}",
+        # A stale If-Match is a failed precondition, for those who may edit at all.
+        doctor_or_admin(412),
+        body={"bio": "Matrix"},
+        headers={"If-Match": '"999"'},
+    ),
     # ---------------------------------------------------------------- working hours, slots
     Case("GET", "/doctors/{doctor_id}/working-hours", public(200)),
     Case("PUT", "/doctors/{doctor_id}/working-hours", doctor_or_admin(), body={"days": WEEK}),
@@ -444,6 +455,26 @@ CASES: list[Case] = [
         appointment_parties(),
         body=REASON,
         setup=_pending,
+    ),
+    # With If-Match: who may see the appointment is decided first (an outsider gets the
+    # 404 of an unknown id, whatever the version), then the precondition: a stale version
+    # is 412 for the parties. A weak tag never matches (strong comparison): 412 for
+    # anyone signed in, refused before any lookup, so it tells outsiders nothing either.
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        appointment_parties(412),
+        body=REASON,
+        setup=_pending,
+        headers={"If-Match": '"7"'},
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        everyone(412),
+        body=REASON,
+        setup=_pending,
+        headers={"If-Match": 'W/"1"'},
     ),
     Case(
         "POST",
@@ -568,6 +599,7 @@ async def _call(world: World, case: Case, who: str) -> int:
     if case.query:
         url = f"{url}?{case.query.format(**ids)}"
     headers = {} if who == ANONYMOUS else bearer((await world.session(who))["access_token"])
+    headers.update(case.headers)
     body = case.body
     if callable(body):
         body = await body(world, who)

@@ -192,6 +192,27 @@ def test_every_operation_documents_its_client_errors(document: Document) -> None
     assert without == expected
 
 
+def test_if_match_is_documented_as_a_precondition(document: Document) -> None:
+    """Every operation taking If-Match documents its 412 (a stale version, a weak tag),
+    and the header's strong comparison."""
+    taking = [
+        (method, path, operation)
+        for method, path, operation in _operations(document)
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") == "header" and parameter.get("name") == "If-Match"
+    ]
+    assert len(taking) >= 9  # the appointment transitions, reschedule, a doctor's edit
+    for method, path, operation in taking:
+        failed = operation["responses"].get("412")
+        assert failed is not None, f"{method} {path} documents no 412"
+        examples = failed["content"]["application/problem+json"]["examples"].values()
+        assert {example["value"]["code"] for example in examples} == {
+            "stale-version",
+            "precondition-failed",
+        }, f"{method} {path}"
+        assert all(example["value"]["status"] == 412 for example in examples)
+
+
 def test_error_responses_are_problems_with_examples(document: Document) -> None:
     """Bodies are ``Problem``s (not Litestar's default shape), each exemplified with
     its own status: what a client sees for that status."""

@@ -139,7 +139,7 @@ def _by_id(conflicting: Conflicting) -> str:
 
 
 class StaleVersion(DomainError):
-    """An update was based on an old version of the record (HTTP 409/412)."""
+    """An update was based on an old version of the record (HTTP 409)."""
 
     code = "stale-version"
 
@@ -150,6 +150,12 @@ class StaleVersion(DomainError):
         self.entity_id = entity_id
         self.expected = expected
         self.actual = actual
+
+
+class PreconditionFailed(StaleVersion):
+    """The version the caller made its request conditional on (``If-Match``) is not the
+    current one: nothing was done (HTTP 412). Same code and members as ``StaleVersion``,
+    of which it is the case a precondition named."""
 
 
 class AlreadyExists(DomainError):

@@ -1,9 +1,12 @@
-"""Refusals: overlapping bookings (409 with every conflicting id), stale versions
-(If-Match), malformed input. A refused request changes nothing."""
+"""Refusals: overlapping bookings (409 with the conflicting ids), stale versions
+(If-Match: 412, compared strongly), malformed input. A refused request changes
+nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
+import pytest
 
 from tests.e2e.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld, assert_problem, iso
 
@@ -64,15 +67,31 @@ async def test_a_stale_if_match_is_refused_and_nothing_changes(world: ClinicWorl
     await world.act("doctor", booked["id"], "approve", if_match='"1"')  # now version 2
     before = await world.appointment(booked["id"])
 
+    # A failed precondition is a 412 (RFC 9110), not the 409 of slot conflicts.
     response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='"1"')
-    problem = assert_problem(response, 409, "stale-version")
+    problem = assert_problem(response, 412, "stale-version")
     assert (problem["expected_version"], problem["actual_version"]) == (1, 2)
     assert await world.appointment(booked["id"]) == before
 
-    # The current ETag (weak form too) goes through.
-    response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='W/"2"')
+    # The current ETag goes through.
+    response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='"2"')
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"3"'
+
+
+@pytest.mark.parametrize("action", ["approve", "reschedule"])
+async def test_a_weak_if_match_never_matches(world: ClinicWorld, action: str) -> None:
+    """If-Match compares strongly: W/"1" is refused even though 1 is the version."""
+    booked = await world.booked()
+    body = {"starts_at": iso(WEDNESDAY_10 + timedelta(hours=2))} if action == "reschedule" else None
+
+    response = await world.act("doctor", booked["id"], action, body, if_match='W/"1"')
+
+    problem = assert_problem(response, 412, "precondition-failed")
+    assert "strongly" in problem["detail"]
+    assert [a["version"] for a in await world.all_appointments()] == [1]
+    response = await world.act("doctor", booked["id"], action, body, if_match='"1"')
+    assert response.status_code in (200, 201), response.text
 
 
 async def test_a_stale_if_match_on_reschedule_books_nothing(world: ClinicWorld) -> None:
@@ -85,7 +104,7 @@ async def test_a_stale_if_match_on_reschedule_books_nothing(world: ClinicWorld) 
         {"starts_at": iso(WEDNESDAY_10 + timedelta(hours=2))},
         if_match='"1"',
     )
-    assert_problem(response, 409, "stale-version")
+    assert_problem(response, 412, "stale-version")
     [only] = await world.all_appointments()
     assert (only["id"], only["status"], only["version"]) == (booked["id"], "approved", 2)
 

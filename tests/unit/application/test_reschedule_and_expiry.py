@@ -14,8 +14,8 @@ from hduce.domain.errors import (
     BusinessRuleViolation,
     IllegalTransition,
     NotFound,
+    PreconditionFailed,
     SlotConflict,
-    StaleVersion,
 )
 from hduce.domain.identity import Role
 from tests.unit.application.support import THURSDAY, TUESDAY, WEDNESDAY, Clinic, local
@@ -123,7 +123,7 @@ async def test_reschedule_refuses_a_stale_version(clinic: Clinic) -> None:
     old = await clinic.book("patient", starts_at=local(WEDNESDAY, "10:00"))
     before = clinic.snapshot()
 
-    with pytest.raises(StaleVersion):
+    with pytest.raises(PreconditionFailed):  # the If-Match of the appointment moved
         await clinic.reschedule(
             RescheduleCommand(
                 clinic.actor("patient"),

@@ -19,6 +19,7 @@ from hduce.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
     SlotConflict,
     StaleVersion,
 )
@@ -370,7 +371,8 @@ async def test_each_transition_refuses_a_stale_version_and_changes_nothing(
     appointment = await _arrange(clinic, transition)
     before = clinic.snapshot()
 
-    with pytest.raises(StaleVersion) as stale:
+    # The command's version is the request's If-Match: a failed precondition (412).
+    with pytest.raises(PreconditionFailed) as stale:
         await transition.run(
             clinic,
             transition.command(clinic, appointment, expected_version=appointment.version + 1),

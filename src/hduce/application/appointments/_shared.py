@@ -16,7 +16,7 @@ from hduce.application.access import ensure_can_view
 from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import Audit, UseCase
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import NotFound, SlotConflict, StaleVersion
+from hduce.domain.errors import NotFound, PreconditionFailed, SlotConflict
 from hduce.domain.identity import Actor
 from hduce.domain.privacy import conflict_seen_by
 from hduce.domain.scheduling import SchedulingPolicy, TimeSlot, ensure_utc
@@ -71,7 +71,10 @@ async def load_for_change(
         raise NotFound("appointment", appointment_id)
     ensure_can_view(actor, appointment)
     if expected_version is not None and expected_version != appointment.version:
-        raise StaleVersion("appointment", appointment_id, expected_version, appointment.version)
+        # expected_version is always the request's If-Match: a failed precondition.
+        raise PreconditionFailed(
+            "appointment", appointment_id, expected_version, appointment.version
+        )
     return appointment
 
 

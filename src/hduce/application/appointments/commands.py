@@ -38,4 +38,4 @@ class RescheduleCommand:
     starts_at: datetime
     ends_at: datetime | None = None
     reason: str | None = None
-    expected_version: int | None = None
+    expected_version: int | None = None  # from If-Match (of the appointment being moved)
