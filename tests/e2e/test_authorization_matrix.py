@@ -12,8 +12,9 @@ bearer token only.
 
 The rules the expected statuses follow: the catalogue (specialties, doctors, working
 hours, free slots) is public; a patient sees only their own appointments, notifications
-and record; a doctor only their own calendar, and the records of patients who booked
-with them; an admin everything but other people's inboxes. Someone else's appointment
+and record; a doctor only their own calendar, and the records of their patients (who
+booked with them, or accepted their proposal: a doctor's own booking is a proposal,
+which opens nothing by itself); an admin everything but other people's inboxes. Someone else's appointment
 (like someone else's notification) is missing to those who may not see it: 404, as
 for an id that does not exist, never a 403 that would confirm it. Booking follows the same
 lines: a patient books for themself, a doctor on their own calendar, an admin for
@@ -173,13 +174,21 @@ class World:
                 day += timedelta(days=1)
         return day + timedelta(minutes=30 * index)
 
-    async def appointment(self, *, approved: bool = False) -> tuple[str, datetime]:
-        """A fresh appointment of ``patient`` with ``doctor`` (booked by the patient:
-        pending; by the doctor: approved) in a slot of its own; its id and start."""
+    async def appointment(
+        self, *, approved: bool = False, proposed: bool = False, patient: str = PATIENT
+    ) -> tuple[str, datetime]:
+        """A fresh appointment of ``patient`` with ``doctor`` in a slot of its own: booked
+        by the patient (pending), by an admin (``approved``) or by the doctor
+        (``proposed``); its id and start."""
         starts_at = self.next_slot()
         if approved:
-            booked = await self.clinic.booked(DOCTOR, patient=PATIENT, starts_at=starts_at)
+            booked = await self.clinic.booked(
+                ADMIN, patient=patient, starts_at=starts_at, approve=True
+            )
+        elif proposed:
+            booked = await self.clinic.booked(DOCTOR, patient=patient, starts_at=starts_at)
         else:
+            assert patient == PATIENT, "only the patient's own requests are made here"
             booked = await self.clinic.booked(PATIENT, starts_at=starts_at)
         return booked["id"], starts_at
 
@@ -377,8 +386,9 @@ CASES: list[Case] = [
     ),
     Case("GET", "/doctors/{doctor_id}/slots", public(200), query="from=2030-01-08&to=2030-01-09"),
     # ---------------------------------------------------------------- patients
-    # ``doctor`` has an appointment with ``patient`` (so may read the record), none with
-    # ``other_patient``.
+    # ``patient`` booked with ``doctor``, so ``doctor`` may read the record. ``doctor``
+    # only proposed an appointment to ``other_patient`` (WORLD_SETUP): a doctor's booking
+    # alone opens no record, so that one stays closed to them.
     Case("GET", "/patients/{patient_id}", parties()),
     Case(
         "GET",
@@ -541,6 +551,8 @@ async def _clinic_ids(world: World) -> None:
     assert world.clinic.specialty_id is not None
     world.ids["specialty_id"] = str(world.clinic.specialty_id)
     world.ids["appointment_id"], _ = await world.appointment()  # pending
+    # Proposed by ``doctor`` to ``other_patient``: by itself no access to their record.
+    await world.appointment(proposed=True, patient=OTHER_PATIENT)
     world.ids["notification_id"] = await world.notification(PATIENT)
 
 

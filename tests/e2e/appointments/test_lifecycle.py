@@ -82,7 +82,8 @@ async def test_requested_approved_checked_in_completed(world: ClinicWorld) -> No
 async def test_approved_visit_completed_without_check_in_and_without_a_body(
     world: ClinicWorld,
 ) -> None:
-    booked = await world.booked("doctor", patient="patient")  # the doctor's own booking
+    # Booked approved by an admin (a doctor's own booking is a proposal now: below).
+    booked = await world.booked("admin", patient="patient", approve=True)
     assert booked["status"] == "approved" and booked["version"] == 1
     world.clock.set(WEDNESDAY_10 + timedelta(minutes=5))
     response = await world.client.post(
@@ -93,7 +94,7 @@ async def test_approved_visit_completed_without_check_in_and_without_a_body(
 
 
 async def test_a_patient_cannot_complete_nor_check_in_their_visit(world: ClinicWorld) -> None:
-    booked = await world.booked("doctor", patient="patient")
+    booked = await world.booked("admin", patient="patient", approve=True)
     world.clock.set(WEDNESDAY_10 + timedelta(minutes=5))
     assert_problem(await world.act("patient", booked["id"], "complete"), 422, "illegal-transition")
     assert_problem(await world.act("patient", booked["id"], "check-in"), 422, "illegal-transition")

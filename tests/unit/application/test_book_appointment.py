@@ -89,13 +89,14 @@ async def test_a_patient_may_not_book_for_another_patient(clinic: Clinic) -> Non
     assert clinic.snapshot() == before
 
 
-async def test_a_doctor_books_on_their_own_calendar_straight_into_approved(
+async def test_a_doctor_books_on_their_own_calendar_a_proposal_for_the_patient(
     clinic: Clinic,
 ) -> None:
+    # No longer APPROVED at once: the patient accepts or declines (it holds the slot).
     booked = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "10:00"))
 
-    assert clinic.stored(booked.id).status is S.APPROVED
-    assert [e.type for e in clinic.events()] == [events.APPOINTMENT_APPROVED]
+    assert clinic.stored(booked.id).status is S.PROPOSED
+    assert [e.type for e in clinic.events()] == [events.APPOINTMENT_PROPOSED]
     assert clinic.audit_of(booked.id)[0].actor_role is Role.DOCTOR
 
 

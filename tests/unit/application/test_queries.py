@@ -32,8 +32,16 @@ class Calendar:
 @pytest.fixture
 async def calendar(clinic: Clinic) -> Calendar:
     a1 = await clinic.book("patient", starts_at=local(TUESDAY, "10:00"))
-    a2 = await clinic.book("other_doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
-    a3 = await clinic.book("doctor", patient="other_patient", starts_at=local(TUESDAY, "10:30"))
+    a2 = await clinic.book(
+        "admin",
+        patient="patient",
+        doctor="other_doctor",
+        starts_at=local(WEDNESDAY, "10:00"),
+        approve=True,
+    )
+    a3 = await clinic.book(
+        "admin", patient="other_patient", starts_at=local(TUESDAY, "10:30"), approve=True
+    )
     a4 = await clinic.book(
         "other_patient", doctor="other_doctor", starts_at=local(TUESDAY, "10:00")
     )

@@ -64,7 +64,9 @@ async def test_a_patient_moves_their_request_to_another_time(clinic: Clinic) -> 
 
 
 async def test_a_doctors_reschedule_stays_approved(clinic: Clinic) -> None:
-    old = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+    old = await clinic.book(
+        "admin", patient="patient", starts_at=local(WEDNESDAY, "10:00"), approve=True
+    )
 
     new = await clinic.reschedule(
         RescheduleCommand(clinic.actor("doctor"), old.id, starts_at=local(THURSDAY, "09:00"))
@@ -77,13 +79,38 @@ async def test_a_doctors_reschedule_stays_approved(clinic: Clinic) -> None:
 async def test_a_patients_reschedule_of_an_approved_visit_goes_back_to_pending(
     clinic: Clinic,
 ) -> None:
-    old = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+    old = await clinic.book(
+        "admin", patient="patient", starts_at=local(WEDNESDAY, "10:00"), approve=True
+    )
 
     new = await clinic.reschedule(
         RescheduleCommand(clinic.actor("patient"), old.id, starts_at=local(THURSDAY, "09:00"))
     )
 
     assert clinic.stored(new.id).status is S.PENDING
+
+
+async def test_a_doctor_moves_their_proposal_and_it_stays_a_proposal(clinic: Clinic) -> None:
+    old = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+
+    new = await clinic.reschedule(
+        RescheduleCommand(clinic.actor("doctor"), old.id, starts_at=local(THURSDAY, "09:00"))
+    )
+
+    assert clinic.stored(new.id).status is S.PROPOSED  # still the patient's to accept
+    assert clinic.stored(old.id).status is S.CANCELLED
+
+
+async def test_a_patient_declines_a_proposal_rather_than_moving_it(clinic: Clinic) -> None:
+    old = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+    before = clinic.snapshot()
+
+    with pytest.raises(IllegalTransition, match="a patient declines a proposal"):
+        await clinic.reschedule(
+            RescheduleCommand(clinic.actor("patient"), old.id, starts_at=local(THURSDAY, "09:00"))
+        )
+
+    assert clinic.snapshot() == before
 
 
 async def test_moving_by_a_quarter_of_an_hour_may_overlap_the_old_slot(clinic: Clinic) -> None:
@@ -169,8 +196,12 @@ async def test_a_cancelled_appointment_cannot_be_rescheduled(clinic: Clinic) -> 
 
 async def test_the_sweep_expires_unanswered_requests_and_marks_no_shows(clinic: Clinic) -> None:
     unanswered = await clinic.book("patient", starts_at=local(TUESDAY, "10:00"))
-    missed = await clinic.book("doctor", patient="other_patient", starts_at=local(TUESDAY, "11:00"))
-    in_grace = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "11:30"))
+    missed = await clinic.book(
+        "admin", patient="other_patient", starts_at=local(TUESDAY, "11:00"), approve=True
+    )
+    in_grace = await clinic.book(
+        "admin", patient="patient", starts_at=local(TUESDAY, "11:30"), approve=True
+    )
     later_request = await clinic.book("other_patient", starts_at=local(TUESDAY, "12:00"))
     # Past 11:00 + 15 min grace, but 11:30 has only just started.
     clinic.clock.set(local(TUESDAY, "11:35"))
@@ -195,6 +226,20 @@ async def test_the_sweep_expires_unanswered_requests_and_marks_no_shows(clinic: 
     for appointment_id in (unanswered.id, missed.id):
         entry = clinic.audit_of(appointment_id)[-1]
         assert (entry.action, entry.actor_role) == ("appointment.expired", Role.SYSTEM)
+
+
+async def test_the_sweep_expires_unanswered_proposals_at_their_start(clinic: Clinic) -> None:
+    unanswered = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "10:00"))
+    later = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "12:00"))
+    clinic.clock.set(local(TUESDAY, "10:01"))
+
+    assert await clinic.expire_overdue() == 1
+
+    expired = clinic.stored(unanswered.id)
+    assert (expired.status, expired.cancelled_by) == (S.CANCELLED, Role.SYSTEM)
+    assert clinic.stored(later.id).status is S.PROPOSED
+    entry = clinic.audit_of(unanswered.id)[-1]
+    assert (entry.action, entry.actor_role) == ("appointment.expired", Role.SYSTEM)
 
 
 async def test_running_the_sweep_again_changes_nothing(clinic: Clinic) -> None:

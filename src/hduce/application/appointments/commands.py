@@ -22,7 +22,8 @@ class BookAppointmentCommand:
 
 @dataclass(frozen=True, slots=True)
 class TransitionCommand:
-    """approve / reject / cancel / check-in / complete / no-show / entered-in-error."""
+    """approve / reject / accept / decline / cancel / check-in / complete / no-show /
+    entered-in-error."""
 
     actor: Actor
     appointment_id: UUID

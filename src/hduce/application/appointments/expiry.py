@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status
-from hduce.domain.appointments import AppointmentStatus
+from hduce.domain.appointments import UNANSWERED
 from hduce.domain.identity import Actor
 
 
 class ExpireOverdueAppointments(AppointmentUseCase):
-    """Unanswered requests are cancelled at their start, approved visits nobody closed
-    become NO_SHOW after the grace period. One transaction per appointment."""
+    """Unanswered requests and proposals are cancelled at their start, approved visits
+    nobody closed become NO_SHOW after the grace period. One transaction per appointment."""
 
     async def __call__(self) -> int:
         now = self._clock.now()
@@ -25,7 +25,7 @@ class ExpireOverdueAppointments(AppointmentUseCase):
                 if appointment is None or appointment.version != candidate.version:
                     continue  # someone else acted on it meanwhile
                 version_before = appointment.version
-                if appointment.status is AppointmentStatus.PENDING:
+                if appointment.status in UNANSWERED:
                     appointment.cancel(
                         actor=system,
                         now=now,

@@ -45,7 +45,7 @@ from hduce.adapters.sql.repositories._support import (
     table,
 )
 from hduce.application.ports import AppointmentQuery, Page
-from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
+from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus, StatusChange
 from hduce.domain.errors import (
     AlreadyExists,
     Conflicting,
@@ -55,6 +55,7 @@ from hduce.domain.errors import (
     StaleVersion,
 )
 from hduce.domain.identity import Role
+from hduce.domain.privacy import ACCEPTED, CONSENTING_ROLES, OFFERED, VOID
 from hduce.domain.scheduling import TimeSlot
 
 #: PostgreSQL: two transactions inserting conflicting rows at the same instant each
@@ -199,7 +200,8 @@ def approved_starting_between_statement(start: datetime, end: datetime) -> Selec
 
 
 def overdue_statement(now: datetime, approved_before: datetime) -> Select[AppointmentRow]:
-    """The sweep: PENDING ones started before ``now``, APPROVED ones before ``approved_before``."""
+    """The sweep: unanswered ones (PENDING, PROPOSED) started before ``now``, APPROVED
+    ones before ``approved_before``."""
     return (
         select(AppointmentRow)
         .where(
@@ -208,7 +210,9 @@ def overdue_statement(now: datetime, approved_before: datetime) -> Select[Appoin
             AppointmentRow.starts_at < max(now, approved_before),
             or_(
                 and_(
-                    AppointmentRow.status == status_literal(AppointmentStatus.PENDING),
+                    AppointmentRow.status.in_(
+                        [status_literal(status) for status in sorted(UNANSWERED)]
+                    ),
                     AppointmentRow.starts_at < now,
                 ),
                 and_(
@@ -218,6 +222,28 @@ def overdue_statement(now: datetime, approved_before: datetime) -> Select[Appoin
             ),
         )
         .order_by(*_ORDER)
+    )
+
+
+def care_statement(doctor_id: UUID, patient_id: UUID) -> Select[UUID]:
+    """``hduce.domain.privacy.establishes_care`` in SQL: an appointment of the two, not
+    void, with a history line that gives consent (a booking by the patient or an admin
+    that is no offer, or an offer accepted by one of them)."""
+    line = StatusHistoryRow
+    return (
+        select(AppointmentRow.id)
+        .join(line, line.appointment_id == AppointmentRow.id)
+        .where(
+            AppointmentRow.patient_id == patient_id,
+            AppointmentRow.doctor_id == doctor_id,
+            AppointmentRow.status != status_literal(VOID),
+            line.actor_role.in_(sorted(role.value for role in CONSENTING_ROLES)),
+            or_(
+                and_(line.from_status.is_(None), line.to_status != OFFERED.value),
+                and_(line.from_status == OFFERED.value, line.to_status == ACCEPTED.value),
+            ),
+        )
+        .limit(1)
     )
 
 
@@ -438,17 +464,10 @@ class SqlAppointmentRepository:
     async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
         return await self._load(overdue_statement(now, approved_before))
 
-    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
-        # The (patient_id, starts_at) index narrows to the patient's few rows.
-        found = await self._session.scalar(
-            select(AppointmentRow.id)
-            .where(
-                AppointmentRow.patient_id == patient_id,
-                AppointmentRow.doctor_id == doctor_id,
-                AppointmentRow.status != status_literal(AppointmentStatus.ENTERED_IN_ERROR),
-            )
-            .limit(1)
-        )
+    async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        # The (patient_id, starts_at) index narrows to the patient's few rows, the
+        # history's primary key to each one's lines.
+        found = await self._session.scalar(care_statement(doctor_id, patient_id))
         return found is not None
 
     async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:
