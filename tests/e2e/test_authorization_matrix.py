@@ -321,6 +321,11 @@ def _approved_then(after_start: timedelta) -> Setup:
     return setup
 
 
+async def _proposed(world: World, who: str) -> dict[str, str]:
+    appointment_id, _ = await world.appointment(proposed=True)
+    return {"proposal_id": appointment_id}
+
+
 async def _fresh_notification(world: World, who: str) -> dict[str, str]:
     return {"fresh_notification_id": await world.notification(PATIENT)}
 
@@ -465,6 +470,28 @@ CASES: list[Case] = [
         appointment_parties(),
         body=REASON,
         setup=_pending,
+    ),
+    # A proposal (booked by ``doctor`` for ``patient``): the patient, or an admin for
+    # them, accepts or declines it; the doctor who made it may not answer it (422) but
+    # may withdraw it (cancel), which the patient may not (they decline).
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/accept",
+        appointment_parties() | {DOCTOR: 422},
+        setup=_proposed,
+    ),
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/decline",
+        appointment_parties() | {DOCTOR: 422},
+        setup=_proposed,
+    ),
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/cancel",
+        appointment_parties() | {PATIENT: 422},
+        body=REASON,
+        setup=_proposed,
     ),
     # With If-Match: who may see the appointment is decided first (an outsider gets the
     # 404 of an unknown id, whatever the version), then the precondition: a stale version

@@ -52,7 +52,7 @@ NO_CLIENT_ERRORS = {
 READINESS_DOWN = ("GET", "/health/ready", "503")
 
 #: Operations every configuration documents (so a route that drops out is noticed).
-DEFAULT_OPERATION_COUNT = 44
+DEFAULT_OPERATION_COUNT = 46
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
 OPTIONAL_OPERATIONS = {
     ("GET", "/api/v1/auth/google/login"),

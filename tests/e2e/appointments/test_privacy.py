@@ -187,3 +187,39 @@ async def test_a_reschedule_into_another_patients_visit_names_no_id(
     problem = assert_problem(response, 409, "slot-conflict")
     assert problem["conflicting_appointment_ids"] == []
     assert foreign not in response.text
+
+
+# ------------------------------------------------------------------ the care relationship
+
+PATIENTS = "/api/v1/patients"
+
+
+async def test_a_doctors_booking_opens_the_patients_record_only_once_accepted(
+    world: ClinicWorld,
+) -> None:
+    """Any doctor may book any patient on their own calendar: that alone must not hand
+    them the patient's record. It is a proposal; the record opens when it is accepted."""
+    record = f"{PATIENTS}/{world.id('patient')}"
+    proposal = await world.booked("doctor", patient="patient")
+    assert proposal["status"] == "proposed"
+
+    assert_problem(await world.get("doctor", record), 403, "forbidden")
+
+    accepted = await world.act("patient", proposal["id"], "accept")
+    assert accepted.status_code == 200, accepted.text
+    opened = await world.get("doctor", record)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["id"] == world.id("patient")
+
+
+async def test_a_declined_proposal_opens_nothing(world: ClinicWorld) -> None:
+    record = f"{PATIENTS}/{world.id('patient')}"
+    proposal = await world.booked("doctor", patient="patient")
+
+    declined = await world.act("patient", proposal["id"], "decline")
+
+    assert declined.status_code == 200, declined.text
+    assert_problem(await world.get("doctor", record), 403, "forbidden")
+    # Booking the patient again is no way round it either.
+    await world.booked("doctor", patient="patient", starts_at=WEDNESDAY_10 + VISIT)
+    assert_problem(await world.get("doctor", record), 403, "forbidden")

@@ -123,8 +123,11 @@ class AppointmentsController(Controller):
         response_headers=[ETAG_HEADER],
         description=(
             "A patient books for themself (PENDING until the doctor answers); the doctor "
-            "books on their own calendar (APPROVED at once); an admin books for any patient "
-            "(`approve: true` for APPROVED). `ends_at` defaults to the doctor's visit length. "
+            "books on their own calendar for a patient: a proposal (PROPOSED) the patient "
+            "accepts or declines (`/accept`, `/decline`), which holds the slot meanwhile "
+            "and gives the doctor no access to the patient's record until accepted; an "
+            "admin books for any patient (`approve: true` for APPROVED). `ends_at` "
+            "defaults to the doctor's visit length. "
             "Refused when the slot is in the past, too soon, too far ahead, outside the "
             "doctor's working hours (422) or overlaps a visit of the doctor or the patient "
             "(409, listing the conflicting appointments the caller is a party to: a "
@@ -243,8 +246,8 @@ class AppointmentsController(Controller):
                 "Bad filter or timestamp",
                 invalid_input_example(
                     "status",
-                    "status must be among: pending, approved, checked_in, rejected, "
-                    "cancelled, completed, no_show, entered_in_error",
+                    "status must be among: pending, proposed, approved, checked_in, "
+                    "rejected, cancelled, completed, no_show, entered_in_error",
                 ),
             ),
         },
@@ -259,8 +262,8 @@ class AppointmentsController(Controller):
             QueryParameter(
                 name="status",
                 required=False,
-                description="pending, approved, checked_in, completed, rejected, "
-                "cancelled, no_show, entered_in_error",
+                description="pending, proposed, approved, checked_in, completed, "
+                "rejected, cancelled, no_show, entered_in_error",
             ),
         ] = None,
         doctor_id: Annotated[UUID | None, QueryParameter(name="doctor_id", required=False)] = None,
