@@ -44,6 +44,7 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.care import care_statement
 from hduce.application.ports import AppointmentQuery, Page
 from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus, StatusChange
 from hduce.domain.errors import (
@@ -55,7 +56,6 @@ from hduce.domain.errors import (
     StaleVersion,
 )
 from hduce.domain.identity import Role
-from hduce.domain.privacy import ACCEPTED, CONSENTING_ROLES, OFFERED, VOID
 from hduce.domain.scheduling import TimeSlot
 
 #: PostgreSQL: two transactions inserting conflicting rows at the same instant each
@@ -222,28 +222,6 @@ def overdue_statement(now: datetime, approved_before: datetime) -> Select[Appoin
             ),
         )
         .order_by(*_ORDER)
-    )
-
-
-def care_statement(doctor_id: UUID, patient_id: UUID) -> Select[UUID]:
-    """``hduce.domain.privacy.establishes_care`` in SQL: an appointment of the two, not
-    void, with a history line that gives consent (a booking by the patient or an admin
-    that is no offer, or an offer accepted by one of them)."""
-    line = StatusHistoryRow
-    return (
-        select(AppointmentRow.id)
-        .join(line, line.appointment_id == AppointmentRow.id)
-        .where(
-            AppointmentRow.patient_id == patient_id,
-            AppointmentRow.doctor_id == doctor_id,
-            AppointmentRow.status != status_literal(VOID),
-            line.actor_role.in_(sorted(role.value for role in CONSENTING_ROLES)),
-            or_(
-                and_(line.from_status.is_(None), line.to_status != OFFERED.value),
-                and_(line.from_status == OFFERED.value, line.to_status == ACCEPTED.value),
-            ),
-        )
-        .limit(1)
     )
 
 
