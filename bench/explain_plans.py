@@ -143,7 +143,7 @@ async def fill(dsn: str, appointments: int) -> None:
         print(f"  filled in {time.perf_counter() - started:.1f} s", flush=True)
         counts = await connection.fetchrow(
             "SELECT count(*) AS total,"
-            " count(*) FILTER (WHERE status IN ('pending','approved','checked_in')) AS occupying"
+            " count(*) FILTER (WHERE status IN ('pending','proposed','approved','checked_in')) AS occupying"
             " FROM appointments"
         )
         print(f"  appointments: {counts['total']:,} ({counts['occupying']:,} occupying)")

@@ -12,8 +12,11 @@ bearer token only.
 
 The rules the expected statuses follow: the catalogue (specialties, doctors, working
 hours, free slots) is public; a patient sees only their own appointments, notifications
-and record; a doctor only their own calendar, and the records of patients who booked
-with them; an admin everything but other people's inboxes. Booking follows the same
+and record; a doctor only their own calendar, and the records of their patients (who
+booked with them, or accepted their proposal: a doctor's own booking is a proposal,
+which opens nothing by itself); an admin everything but other people's inboxes. Someone else's appointment
+(like someone else's notification) is missing to those who may not see it: 404, as
+for an id that does not exist, never a 403 that would confirm it. Booking follows the same
 lines: a patient books for themself, a doctor on their own calendar, an admin for
 anyone. Where, for a caller who is a party to it, a business rule rather than
 authorization decides (422), that status is pinned too, so that any change in who may
@@ -113,10 +116,22 @@ def cells(
     }
 
 
-def parties(status: int = 200) -> dict[str, int]:
-    """The appointment's patient and doctor, and an admin, get ``status``; the other
-    patient and the other doctor are no party to it: 403."""
-    return cells(patient=status, other_patient=403, doctor=status, other_doctor=403, admin=status)
+def parties(status: int = 200, *, outsiders: int = 403) -> dict[str, int]:
+    """The record's patient and doctor, and an admin, get ``status``; the other patient
+    and the other doctor are no party to it: ``outsiders``."""
+    return cells(
+        patient=status,
+        other_patient=outsiders,
+        doctor=status,
+        other_doctor=outsiders,
+        admin=status,
+    )
+
+
+def appointment_parties(status: int = 200) -> dict[str, int]:
+    """``parties`` of an appointment: to the outsiders it does not exist (404, as an
+    unknown id), so its id cannot be probed."""
+    return parties(status, outsiders=404)
 
 
 def doctor_or_admin(status: int = 200) -> dict[str, int]:
@@ -159,13 +174,21 @@ class World:
                 day += timedelta(days=1)
         return day + timedelta(minutes=30 * index)
 
-    async def appointment(self, *, approved: bool = False) -> tuple[str, datetime]:
-        """A fresh appointment of ``patient`` with ``doctor`` (booked by the patient:
-        pending; by the doctor: approved) in a slot of its own; its id and start."""
+    async def appointment(
+        self, *, approved: bool = False, proposed: bool = False, patient: str = PATIENT
+    ) -> tuple[str, datetime]:
+        """A fresh appointment of ``patient`` with ``doctor`` in a slot of its own: booked
+        by the patient (pending), by an admin (``approved``) or by the doctor
+        (``proposed``); its id and start."""
         starts_at = self.next_slot()
         if approved:
-            booked = await self.clinic.booked(DOCTOR, patient=PATIENT, starts_at=starts_at)
+            booked = await self.clinic.booked(
+                ADMIN, patient=patient, starts_at=starts_at, approve=True
+            )
+        elif proposed:
+            booked = await self.clinic.booked(DOCTOR, patient=patient, starts_at=starts_at)
         else:
+            assert patient == PATIENT, "only the patient's own requests are made here"
             booked = await self.clinic.booked(PATIENT, starts_at=starts_at)
         return booked["id"], starts_at
 
@@ -208,10 +231,13 @@ class Case:
     stream: bool = False
     #: The route's path when it is not ``path``'s shape ({id}.ics is served by {ref}).
     route: str | None = None
+    #: Extra request headers (a precondition such as If-Match).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
-        return f"{self.method} {self.path}{'?' + self.query if self.query else ''}"
+        extra = "".join(f" [{name}: {value}]" for name, value in self.headers.items())
+        return f"{self.method} {self.path}{'?' + self.query if self.query else ''}{extra}"
 
 
 # ------------------------------------------------------------------ bodies
@@ -295,6 +321,11 @@ def _approved_then(after_start: timedelta) -> Setup:
     return setup
 
 
+async def _proposed(world: World, who: str) -> dict[str, str]:
+    appointment_id, _ = await world.appointment(proposed=True)
+    return {"proposal_id": appointment_id}
+
+
 async def _fresh_notification(world: World, who: str) -> dict[str, str]:
     return {"fresh_notification_id": await world.notification(PATIENT)}
 
@@ -340,6 +371,14 @@ CASES: list[Case] = [
     Case("POST", "/doctors", only(ADMIN, status=201), body=_new_doctor_body),
     Case("GET", "/doctors/{doctor_id}", public(200)),
     Case("PATCH", "/doctors/{doctor_id}", doctor_or_admin(), body={"bio": "Matrix"}),
+    Case(
+        "PATCH",
+        "/doctors/{doctor_id}",
+        # A stale If-Match is a failed precondition, for those who may edit at all.
+        doctor_or_admin(412),
+        body={"bio": "Matrix"},
+        headers={"If-Match": '"999"'},
+    ),
     # ---------------------------------------------------------------- working hours, slots
     Case("GET", "/doctors/{doctor_id}/working-hours", public(200)),
     Case("PUT", "/doctors/{doctor_id}/working-hours", doctor_or_admin(), body={"days": WEEK}),
@@ -352,8 +391,9 @@ CASES: list[Case] = [
     ),
     Case("GET", "/doctors/{doctor_id}/slots", public(200), query="from=2030-01-08&to=2030-01-09"),
     # ---------------------------------------------------------------- patients
-    # ``doctor`` has an appointment with ``patient`` (so may read the record), none with
-    # ``other_patient``.
+    # ``patient`` booked with ``doctor``, so ``doctor`` may read the record. ``doctor``
+    # only proposed an appointment to ``other_patient`` (WORLD_SETUP): a doctor's booking
+    # alone opens no record, so that one stays closed to them.
     Case("GET", "/patients/{patient_id}", parties()),
     Case(
         "GET",
@@ -388,14 +428,14 @@ CASES: list[Case] = [
         cells(patient=200, other_patient=200, doctor=403, other_doctor=200, admin=200),
         query="doctor_id={other_doctor_id}",
     ),
-    Case("GET", "/appointments/{appointment_id}", parties()),
+    Case("GET", "/appointments/{appointment_id}", appointment_parties()),
     Case(
         "GET",
         "/appointments/{appointment_id}.ics",
-        parties(),
+        appointment_parties(),
         route="/appointments/{appointment_ref}",
     ),
-    Case("GET", "/appointments/{appointment_id}/calendar.ics", parties()),
+    Case("GET", "/appointments/{appointment_id}/calendar.ics", appointment_parties()),
     # ---------------------------------------------------------------- appointments: changes
     Case(
         "POST",
@@ -408,39 +448,88 @@ CASES: list[Case] = [
         body=_booking_body,
     ),
     # Transitions: each call on a fresh appointment of ``patient`` with ``doctor``. The
-    # other patient and doctor are no party (403); the appointment's own patient trying
-    # a doctor's move is refused by the state machine (422 illegal-transition).
+    # other patient and doctor are no party: to them it does not exist (404, like an
+    # unknown id); the appointment's own patient trying a doctor's move is refused by
+    # the state machine (422 illegal-transition).
     Case(
         "POST",
         "/appointments/{fresh_id}/approve",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_pending,
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/reject",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         body=REASON,
         setup=_pending,
     ),
-    Case("POST", "/appointments/{fresh_id}/cancel", parties(), body=REASON, setup=_pending),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        appointment_parties(),
+        body=REASON,
+        setup=_pending,
+    ),
+    # A proposal (booked by ``doctor`` for ``patient``): the patient, or an admin for
+    # them, accepts or declines it; the doctor who made it may not answer it (422) but
+    # may withdraw it (cancel), which the patient may not (they decline).
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/accept",
+        appointment_parties() | {DOCTOR: 422},
+        setup=_proposed,
+    ),
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/decline",
+        appointment_parties() | {DOCTOR: 422},
+        setup=_proposed,
+    ),
+    Case(
+        "POST",
+        "/appointments/{proposal_id}/cancel",
+        appointment_parties() | {PATIENT: 422},
+        body=REASON,
+        setup=_proposed,
+    ),
+    # With If-Match: who may see the appointment is decided first (an outsider gets the
+    # 404 of an unknown id, whatever the version), then the precondition: a stale version
+    # is 412 for the parties. A weak tag never matches (strong comparison): 412 for
+    # anyone signed in, refused before any lookup, so it tells outsiders nothing either.
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        appointment_parties(412),
+        body=REASON,
+        setup=_pending,
+        headers={"If-Match": '"7"'},
+    ),
+    Case(
+        "POST",
+        "/appointments/{fresh_id}/cancel",
+        everyone(412),
+        body=REASON,
+        setup=_pending,
+        headers={"If-Match": 'W/"1"'},
+    ),
     Case(
         "POST",
         "/appointments/{fresh_id}/check-in",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_approved_then(-timedelta(minutes=10)),
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/complete",
         # Only the appointment's doctor completes a visit: an admin too gets 422.
-        parties() | {PATIENT: 422, ADMIN: 422},
+        appointment_parties() | {PATIENT: 422, ADMIN: 422},
         setup=_approved_then(timedelta(minutes=5)),
     ),
     Case(
         "POST",
         "/appointments/{fresh_id}/no-show",
-        parties() | {PATIENT: 422},
+        appointment_parties() | {PATIENT: 422},
         setup=_approved_then(timedelta(minutes=20)),
     ),
     Case(
@@ -453,7 +542,7 @@ CASES: list[Case] = [
     Case(
         "POST",
         "/appointments/{fresh_id}/reschedule",
-        parties(201),
+        appointment_parties(201),
         body=_reschedule_body,
         setup=_pending,
     ),
@@ -489,6 +578,8 @@ async def _clinic_ids(world: World) -> None:
     assert world.clinic.specialty_id is not None
     world.ids["specialty_id"] = str(world.clinic.specialty_id)
     world.ids["appointment_id"], _ = await world.appointment()  # pending
+    # Proposed by ``doctor`` to ``other_patient``: by itself no access to their record.
+    await world.appointment(proposed=True, patient=OTHER_PATIENT)
     world.ids["notification_id"] = await world.notification(PATIENT)
 
 
@@ -547,6 +638,7 @@ async def _call(world: World, case: Case, who: str) -> int:
     if case.query:
         url = f"{url}?{case.query.format(**ids)}"
     headers = {} if who == ANONYMOUS else bearer((await world.session(who))["access_token"])
+    headers.update(case.headers)
     body = case.body
     if callable(body):
         body = await body(world, who)

@@ -34,6 +34,7 @@ from hduce.domain.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     RateLimited,
     SlotConflict,
     StaleVersion,
@@ -55,11 +56,18 @@ DOMAIN_ERRORS: dict[str, DomainError] = {
     "already-exists": AlreadyExists("email already registered"),
     "rate-limited": RateLimited(retry_after_seconds=17),
 }
+#: Raised by use cases when the version came from If-Match (code ``stale-version`` too).
+PRECONDITION_FAILED = PreconditionFailed("Appointment", uuid.UUID(int=2), expected=3, actual=4)
 
 
 @get("/domain-error/{name:str}", sync_to_thread=False)
 def raise_domain_error(name: FromPath[str]) -> None:
     raise DOMAIN_ERRORS[name]
+
+
+@get("/precondition-failed", sync_to_thread=False)
+def raise_precondition_failed() -> None:
+    raise PRECONDITION_FAILED
 
 
 @get("/crash", sync_to_thread=False)
@@ -121,7 +129,7 @@ def make_app(container: AsyncContainer | None = None, **kwargs: object) -> Lites
     return create_app(
         container or make_container(),
         settings(),
-        route_handlers=[raise_domain_error, crash, typed],
+        route_handlers=[raise_domain_error, raise_precondition_failed, crash, typed],
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -248,6 +256,16 @@ async def test_stale_version_is_a_409_with_versions(client: AsyncTestClient[Lite
 
     body = response.json()
     assert (response.status_code, body["code"]) == (409, "stale-version")
+    assert (body["expected_version"], body["actual_version"]) == (3, 4)
+
+
+async def test_a_failed_if_match_is_a_412_with_versions(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    response = await client.get("/api/v1/precondition-failed")
+
+    body = response.json()
+    assert (response.status_code, body["status"], body["code"]) == (412, 412, "stale-version")
     assert (body["expected_version"], body["actual_version"]) == (3, 4)
 
 

@@ -64,7 +64,7 @@ READINESS_DOWN = ("GET", "/health/ready", "503")
 SELF_AUTHENTICATING = {("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
 
 #: Operations every configuration documents (so a route that drops out is noticed).
-DEFAULT_OPERATION_COUNT = 44
+DEFAULT_OPERATION_COUNT = 46
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
 OPTIONAL_OPERATIONS = {
     ("GET", "/api/v1/auth/google/login"),
@@ -207,6 +207,27 @@ def test_every_operation_documents_its_client_errors(document: Document) -> None
         if (method, path) in NO_CLIENT_ERRORS
     )
     assert without == expected
+
+
+def test_if_match_is_documented_as_a_precondition(document: Document) -> None:
+    """Every operation taking If-Match documents its 412 (a stale version, a weak tag),
+    and the header's strong comparison."""
+    taking = [
+        (method, path, operation)
+        for method, path, operation in _operations(document)
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") == "header" and parameter.get("name") == "If-Match"
+    ]
+    assert len(taking) >= 9  # the appointment transitions, reschedule, a doctor's edit
+    for method, path, operation in taking:
+        failed = operation["responses"].get("412")
+        assert failed is not None, f"{method} {path} documents no 412"
+        examples = failed["content"]["application/problem+json"]["examples"].values()
+        assert {example["value"]["code"] for example in examples} == {
+            "stale-version",
+            "precondition-failed",
+        }, f"{method} {path}"
+        assert all(example["value"]["status"] == 412 for example in examples)
 
 
 def test_error_responses_are_problems_with_examples(document: Document) -> None:

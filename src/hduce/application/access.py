@@ -1,21 +1,28 @@
 """Who may see what, and who may book for whom: the authorization counterpart of the
-state machine's actor rules (refused with ``PermissionDenied``, HTTP 403)."""
+state machine's actor rules (refused with ``PermissionDenied``, HTTP 403, or, where
+the refusal itself would tell something, as ``NotFound``)."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import PermissionDenied
+from hduce.domain.errors import NotFound, PermissionDenied
 from hduce.domain.identity import Actor, Role
+from hduce.domain.privacy import is_party
+
+
+def can_view(actor: Actor, appointment: Appointment) -> bool:
+    """Admins and the system see every appointment; anyone else only those they are a
+    party to (the patient, the doctor)."""
+    return is_party(actor, patient_id=appointment.patient_id, doctor_id=appointment.doctor_id)
 
 
 def ensure_can_view(actor: Actor, appointment: Appointment) -> None:
-    if actor.role in (Role.ADMIN, Role.SYSTEM):
-        return
-    if actor.user_id in (appointment.patient_id, appointment.doctor_id):
-        return
-    raise PermissionDenied("this appointment belongs to someone else")
+    """Someone else's appointment is missing to whoever may not see it (``NotFound``,
+    exactly as for an unknown id): a 403 would confirm that the id exists."""
+    if not can_view(actor, appointment):
+        raise NotFound("appointment", appointment.id)
 
 
 def ensure_can_book(actor: Actor, patient_id: UUID, doctor_id: UUID) -> None:

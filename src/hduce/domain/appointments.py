@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
@@ -17,8 +17,12 @@ from hduce.domain import events
 # Re-exported: most code names the statuses through the aggregate's module.
 from hduce.domain.appointment_status import OCCUPYING_STATUSES as OCCUPYING_STATUSES
 from hduce.domain.appointment_status import TERMINAL_STATUSES as TERMINAL_STATUSES
+from hduce.domain.appointment_status import UNANSWERED as UNANSWERED
 from hduce.domain.appointment_status import AppointmentStatus as AppointmentStatus
-from hduce.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidInput, SlotConflict
+from hduce.domain.appointment_status import StatusChange as StatusChange
+from hduce.domain.booking_guards import check_bookable as check_bookable
+from hduce.domain.booking_guards import hours, minutes
+from hduce.domain.errors import IllegalTransition, InvalidInput, SlotConflict
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
@@ -36,26 +40,26 @@ RESCHEDULED_REASON = "rescheduled"
 
 _S = AppointmentStatus
 
+#: The event of a booking, by the status it starts in (a reschedule has its own).
+_BOOKED_EVENT: dict[AppointmentStatus, type[events.AppointmentTransition]] = {
+    _S.PENDING: events.AppointmentRequested,
+    _S.PROPOSED: events.AppointmentProposed,
+    _S.APPROVED: events.AppointmentApproved,
+}
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """One line of the append-only history. ``from_status`` is None for creation."""
 
-    from_status: AppointmentStatus | None
-    to_status: AppointmentStatus
-    at: datetime
-    actor_role: Role
-    actor_id: UUID | None
-    reason: str | None = None
+def _optional_reason(reason: str | None, *, multiline: bool = False) -> str | None:
+    # One line unless said otherwise: transition reasons are quoted in emails and SMS.
+    text = plain_text(reason or "", "reason", multiline=multiline)
+    if len(text) > 2000:
+        raise InvalidInput("reason is longer than 2000 characters", field="reason")
+    return text or None
 
 
 def _require_reason(reason: str | None, *, what: str) -> str:
-    # One line: transition reasons are quoted in the emails and SMS about them.
-    text = plain_text(reason or "", "reason")
-    if not text:
+    text = _optional_reason(reason)
+    if text is None:
         raise InvalidInput(f"a reason is required to {what}", field="reason")
-    if len(text) > 2000:
-        raise InvalidInput("reason is longer than 2000 characters", field="reason")
     return text
 
 
@@ -115,15 +119,48 @@ class Appointment:
         existing: Iterable[Occupancy],
         approve: bool | None = None,
         appointment_id: UUID | None = None,
-        replaces: UUID | None = None,
     ) -> Appointment:
-        """Create a booking: PENDING for a patient, APPROVED for the doctor.
+        """Create a booking: PENDING for a patient; PROPOSED for the doctor (an offer
+        the patient accepts or declines: a doctor's booking alone never puts the
+        patient in their care, ``hduce.domain.privacy``).
 
         An admin books PENDING unless ``approve`` is True. ``existing`` must hold
         the occupying appointments of that doctor and patient around ``slot``.
         """
-        now = ensure_utc(now, "now")
         status = cls._initial_status(actor, patient_id, doctor_id, approve)
+        return cls._new(
+            actor=actor,
+            status=status,
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            slot=slot,
+            reason=reason,
+            now=now,
+            policy=policy,
+            availability=availability,
+            existing=existing,
+            appointment_id=appointment_id,
+        )
+
+    @classmethod
+    def _new(
+        cls,
+        *,
+        actor: Actor,
+        status: AppointmentStatus,
+        patient_id: UUID,
+        doctor_id: UUID,
+        slot: TimeSlot,
+        reason: str,
+        now: datetime,
+        policy: SchedulingPolicy,
+        availability: DoctorAvailability,
+        existing: Iterable[Occupancy],
+        appointment_id: UUID | None = None,
+        replaces: UUID | None = None,
+    ) -> Appointment:
+        """A new appointment in ``status``, once the booking guards let it through."""
+        now = ensure_utc(now, "now")
         check_bookable(
             slot=slot,
             patient_id=patient_id,
@@ -136,9 +173,7 @@ class Appointment:
             to_status=status,
             actor=actor,
         )
-        text = plain_text(reason, "reason", multiline=True)
-        if len(text) > 2000:
-            raise InvalidInput("reason is longer than 2000 characters", field="reason")
+        text = _optional_reason(reason, multiline=True) or ""
         appointment = cls(
             id=appointment_id or uuid7(),
             patient_id=patient_id,
@@ -152,11 +187,7 @@ class Appointment:
             version=0,
         )
         payload_class: type[events.AppointmentTransition] = (
-            events.AppointmentRescheduled
-            if replaces is not None
-            else events.AppointmentRequested
-            if status is _S.PENDING
-            else events.AppointmentApproved
+            events.AppointmentRescheduled if replaces is not None else _BOOKED_EVENT[status]
         )
         appointment._record(None, status, actor, now, None, payload_class)
         return appointment
@@ -176,13 +207,16 @@ class Appointment:
         if actor.role is Role.DOCTOR:
             if not actor.is_user(doctor_id):
                 raise IllegalTransition(
-                    "new", _S.APPROVED, str(actor), "doctors book only on their own calendar"
+                    "new", _S.PROPOSED, str(actor), "doctors book only on their own calendar"
                 )
-            if approve is False:
+            if approve is not None:
                 raise IllegalTransition(
-                    "new", _S.PENDING, str(actor), "a doctor's booking is approved"
+                    "new",
+                    _S.APPROVED if approve else _S.PENDING,
+                    str(actor),
+                    "a doctor's booking is a proposal the patient accepts",
                 )
-            return _S.APPROVED
+            return _S.PROPOSED
         if actor.role is Role.ADMIN:
             return _S.APPROVED if approve else _S.PENDING
         raise IllegalTransition("new", _S.PENDING, str(actor), "the system does not book")
@@ -192,7 +226,7 @@ class Appointment:
     def approve(self, *, actor: Actor, now: datetime, existing: Iterable[Occupancy]) -> None:
         """PENDING -> APPROVED by that doctor or an admin; overlaps are checked again."""
         self._expect(_S.APPROVED, actor, {_S.PENDING})
-        self._expect_doctor_or_admin(_S.APPROVED, actor)
+        self._expect_own_or_admin(_S.APPROVED, actor, Role.DOCTOR)
         now = ensure_utc(now, "now")
         if now >= self.slot.start:
             raise IllegalTransition(self.status, _S.APPROVED, str(actor), "the visit has started")
@@ -204,14 +238,33 @@ class Appointment:
             ignore=(self.id,),
         )
         if conflicts:
-            raise SlotConflict(c.id for c in conflicts)
+            raise SlotConflict.among(conflicts)
         self._record(self.status, _S.APPROVED, actor, now, None, events.AppointmentApproved)
 
     def reject(self, *, actor: Actor, now: datetime, reason: str | None) -> None:
         self._expect(_S.REJECTED, actor, {_S.PENDING})
-        self._expect_doctor_or_admin(_S.REJECTED, actor)
+        self._expect_own_or_admin(_S.REJECTED, actor, Role.DOCTOR)
         now = ensure_utc(now, "now")
         text = _require_reason(reason, what="reject")
+        self.rejection_reason = text
+        self._record(self.status, _S.REJECTED, actor, now, text, events.AppointmentRejected)
+
+    def accept(self, *, actor: Actor, now: datetime) -> None:
+        """PROPOSED -> APPROVED by the patient (or an admin for them), before the start.
+        The proposal already holds the slot: there is no overlap to check again."""
+        self._expect(_S.APPROVED, actor, {_S.PROPOSED})
+        self._expect_own_or_admin(_S.APPROVED, actor, Role.PATIENT)
+        now = ensure_utc(now, "now")
+        if now >= self.slot.start:
+            raise self._refused(_S.APPROVED, actor, "the visit has started")
+        self._record(self.status, _S.APPROVED, actor, now, None, events.AppointmentApproved)
+
+    def decline(self, *, actor: Actor, now: datetime, reason: str | None = None) -> None:
+        """PROPOSED -> REJECTED by the patient (or an admin for them); a reason is optional."""
+        self._expect(_S.REJECTED, actor, {_S.PROPOSED})
+        self._expect_own_or_admin(_S.REJECTED, actor, Role.PATIENT)
+        now = ensure_utc(now, "now")
+        text = _optional_reason(reason)
         self.rejection_reason = text
         self._record(self.status, _S.REJECTED, actor, now, text, events.AppointmentRejected)
 
@@ -224,25 +277,31 @@ class Appointment:
         policy: SchedulingPolicy,
         rescheduled_to: UUID | None = None,
     ) -> None:
-        self._expect(_S.CANCELLED, actor, {_S.PENDING, _S.APPROVED})
+        """A proposal is withdrawn (cancelled) by its doctor or an admin; its patient
+        declines it instead."""
+        self._expect(_S.CANCELLED, actor, {_S.PENDING, _S.PROPOSED, _S.APPROVED})
         now = ensure_utc(now, "now")
         text = _require_reason(reason, what="cancel")
         if actor.role is Role.PATIENT:
             if not actor.is_user(self.patient_id):
                 raise self._refused(_S.CANCELLED, actor, "not this patient's appointment")
+            if self.status is _S.PROPOSED:
+                raise self._refused(_S.CANCELLED, actor, "a patient declines a proposal")
             if self.status is _S.APPROVED and now > self.slot.start - policy.cancellation_cutoff:
                 raise self._refused(
                     _S.CANCELLED,
                     actor,
                     f"patients cancel an approved visit at least "
-                    f"{_hours(policy.cancellation_cutoff)} before it starts",
+                    f"{hours(policy.cancellation_cutoff)} before it starts",
                 )
         elif actor.role is Role.DOCTOR:
             if not actor.is_user(self.doctor_id):
                 raise self._refused(_S.CANCELLED, actor, "not this doctor's appointment")
-        elif actor.role is Role.SYSTEM and (self.status is not _S.PENDING or now < self.slot.start):
+        elif actor.role is Role.SYSTEM and (self.status not in UNANSWERED or now < self.slot.start):
             raise self._refused(
-                _S.CANCELLED, actor, "the system cancels only requests unanswered at start"
+                _S.CANCELLED,
+                actor,
+                "the system cancels only requests or proposals unanswered at start",
             )
         self.cancelled_by = actor.role
         self.cancelled_by_id = actor.user_id
@@ -252,7 +311,7 @@ class Appointment:
 
     def check_in(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:
         self._expect(_S.CHECKED_IN, actor, {_S.APPROVED})
-        self._expect_doctor_or_admin(_S.CHECKED_IN, actor)
+        self._expect_own_or_admin(_S.CHECKED_IN, actor, Role.DOCTOR)
         now = ensure_utc(now, "now")
         window = policy.check_in_window(self.slot)
         if not window.contains_instant(now):
@@ -278,13 +337,13 @@ class Appointment:
     def mark_no_show(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:
         self._expect(_S.NO_SHOW, actor, {_S.APPROVED})
         if actor.role is not Role.SYSTEM:
-            self._expect_doctor_or_admin(_S.NO_SHOW, actor)
+            self._expect_own_or_admin(_S.NO_SHOW, actor, Role.DOCTOR)
         now = ensure_utc(now, "now")
         if now <= self.slot.start + policy.no_show_grace:
             raise self._refused(
                 _S.NO_SHOW,
                 actor,
-                f"a no-show is marked only {_minutes(policy.no_show_grace)} after the start",
+                f"a no-show is marked only {minutes(policy.no_show_grace)} after the start",
             )
         self._record(self.status, _S.NO_SHOW, actor, now, None, events.AppointmentNoShow)
 
@@ -310,27 +369,15 @@ class Appointment:
     ) -> Appointment:
         """Cancel this one ("rescheduled") and book its replacement; both change or neither.
 
-        A patient's replacement goes back to PENDING; the doctor's stays APPROVED; an
-        admin's keeps the current status.
+        A patient's replacement goes back to PENDING (a proposal is declined, not
+        moved); the doctor's is APPROVED, or PROPOSED again for a proposal; an admin's
+        keeps the current status.
         """
-        if self.status not in {_S.PENDING, _S.APPROVED}:
-            raise self._refused(_S.CANCELLED, actor, "only pending or approved visits move")
-        approve: bool | None
-        if actor.role is Role.PATIENT:
-            approve = False
-            if not actor.is_user(self.patient_id):
-                raise self._refused(_S.CANCELLED, actor, "not this patient's appointment")
-        elif actor.role is Role.DOCTOR:
-            approve = True
-            if not actor.is_user(self.doctor_id):
-                raise self._refused(_S.CANCELLED, actor, "not this doctor's appointment")
-        elif actor.role is Role.ADMIN:
-            approve = self.status is _S.APPROVED
-        else:
-            raise self._refused(_S.CANCELLED, actor, "the system does not reschedule")
+        status = self._replacement_status(actor)
         # Book first: if the new slot is refused, this appointment stays untouched.
-        replacement = Appointment.book(
+        replacement = Appointment._new(
             actor=actor,
+            status=status,
             patient_id=self.patient_id,
             doctor_id=self.doctor_id,
             slot=new_slot,
@@ -339,7 +386,6 @@ class Appointment:
             policy=policy,
             availability=availability,
             existing=existing,
-            approve=approve,
             replaces=self.id,
         )
         self.cancel(
@@ -353,18 +399,37 @@ class Appointment:
 
     # ------------------------------------------------------------------ helpers
 
+    def _replacement_status(self, actor: Actor) -> AppointmentStatus:
+        if self.status not in {_S.PENDING, _S.PROPOSED, _S.APPROVED}:
+            raise self._refused(
+                _S.CANCELLED, actor, "only pending, proposed or approved visits move"
+            )
+        if actor.role is Role.PATIENT:
+            if not actor.is_user(self.patient_id):
+                raise self._refused(_S.CANCELLED, actor, "not this patient's appointment")
+            if self.status is _S.PROPOSED:
+                raise self._refused(_S.CANCELLED, actor, "a patient declines a proposal")
+            return _S.PENDING
+        if actor.role is Role.DOCTOR:
+            if not actor.is_user(self.doctor_id):
+                raise self._refused(_S.CANCELLED, actor, "not this doctor's appointment")
+            return _S.PROPOSED if self.status is _S.PROPOSED else _S.APPROVED
+        if actor.role is Role.ADMIN:
+            return self.status
+        raise self._refused(_S.CANCELLED, actor, "the system does not reschedule")
+
     def _expect(
         self, to_status: AppointmentStatus, actor: Actor, allowed_from: Iterable[AppointmentStatus]
     ) -> None:
         if self.status not in set(allowed_from):
             raise self._refused(to_status, actor, f"not allowed from {self.status}")
 
-    def _expect_doctor_or_admin(self, to_status: AppointmentStatus, actor: Actor) -> None:
-        if actor.role is Role.ADMIN:
+    def _expect_own_or_admin(self, to_status: AppointmentStatus, actor: Actor, role: Role) -> None:
+        """An admin, or the appointment's own doctor (``role`` DOCTOR) or patient."""
+        own = self.doctor_id if role is Role.DOCTOR else self.patient_id
+        if actor.role is Role.ADMIN or (actor.role is role and actor.is_user(own)):
             return
-        if actor.role is Role.DOCTOR and actor.is_user(self.doctor_id):
-            return
-        raise self._refused(to_status, actor, "only the appointment's doctor or an admin may")
+        raise self._refused(to_status, actor, f"only the appointment's {role} or an admin may")
 
     def _refused(self, to_status: AppointmentStatus, actor: Actor, why: str) -> IllegalTransition:
         return IllegalTransition(self.status, to_status, str(actor), why)
@@ -408,51 +473,3 @@ class Appointment:
                 payload=payload,
             )
         )
-
-
-def check_bookable(
-    *,
-    slot: TimeSlot,
-    patient_id: UUID,
-    doctor_id: UUID,
-    now: datetime,
-    policy: SchedulingPolicy,
-    availability: DoctorAvailability,
-    existing: Iterable[Occupancy],
-    ignore: Iterable[UUID] = (),
-    to_status: AppointmentStatus = _S.PENDING,
-    actor: Actor | None = None,
-) -> None:
-    """The guards of "new -> PENDING/APPROVED": time rules, working hours, conflicts."""
-    who = str(actor) if actor else "booking"
-    if patient_id == doctor_id:
-        raise BusinessRuleViolation("a doctor cannot book a visit with themselves", "self-booking")
-    if slot.start < now:
-        raise IllegalTransition("new", to_status, who, "the slot is in the past")
-    if slot.start < now + policy.minimum_notice:
-        raise BusinessRuleViolation(
-            f"bookings need {_minutes(policy.minimum_notice)} notice", "minimum-notice"
-        )
-    if slot.start > now + policy.booking_horizon:
-        raise BusinessRuleViolation(
-            f"bookings open {policy.booking_horizon.days} days ahead at most", "booking-horizon"
-        )
-    if slot.duration > policy.max_visit_length:
-        raise BusinessRuleViolation("the visit is too long", "visit-too-long")
-    if not availability.covers(slot):
-        raise BusinessRuleViolation(
-            "the slot is outside the doctor's working hours", "outside-working-hours"
-        )
-    conflicts = find_conflicts(
-        slot, doctor_id=doctor_id, patient_id=patient_id, existing=existing, ignore=ignore
-    )
-    if conflicts:
-        raise SlotConflict(c.id for c in conflicts)
-
-
-def _minutes(delta: timedelta) -> str:
-    return f"{int(delta.total_seconds() // 60)} minutes"
-
-
-def _hours(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 3600:g} hours"

@@ -7,7 +7,9 @@ can branch on it without parsing messages.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 
@@ -77,22 +79,67 @@ class IllegalTransition(BusinessRuleViolation):
         self.why = why
 
 
+@dataclass(frozen=True, slots=True)
+class Conflicting:
+    """An appointment a slot overlaps, and whose it is (None: not known), so that each
+    caller can be told only the ids that are theirs to know."""
+
+    id: UUID
+    patient_id: UUID | None = None
+    doctor_id: UUID | None = None
+
+
+class _Appointment(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def patient_id(self) -> UUID: ...
+    @property
+    def doctor_id(self) -> UUID: ...
+
+
 class SlotConflict(DomainError):
-    """The slot overlaps occupying appointments (HTTP 409)."""
+    """The slot overlaps occupying appointments (HTTP 409).
+
+    Raised with every conflicting appointment; what a caller is told of them is
+    ``hduce.domain.privacy.conflict_seen_by``'s decision (``narrowed``).
+    """
 
     code = "slot-conflict"
 
-    def __init__(self, conflicting_ids: Iterable[UUID]) -> None:
-        ids = sorted(set(conflicting_ids), key=str)
+    def __init__(self, conflicting: Iterable[UUID | Conflicting]) -> None:
+        found: dict[UUID, Conflicting] = {}
+        for item in conflicting:
+            known = item if isinstance(item, Conflicting) else Conflicting(item)
+            if known.id not in found or found[known.id].patient_id is None:
+                found[known.id] = known
+        self.conflicts: tuple[Conflicting, ...] = tuple(sorted(found.values(), key=_by_id))
+        self.conflicting_ids: tuple[UUID, ...] = tuple(c.id for c in self.conflicts)
         super().__init__(
             "the requested time overlaps "
-            + (", ".join(str(i) for i in ids) if ids else "another appointment")
+            + (
+                ", ".join(str(i) for i in self.conflicting_ids)
+                if self.conflicting_ids
+                else "another appointment"
+            )
         )
-        self.conflicting_ids: tuple[UUID, ...] = tuple(ids)
+
+    @classmethod
+    def among(cls, appointments: Iterable[_Appointment]) -> SlotConflict:
+        """The conflict with these appointments, whose parties it remembers."""
+        return cls(Conflicting(a.id, a.patient_id, a.doctor_id) for a in appointments)
+
+    def narrowed(self, keep: Callable[[Conflicting], bool]) -> SlotConflict:
+        """The same conflict naming only the appointments ``keep`` lets through."""
+        return SlotConflict(c for c in self.conflicts if keep(c))
+
+
+def _by_id(conflicting: Conflicting) -> str:
+    return str(conflicting.id)
 
 
 class StaleVersion(DomainError):
-    """An update was based on an old version of the record (HTTP 409/412)."""
+    """An update was based on an old version of the record (HTTP 409)."""
 
     code = "stale-version"
 
@@ -103,6 +150,12 @@ class StaleVersion(DomainError):
         self.entity_id = entity_id
         self.expected = expected
         self.actual = actual
+
+
+class PreconditionFailed(StaleVersion):
+    """The version the caller made its request conditional on (``If-Match``) is not the
+    current one: nothing was done (HTTP 412). Same code and members as ``StaleVersion``,
+    of which it is the case a precondition named."""
 
 
 class AlreadyExists(DomainError):

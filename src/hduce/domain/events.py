@@ -72,12 +72,23 @@ class AppointmentRequested(AppointmentTransition):
 
 
 @dataclass(frozen=True, slots=True)
+class AppointmentProposed(AppointmentTransition):
+    """The doctor booked for the patient: an offer the patient accepts or declines."""
+
+    TYPE: ClassVar[str] = "appointment.proposed"
+
+
+@dataclass(frozen=True, slots=True)
 class AppointmentApproved(AppointmentTransition):
+    """Confirmed: approved by the doctor (or an admin), or a proposal accepted."""
+
     TYPE: ClassVar[str] = "appointment.approved"
 
 
 @dataclass(frozen=True, slots=True)
 class AppointmentRejected(AppointmentTransition):
+    """A request rejected by the doctor, or a proposal declined by the patient."""
+
     TYPE: ClassVar[str] = "appointment.rejected"
 
 
@@ -147,6 +158,7 @@ CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
         payload.TYPE: payload
         for payload in (
             AppointmentRequested,
+            AppointmentProposed,
             AppointmentApproved,
             AppointmentRejected,
             AppointmentCancelled,
@@ -164,6 +176,7 @@ EVENT_TYPES: Final = frozenset(CATALOGUE)
 
 # The wire names, for subscriptions and tables keyed by name.
 APPOINTMENT_REQUESTED: Final = AppointmentRequested.TYPE
+APPOINTMENT_PROPOSED: Final = AppointmentProposed.TYPE
 APPOINTMENT_APPROVED: Final = AppointmentApproved.TYPE
 APPOINTMENT_REJECTED: Final = AppointmentRejected.TYPE
 APPOINTMENT_CANCELLED: Final = AppointmentCancelled.TYPE

@@ -15,11 +15,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hduce.domain import events
+from hduce.domain.appointment_status import AppointmentStatus
 from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.events import (
     AppointmentApproved,
     AppointmentCancelled,
     AppointmentPayload,
+    AppointmentRejected,
     AppointmentTransition,
     DomainEvent,
 )
@@ -61,6 +63,9 @@ class Recipient:
 class Template(StrEnum):
     REQUEST_SUBMITTED = "request_submitted"
     NEW_REQUEST = "new_request"
+    PROPOSED = "proposed"
+    PROPOSAL_ACCEPTED = "proposal_accepted"
+    PROPOSAL_DECLINED = "proposal_declined"
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
@@ -97,6 +102,8 @@ _PATIENT, _DOCTOR = "patient", "doctor"
 # event type -> (template for the patient, template for the doctor); None = not told.
 _POLICY: dict[str, tuple[Template | None, Template | None]] = {
     events.APPOINTMENT_REQUESTED: (Template.REQUEST_SUBMITTED, Template.NEW_REQUEST),
+    # The doctor who proposed knows it; the patient is asked to accept or decline.
+    events.APPOINTMENT_PROPOSED: (Template.PROPOSED, None),
     events.APPOINTMENT_APPROVED: (Template.APPROVED, None),
     events.APPOINTMENT_REJECTED: (Template.REJECTED, None),
     events.APPOINTMENT_CANCELLED: (Template.CANCELLED, Template.CANCELLED),
@@ -121,24 +128,39 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
     if isinstance(payload, AppointmentCancelled) and payload.rescheduled_to:
         return []  # the replacement's "rescheduled" event tells both parties the new time
     if isinstance(payload, AppointmentApproved) and payload.from_status is None:
-        # Booked straight into APPROVED by the doctor or an admin: the patient hears
-        # of it; the doctor who booked it knows already.
+        # Booked straight into APPROVED by an admin: the patient hears of it; the
+        # doctor sees it on their calendar.
         templates = (Template.APPROVED, None)
+    # Whoever cancelled, accepted or declined knows it already: only the other side hears.
+    actor_knows: UUID | None = None
+    if isinstance(payload, AppointmentTransition):
+        answer = _ANSWERS.get(type(payload))
+        if answer is not None and payload.from_status is AppointmentStatus.PROPOSED:
+            # The patient (or an admin for them) accepted or declined a proposal.
+            templates = (answer, answer)
+            actor_knows = payload.actor_id
+        elif isinstance(payload, AppointmentCancelled):
+            actor_knows = payload.actor_id
     intents: list[NotificationIntent] = []
     for side, template, recipient in (
         (_PATIENT, templates[0], parties.patient),
         (_DOCTOR, templates[1], parties.doctor),
     ):
-        if template is None:
+        if template is None or (actor_knows is not None and actor_knows == recipient.user_id):
             continue
-        if isinstance(payload, AppointmentCancelled) and payload.actor_id == recipient.user_id:
-            continue  # whoever cancelled knows it
         params = _params(payload, side)
         intents.extend(
             NotificationIntent(event.id, event.type, recipient, channel, template, params)
             for channel in recipient.channels()
         )
     return intents
+
+
+#: The answer to a proposal, by the event it records.
+_ANSWERS: dict[type[AppointmentPayload], Template] = {
+    AppointmentApproved: Template.PROPOSAL_ACCEPTED,
+    AppointmentRejected: Template.PROPOSAL_DECLINED,
+}
 
 
 def _params(payload: AppointmentPayload, side: str) -> dict[str, Any]:
@@ -176,6 +198,18 @@ def render(intent: NotificationIntent, parties: Parties) -> RenderedMessage:
         Template.NEW_REQUEST: (
             "New appointment request",
             f"{other} asks for an appointment on {when}.",
+        ),
+        Template.PROPOSED: (
+            "Appointment proposed",
+            f"{other} proposes an appointment on {when}. Accept or decline it in the app.",
+        ),
+        Template.PROPOSAL_ACCEPTED: (
+            "Appointment confirmed",
+            f"The appointment with {other} on {when} was accepted by the {by}.",
+        ),
+        Template.PROPOSAL_DECLINED: (
+            "Appointment declined",
+            f"The appointment proposed with {other} on {when} was declined by the {by}.{because}",
         ),
         Template.APPROVED: (
             "Appointment approved",

@@ -41,6 +41,7 @@ async def test_admin_gets_the_dashboard_of_the_default_window(admin_app: AdminAp
     assert appointments["total"] == 13
     assert appointments["by_status"] == {
         "pending": 2,
+        "proposed": 0,
         "approved": 2,
         "checked_in": 1,
         "rejected": 1,

@@ -87,8 +87,9 @@ async def test_the_alias_path_serves_the_same_document(world: ClinicWorld) -> No
 
 async def test_only_the_parties_get_the_file(world: ClinicWorld) -> None:
     booked = await world.booked()
-    assert_problem(await fetch(world, booked["id"], who="other_patient"), 403, "forbidden")
-    assert_problem(await fetch(world, booked["id"], who="other_doctor"), 403, "forbidden")
+    # Someone else's appointment is missing, exactly like an unknown id.
+    assert_problem(await fetch(world, booked["id"], who="other_patient"), 404, "not-found")
+    assert_problem(await fetch(world, booked["id"], who="other_doctor"), 404, "not-found")
     assert_problem(
         await world.client.get(f"{APPOINTMENTS}/{booked['id']}.ics"), 401, "unauthenticated"
     )

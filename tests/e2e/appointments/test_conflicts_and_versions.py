@@ -1,9 +1,12 @@
-"""Refusals: overlapping bookings (409 with every conflicting id), stale versions
-(If-Match), malformed input. A refused request changes nothing."""
+"""Refusals: overlapping bookings (409 with the conflicting ids), stale versions
+(If-Match: 412, compared strongly), malformed input. A refused request changes
+nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
+import pytest
 
 from tests.e2e.harness import APPOINTMENTS, VISIT, WEDNESDAY_10, ClinicWorld, assert_problem, iso
 
@@ -12,8 +15,15 @@ async def test_double_booking_a_doctor_is_refused_with_the_conflicting_id(
     world: ClinicWorld,
 ) -> None:
     first = await world.booked("patient")
-    # Overlapping by a quarter of an hour, another patient, same doctor.
+    # Overlapping by a quarter of an hour, another patient, same doctor: refused, and
+    # that patient is not told whose visit is in the way (tests/e2e/appointments/
+    # test_privacy.py); the doctor, on whose calendar it is, is told its id.
     response = await world.book("other_patient", starts_at=WEDNESDAY_10 + timedelta(minutes=15))
+    problem = assert_problem(response, 409, "slot-conflict")
+    assert problem["conflicting_appointment_ids"] == []
+    response = await world.book(
+        "doctor", patient="other_patient", starts_at=WEDNESDAY_10 + timedelta(minutes=15)
+    )
     problem = assert_problem(response, 409, "slot-conflict")
     assert problem["conflicting_appointment_ids"] == [first["id"]]
     assert [a["id"] for a in await world.all_appointments()] == [first["id"]]
@@ -37,7 +47,8 @@ async def test_every_conflicting_appointment_is_listed(world: ClinicWorld) -> No
     of_patient = await world.booked(
         "patient", doctor="other_doctor", starts_at=WEDNESDAY_10 + VISIT / 2
     )
-    response = await world.book("patient", doctor="doctor")
+    # An admin is told every id (the patient would be told only their own visit's).
+    response = await world.book("admin", patient="patient", doctor="doctor")
     problem = assert_problem(response, 409, "slot-conflict")
     assert sorted(problem["conflicting_appointment_ids"]) == sorted(
         [with_doctor["id"], of_patient["id"]]
@@ -56,15 +67,31 @@ async def test_a_stale_if_match_is_refused_and_nothing_changes(world: ClinicWorl
     await world.act("doctor", booked["id"], "approve", if_match='"1"')  # now version 2
     before = await world.appointment(booked["id"])
 
+    # A failed precondition is a 412 (RFC 9110), not the 409 of slot conflicts.
     response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='"1"')
-    problem = assert_problem(response, 409, "stale-version")
+    problem = assert_problem(response, 412, "stale-version")
     assert (problem["expected_version"], problem["actual_version"]) == (1, 2)
     assert await world.appointment(booked["id"]) == before
 
-    # The current ETag (weak form too) goes through.
-    response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='W/"2"')
+    # The current ETag goes through.
+    response = await world.act("patient", booked["id"], "cancel", {"reason": "x"}, if_match='"2"')
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"3"'
+
+
+@pytest.mark.parametrize("action", ["approve", "reschedule"])
+async def test_a_weak_if_match_never_matches(world: ClinicWorld, action: str) -> None:
+    """If-Match compares strongly: W/"1" is refused even though 1 is the version."""
+    booked = await world.booked()
+    body = {"starts_at": iso(WEDNESDAY_10 + timedelta(hours=2))} if action == "reschedule" else None
+
+    response = await world.act("doctor", booked["id"], action, body, if_match='W/"1"')
+
+    problem = assert_problem(response, 412, "precondition-failed")
+    assert "strongly" in problem["detail"]
+    assert [a["version"] for a in await world.all_appointments()] == [1]
+    response = await world.act("doctor", booked["id"], action, body, if_match='"1"')
+    assert response.status_code in (200, 201), response.text
 
 
 async def test_a_stale_if_match_on_reschedule_books_nothing(world: ClinicWorld) -> None:
@@ -77,7 +104,7 @@ async def test_a_stale_if_match_on_reschedule_books_nothing(world: ClinicWorld) 
         {"starts_at": iso(WEDNESDAY_10 + timedelta(hours=2))},
         if_match='"1"',
     )
-    assert_problem(response, 409, "stale-version")
+    assert_problem(response, 412, "stale-version")
     [only] = await world.all_appointments()
     assert (only["id"], only["status"], only["version"]) == (booked["id"], "approved", 2)
 

@@ -82,7 +82,8 @@ async def test_requested_approved_checked_in_completed(world: ClinicWorld) -> No
 async def test_approved_visit_completed_without_check_in_and_without_a_body(
     world: ClinicWorld,
 ) -> None:
-    booked = await world.booked("doctor", patient="patient")  # the doctor's own booking
+    # Booked approved by an admin (a doctor's own booking is a proposal now: below).
+    booked = await world.booked("admin", patient="patient", approve=True)
     assert booked["status"] == "approved" and booked["version"] == 1
     world.clock.set(WEDNESDAY_10 + timedelta(minutes=5))
     response = await world.client.post(
@@ -92,8 +93,59 @@ async def test_approved_visit_completed_without_check_in_and_without_a_body(
     assert completed["doctor_notes"] is None
 
 
-async def test_a_patient_cannot_complete_nor_check_in_their_visit(world: ClinicWorld) -> None:
+async def test_proposed_by_the_doctor_accepted_by_the_patient_then_completed(
+    world: ClinicWorld,
+) -> None:
+    # The doctor's own booking is a proposal (it used to be approved at once).
     booked = await world.booked("doctor", patient="patient")
+    assert booked["status"] == "proposed" and booked["version"] == 1
+    accepted = changed(
+        await world.act("patient", booked["id"], "accept", if_match='"1"'), "approved", 2
+    )
+    assert steps(accepted) == [
+        (None, "proposed", "doctor", None),
+        ("proposed", "approved", "patient", None),
+    ]
+    world.clock.set(WEDNESDAY_10 + timedelta(minutes=5))
+    response = await world.client.post(
+        f"{APPOINTMENTS}/{booked['id']}/complete", headers=await world.auth("doctor")
+    )
+    completed = changed(response, "completed", 3)
+    assert completed["doctor_notes"] is None
+
+
+async def test_a_proposal_declined_by_the_patient_or_withdrawn_by_the_doctor(
+    world: ClinicWorld,
+) -> None:
+    declined = await world.booked("doctor", patient="patient")
+    # Only the patient answers (or an admin for them): the doctor cannot, nor cancel for them.
+    assert_problem(await world.act("doctor", declined["id"], "accept"), 422, "illegal-transition")
+    assert_problem(
+        await world.act("patient", declined["id"], "cancel", {"reason": "no"}),
+        422,
+        "illegal-transition",
+    )
+    answer = await world.act("patient", declined["id"], "decline", {"reason": "Away that week"})
+    rejected = changed(answer, "rejected", 2)
+    assert rejected["rejection_reason"] == "Away that week"
+    # Without a body too, and the doctor may withdraw a proposal instead.
+    silent = await world.booked("doctor", patient="patient", starts_at=WEDNESDAY_10 + VISIT)
+    changed(
+        await world.client.post(
+            f"{APPOINTMENTS}/{silent['id']}/decline", headers=await world.auth("patient")
+        ),
+        "rejected",
+        2,
+    )
+    withdrawn = await world.booked("doctor", patient="other_patient", starts_at=WEDNESDAY_10)
+    gone = changed(
+        await world.act("doctor", withdrawn["id"], "cancel", {"reason": "On leave"}), "cancelled", 2
+    )
+    assert gone["cancelled_by"] == "doctor"
+
+
+async def test_a_patient_cannot_complete_nor_check_in_their_visit(world: ClinicWorld) -> None:
+    booked = await world.booked("admin", patient="patient", approve=True)
     world.clock.set(WEDNESDAY_10 + timedelta(minutes=5))
     assert_problem(await world.act("patient", booked["id"], "complete"), 422, "illegal-transition")
     assert_problem(await world.act("patient", booked["id"], "check-in"), 422, "illegal-transition")
@@ -120,9 +172,10 @@ async def test_requested_then_rejected_with_a_reason(world: ClinicWorld) -> None
 
 async def test_another_doctor_can_neither_see_nor_approve(world: ClinicWorld) -> None:
     booked = await world.booked()
-    assert_problem(await world.act("other_doctor", booked["id"], "approve"), 403, "forbidden")
+    # Not a party: the appointment is missing to them (404, as an unknown id), not 403.
+    assert_problem(await world.act("other_doctor", booked["id"], "approve"), 404, "not-found")
     response = await world.get("other_doctor", f"{APPOINTMENTS}/{booked['id']}")
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not-found")
     assert (await world.appointment(booked["id"]))["version"] == 1
 
 

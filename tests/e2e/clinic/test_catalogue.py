@@ -255,10 +255,17 @@ async def test_doctor_edits_with_versions_and_permissions(clinic: Clinic) -> Non
     stale_header = await client.patch(
         url, json={"bio": "lost"}, headers={**dora["headers"], "If-Match": '"1"'}
     )
-    body = assert_problem(stale_header, 409, "stale-version")
+    # A stale If-Match is a failed precondition (412); a stale body version a conflict (409).
+    body = assert_problem(stale_header, 412, "stale-version")
     assert (body["expected_version"], body["actual_version"]) == (1, 2)
     stale_body = await client.patch(url, json={"bio": "lost", "version": 1}, headers=clinic.admin)
     assert_problem(stale_body, 409, "stale-version")
+    # If-Match compares strongly: a weak tag never matches, even of the current version.
+    weak = await client.patch(
+        url, json={"bio": "lost"}, headers={**dora["headers"], "If-Match": 'W/"2"'}
+    )
+    assert_problem(weak, 412, "precondition-failed")
+    assert (await client.get(url)).json()["bio"] == "Family doctor"
     garbage = await client.patch(
         url, json={"bio": "x"}, headers={**dora["headers"], "If-Match": "yesterday"}
     )

@@ -1,12 +1,16 @@
-"""Migrations on PostgreSQL and SQLite: up from empty, down to nothing, up again, and
-a schema that matches the models exactly (autogenerate finds nothing to do)."""
+"""Migrations on PostgreSQL and SQLite: up from empty, down to nothing, up again, a
+schema that matches the models exactly (autogenerate finds nothing to do, and the
+status rules autogenerate cannot compare name the domain's statuses), and data that
+lives through each revision's way up and down."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,9 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import (
+    SqlUnitOfWorkFactory,
     create_engine,
     current_revision,
     downgrade_database,
@@ -24,10 +30,24 @@ from hduce.adapters.sql import (
 )
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
-from hduce.adapters.sql.models import UserRow, metadata
+from hduce.adapters.sql.models import OCCUPYING_STATUS_VALUES, UserRow, metadata
 from hduce.adapters.sql.repositories._support import table
+from hduce.domain.appointments import Appointment, AppointmentStatus
+from hduce.domain.errors import SlotConflict
+from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
+from hduce.domain.scheduling import TimeSlot
 from tests import services
+from tests.unit.adapters.contract import (
+    ALWAYS_OPEN,
+    NOW,
+    POLICY,
+    Clinic,
+    book,
+    seed_clinic,
+    slot,
+    store_appointments,
+)
 
 APPLICATION_TABLES = frozenset(metadata.tables)
 
@@ -226,3 +246,160 @@ async def test_emails_are_brought_to_one_spelling(
         "ligature-first": "ﬁ@example.org",  # "fi@example.org" is another account's
         "ligature-clash": "fi@example.org",
     }
+
+
+# ------------------------------------------------------------------ the status rules
+
+_QUOTED = re.compile(r"'([a-z_]+)'")
+
+
+def _named(sql: str) -> set[str]:
+    """The quoted words of a CHECK or a WHERE: the statuses it names."""
+    return set(_QUOTED.findall(sql))
+
+
+async def _status_rules(engine: AsyncEngine) -> tuple[set[str], list[set[str]]]:
+    """The statuses the CHECK allows, and those each occupying predicate names (the
+    partial indexes and, on PostgreSQL, the exclusion constraints)."""
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            check = await connection.scalar(
+                text(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conname = 'ck_appointments_status'"
+                )
+            )
+            predicates = list(
+                await connection.scalars(
+                    text(
+                        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                        " WHERE conrelid = 'appointments'::regclass AND contype = 'x'"
+                        " UNION ALL SELECT indexdef FROM pg_indexes"
+                        " WHERE tablename = 'appointments' AND indexdef LIKE '%WHERE%'"
+                        # The exclusion constraints' own indexes: counted once, above.
+                        " AND indexname NOT LIKE 'ex\\_%'"
+                    )
+                )
+            )
+            return _named(check), [_named(p.split("WHERE", 1)[1]) for p in predicates]
+        table_sql = await connection.scalar(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'appointments'")
+        )
+        indexes = list(
+            await connection.scalars(
+                text(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index'"
+                    " AND tbl_name = 'appointments' AND sql LIKE '%WHERE%'"
+                )
+            )
+        )
+        check = re.search(r"ck_appointments_status CHECK \((.*?)\)", table_sql)
+        assert check is not None, table_sql
+        return _named(check.group(1)), [_named(sql.split("WHERE", 1)[1]) for sql in indexes]
+
+
+async def test_the_schema_spells_out_the_domains_statuses(
+    sql_database_url: str, empty_engine: AsyncEngine
+) -> None:
+    """Autogenerate compares neither CHECK texts nor index and constraint predicates: a
+    status added to the domain without a migration would only fail at the first write."""
+    await upgrade_database(sql_database_url)
+
+    allowed, predicates = await _status_rules(empty_engine)
+
+    assert allowed == {status.value for status in AppointmentStatus}
+    expected = 5 if empty_engine.dialect.name == "postgresql" else 3
+    assert len(predicates) == expected
+    assert all(named == set(OCCUPYING_STATUS_VALUES) for named in predicates), predicates
+    assert "proposed" in OCCUPYING_STATUS_VALUES  # a proposal holds its slot
+
+
+# ------------------------------------------------------------------ 0003: proposals
+
+
+def _lines(appointment: Appointment | None) -> list[tuple[str | None, str, str]]:
+    assert appointment is not None
+    return [
+        (h.from_status.value if h.from_status else None, h.to_status.value, h.actor_role.value)
+        for h in appointment.history
+    ]
+
+
+def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
+    return Appointment.book(
+        actor=Actor(Role.DOCTOR, clinic.doctor.user_id),
+        patient_id=clinic.patient.id,
+        doctor_id=clinic.doctor.user_id,
+        slot=when,
+        reason="follow-up",
+        now=NOW,
+        policy=POLICY,
+        availability=ALWAYS_OPEN,
+        existing=(),
+    )
+
+
+async def _snapshot(
+    uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment
+) -> dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]]:
+    async with uow_factory() as uow:
+        stored = [await uow.appointments.get(a.id) for a in appointments]
+    return {
+        a.id: (s.status.value, s.replaces, _lines(s))
+        for a, s in zip(appointments, stored, strict=True)
+        if s is not None
+    }
+
+
+async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_history(
+    sql_database_url: str,
+) -> None:
+    await upgrade_database(sql_database_url, "0005")
+    engine = create_engine(sql_database_url, pool_size=2)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    try:
+        clinic = await seed_clinic(uow_factory)
+        first = book(clinic, slot(0))
+        moved = first.reschedule(
+            actor=clinic.admin_actor,
+            new_slot=slot(60),
+            now=NOW,
+            policy=POLICY,
+            availability=ALWAYS_OPEN,
+            existing=(),
+        )
+        await store_appointments(uow_factory, first, moved)
+        before = await _snapshot(uow_factory, first, moved)
+        assert before[moved.id][1] == first.id and len(before[first.id][2]) == 2
+
+        # Up: SQLite rebuilds the table; the history and ``replaces`` survive it.
+        await upgrade_database(sql_database_url)
+        assert await _snapshot(uow_factory, first, moved) == before
+        proposal, accepted = _proposal(clinic, slot(120)), _proposal(clinic, slot(180))
+        accepted.accept(actor=Actor(Role.PATIENT, clinic.patient.id), now=NOW)
+        await store_appointments(uow_factory, proposal, accepted)
+        # A proposal holds its slot, in the storage's own rule too (on PostgreSQL the
+        # exclusion constraint refuses: the conflict has the database error as cause).
+        clash = book(clinic, slot(135), patient=clinic.other_patient)
+        with pytest.raises(SlotConflict) as refused:
+            await store_appointments(uow_factory, clash)
+        assert refused.value.conflicting_ids == (proposal.id,)
+        if engine.dialect.name == "postgresql":
+            assert refused.value.__cause__ is not None
+
+        # Down: proposals become requests, in the rows and in their history.
+        await downgrade_database(sql_database_url, "0005")
+        after = await _snapshot(uow_factory, first, moved, proposal, accepted)
+        assert {key: after[key] for key in before} == before
+        assert after[proposal.id] == ("pending", None, [(None, "pending", "doctor")])
+        assert after[accepted.id][2] == [
+            (None, "pending", "doctor"),
+            ("pending", "approved", "patient"),
+        ]
+        with pytest.raises(IntegrityError):  # the old CHECK knows no "proposed"
+            await store_appointments(uow_factory, _proposal(clinic, slot(240)))
+
+        await upgrade_database(sql_database_url)
+        assert await _snapshot(uow_factory, first, moved, proposal, accepted) == after
+    finally:
+        await engine.dispose()

@@ -26,6 +26,7 @@ from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.domain import events
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.identity import Actor, Role
+from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import SchedulingPolicy
 from tests.fakes import FixedClock
 from tests.integration.sql.test_booking_concurrency import FIRST_SLOT, NOW, _seed
@@ -54,7 +55,8 @@ async def test_concurrent_expiry_sweeps_change_each_appointment_once(
     booked = []
     for n, patient in enumerate(patients):
         # Half unanswered requests (cancelled), half approved visits (no-shows).
-        actor = Actor(Role.DOCTOR, doctor.id) if n % 2 else Actor(Role.PATIENT, patient.id)
+        # (An admin books straight into APPROVED; a doctor's booking would be a proposal.)
+        actor = Actor(Role.ADMIN, uuid7()) if n % 2 else Actor(Role.PATIENT, patient.id)
         booked.append(
             await book(
                 BookAppointmentCommand(
@@ -62,6 +64,7 @@ async def test_concurrent_expiry_sweeps_change_each_appointment_once(
                     doctor_id=doctor.id,
                     patient_id=patient.id if n % 2 else None,
                     starts_at=FIRST_SLOT + timedelta(minutes=30 * n),
+                    approve=True if n % 2 else None,
                 )
             )
         )

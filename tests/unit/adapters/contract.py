@@ -73,11 +73,12 @@ from hduce.domain import events
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
-from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
+from hduce.domain.errors import AlreadyExists, Conflicting, NotFound, SlotConflict, StaleVersion
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, DeliveryStatus, Notification
+from hduce.domain.privacy import establishes_care
 from hduce.domain.scheduling import (
     DoctorAvailability,
     ExtraHours,
@@ -163,6 +164,21 @@ def book(
         availability=ALWAYS_OPEN,
         existing=(),
         approve=approve,
+    )
+
+
+def propose(clinic: Clinic, when: TimeSlot, *, patient: User | None = None) -> Appointment:
+    """A new appointment booked by the doctor: a PROPOSED one the patient answers."""
+    return Appointment.book(
+        actor=Actor(Role.DOCTOR, clinic.doctor.user_id),
+        patient_id=(patient or clinic.patient).id,
+        doctor_id=clinic.doctor.user_id,
+        slot=when,
+        reason="follow-up",
+        now=NOW,
+        policy=POLICY,
+        availability=ALWAYS_OPEN,
+        existing=(),
     )
 
 
@@ -655,15 +671,19 @@ class AppointmentRepositoryContract:
         same_patient = book(clinic, slot(15), doctor=clinic.other_doctor)  # 09:15 for patient
         both = book(clinic, slot(45, 30), patient=clinic.other_patient)  # doctor: first and second
         for candidate, expected in (
-            (same_doctor, {first.id}),
-            (same_patient, {first.id}),
-            (both, {first.id, second.id}),
+            (same_doctor, [first]),
+            (same_patient, [first]),
+            (both, [first, second]),
         ):
             async with uow_factory() as uow:
                 with pytest.raises(SlotConflict) as refused:
                     await uow.appointments.add(candidate)
                     await uow.commit()
-            assert set(refused.value.conflicting_ids) == expected
+            assert set(refused.value.conflicting_ids) == {a.id for a in expected}
+            # Whose each one is, so that a caller is told only the ids that are theirs.
+            assert set(refused.value.conflicts) == {
+                Conflicting(a.id, a.patient_id, a.doctor_id) for a in expected
+            }
         async with uow_factory() as uow:
             assert (await uow.appointments.list(AppointmentQuery())).total == 2
 
@@ -818,8 +838,15 @@ class AppointmentRepositoryContract:
         cancelled = book(clinic, slot(180), approve=True)
         cancel(cancelled, clinic)
         pending_future = book(clinic, slot(240))
+        proposal_started = propose(clinic, slot(30))  # unanswered too: the sweep's
         await store_appointments(
-            uow_factory, pending_started, approved_early, approved_late, cancelled, pending_future
+            uow_factory,
+            pending_started,
+            approved_early,
+            approved_late,
+            cancelled,
+            pending_future,
+            proposal_started,
         )
         async with uow_factory() as uow:
             due = await uow.appointments.approved_starting_between(at(60), at(120))
@@ -827,7 +854,68 @@ class AppointmentRepositoryContract:
             overdue = await uow.appointments.overdue(at(200), approved_before=at(90))
         assert [x.id for x in due] == [approved_early.id]  # start <= starts_at < end
         assert [x.id for x in due_all] == [approved_early.id, approved_late.id]
-        assert [x.id for x in overdue] == [pending_started.id, approved_early.id]
+        assert [x.id for x in overdue] == [
+            pending_started.id,
+            proposal_started.id,
+            approved_early.id,
+        ]
+
+    async def test_a_care_relationship_needs_the_patients_or_staffs_consent(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Each case is one appointment of ``doctor`` (an hour apart) with a patient of its
+        own; the store answers what ``hduce.domain.privacy.establishes_care`` says of it."""
+        clinic = await seed_clinic(uow_factory)
+        patients = [new_user(f"Patient {n}") for n in range(8)]
+        async with uow_factory() as uow:
+            for user in patients:
+                await uow.users.add(user)
+            await uow.commit()
+        as_patient = [Actor(Role.PATIENT, user.id) for user in patients]
+
+        proposed = propose(clinic, slot(0), patient=patients[0])
+        accepted = propose(clinic, slot(60), patient=patients[1])
+        accepted.accept(actor=as_patient[1], now=NOW)
+        declined = propose(clinic, slot(120), patient=patients[2])
+        declined.decline(actor=as_patient[2], now=NOW)
+        requested = Appointment.book(
+            actor=as_patient[3],
+            patient_id=patients[3].id,
+            doctor_id=clinic.doctor.user_id,
+            slot=slot(180),
+            reason="cough",
+            now=NOW,
+            policy=POLICY,
+            availability=ALWAYS_OPEN,
+            existing=(),
+        )
+        requested.reject(actor=clinic.admin_actor, now=NOW, reason="full")
+        by_admin = book(clinic, slot(240), patient=patients[4])
+        voided = book(clinic, slot(300), patient=patients[5])
+        voided.enter_in_error(actor=clinic.admin_actor, now=NOW, reason="wrong patient")
+        # Booked APPROVED by the doctor before proposals existed: no consent on record.
+        legacy = book(clinic, slot(360), patient=patients[6], approve=True)
+        legacy.history = [
+            dataclasses.replace(line, actor_role=Role.DOCTOR, actor_id=clinic.doctor.user_id)
+            for line in legacy.history
+        ]
+        cases = [proposed, accepted, declined, requested, by_admin, voided, legacy]
+        await store_appointments(uow_factory, *cases)
+
+        async with uow_factory() as uow:
+            answers = [
+                await uow.appointments.has_care_relationship(clinic.doctor.user_id, a.patient_id)
+                for a in cases
+            ]
+            nothing_booked = await uow.appointments.has_care_relationship(
+                clinic.doctor.user_id, patients[7].id
+            )
+            other_doctor = await uow.appointments.has_care_relationship(
+                clinic.other_doctor.user_id, patients[1].id
+            )
+        assert answers == [establishes_care(a.status, a.history) for a in cases]
+        assert answers == [False, True, False, True, True, False, False]
+        assert not nothing_booked and not other_doctor
 
 
 # ======================================================================== notifications

@@ -50,6 +50,9 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
     events.AppointmentRequested: _transition(
         events.AppointmentRequested, from_status=None, status=S.PENDING, actor_role=Role.PATIENT
     ),
+    events.AppointmentProposed: _transition(
+        events.AppointmentProposed, from_status=None, status=S.PROPOSED, actor_role=Role.DOCTOR
+    ),
     events.AppointmentApproved: _transition(events.AppointmentApproved),
     events.AppointmentRejected: _transition(
         events.AppointmentRejected, status=S.REJECTED, reason="no referral ✓"

@@ -29,10 +29,12 @@ from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.transitions import (
+    AcceptAppointment,
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
+    DeclineAppointment,
     EnterInError,
     MarkNoShow,
     RejectAppointment,
@@ -121,6 +123,8 @@ class Clinic:
         self.book_appointment = BookAppointment(f, c, p)
         self.approve = ApproveAppointment(f, c, p)
         self.reject = RejectAppointment(f, c, p)
+        self.accept = AcceptAppointment(f, c, p)
+        self.decline = DeclineAppointment(f, c, p)
         self.cancel = CancelAppointment(f, c, p)
         self.check_in = CheckInAppointment(f, c, p)
         self.complete = CompleteAppointment(f, c, p)

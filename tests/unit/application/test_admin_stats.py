@@ -90,6 +90,7 @@ async def test_default_window_is_thirty_days_either_side_with_exact_counts(
     assert stats.appointments_total == 13
     assert stats.appointments_by_status == {
         S.PENDING: 2,
+        S.PROPOSED: 0,
         S.APPROVED: 2,
         S.CHECKED_IN: 1,
         S.REJECTED: 1,

@@ -89,13 +89,14 @@ async def test_a_patient_may_not_book_for_another_patient(clinic: Clinic) -> Non
     assert clinic.snapshot() == before
 
 
-async def test_a_doctor_books_on_their_own_calendar_straight_into_approved(
+async def test_a_doctor_books_on_their_own_calendar_a_proposal_for_the_patient(
     clinic: Clinic,
 ) -> None:
+    # No longer APPROVED at once: the patient accepts or declines (it holds the slot).
     booked = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "10:00"))
 
-    assert clinic.stored(booked.id).status is S.APPROVED
-    assert [e.type for e in clinic.events()] == [events.APPOINTMENT_APPROVED]
+    assert clinic.stored(booked.id).status is S.PROPOSED
+    assert [e.type for e in clinic.events()] == [events.APPOINTMENT_PROPOSED]
     assert clinic.audit_of(booked.id)[0].actor_role is Role.DOCTOR
 
 
@@ -231,16 +232,51 @@ async def test_a_conflict_lists_every_overlapping_appointment_of_doctor_and_pati
     )
     before = clinic.snapshot()
 
-    # 10:15-10:45 with the doctor, for the other patient: overlaps both.
+    # 10:15-10:45 with the doctor, for the other patient: overlaps both. An admin books
+    # it, who may be told every id (what the others are told: the next test).
     with pytest.raises(SlotConflict) as conflict:
         await clinic.book(
-            "other_patient",
+            "admin",
+            patient="other_patient",
             starts_at=local(TUESDAY, "10:15"),
             ends_at=local(TUESDAY, "10:45"),
         )
 
     assert set(conflict.value.conflicting_ids) == {doctors_visit.id, patients_visit.id}
     assert clinic.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("who", "told"),
+    [
+        # Never another patient's visit: only their own one with the other doctor.
+        ("other_patient", {"patients_visit"}),
+        # The ids on their own calendar, not the patient's visit with a colleague.
+        ("doctor", {"doctors_visit"}),
+        ("admin", {"doctors_visit", "patients_visit"}),
+    ],
+)
+async def test_a_conflict_names_only_the_appointments_the_caller_is_a_party_to(
+    clinic: Clinic, who: str, told: set[str]
+) -> None:
+    visits = {
+        "doctors_visit": await clinic.book("patient", starts_at=local(TUESDAY, "10:00")),
+        "patients_visit": await clinic.book(
+            "other_patient", doctor="other_doctor", starts_at=local(TUESDAY, "10:30")
+        ),
+    }
+
+    with pytest.raises(SlotConflict) as conflict:
+        await clinic.book(
+            who,
+            patient=None if who == "other_patient" else "other_patient",
+            starts_at=local(TUESDAY, "10:15"),
+            ends_at=local(TUESDAY, "10:45"),
+        )
+
+    assert set(conflict.value.conflicting_ids) == {visits[name].id for name in told}
+    for name in visits.keys() - told:
+        assert str(visits[name].id) not in conflict.value.message
 
 
 async def test_touching_slots_do_not_conflict(clinic: Clinic) -> None:
@@ -360,7 +396,8 @@ async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_winner(
     assert len(losers) == 19
     assert all(isinstance(r, SlotConflict) for r in losers)
     [winner] = winners
-    assert all(r.conflicting_ids == (winner.id,) for r in losers if isinstance(r, SlotConflict))
+    # Each loser is another patient: told the slot is taken, never whose visit took it.
+    assert all(r.conflicting_ids == () for r in losers if isinstance(r, SlotConflict))
     assert list(clinic.store.appointments) == [winner.id]
     assert [e.aggregate_id for e in clinic.events()] == [winner.id]
     assert len(clinic.audit_of(winner.id)) == 1

@@ -26,6 +26,7 @@ from hduce.domain.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     StaleVersion,
 )
 from hduce.domain.identity import Role
@@ -300,6 +301,26 @@ async def test_an_edit_based_on_an_old_version_is_stale(clinic: Clinic, doctors:
         )
 
     assert (stale.value.expected, stale.value.actual) == (1, 2)
+    assert not isinstance(stale.value, PreconditionFailed)  # a field of the edit: 409
+    assert clinic.store.doctors[me.id].bio == "first"
+
+
+async def test_a_stale_precondition_is_a_failed_precondition(
+    clinic: Clinic, doctors: Doctors
+) -> None:
+    me = clinic.people.doctor
+    await doctors.update(clinic.actor("admin"), me.id, DoctorChanges(bio="first"))
+
+    with pytest.raises(PreconditionFailed) as stale:  # If-Match: 412
+        await doctors.update(
+            clinic.actor("doctor"),
+            me.id,
+            DoctorChanges(bio="second"),
+            expected_version=1,
+            conditional=True,
+        )
+
+    assert (stale.value.expected, stale.value.actual, stale.value.code) == (1, 2, "stale-version")
     assert clinic.store.doctors[me.id].bio == "first"
 
 

@@ -69,6 +69,49 @@ async def test_a_past_relationship_still_counts_but_a_record_made_in_error_does_
         await get_patient(clinic.actor("doctor"), clinic.people.other_patient.id)
 
 
+async def test_a_doctors_own_booking_opens_the_record_only_once_accepted(
+    clinic: Clinic, get_patient: GetPatient
+) -> None:
+    """A doctor could book any patient on their own calendar: that alone must not hand
+    them the record. The proposal opens it when the patient accepts it."""
+    doctor, patient = clinic.actor("doctor"), clinic.people.patient.id
+    proposal = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "10:00"))
+
+    with pytest.raises(PermissionDenied):
+        await get_patient(doctor, patient)
+
+    await clinic.accept(TransitionCommand(clinic.actor("patient"), proposal.id))
+    assert (await get_patient(doctor, patient)).id == patient
+
+
+@pytest.mark.parametrize("answer", ["decline", "withdraw", "expire"])
+async def test_a_proposal_that_was_not_accepted_opens_nothing(
+    clinic: Clinic, get_patient: GetPatient, answer: str
+) -> None:
+    proposal = await clinic.book("doctor", patient="patient", starts_at=local(TUESDAY, "10:00"))
+    if answer == "decline":
+        await clinic.decline(TransitionCommand(clinic.actor("patient"), proposal.id))
+    elif answer == "withdraw":
+        await clinic.cancel(TransitionCommand(clinic.actor("doctor"), proposal.id, reason="x"))
+    else:
+        clinic.clock.set(local(TUESDAY, "10:01"))
+        assert await clinic.expire_overdue() == 1
+
+    with pytest.raises(PermissionDenied):
+        await get_patient(clinic.actor("doctor"), clinic.people.patient.id)
+
+
+@pytest.mark.parametrize("approve", [None, True])
+async def test_an_admins_booking_opens_the_record_to_the_doctor(
+    clinic: Clinic, get_patient: GetPatient, approve: bool | None
+) -> None:
+    await clinic.book(
+        "admin", patient="patient", starts_at=local(TUESDAY, "10:00"), approve=approve
+    )
+
+    assert (await get_patient(clinic.actor("doctor"), clinic.people.patient.id)).id
+
+
 async def test_other_patients_are_refused_whether_or_not_the_id_exists(
     clinic: Clinic, get_patient: GetPatient
 ) -> None:

@@ -25,6 +25,7 @@ def test_every_event_the_policy_notifies_about_reaches_the_notification_handler(
     assert routed >= NOTIFYING_EVENT_TYPES, NOTIFYING_EVENT_TYPES - routed
     assert {
         events.APPOINTMENT_REQUESTED,
+        events.APPOINTMENT_PROPOSED,
         events.APPOINTMENT_APPROVED,
         events.APPOINTMENT_REJECTED,
         events.APPOINTMENT_CANCELLED,

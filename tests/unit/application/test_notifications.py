@@ -124,8 +124,32 @@ async def test_a_cancellation_by_the_patient_notifies_only_the_doctor(clinic: Cl
     assert "Reason: better." in in_app.message
 
 
-async def test_a_visit_booked_by_the_doctor_tells_only_the_patient(clinic: Clinic) -> None:
+async def test_a_visit_proposed_by_the_doctor_asks_only_the_patient(clinic: Clinic) -> None:
+    # A doctor's booking is a proposal now (it used to be approved at once).
     booked = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+    [proposed] = clinic.events_of(booked.id)
+
+    stored = await clinic.handle_notifications(proposed)
+
+    assert {n.recipient_id for n in stored} == {clinic.people.patient.id}
+    assert {n.title for n in stored} == {"Appointment proposed"}
+
+
+async def test_the_patients_answer_tells_only_the_doctor(clinic: Clinic) -> None:
+    booked = await clinic.book("doctor", patient="patient", starts_at=local(WEDNESDAY, "10:00"))
+    await clinic.accept(TransitionCommand(clinic.actor("patient"), booked.id))
+    accepted = clinic.events_of(booked.id)[-1]
+
+    stored = await clinic.handle_notifications(accepted)
+
+    assert {n.recipient_id for n in stored} == {clinic.people.doctor.id}
+    assert {n.title for n in stored} == {"Appointment confirmed"}
+
+
+async def test_a_visit_booked_approved_by_an_admin_tells_only_the_patient(clinic: Clinic) -> None:
+    booked = await clinic.book(
+        "admin", patient="patient", starts_at=local(WEDNESDAY, "10:00"), approve=True
+    )
     [approved] = clinic.events_of(booked.id)
 
     stored = await clinic.handle_notifications(approved)

@@ -19,7 +19,7 @@ from hduce.domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
-    PermissionDenied,
+    PreconditionFailed,
     SlotConflict,
     StaleVersion,
 )
@@ -42,6 +42,10 @@ async def pending(clinic: Clinic) -> Appointment:
 
 
 async def approved(clinic: Clinic) -> Appointment:
+    return await clinic.book("admin", patient="patient", starts_at=START, approve=True)
+
+
+async def proposed(clinic: Clinic) -> Appointment:
     return await clinic.book("doctor", patient="patient", starts_at=START)
 
 
@@ -123,6 +127,71 @@ async def test_the_doctor_rejects_with_a_reason(clinic: Clinic) -> None:
         reason="not my specialty",
     )
     assert stored.rejection_reason == "not my specialty"
+
+
+async def test_the_patient_accepts_the_doctors_proposal(clinic: Clinic) -> None:
+    proposal = await proposed(clinic)
+    assert proposal.status is S.PROPOSED
+
+    result = await clinic.accept(
+        TransitionCommand(clinic.actor("patient"), proposal.id, expected_version=1)
+    )
+
+    assert result.status is S.APPROVED
+    assert_transitioned(
+        clinic,
+        proposal,
+        to=S.APPROVED,
+        by="patient",
+        event_type=events.APPOINTMENT_APPROVED,
+        action="appointment.accepted",
+    )
+    assert [e.type for e in clinic.events_of(proposal.id)] == [
+        events.APPOINTMENT_PROPOSED,
+        events.APPOINTMENT_APPROVED,
+    ]
+
+
+async def test_the_patient_declines_the_doctors_proposal(clinic: Clinic) -> None:
+    proposal = await proposed(clinic)
+
+    await clinic.decline(TransitionCommand(clinic.actor("patient"), proposal.id))
+
+    stored = assert_transitioned(
+        clinic,
+        proposal,
+        to=S.REJECTED,
+        by="patient",
+        event_type=events.APPOINTMENT_REJECTED,
+        action="appointment.declined",
+    )
+    assert stored.rejection_reason is None
+
+
+@pytest.mark.parametrize("use_case", ["accept", "decline", "approve", "reject"])
+async def test_the_doctor_cannot_answer_their_own_proposal(clinic: Clinic, use_case: str) -> None:
+    proposal = await proposed(clinic)
+    before = clinic.snapshot()
+
+    with pytest.raises(IllegalTransition):
+        await getattr(clinic, use_case)(
+            TransitionCommand(clinic.actor("doctor"), proposal.id, reason="why not")
+        )
+
+    assert clinic.snapshot() == before
+
+
+async def test_the_doctor_withdraws_a_proposal_the_patient_cannot_cancel(clinic: Clinic) -> None:
+    proposal = await proposed(clinic)
+    before = clinic.snapshot()
+
+    with pytest.raises(IllegalTransition, match="a patient declines a proposal"):
+        await clinic.cancel(TransitionCommand(clinic.actor("patient"), proposal.id, reason="no"))
+    assert clinic.snapshot() == before
+
+    await clinic.cancel(TransitionCommand(clinic.actor("doctor"), proposal.id, reason="on leave"))
+    assert clinic.stored(proposal.id).status is S.CANCELLED
+    assert clinic.stored(proposal.id).cancelled_by is Role.DOCTOR
 
 
 async def test_a_rejection_without_a_reason_is_invalid_and_changes_nothing(
@@ -328,6 +397,8 @@ class Transition:
 TRANSITIONS = [
     Transition("approve", pending, "doctor"),
     Transition("reject", pending, "doctor", reason="fully booked"),
+    Transition("accept", proposed, "patient"),
+    Transition("decline", proposed, "patient", reason="away that week"),
     Transition("cancel", pending, "patient", reason="feeling better"),
     Transition("check_in", approved, "doctor", at=START - timedelta(minutes=10)),
     Transition("complete", approved, "doctor", at=START + timedelta(minutes=20)),
@@ -371,7 +442,8 @@ async def test_each_transition_refuses_a_stale_version_and_changes_nothing(
     appointment = await _arrange(clinic, transition)
     before = clinic.snapshot()
 
-    with pytest.raises(StaleVersion) as stale:
+    # The command's version is the request's If-Match: a failed precondition (412).
+    with pytest.raises(PreconditionFailed) as stale:
         await transition.run(
             clinic,
             transition.command(clinic, appointment, expected_version=appointment.version + 1),
@@ -388,7 +460,7 @@ async def test_each_transition_refuses_someone_who_cannot_see_the_appointment(
     appointment = await _arrange(clinic, transition)
     before = clinic.snapshot()
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # as an unknown id: nothing tells the id exists
         await transition.run(clinic, transition.command(clinic, appointment, by=outsider))
 
     assert clinic.snapshot() == before

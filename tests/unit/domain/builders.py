@@ -84,7 +84,6 @@ def book(
     patient_id: UUID | None = None,
     doctor_id: UUID | None = None,
     reason: str = "check-up",
-    replaces: UUID | None = None,
 ) -> Appointment:
     """Book CAST.patient with CAST.doctor (by default) as the named actor."""
     return Appointment.book(
@@ -98,7 +97,6 @@ def book(
         availability=availability,
         existing=existing,
         approve=approve,
-        replaces=replaces,
     )
 
 
@@ -108,12 +106,13 @@ def _uid_of(actor: Actor) -> UUID:
 
 
 def appointment_in(status: AppointmentStatus, *, slot: TimeSlot = SLOT) -> Appointment:
-    """An appointment brought to ``status`` the ordinary way, its events already collected."""
+    """An appointment brought to ``status`` the ordinary way, its events already collected:
+    a proposal by the doctor, else a request by the patient (the doctor approves it on
+    the way to APPROVED and beyond)."""
     start = slot.start
-    if status in {S.PENDING, S.REJECTED, S.CANCELLED, S.ENTERED_IN_ERROR}:
-        appointment = book(by="patient", slot=slot)
-    else:
-        appointment = book(by="doctor", slot=slot)
+    appointment = book(by="doctor" if status is S.PROPOSED else "patient", slot=slot)
+    if status not in {S.PENDING, S.PROPOSED, S.REJECTED, S.CANCELLED, S.ENTERED_IN_ERROR}:
+        appointment.approve(actor=CAST.doctor, now=NOW, existing=())
     if status is S.REJECTED:
         appointment.reject(actor=CAST.doctor, now=NOW, reason="fully booked")
     elif status is S.CANCELLED:

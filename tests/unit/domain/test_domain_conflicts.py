@@ -70,7 +70,7 @@ def test_find_conflicts_agrees_with_a_pairwise_check(
         uid(1000 + n)
         for n, (d, p, status, (start, end)) in booked.items()
         if n not in ignored
-        and status in {S.PENDING, S.APPROVED, S.CHECKED_IN}
+        and status in {S.PENDING, S.PROPOSED, S.APPROVED, S.CHECKED_IN}
         and (d == doctor or p == patient)
         and start < q_end
         and q_start < end

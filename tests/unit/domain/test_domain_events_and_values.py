@@ -105,6 +105,7 @@ def test_the_catalogue_has_one_slotted_frozen_class_per_event_type() -> None:
         == events.EVENT_TYPES
         == {
             "appointment.requested",
+            "appointment.proposed",
             "appointment.approved",
             "appointment.rejected",
             "appointment.cancelled",

@@ -63,7 +63,25 @@ def approved() -> DomainEvent:
 
 
 def booked_approved() -> DomainEvent:
+    return _only(book(by="admin", approve=True))
+
+
+def proposed() -> DomainEvent:
     return _only(book(by="doctor"))
+
+
+def answered_by(name: str, *, accept: bool) -> Callable[[], DomainEvent]:
+    """A doctor's proposal accepted or declined by ``name`` (the patient, an admin)."""
+
+    def make() -> DomainEvent:
+        a = appointment_in(S.PROPOSED)
+        if accept:
+            a.accept(actor=CAST[name], now=NOW)
+        else:
+            a.decline(actor=CAST[name], now=NOW, reason="away that week")
+        return _only(a)
+
+    return make
 
 
 def rejected() -> DomainEvent:
@@ -162,6 +180,30 @@ POLICY_TABLE = [
     pytest.param(requested, T.REQUEST_SUBMITTED, T.NEW_REQUEST, id="requested"),
     pytest.param(approved, T.APPROVED, None, id="approved"),
     pytest.param(booked_approved, T.APPROVED, None, id="approved-at-booking"),
+    # A proposal: the patient is asked; whoever answers it knows the answer already.
+    pytest.param(proposed, T.PROPOSED, None, id="proposed"),
+    pytest.param(
+        answered_by("patient", accept=True), None, T.PROPOSAL_ACCEPTED, id="accepted-by-patient"
+    ),
+    pytest.param(
+        answered_by("admin", accept=True),
+        T.PROPOSAL_ACCEPTED,
+        T.PROPOSAL_ACCEPTED,
+        id="accepted-by-admin",
+    ),
+    pytest.param(
+        answered_by("patient", accept=False), None, T.PROPOSAL_DECLINED, id="declined-by-patient"
+    ),
+    pytest.param(
+        answered_by("admin", accept=False),
+        T.PROPOSAL_DECLINED,
+        T.PROPOSAL_DECLINED,
+        id="declined-by-admin",
+    ),
+    pytest.param(cancelled_by("doctor", S.PROPOSED), T.CANCELLED, None, id="proposal-withdrawn"),
+    pytest.param(
+        cancelled_by("system", S.PROPOSED), T.CANCELLED, T.CANCELLED, id="proposal-expired"
+    ),
     pytest.param(rejected, T.REJECTED, None, id="rejected"),
     pytest.param(cancelled_by("patient"), None, T.CANCELLED, id="cancelled-by-patient"),
     pytest.param(cancelled_by("doctor"), T.CANCELLED, None, id="cancelled-by-doctor"),
@@ -221,6 +263,7 @@ def test_the_table_covers_every_appointment_event_type() -> None:
         make().type
         for make in (
             requested,
+            proposed,
             approved,
             rejected,
             cancelled_by("admin"),
@@ -300,7 +343,9 @@ def test_times_are_shown_in_the_recipients_timezone_in_winter() -> None:
 
 def test_times_are_shown_in_the_recipients_timezone_in_summer() -> None:
     nine_utc = TimeSlot.of(datetime(2026, 7, 1, 9, 0, tzinfo=UTC), VISIT)
-    event = _only(book(by="doctor", slot=nine_utc, now=datetime(2026, 6, 29, tzinfo=UTC)))
+    event = _only(
+        book(by="admin", approve=True, slot=nine_utc, now=datetime(2026, 6, 29, tzinfo=UTC))
+    )
     message = render(_intent_for(event, PATIENT, PARTIES), PARTIES)
     assert "at 11:00 (Europe/Madrid)" in message.body
     assert message.title == "Appointment approved"
@@ -311,6 +356,19 @@ def test_a_utc_recipient_sees_utc() -> None:
     parties = Parties(patient, DOCTOR)
     event = _only(book(by="patient", slot=TimeSlot.of(datetime(2026, 1, 14, 9, tzinfo=UTC), VISIT)))
     assert "at 09:00 (UTC)" in render(_intent_for(event, patient, parties), parties).body
+
+
+def test_a_proposal_asks_the_patient_and_the_answer_tells_the_doctor() -> None:
+    asked = render(_intent_for(proposed(), PATIENT, PARTIES), PARTIES)
+    assert asked.title == "Appointment proposed"
+    assert "Dr. John Smith proposes an appointment on" in asked.body
+    assert "Accept or decline" in asked.body
+    accepted = answered_by("patient", accept=True)()
+    told = render(_intent_for(accepted, DOCTOR, PARTIES), PARTIES)
+    assert "Ana Pérez" in told.body and "accepted by the patient" in told.body
+    declined = render(_intent_for(answered_by("patient", accept=False)(), DOCTOR, PARTIES), PARTIES)
+    assert "declined by the patient" in declined.body
+    assert "Reason: away that week." in declined.body
 
 
 def test_rejection_tells_the_reason() -> None:

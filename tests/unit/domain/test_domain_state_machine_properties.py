@@ -41,12 +41,16 @@ EDGES = {
     (S.PENDING, S.APPROVED),
     (S.PENDING, S.REJECTED),
     (S.PENDING, S.CANCELLED),
+    (S.PROPOSED, S.APPROVED),
+    (S.PROPOSED, S.REJECTED),
+    (S.PROPOSED, S.CANCELLED),
     (S.APPROVED, S.CANCELLED),
     (S.APPROVED, S.CHECKED_IN),
     (S.APPROVED, S.COMPLETED),
     (S.CHECKED_IN, S.COMPLETED),
     (S.APPROVED, S.NO_SHOW),
     (S.PENDING, S.ENTERED_IN_ERROR),
+    (S.PROPOSED, S.ENTERED_IN_ERROR),
     (S.APPROVED, S.ENTERED_IN_ERROR),
     (S.CHECKED_IN, S.ENTERED_IN_ERROR),
 }
@@ -82,6 +86,10 @@ class Step:
                 appointment.approve(actor=actor, now=now, existing=existing)
             case "reject":
                 appointment.reject(actor=actor, now=now, reason=reason)
+            case "accept":
+                appointment.accept(actor=actor, now=now)
+            case "decline":
+                appointment.decline(actor=actor, now=now, reason=reason)
             case "cancel":
                 appointment.cancel(actor=actor, now=now, reason=reason, policy=POLICY)
             case "check_in":
@@ -108,7 +116,7 @@ class Step:
 
 def _check_replacement(replacement: Appointment, old: Appointment) -> None:
     assert replacement.replaces == old.id
-    assert replacement.status in {S.PENDING, S.APPROVED}
+    assert replacement.status in {S.PENDING, S.PROPOSED, S.APPROVED}
     assert replacement.version == len(replacement.history) == 1
     [event] = replacement.pending_events
     assert event.type == events.APPOINTMENT_RESCHEDULED
@@ -142,6 +150,8 @@ steps = st.builds(
         [
             "approve",
             "reject",
+            "accept",
+            "decline",
             "cancel",
             "check_in",
             "complete",
@@ -151,7 +161,7 @@ steps = st.builds(
         ]
     ),
     # Every actor, the doctor and the admin more often: they may do the most.
-    actor=st.sampled_from([*ACTOR_NAMES, "doctor", "doctor", "admin"]),
+    actor=st.sampled_from([*ACTOR_NAMES, "doctor", "doctor", "admin", "patient"]),
     now=clock,
     # Mostly a usable reason, so that the other guards get their turn.
     reason=st.sampled_from([None, "", "  ", "a reason", "another reason", " padded "]),

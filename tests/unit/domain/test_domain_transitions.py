@@ -42,6 +42,14 @@ def reject(a: Appointment, actor: Actor, now: datetime) -> None:
     a.reject(actor=actor, now=now, reason="  no slots left  ")
 
 
+def accept(a: Appointment, actor: Actor, now: datetime) -> None:
+    a.accept(actor=actor, now=now)
+
+
+def decline(a: Appointment, actor: Actor, now: datetime) -> None:
+    a.decline(actor=actor, now=now, reason="  not that day  ")
+
+
 def cancel(a: Appointment, actor: Actor, now: datetime) -> None:
     a.cancel(actor=actor, now=now, reason="  cannot come  ", policy=POLICY)
 
@@ -103,6 +111,35 @@ ROWS = [
         events.APPOINTMENT_CANCELLED,
         "cannot come",
     ),
+    # A doctor's proposal: the patient (or an admin for them) accepts or declines it;
+    # the doctor (or an admin) withdraws it; the system cancels it unanswered at start.
+    Row(
+        S.PROPOSED,
+        S.APPROVED,
+        accept,
+        NOW,
+        ("patient", "admin"),
+        events.APPOINTMENT_APPROVED,
+        None,
+    ),
+    Row(
+        S.PROPOSED,
+        S.REJECTED,
+        decline,
+        NOW,
+        ("patient", "admin"),
+        events.APPOINTMENT_REJECTED,
+        "not that day",
+    ),
+    Row(
+        S.PROPOSED,
+        S.CANCELLED,
+        cancel,
+        START,
+        ("doctor", "admin", "system"),
+        events.APPOINTMENT_CANCELLED,
+        "cannot come",
+    ),
     Row(
         S.APPROVED,
         S.CANCELLED,
@@ -158,7 +195,7 @@ ROWS = [
             events.APPOINTMENT_ENTERED_IN_ERROR,
             "wrong patient",
         )
-        for status in (S.PENDING, S.APPROVED, S.CHECKED_IN)
+        for status in (S.PENDING, S.PROPOSED, S.APPROVED, S.CHECKED_IN)
     ),
 ]
 
@@ -172,12 +209,16 @@ def test_every_row_refuses_someone_and_allows_someone() -> None:
         (S.PENDING, S.APPROVED),
         (S.PENDING, S.REJECTED),
         (S.PENDING, S.CANCELLED),
+        (S.PROPOSED, S.APPROVED),
+        (S.PROPOSED, S.REJECTED),
+        (S.PROPOSED, S.CANCELLED),
         (S.APPROVED, S.CANCELLED),
         (S.APPROVED, S.CHECKED_IN),
         (S.APPROVED, S.COMPLETED),
         (S.CHECKED_IN, S.COMPLETED),
         (S.APPROVED, S.NO_SHOW),
         (S.PENDING, S.ENTERED_IN_ERROR),
+        (S.PROPOSED, S.ENTERED_IN_ERROR),
         (S.APPROVED, S.ENTERED_IN_ERROR),
         (S.CHECKED_IN, S.ENTERED_IN_ERROR),
     }
@@ -279,7 +320,8 @@ def test_completion_keeps_the_doctors_notes() -> None:
     [
         pytest.param("patient", None, S.PENDING, events.APPOINTMENT_REQUESTED, id="patient"),
         pytest.param("admin", None, S.PENDING, events.APPOINTMENT_REQUESTED, id="admin-pending"),
-        pytest.param("doctor", None, S.APPROVED, events.APPOINTMENT_APPROVED, id="doctor"),
+        # A doctor's booking is a proposal the patient answers.
+        pytest.param("doctor", None, S.PROPOSED, events.APPOINTMENT_PROPOSED, id="doctor"),
         pytest.param("admin", True, S.APPROVED, events.APPOINTMENT_APPROVED, id="admin-approved"),
     ],
 )
@@ -324,8 +366,10 @@ def test_booking_by_allowed_actor(
     [
         pytest.param("other_patient", None, S.PENDING, id="patient-for-someone-else"),
         pytest.param("patient", True, S.APPROVED, id="patient-self-approving"),
-        pytest.param("other_doctor", None, S.APPROVED, id="doctor-on-another-calendar"),
+        pytest.param("other_doctor", None, S.PROPOSED, id="doctor-on-another-calendar"),
         pytest.param("doctor", False, S.PENDING, id="doctor-asking-for-pending"),
+        # Approving for the patient would put them in the doctor's care unasked.
+        pytest.param("doctor", True, S.APPROVED, id="doctor-asking-for-approved"),
         pytest.param("system", None, S.PENDING, id="system"),
     ],
 )
@@ -345,6 +389,8 @@ COMMANDS: dict[str, tuple[Command, S, str]] = {
     # command -> (the function, its target status, an actor the table allows somewhere)
     "approve": (approve, S.APPROVED, "doctor"),
     "reject": (reject, S.REJECTED, "doctor"),
+    "accept": (accept, S.APPROVED, "patient"),
+    "decline": (decline, S.REJECTED, "patient"),
     "cancel": (cancel, S.CANCELLED, "admin"),
     "check_in": (check_in, S.CHECKED_IN, "doctor"),
     "complete": (complete, S.COMPLETED, "doctor"),
@@ -383,7 +429,7 @@ def test_terminal_statuses_are_exactly_the_non_occupying_ones() -> None:
         S.NO_SHOW,
         S.ENTERED_IN_ERROR,
     }
-    assert {s for s in S if s.is_occupying} == {S.PENDING, S.APPROVED, S.CHECKED_IN}
+    assert {s for s in S if s.is_occupying} == {S.PENDING, S.PROPOSED, S.APPROVED, S.CHECKED_IN}
 
 
 def test_refusal_from_another_doctor_uses_the_right_ids() -> None:
@@ -393,3 +439,49 @@ def test_refusal_from_another_doctor_uses_the_right_ids() -> None:
         appointment.approve(actor=CAST.doctor, now=NOW, existing=[])
     appointment.approve(actor=CAST.other_doctor, now=NOW, existing=[])
     assert appointment.status is S.APPROVED
+
+
+# ------------------------------------------------------------------ proposals
+
+
+@pytest.mark.parametrize("command", [approve, reject, accept, decline])
+def test_the_doctor_cannot_answer_their_own_proposal(command: Command) -> None:
+    appointment = appointment_in(S.PROPOSED)
+    before = snapshot(appointment)
+
+    with pytest.raises(IllegalTransition):
+        command(appointment, CAST.doctor, NOW)
+
+    assert snapshot(appointment) == before
+
+
+@pytest.mark.parametrize("command", [accept, decline])
+def test_a_request_is_answered_by_the_doctor_not_accepted_by_the_patient(
+    command: Command,
+) -> None:
+    appointment = appointment_in(S.PENDING)
+    before = snapshot(appointment)
+
+    with pytest.raises(IllegalTransition):
+        command(appointment, CAST.patient, NOW)
+
+    assert snapshot(appointment) == before
+
+
+def test_a_proposal_is_accepted_only_before_the_visit_starts() -> None:
+    appointment = appointment_in(S.PROPOSED)
+    before = snapshot(appointment)
+    with pytest.raises(IllegalTransition, match="the visit has started"):
+        appointment.accept(actor=CAST.patient, now=START)
+    assert snapshot(appointment) == before
+    appointment.accept(actor=CAST.patient, now=START - timedelta(seconds=1))
+    assert appointment.status is S.APPROVED
+
+
+def test_a_proposal_is_declined_with_or_without_a_reason() -> None:
+    silent, explained = appointment_in(S.PROPOSED), appointment_in(S.PROPOSED)
+    silent.decline(actor=CAST.patient, now=NOW)
+    explained.decline(actor=CAST.admin, now=NOW, reason="  the patient phoned  ")
+    assert (silent.status, silent.rejection_reason) == (S.REJECTED, None)
+    assert explained.rejection_reason == "the patient phoned"
+    assert explained.history[-1].reason == "the patient phoned"

@@ -7,6 +7,8 @@ commit (the domain events reach the outbox in that same transaction).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -14,19 +16,35 @@ from hduce.application.access import ensure_can_view
 from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import Audit, UseCase
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import NotFound, StaleVersion
+from hduce.domain.errors import NotFound, PreconditionFailed, SlotConflict
 from hduce.domain.identity import Actor
+from hduce.domain.privacy import conflict_seen_by
 from hduce.domain.scheduling import SchedulingPolicy, TimeSlot, ensure_utc
 
 
 class AppointmentUseCase(UseCase):
-    """A use case over appointments: the frame plus the clinic's scheduling policy."""
+    """A use case over appointments: the frame plus the clinic's scheduling policy.
+
+    Its changes tell a caller of a slot conflict only what is theirs to know
+    (``conflict_seen_by``), whether the domain or the storage found the overlap.
+    """
 
     def __init__(
         self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
     ) -> None:
         super().__init__(uow_factory, clock)
         self._policy = policy
+
+    @asynccontextmanager
+    async def change(
+        self, actor: Actor, *, serialized: bool = False
+    ) -> AsyncIterator[tuple[UnitOfWork, Audit]]:
+        try:
+            async with super().change(actor, serialized=serialized) as frame:
+                yield frame
+        except SlotConflict as conflict:
+            # The storage's own error stays the cause; the full conflict goes no further.
+            raise conflict_seen_by(actor, conflict) from conflict.__cause__
 
 
 async def visit_slot(
@@ -45,13 +63,18 @@ async def visit_slot(
 async def load_for_change(
     uow: UnitOfWork, actor: Actor, appointment_id: UUID, expected_version: int | None
 ) -> Appointment:
-    """The appointment, locked, if ``actor`` may see it and it is still at that version."""
+    """The appointment, locked, if ``actor`` may see it (else ``NotFound``, as for an
+    unknown id: checked before the version, which must not tell strangers anything)
+    and it is still at that version."""
     appointment = await uow.appointments.get(appointment_id, for_update=True)
     if appointment is None:
         raise NotFound("appointment", appointment_id)
     ensure_can_view(actor, appointment)
     if expected_version is not None and expected_version != appointment.version:
-        raise StaleVersion("appointment", appointment_id, expected_version, appointment.version)
+        # expected_version is always the request's If-Match: a failed precondition.
+        raise PreconditionFailed(
+            "appointment", appointment_id, expected_version, appointment.version
+        )
     return appointment
 
 

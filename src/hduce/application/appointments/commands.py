@@ -22,7 +22,8 @@ class BookAppointmentCommand:
 
 @dataclass(frozen=True, slots=True)
 class TransitionCommand:
-    """approve / reject / cancel / check-in / complete / no-show / entered-in-error."""
+    """approve / reject / accept / decline / cancel / check-in / complete / no-show /
+    entered-in-error."""
 
     actor: Actor
     appointment_id: UUID
@@ -38,4 +39,4 @@ class RescheduleCommand:
     starts_at: datetime
     ends_at: datetime | None = None
     reason: str | None = None
-    expected_version: int | None = None
+    expected_version: int | None = None  # from If-Match (of the appointment being moved)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status
-from hduce.domain.appointments import AppointmentStatus
+from hduce.domain.appointments import UNANSWERED
 from hduce.domain.errors import StaleVersion
 from hduce.domain.identity import Actor
 
 
 class ExpireOverdueAppointments(AppointmentUseCase):
-    """Unanswered requests are cancelled at their start, approved visits nobody closed
-    become NO_SHOW after the grace period. One transaction per appointment; any number
-    of sweeps may run at once, and each appointment changes once (the version check)."""
+    """Unanswered requests and proposals are cancelled at their start, approved visits
+    nobody closed become NO_SHOW after the grace period. One transaction per appointment;
+    any number of sweeps may run at once, and each appointment changes once (the version
+    check)."""
 
     async def __call__(self) -> int:
         now = self._clock.now()
@@ -28,7 +29,7 @@ class ExpireOverdueAppointments(AppointmentUseCase):
                     if appointment is None or appointment.version != candidate.version:
                         continue  # someone else acted on it meanwhile
                     version_before = appointment.version
-                    if appointment.status is AppointmentStatus.PENDING:
+                    if appointment.status in UNANSWERED:
                         appointment.cancel(
                             actor=system,
                             now=now,

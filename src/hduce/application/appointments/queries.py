@@ -14,7 +14,8 @@ from hduce.domain.identity import Actor, Role
 
 
 async def load_visible(uow: UnitOfWork, actor: Actor, appointment_id: UUID) -> Appointment:
-    """The appointment, if ``actor`` may see it (``NotFound`` or ``PermissionDenied``)."""
+    """The appointment, if ``actor`` may see it; ``NotFound`` alike when there is no
+    such appointment and when it is someone else's."""
     appointment = await load(uow.appointments.get, appointment_id, "appointment")
     ensure_can_view(actor, appointment)
     return appointment

@@ -63,6 +63,23 @@ class RejectAppointment(_Transition):
         a.reject(actor=c.actor, now=now, reason=c.reason)
 
 
+class AcceptAppointment(_Transition):
+    """The patient (or an admin for them) accepts a doctor's proposal: from then on
+    the patient is in that doctor's care (``hduce.domain.privacy``)."""
+
+    action = "appointment.accepted"
+
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.accept(actor=c.actor, now=now)
+
+
+class DeclineAppointment(_Transition):
+    action = "appointment.declined"
+
+    def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
+        a.decline(actor=c.actor, now=now, reason=c.reason)
+
+
 class CancelAppointment(_Transition):
     action = "appointment.cancelled"
 

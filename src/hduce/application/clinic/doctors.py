@@ -18,7 +18,13 @@ from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.application.ports import Clock, DoctorQuery, Page, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import UseCase, load
 from hduce.domain.clinic import Doctor, Specialty
-from hduce.domain.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from hduce.domain.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    StaleVersion,
+)
 from hduce.domain.identity import Actor, Role, User
 from hduce.domain.ids import uuid7
 from hduce.domain.text import plain_text
@@ -228,7 +234,9 @@ class UpdateDoctor(UseCase):
     edits any doctor's, licence number and specialty included.
 
     ``expected_version`` (from ``If-Match`` or the body) makes the edit conditional:
-    ``StaleVersion`` if someone changed the profile since the caller read it.
+    ``StaleVersion`` if someone changed the profile since the caller read it, or
+    ``PreconditionFailed`` when ``conditional`` (the version is the request's
+    precondition, ``If-Match``, rather than a field of the edit).
     """
 
     async def __call__(
@@ -238,6 +246,7 @@ class UpdateDoctor(UseCase):
         changes: DoctorChanges,
         *,
         expected_version: int | None = None,
+        conditional: bool = False,
     ) -> DoctorProfile:
         ensure_self_or_admin(actor, doctor_id, "edit a doctor's profile")
         changed = changes.names()
@@ -248,7 +257,8 @@ class UpdateDoctor(UseCase):
         async with self.change(actor, serialized=True) as (uow, audit):
             current = await load(uow.doctors.get, doctor_id, "doctor")
             if expected_version is not None and expected_version != current.version:
-                raise StaleVersion("doctor", doctor_id, expected_version, current.version)
+                stale = PreconditionFailed if conditional else StaleVersion
+                raise stale("doctor", doctor_id, expected_version, current.version)
             if not changed:
                 return await _profile_of(uow, current)
             updated = changes.applied_to(current)

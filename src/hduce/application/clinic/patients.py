@@ -1,7 +1,9 @@
 """Patients' records: the account's contact fields plus the medical profile.
 
-Who may see a patient's record: the patient, an admin, and a doctor the patient has
-(or had) an appointment with. Only the patient and an admin may change it.
+Who may see a patient's record: the patient, an admin, and a doctor in whose care the
+patient is or was (``hduce.domain.privacy.establishes_care``: the patient booked with
+them or accepted their proposal, or an admin booked; a doctor's own booking alone is
+not enough). Only the patient and an admin may change it.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ class GetPatient:
             # the id belongs to a patient either.
             if not await self._may_read(uow, actor, patient_id):
                 raise PermissionDenied(
-                    "only the patient, an admin, or a doctor the patient has an "
-                    "appointment with may read this record"
+                    "only the patient, an admin, or a doctor in whose care the patient "
+                    "is may read this record"
                 )
             return await _load_record(uow, patient_id)
 
@@ -64,7 +66,7 @@ class GetPatient:
         if actor.role in (Role.ADMIN, Role.SYSTEM) or actor.is_user(patient_id):
             return True
         if actor.role is Role.DOCTOR and actor.user_id is not None:
-            return await uow.appointments.exists_between(actor.user_id, patient_id)
+            return await uow.appointments.has_care_relationship(actor.user_id, patient_id)
         return False
 
 

@@ -23,6 +23,7 @@ from hduce.domain.events import (
     AppointmentCompleted,
     AppointmentEnteredInError,
     AppointmentNoShow,
+    AppointmentProposed,
     AppointmentRejected,
     AppointmentRequested,
     AppointmentRescheduled,
@@ -49,6 +50,7 @@ EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...
     MappingProxyType(
         {
             AppointmentRequested: _NOTIFY,
+            AppointmentProposed: _NOTIFY,
             AppointmentApproved: _NOTIFY,
             AppointmentRejected: _NOTIFY,
             AppointmentCancelled: _NOTIFY,

@@ -163,14 +163,16 @@ class AppointmentRepository(Protocol):
         ...
 
     async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
-        """PENDING ones that started before ``now`` and APPROVED ones that started before
-        ``approved_before`` (the system expires or marks them no-show)."""
+        """Unanswered ones (PENDING, PROPOSED) that started before ``now`` and APPROVED
+        ones that started before ``approved_before`` (the system expires them or marks
+        them no-show)."""
         ...
 
-    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
-        """True when the patient has, or had, an appointment with the doctor in any
-        status but ENTERED_IN_ERROR (a record made by mistake is no care relationship).
-        Lets a doctor read the profile of their own patients (clinic API)."""
+    async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        """True when an appointment of the patient with the doctor establishes care,
+        by ``hduce.domain.privacy.establishes_care`` (a booking the patient or an admin
+        made, or a proposal accepted; never a doctor's booking alone, nor a record
+        entered in error). Lets a doctor read the records of their patients."""
         ...
 
 

@@ -13,10 +13,12 @@ from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.transitions import (
+    AcceptAppointment,
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
+    DeclineAppointment,
     EnterInError,
     MarkNoShow,
     RejectAppointment,
@@ -31,6 +33,8 @@ class AppointmentsProvider(Provider):
     book = provide(BookAppointment)
     approve = provide(ApproveAppointment)
     reject = provide(RejectAppointment)
+    accept = provide(AcceptAppointment)
+    decline = provide(DeclineAppointment)
     cancel = provide(CancelAppointment)
     check_in = provide(CheckInAppointment)
     complete = provide(CompleteAppointment)

@@ -33,6 +33,7 @@ from hduce.domain.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     RateLimited,
     SlotConflict,
     StaleVersion,
@@ -54,6 +55,7 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
     SlotConflict: 409,
     StaleVersion: 409,
+    PreconditionFailed: 412,
     AlreadyExists: 409,
     RateLimited: 429,
     BusinessRuleViolation: 422,
@@ -79,7 +81,7 @@ _encoder = msgspec.json.Encoder()
 class Problem(msgspec.Struct, omit_defaults=True):
     """An RFC 9457 problem. Some codes add members: ``errors`` (``[{field, message}]``,
     400), ``entity`` (404), ``conflicting_appointment_ids`` (409 ``slot-conflict``),
-    ``expected_version``/``actual_version`` (409 ``stale-version``),
+    ``expected_version``/``actual_version`` (409/412 ``stale-version``),
     ``from_status``/``to_status`` (422 ``illegal-transition``), ``retry_after_seconds``
     (429, 503)."""
 

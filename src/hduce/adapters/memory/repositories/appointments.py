@@ -11,8 +11,9 @@ from uuid import UUID
 from hduce.adapters.memory.repositories._support import Repository, paginate
 from hduce.adapters.memory.store import StoreTables
 from hduce.application.ports import AppointmentQuery, Page
-from hduce.domain.appointments import Appointment, AppointmentStatus
+from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus
 from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
+from hduce.domain.privacy import establishes_care
 from hduce.domain.scheduling import TimeSlot, find_conflicts
 
 
@@ -59,7 +60,7 @@ class InMemoryAppointmentRepository(Repository):
             ignore=(appointment.id,),
         )
         if conflicts:
-            raise SlotConflict(c.id for c in conflicts)
+            raise SlotConflict.among(conflicts)
 
     async def add(self, appointment: Appointment) -> None:
         if appointment.id in self._appointments:
@@ -151,18 +152,18 @@ class InMemoryAppointmentRepository(Repository):
             (
                 a
                 for a in self._appointments.values()
-                if (a.status is AppointmentStatus.PENDING and a.slot.start < now)
+                if (a.status in UNANSWERED and a.slot.start < now)
                 or (a.status is AppointmentStatus.APPROVED and a.slot.start < approved_before)
             ),
             key=_by_start,
         )
         return self._out(found)
 
-    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
+    async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
         return any(
             a.doctor_id == doctor_id
             and a.patient_id == patient_id
-            and a.status is not AppointmentStatus.ENTERED_IN_ERROR
+            and establishes_care(a.status, a.history)
             for a in self._appointments.values()
         )
 

@@ -44,10 +44,12 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.care import care_statement
 from hduce.application.ports import AppointmentQuery, Page
-from hduce.domain.appointments import Appointment, AppointmentStatus, StatusChange
+from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus, StatusChange
 from hduce.domain.errors import (
     AlreadyExists,
+    Conflicting,
     InvalidInput,
     NotFound,
     SlotConflict,
@@ -198,7 +200,8 @@ def approved_starting_between_statement(start: datetime, end: datetime) -> Selec
 
 
 def overdue_statement(now: datetime, approved_before: datetime) -> Select[AppointmentRow]:
-    """The sweep: PENDING ones started before ``now``, APPROVED ones before ``approved_before``."""
+    """The sweep: unanswered ones (PENDING, PROPOSED) started before ``now``, APPROVED
+    ones before ``approved_before``."""
     return (
         select(AppointmentRow)
         .where(
@@ -207,7 +210,9 @@ def overdue_statement(now: datetime, approved_before: datetime) -> Select[Appoin
             AppointmentRow.starts_at < max(now, approved_before),
             or_(
                 and_(
-                    AppointmentRow.status == status_literal(AppointmentStatus.PENDING),
+                    AppointmentRow.status.in_(
+                        [status_literal(status) for status in sorted(UNANSWERED)]
+                    ),
                     AppointmentRow.starts_at < now,
                 ),
                 and_(
@@ -360,7 +365,7 @@ class SqlAppointmentRepository:
                     if on_postgresql and appointment.is_occupying:
                         await self._lock_calendars(appointment)
                     elif appointment.is_occupying:
-                        conflicting = await self._conflicting_ids(appointment)
+                        conflicting = await self._conflicting(appointment)
                         if conflicting:
                             raise SlotConflict(conflicting)
                     await write()
@@ -369,7 +374,7 @@ class SqlAppointmentRepository:
                 if is_exclusion_violation(error):
                     # The savepoint is rolled back, the transaction lives on, and in
                     # READ COMMITTED this new statement sees the winner's committed row.
-                    conflicting = await self._conflicting_ids(appointment)
+                    conflicting = await self._conflicting(appointment)
                     raise SlotConflict(conflicting) from error
                 if is_deadlock(error) and attempt < _DEADLOCK_RETRIES:
                     continue
@@ -383,14 +388,20 @@ class SqlAppointmentRepository:
             select(*(func.pg_advisory_xact_lock(_CALENDAR_LOCK_NAMESPACE, key) for key in keys))
         )
 
-    async def _conflicting_ids(self, appointment: Appointment) -> builtins.list[UUID]:
+    async def _conflicting(self, appointment: Appointment) -> builtins.list[Conflicting]:
+        """The occupying rows ``appointment`` overlaps, with their parties (the caller is
+        told only the ids of its own: ``hduce.domain.privacy``)."""
         statement = occupying_overlapping_statement(
             appointment.slot, doctor_id=appointment.doctor_id, patient_id=appointment.patient_id
         ).where(AppointmentRow.id != appointment.id)
         rows = await self._session.execute(
-            statement.with_only_columns(AppointmentRow.id).order_by(None)
+            statement.with_only_columns(
+                AppointmentRow.id, AppointmentRow.patient_id, AppointmentRow.doctor_id
+            ).order_by(None)
         )
-        return [row_id for (row_id,) in rows]
+        return [
+            Conflicting(row_id, patient_id, doctor_id) for row_id, patient_id, doctor_id in rows
+        ]
 
     # ------------------------------------------------------------------ reads
 
@@ -431,17 +442,10 @@ class SqlAppointmentRepository:
     async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
         return await self._load(overdue_statement(now, approved_before))
 
-    async def exists_between(self, doctor_id: UUID, patient_id: UUID) -> bool:
-        # The (patient_id, starts_at) index narrows to the patient's few rows.
-        found = await self._session.scalar(
-            select(AppointmentRow.id)
-            .where(
-                AppointmentRow.patient_id == patient_id,
-                AppointmentRow.doctor_id == doctor_id,
-                AppointmentRow.status != status_literal(AppointmentStatus.ENTERED_IN_ERROR),
-            )
-            .limit(1)
-        )
+    async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        # The (patient_id, starts_at) index narrows to the patient's few rows, the
+        # history's primary key to each one's lines.
+        found = await self._session.scalar(care_statement(doctor_id, patient_id))
         return found is not None
 
     async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:

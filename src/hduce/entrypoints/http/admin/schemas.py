@@ -132,6 +132,7 @@ class StatusCounts(msgspec.Struct):
     """Appointments per status; the attribute names are the statuses' values."""
 
     pending: Annotated[Count, ex(2)]
+    proposed: Annotated[Count, ex(1)]
     approved: Annotated[Count, ex(3)]
     checked_in: Annotated[Count, ex(0)]
     rejected: Annotated[Count, ex(1)]

@@ -128,11 +128,16 @@ class AppointmentsController(Controller):
         response_headers=[ETAG_HEADER],
         description=(
             "A patient books for themself (PENDING until the doctor answers); the doctor "
-            "books on their own calendar (APPROVED at once); an admin books for any patient "
-            "(`approve: true` for APPROVED). `ends_at` defaults to the doctor's visit length. "
+            "books on their own calendar for a patient: a proposal (PROPOSED) the patient "
+            "accepts or declines (`/accept`, `/decline`), which holds the slot meanwhile "
+            "and gives the doctor no access to the patient's record until accepted; an "
+            "admin books for any patient (`approve: true` for APPROVED). `ends_at` "
+            "defaults to the doctor's visit length. "
             "Refused when the slot is in the past, too soon, too far ahead, outside the "
             "doctor's working hours (422) or overlaps a visit of the doctor or the patient "
-            "(409, listing the conflicting ids).\n\n"
+            "(409, listing the conflicting appointments the caller is a party to: a "
+            "patient is never told the id of another patient's visit; an admin is told "
+            "every one).\n\n"
             f"Send an `{IDEMPOTENCY_HEADER}` (e.g. a UUID) to retry safely: the same key with "
             "the same body within 24 h returns the first response again (same status and "
             f"body, header `{REPLAYED_HEADER}: true`) without booking twice, even when the "
@@ -163,7 +168,8 @@ class AppointmentsController(Controller):
             ),
             409: problem(
                 409,
-                "`slot-conflict`: body lists `conflicting_appointment_ids`",
+                "`slot-conflict`: body lists `conflicting_appointment_ids` (those the "
+                "caller is a party to; all of them for an admin)",
                 SLOT_CONFLICT_EXAMPLE,
             ),
             422: problem(
@@ -245,8 +251,8 @@ class AppointmentsController(Controller):
                 "Bad filter or timestamp",
                 invalid_input_example(
                     "status",
-                    "status must be among: pending, approved, checked_in, rejected, "
-                    "cancelled, completed, no_show, entered_in_error",
+                    "status must be among: pending, proposed, approved, checked_in, "
+                    "rejected, cancelled, completed, no_show, entered_in_error",
                 ),
             ),
         },
@@ -261,8 +267,8 @@ class AppointmentsController(Controller):
             QueryParameter(
                 name="status",
                 required=False,
-                description="pending, approved, checked_in, completed, rejected, "
-                "cancelled, no_show, entered_in_error",
+                description="pending, proposed, approved, checked_in, completed, "
+                "rejected, cancelled, no_show, entered_in_error",
                 schema_extra={
                     "items": Schema(
                         type=OpenAPIType.STRING,

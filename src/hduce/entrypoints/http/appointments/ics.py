@@ -19,6 +19,7 @@ PRODUCT_ID = "-//HDUCE//Appointments 1.0//EN"
 _S = AppointmentStatus
 _EVENT_STATUS = {
     _S.PENDING: "TENTATIVE",
+    _S.PROPOSED: "TENTATIVE",  # until the patient accepts it
     _S.APPROVED: "CONFIRMED",
     _S.CHECKED_IN: "CONFIRMED",
     _S.COMPLETED: "CONFIRMED",

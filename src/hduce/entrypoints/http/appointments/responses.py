@@ -22,9 +22,10 @@ from litestar.params import HeaderParameter
 
 from hduce.domain.appointments import Appointment
 from hduce.entrypoints.http import examples as demo
-from hduce.entrypoints.http.appointments.etags import IF_MATCH, etag
+from hduce.entrypoints.http.appointments.etags import etag
 from hduce.entrypoints.http.appointments.ics import ICS_MEDIA_TYPE
 from hduce.entrypoints.http.appointments.schemas import AppointmentView, StoredIdentity
+from hduce.entrypoints.http.preconditions import IF_MATCH, WEAK_IF_MATCH_EXAMPLE
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
     invalid_input_example,
@@ -48,6 +49,14 @@ SLOT_CONFLICT_EXAMPLE = problem_example(
     conflicting_appointment_ids=[demo.APPOINTMENT_ID],
 )
 STALE_VERSION_EXAMPLE = problem_example(
+    412,
+    "stale-version",
+    f"appointment {demo.APPOINTMENT_ID} changed: expected version 1, found 2",
+    expected_version=1,
+    actual_version=2,
+)
+#: The same without a precondition: a concurrent change won between read and write.
+LOST_RACE_EXAMPLE = problem_example(
     409,
     "stale-version",
     f"appointment {demo.APPOINTMENT_ID} changed: expected version 1, found 2",
@@ -70,17 +79,32 @@ AUTH_ERRORS = {
     401: problem(401, "Not authenticated"),
     403: problem(
         403,
-        "Not a party to this appointment",
-        problem_example(403, "forbidden", "this appointment belongs to someone else"),
+        "Asking for someone else's appointments",
+        problem_example(403, "forbidden", "patients list only their own appointments"),
     ),
 }
 READ_ERRORS = {
     **MALFORMED_REQUEST,
-    **AUTH_ERRORS,
-    404: problem(404, "No such appointment", not_found_example("appointment", demo.APPOINTMENT_ID)),
+    401: AUTH_ERRORS[401],
+    404: problem(
+        404,
+        "No such appointment, or one the caller is no party to (the same answer: "
+        "ids cannot be probed; admins see every appointment)",
+        not_found_example("appointment", demo.APPOINTMENT_ID),
+    ),
 }
 CHANGE_ERRORS = {
     **READ_ERRORS,
+    403: problem(
+        403,
+        "`csrf-failed`: a cookie-authenticated request without its CSRF header",
+        problem_example(
+            403,
+            "csrf-failed",
+            "cookie-authenticated POST requests need the X-CSRF-Token header "
+            "(the value of the __Host-hduce_csrf cookie)",
+        ),
+    ),
     400: problem(
         400,
         "Malformed body, naive timestamp or bad If-Match",
@@ -89,10 +113,17 @@ CHANGE_ERRORS = {
     ),
     409: problem(
         409,
-        "`stale-version`: If-Match names an older version (body: expected_version, "
-        "actual_version); or `slot-conflict` (body: conflicting_appointment_ids)",
-        STALE_VERSION_EXAMPLE,
+        "`slot-conflict` (body: conflicting_appointment_ids, those the caller is a party "
+        "to); or `stale-version` when, without If-Match, a concurrent change won (retry)",
         SLOT_CONFLICT_EXAMPLE,
+        LOST_RACE_EXAMPLE,
+    ),
+    412: problem(
+        412,
+        "If-Match failed: `stale-version`, it names an older version (body: "
+        "expected_version, actual_version); or a weak tag, which never matches",
+        STALE_VERSION_EXAMPLE,
+        WEAK_IF_MATCH_EXAMPLE,
     ),
     422: problem(
         422,
@@ -129,9 +160,9 @@ ICS_EXAMPLE = (
 )
 
 IF_MATCH_DOC = (
-    'Send `If-Match` with the ETag you last saw (`"3"`, `W/"3"` also accepted) so the '
-    "change only applies to that version; a stale one gets 409 `stale-version` and "
-    "nothing changes."
+    'Send `If-Match` with the ETag you last saw (`"3"`) so the change only applies to '
+    "that version; a stale one gets 412 `stale-version` and nothing changes. Tags "
+    'compare strongly: a weak one (`W/"3"`) never matches (412).'
 )
 ETAG_HEADER = ResponseHeader(
     name="ETag",
@@ -142,7 +173,11 @@ ETAG_HEADER = ResponseHeader(
 
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(name=IF_MATCH, required=False, description="ETag of the version seen"),
+    HeaderParameter(
+        name=IF_MATCH,
+        required=False,
+        description='ETag of the version seen, e.g. "3" (compared strongly: W/"3" never matches)',
+    ),
 ]
 
 

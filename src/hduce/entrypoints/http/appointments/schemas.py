@@ -42,12 +42,17 @@ class BookAppointmentRequest(msgspec.Struct, forbid_unknown_fields=True):
     ends_at: Annotated[Instant, ex(demo.ENDS_AT_LOCAL)] | None = None
     reason: Reason = ""
     patient_id: Annotated[UUID, ex(demo.PATIENT_ID)] | None = None
-    #: Admins only: book straight into APPROVED (a doctor's booking always is).
+    #: Admins only: book straight into APPROVED (a doctor's booking is a proposal).
     approve: Annotated[bool, ex(True)] | None = None
 
 
 class ReasonRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: RequiredReason
+
+
+class DeclineRequest(msgspec.Struct, forbid_unknown_fields=True):
+    #: Why, for the doctor (optional).
+    reason: Reason | None = None
 
 
 class CompleteRequest(msgspec.Struct, forbid_unknown_fields=True):

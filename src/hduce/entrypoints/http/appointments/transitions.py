@@ -19,10 +19,12 @@ from litestar.params import FromPath, JSONBody
 from hduce.application.appointments.commands import RescheduleCommand, TransitionCommand
 from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.transitions import (
+    AcceptAppointment,
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
+    DeclineAppointment,
     EnterInError,
     MarkNoShow,
     RejectAppointment,
@@ -41,6 +43,7 @@ from hduce.entrypoints.http.appointments.responses import (
 from hduce.entrypoints.http.appointments.schemas import (
     AppointmentView,
     CompleteRequest,
+    DeclineRequest,
     ReasonRequest,
     RescheduleRequest,
 )
@@ -89,12 +92,53 @@ class AppointmentTransitionsController(Controller):
         return with_etag(await reject(command))
 
     @post(
+        "/{appointment_id:uuid}/accept",
+        status_code=200,
+        summary="Accept a doctor's proposal (its patient, or an admin)",
+        description=(
+            "PROPOSED -> APPROVED, before the visit starts. A doctor's booking for a "
+            "patient is a proposal: only once the patient accepts it (or an admin acts "
+            "for them) does the doctor see the patient's record. " + IF_MATCH_DOC
+        ),
+        responses=CHANGE_ERRORS,
+    )
+    async def accept(
+        self,
+        appointment_id: FromPath[UUID],
+        actor: NamedDependency[Actor],
+        accept: FromDishka[AcceptAppointment],
+        if_match: IfMatch = None,
+    ) -> Response[AppointmentView]:
+        return with_etag(await accept(_command(actor, appointment_id, if_match)))
+
+    @post(
+        "/{appointment_id:uuid}/decline",
+        status_code=200,
+        summary="Decline a doctor's proposal (its patient, or an admin)",
+        description="PROPOSED -> REJECTED, with an optional reason for the doctor. The body "
+        "may be omitted. (The doctor withdraws a proposal with `cancel`.) " + IF_MATCH_DOC,
+        responses=CHANGE_ERRORS,
+    )
+    async def decline(
+        self,
+        appointment_id: FromPath[UUID],
+        actor: NamedDependency[Actor],
+        decline: FromDishka[DeclineAppointment],
+        data: JSONBody[DeclineRequest | None] = None,
+        if_match: IfMatch = None,
+    ) -> Response[AppointmentView]:
+        reason = data.reason if data is not None else None
+        return with_etag(await decline(_command(actor, appointment_id, if_match, reason=reason)))
+
+    @post(
         "/{appointment_id:uuid}/cancel",
         status_code=200,
         summary="Cancel an appointment",
         description=(
             "PENDING or APPROVED -> CANCELLED, with a reason: by the patient (an approved "
-            "visit only until 24 h before it starts), its doctor or an admin. " + IF_MATCH_DOC
+            "visit only until 24 h before it starts), its doctor or an admin. PROPOSED -> "
+            "CANCELLED: its doctor (or an admin) withdraws the proposal; the patient "
+            "declines it instead. " + IF_MATCH_DOC
         ),
         responses=CHANGE_ERRORS,
     )
@@ -189,7 +233,9 @@ class AppointmentTransitionsController(Controller):
         description=(
             "In one step the current appointment becomes CANCELLED (reason `rescheduled`) "
             "and a new one is booked with `replaces` pointing at it: PENDING again when the "
-            "patient moves it, APPROVED when the doctor does, unchanged status for an admin. "
+            "patient moves it, APPROVED when the doctor does (PROPOSED again for a "
+            "proposal, which its patient declines rather than moves), unchanged status for "
+            "an admin. "
             "`ends_at` defaults to keeping the visit's length. Answers 201 with the new "
             "appointment (`Location`, `ETag`); the same guards as booking apply. "
             "`If-Match` refers to the appointment being moved. " + IF_MATCH_DOC

@@ -1,8 +1,10 @@
 """``/api/v1/doctors``: the public catalogue, creation by an admin, profile edits.
 
 Edits are optimistic: ``GET`` answers with ``ETag: "<version>"``; a ``PATCH`` with
-``If-Match`` (or a ``version`` field) is refused with 409 ``stale-version`` when the
-profile changed meanwhile. Without either, the edit applies to whatever is current.
+``If-Match`` is refused with 412 ``stale-version`` when the profile changed meanwhile
+(and with 412 for a weak tag, which never matches: ``preconditions.py``), one with a
+``version`` field with 409 ``stale-version``. Without either, the edit applies to
+whatever is current.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from hduce.entrypoints.http.clinic.schemas.doctors import (
     DoctorView,
 )
 from hduce.entrypoints.http.inputs import NO_NUL
+from hduce.entrypoints.http.preconditions import IF_MATCH, WEAK_IF_MATCH_EXAMPLE, WeakIfMatch
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
     not_found_example,
@@ -56,25 +59,30 @@ _ETAG: Final = ResponseHeader(
 _NOT_FOUND: Final = {
     404: problem(404, "No such doctor", not_found_example("doctor", demo.DOCTOR_ID))
 }
-#: "3", W/"3" or a bare 3 (lenient: some clients drop the quotes).
-_VERSION_TAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+#: "3" or a bare 3 (lenient: some clients drop the quotes); W/"3" is weak: refused.
+_VERSION_TAG = re.compile(r'^(W/)?"?(\d{1,9})"?$')
 
 
 def _etag(profile: DoctorProfile) -> dict[str, str]:
     return {"ETag": f'"{profile.doctor.version}"'}
 
 
-def expected_version(if_match: str | None, body_version: int | None) -> int | None:
-    """The version the client based its edit on, from ``If-Match`` or the body."""
+def expected_version(if_match: str | None, body_version: int | None) -> tuple[int | None, bool]:
+    """The version the client based its edit on, from ``If-Match`` or the body, and
+    whether it came from ``If-Match`` (a precondition: 412 when it fails)."""
     from_header: int | None = None
     if if_match is not None and if_match.strip() != "*":
         found = _VERSION_TAG.match(if_match.strip())
         if found is None:
-            raise InvalidInput('If-Match must be a version tag like "3"', field="If-Match")
-        from_header = int(found.group(1))
+            raise InvalidInput('If-Match must be a version tag like "3"', field=IF_MATCH)
+        if found.group(1):
+            raise WeakIfMatch
+        from_header = int(found.group(2))
     if from_header is not None and body_version is not None and from_header != body_version:
         raise InvalidInput("If-Match and version disagree; send one of them", field="version")
-    return from_header if from_header is not None else body_version
+    if from_header is not None:
+        return from_header, True
+    return body_version, False
 
 
 class DoctorsController(Controller):
@@ -180,7 +188,9 @@ class DoctorsController(Controller):
         description="The doctor edits their own bio, consultation fee, visit length and "
         "timezone; an admin edits any doctor's, licence number and specialty included. "
         'Only the fields sent change. Send the version read (`If-Match: "3"` or '
-        "`version`) to be refused with 409 if someone changed the profile meanwhile.",
+        "`version`) to be refused if someone changed the profile meanwhile: 412 for a "
+        'stale `If-Match` (which compares strongly: a weak `W/"3"` never matches, 412), '
+        "409 for a stale `version`.",
         response_headers=[_ETAG],
         responses={
             **INVALID,
@@ -188,7 +198,7 @@ class DoctorsController(Controller):
             **_NOT_FOUND,
             409: problem(
                 409,
-                "stale-version: the profile changed since that version; "
+                "stale-version: the profile changed since the body's `version`; "
                 "or the licence number is taken",
                 problem_example(
                     409,
@@ -203,6 +213,19 @@ class DoctorsController(Controller):
                     f"licence number {demo.DOCTOR_LICENCE} is already registered",
                 ),
             ),
+            412: problem(
+                412,
+                "`If-Match` failed: `stale-version` (the profile changed since that "
+                "version), or a weak tag, which never matches",
+                problem_example(
+                    412,
+                    "stale-version",
+                    f"doctor {demo.DOCTOR_ID} changed: expected version 3, found 4",
+                    expected_version=3,
+                    actual_version=4,
+                ),
+                WEAK_IF_MATCH_EXAMPLE,
+            ),
         },
     )
     async def update_doctor(
@@ -213,7 +236,7 @@ class DoctorsController(Controller):
         update: FromDishka[UpdateDoctor],
         if_match: Annotated[
             str | None,
-            HeaderParameter(name="If-Match", description='The version read, e.g. "3"'),
+            HeaderParameter(name=IF_MATCH, description='The version read, e.g. "3" (a strong tag)'),
         ] = None,
     ) -> Response[DoctorView]:
         changes = DoctorChanges(
@@ -225,7 +248,8 @@ class DoctorsController(Controller):
             bio=sent(data.bio),
         )
         body_version = None if isinstance(data.version, UnsetType) else data.version
+        version, conditional = expected_version(if_match, body_version)
         profile = await update(
-            actor, doctor_id, changes, expected_version=expected_version(if_match, body_version)
+            actor, doctor_id, changes, expected_version=version, conditional=conditional
         )
         return Response(DoctorView.of(profile), headers=_etag(profile))
