@@ -185,7 +185,7 @@ async def test_one_api_and_two_workers_tell_everyone_exactly_once(
     with smtp_controller(mailbox) as smtp_port, serve(LocalSmsProvider()) as sms:
         async with services.temporary_database(postgres_url, prefix="hduce_split") as database:
             settings_env = deployment_env(database, redis_url, broker_url, smtp_port, sms)
-            # DEBUG: the workers log each event they handle.
+            # DEBUG: a failure's worker logs then name each event and who handled it.
             env = clean_environment(**settings_env, HDUCE_LOG_LEVEL="DEBUG")
             run_command(["db", "upgrade"], env, tmp_path)  # what an operator runs first
             clinic = await seed_clinic(
