@@ -20,8 +20,8 @@ class BrokerProbe:
     connection is up and the broker answers (FastStream's ``ping``: RabbitMQ's
     connection is open, Kafka describes its cluster, Redis PINGs, NATS is connected).
 
-    A process that has not used its broker yet (``hduce api`` only writes to the
-    outbox) connects on the first check, and so reports whether it could relay."""
+    A process that has not used its broker (``hduce api`` only writes to the outbox)
+    connects on its first check, declaring nothing."""
 
     name = "broker"
 
@@ -29,7 +29,7 @@ class BrokerProbe:
         self._broker = broker
 
     async def check(self) -> None:
-        # Connects and declares the topology once; a no-op while connected.
-        await self._broker.prepare()
+        # Once connected, the client reconnects by itself; ping says if it is now.
+        await self._broker.connect()
         if not await self._broker.broker.ping(timeout=PING_TIMEOUT_SECONDS):
             raise BrokerUnreachable(f"the {self._broker.kind} broker does not answer")
