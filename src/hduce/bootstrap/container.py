@@ -60,7 +60,7 @@ def providers(
         RedisRealtimeProvider() if redis else InMemoryRealtimeProvider(),
         # After the bus: with a broker, its EventPublisher is the one the relay gets.
         BrokerProvider() if broker else EventDocumentationProvider(),
-        ReadinessProvider(redis=redis),
+        ReadinessProvider(redis=redis, broker=broker),
         DeliveryProvider(),
         SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),
         IdentityProvider(google_sign_in=google, policy=identity_policy),

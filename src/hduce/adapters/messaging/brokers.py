@@ -164,6 +164,11 @@ class EventBroker:
             self._prepared = True
             log.info("broker ready", broker=self.kind, prefix=self.topology.prefix)
 
+    async def connect(self) -> None:
+        """Connect, declaring nothing (a no-op while connected)."""
+        async with self._lock:
+            await self.broker.connect()
+
     async def start(self) -> None:
         """``prepare``, then start consuming."""
         await self.prepare()
