@@ -170,6 +170,38 @@ async def test_readiness_reports_each_component_and_fails_when_one_is_down() -> 
     assert "10.0.0.7" not in response.text
 
 
+async def test_a_degrading_dependency_down_leaves_the_instance_ready_but_degraded() -> None:
+    probes = ReadinessProbes(
+        (Probe("database"),),
+        degrading=(Probe("broker", error=ConnectionRefusedError("10.0.0.7:5672")),),
+    )
+    async with AsyncTestClient(make_app(make_container(probes))) as client:
+        response = await client.get("/health/ready")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"]["status"] == "up"
+    assert body["checks"]["broker"] == {
+        "status": "down",
+        "duration_ms": body["checks"]["broker"]["duration_ms"],
+        "error": "ConnectionRefusedError",
+    }
+    assert "Retry-After" not in response.headers
+
+
+async def test_a_required_dependency_down_fails_even_when_degrading_ones_are_up() -> None:
+    probes = ReadinessProbes(
+        (Probe("database", error=ConnectionRefusedError("db")),), degrading=(Probe("broker"),)
+    )
+    async with AsyncTestClient(make_app(make_container(probes))) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["checks"]["broker"]["status"] == "up"
+
+
 async def test_readiness_is_ok_when_every_probe_is_up() -> None:
     probes = ReadinessProbes((Probe("database"), Probe("cache")))
     async with AsyncTestClient(make_app(make_container(probes))) as client:

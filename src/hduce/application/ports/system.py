@@ -35,9 +35,14 @@ class ReadinessProbe(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReadinessProbes:
-    """Every probe of this process (the container provides the holder)."""
+    """Every probe of this process (the container provides the holder).
+
+    ``probes``: dependencies the process cannot serve without (down -> 503).
+    ``degrading``: dependencies it can do without for a while (the broker: events
+    wait in the outbox), reported down but leaving the process ready."""
 
     probes: tuple[ReadinessProbe, ...] = ()
+    degrading: tuple[ReadinessProbe, ...] = ()
 
 
 # ------------------------------------------------------------------ cache and limits

@@ -1,5 +1,7 @@
 """What ``GET /health/ready`` checks: the database, Redis when it is configured, and
-the broker when ``HDUCE_BROKER_URL`` is set."""
+the broker when ``HDUCE_BROKER_URL`` is set. The broker only degrades readiness:
+without it bookings go on (their events wait in the outbox), so a load balancer
+should keep sending traffic."""
 
 from __future__ import annotations
 
@@ -25,13 +27,13 @@ def database_and_redis(database: DatabaseProbe, redis: Redis) -> ReadinessProbes
 
 
 def database_and_broker(database: DatabaseProbe, broker: EventBroker) -> ReadinessProbes:
-    return ReadinessProbes((database, BrokerProbe(broker)))
+    return ReadinessProbes((database,), degrading=(BrokerProbe(broker),))
 
 
 def database_redis_and_broker(
     database: DatabaseProbe, redis: Redis, broker: EventBroker
 ) -> ReadinessProbes:
-    return ReadinessProbes((database, RedisReadiness(redis), BrokerProbe(broker)))
+    return ReadinessProbes((database, RedisReadiness(redis)), degrading=(BrokerProbe(broker),))
 
 
 _CHOICES: dict[tuple[bool, bool], Callable[..., Any]] = {

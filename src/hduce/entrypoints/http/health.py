@@ -2,8 +2,10 @@
 
 ``GET /health`` answers as long as the process serves HTTP. ``GET /health/ready``
 runs the readiness probes the container provides (database, cache, broker...)
-and answers 503 (with ``Retry-After``) when any is down, so a load balancer stops
-sending traffic to an instance that cannot do its job. The composition root provides them as a
+and answers 503 (with ``Retry-After``) when a required one is down, so a load
+balancer stops sending traffic to an instance that cannot do its job. A degrading
+dependency (the broker) that is down leaves the answer 200 with status
+``degraded``: the instance still does its job, later effects wait. The composition root provides them as a
 ``ReadinessProbes`` holder; without one, readiness has nothing to check.
 """
 
@@ -43,7 +45,7 @@ class ComponentStatus(msgspec.Struct, omit_defaults=True):
 
 
 class Readiness(msgspec.Struct):
-    status: Annotated[Literal["ok", "unavailable"], ex("ok")]
+    status: Annotated[Literal["ok", "degraded", "unavailable"], ex("ok")]
     #: One entry per probe, by name.
     checks: Annotated[
         dict[str, ComponentStatus], ex({"database": {"status": "up", "duration_ms": 1.42}})
@@ -86,26 +88,29 @@ class HealthController(Controller):
     )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[Readiness]:
         container: AsyncContainer = request.state.dishka_container
-        probes = await _probes_from(container)
-        results = await asyncio.gather(*(_run(probe) for probe in probes))
-        checks = dict(results)
-        healthy = all(result.status == "up" for result in checks.values())
+        holder = await _probes_from(container)
+        results = await asyncio.gather(*(_run(probe) for probe in holder.probes + holder.degrading))
+        required, degrading = results[: len(holder.probes)], results[len(holder.probes) :]
+        healthy = all(result.status == "up" for _, result in required)
+        complete = all(result.status == "up" for _, result in degrading)
         headers = {"Cache-Control": "no-store"}
         if not healthy:
             headers["Retry-After"] = str(DOWN_RETRY_AFTER_SECONDS)
+        status: Literal["ok", "degraded", "unavailable"] = (
+            "unavailable" if not healthy else "ok" if complete else "degraded"
+        )
         return Response(
-            Readiness(status="ok" if healthy else "unavailable", checks=checks),
+            Readiness(status=status, checks=dict(required + degrading)),
             status_code=200 if healthy else 503,
             headers=headers,
         )
 
 
-async def _probes_from(container: AsyncContainer) -> tuple[ReadinessProbe, ...]:
+async def _probes_from(container: AsyncContainer) -> ReadinessProbes:
     try:
-        holder = await container.get(ReadinessProbes)
+        return await container.get(ReadinessProbes)
     except NoFactoryError:
-        return ()
-    return holder.probes
+        return ReadinessProbes()
 
 
 async def _run(probe: ReadinessProbe) -> tuple[str, ComponentStatus]:

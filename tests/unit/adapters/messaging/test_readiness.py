@@ -43,7 +43,7 @@ async def test_readiness_checks_the_broker_when_one_is_configured(
         probes = await container.get(ReadinessProbes)
     finally:
         await container.close()
-    assert [probe.name for probe in probes.probes] == names
+    assert [probe.name for probe in probes.probes + probes.degrading] == names
 
 
 async def test_the_probe_fails_when_nothing_answers_at_the_broker_address() -> None:
