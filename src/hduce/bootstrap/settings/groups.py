@@ -80,6 +80,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str
     jwt_audience: str
     access_token_ttl: timedelta
+    #: How long a process without Redis reuses an account's access state.
+    account_cache_ttl: timedelta
     refresh_token_ttl: timedelta
 
 
