@@ -309,7 +309,7 @@ class Bench:
             log(f"{label:<22} median {statistics.median(times):7.0f} ms ({len(times)} runs)")
 
     async def startup(self) -> None:
-        """`make run` (uv sync, db upgrade, serve) on a fresh SQLite file until /health is 200."""
+        """`make run` (uv sync, serve: it migrates) on a fresh SQLite file until /health is 200."""
         runs = self.config.startup_runs
         timings: list[float] = []
         for n in range(runs + 1):
