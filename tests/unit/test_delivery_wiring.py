@@ -147,7 +147,7 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
         "Cache": "RedisCache",
         "RateLimiter": "RedisRateLimiter",
         "TokenDenylist": "RedisTokenDenylist",
-        "UserAccessCache": "RedisUserAccessCache",
+        "UserAccessCache": "LayeredUserAccessCache",  # process memory, then Redis
         "RealtimeFanout": "RedisRealtimeFanout",
         "RealtimeSubscriber": "RedisRealtimeFanout",
         "StreamSlots": "RedisStreamSlots",

@@ -4,10 +4,12 @@ it is warm, changes through this process seen at once, changes elsewhere within 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from hduce.adapters.memory import InMemoryUserAccessCache
+from hduce.application.identity.access_cache import LayeredUserAccessCache
 from hduce.application.identity.sessions import Authenticate
 from hduce.application.ports import UnitOfWork, UserAccess
 from hduce.domain.errors import AuthenticationFailed
@@ -99,3 +101,22 @@ async def test_the_cache_keeps_at_most_max_entries(kit: Kit) -> None:
         await cache.fill(access)
     assert len(cache) <= 10
     assert await cache.get(accounts[-1].id) == accounts[-1]  # the newest stays
+
+
+async def test_layered_processes_read_the_shared_entry_once_their_own_expires(kit: Kit) -> None:
+    shared = InMemoryUserAccessCache(kit.clock, timedelta(minutes=10))  # stands for Redis
+    here, there = (
+        LayeredUserAccessCache(InMemoryUserAccessCache(kit.clock, ACCOUNT_CACHE_TTL), shared)
+        for _ in range(2)
+    )
+    patient = await kit.patient()
+    before = UserAccess.of(patient)
+    await here.fill(before)
+    assert await there.get(patient.id) == before  # from the shared layer, kept locally
+
+    changed = replace(before, role=Role.DOCTOR)
+    await here.put(changed)
+    assert await here.get(patient.id) == changed  # the process that changed it: at once
+    assert await there.get(patient.id) == before  # another: its own copy...
+    kit.clock.advance(ACCOUNT_CACHE_TTL)
+    assert await there.get(patient.id) == changed  # ...until it expires

@@ -1,4 +1,5 @@
-"""The ``UserAccessCache`` port in process memory: the embedded default without Redis.
+"""The ``UserAccessCache`` port in process memory: the embedded default without Redis,
+and the layer in front of Redis with it.
 
 Entries live ``ttl`` (a few seconds): a change made through another process, which
 cannot reach this memory, is seen here at most that late. Changes made through this

@@ -1,7 +1,7 @@
 """The ``UserAccessCache`` port on Redis: one key per account, shared by every process.
 
 A change committed through any process replaces the entry (``put``), so every process
-sees it on its next request. Entries still expire after ``ttl`` (10 minutes by
+sees it once its own short-lived copy expires (``LayeredUserAccessCache``). Entries still expire after ``ttl`` (10 minutes by
 default): that bounds how long a change made outside HDUCE (SQL by hand) goes unseen.
 """
 

@@ -331,7 +331,7 @@ class SetUserActive(UseCase):
     """Admin: deactivate (or reactivate) an account. A deactivated account cannot sign
     in, its refresh tokens are revoked, and its access tokens stop working at once
     (the new state replaces the cached one that authentication reads; other processes
-    without Redis see it within the cache's few seconds) and for good: reactivation
+    see it within ``HDUCE_ACCOUNT_CACHE_TTL``) and for good: reactivation
     does not revive them (``User.revoke_tokens``)."""
 
     def __init__(

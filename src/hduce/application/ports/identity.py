@@ -175,7 +175,7 @@ class UserAccessCache(Protocol):
     must ``put`` the new state after committing it: ``put`` overwrites, whereas the
     authenticator's ``fill`` (after reading the database on a miss) never replaces an
     entry, so a read that raced the change cannot bring the old state back. How long
-    an entry may outlive a change made elsewhere (another process without Redis, or
+    an entry may outlive a change made elsewhere (another process, or
     SQL by hand) is the adapter's bound (docs/decisions/0010-user-access-cache.md).
     """
 

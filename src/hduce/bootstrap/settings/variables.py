@@ -268,9 +268,9 @@ ACCESS_TOKEN_TTL = Variable(
 ACCOUNT_CACHE_TTL = Variable(
     "HDUCE_ACCOUNT_CACHE_TTL",
     "5s",
-    "Without Redis, how long each process reuses an account's role and active state to "
-    "authenticate requests (1s..1m): a deactivation or role change made through another "
-    "process is seen this late. With Redis every process sees it at once.",
+    "How long each process reuses an account's role and active state to authenticate "
+    "requests without asking Redis or the database (1s..1m): a deactivation or role "
+    "change made through another process is seen at most this late there.",
     p.duration_between(timedelta(seconds=1), timedelta(minutes=1)),
 )
 REFRESH_TOKEN_TTL = Variable(
