@@ -49,8 +49,8 @@ uv:
 setup: uv
 	$(UV) sync --frozen
 
+# `hduce serve` applies pending migrations itself before serving.
 run: setup
-	$(RUN) hduce db upgrade
 	$(RUN) hduce serve
 
 # Every demo account signs in with DEMO_PASSWORD; `make demo DEMO_PASSWORD=...` to choose it.

@@ -19,3 +19,16 @@ def test_the_cli_starts_without_the_http_stack_or_the_database_layer() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_the_worker_command_runs_on_uvloop() -> None:
+    import asyncio
+
+    import uvloop
+
+    from hduce.entrypoints.cli import run_on_best_loop
+
+    async def running_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    assert isinstance(run_on_best_loop(running_loop()), uvloop.Loop)

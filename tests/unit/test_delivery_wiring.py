@@ -21,6 +21,7 @@ from hduce.application.ports import (
     SmsSender,
     StreamSlots,
     TokenDenylist,
+    UserAccessCache,
 )
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
@@ -119,7 +120,8 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     claim = " ".join(readme.split("Redis\nholds", 1)[1].split(".", 1)[0].split())
     assert claim == (
-        "the state the processes share: the token denylist, the rate-limit counters, "
+        "the state the processes share: the token denylist, each account's access state "
+        "(what authentication reads instead of the database, ADR 0010), the rate-limit counters, "
         "pending Google sign-ins, the live notification fan-out and the cap on open "
         "streams (a stream on any API instance gets what any worker stores; nothing "
         "else is cached)"
@@ -132,6 +134,7 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
                 Cache,
                 RateLimiter,
                 TokenDenylist,
+                UserAccessCache,
                 RealtimeFanout,
                 RealtimeSubscriber,
                 StreamSlots,
@@ -144,6 +147,7 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
         "Cache": "RedisCache",
         "RateLimiter": "RedisRateLimiter",
         "TokenDenylist": "RedisTokenDenylist",
+        "UserAccessCache": "LayeredUserAccessCache",  # process memory, then Redis
         "RealtimeFanout": "RedisRealtimeFanout",
         "RealtimeSubscriber": "RedisRealtimeFanout",
         "StreamSlots": "RedisStreamSlots",

@@ -11,18 +11,17 @@ from collections.abc import Sequence
 
 from dishka import AsyncContainer, Provider, make_async_container
 from dishka.integrations.litestar import LitestarProvider
-from dishka_faststream import FastStreamProvider
 
 from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.bootstrap.providers.admin import AdminProvider
 from hduce.bootstrap.providers.appointments import AppointmentsProvider
 from hduce.bootstrap.providers.availability import AvailabilityProvider
-from hduce.bootstrap.providers.broker import BrokerProvider, EventDocumentationProvider
 from hduce.bootstrap.providers.clinic import ClinicProvider
 from hduce.bootstrap.providers.config import ConfigProvider
 from hduce.bootstrap.providers.delivery import DeliveryProvider
 from hduce.bootstrap.providers.demo import DemoProvider
+from hduce.bootstrap.providers.event_documentation import EventDocumentationProvider
 from hduce.bootstrap.providers.events import EventBusProvider
 from hduce.bootstrap.providers.identity import IdentityProvider
 from hduce.bootstrap.providers.messaging import MessagingProvider
@@ -59,7 +58,7 @@ def providers(
         EventBusProvider(),
         RedisRealtimeProvider() if redis else InMemoryRealtimeProvider(),
         # After the bus: with a broker, its EventPublisher is the one the relay gets.
-        BrokerProvider() if broker else EventDocumentationProvider(),
+        _broker_provider() if broker else EventDocumentationProvider(),
         ReadinessProvider(redis=redis, broker=broker),
         DeliveryProvider(),
         SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),
@@ -72,6 +71,24 @@ def providers(
         MessagingProvider(),
         DemoProvider(),
     ]
+
+
+def _broker_provider() -> Provider:
+    # Imported only with a broker: FastStream and the four broker clients are ~450
+    # modules and tens of MB that a process without HDUCE_BROKER_URL never uses.
+    from hduce.bootstrap.providers.broker import BrokerProvider
+
+    return BrokerProvider()
+
+
+def _faststream_providers(settings: Settings) -> list[Provider]:
+    """The message and FastStream's context of each consumed message (dishka-faststream);
+    only consumers on a broker ask for them."""
+    if settings.broker is None:
+        return []
+    from dishka_faststream import FastStreamProvider
+
+    return [FastStreamProvider()]
 
 
 def build_container(
@@ -88,8 +105,7 @@ def build_container(
     )
     return make_async_container(
         LitestarProvider(),
-        # The message and FastStream's context of each consumed message (dishka-faststream).
-        FastStreamProvider(),
+        *_faststream_providers(settings),
         *chosen,
         *extra,
         context={Settings: settings},

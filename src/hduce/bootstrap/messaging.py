@@ -15,8 +15,15 @@ from typing import Any, Protocol
 
 from dishka import AsyncContainer
 
-from hduce.adapters.messaging.brokers import EventBroker
 from hduce.bootstrap.settings import Settings
+
+ASYNCAPI_TITLE = "HDUCE events"
+ASYNCAPI_DESCRIPTION = (
+    "Domain events of HDUCE, published from the transactional outbox. Every message "
+    "is the JSON envelope of one event (id, type, occurred_at, aggregate_id, "
+    "aggregate_version, correlation_id, payload). Delivery is at least once: "
+    "consumers dedupe by event id."
+)
 
 
 class ConsumingBroker(Protocol):
@@ -40,6 +47,9 @@ async def consuming_broker(container: AsyncContainer, settings: Settings) -> Con
     """The process's broker, or None when events stay in process."""
     if settings.broker is None:
         return None
+    # Imported here: without a broker, FastStream and its clients never load.
+    from hduce.adapters.messaging.brokers import EventBroker
+
     broker: ConsumingBroker = await container.get(EventBroker)
     return broker
 

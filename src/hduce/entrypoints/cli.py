@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 import structlog
@@ -35,6 +36,22 @@ _APP_FACTORIES: dict[AppMode, str] = {
     "all": "hduce.entrypoints.asgi:build_app",
     "api": "hduce.entrypoints.asgi:build_api_app",
 }
+
+_T = TypeVar("_T")
+
+
+def _has_uvloop() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
+def run_on_best_loop(main: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run`` on uvloop when it is installed (faster I/O and callbacks), else
+    on asyncio's own loop. The long-running worker runs this way; so does HTTP (granian)."""
+    if _has_uvloop():
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +113,7 @@ def worker() -> None:
 
     settings = load_settings()
     configure_logging(settings)
-    asyncio.run(run_worker(settings))
+    run_on_best_loop(run_worker(settings))
 
 
 @cli.command("settings")
@@ -179,7 +196,8 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         interface=Interfaces.ASGI,
         workers=workers,
         factory=True,
-        loop=Loops.auto,  # uvloop when installed
+        # uvloop by name: granian's "auto" would prefer rloop, should it ever get installed.
+        loop=Loops.uvloop if _has_uvloop() else Loops.asyncio,
         log_level=LogLevels(settings.logging.level.lower()),
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id

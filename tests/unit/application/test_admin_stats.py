@@ -12,6 +12,7 @@ from hduce.adapters.memory import (
     InMemoryRefreshTokenStore,
     InMemoryStore,
     InMemoryUnitOfWorkFactory,
+    InMemoryUserAccessCache,
 )
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.application.admin.audit import AuditQuery, ListAuditEntries
@@ -330,7 +331,12 @@ async def test_admin_actions_of_the_identity_use_cases_are_in_the_trail(
     list_audit: ListAuditEntries,
 ) -> None:
     create = CreateAccount(uow_factory, clock, FakePasswordHasher(), IdentityPolicy())
-    set_active = SetUserActive(uow_factory, clock, InMemoryRefreshTokenStore())
+    set_active = SetUserActive(
+        uow_factory,
+        clock,
+        InMemoryRefreshTokenStore(),
+        InMemoryUserAccessCache(clock, timedelta(seconds=5)),
+    )
     doctor = await create(
         admin(world), NewAccount(email="new.doc@example.org", full_name="New Doc", role=Role.DOCTOR)
     )

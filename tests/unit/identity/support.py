@@ -13,6 +13,7 @@ from hduce.adapters.memory import (
     InMemoryStore,
     InMemoryTokenDenylist,
     InMemoryUnitOfWorkFactory,
+    InMemoryUserAccessCache,
 )
 from hduce.adapters.security import (
     Argon2Parameters,
@@ -51,6 +52,7 @@ NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 SECRET = "unit-test-secret-unit-test-secret-0123456789"
 PASSWORD = "correct horse battery staple"
 GENEROUS = RateRule(10_000, 60)
+ACCOUNT_CACHE_TTL = timedelta(seconds=5)
 
 
 def registered_via(event: DomainEvent) -> str:
@@ -101,6 +103,7 @@ class Kit:
         )
         self.refresh_store = InMemoryRefreshTokenStore()
         self.denylist = InMemoryTokenDenylist(self.clock)
+        self.accounts = InMemoryUserAccessCache(self.clock, ACCOUNT_CACHE_TTL)
         self.limiter = InMemoryRateLimiter(self.clock)
         self.cache = InMemoryCache(self.clock)
         self.credentials = CredentialChecker(self.hasher)
@@ -128,10 +131,14 @@ class Kit:
             self.policy,
         )
         self.logout = Logout(self.clock, self.refresh_store, self.denylist, self.policy)
-        self.authenticate = Authenticate(self.uow_factory, self.clock, self.tokens, self.denylist)
+        self.authenticate = Authenticate(
+            self.uow_factory, self.clock, self.tokens, self.denylist, self.accounts
+        )
         self.get_me = GetMe(self.uow_factory)
         self.update_profile = UpdateMyProfile(self.uow_factory, self.clock)
-        self.set_active = SetUserActive(self.uow_factory, self.clock, self.refresh_store)
+        self.set_active = SetUserActive(
+            self.uow_factory, self.clock, self.refresh_store, self.accounts
+        )
         self.list_users = ListUsers(self.uow_factory)
         self.begin_google = BeginGoogleSignIn(self.oidc, self.cache, self.limiter, self.policy)
         self.complete_google = CompleteGoogleSignIn(

@@ -1,12 +1,13 @@
 """In-process implementations of the ports.
 
-They are the embedded defaults of the cache, rate limiter, token store, realtime
+They are the embedded defaults of the cache, rate limiter, token store, account-access cache, realtime
 fan-out and stream cap, event bus and message sinks when no Redis, broker, SMTP server or SMS
 provider is configured, and the persistence (store, units of work, repositories)
 of ``InMemoryPersistenceProvider``. Stand-ins that only tests use (fixed clock,
 fake password hasher, access tokens and OIDC provider) live in ``tests/fakes``.
 """
 
+from hduce.adapters.memory.access_cache import InMemoryUserAccessCache
 from hduce.adapters.memory.bus import DeadLetter, HandlerFailed, InProcessEventBus
 from hduce.adapters.memory.cache import InMemoryCache, InMemoryRateLimiter
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore, InMemoryTokenDenylist
@@ -44,6 +45,7 @@ __all__ = [
     "InMemoryTokenDenylist",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",
+    "InMemoryUserAccessCache",
     "InProcessEventBus",
     "LogEmailSender",
     "LogSmsSender",

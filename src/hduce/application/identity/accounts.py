@@ -25,6 +25,8 @@ from hduce.application.ports import (
     RefreshTokenStore,
     UnitOfWork,
     UnitOfWorkFactory,
+    UserAccess,
+    UserAccessCache,
     UserQuery,
 )
 from hduce.application.use_case import UseCase, load
@@ -328,7 +330,8 @@ class ListUsers:
 class SetUserActive(UseCase):
     """Admin: deactivate (or reactivate) an account. A deactivated account cannot sign
     in, its refresh tokens are revoked, and its access tokens stop working at once
-    (authentication reads the account on every request) and for good: reactivation
+    (the new state replaces the cached one that authentication reads; other processes
+    see it within ``HDUCE_ACCOUNT_CACHE_TTL``) and for good: reactivation
     does not revive them (``User.revoke_tokens``)."""
 
     def __init__(
@@ -336,9 +339,11 @@ class SetUserActive(UseCase):
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         refresh_tokens: RefreshTokenStore,
+        accounts: UserAccessCache,
     ) -> None:
         super().__init__(uow_factory, clock)
         self._refresh_tokens = refresh_tokens
+        self._accounts = accounts
 
     async def __call__(self, actor: Actor, user_id: UUID, is_active: bool) -> User:
         ensure_admin(actor, "activate or deactivate accounts")
@@ -357,6 +362,8 @@ class SetUserActive(UseCase):
                 action = "user.activated" if is_active else "user.deactivated"
                 await audit(action, "user", user.id, at=now)
                 security_log.info("%s user=%s by %s", action, user.id, actor)
+        # After the commit: a request reading the database now sees what is cached.
+        await self._accounts.put(UserAccess.of(user))
         if not is_active:
             await self._refresh_tokens.revoke_all_for_user(user_id, now=now)
         return user

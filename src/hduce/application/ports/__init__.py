@@ -31,6 +31,8 @@ from hduce.application.ports.identity import (
     Rotated,
     RotateResult,
     TokenDenylist,
+    UserAccess,
+    UserAccessCache,
 )
 from hduce.application.ports.messaging import (
     EventHandler,
@@ -136,6 +138,8 @@ __all__ = [
     "TokenDenylist",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UserAccess",
+    "UserAccessCache",
     "UserQuery",
     "UserRepository",
 ]

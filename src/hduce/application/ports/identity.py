@@ -1,4 +1,5 @@
-"""Identity ports: password hashing, access and refresh tokens, denylist, OpenID provider."""
+"""Identity ports: password hashing, access and refresh tokens, denylist, the cache of
+what each account may do, OpenID provider."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from hduce.domain.identity import Role
+from hduce.domain.identity import Actor, Role, User
 
 # ------------------------------------------------------------------ identity
 
@@ -141,6 +142,51 @@ class TokenDenylist(Protocol):
 
     async def is_denied(self, *keys: str) -> bool:
         """True when any of ``keys`` is denied now."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccess:
+    """What authorizing a request needs of an account, as stored: who, which role,
+    whether it may sign in, and since when its access tokens count (``User.revoke_tokens``)."""
+
+    id: UUID
+    role: Role
+    is_active: bool
+    tokens_valid_after: datetime | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserAccess:
+        return cls(user.id, user.role, user.is_active, user.tokens_valid_after)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.role, self.id)
+
+    def accepts_token_issued_at(self, issued_at: datetime) -> bool:
+        # The same rule as ``User.accepts_token_issued_at``, on the cached copy.
+        return self.tokens_valid_after is None or issued_at >= self.tokens_valid_after
+
+
+class UserAccessCache(Protocol):
+    """``UserAccess`` by account id, so that authenticating a request needs no database.
+
+    Every use case that changes an account's role, activity or ``tokens_valid_after``
+    must ``put`` the new state after committing it: ``put`` overwrites, whereas the
+    authenticator's ``fill`` (after reading the database on a miss) never replaces an
+    entry, so a read that raced the change cannot bring the old state back. How long
+    an entry may outlive a change made elsewhere (another process, or
+    SQL by hand) is the adapter's bound (docs/decisions/0010-user-access-cache.md).
+    """
+
+    async def get(self, user_id: UUID) -> UserAccess | None: ...
+
+    async def fill(self, access: UserAccess) -> None:
+        """Store ``access`` unless the account has an entry already."""
+        ...
+
+    async def put(self, access: UserAccess) -> None:
+        """Store ``access``, replacing any entry (after a change was committed)."""
         ...
 
 

@@ -4,8 +4,8 @@ document of the events.
 
 ``BrokerProvider`` comes after ``EventBusProvider`` in ``providers()``, so its
 ``EventPublisher`` replaces the in-process bus. Without a broker,
-``EventDocumentationProvider`` still documents the events, with the RabbitMQ
-topology (see ``IN_PROCESS_NOTE``).
+``EventDocumentationProvider`` (``event_documentation.py``) still documents the events,
+and this module (FastStream and the four broker clients) is not even imported.
 """
 
 from __future__ import annotations
@@ -18,25 +18,17 @@ from hduce.adapters.messaging.brokers import EventBroker, build_broker
 from hduce.adapters.messaging.consumers import Consumers, RetryPolicy
 from hduce.adapters.messaging.documentation import render_asyncapi
 from hduce.adapters.messaging.publisher import BrokerEventPublisher
-from hduce.adapters.messaging.topology import DEFAULT_PREFIX, Topology
+from hduce.adapters.messaging.topology import Topology
 from hduce.application.messaging.handlers import EventConsumer, event_routes
 from hduce.application.ports import EventPublisher
-from hduce.bootstrap.messaging import AsyncApiDocument, package_version
+from hduce.bootstrap.messaging import (
+    ASYNCAPI_DESCRIPTION,
+    ASYNCAPI_TITLE,
+    AsyncApiDocument,
+    package_version,
+)
 from hduce.bootstrap.metrics import MeteredPublisher, PrometheusConsumerMetrics
 from hduce.bootstrap.settings import Settings
-
-TITLE = "HDUCE events"
-DESCRIPTION = (
-    "Domain events of HDUCE, published from the transactional outbox. Every message "
-    "is the JSON envelope of one event (id, type, occurred_at, aggregate_id, "
-    "aggregate_version, correlation_id, payload). Delivery is at least once: "
-    "consumers dedupe by event id."
-)
-IN_PROCESS_NOTE = (
-    " This process has no broker (HDUCE_BROKER_URL is unset): events go from the "
-    "outbox to the handlers in process. The channels below are the RabbitMQ topology "
-    "the same events take with HDUCE_BROKER_URL=amqp://..."
-)
 
 
 async def _from_request_container(
@@ -85,40 +77,9 @@ class BrokerProvider(Provider):
     @provide
     def asyncapi(self, broker: EventBroker) -> AsyncApiDocument:
         json = render_asyncapi(
-            broker.broker, title=TITLE, version=package_version(), description=DESCRIPTION
-        )
-        return AsyncApiDocument(json=json, title=TITLE)
-
-
-async def _never(handler: type[EventConsumer], context: ContextRepo) -> EventConsumer:
-    raise RuntimeError("a documentation-only broker consumes nothing")
-
-
-class _Uncounted:
-    def processed(self, consumer: str) -> None: ...
-
-    def failed(self, consumer: str) -> None: ...
-
-    def dead_lettered(self, consumer: str, reason: str) -> None: ...
-
-
-class EventDocumentationProvider(Provider):
-    """The AsyncAPI document when no broker is configured: the RabbitMQ topology,
-    on a broker that is never connected."""
-
-    scope = Scope.APP
-
-    @provide
-    def asyncapi(self) -> AsyncApiDocument:
-        url = "amqp://rabbitmq.example:5672/"
-        broker = EventBroker(
-            "rabbit", build_broker("rabbit", url), Topology(DEFAULT_PREFIX), event_routes()
-        )
-        Consumers(broker, _never, _Uncounted()).register()
-        json = render_asyncapi(
             broker.broker,
-            title=TITLE,
+            title=ASYNCAPI_TITLE,
             version=package_version(),
-            description=DESCRIPTION + IN_PROCESS_NOTE,
+            description=ASYNCAPI_DESCRIPTION,
         )
-        return AsyncApiDocument(json=json, title=TITLE)
+        return AsyncApiDocument(json=json, title=ASYNCAPI_TITLE)

@@ -3,7 +3,9 @@ the broker when ``HDUCE_BROKER_URL`` is set. The broker only degrades readiness:
 without it bookings go on (their events wait in the outbox), so a load balancer
 should keep sending traffic."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the broker variants are defined inside a
+# function (their imports load FastStream), and dishka reads their annotations, which
+# must then be objects rather than names of this module.
 
 from collections.abc import Callable
 from typing import Any
@@ -11,8 +13,6 @@ from typing import Any
 from dishka import Provider, Scope
 from redis.asyncio import Redis
 
-from hduce.adapters.messaging.brokers import EventBroker
-from hduce.adapters.messaging.readiness import BrokerProbe
 from hduce.adapters.redis.client import RedisReadiness
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.application.ports import ReadinessProbes
@@ -26,22 +26,20 @@ def database_and_redis(database: DatabaseProbe, redis: Redis) -> ReadinessProbes
     return ReadinessProbes((database, RedisReadiness(redis)))
 
 
-def database_and_broker(database: DatabaseProbe, broker: EventBroker) -> ReadinessProbes:
-    return ReadinessProbes((database,), degrading=(BrokerProbe(broker),))
+def _with_broker(redis: bool) -> Callable[..., Any]:
+    # Imported only with a broker: FastStream and the broker clients stay out otherwise.
+    from hduce.adapters.messaging.brokers import EventBroker
+    from hduce.adapters.messaging.readiness import BrokerProbe
 
+    def database_and_broker(database: DatabaseProbe, broker: EventBroker) -> ReadinessProbes:
+        return ReadinessProbes((database,), degrading=(BrokerProbe(broker),))
 
-def database_redis_and_broker(
-    database: DatabaseProbe, redis: Redis, broker: EventBroker
-) -> ReadinessProbes:
-    return ReadinessProbes((database, RedisReadiness(redis)), degrading=(BrokerProbe(broker),))
+    def database_redis_and_broker(
+        database: DatabaseProbe, redis: Redis, broker: EventBroker
+    ) -> ReadinessProbes:
+        return ReadinessProbes((database, RedisReadiness(redis)), degrading=(BrokerProbe(broker),))
 
-
-_CHOICES: dict[tuple[bool, bool], Callable[..., Any]] = {
-    (False, False): database_only,
-    (True, False): database_and_redis,
-    (False, True): database_and_broker,
-    (True, True): database_redis_and_broker,
-}
+    return database_redis_and_broker if redis else database_and_broker
 
 
 class ReadinessProvider(Provider):
@@ -52,4 +50,7 @@ class ReadinessProvider(Provider):
 
     def __init__(self, *, redis: bool, broker: bool = False) -> None:
         super().__init__()
-        self.provide(_CHOICES[redis, broker])
+        if broker:
+            self.provide(_with_broker(redis))
+        else:
+            self.provide(database_and_redis if redis else database_only)

@@ -9,7 +9,6 @@ from typing import Any
 
 from dishka import Provider, Scope, provide
 
-from hduce.adapters.oauth.google import GoogleOidcProvider, OidcClientConfig
 from hduce.adapters.security.passwords import Argon2Parameters, Argon2PasswordHasher
 from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.application.ports import (
@@ -49,6 +48,9 @@ def access_tokens_from(settings: Settings) -> JoseAccessTokens:
 
 
 async def google_oidc_provider(settings: Settings, clock: Clock) -> AsyncIterator[OidcProvider]:
+    # Imported here: authlib (~100 modules) stays out of processes without Google sign-in.
+    from hduce.adapters.oauth.google import GoogleOidcProvider, OidcClientConfig
+
     google = settings.google
     if google is None:
         raise ValueError("Google sign-in needs HDUCE_GOOGLE_CLIENT_ID/SECRET/REDIRECT_URI")

@@ -80,6 +80,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str
     jwt_audience: str
     access_token_ttl: timedelta
+    #: How long each process reuses an account's access state (ADR 0010).
+    account_cache_ttl: timedelta
     refresh_token_ttl: timedelta
 
 

@@ -163,6 +163,7 @@ def _auth(values: Values, env: Environment) -> AuthSettings:
         jwt_issuer=values[var.JWT_ISSUER],
         jwt_audience=values[var.JWT_AUDIENCE],
         access_token_ttl=values[var.ACCESS_TOKEN_TTL],
+        account_cache_ttl=values[var.ACCOUNT_CACHE_TTL],
         refresh_token_ttl=values[var.REFRESH_TOKEN_TTL],
     )
 

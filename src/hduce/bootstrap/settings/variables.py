@@ -116,8 +116,8 @@ DATABASE_POOL_TIMEOUT = Variable(
 REDIS_URL = Variable(
     "HDUCE_REDIS_URL",
     None,
-    "Redis for the state processes share: token denylist, rate limits, pending Google "
-    "sign-ins, the live notification fan-out and the stream cap.",
+    "Redis for the state processes share: token denylist, accounts' access state, rate "
+    "limits, pending Google sign-ins, the live notification fan-out and the stream cap.",
     conn.redis_url,
     show=p.url_without_password,
     shown_default="unset (in-memory)",
@@ -265,6 +265,14 @@ ACCESS_TOKEN_TTL = Variable(
     "Lifetime of access tokens (1m..24h).",
     p.duration_between(timedelta(minutes=1), timedelta(hours=24)),
 )
+ACCOUNT_CACHE_TTL = Variable(
+    "HDUCE_ACCOUNT_CACHE_TTL",
+    "5s",
+    "How long each process reuses an account's role and active state to authenticate "
+    "requests without asking Redis or the database (1s..1m): a deactivation or role "
+    "change made through another process is seen at most this late there.",
+    p.duration_between(timedelta(seconds=1), timedelta(minutes=1)),
+)
 REFRESH_TOKEN_TTL = Variable(
     "HDUCE_REFRESH_TOKEN_TTL",
     "30d",
@@ -336,6 +344,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     JWT_ISSUER,
     JWT_AUDIENCE,
     ACCESS_TOKEN_TTL,
+    ACCOUNT_CACHE_TTL,
     REFRESH_TOKEN_TTL,
     GOOGLE_CLIENT_ID,
     GOOGLE_CLIENT_SECRET,

@@ -23,7 +23,6 @@ from hduce.bootstrap.background import background_services
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.settings import Settings
-from hduce.entrypoints.worker.app import create_worker_app
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +44,9 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 await stop.wait()
                 log.info("worker stopping")
             return
+        # Imported with a broker only: FastStream stays out of an in-process worker.
+        from hduce.entrypoints.worker.app import create_worker_app
+
         app = create_worker_app(container, settings, broker)
         try:
             try:

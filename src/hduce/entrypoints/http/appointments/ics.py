@@ -8,10 +8,13 @@ one; a cancelled (rejected, voided) visit comes with ``METHOD:CANCEL`` and
 
 from __future__ import annotations
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from typing import TYPE_CHECKING
 
 from hduce.application.appointments.parties import AppointmentWithParties, Party
 from hduce.domain.appointments import Appointment, AppointmentStatus
+
+if TYPE_CHECKING:
+    from icalendar import vCalAddress
 
 ICS_MEDIA_TYPE = "text/calendar"
 PRODUCT_ID = "-//HDUCE//Appointments 1.0//EN"
@@ -41,6 +44,10 @@ def event_status(status: AppointmentStatus) -> str:
 
 
 def appointment_ics(entry: AppointmentWithParties) -> bytes:
+    # Imported on first use: icalendar (~80 modules) stays out of the API's resident set
+    # until someone downloads a calendar file.
+    from icalendar import Calendar, Event
+
     appointment = entry.appointment
     status = event_status(appointment.status)
     calendar = Calendar()
@@ -91,6 +98,8 @@ def _description(appointment: Appointment) -> str:
 
 
 def _address(party: Party, *, role: str) -> vCalAddress:
+    from icalendar import vCalAddress, vText
+
     address = vCalAddress(f"mailto:{party.email}")
     address.params["CN"] = vText(party.full_name)
     address.params["ROLE"] = role

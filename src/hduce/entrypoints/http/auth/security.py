@@ -6,12 +6,13 @@ The mechanism, for this issue's controllers and every later one:
   ASGI scope): ``Authorization: Bearer <jwt>`` first; else the access cookie, in
   which case an unsafe method (POST, PUT, PATCH, DELETE) must also carry the CSRF
   double-submit header. The token is checked by the ``Authenticate`` use case from
-  the request's dishka container (signature and claims, denylist, account active).
+  the request's dishka container (signature and claims, denylist, account active and
+  role from the ``UserAccessCache``: no database read while it is warm).
   No credentials -> None (anonymous); bad credentials -> ``AuthenticationFailed``.
   Resolution is lazy, so public endpoints never fail on a stale cookie.
 * Guards: ``requires_auth`` (anyone signed in) and ``requires_role(Role.ADMIN, ...)``.
   Anonymous -> 401, wrong role -> 403. Put them on controllers or handlers.
-* Dependencies ``principal`` (``Principal``: the stored user + token claims) and
+* Dependencies ``principal`` (``Principal``: the account's access state + token claims) and
   ``actor`` (``hduce.domain.identity.Actor``), in ``AUTH_DEPENDENCIES``; register them
   on a controller, router or the app, then declare ``actor: Actor`` in a handler.
 

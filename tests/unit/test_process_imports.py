@@ -1,0 +1,48 @@
+"""What the API and worker processes keep in memory: without a broker, FastStream and
+the four broker clients are never imported; authlib only with Google sign-in; icalendar
+only when a calendar file is asked for. (RSS is measured in bench/; this pins the
+imports that make most of the difference.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+UNUSED = ("faststream", "aiokafka", "aio_pika", "nats", "authlib", "icalendar")
+
+API = "from hduce.entrypoints.asgi import build_api_app\nbuild_api_app()\n"
+WORKER = (
+    "from hduce.bootstrap.background import background_services\n"
+    "from hduce.bootstrap.container import build_container\n"
+    "from hduce.bootstrap.settings import Settings\n"
+    "from hduce.entrypoints.worker.runner import run_worker\n"
+    "import os\n"
+    "settings = Settings.from_env(dict(os.environ))\n"
+    "list(background_services(build_container(settings), settings, mode='worker'))\n"
+)
+
+
+def _loaded(program: str, tmp_path: Path) -> list[str]:
+    probe = program + (
+        f"import sys\nprint('LOADED:' + ','.join(m for m in {UNUSED!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HDUCE_")} | {
+        "HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
+        "HDUCE_JWT_SECRET": "process-imports-secret-0123456789abcdef",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("LOADED:")]
+    return [name for name in line.removeprefix("LOADED:").split(",") if name]
+
+
+def test_the_api_process_loads_no_broker_client_nor_unused_libraries(tmp_path: Path) -> None:
+    assert _loaded(API, tmp_path) == []
+
+
+def test_an_in_process_worker_loads_no_broker_client(tmp_path: Path) -> None:
+    assert _loaded(WORKER, tmp_path) == []
