@@ -4,9 +4,14 @@ Race freedom is the database's job, not this module's alone:
 
 * PostgreSQL: two ``EXCLUDE USING gist`` constraints refuse a second occupying
   appointment overlapping the same doctor or patient, even when both transactions
-  checked "free" at the same moment. The loser's INSERT fails with SQLSTATE 23P01;
-  it runs inside a savepoint, so the transaction survives and a follow-up query can
-  name the appointments it collided with (``SlotConflict``).
+  checked "free" at the same moment. A new appointment goes in with ``INSERT ... ON
+  CONFLICT DO NOTHING``: the constraints are its arbiters, so a refused row is no
+  error (the transaction lives on, no savepoint needed) and PostgreSQL's speculative
+  insertion waits for a racing transaction instead of deadlocking with it (no advisory
+  lock needed). No row back means refused: a follow-up query names the appointments
+  it collided with (``SlotConflict``). An UPDATE cannot take ``ON CONFLICT``; should
+  one ever break the rule (23P01), the transaction is rolled back and the same
+  ``SlotConflict`` raised.
 * SQLite: there is one writer at a time. A ``serialized`` unit of work holds the write
   lock from its first statement (``BEGIN IMMEDIATE``), so the use case's "read
   overlaps, then insert" is atomic; and every guarded write here opens its savepoint,
@@ -19,11 +24,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from hashlib import blake2b
 from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -38,7 +43,6 @@ from hduce.adapters.sql.models import (
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
     dialect_name,
-    is_deadlock,
     is_exclusion_violation,
     page_of,
     paged,
@@ -58,27 +62,17 @@ from hduce.domain.errors import (
 from hduce.domain.identity import Role
 from hduce.domain.scheduling import TimeSlot
 
-#: PostgreSQL: two transactions inserting conflicting rows at the same instant each
-#: wait for the other inside the exclusion check, and the deadlock detector aborts one
-#: after ``deadlock_timeout`` (1 s). With 50 bookings at once that is a storm. So a
-#: guarded write first takes transaction-scoped advisory locks on the doctor's and the
-#: patient's calendars, always in the same order: writes that could collide queue up
-#: instead, and the exclusion check only ever meets committed rows (a clean 23P01).
-#: The constraint remains the guarantee; the locks only remove the deadlocks.
-_CALENDAR_LOCK_NAMESPACE: Final = 0x48445543  # "HDUC": keeps our keys apart from others'
-#: Should a deadlock still happen (one transaction writing several calendars), the
-#: aborted write is retried: its savepoint is gone, so the other side proceeds.
-_DEADLOCK_RETRIES: Final = 3
+#: PostgreSQL: how often an insert refused by a row that is gone by the time the
+#: conflict is looked up (cancelled, deleted in between) is tried again.
+_REFUSED_INSERT_RETRIES: Final = 3
+
+
+class OverlapRefused(Exception):
+    """The cause of a ``SlotConflict`` found by PostgreSQL's exclusion constraint on an
+    ``INSERT ... ON CONFLICT DO NOTHING`` (which raises nothing itself)."""
+
 
 _ORDER: Final = (AppointmentRow.starts_at, AppointmentRow.id)
-
-
-def _calendar_lock_key(owner: UUID) -> int:
-    """A signed 32-bit key for ``pg_advisory_xact_lock(namespace, key)``.
-
-    A collision only makes two unrelated calendars queue behind each other.
-    """
-    return int.from_bytes(blake2b(owner.bytes, digest_size=4).digest(), "big", signed=True)
 
 
 def _check_storable(appointment: Appointment) -> None:
@@ -269,6 +263,10 @@ class SqlAppointmentRepository:
 
     async def add(self, appointment: Appointment) -> None:
         _check_storable(appointment)
+        if dialect_name(self._session) == "postgresql":
+            await self._insert_on_postgresql(appointment)
+            self._track(appointment)
+            return
 
         async def insert() -> None:
             await self._session.execute(
@@ -279,13 +277,41 @@ class SqlAppointmentRepository:
         try:
             await self._write_refusing_overlaps(appointment, insert)
         except IntegrityError as error:
-            exists = await self._session.scalar(
-                select(AppointmentRow.id).where(AppointmentRow.id == appointment.id)
-            )
-            if exists is not None:
+            if await self._exists(appointment.id):
                 raise AlreadyExists(f"appointment {appointment.id} already exists") from error
             raise
         self._track(appointment)
+
+    async def _insert_on_postgresql(self, appointment: Appointment) -> None:
+        """One INSERT whose refusal (a taken id, an overlap) returns no row instead of
+        aborting the transaction; then the refusal is named."""
+        statement = (
+            postgresql.insert(table(AppointmentRow))
+            .values(_appointment_values(appointment))
+            .on_conflict_do_nothing()
+            .returning(AppointmentRow.id)
+        )
+        for _attempt in range(_REFUSED_INSERT_RETRIES):
+            if await self._session.scalar(statement) is not None:
+                await self._append_history(appointment, already_stored=0)
+                return
+            if await self._exists(appointment.id):
+                raise AlreadyExists(f"appointment {appointment.id} already exists")
+            # READ COMMITTED: this new statement sees the committed row that refused ours.
+            conflicting = await self._conflicting(appointment)
+            if conflicting:
+                raise SlotConflict(conflicting) from OverlapRefused(
+                    "the database's exclusion constraint refused the appointment"
+                )
+        raise SlotConflict([]) from OverlapRefused(
+            "the database's exclusion constraint kept refusing the appointment"
+        )
+
+    async def _exists(self, appointment_id: UUID) -> bool:
+        found = await self._session.scalar(
+            select(AppointmentRow.id).where(AppointmentRow.id == appointment_id)
+        )
+        return found is not None
 
     async def save(self, appointment: Appointment, *, expected_version: int) -> None:
         _check_storable(appointment)
@@ -352,41 +378,30 @@ class SqlAppointmentRepository:
     async def _write_refusing_overlaps(
         self, appointment: Appointment, write: Callable[[], Awaitable[None]]
     ) -> None:
-        """Run ``write`` in a savepoint, refusing an overlap with SlotConflict.
+        """Run ``write``, refusing an overlap with SlotConflict.
 
         PostgreSQL: the exclusion constraint refuses, even against transactions still
-        in flight. SQLite: the savepoint holds the write lock, so checking first is
-        race-free.
+        in flight; its error aborts the transaction, which is rolled back so that the
+        conflict can be named. SQLite: in a savepoint, which holds the write lock, so
+        checking first is race-free.
         """
-        on_postgresql = dialect_name(self._session) == "postgresql"
-        for attempt in range(_DEADLOCK_RETRIES + 1):
+        if dialect_name(self._session) == "postgresql":
             try:
-                async with self._session.begin_nested():
-                    if on_postgresql and appointment.is_occupying:
-                        await self._lock_calendars(appointment)
-                    elif appointment.is_occupying:
-                        conflicting = await self._conflicting(appointment)
-                        if conflicting:
-                            raise SlotConflict(conflicting)
-                    await write()
-                return
+                await write()
             except DBAPIError as error:
-                if is_exclusion_violation(error):
-                    # The savepoint is rolled back, the transaction lives on, and in
-                    # READ COMMITTED this new statement sees the winner's committed row.
-                    conflicting = await self._conflicting(appointment)
-                    raise SlotConflict(conflicting) from error
-                if is_deadlock(error) and attempt < _DEADLOCK_RETRIES:
-                    continue
-                raise
-
-    async def _lock_calendars(self, appointment: Appointment) -> None:
-        keys = sorted(
-            {_calendar_lock_key(appointment.doctor_id), _calendar_lock_key(appointment.patient_id)}
-        )
-        await self._session.execute(
-            select(*(func.pg_advisory_xact_lock(_CALENDAR_LOCK_NAMESPACE, key) for key in keys))
-        )
+                if not is_exclusion_violation(error):
+                    raise
+                # The failed statement aborted the transaction: nothing of it can be
+                # kept, and a new one (READ COMMITTED) sees the winner's committed row.
+                await self._session.rollback()
+                raise SlotConflict(await self._conflicting(appointment)) from error
+            return
+        async with self._session.begin_nested():
+            if appointment.is_occupying:
+                conflicting = await self._conflicting(appointment)
+                if conflicting:
+                    raise SlotConflict(conflicting)
+            await write()
 
     async def _conflicting(self, appointment: Appointment) -> builtins.list[Conflicting]:
         """The occupying rows ``appointment`` overlaps, with their parties (the caller is
