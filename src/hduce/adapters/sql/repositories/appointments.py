@@ -22,7 +22,7 @@ Race freedom is the database's job, not this module's alone:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -42,10 +42,11 @@ from hduce.adapters.sql.models import (
 )
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
+    clamp,
+    count,
     dialect_name,
     is_exclusion_violation,
     page_of,
-    paged,
     table,
 )
 from hduce.adapters.sql.repositories.care import care_statement
@@ -104,7 +105,9 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _to_appointment(row: AppointmentRow) -> Appointment:
+def _to_appointment(row: Any, history: Iterable[Any] | None = None) -> Appointment:
+    """``row``: an ``AppointmentRow`` or a Core row of its columns; ``history``: its
+    history rows in order (default: the ORM row's loaded ``history``)."""
     return Appointment(
         id=row.id,
         patient_id=row.patient_id,
@@ -130,7 +133,7 @@ def _to_appointment(row: AppointmentRow) -> Appointment:
                 actor_id=line.actor_id,
                 reason=line.reason,
             )
-            for line in row.history
+            for line in (row.history if history is None else history)
         ],
     )
 
@@ -236,6 +239,18 @@ def list_statement(query: AppointmentQuery) -> Select[AppointmentRow]:
     if query.starts_before is not None:
         statement = statement.where(AppointmentRow.starts_at < query.starts_before)
     return statement
+
+
+def list_page_statement(query: AppointmentQuery, limit: int, offset: int) -> Select[Any]:
+    """One page of "list appointments": every column, and the number of rows of the
+    whole filter as ``total_rows`` (a window count, computed before LIMIT)."""
+    return (
+        list_statement(query)
+        .with_only_columns(*table(AppointmentRow).c, func.count().over().label("total_rows"))
+        .order_by(*_ORDER)
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 class SqlAppointmentRepository:
@@ -441,13 +456,35 @@ class SqlAppointmentRepository:
         return sorted(TimeSlot(starts_at, ends_at) for starts_at, ends_at in rows)
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:
-        rows, total, limit, offset = await paged(
-            self._session,
-            list_statement(query).options(selectinload(AppointmentRow.history)),
-            query.page,
-            _ORDER,
+        """Two statements in Core, whatever the page size: the page's rows with the
+        total beside each (a window count over the filtered rows), then the page's
+        histories at once. ORM objects would cost more CPU than the queries."""
+        limit, offset = clamp(query.page)
+        rows: Sequence[Any] = []
+        if limit:
+            rows = (await self._session.execute(list_page_statement(query, limit, offset))).all()
+        if rows:
+            total = int(rows[0].total_rows)
+        elif limit and not offset:
+            total = 0
+        else:
+            # No row to carry the count: a page past the end, or limit 0.
+            total = await count(self._session, list_statement(query))
+        history: dict[UUID, builtins.list[Any]] = {row.id: [] for row in rows}
+        if rows:
+            lines = await self._session.execute(
+                select(*table(StatusHistoryRow).c)
+                .where(StatusHistoryRow.appointment_id.in_(list(history)))
+                .order_by(StatusHistoryRow.appointment_id, StatusHistoryRow.position)
+            )
+            for line in lines:
+                history[line.appointment_id].append(line)
+        return page_of(
+            [self._track(_to_appointment(row, history[row.id])) for row in rows],
+            total,
+            limit,
+            offset,
         )
-        return page_of([self._track(_to_appointment(row)) for row in rows], total, limit, offset)
 
     async def approved_starting_between(
         self, start: datetime, end: datetime
