@@ -17,6 +17,7 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.users import LoadedUsers, to_user
 from hduce.application.ports import DoctorQuery, Page
 from hduce.domain.clinic import Doctor
 from hduce.domain.errors import AlreadyExists, NotFound
@@ -49,8 +50,13 @@ def _to_doctor(row: DoctorRow) -> Doctor:
 
 
 class SqlDoctorRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """``loaded``: the unit of work's accounts; ``get`` reads the doctor's account in
+    the same query and keeps it there (whoever asks for a doctor asks for the account
+    next: is it active, what is the name)."""
+
+    def __init__(self, session: AsyncSession, loaded: LoadedUsers | None = None) -> None:
         self._session = session
+        self._loaded = loaded if loaded is not None else LoadedUsers()
 
     async def add(self, doctor: Doctor) -> None:
         try:
@@ -62,12 +68,19 @@ class SqlDoctorRepository:
             raise await self._refusal(doctor) from error
 
     async def get(self, doctor_id: UUID) -> Doctor | None:
-        row = await self._session.scalar(
-            select(DoctorRow)
-            .where(DoctorRow.user_id == doctor_id)
-            .execution_options(populate_existing=True)
-        )
-        return _to_doctor(row) if row is not None else None
+        found = (
+            await self._session.execute(
+                select(DoctorRow, UserRow)
+                .join(UserRow, UserRow.id == DoctorRow.user_id)
+                .where(DoctorRow.user_id == doctor_id)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
+        if found is None:
+            return None
+        row, account = found
+        self._loaded.keep(to_user(account))
+        return _to_doctor(row)
 
     async def save(self, doctor: Doctor) -> None:
         values = _doctor_values(doctor)
