@@ -381,7 +381,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
         accepted.accept(actor=Actor(Role.PATIENT, clinic.patient.id), now=NOW)
         await store_appointments(uow_factory, proposal, accepted)
         # A proposal holds its slot, in the storage's own rule too (on PostgreSQL the
-        # exclusion constraint refuses: the conflict has the database error as cause).
+        # exclusion constraint refuses: the conflict has its refusal as cause).
         clash = book(clinic, slot(135), patient=clinic.other_patient)
         with pytest.raises(SlotConflict) as refused:
             await store_appointments(uow_factory, clash)

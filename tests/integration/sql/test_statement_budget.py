@@ -36,9 +36,9 @@ from tests.unit.adapters.contract import NOW, POLICY, Clinic, book, seed_clinic,
 ALL_DAY = WeeklyHours({day: (LocalInterval(time(0), time(0)),) for day in range(7)})
 
 #: Statements of one booking: the patient's account, the doctor with their account,
-#: the doctor's availability, the overlapping appointments, the appointment, its
-#: first history line, the audit entry, the outbox row and its NOTIFY.
-BOOKING_BUDGET = 9
+#: the doctor's availability, the overlapping appointments, the appointment with its
+#: first history line, and at commit the audit entry with the event and its NOTIFY.
+BOOKING_BUDGET = 6
 #: One page of a list, whatever its size: the rows with the total, then their history.
 LIST_PAGE_BUDGET = 2
 

@@ -161,7 +161,9 @@ class SqlUnitOfWork(UnitOfWork):
         events.extend(self._emitted)
         correlation = context.correlation_id.get()
         wrote = await write_events(
-            self._session, (event.correlated(correlation) for event in events)
+            self._session,
+            (event.correlated(correlation) for event in events),
+            audit=self.audit.take_pending(),
         )
         await self._session.commit()
         self._emitted.clear()
@@ -176,6 +178,7 @@ class SqlUnitOfWork(UnitOfWork):
             appointment.collect_events()
         self._appointments.forget()
         self._loaded_users.clear()
+        self.audit.take_pending()  # entries of the undone change
         if self._session.in_transaction():
             await self._session.rollback()
 

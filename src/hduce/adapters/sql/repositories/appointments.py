@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -253,6 +253,56 @@ def list_page_statement(query: AppointmentQuery, limit: int, offset: int) -> Sel
     )
 
 
+def _history_values(appointment: Appointment, already_stored: int) -> builtins.list[dict[str, Any]]:
+    """The rows of the history lines from position ``already_stored`` on."""
+    return [
+        {
+            "appointment_id": appointment.id,
+            "position": position,
+            "from_status": change.from_status.value if change.from_status else None,
+            "to_status": change.to_status.value,
+            "at": change.at,
+            "actor_role": change.actor_role.value,
+            "actor_id": change.actor_id,
+            "reason": change.reason,
+        }
+        for position, change in enumerate(appointment.history)
+        if position >= already_stored
+    ]
+
+
+def _insert_with_history_statement(appointment: Appointment) -> Any:
+    """PostgreSQL: ``WITH new AS (INSERT INTO appointments ... ON CONFLICT DO NOTHING
+    RETURNING id) INSERT INTO appointment_status_history SELECT ... FROM new
+    RETURNING ...``: the history lines go in only with their appointment, in the same
+    round trip; no row back means the appointment was refused (its exclusion
+    constraints and primary key are the arbiters)."""
+    new = (
+        postgresql.insert(table(AppointmentRow))
+        .values(_appointment_values(appointment))
+        .on_conflict_do_nothing()
+        .returning(AppointmentRow.id)
+        .cte("new_appointment")
+    )
+    history = table(StatusHistoryRow)
+    lines = _history_values(appointment, 0)
+    if not lines:
+        return select(new.c.id)
+    rows = [
+        select(*(literal(line[name], history.c[name].type).label(name) for name in line))
+        .where(new.c.id.is_not(None))
+        .select_from(new)
+        for line in lines
+    ]
+    source = rows[0] if len(rows) == 1 else union_all(*rows)
+    return (
+        postgresql.insert(history)
+        .from_select(list(lines[0]), source)
+        .returning(history.c.appointment_id)
+        .add_cte(new)
+    )
+
+
 class SqlAppointmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -298,17 +348,12 @@ class SqlAppointmentRepository:
         self._track(appointment)
 
     async def _insert_on_postgresql(self, appointment: Appointment) -> None:
-        """One INSERT whose refusal (a taken id, an overlap) returns no row instead of
-        aborting the transaction; then the refusal is named."""
-        statement = (
-            postgresql.insert(table(AppointmentRow))
-            .values(_appointment_values(appointment))
-            .on_conflict_do_nothing()
-            .returning(AppointmentRow.id)
-        )
+        """One statement inserts the appointment and its history lines; a refusal (a
+        taken id, an overlap) inserts neither and returns no row instead of aborting
+        the transaction. Then the refusal is named."""
+        statement = _insert_with_history_statement(appointment)
         for _attempt in range(_REFUSED_INSERT_RETRIES):
-            if await self._session.scalar(statement) is not None:
-                await self._append_history(appointment, already_stored=0)
+            if (await self._session.execute(statement)).first() is not None:
                 return
             if await self._exists(appointment.id):
                 raise AlreadyExists(f"appointment {appointment.id} already exists")
@@ -373,20 +418,7 @@ class SqlAppointmentRepository:
         self._track(appointment)
 
     async def _append_history(self, appointment: Appointment, *, already_stored: int) -> None:
-        new_lines = [
-            {
-                "appointment_id": appointment.id,
-                "position": position,
-                "from_status": change.from_status.value if change.from_status else None,
-                "to_status": change.to_status.value,
-                "at": change.at,
-                "actor_role": change.actor_role.value,
-                "actor_id": change.actor_id,
-                "reason": change.reason,
-            }
-            for position, change in enumerate(appointment.history)
-            if position >= already_stored
-        ]
+        new_lines = _history_values(appointment, already_stored)
         if new_lines:
             await self._session.execute(table(StatusHistoryRow).insert(), new_lines)
 

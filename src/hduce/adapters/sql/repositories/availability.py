@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CompoundSelect, cast, delete, literal_column, null, select, union_all
+from sqlalchemy import CompoundSelect, Select, cast, delete, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import DoctorRow, ExtraHoursRow, TimeOffRow, WorkingHoursRow
@@ -58,7 +58,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         no_instant.label("ends_at"),
         DoctorRow.timezone.label("text"),
     ).where(DoctorRow.user_id == doctor_id)
-    weekly = select(
+    weekly: Select[*tuple[Any, ...]] = select(
         literal_column(str(_WEEKLY)),
         WorkingHoursRow.weekday,
         null(),
@@ -68,7 +68,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         null(),
         null(),
     ).where(WorkingHoursRow.doctor_id == doctor_id)
-    extra = select(
+    extra: Select[*tuple[Any, ...]] = select(
         literal_column(str(_EXTRA)),
         null(),
         ExtraHoursRow.on_date,
@@ -78,7 +78,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         null(),
         null(),
     ).where(ExtraHoursRow.doctor_id == doctor_id)
-    time_off = select(
+    time_off: Select[*tuple[Any, ...]] = select(
         literal_column(str(_TIME_OFF)),
         null(),
         null(),
