@@ -64,6 +64,8 @@ async def _kill(admin: AsyncEngine, pid: int) -> None:
             )
             if gone:
                 return
+            # pg_stat_activity is a snapshot taken once per transaction: take a new one.
+            await connection.rollback()
             await asyncio.sleep(0.05)
     raise AssertionError(f"backend {pid} still alive")
 

@@ -31,7 +31,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, 
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from hduce.adapters.sql.models import (
     MAX_APPOINTMENT_LENGTH,
@@ -105,9 +104,9 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _to_appointment(row: Any, history: Iterable[Any] | None = None) -> Appointment:
-    """``row``: an ``AppointmentRow`` or a Core row of its columns; ``history``: its
-    history rows in order (default: the ORM row's loaded ``history``)."""
+def _to_appointment(row: Any, history: Iterable[Any]) -> Appointment:
+    """``row``: a Core row of the appointment's columns; ``history``: its history rows,
+    in order."""
     return Appointment(
         id=row.id,
         patient_id=row.patient_id,
@@ -133,7 +132,7 @@ def _to_appointment(row: Any, history: Iterable[Any] | None = None) -> Appointme
                 actor_id=line.actor_id,
                 reason=line.reason,
             )
-            for line in (row.history if history is None else history)
+            for line in history
         ],
     )
 
@@ -502,21 +501,7 @@ class SqlAppointmentRepository:
         else:
             # No row to carry the count: a page past the end, or limit 0.
             total = await count(self._session, list_statement(query))
-        history: dict[UUID, builtins.list[Any]] = {row.id: [] for row in rows}
-        if rows:
-            lines = await self._session.execute(
-                select(*table(StatusHistoryRow).c)
-                .where(StatusHistoryRow.appointment_id.in_(list(history)))
-                .order_by(StatusHistoryRow.appointment_id, StatusHistoryRow.position)
-            )
-            for line in lines:
-                history[line.appointment_id].append(line)
-        return page_of(
-            [self._track(_to_appointment(row, history[row.id])) for row in rows],
-            total,
-            limit,
-            offset,
-        )
+        return page_of(await self._with_histories(rows), total, limit, offset)
 
     async def approved_starting_between(
         self, start: datetime, end: datetime
@@ -533,9 +518,24 @@ class SqlAppointmentRepository:
         return found is not None
 
     async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:
-        rows = await self._session.scalars(
-            statement.options(selectinload(AppointmentRow.history)).execution_options(
-                populate_existing=True
+        """The appointments ``statement`` selects, read with Core (every column; its
+        WHERE, ORDER BY and FOR UPDATE kept): no ORM objects to build, and no second
+        statement when nothing matched (a free slot's conflict check)."""
+        rows = (
+            await self._session.execute(statement.with_only_columns(*table(AppointmentRow).c))
+        ).all()
+        return await self._with_histories(rows)
+
+    async def _with_histories(self, rows: Sequence[Any]) -> builtins.list[Appointment]:
+        """The aggregates of Core ``rows`` of appointments, with their histories read in
+        one statement for all of them (none when there are no rows)."""
+        history: dict[UUID, builtins.list[Any]] = {row.id: [] for row in rows}
+        if history:
+            lines = await self._session.execute(
+                select(*table(StatusHistoryRow).c)
+                .where(StatusHistoryRow.appointment_id.in_(builtins.list(history)))
+                .order_by(StatusHistoryRow.appointment_id, StatusHistoryRow.position)
             )
-        )
-        return [self._track(_to_appointment(row)) for row in rows]
+            for line in lines:
+                history[line.appointment_id].append(line)
+        return [self._track(_to_appointment(row, history[row.id])) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +37,8 @@ def _doctor_values(doctor: Doctor) -> dict[str, Any]:
     }
 
 
-def _to_doctor(row: DoctorRow) -> Doctor:
+def _to_doctor(row: Any) -> Doctor:
+    """``row``: a ``DoctorRow`` or an object with its columns as attributes."""
     return Doctor(
         user_id=row.user_id,
         licence_number=row.licence_number,
@@ -68,19 +70,21 @@ class SqlDoctorRepository:
             raise await self._refusal(doctor) from error
 
     async def get(self, doctor_id: UUID) -> Doctor | None:
+        doctors, users = table(DoctorRow), table(UserRow)
+        # Core, not ORM objects; both tables have a ``version`` and a ``timezone``, so
+        # the columns are told apart by the Column objects, not by their names.
         found = (
             await self._session.execute(
-                select(DoctorRow, UserRow)
-                .join(UserRow, UserRow.id == DoctorRow.user_id)
-                .where(DoctorRow.user_id == doctor_id)
-                .execution_options(populate_existing=True)
+                select(doctors, users)
+                .join_from(doctors, users, users.c.id == doctors.c.user_id)
+                .where(doctors.c.user_id == doctor_id)
             )
         ).first()
         if found is None:
             return None
-        row, account = found
-        self._loaded.keep(to_user(account))
-        return _to_doctor(row)
+        columns = found._mapping
+        self._loaded.keep(to_user(SimpleNamespace(**{c.name: columns[c] for c in users.c})))
+        return _to_doctor(SimpleNamespace(**{c.name: columns[c] for c in doctors.c}))
 
     async def save(self, doctor: Doctor) -> None:
         values = _doctor_values(doctor)

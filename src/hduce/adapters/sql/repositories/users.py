@@ -42,7 +42,8 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
-def to_user(row: UserRow) -> User:
+def to_user(row: Any) -> User:
+    """``row``: a ``UserRow`` or a Core row of its columns."""
     return User(
         id=row.id,
         email=row.email,
@@ -149,7 +150,8 @@ class SqlUserRepository:
         return page_of([to_user(row) for row in rows], total, limit, offset)
 
     async def _one(self, statement: Select[Any]) -> User | None:
-        row = await self._session.scalar(statement.execution_options(populate_existing=True))
+        # Core, not ORM objects: an account is read on every request.
+        row = (await self._session.execute(statement.with_only_columns(*table(UserRow).c))).first()
         return self._loaded.keep(to_user(row)) if row is not None else None
 
     async def _duplicate(self, user: User) -> Exception:
