@@ -22,12 +22,22 @@ Race freedom is the database's job, not this module's alone:
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -270,36 +280,69 @@ def _history_values(appointment: Appointment, already_stored: int) -> builtins.l
     ]
 
 
-def _insert_with_history_statement(appointment: Appointment) -> Any:
+_HISTORY_COLUMNS: Final = (
+    "appointment_id",
+    "position",
+    "from_status",
+    "to_status",
+    "at",
+    "actor_role",
+    "actor_id",
+    "reason",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_with_history_statement(lines: int) -> Any:
     """PostgreSQL: ``WITH new AS (INSERT INTO appointments ... ON CONFLICT DO NOTHING
     RETURNING id) INSERT INTO appointment_status_history SELECT ... FROM new
-    RETURNING ...``: the history lines go in only with their appointment, in the same
-    round trip; no row back means the appointment was refused (its exclusion
-    constraints and primary key are the arbiters)."""
+    RETURNING ...`` for ``lines`` history lines: they go in only with their
+    appointment, in the same round trip; no row back means the appointment was refused
+    (its exclusion constraints and primary key are the arbiters).
+
+    Built once per number of lines, with named parameters
+    (``_insert_with_history_parameters``): building a statement of literal values for
+    every booking, and its cache key, cost more CPU than the rest of the insert."""
+    appointments, history = table(AppointmentRow), table(StatusHistoryRow)
     new = (
-        postgresql.insert(table(AppointmentRow))
-        .values(_appointment_values(appointment))
+        postgresql.insert(appointments)
+        .values(
+            {
+                column.name: bindparam(f"a_{column.name}", type_=column.type)
+                for column in appointments.c
+            }
+        )
         .on_conflict_do_nothing()
-        .returning(AppointmentRow.id)
+        .returning(appointments.c.id)
         .cte("new_appointment")
     )
-    history = table(StatusHistoryRow)
-    lines = _history_values(appointment, 0)
     if not lines:
         return select(new.c.id)
     rows = [
-        select(*(literal(line[name], history.c[name].type).label(name) for name in line))
-        .where(new.c.id.is_not(None))
-        .select_from(new)
-        for line in lines
+        select(
+            *(
+                bindparam(f"h{line}_{name}", type_=history.c[name].type).label(name)
+                for name in _HISTORY_COLUMNS
+            )
+        ).select_from(new)
+        for line in range(lines)
     ]
     source = rows[0] if len(rows) == 1 else union_all(*rows)
     return (
         postgresql.insert(history)
-        .from_select(list(lines[0]), source)
+        .from_select(list(_HISTORY_COLUMNS), source)
         .returning(history.c.appointment_id)
         .add_cte(new)
     )
+
+
+def _insert_with_history_parameters(
+    appointment: Appointment, lines: builtins.list[dict[str, Any]]
+) -> dict[str, Any]:
+    parameters = {f"a_{name}": value for name, value in _appointment_values(appointment).items()}
+    for line, values in enumerate(lines):
+        parameters.update({f"h{line}_{name}": values[name] for name in _HISTORY_COLUMNS})
+    return parameters
 
 
 class SqlAppointmentRepository:
@@ -350,9 +393,11 @@ class SqlAppointmentRepository:
         """One statement inserts the appointment and its history lines; a refusal (a
         taken id, an overlap) inserts neither and returns no row instead of aborting
         the transaction. Then the refusal is named."""
-        statement = _insert_with_history_statement(appointment)
+        lines = _history_values(appointment, 0)
+        statement = _insert_with_history_statement(len(lines))
+        parameters = _insert_with_history_parameters(appointment, lines)
         for _attempt in range(_REFUSED_INSERT_RETRIES):
-            if (await self._session.execute(statement)).first() is not None:
+            if (await self._session.execute(statement, parameters)).first() is not None:
                 return
             if await self._exists(appointment.id):
                 raise AlreadyExists(f"appointment {appointment.id} already exists")
