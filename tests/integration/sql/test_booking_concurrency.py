@@ -94,7 +94,7 @@ async def _race(
             )
             assert result.conflicting_ids == ((winner.id,) if theirs else ())
     # Which guard stopped the losers: on PostgreSQL they all read "free" before the
-    # winner committed and hit the exclusion constraint (the error is chained); on
+    # winner committed and met the exclusion constraint (its refusal is chained); on
     # SQLite they queued for the write lock and the domain check saw the winner.
     stopped_by_storage = sum(1 for conflict in conflicts if conflict.__cause__ is not None)
     if dialect == "sqlite":

@@ -30,7 +30,7 @@ from hduce.adapters.sql import (
 )
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
-from hduce.adapters.sql.models import OCCUPYING_STATUS_VALUES, UserRow, metadata
+from hduce.adapters.sql.models import OCCUPYING_STATUS_VALUES, AppointmentRow, UserRow, metadata
 from hduce.adapters.sql.repositories._support import table
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import SlotConflict
@@ -278,6 +278,8 @@ async def _status_rules(engine: AsyncEngine) -> tuple[set[str], list[set[str]]]:
                         " WHERE tablename = 'appointments' AND indexdef LIKE '%WHERE%'"
                         # The exclusion constraints' own indexes: counted once, above.
                         " AND indexname NOT LIKE 'ex\\_%'"
+                        # Partial on something else (0007: replaces IS NOT NULL).
+                        " AND indexdef LIKE '%status%'"
                     )
                 )
             )
@@ -289,7 +291,7 @@ async def _status_rules(engine: AsyncEngine) -> tuple[set[str], list[set[str]]]:
             await connection.scalars(
                 text(
                     "SELECT sql FROM sqlite_master WHERE type = 'index'"
-                    " AND tbl_name = 'appointments' AND sql LIKE '%WHERE%'"
+                    " AND tbl_name = 'appointments' AND sql LIKE '%WHERE%status%'"
                 )
             )
         )
@@ -379,7 +381,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
         accepted.accept(actor=Actor(Role.PATIENT, clinic.patient.id), now=NOW)
         await store_appointments(uow_factory, proposal, accepted)
         # A proposal holds its slot, in the storage's own rule too (on PostgreSQL the
-        # exclusion constraint refuses: the conflict has the database error as cause).
+        # exclusion constraint refuses: the conflict has its refusal as cause).
         clash = book(clinic, slot(135), patient=clinic.other_patient)
         with pytest.raises(SlotConflict) as refused:
             await store_appointments(uow_factory, clash)
@@ -401,5 +403,80 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
 
         await upgrade_database(sql_database_url)
         assert await _snapshot(uow_factory, first, moved, proposal, accepted) == after
+    finally:
+        await engine.dispose()
+
+
+async def _replaces_lookup_plan(engine: AsyncEngine, replaced: UUID) -> str:
+    """How the database finds the rows pointing at ``replaced`` (what ON DELETE SET
+    NULL does for each deleted appointment); PostgreSQL is told to avoid a sequential
+    scan, which a handful of rows would otherwise make the cheapest plan."""
+    lookup = "SELECT id FROM appointments WHERE replaces = :replaced"
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("SET enable_seqscan = off"))
+            rows = await connection.execute(text(f"EXPLAIN {lookup}"), {"replaced": replaced})
+        else:
+            rows = await connection.execute(
+                text(f"EXPLAIN QUERY PLAN {lookup}"), {"replaced": replaced.bytes}
+            )
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+async def _replaces_index_definition(engine: AsyncEngine) -> str | None:
+    query = (
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_appointments_replaces'"
+        if engine.dialect.name == "postgresql"
+        else "SELECT sql FROM sqlite_master WHERE name = 'ix_appointments_replaces'"
+    )
+    async with engine.connect() as connection:
+        found = await connection.scalar(text(query))
+    return str(found) if found is not None else None
+
+
+async def test_replaced_appointments_are_found_through_a_partial_index(
+    sql_database_url: str,
+) -> None:
+    """0007: deleting an appointment finds the rows replacing it by index, not by a
+    scan of the whole table; the rows survive the revision's way up and down."""
+    await upgrade_database(sql_database_url, "0006")
+    engine = create_engine(sql_database_url, pool_size=2)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    try:
+        clinic = await seed_clinic(uow_factory)
+        first = book(clinic, slot(0))
+        moved = first.reschedule(
+            actor=clinic.admin_actor,
+            new_slot=slot(60),
+            now=NOW,
+            policy=POLICY,
+            availability=ALWAYS_OPEN,
+            existing=(),
+        )
+        await store_appointments(uow_factory, first, moved)
+        assert await _replaces_index_definition(engine) is None
+        assert "ix_appointments_replaces" not in await _replaces_lookup_plan(engine, first.id)
+
+        await upgrade_database(sql_database_url)
+        # SQLite: a pooled connection keeps planning with the schema it read before.
+        await engine.dispose()
+        definition = await _replaces_index_definition(engine)
+        assert definition is not None
+        assert re.search(r"WHERE \(?replaces IS NOT NULL\)?", definition), definition
+        assert "ix_appointments_replaces" in await _replaces_lookup_plan(engine, first.id)
+        before = await _snapshot(uow_factory, first, moved)
+        assert before[moved.id][1] == first.id
+
+        # The foreign key still does its job: the replacement forgets a deleted original.
+        async with engine.begin() as connection:
+            await connection.execute(
+                table(AppointmentRow).delete().where(AppointmentRow.id == first.id)
+            )
+        after = await _snapshot(uow_factory, moved)
+        assert after[moved.id] == (before[moved.id][0], None, before[moved.id][2])
+
+        await downgrade_database(sql_database_url, "0006")
+        assert await _replaces_index_definition(engine) is None
+        assert await _snapshot(uow_factory, moved) == after
     finally:
         await engine.dispose()

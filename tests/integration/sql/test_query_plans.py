@@ -23,6 +23,7 @@ from hduce.adapters.sql.outbox import next_batch_statement
 from hduce.adapters.sql.repositories.appointments import (
     approved_starting_between_statement,
     busy_slots_statement,
+    list_page_statement,
     list_statement,
     occupying_overlapping_statement,
     overdue_statement,
@@ -47,6 +48,10 @@ PLANS: dict[str, tuple[Any, set[str]]] = {
     ),
     "patient's list": (
         list_statement(AppointmentQuery(patient_id=uuid7())).order_by(*BY_START).limit(50),
+        {"ix_appointments_patient_id_starts_at"},
+    ),
+    "patient's list page, with its total": (
+        list_page_statement(AppointmentQuery(patient_id=uuid7()), 20, 0),
         {"ix_appointments_patient_id_starts_at"},
     ),
     "doctor's upcoming list": (
@@ -90,7 +95,12 @@ async def test_the_query_uses_its_index(sqlite_engine: AsyncEngine, query: str) 
     async with sqlite_engine.connect() as connection:
         details = [row[3] for row in await connection.execute(Explain(statement))]
     plan = "\n".join(details)
-    scans = [d for d in details if d.startswith("SCAN ") and not d.endswith(PARTIAL_SCANS)]
+    scans = [
+        d
+        for d in details
+        # A window function's rows are read back from its subquery, not from a table.
+        if d.startswith("SCAN ") and not d.endswith(PARTIAL_SCANS) and "(subquery-" not in d
+    ]
     assert not scans, plan
     if query in UNSORTED:
         assert not any("TEMP B-TREE" in detail for detail in details), plan

@@ -87,9 +87,13 @@ def create_engine(
 ) -> AsyncEngine:
     """An ``AsyncEngine`` for a ``postgresql+asyncpg://`` or ``sqlite+aiosqlite://`` URL.
 
-    PostgreSQL: a pool of ``pool_size`` (+ ``max_overflow`` in bursts) connections that
-    are pinged before use and recycled every 30 minutes (load balancers and server-side
-    idle timeouts drop old connections silently).
+    PostgreSQL: a pool of ``pool_size`` (+ ``max_overflow`` in bursts) connections,
+    recycled every 30 minutes (load balancers and server-side idle timeouts drop old
+    connections silently). They are not pinged before use: a ping is a round trip per
+    checkout, i.e. per request. A connection found dropped instead fails its statement,
+    and SQLAlchemy then invalidates it and every older one in the pool; a unit of work
+    retries its first statement once on a fresh connection (``unit_of_work``), so a
+    restarted database or a killed backend costs no request.
 
     SQLite: the parent folder of the database file is created; every connection runs
     in WAL mode with foreign keys on and waits up to ``sqlite_busy_timeout`` seconds
@@ -111,7 +115,6 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": application_name}},
     )

@@ -284,6 +284,14 @@ class AppointmentRow(Base):
             postgresql_where=occupying_predicate(),
             sqlite_where=occupying_predicate(),
         ),
+        # Deleting an appointment looks up the rows whose ``replaces`` points at it (ON
+        # DELETE SET NULL); few rows replace another, hence partial (migration 0007).
+        Index(
+            "ix_appointments_replaces",
+            "replaces",
+            postgresql_where=text("replaces IS NOT NULL"),
+            sqlite_where=text("replaces IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)

@@ -29,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, func, or_, select, text, update
+from sqlalchemy import Select, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
-from hduce.adapters.sql.models import OutboxRow
+from hduce.adapters.sql.models import AuditRow, OutboxRow
 from hduce.adapters.sql.repositories._support import affected_rows, table
 from hduce.application.ports import Clock, EventHandler, OutboxStats, RelayResult
 from hduce.domain.events import DomainEvent
@@ -63,21 +63,40 @@ def _outbox_values(event: DomainEvent) -> dict[str, Any]:
     }
 
 
-async def write_events(session: AsyncSession, events: Iterable[DomainEvent]) -> bool:
-    """Append ``events`` to the outbox in the session's transaction, in the given order;
-    True when there were any.
+async def write_events(
+    session: AsyncSession,
+    events: Iterable[DomainEvent],
+    *,
+    audit: Sequence[dict[str, Any]] = (),
+) -> bool:
+    """Append ``events`` to the outbox in the session's transaction, in the given order,
+    with the ``audit`` rows of the same change; True when there were any events.
 
-    On PostgreSQL the same transaction sends ``NOTIFY hduce_outbox``, which the server
-    delivers at commit (never for a rollback) to every relay that LISTENs
+    On PostgreSQL the same transaction sends ``pg_notify('hduce_outbox', '')``, which
+    the server delivers at commit (never for a rollback) to every relay that LISTENs
     (``hduce.adapters.sql.outbox_listener``): a worker relays at once, not at its
-    next poll. One notification per transaction, whatever the number of events.
+    next poll. One notification per transaction, whatever the number of events. The
+    audit rows, the events and the notification are one statement there
+    (``WITH audit AS (INSERT ...), outbox AS (INSERT ...) SELECT pg_notify(...)``): a
+    change's commit costs one round trip besides the COMMIT.
     """
     rows = [_outbox_values(event) for event in events]
+    audit_table = table(AuditRow)
+    if session.get_bind().dialect.name == "postgresql" and rows:
+        statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
+            _OUTBOX.insert().values(rows).returning(_OUTBOX.c.id).cte("new_events")
+        )
+        if audit:
+            statement = statement.add_cte(
+                audit_table.insert().values(list(audit)).returning(audit_table.c.id).cte("audit")
+            )
+        await session.execute(statement)
+        return True
+    if audit:
+        await session.execute(audit_table.insert(), list(audit))
     if not rows:
         return False
     await session.execute(_OUTBOX.insert(), rows)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
     return True
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
+from sqlalchemy import event
+from sqlalchemy.engine import Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.outbox import write_events
@@ -22,9 +26,45 @@ from hduce.adapters.sql.repositories import (
     SqlSpecialtyRepository,
     SqlUserRepository,
 )
+from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
 from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
 from hduce.domain.events import DomainEvent
+
+#: ``Session.info`` key: a statement of the current transaction has been sent.
+_SENT: Final = "hduce_statement_sent"
+
+
+class _UnitOfWorkSession(Session):
+    """The session under every unit of work: retries a first statement once (below)."""
+
+
+@event.listens_for(_UnitOfWorkSession, "do_orm_execute")
+def _retry_first_statement_on_a_dropped_connection(state: ORMExecuteState) -> Result[Any] | None:
+    """The pool does not ping connections before use (``engine.create_engine``), so the
+    first statement of a transaction may meet a connection the server or the network
+    dropped since. Its transaction had done nothing yet, so nothing is lost: SQLAlchemy
+    has invalidated the connection (and the older ones of the pool), and the statement
+    runs again on a fresh one. Later statements are not retried: their transaction died
+    with the connection, and only the use case could redo it."""
+    session = state.session
+    if session.info.get(_SENT):
+        return None
+    session.info[_SENT] = True
+    try:
+        return state.invoke_statement()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        session.rollback()
+        session.info[_SENT] = True
+        return state.invoke_statement()
+
+
+@event.listens_for(_UnitOfWorkSession, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_SENT, None)
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -54,10 +94,12 @@ class SqlUnitOfWork(UnitOfWork):
         self._emitted: list[DomainEvent] = []
         # The port declares and types the repositories (``Repositories``); built here.
         self._appointments = SqlAppointmentRepository(session)
-        self.users = SqlUserRepository(session)
+        # Accounts read in this transaction, shared by the repositories that read them.
+        self._loaded_users = LoadedUsers()
+        self.users = SqlUserRepository(session, self._loaded_users)
         self.patients = SqlPatientRepository(session)
         self.specialties = SqlSpecialtyRepository(session)
-        self.doctors = SqlDoctorRepository(session)
+        self.doctors = SqlDoctorRepository(session, self._loaded_users)
         self.availability = SqlAvailabilityRepository(session)
         self.appointments = self._appointments
         self.notifications = SqlNotificationRepository(session)
@@ -119,7 +161,9 @@ class SqlUnitOfWork(UnitOfWork):
         events.extend(self._emitted)
         correlation = context.correlation_id.get()
         wrote = await write_events(
-            self._session, (event.correlated(correlation) for event in events)
+            self._session,
+            (event.correlated(correlation) for event in events),
+            audit=self.audit.take_pending(),
         )
         await self._session.commit()
         self._emitted.clear()
@@ -133,6 +177,8 @@ class SqlUnitOfWork(UnitOfWork):
             # Events of changes that are being undone must not reach a later commit.
             appointment.collect_events()
         self._appointments.forget()
+        self._loaded_users.clear()
+        self.audit.take_pending()  # entries of the undone change
         if self._session.in_transaction():
             await self._session.rollback()
 
@@ -163,9 +209,14 @@ class SqlUnitOfWorkFactory:
         self._writer_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # Repositories write with Core statements and read with populate_existing, so
         # neither autoflush nor expiring loaded rows on commit would buy anything.
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, sync_session_class=_UnitOfWorkSession
+        )
         self._serialized_sessions = async_sessionmaker(
-            serialized_engine(engine), expire_on_commit=False, autoflush=False
+            serialized_engine(engine),
+            expire_on_commit=False,
+            autoflush=False,
+            sync_session_class=_UnitOfWorkSession,
         )
 
     @property

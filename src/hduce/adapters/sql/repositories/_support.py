@@ -18,7 +18,6 @@ T = TypeVar("T")
 
 EXCLUSION_VIOLATION: Final = "23P01"
 UNIQUE_VIOLATION: Final = "23505"
-DEADLOCK_DETECTED: Final = "40P01"
 MAX_PAGE_SIZE: Final = 500
 
 
@@ -33,10 +32,6 @@ def sqlstate(error: DBAPIError) -> str | None:
 
 def is_exclusion_violation(error: DBAPIError) -> bool:
     return sqlstate(error) == EXCLUSION_VIOLATION
-
-
-def is_deadlock(error: DBAPIError) -> bool:
-    return sqlstate(error) == DEADLOCK_DETECTED
 
 
 def affected_rows(result: Result[Any]) -> int:

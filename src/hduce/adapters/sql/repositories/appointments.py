@@ -4,9 +4,14 @@ Race freedom is the database's job, not this module's alone:
 
 * PostgreSQL: two ``EXCLUDE USING gist`` constraints refuse a second occupying
   appointment overlapping the same doctor or patient, even when both transactions
-  checked "free" at the same moment. The loser's INSERT fails with SQLSTATE 23P01;
-  it runs inside a savepoint, so the transaction survives and a follow-up query can
-  name the appointments it collided with (``SlotConflict``).
+  checked "free" at the same moment. A new appointment goes in with ``INSERT ... ON
+  CONFLICT DO NOTHING``: the constraints are its arbiters, so a refused row is no
+  error (the transaction lives on, no savepoint needed) and PostgreSQL's speculative
+  insertion waits for a racing transaction instead of deadlocking with it (no advisory
+  lock needed). No row back means refused: a follow-up query names the appointments
+  it collided with (``SlotConflict``). An UPDATE cannot take ``ON CONFLICT``; should
+  one ever break the rule (23P01), the transaction is rolled back and the same
+  ``SlotConflict`` raised.
 * SQLite: there is one writer at a time. A ``serialized`` unit of work holds the write
   lock from its first statement (``BEGIN IMMEDIATE``), so the use case's "read
   overlaps, then insert" is atomic; and every guarded write here opens its savepoint,
@@ -17,16 +22,25 @@ Race freedom is the database's job, not this module's alone:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from hashlib import blake2b
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from hduce.adapters.sql.models import (
     MAX_APPOINTMENT_LENGTH,
@@ -37,11 +51,11 @@ from hduce.adapters.sql.models import (
 )
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
+    clamp,
+    count,
     dialect_name,
-    is_deadlock,
     is_exclusion_violation,
     page_of,
-    paged,
     table,
 )
 from hduce.adapters.sql.repositories.care import care_statement
@@ -58,27 +72,17 @@ from hduce.domain.errors import (
 from hduce.domain.identity import Role
 from hduce.domain.scheduling import TimeSlot
 
-#: PostgreSQL: two transactions inserting conflicting rows at the same instant each
-#: wait for the other inside the exclusion check, and the deadlock detector aborts one
-#: after ``deadlock_timeout`` (1 s). With 50 bookings at once that is a storm. So a
-#: guarded write first takes transaction-scoped advisory locks on the doctor's and the
-#: patient's calendars, always in the same order: writes that could collide queue up
-#: instead, and the exclusion check only ever meets committed rows (a clean 23P01).
-#: The constraint remains the guarantee; the locks only remove the deadlocks.
-_CALENDAR_LOCK_NAMESPACE: Final = 0x48445543  # "HDUC": keeps our keys apart from others'
-#: Should a deadlock still happen (one transaction writing several calendars), the
-#: aborted write is retried: its savepoint is gone, so the other side proceeds.
-_DEADLOCK_RETRIES: Final = 3
+#: PostgreSQL: how often an insert refused by a row that is gone by the time the
+#: conflict is looked up (cancelled, deleted in between) is tried again.
+_REFUSED_INSERT_RETRIES: Final = 3
+
+
+class OverlapRefused(Exception):
+    """The cause of a ``SlotConflict`` found by PostgreSQL's exclusion constraint on an
+    ``INSERT ... ON CONFLICT DO NOTHING`` (which raises nothing itself)."""
+
 
 _ORDER: Final = (AppointmentRow.starts_at, AppointmentRow.id)
-
-
-def _calendar_lock_key(owner: UUID) -> int:
-    """A signed 32-bit key for ``pg_advisory_xact_lock(namespace, key)``.
-
-    A collision only makes two unrelated calendars queue behind each other.
-    """
-    return int.from_bytes(blake2b(owner.bytes, digest_size=4).digest(), "big", signed=True)
 
 
 def _check_storable(appointment: Appointment) -> None:
@@ -110,7 +114,9 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _to_appointment(row: AppointmentRow) -> Appointment:
+def _to_appointment(row: Any, history: Iterable[Any]) -> Appointment:
+    """``row``: a Core row of the appointment's columns; ``history``: its history rows,
+    in order."""
     return Appointment(
         id=row.id,
         patient_id=row.patient_id,
@@ -136,7 +142,7 @@ def _to_appointment(row: AppointmentRow) -> Appointment:
                 actor_id=line.actor_id,
                 reason=line.reason,
             )
-            for line in row.history
+            for line in history
         ],
     )
 
@@ -244,6 +250,101 @@ def list_statement(query: AppointmentQuery) -> Select[AppointmentRow]:
     return statement
 
 
+def list_page_statement(query: AppointmentQuery, limit: int, offset: int) -> Select[Any]:
+    """One page of "list appointments": every column, and the number of rows of the
+    whole filter as ``total_rows`` (a window count, computed before LIMIT)."""
+    return (
+        list_statement(query)
+        .with_only_columns(*table(AppointmentRow).c, func.count().over().label("total_rows"))
+        .order_by(*_ORDER)
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+def _history_values(appointment: Appointment, already_stored: int) -> builtins.list[dict[str, Any]]:
+    """The rows of the history lines from position ``already_stored`` on."""
+    return [
+        {
+            "appointment_id": appointment.id,
+            "position": position,
+            "from_status": change.from_status.value if change.from_status else None,
+            "to_status": change.to_status.value,
+            "at": change.at,
+            "actor_role": change.actor_role.value,
+            "actor_id": change.actor_id,
+            "reason": change.reason,
+        }
+        for position, change in enumerate(appointment.history)
+        if position >= already_stored
+    ]
+
+
+_HISTORY_COLUMNS: Final = (
+    "appointment_id",
+    "position",
+    "from_status",
+    "to_status",
+    "at",
+    "actor_role",
+    "actor_id",
+    "reason",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_with_history_statement(lines: int) -> Any:
+    """PostgreSQL: ``WITH new AS (INSERT INTO appointments ... ON CONFLICT DO NOTHING
+    RETURNING id) INSERT INTO appointment_status_history SELECT ... FROM new
+    RETURNING ...`` for ``lines`` history lines: they go in only with their
+    appointment, in the same round trip; no row back means the appointment was refused
+    (its exclusion constraints and primary key are the arbiters).
+
+    Built once per number of lines, with named parameters
+    (``_insert_with_history_parameters``): building a statement of literal values for
+    every booking, and its cache key, cost more CPU than the rest of the insert."""
+    appointments, history = table(AppointmentRow), table(StatusHistoryRow)
+    new = (
+        postgresql.insert(appointments)
+        .values(
+            {
+                column.name: bindparam(f"a_{column.name}", type_=column.type)
+                for column in appointments.c
+            }
+        )
+        .on_conflict_do_nothing()
+        .returning(appointments.c.id)
+        .cte("new_appointment")
+    )
+    if not lines:
+        return select(new.c.id)
+    rows = [
+        select(
+            *(
+                bindparam(f"h{line}_{name}", type_=history.c[name].type).label(name)
+                for name in _HISTORY_COLUMNS
+            )
+        ).select_from(new)
+        for line in range(lines)
+    ]
+    source = rows[0] if len(rows) == 1 else union_all(*rows)
+    return (
+        postgresql.insert(history)
+        .from_select(list(_HISTORY_COLUMNS), source)
+        .returning(history.c.appointment_id)
+        .add_cte(new)
+    )
+
+
+def _insert_with_history_parameters(
+    appointment: Appointment, lines: builtins.list[dict[str, Any]]
+) -> dict[str, Any]:
+    parameters = {f"a_{name}": value for name, value in _appointment_values(appointment).items()}
+    for line, values in enumerate(lines):
+        parameters.update({f"h{line}_{name}": values[name] for name in _HISTORY_COLUMNS})
+    return parameters
+
+
 class SqlAppointmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -269,6 +370,10 @@ class SqlAppointmentRepository:
 
     async def add(self, appointment: Appointment) -> None:
         _check_storable(appointment)
+        if dialect_name(self._session) == "postgresql":
+            await self._insert_on_postgresql(appointment)
+            self._track(appointment)
+            return
 
         async def insert() -> None:
             await self._session.execute(
@@ -279,13 +384,38 @@ class SqlAppointmentRepository:
         try:
             await self._write_refusing_overlaps(appointment, insert)
         except IntegrityError as error:
-            exists = await self._session.scalar(
-                select(AppointmentRow.id).where(AppointmentRow.id == appointment.id)
-            )
-            if exists is not None:
+            if await self._exists(appointment.id):
                 raise AlreadyExists(f"appointment {appointment.id} already exists") from error
             raise
         self._track(appointment)
+
+    async def _insert_on_postgresql(self, appointment: Appointment) -> None:
+        """One statement inserts the appointment and its history lines; a refusal (a
+        taken id, an overlap) inserts neither and returns no row instead of aborting
+        the transaction. Then the refusal is named."""
+        lines = _history_values(appointment, 0)
+        statement = _insert_with_history_statement(len(lines))
+        parameters = _insert_with_history_parameters(appointment, lines)
+        for _attempt in range(_REFUSED_INSERT_RETRIES):
+            if (await self._session.execute(statement, parameters)).first() is not None:
+                return
+            if await self._exists(appointment.id):
+                raise AlreadyExists(f"appointment {appointment.id} already exists")
+            # READ COMMITTED: this new statement sees the committed row that refused ours.
+            conflicting = await self._conflicting(appointment)
+            if conflicting:
+                raise SlotConflict(conflicting) from OverlapRefused(
+                    "the database's exclusion constraint refused the appointment"
+                )
+        raise SlotConflict([]) from OverlapRefused(
+            "the database's exclusion constraint kept refusing the appointment"
+        )
+
+    async def _exists(self, appointment_id: UUID) -> bool:
+        found = await self._session.scalar(
+            select(AppointmentRow.id).where(AppointmentRow.id == appointment_id)
+        )
+        return found is not None
 
     async def save(self, appointment: Appointment, *, expected_version: int) -> None:
         _check_storable(appointment)
@@ -332,61 +462,37 @@ class SqlAppointmentRepository:
         self._track(appointment)
 
     async def _append_history(self, appointment: Appointment, *, already_stored: int) -> None:
-        new_lines = [
-            {
-                "appointment_id": appointment.id,
-                "position": position,
-                "from_status": change.from_status.value if change.from_status else None,
-                "to_status": change.to_status.value,
-                "at": change.at,
-                "actor_role": change.actor_role.value,
-                "actor_id": change.actor_id,
-                "reason": change.reason,
-            }
-            for position, change in enumerate(appointment.history)
-            if position >= already_stored
-        ]
+        new_lines = _history_values(appointment, already_stored)
         if new_lines:
             await self._session.execute(table(StatusHistoryRow).insert(), new_lines)
 
     async def _write_refusing_overlaps(
         self, appointment: Appointment, write: Callable[[], Awaitable[None]]
     ) -> None:
-        """Run ``write`` in a savepoint, refusing an overlap with SlotConflict.
+        """Run ``write``, refusing an overlap with SlotConflict.
 
         PostgreSQL: the exclusion constraint refuses, even against transactions still
-        in flight. SQLite: the savepoint holds the write lock, so checking first is
-        race-free.
+        in flight; its error aborts the transaction, which is rolled back so that the
+        conflict can be named. SQLite: in a savepoint, which holds the write lock, so
+        checking first is race-free.
         """
-        on_postgresql = dialect_name(self._session) == "postgresql"
-        for attempt in range(_DEADLOCK_RETRIES + 1):
+        if dialect_name(self._session) == "postgresql":
             try:
-                async with self._session.begin_nested():
-                    if on_postgresql and appointment.is_occupying:
-                        await self._lock_calendars(appointment)
-                    elif appointment.is_occupying:
-                        conflicting = await self._conflicting(appointment)
-                        if conflicting:
-                            raise SlotConflict(conflicting)
-                    await write()
-                return
+                await write()
             except DBAPIError as error:
-                if is_exclusion_violation(error):
-                    # The savepoint is rolled back, the transaction lives on, and in
-                    # READ COMMITTED this new statement sees the winner's committed row.
-                    conflicting = await self._conflicting(appointment)
-                    raise SlotConflict(conflicting) from error
-                if is_deadlock(error) and attempt < _DEADLOCK_RETRIES:
-                    continue
-                raise
-
-    async def _lock_calendars(self, appointment: Appointment) -> None:
-        keys = sorted(
-            {_calendar_lock_key(appointment.doctor_id), _calendar_lock_key(appointment.patient_id)}
-        )
-        await self._session.execute(
-            select(*(func.pg_advisory_xact_lock(_CALENDAR_LOCK_NAMESPACE, key) for key in keys))
-        )
+                if not is_exclusion_violation(error):
+                    raise
+                # The failed statement aborted the transaction: nothing of it can be
+                # kept, and a new one (READ COMMITTED) sees the winner's committed row.
+                await self._session.rollback()
+                raise SlotConflict(await self._conflicting(appointment)) from error
+            return
+        async with self._session.begin_nested():
+            if appointment.is_occupying:
+                conflicting = await self._conflicting(appointment)
+                if conflicting:
+                    raise SlotConflict(conflicting)
+            await write()
 
     async def _conflicting(self, appointment: Appointment) -> builtins.list[Conflicting]:
         """The occupying rows ``appointment`` overlaps, with their parties (the caller is
@@ -426,13 +532,21 @@ class SqlAppointmentRepository:
         return sorted(TimeSlot(starts_at, ends_at) for starts_at, ends_at in rows)
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:
-        rows, total, limit, offset = await paged(
-            self._session,
-            list_statement(query).options(selectinload(AppointmentRow.history)),
-            query.page,
-            _ORDER,
-        )
-        return page_of([self._track(_to_appointment(row)) for row in rows], total, limit, offset)
+        """Two statements in Core, whatever the page size: the page's rows with the
+        total beside each (a window count over the filtered rows), then the page's
+        histories at once. ORM objects would cost more CPU than the queries."""
+        limit, offset = clamp(query.page)
+        rows: Sequence[Any] = []
+        if limit:
+            rows = (await self._session.execute(list_page_statement(query, limit, offset))).all()
+        if rows:
+            total = int(rows[0].total_rows)
+        elif limit and not offset:
+            total = 0
+        else:
+            # No row to carry the count: a page past the end, or limit 0.
+            total = await count(self._session, list_statement(query))
+        return page_of(await self._with_histories(rows), total, limit, offset)
 
     async def approved_starting_between(
         self, start: datetime, end: datetime
@@ -449,9 +563,24 @@ class SqlAppointmentRepository:
         return found is not None
 
     async def _load(self, statement: Select[AppointmentRow]) -> builtins.list[Appointment]:
-        rows = await self._session.scalars(
-            statement.options(selectinload(AppointmentRow.history)).execution_options(
-                populate_existing=True
+        """The appointments ``statement`` selects, read with Core (every column; its
+        WHERE, ORDER BY and FOR UPDATE kept): no ORM objects to build, and no second
+        statement when nothing matched (a free slot's conflict check)."""
+        rows = (
+            await self._session.execute(statement.with_only_columns(*table(AppointmentRow).c))
+        ).all()
+        return await self._with_histories(rows)
+
+    async def _with_histories(self, rows: Sequence[Any]) -> builtins.list[Appointment]:
+        """The aggregates of Core ``rows`` of appointments, with their histories read in
+        one statement for all of them (none when there are no rows)."""
+        history: dict[UUID, builtins.list[Any]] = {row.id: [] for row in rows}
+        if history:
+            lines = await self._session.execute(
+                select(*table(StatusHistoryRow).c)
+                .where(StatusHistoryRow.appointment_id.in_(builtins.list(history)))
+                .order_by(StatusHistoryRow.appointment_id, StatusHistoryRow.position)
             )
-        )
-        return [self._track(_to_appointment(row)) for row in rows]
+            for line in lines:
+                history[line.appointment_id].append(line)
+        return [self._track(_to_appointment(row, history[row.id])) for row in rows]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import CompoundSelect, Select, cast, delete, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import DoctorRow, ExtraHoursRow, TimeOffRow, WorkingHoursRow
@@ -28,52 +28,113 @@ from hduce.domain.scheduling import (
 _DATE_MARGIN = timedelta(days=1)
 
 
+#: The branches of the availability query, in the order they are sorted.
+_TIMEZONE, _WEEKLY, _EXTRA, _TIME_OFF = range(4)
+
+
+def _typed_null(column: Any) -> Any:
+    """NULL cast to ``column``'s type. The first branch of a UNION gives the result its
+    types: SQLAlchemy reads SQLite's dates and times back by them, and PostgreSQL,
+    which resolves ``A UNION ALL B UNION ALL C`` pair by pair, would make a column of
+    untyped NULLs text and then refuse to match it with the later branches' dates."""
+    return cast(null(), column.type)
+
+
+def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> CompoundSelect[Any]:
+    """(kind, weekday, on_date, start_time, end_time, starts_at, ends_at, text) rows,
+    sorted: the doctor's timezone (none: no such doctor), then the weekly intervals,
+    the extra hours and the time off (only those that can touch ``window``)."""
+    no_weekday = _typed_null(WorkingHoursRow.weekday)
+    no_date = _typed_null(ExtraHoursRow.on_date)
+    no_time = _typed_null(WorkingHoursRow.start_time)
+    no_instant = _typed_null(TimeOffRow.starts_at)
+    timezone = select(
+        literal_column(str(_TIMEZONE)).label("kind"),
+        no_weekday.label("weekday"),
+        no_date.label("on_date"),
+        no_time.label("start_time"),
+        no_time.label("end_time"),
+        no_instant.label("starts_at"),
+        no_instant.label("ends_at"),
+        DoctorRow.timezone.label("text"),
+    ).where(DoctorRow.user_id == doctor_id)
+    weekly: Select[*tuple[Any, ...]] = select(
+        literal_column(str(_WEEKLY)),
+        WorkingHoursRow.weekday,
+        null(),
+        WorkingHoursRow.start_time,
+        WorkingHoursRow.end_time,
+        null(),
+        null(),
+        null(),
+    ).where(WorkingHoursRow.doctor_id == doctor_id)
+    extra: Select[*tuple[Any, ...]] = select(
+        literal_column(str(_EXTRA)),
+        null(),
+        ExtraHoursRow.on_date,
+        ExtraHoursRow.start_time,
+        ExtraHoursRow.end_time,
+        null(),
+        null(),
+        null(),
+    ).where(ExtraHoursRow.doctor_id == doctor_id)
+    time_off: Select[*tuple[Any, ...]] = select(
+        literal_column(str(_TIME_OFF)),
+        null(),
+        null(),
+        null(),
+        null(),
+        TimeOffRow.starts_at,
+        TimeOffRow.ends_at,
+        TimeOffRow.reason,
+    ).where(TimeOffRow.doctor_id == doctor_id)
+    if window is not None:
+        extra = extra.where(
+            ExtraHoursRow.on_date >= (window.start - _DATE_MARGIN).date(),
+            ExtraHoursRow.on_date <= (window.end + _DATE_MARGIN).date(),
+        )
+        time_off = time_off.where(
+            TimeOffRow.ends_at > window.start, TimeOffRow.starts_at < window.end
+        )
+    # Within a branch the other branches' columns are NULL, so one ORDER BY sorts each
+    # branch by its own keys: weekday and start, date and start, start of the time off.
+    return union_all(timezone, weekly, extra, time_off).order_by(
+        literal_column("kind"),
+        literal_column("weekday"),
+        literal_column("on_date"),
+        literal_column("start_time"),
+        literal_column("starts_at"),
+    )
+
+
 class SqlAvailabilityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def get(self, doctor_id: UUID, window: TimeSlot | None = None) -> DoctorAvailability:
-        timezone = await self._timezone_of(doctor_id)
-        weekly_rows = await self._session.execute(
-            select(WorkingHoursRow.weekday, WorkingHoursRow.start_time, WorkingHoursRow.end_time)
-            .where(WorkingHoursRow.doctor_id == doctor_id)
-            .order_by(WorkingHoursRow.weekday, WorkingHoursRow.start_time)
-        )
+        """One round trip: the timezone, weekly hours, extra hours and time off as the
+        branches of one UNION ALL (``_availability_statement``)."""
+        timezone: str | None = None
         days: dict[int, list[LocalInterval]] = defaultdict(list)
-        for weekday, start, end in weekly_rows:
-            days[weekday].append(LocalInterval(start, end))
-
-        extra_query = select(
-            ExtraHoursRow.on_date, ExtraHoursRow.start_time, ExtraHoursRow.end_time
-        ).where(ExtraHoursRow.doctor_id == doctor_id)
-        off_query = select(TimeOffRow.starts_at, TimeOffRow.ends_at, TimeOffRow.reason).where(
-            TimeOffRow.doctor_id == doctor_id
-        )
-        if window is not None:
-            extra_query = extra_query.where(
-                ExtraHoursRow.on_date >= (window.start - _DATE_MARGIN).date(),
-                ExtraHoursRow.on_date <= (window.end + _DATE_MARGIN).date(),
-            )
-            off_query = off_query.where(
-                TimeOffRow.ends_at > window.start, TimeOffRow.starts_at < window.end
-            )
-        extra = tuple(
-            ExtraHours(on=on_date, interval=LocalInterval(start, end))
-            for on_date, start, end in await self._session.execute(
-                extra_query.order_by(ExtraHoursRow.on_date, ExtraHoursRow.start_time)
-            )
-        )
-        time_off = tuple(
-            TimeOff(slot=TimeSlot(starts_at, ends_at), reason=reason)
-            for starts_at, ends_at, reason in await self._session.execute(
-                off_query.order_by(TimeOffRow.starts_at)
-            )
-        )
+        extra: list[ExtraHours] = []
+        time_off: list[TimeOff] = []
+        rows = await self._session.execute(_availability_statement(doctor_id, window))
+        for kind, weekday, on_date, start, end, starts_at, ends_at, text in rows:
+            if kind == _TIMEZONE:
+                timezone = text
+            elif kind == _WEEKLY:
+                days[weekday].append(LocalInterval(start, end))
+            elif kind == _EXTRA:
+                extra.append(ExtraHours(on=on_date, interval=LocalInterval(start, end)))
+            else:
+                time_off.append(TimeOff(slot=TimeSlot(starts_at, ends_at), reason=text))
+        if timezone is None:
+            raise NotFound("doctor", doctor_id)
         return DoctorAvailability(
             timezone=timezone,
             weekly=WeeklyHours({weekday: tuple(found) for weekday, found in days.items()}),
-            extra_hours=extra,
-            time_off=time_off,
+            extra_hours=tuple(extra),
+            time_off=tuple(time_off),
         )
 
     async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.users import LoadedUsers, to_user
 from hduce.application.ports import DoctorQuery, Page
 from hduce.domain.clinic import Doctor
 from hduce.domain.errors import AlreadyExists, NotFound
@@ -35,7 +37,8 @@ def _doctor_values(doctor: Doctor) -> dict[str, Any]:
     }
 
 
-def _to_doctor(row: DoctorRow) -> Doctor:
+def _to_doctor(row: Any) -> Doctor:
+    """``row``: a ``DoctorRow`` or an object with its columns as attributes."""
     return Doctor(
         user_id=row.user_id,
         licence_number=row.licence_number,
@@ -49,8 +52,13 @@ def _to_doctor(row: DoctorRow) -> Doctor:
 
 
 class SqlDoctorRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """``loaded``: the unit of work's accounts; ``get`` reads the doctor's account in
+    the same query and keeps it there (whoever asks for a doctor asks for the account
+    next: is it active, what is the name)."""
+
+    def __init__(self, session: AsyncSession, loaded: LoadedUsers | None = None) -> None:
         self._session = session
+        self._loaded = loaded if loaded is not None else LoadedUsers()
 
     async def add(self, doctor: Doctor) -> None:
         try:
@@ -62,12 +70,21 @@ class SqlDoctorRepository:
             raise await self._refusal(doctor) from error
 
     async def get(self, doctor_id: UUID) -> Doctor | None:
-        row = await self._session.scalar(
-            select(DoctorRow)
-            .where(DoctorRow.user_id == doctor_id)
-            .execution_options(populate_existing=True)
-        )
-        return _to_doctor(row) if row is not None else None
+        doctors, users = table(DoctorRow), table(UserRow)
+        # Core, not ORM objects; both tables have a ``version`` and a ``timezone``, so
+        # the columns are told apart by the Column objects, not by their names.
+        found = (
+            await self._session.execute(
+                select(doctors, users)
+                .join_from(doctors, users, users.c.id == doctors.c.user_id)
+                .where(doctors.c.user_id == doctor_id)
+            )
+        ).first()
+        if found is None:
+            return None
+        columns = found._mapping
+        self._loaded.keep(to_user(SimpleNamespace(**{c.name: columns[c] for c in users.c})))
+        return _to_doctor(SimpleNamespace(**{c.name: columns[c] for c in doctors.c}))
 
     async def save(self, doctor: Doctor) -> None:
         values = _doctor_values(doctor)

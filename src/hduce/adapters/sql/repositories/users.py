@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +42,8 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
-def _to_user(row: UserRow) -> User:
+def to_user(row: Any) -> User:
+    """``row``: a ``UserRow`` or a Core row of its columns."""
     return User(
         id=row.id,
         email=row.email,
@@ -60,9 +62,33 @@ def _to_user(row: UserRow) -> User:
     )
 
 
+class LoadedUsers:
+    """The unit of work's identity map of accounts: each is read at most once per
+    transaction (a booking needs the patient's and the doctor's; the doctor's comes
+    with the doctor's profile). Hands out copies, so a caller's unsaved edits never
+    leak into a later ``get``; cleared when the transaction is rolled back."""
+
+    __slots__ = ("_users",)
+
+    def __init__(self) -> None:
+        self._users: dict[UUID, User] = {}
+
+    def get(self, user_id: UUID) -> User | None:
+        found = self._users.get(user_id)
+        return replace(found) if found is not None else None
+
+    def keep(self, user: User) -> User:
+        self._users[user.id] = replace(user)
+        return user
+
+    def clear(self) -> None:
+        self._users.clear()
+
+
 class SqlUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, loaded: LoadedUsers | None = None) -> None:
         self._session = session
+        self._loaded = loaded if loaded is not None else LoadedUsers()
 
     async def add(self, user: User) -> None:
         try:
@@ -72,8 +98,12 @@ class SqlUserRepository:
                 await self._session.execute(table(UserRow).insert().values(_user_values(user)))
         except IntegrityError as error:
             raise await self._duplicate(user) from error
+        self._loaded.keep(user)
 
     async def get(self, user_id: UUID) -> User | None:
+        loaded = self._loaded.get(user_id)
+        if loaded is not None:
+            return loaded
         return await self._one(select(UserRow).where(UserRow.id == user_id))
 
     async def get_by_email(self, email: str) -> User | None:
@@ -98,6 +128,7 @@ class SqlUserRepository:
             raise await self._duplicate(user) from error
         if affected_rows(result) == 0:
             raise NotFound("user", user.id)
+        self._loaded.keep(user)
 
     async def list(self, query: UserQuery) -> Page[User]:
         statement: Select[Any] = select(UserRow)
@@ -116,11 +147,12 @@ class SqlUserRepository:
         rows, total, limit, offset = await paged(
             self._session, statement, query.page, (UserRow.created_at, UserRow.email)
         )
-        return page_of([_to_user(row) for row in rows], total, limit, offset)
+        return page_of([to_user(row) for row in rows], total, limit, offset)
 
     async def _one(self, statement: Select[Any]) -> User | None:
-        row = await self._session.scalar(statement.execution_options(populate_existing=True))
-        return _to_user(row) if row is not None else None
+        # Core, not ORM objects: an account is read on every request.
+        row = (await self._session.execute(statement.with_only_columns(*table(UserRow).c))).first()
+        return self._loaded.keep(to_user(row)) if row is not None else None
 
     async def _duplicate(self, user: User) -> Exception:
         """Name the uniqueness rule ``user`` broke (the error text differs per database)."""
