@@ -335,6 +335,18 @@ class UserRepositoryContract:
         assert by_email == user
         assert by_subject == user
 
+    async def test_get_many_returns_those_that_exist(self, uow_factory: UnitOfWorkFactory) -> None:
+        ada, bob = new_user("Ada Many"), new_user("Bob Many")
+        async with uow_factory() as uow:
+            await uow.users.add(ada)
+            await uow.users.add(bob)
+            await uow.commit()
+        missing = uuid7()
+        async with uow_factory() as uow:
+            found = await uow.users.get_many([ada.id, missing, bob.id, ada.id])
+            assert await uow.users.get_many([]) == {}
+        assert found == {ada.id: ada, bob.id: bob}
+
     async def test_email_is_unique_case_insensitively(self, uow_factory: UnitOfWorkFactory) -> None:
         async with uow_factory() as uow:
             await uow.users.add(new_user(email="dup@example.org"))
@@ -935,6 +947,29 @@ class NotificationRepositoryContract:
             assert await uow.notifications.add(again) is False
             assert await uow.notifications.get(first.id) is not None
             assert await uow.notifications.get(again.id) is None
+
+    async def test_add_all_stores_in_one_go_and_dedupes_by_key(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        taken = new_notification(clinic.patient, dedupe_key="event-2:patient:in_app")
+        async with uow_factory() as uow:
+            assert await uow.notifications.add(taken) is True
+            await uow.commit()
+        fresh = new_notification(clinic.patient, dedupe_key="event-2:patient:email")
+        again = new_notification(clinic.patient, dedupe_key="event-2:patient:in_app")
+        other = new_notification(clinic.other_patient, dedupe_key="event-2:other:in_app")
+        twin = new_notification(clinic.other_patient, dedupe_key="event-2:other:in_app")
+        async with uow_factory() as uow:
+            stored = await uow.notifications.add_all([fresh, again, other, twin])
+            assert await uow.notifications.add_all([]) == []
+            await uow.commit()
+        assert [n.id for n in stored] == [fresh.id, other.id]
+        async with uow_factory() as uow:
+            loaded = await uow.notifications.get(fresh.id)
+            assert loaded is not None and loaded.dedupe_key == fresh.dedupe_key
+            assert await uow.notifications.get(again.id) is None
+            assert await uow.notifications.get(twin.id) is None
 
     async def test_in_app_list_unread_and_read_all(self, uow_factory: UnitOfWorkFactory) -> None:
         clinic = await seed_clinic(uow_factory)

@@ -136,6 +136,23 @@ class SqlNotificationRepository:
         )
         return affected_rows(result) == 1
 
+    async def add_all(self, notifications: Sequence[Notification]) -> list[Notification]:
+        if not notifications:
+            return []
+        # One multi-row INSERT, same conflict rule as ``add``; RETURNING names the rows
+        # that went in (a dedupe key taken, even within the batch, skips the row).
+        stored = set(
+            (
+                await self._session.scalars(
+                    upsert_insert(self._session, NotificationRow)
+                    .values([_notification_values(n) for n in notifications])
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(NotificationRow.id)
+                )
+            ).all()
+        )
+        return [n for n in notifications if n.id in stored]
+
     async def get(self, notification_id: UUID) -> Notification | None:
         row = await self._session.scalar(
             select(NotificationRow)

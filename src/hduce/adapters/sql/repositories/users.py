@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -75,6 +76,16 @@ class SqlUserRepository:
 
     async def get(self, user_id: UUID) -> User | None:
         return await self._one(select(UserRow).where(UserRow.id == user_id))
+
+    async def get_many(self, user_ids: Sequence[UUID]) -> dict[UUID, User]:
+        if not user_ids:
+            return {}
+        rows = await self._session.scalars(
+            select(UserRow)
+            .where(UserRow.id.in_(set(user_ids)))
+            .execution_options(populate_existing=True)
+        )
+        return {row.id: _to_user(row) for row in rows}
 
     async def get_by_email(self, email: str) -> User | None:
         try:
