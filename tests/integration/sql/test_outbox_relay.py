@@ -180,8 +180,9 @@ async def test_a_row_that_does_not_decode_stops_the_relay_loudly(
 
 
 async def test_postgresql_publishes_a_batch_concurrently_one_aggregate_in_order(
-    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox, engine: AsyncEngine
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
 ) -> None:
+    outbox = SqlOutbox(engine, publish_concurrently=True)  # as with a broker
     aggregate = uuid7()
     own = [user_registered(n, aggregate_id=aggregate) for n in (1, 2, 3)]
     others = [user_registered(n) for n in range(4, 10)]

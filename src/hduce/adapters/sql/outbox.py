@@ -6,8 +6,9 @@ unpublished rows, in ``sequence`` order, to the bus:
 
 * PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` inside one transaction that lasts
   for the batch. Rows another relay is working on are skipped, never published twice
-  at once. The batch is published concurrently across aggregates, one aggregate's
-  events in order (``publish_in_aggregate_order``); the accepted rows are marked in one
+  at once. With ``publish_concurrently`` (a broker) the batch is published concurrently
+  across aggregates, one aggregate's events in order (``publish_in_aggregate_order``),
+  else one after another; the accepted rows are marked in one
   ``UPDATE`` that commits with the failure note at the end, and a crash rolls them back
   (the events go out again: delivery is at least once, consumers dedupe).
 * SQLite: no row locks, and holding the database's single write lock while publishing
@@ -20,11 +21,11 @@ unpublished rows, in ``sequence`` order, to the bus:
 Ordering: one aggregate's events reach the bus in commit order, and a relay marks
 published only the rows before the first failure in ``sequence`` order. A row that
 does not decode (``MalformedEvent``) is such a failure too: noted on the row, never
-skipped, and nothing after it is published. On PostgreSQL, events of *other*
-aggregates after a failed one may already have been sent; they stay unmarked and go
-again (at least once). SQLite publishes strictly one after another and stops at the
-first failure. Consumers rely on ``aggregate_version`` (and dedupe on the event id),
-not on a global order.
+skipped, and nothing after it is published. Publishing concurrently, events of
+*other* aggregates after a failed one may already have been sent; they stay unmarked
+and go again (at least once). Otherwise (and always on SQLite) a relay publishes
+strictly one after another and stops at the first failure. Consumers rely on
+``aggregate_version`` (and dedupe on the event id), not on a global order.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ class SqlOutbox:
     ``clock`` stamps ``published_at`` and times the SQLite leases (default: the system
     clock); ``lease`` is how long a SQLite relay may hold a batch before another relay
     may take it over (it must exceed the time a batch takes to publish).
+    ``publish_concurrently`` (PostgreSQL): hand a batch to ``publish`` concurrently across
+    aggregates, for a broker, whose confirms are round trips. Off, events go one after
+    another: the in-process bus runs the handlers inside ``publish``, and a batch of them
+    at once would queue for the connection pool the process's requests use too.
     """
 
     def __init__(
@@ -121,10 +126,12 @@ class SqlOutbox:
         *,
         clock: Clock | None = None,
         lease: timedelta = timedelta(minutes=2),
+        publish_concurrently: bool = False,
     ) -> None:
         self._engine = engine
         self._clock = clock or _SystemClock()
         self._lease = lease
+        self._concurrently = publish_concurrently
 
     async def relay_batch(self, limit: int, publish: EventHandler) -> RelayResult:
         if limit <= 0:
@@ -171,7 +178,9 @@ class SqlOutbox:
                     failure = (sequence, error)
                     break
                 sequences.append(sequence)
-            outcomes = await publish_in_aggregate_order(events, publish)
+            outcomes = await publish_in_aggregate_order(
+                events, publish, concurrently=self._concurrently
+            )
             published = accepted_prefix(outcomes)
             refused = outcomes[published] if published < len(events) else None
             if refused is not None:

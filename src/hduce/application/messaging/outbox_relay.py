@@ -30,9 +30,11 @@ class NotAttempted(Exception):
 
 
 async def publish_in_aggregate_order(
-    events: Sequence[DomainEvent], publish: EventHandler
+    events: Sequence[DomainEvent], publish: EventHandler, *, concurrently: bool = True
 ) -> list[Exception | None]:
-    """Publish ``events`` concurrently across aggregates, in order within each one.
+    """Publish ``events`` concurrently across aggregates, in order within each one
+    (``concurrently=False``: one after another in the given order, stopping at the
+    first failure).
 
     Returns one outcome per event, in the same order: None when the bus accepted it,
     else the error (``NotAttempted`` for the events of an aggregate after its first
@@ -54,7 +56,9 @@ async def publish_in_aggregate_order(
                     outcomes[later] = NotAttempted()
                 return
 
-    if len(chains) == 1:  # nothing to overlap (and the common case of a one-event batch)
+    if not concurrently:
+        await chain(list(range(len(events))))  # one chain: all stop at the first failure
+    elif len(chains) == 1:  # nothing to overlap (and the common case of a one-event batch)
         await chain(next(iter(chains.values())))
     else:
         await asyncio.gather(*(chain(indexes) for indexes in chains.values()))
