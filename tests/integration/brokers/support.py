@@ -34,7 +34,6 @@ from hduce.adapters.messaging.brokers import (
     rabbit_exchange,
     rabbit_queue,
 )
-from hduce.adapters.messaging.consumers import raw_body
 from hduce.adapters.messaging.topology import BrokerKind, Topology
 from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.adapters.sql import upgrade_database
@@ -327,5 +326,5 @@ class RawBroker:
             message = await self.reader.get_one(timeout=2.0)
             if message is not None:
                 await message.ack()
-                return DeadLetter(raw_body(message), dict(message.headers))
+                return DeadLetter(message.body, dict(message.headers))
         raise AssertionError(f"no dead letter on {self.dead_letters} within {timeout} s")

@@ -15,6 +15,7 @@ from hduce.adapters.events_codec import event_to_dict
 from hduce.adapters.sql import SqlOutbox, SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import OutboxRow
 from hduce.domain.events import DomainEvent
+from hduce.domain.ids import uuid7
 from tests.fakes import FixedClock
 from tests.unit.adapters.contract import NOW, Recorder, drain, user_registered
 from tests.unit.domain.builders import book
@@ -176,3 +177,39 @@ async def test_a_row_that_does_not_decode_stops_the_relay_loudly(
     assert last_error == (
         f"MalformedEvent: event {emitted[1]}: unknown event type 'appointment.teleported'"
     )
+
+
+async def test_postgresql_publishes_a_batch_concurrently_one_aggregate_in_order(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    outbox = SqlOutbox(engine, publish_concurrently=True)  # as with a broker
+    aggregate = uuid7()
+    own = [user_registered(n, aggregate_id=aggregate) for n in (1, 2, 3)]
+    others = [user_registered(n) for n in range(4, 10)]
+    async with uow_factory() as uow:
+        for event in own + others:
+            uow.emit(event)
+        await uow.commit()
+    in_flight: set[UUID] = set()
+    most = 0
+    overlapped_own = False
+    order: list[UUID] = []
+
+    async def publish(event: DomainEvent) -> None:
+        nonlocal most, overlapped_own
+        overlapped_own |= event.aggregate_id == aggregate and any(
+            e.aggregate_id == aggregate for e in own if e.id in in_flight
+        )
+        in_flight.add(event.id)
+        most = max(most, len(in_flight))
+        await asyncio.sleep(0.01)  # a broker confirm's round trip
+        in_flight.discard(event.id)
+        order.append(event.id)
+
+    result = await outbox.relay_batch(100, publish)
+    assert (result.published, result.failed) == (9, False)
+    assert (await outbox.stats(NOW)).backlog == 0
+    # SQLite publishes one at a time; PostgreSQL has every aggregate's chain in flight.
+    assert most == (1 if engine.dialect.name == "sqlite" else 7)
+    assert not overlapped_own
+    assert [i for i in order if i in {e.id for e in own}] == [e.id for e in own]

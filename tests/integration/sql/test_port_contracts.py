@@ -3,6 +3,10 @@ on PostgreSQL and SQLite: the same behaviour as the in-memory adapters."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hduce.adapters.sql import SqlOutbox
 from tests.unit.adapters.contract import (
     AppointmentRepositoryContract,
     AuditLogContract,
@@ -65,3 +69,11 @@ class TestSqlUnitOfWork(UnitOfWorkContract):
 
 class TestSqlOutbox(OutboxContract):
     pass
+
+
+class TestSqlOutboxPublishingConcurrently(OutboxContract):
+    """The same contract when a batch goes to a broker (aggregates in parallel)."""
+
+    @pytest.fixture
+    def outbox(self, engine: AsyncEngine) -> SqlOutbox:
+        return SqlOutbox(engine, publish_concurrently=True)

@@ -6,8 +6,11 @@ unpublished rows, in ``sequence`` order, to the bus:
 
 * PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` inside one transaction that lasts
   for the batch. Rows another relay is working on are skipped, never published twice
-  at once; marks and the failure note commit together at the end, and a crash rolls
-  them back (the events go out again: delivery is at least once, consumers dedupe).
+  at once. With ``publish_concurrently`` (a broker) the batch is published concurrently
+  across aggregates, one aggregate's events in order (``publish_in_aggregate_order``),
+  else one after another; the accepted rows are marked in one
+  ``UPDATE`` that commits with the failure note at the end, and a crash rolls them back
+  (the events go out again: delivery is at least once, consumers dedupe).
 * SQLite: no row locks, and holding the database's single write lock while publishing
   would stall every writer, including an in-process consumer that stores the
   notifications the event causes (a deadlock until ``busy_timeout``). So the relay
@@ -15,11 +18,14 @@ unpublished rows, in ``sequence`` order, to the bus:
   ``locked_until``), publishes without holding any lock, and marks each row in
   another short transaction. A lease that outlives a crashed relay simply expires.
 
-Ordering: one relay publishes its batch strictly in order and stops at the first
-failure, so nothing after a failed event overtakes it. A row that does not decode
-(``MalformedEvent``) is such a failure too: noted on the row, never skipped. Several relays running at once
-each keep their own batch in order; consumers rely on ``aggregate_version`` (and
-dedupe on the event id), not on a global order.
+Ordering: one aggregate's events reach the bus in commit order, and a relay marks
+published only the rows before the first failure in ``sequence`` order. A row that
+does not decode (``MalformedEvent``) is such a failure too: noted on the row, never
+skipped, and nothing after it is published. Publishing concurrently, events of
+*other* aggregates after a failed one may already have been sent; they stay unmarked
+and go again (at least once). Otherwise (and always on SQLite) a relay publishes
+strictly one after another and stops at the first failure. Consumers rely on
+``aggregate_version`` (and dedupe on the event id), not on a global order.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import AuditRow, OutboxRow
 from hduce.adapters.sql.repositories._support import affected_rows, table
+from hduce.application.messaging.outbox_relay import accepted_prefix, publish_in_aggregate_order
 from hduce.application.ports import Clock, EventHandler, OutboxStats, RelayResult
 from hduce.domain.events import DomainEvent
 from hduce.domain.ids import uuid7
@@ -126,6 +133,10 @@ class SqlOutbox:
     ``clock`` stamps ``published_at`` and times the SQLite leases (default: the system
     clock); ``lease`` is how long a SQLite relay may hold a batch before another relay
     may take it over (it must exceed the time a batch takes to publish).
+    ``publish_concurrently`` (PostgreSQL): hand a batch to ``publish`` concurrently across
+    aggregates, for a broker, whose confirms are round trips. Off, events go one after
+    another: the in-process bus runs the handlers inside ``publish``, and a batch of them
+    at once would queue for the connection pool the process's requests use too.
     """
 
     def __init__(
@@ -134,10 +145,12 @@ class SqlOutbox:
         *,
         clock: Clock | None = None,
         lease: timedelta = timedelta(minutes=2),
+        publish_concurrently: bool = False,
     ) -> None:
         self._engine = engine
         self._clock = clock or _SystemClock()
         self._lease = lease
+        self._concurrently = publish_concurrently
 
     async def relay_batch(self, limit: int, publish: EventHandler) -> RelayResult:
         if limit <= 0:
@@ -172,22 +185,35 @@ class SqlOutbox:
     # ------------------------------------------------------------------ PostgreSQL
 
     async def _relay_with_row_locks(self, limit: int, publish: EventHandler) -> RelayResult:
-        published = 0
         async with self._engine.begin() as connection:
             rows = (await connection.execute(next_batch_statement(limit))).all()
+            sequences: list[int] = []
+            events: list[DomainEvent] = []
+            failure: tuple[int, Exception] | None = None
             for sequence, payload in rows:
                 try:
-                    await publish(event_from_dict(payload))
-                except Exception as error:
-                    await self._note_failure(connection, sequence, error)
-                    return RelayResult(published=published, failed=True)
+                    events.append(event_from_dict(payload))
+                except Exception as error:  # MalformedEvent: nothing after it goes out
+                    failure = (sequence, error)
+                    break
+                sequences.append(sequence)
+            outcomes = await publish_in_aggregate_order(
+                events, publish, concurrently=self._concurrently
+            )
+            published = accepted_prefix(outcomes)
+            refused = outcomes[published] if published < len(events) else None
+            if refused is not None:
+                failure = (sequences[published], refused)
+            if published:
+                # The whole accepted prefix in one statement, committed with the failure note.
                 await connection.execute(
                     update(_OUTBOX)
-                    .where(OutboxRow.sequence == sequence)
+                    .where(OutboxRow.sequence.in_(sequences[:published]))
                     .values(published_at=self._clock.now())
                 )
-                published += 1
-        return RelayResult(published=published, failed=False)
+            if failure is not None:
+                await self._note_failure(connection, *failure)
+        return RelayResult(published=published, failed=failure is not None)
 
     # ------------------------------------------------------------------ SQLite
 

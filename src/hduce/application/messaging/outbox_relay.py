@@ -2,6 +2,12 @@
 
 At-least-once: a row is marked published only after the bus accepted it, so a
 crash between the two republishes it, and consumers dedupe by event id.
+
+``publish_in_aggregate_order`` is how an outbox hands a batch to the bus: waiting
+for each broker confirm before sending the next event caps a relay at one event
+per round trip, so a batch goes out concurrently, except that one aggregate's
+events still go one after another (the next only once the previous was
+confirmed), so they reach the bus in the order they were committed.
 """
 
 from __future__ import annotations
@@ -9,11 +15,62 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
-from hduce.application.ports import Clock, EventPublisher, Outbox, OutboxStats
+from hduce.application.ports import Clock, EventHandler, EventPublisher, Outbox, OutboxStats
+from hduce.domain.events import DomainEvent
 
 log = logging.getLogger(__name__)
+
+
+class NotAttempted(Exception):
+    """An earlier event of the same aggregate failed, so this one was not sent."""
+
+
+async def publish_in_aggregate_order(
+    events: Sequence[DomainEvent], publish: EventHandler, *, concurrently: bool = True
+) -> list[Exception | None]:
+    """Publish ``events`` concurrently across aggregates, in order within each one
+    (``concurrently=False``: one after another in the given order, stopping at the
+    first failure).
+
+    Returns one outcome per event, in the same order: None when the bus accepted it,
+    else the error (``NotAttempted`` for the events of an aggregate after its first
+    failure). The first non-None outcome is therefore always a real error; an outbox
+    marks published only the events before it, so nothing after a failure is marked
+    (those already sent go again on the next attempt: at least once)."""
+    outcomes: list[Exception | None] = [None] * len(events)
+    chains: dict[UUID, list[int]] = {}
+    for index, event in enumerate(events):
+        chains.setdefault(event.aggregate_id, []).append(index)
+
+    async def chain(indexes: list[int]) -> None:
+        for position, index in enumerate(indexes):
+            try:
+                await publish(events[index])
+            except Exception as error:
+                outcomes[index] = error
+                for later in indexes[position + 1 :]:
+                    outcomes[later] = NotAttempted()
+                return
+
+    if not concurrently:
+        await chain(list(range(len(events))))  # one chain: all stop at the first failure
+    elif len(chains) == 1:  # nothing to overlap (and the common case of a one-event batch)
+        await chain(next(iter(chains.values())))
+    else:
+        await asyncio.gather(*(chain(indexes) for indexes in chains.values()))
+    return outcomes
+
+
+def accepted_prefix(outcomes: Sequence[Exception | None]) -> int:
+    """How many leading events were accepted: those an outbox may mark published."""
+    for index, outcome in enumerate(outcomes):
+        if outcome is not None:
+            return index
+    return len(outcomes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,11 @@ EventHandler = Callable[[DomainEvent], Awaitable[None]]
 class Outbox(Protocol):
     async def relay_batch(self, limit: int, publish: EventHandler) -> RelayResult:
         """Take up to ``limit`` unpublished events in order, hand each to ``publish``
-        and mark it published only once ``publish`` returned. Stops at the first
-        failure (keeping order). Concurrent relays never take the same row at once."""
+        and mark it published only once ``publish`` returned. One aggregate's events
+        are handed over one after another, in order, and none after its first failure;
+        different aggregates' events may be handed over concurrently. Only the events
+        before the first failure (in commit order) are marked: any sent after it go
+        again. Concurrent relays never take the same row at once."""
         ...
 
     async def stats(self, now: datetime) -> OutboxStats: ...

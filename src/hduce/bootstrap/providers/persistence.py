@@ -63,8 +63,9 @@ class SqlPersistenceProvider(Provider):
         return PostgresOutboxListener(engine, signal)
 
     @provide
-    def outbox(self, engine: AsyncEngine) -> Outbox:
-        return SqlOutbox(engine)
+    def outbox(self, engine: AsyncEngine, settings: Settings) -> Outbox:
+        # Concurrently only to a broker: the in-process bus runs handlers inside publish.
+        return SqlOutbox(engine, publish_concurrently=settings.broker is not None)
 
     @provide
     def refresh_tokens(self, engine: AsyncEngine) -> RefreshTokenStore:

@@ -44,6 +44,9 @@ class InMemoryNotificationRepository(Repository):
         self._notifications.put(notification.id, copied(notification), insert=True)
         return True
 
+    async def add_all(self, notifications: Sequence[Notification]) -> list[Notification]:
+        return [n for n in notifications if await self.add(n)]
+
     async def get(self, notification_id: UUID) -> Notification | None:
         return copied(self._notifications.get(notification_id))
 

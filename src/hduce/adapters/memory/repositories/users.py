@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from hduce.adapters.memory.repositories._support import Repository, copied, paginate
@@ -33,6 +34,10 @@ class InMemoryUserRepository(Repository):
 
     async def get(self, user_id: UUID) -> User | None:
         return copied(self._users.get(user_id))
+
+    async def get_many(self, user_ids: Sequence[UUID]) -> dict[UUID, User]:
+        found = {user_id: copied(self._users.get(user_id)) for user_id in user_ids}
+        return {user_id: user for user_id, user in found.items() if user is not None}
 
     async def get_by_email(self, email: str) -> User | None:
         try:

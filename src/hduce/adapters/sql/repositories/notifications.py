@@ -136,6 +136,22 @@ class SqlNotificationRepository:
         )
         return affected_rows(result) == 1
 
+    async def add_all(self, notifications: Sequence[Notification]) -> list[Notification]:
+        if not notifications:
+            return []
+        # One INSERT for all (SQLAlchemy's "insertmanyvalues" sends the executemany as
+        # one multi-row statement, compiled once and cached, unlike ``.values([...])``),
+        # same conflict rule as ``add``; RETURNING names the rows that went in (a dedupe
+        # key taken, even within the batch, skips the row).
+        result = await self._session.execute(
+            upsert_insert(self._session, NotificationRow)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(NotificationRow.id),
+            [_notification_values(n) for n in notifications],
+        )
+        stored = set(result.scalars().all())
+        return [n for n in notifications if n.id in stored]
+
     async def get(self, notification_id: UUID) -> Notification | None:
         row = await self._session.scalar(
             select(NotificationRow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -105,6 +106,21 @@ class SqlUserRepository:
         if loaded is not None:
             return loaded
         return await self._one(select(UserRow).where(UserRow.id == user_id))
+
+    async def get_many(self, user_ids: Sequence[UUID]) -> dict[UUID, User]:
+        if not user_ids:
+            return {}
+        wanted = set(user_ids)
+        found = {user_id: user for user_id in wanted if (user := self._loaded.get(user_id))}
+        missing = wanted - found.keys()
+        if missing:
+            rows = await self._session.execute(
+                select(*table(UserRow).c).where(UserRow.id.in_(missing))
+            )
+            for row in rows:
+                user = self._loaded.keep(to_user(row))
+                found[user.id] = user
+        return found
 
     async def get_by_email(self, email: str) -> User | None:
         try:
