@@ -177,6 +177,8 @@ IfMatch = Annotated[
         name=IF_MATCH,
         required=False,
         description='ETag of the version seen, e.g. "3" (compared strongly: W/"3" never matches)',
+        # What ``etags.expected_version`` reads; anything else is a 400 either way.
+        pattern=r'^\s*(\*|(W/)?"\d{1,18}")\s*$',
     ),
 ]
 

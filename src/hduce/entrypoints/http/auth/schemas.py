@@ -20,7 +20,9 @@ Email = Annotated[Text, Meta(min_length=1, max_length=320, examples=[demo.PATIEN
 # Long enough for any passphrase; the policy (10..256 after normalisation) is the real rule.
 Password = Annotated[Text, Meta(min_length=1, max_length=1024, examples=["Tortilla-Sunrise-2030"])]
 FullName = Annotated[Text, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
-Phone = Annotated[Text, Meta(max_length=32, examples=[demo.PATIENT_PHONE])]
+#: E.164 (``domain.identity.validate_phone``), spaces allowed; "" means none.
+PHONE_PATTERN: Final = r"^ *(\+ *[1-9]( *\d){6,14})? *$"
+Phone = Annotated[str, Meta(max_length=32, pattern=PHONE_PATTERN, examples=[demo.PATIENT_PHONE])]
 Timezone = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
 OpaqueToken = Annotated[Text, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
 

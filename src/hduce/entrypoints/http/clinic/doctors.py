@@ -236,7 +236,12 @@ class DoctorsController(Controller):
         update: FromDishka[UpdateDoctor],
         if_match: Annotated[
             str | None,
-            HeaderParameter(name=IF_MATCH, description='The version read, e.g. "3" (a strong tag)'),
+            HeaderParameter(
+                name=IF_MATCH,
+                description='The version read, e.g. "3" (a strong tag)',
+                # What ``expected_version`` reads (``_VERSION_TAG`` or ``*``).
+                pattern=r'^\s*(\*|(W/)?"?\d{1,9}"?)\s*$',
+            ),
         ] = None,
     ) -> Response[DoctorView]:
         changes = DoctorChanges(
