@@ -25,11 +25,12 @@ from hduce.application.admin.filters import instant as admin_instant
 from hduce.bootstrap.settings import Settings
 from hduce.domain.errors import InvalidInput
 from hduce.domain.identity import validate_phone
+from hduce.domain.text import plain_text
 from hduce.entrypoints.asgi import build_app
 from hduce.entrypoints.http.appointments.etags import expected_version as appointment_version
 from hduce.entrypoints.http.auth.schemas import PHONE_PATTERN
 from hduce.entrypoints.http.clinic.doctors import expected_version as doctor_version
-from hduce.entrypoints.http.inputs import INSTANT_SINCE_1970_PATTERN
+from hduce.entrypoints.http.inputs import INSTANT_SINCE_1970_PATTERN, MULTILINE_TEXT, PLAIN_TEXT
 from hduce.entrypoints.http.preconditions import WeakIfMatch
 
 Document = dict[str, Any]
@@ -180,6 +181,7 @@ def test_if_match_pattern_is_what_the_server_reads(
         "+34 600 111 222",
         " +34600111222 ",
         "",
+        "   ",
         "34600111222",
         "+0600111222",
         "+3460",
@@ -192,6 +194,54 @@ def test_if_match_pattern_is_what_the_server_reads(
 def test_phone_pattern_is_the_e164_rule(value: str) -> None:
     documented = re.search(PHONE_PATTERN, value) is not None
     assert documented == _accepts(validate_phone, value)
+
+
+TEXT_SAMPLES = [
+    "Ana García",
+    "Knee pain.\nSince Monday.",
+    "Line\r\nbreak",
+    "tab\there",
+    "bare\rCR",
+    "esc\x1b[31m",
+    "nul\x00",
+    "del\x7f",
+    "c1\x85",
+    "bidi\u202eevil",
+    "isolate\u2066x\u2069",
+    "emoji 🙂 ok",
+    "",
+]
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+def test_text_patterns_are_the_plain_text_rule(multiline: bool) -> None:
+    pattern = re.compile(MULTILINE_TEXT if multiline else PLAIN_TEXT)
+    disagreements = [
+        value
+        for value in TEXT_SAMPLES
+        if bool(pattern.search(value))
+        != _accepts(lambda v: plain_text(v, "field", multiline=multiline), value)
+    ]
+    assert disagreements == []
+
+
+def test_free_text_fields_document_the_plain_text_rule(document: Document) -> None:
+    schemas = document["components"]["schemas"]
+    expected = {
+        ("RegisterRequest", "full_name"): PLAIN_TEXT,
+        ("SpecialtyCreate", "name"): PLAIN_TEXT,
+        ("SpecialtyCreate", "description"): MULTILINE_TEXT,
+        ("DoctorPatch", "bio"): MULTILINE_TEXT,
+        ("ReasonRequest", "reason"): PLAIN_TEXT,
+        ("BookAppointmentRequest", "reason"): MULTILINE_TEXT,
+        ("CompleteRequest", "notes"): MULTILINE_TEXT,
+    }
+    found = {}
+    for (name, field), _ in expected.items():
+        schema = schemas[name]["properties"][field]
+        branches = [schema, *schema.get("oneOf", ())]
+        found[(name, field)] = next(b["pattern"] for b in branches if "pattern" in b)
+    assert found == expected
 
 
 @pytest.mark.parametrize(
@@ -208,6 +258,23 @@ def test_admin_filter_instants_are_documented_from_1970(written: str) -> None:
     documented = re.search(INSTANT_SINCE_1970_PATTERN, written) is not None
     value = datetime.fromisoformat(written)
     assert documented == _accepts(lambda v: admin_instant(v, "from"), value)
+
+
+def test_optional_header_and_query_parameters_are_not_nullable(document: Document) -> None:
+    """A header or query value cannot be JSON null: a client sending the text
+    ``null`` for one gets a 400, so the document must not offer it."""
+    nullable = [
+        f"{method} {path} {parameter['name']}"
+        for method, path, operation in _operations(document)
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] in ("header", "query")
+        and any(branch.get("type") == "null" for branch in parameter["schema"].get("oneOf", ()))
+    ]
+    assert nullable == []
+    patch = document["paths"]["/api/v1/doctors/{doctor_id}"]["patch"]
+    (if_match,) = [p for p in patch["parameters"] if p["name"] == "If-Match"]
+    assert if_match["schema"]["type"] == "string"
+    assert if_match["required"] is False
 
 
 def test_admin_filters_document_their_own_range(document: Document) -> None:

@@ -26,8 +26,8 @@ from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
 from hduce.entrypoints.http.openapi import (
     ClosedStructSchemaPlugin,
+    conform_operations,
     declare_security,
-    document_optional_bodies,
     openapi_config,
 )
 from hduce.entrypoints.http.problems import problem_exception_handlers
@@ -91,7 +91,7 @@ def create_app(
     )
     app.state.settings = settings
     declare_security(app)
-    document_optional_bodies(app)
+    conform_operations(app)
     setup_dishka(container, app)
     app.asgi_handler = SecurityHeadersMiddleware(
         CompleteAllowMiddleware(app.asgi_handler, app.routes),

@@ -7,6 +7,8 @@
 * A request body that refuses unknown fields (``forbid_unknown_fields``) says so:
   ``additionalProperties: false``, so clients and fuzzers are not told that any extra
   key is fine when the server answers it with a 400.
+* Optional bodies are ``required: false``, optional header and query parameters are not
+  nullable (``conform_operations``).
 * The document declares the security schemes (``auth/schemes.py``) and, for every
   operation behind an authenticating guard, its requirement; public operations have none.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,7 +27,14 @@ from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    Components,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.router import Router
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
@@ -126,26 +135,61 @@ def openapi_config(*, path: str, version: str, description: str) -> OpenAPIConfi
     )
 
 
-@dataclass
-class OptionalBodyOperation(Operation):
-    """An operation whose request body may be left out: ``requestBody.required: false``."""
+def _conforming(base: type[Operation], *, optional_body: bool) -> type[Operation]:
+    """``base`` (Litestar's ``Operation`` or a handler's own subclass), minus what the
+    server does not accept.
 
-    def __post_init__(self) -> None:
-        if isinstance(self.request_body, RequestBody):
-            self.request_body.required = False
+    * An optional header or query parameter (``str | None``) is documented by Litestar
+      as ``oneOf: [string, null]``; neither can carry a JSON null (the text ``null`` is
+      a 400), so the null branch goes: leaving the parameter out is how to say "none".
+    * With ``optional_body``: ``requestBody.required: false``.
+    """
+
+    @dataclass
+    class Conforming(base):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            if hasattr(base, "__post_init__"):
+                base.__post_init__(self)
+            for parameter in self.parameters or ():
+                if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+                    _drop_null_branch(parameter.schema)
+            if optional_body and isinstance(self.request_body, RequestBody):
+                self.request_body.required = False
+
+    Conforming.__name__ = Conforming.__qualname__ = f"Conforming{base.__name__}"
+    Conforming._hduce_conforming = True
+    return Conforming
 
 
-def document_optional_bodies(app: Litestar) -> None:
-    """Mark the body optional where the handler's has a default (Litestar 2.25 marks
-    every body required, and then a request without one, which the server accepts,
-    reads as a violation of the document). Must run before the document is generated."""
+def _drop_null_branch(schema: Schema) -> None:
+    branches = [b for b in schema.one_of or () if not (isinstance(b, Schema) and b.type == "null")]
+    if schema.one_of is None or len(branches) != 1:
+        return
+    (kept,) = branches
+    schema.one_of = None
+    if isinstance(kept, Reference):
+        schema.all_of = [kept]
+        return
+    # The branch's keywords; the ones set on the parameter's schema itself win.
+    for name in (f.name for f in fields(kept)):
+        if getattr(schema, name) is None and getattr(kept, name) is not None:
+            setattr(schema, name, getattr(kept, name))
+
+
+def conform_operations(app: Litestar) -> None:
+    """Document every operation through ``_conforming``, its body optional where the
+    handler's has a default (Litestar 2.25 marks every body required, and then a request
+    without one, which the server accepts, reads as a violation of the document). Must
+    run before the document is generated."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
+            if getattr(handler.operation_class, "_hduce_conforming", False):
+                continue  # another app built from the same handlers did it
             body = handler.parsed_fn_signature.parameters.get("data")
-            if body is not None and body.has_default:
-                handler.operation_class = OptionalBodyOperation
+            optional = body is not None and body.has_default
+            handler.operation_class = _conforming(handler.operation_class, optional_body=optional)
 
 
 def declare_security(app: Litestar) -> None:
