@@ -239,8 +239,9 @@ class DoctorsController(Controller):
             HeaderParameter(
                 name=IF_MATCH,
                 description='The version read, e.g. "3" (a strong tag)',
-                # What ``expected_version`` reads (``_VERSION_TAG`` or ``*``).
-                pattern=r'^\s*(\*|(W/)?"?\d{1,9}"?)\s*$',
+                # What ``expected_version`` reads (``_VERSION_TAG`` or ``*``; documented,
+                # that function answers anything else with 400 ``invalid-input``).
+                schema_extra={"pattern": r'^\s*(\*|(W/)?"?\d{1,9}"?)\s*$'},
             ),
         ] = None,
     ) -> Response[DoctorView]:
