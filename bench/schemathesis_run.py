@@ -330,9 +330,9 @@ def summarize(role: str, report: Mapping[str, Any], path: Path | None = None) ->
     )
 
 
-def fuzz_redis_url(url: str) -> str:
-    """The Redis server of ``url``, database ``REDIS_DATABASE``."""
-    return str(httpx.URL(url).copy_with(path=f"/{REDIS_DATABASE}"))
+def fuzz_redis_url(url: str, database: int = REDIS_DATABASE) -> str:
+    """The Redis server of ``url``, database ``database``."""
+    return str(httpx.URL(url).copy_with(path=f"/{database}"))
 
 
 def clear_rate_limits(redis_url: str) -> None:
