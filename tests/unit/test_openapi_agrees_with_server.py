@@ -260,6 +260,16 @@ def test_admin_filter_instants_are_documented_from_1970(written: str) -> None:
     assert documented == _accepts(lambda v: admin_instant(v, "from"), value)
 
 
+def test_phone_fields_document_the_e164_pattern(document: Document) -> None:
+    schemas = document["components"]["schemas"]
+    for name, field in [
+        ("PatientPatch", "emergency_contact_phone"),
+        ("RegisterRequest", "phone"),
+        ("UpdateMeRequest", "phone"),
+    ]:
+        assert schemas[name]["properties"][field]["pattern"] == PHONE_PATTERN, name
+
+
 def test_optional_header_and_query_parameters_are_not_nullable(document: Document) -> None:
     """A header or query value cannot be JSON null: a client sending the text
     ``null`` for one gets a 400, so the document must not offer it."""

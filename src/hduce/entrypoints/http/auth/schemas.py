@@ -22,7 +22,15 @@ Password = Annotated[Text, Meta(min_length=1, max_length=1024, examples=["Tortil
 FullName = Annotated[PlainText, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
 #: E.164 (``domain.identity.validate_phone``), spaces allowed; "" means none.
 PHONE_PATTERN: Final = r"^( *\+ *[1-9]( *\d){6,14} *)?$"
-Phone = Annotated[str, Meta(max_length=32, pattern=PHONE_PATTERN, examples=[demo.PATIENT_PHONE])]
+# Documented; ``validate_phone`` refuses the rest (400 ``invalid-input`` naming the field).
+Phone = Annotated[
+    Text,
+    Meta(
+        max_length=32,
+        examples=[demo.PATIENT_PHONE],
+        extra_json_schema={"extra": {"pattern": PHONE_PATTERN}},
+    ),
+]
 Timezone = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
 OpaqueToken = Annotated[Text, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
 
