@@ -5,6 +5,7 @@
 #   make test           unit + integration + e2e tests (see tests/conftest.py for services)
 #   make lint           ruff, ruff format --check, mypy, import-linter
 #   make bench          speed figures beside /health on PostgreSQL + Redis (SCENARIOS=booking,list QUICK=1)
+#   make fuzz           Schemathesis, every check and phase, as admin/doctor/patient on PostgreSQL + Redis
 #   make broker-kafka   start the Kafka-compatible test broker (tansu) on 127.0.0.1:19092
 #   make broker-kafka-stop
 #
@@ -27,7 +28,7 @@ PYTEST_ARGS ?=
 DEMO_PASSWORD ?= demo-password-1
 TEST_PATHS := tests/unit tests/integration tests/e2e
 
-.PHONY: help uv setup run demo test lint format bench broker-kafka broker-kafka-stop clean
+.PHONY: help uv setup run demo test lint format bench fuzz broker-kafka broker-kafka-stop clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -83,6 +84,14 @@ QUICK ?=
 BENCH_ARGS ?=
 bench: setup
 	$(RUN) python bench/run.py $(if $(SCENARIOS),--scenarios '$(SCENARIOS)') $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
+
+# API conformance (bench/schemathesis_run.py): a throwaway database on the PostgreSQL
+# of HDUCE_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432) and the Redis of
+# HDUCE_TEST_REDIS_URL; FUZZ_EXAMPLES per operation and phase, FUZZ_ROLES=admin,patient.
+FUZZ_EXAMPLES ?= 50
+FUZZ_ROLES ?= admin,doctor,patient
+fuzz: setup
+	$(RUN) python bench/schemathesis_run.py --max-examples $(FUZZ_EXAMPLES) --roles '$(FUZZ_ROLES)'
 
 format: setup
 	$(RUN) ruff check --fix src tests bench

@@ -26,7 +26,7 @@ Key = str | int
 
 METHODS = ("get", "put", "post", "delete", "patch")
 #: Values a string schema without an example may take, tried in order against its pattern.
-_STRING_CANDIDATES = ("text", "2030-01-08", "2030-01-08T09:00:00+01:00")
+_STRING_CANDIDATES = ("text", "2030-01-08", "2030-01-08T09:00:00+01:00", '"3"', "+34600111222")
 
 
 @dataclass(frozen=True)

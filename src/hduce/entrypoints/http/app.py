@@ -24,7 +24,12 @@ from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.asyncapi import asyncapi_handlers
 from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
-from hduce.entrypoints.http.openapi import declare_security, openapi_config
+from hduce.entrypoints.http.openapi import (
+    ClosedStructSchemaPlugin,
+    conform_operations,
+    declare_security,
+    openapi_config,
+)
 from hduce.entrypoints.http.problems import problem_exception_handlers
 from hduce.entrypoints.http.request_context import RequestContextMiddleware
 from hduce.entrypoints.http.security_headers import SecurityHeadersMiddleware
@@ -74,6 +79,7 @@ def create_app(
         exception_handlers=problem_exception_handlers(),
         request_class=StrictRequest,
         lifespan=[_lifespan(container, settings, background)],
+        plugins=[ClosedStructSchemaPlugin()],
         openapi_config=openapi_config(
             path=SCHEMA_PATH, version=_package_version(), description=_DESCRIPTION
         ),
@@ -85,6 +91,7 @@ def create_app(
     )
     app.state.settings = settings
     declare_security(app)
+    conform_operations(app)
     setup_dishka(container, app)
     app.asgi_handler = SecurityHeadersMiddleware(
         CompleteAllowMiddleware(app.asgi_handler, app.routes),

@@ -9,7 +9,11 @@ alike. ``enforce_strict_inputs`` puts a check in front of that step, on every ro
   instant in it is checked (``inputs.refusal``: in range, written as RFC 3339 says);
 * query, path and header values: no NUL; where the handler wants a boolean, an
   integer, a date or a date-time, the text must spell exactly that (``true``/``false``,
-  digits, RFC 3339) and dates and instants must be in range.
+  digits, RFC 3339) and dates and instants must be in range; a UUID must be one;
+* an optional parameter that is not text is left out to say "none": the text ``null``
+  (which Litestar's lenient conversion reads as None) is refused;
+* a query parameter that takes one value is refused when given twice (Litestar would
+  keep the last one silently).
 
 ``StrictRequest`` answers a JSON body too deeply nested to decode with a 400 (msgspec
 raises ``RecursionError``, which would otherwise be a 500).
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -34,7 +39,8 @@ from hduce.entrypoints.http.inputs import refusal, refused_moments
 
 _STRICT: Final = "_hduce_strict_inputs"
 _INTEGER = re.compile(r"-?\d+")
-_CHECKED_TYPES = (bool, int, dt.datetime, dt.date)
+_CHECKED_TYPES = (bool, int, dt.datetime, dt.date, uuid.UUID)
+_PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 ErrorMessage = dict[str, str]
 Parse = Callable[..., dict[str, Any]]
@@ -74,6 +80,16 @@ def _make_strict(handler: HTTPRouteHandler) -> None:
     }
     decode_hook = handler.default_deserializer
     lenient: Parse = model.parse_values_from_connection_kwargs
+    in_path = {name for path in handler.paths for name in _PATH_PARAMETER.findall(path)}
+    # Aliases of the query parameters that take a single value.
+    single_queries = {
+        _alias(field, name)
+        for name, field in parameters.items()
+        if name in checked
+        and name not in in_path
+        and _source(field) == "query"
+        and not field.is_non_string_sequence
+    }
 
     def parse(connection: Request[Any, Any, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         errors: list[ErrorMessage] = []
@@ -85,6 +101,11 @@ def _make_strict(handler: HTTPRouteHandler) -> None:
         for name, target in checked.items():
             if name in kwargs:
                 errors.extend(_parameter_errors(parameters[name], name, kwargs[name], target))
+        errors.extend(
+            _error(alias, "must be given once", "query")
+            for alias in single_queries
+            if len(connection.query_params.getall(alias, [])) > 1
+        )
         if errors:
             # Worded as Litestar words its own validation failures.
             where = URL.from_components(path=connection.url.path, query=connection.url.query)
@@ -123,18 +144,37 @@ def _target_type(field: FieldDefinition) -> type | None:
     return annotation if annotation in _CHECKED_TYPES else None
 
 
+def _alias(field: FieldDefinition, name: str) -> str:
+    kwarg = field.kwarg_definition
+    return (kwarg.name if isinstance(kwarg, ParameterKwarg) else None) or name
+
+
+def _source(field: FieldDefinition) -> str:
+    kwarg = field.kwarg_definition
+    return kwarg.param_type.value if isinstance(kwarg, ParameterKwarg) else "query"
+
+
+def _takes_text(field: FieldDefinition) -> bool:
+    """Whether ``field`` (an optional parameter's non-None type) may be any text."""
+    if field.is_non_string_sequence and field.inner_types:
+        return _takes_text(field.inner_types[0])
+    inner = [t for t in field.inner_types if not t.is_none_type] if field.is_optional else [field]
+    return any(t.annotation is str or (t.is_union and _takes_text(t)) for t in inner)
+
+
 def _parameter_errors(
     field: FieldDefinition, name: str, raw: Any, target: type | None
 ) -> list[ErrorMessage]:
     values = raw if isinstance(raw, list) else [raw]
-    kwarg = field.kwarg_definition
-    alias = (kwarg.name if isinstance(kwarg, ParameterKwarg) else None) or name
-    source = kwarg.param_type.value if isinstance(kwarg, ParameterKwarg) else "query"
-    return [
+    alias, source = _alias(field, name), _source(field)
+    errors = [
         _error(alias, reason, source)
         for value in values
         if isinstance(value, str) and (reason := _text_problem(value, target)) is not None
     ]
+    if not errors and field.is_optional and "null" in values and not _takes_text(field):
+        errors.append(_error(alias, "null is not a value: leave the parameter out", source))
+    return errors
 
 
 def _text_problem(text: str, target: type | None) -> str | None:
@@ -145,6 +185,12 @@ def _text_problem(text: str, target: type | None) -> str | None:
         return None if text in ("true", "false") else "Expected `true` or `false`"
     if target is int:
         return None if _INTEGER.fullmatch(text) else "Expected an integer"
+    if target is uuid.UUID:
+        try:
+            msgspec.convert(text, uuid.UUID, strict=True)
+        except msgspec.ValidationError as error:
+            return str(error)
+        return None
     if target is dt.datetime or target is dt.date:
         try:
             value = msgspec.convert(text, target, strict=True)

@@ -28,6 +28,20 @@ NO_NUL: Final = r"^[^\x00]*$"
 #: Stricter, for filters the use cases refuse any control character in.
 NO_CONTROL: Final = r"^[^\x00-\x1f]*$"
 Text = Annotated[str, Meta(pattern=NO_NUL)]
+#: What ``domain.text.plain_text`` lets through, for text people read: no C0 or C1
+#: control, DEL or bidirectional control; multi-line text may hold tabs and line feeds
+#: (CR only before LF).
+_FORBIDDEN = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+PLAIN_TEXT: Final = rf"^[^\x00-\x1f{_FORBIDDEN}]*$"
+MULTILINE_TEXT: Final = rf"^(?:[^\x00-\x08\x0b-\x1f{_FORBIDDEN}]|\r\n)*$"
+# The document states the whole rule; msgspec enforces NUL only, so the rest is refused
+# by ``plain_text`` itself (400 ``invalid-input`` naming the field, as before).
+PlainText = Annotated[
+    str, Meta(pattern=NO_NUL, extra_json_schema={"extra": {"pattern": PLAIN_TEXT}})
+]
+MultilineText = Annotated[
+    str, Meta(pattern=NO_NUL, extra_json_schema={"extra": {"pattern": MULTILINE_TEXT}})
+]
 
 EARLIEST: Final = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 #: Exclusive.
@@ -36,24 +50,29 @@ FIRST_DAY: Final = EARLIEST.date()
 LAST_DAY: Final = (LATEST - dt.timedelta(days=1)).date()
 
 _YEAR = r"(?:19|20|21)\d\d"
+_YEAR_SINCE_1970 = r"(?:19[7-9]|20\d|21\d)\d"
 # Days each month can have (29 February always: leap years are the parser's to tell).
 _MONTH_DAY = (
     r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
     r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2\d))"
 )
 _DATE = rf"{_YEAR}-{_MONTH_DAY}"
+_DATE_SINCE_1970 = rf"{_YEAR_SINCE_1970}-{_MONTH_DAY}"
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
 _OFFSET = r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 #: What the OpenAPI document says a date, an instant, or either may look like: RFC 3339
 #: with a UTC offset, in the years 1900-2199 (the exact bounds are in the descriptions).
 DATE_PATTERN: Final = rf"^{_DATE}$"
 INSTANT_PATTERN: Final = rf"^{_DATE}[Tt]{_TIME}{_OFFSET}$"
+#: The admin filters' instants (``application.admin.filters``): from 1970 on.
+INSTANT_SINCE_1970_PATTERN: Final = rf"^{_DATE_SINCE_1970}[Tt]{_TIME}{_OFFSET}$"
 DAY_OR_INSTANT_PATTERN: Final = rf"^{_DATE}(?:[Tt]{_TIME}{_OFFSET})?$"
 #: msgspec also reads "2030-01-08 09:00:00Z"; JSON Schema's date-time does not.
 _T_SEPARATED = re.compile(r"\d{4}-\d\d-\d\d[Tt]")
 
 INSTANT_RANGE: Final = f"from {EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to {LATEST:%Y-%m-%dT%H:%M:%SZ}"
 DAY_RANGE: Final = f"from {FIRST_DAY} to {LAST_DAY}"
+SINCE_1970_RANGE: Final = f"from 1970-01-01T00:00:00Z up to {LATEST:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _documented(pattern: str, description: str) -> Meta:
@@ -70,13 +89,27 @@ Instant = Annotated[
 CalendarDate = Annotated[dt.date, _documented(DATE_PATTERN, f"A date {DAY_RANGE}.")]
 
 
-def instant_query(name: str, description: str) -> QueryParameter:
-    """An optional date-time query parameter ``name``, documented like ``Instant``."""
+def instant_query(
+    name: str,
+    description: str,
+    *,
+    pattern: str = INSTANT_PATTERN,
+    instant_range: str = INSTANT_RANGE,
+) -> QueryParameter:
+    """An optional date-time query parameter ``name``, documented like ``Instant`` (or
+    with the narrower ``pattern`` and ``instant_range`` of a use case's own rule)."""
     return QueryParameter(
         name=name,
         required=False,
-        description=f"{description}. An instant with a UTC offset, {INSTANT_RANGE} (UTC).",
-        schema_extra={"pattern": INSTANT_PATTERN},
+        description=f"{description}. An instant with a UTC offset, {instant_range} (UTC).",
+        schema_extra={"pattern": pattern},
+    )
+
+
+def since_1970_query(name: str, description: str) -> QueryParameter:
+    """``instant_query`` for the admin filters, which refuse instants before 1970."""
+    return instant_query(
+        name, description, pattern=INSTANT_SINCE_1970_PATTERN, instant_range=SINCE_1970_RANGE
     )
 
 

@@ -4,6 +4,11 @@
   SHA-256): installations may have no Internet access, and a CDN would see who reads
   the documentation. Its page loads nothing from another host, runs no inline script
   (the configuration is a data attribute) and is served under ``VIEWER_CSP``.
+* A request body that refuses unknown fields (``forbid_unknown_fields``) says so:
+  ``additionalProperties: false``, so clients and fuzzers are not told that any extra
+  key is fine when the server answers it with a 400.
+* Optional bodies are ``required: false``, optional header and query parameters are not
+  nullable (``conform_operations``).
 * The document declares the security schemes (``auth/schemes.py``) and, for every
   operation behind an authenticating guard, its requirement; public operations have none.
 """
@@ -12,20 +17,34 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 from litestar import Litestar, Request
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components
+from litestar.openapi.spec import (
+    Components,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.router import Router
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
 from hduce.entrypoints.http.auth.schemes import GUARDED_SAFE, GUARDED_UNSAFE, SECURITY_SCHEMES
 from hduce.entrypoints.http.auth.security import SAFE_METHODS, authenticates
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 SCALAR_VERSION: Final = "1.76.4"
@@ -89,6 +108,22 @@ class OfflineScalar(ScalarRenderPlugin):
         )
 
 
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """Litestar's msgspec struct schemas, plus ``additionalProperties: false`` for the
+    structs that refuse unknown fields (Litestar 2.25 leaves it out).
+
+    Registered as an app plugin: Litestar asks app plugins before its own."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
 def openapi_config(*, path: str, version: str, description: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title="HDUCE",
@@ -98,6 +133,63 @@ def openapi_config(*, path: str, version: str, description: str) -> OpenAPIConfi
         render_plugins=[OfflineScalar(path)],
         components=Components(security_schemes=dict(SECURITY_SCHEMES)),
     )
+
+
+def _conforming(base: type[Operation], *, optional_body: bool) -> type[Operation]:
+    """``base`` (Litestar's ``Operation`` or a handler's own subclass), minus what the
+    server does not accept.
+
+    * An optional header or query parameter (``str | None``) is documented by Litestar
+      as ``oneOf: [string, null]``; neither can carry a JSON null (the text ``null`` is
+      a 400), so the null branch goes: leaving the parameter out is how to say "none".
+    * With ``optional_body``: ``requestBody.required: false``.
+    """
+
+    @dataclass
+    class Conforming(base):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            if hasattr(base, "__post_init__"):
+                base.__post_init__(self)
+            for parameter in self.parameters or ():
+                if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+                    _drop_null_branch(parameter.schema)
+            if optional_body and isinstance(self.request_body, RequestBody):
+                self.request_body.required = False
+
+    Conforming.__name__ = Conforming.__qualname__ = f"Conforming{base.__name__}"
+    Conforming._hduce_conforming = True
+    return Conforming
+
+
+def _drop_null_branch(schema: Schema) -> None:
+    branches = [b for b in schema.one_of or () if not (isinstance(b, Schema) and b.type == "null")]
+    if schema.one_of is None or len(branches) != 1:
+        return
+    (kept,) = branches
+    schema.one_of = None
+    if isinstance(kept, Reference):
+        schema.all_of = [kept]
+        return
+    # The branch's keywords; the ones set on the parameter's schema itself win.
+    for name in (f.name for f in fields(kept)):
+        if getattr(schema, name) is None and getattr(kept, name) is not None:
+            setattr(schema, name, getattr(kept, name))
+
+
+def conform_operations(app: Litestar) -> None:
+    """Document every operation through ``_conforming``, its body optional where the
+    handler's has a default (Litestar 2.25 marks every body required, and then a request
+    without one, which the server accepts, reads as a violation of the document). Must
+    run before the document is generated."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if getattr(handler.operation_class, "_hduce_conforming", False):
+                continue  # another app built from the same handlers did it
+            body = handler.parsed_fn_signature.parameters.get("data")
+            optional = body is not None and body.has_default
+            handler.operation_class = _conforming(handler.operation_class, optional_body=optional)
 
 
 def declare_security(app: Litestar) -> None:

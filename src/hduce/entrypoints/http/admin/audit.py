@@ -17,7 +17,7 @@ from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import AuditPage
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.inputs import NO_CONTROL, instant_query
+from hduce.entrypoints.http.inputs import NO_CONTROL, since_1970_query
 
 MAX_PAGE = 200
 
@@ -66,8 +66,8 @@ class AdminAuditController(Controller):
                 description="Exact action, e.g. appointment.approved",
             ),
         ] = None,
-        at_from: Annotated[datetime | None, instant_query("from", "at >= this instant")] = None,
-        at_before: Annotated[datetime | None, instant_query("to", "at < this instant")] = None,
+        at_from: Annotated[datetime | None, since_1970_query("from", "at >= this instant")] = None,
+        at_before: Annotated[datetime | None, since_1970_query("to", "at < this instant")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> AuditPage:

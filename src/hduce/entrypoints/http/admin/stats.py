@@ -14,7 +14,7 @@ from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
 from hduce.entrypoints.http.admin.schemas import ClinicStatsView
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
-from hduce.entrypoints.http.inputs import instant_query
+from hduce.entrypoints.http.inputs import since_1970_query
 
 
 class AdminStatsController(Controller):
@@ -45,10 +45,10 @@ class AdminStatsController(Controller):
         actor: NamedDependency[Actor],
         get_clinic_stats: FromDishka[GetClinicStats],
         window_from: Annotated[
-            datetime | None, instant_query("from", "Start of the window (inclusive)")
+            datetime | None, since_1970_query("from", "Start of the window (inclusive)")
         ] = None,
         window_to: Annotated[
-            datetime | None, instant_query("to", "End of the window (exclusive)")
+            datetime | None, since_1970_query("to", "End of the window (exclusive)")
         ] = None,
     ) -> ClinicStatsView:
         return ClinicStatsView.of(await get_clinic_stats(actor, window_from, window_to))

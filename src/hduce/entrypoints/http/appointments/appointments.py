@@ -322,6 +322,11 @@ class AppointmentsController(Controller):
                 description="The appointment (`{id}.ics`: a text/calendar document)",
                 generate_examples=False,
             ),
+            304: ResponseSpec(
+                data_container=None,
+                description="Not modified: `If-None-Match` names the current version (or `*`)",
+                generate_examples=False,
+            ),
             **READ_ERRORS,
         },
     )

@@ -177,6 +177,9 @@ IfMatch = Annotated[
         name=IF_MATCH,
         required=False,
         description='ETag of the version seen, e.g. "3" (compared strongly: W/"3" never matches)',
+        # What ``etags.expected_version`` reads (documented; that function answers
+        # anything else with 400 ``invalid-input``).
+        schema_extra={"pattern": r'^\s*(\*|(W/)?"\d{1,18}")\s*$'},
     ),
 ]
 

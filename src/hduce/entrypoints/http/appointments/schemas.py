@@ -21,12 +21,17 @@ from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http import inputs
 from hduce.entrypoints.http.examples import ex
 
-Reason = Annotated[inputs.Text, Meta(max_length=2000, examples=[demo.VISIT_REASON])]
+#: A visit's reason (multi-line); the reasons of status changes are quoted in emails
+#: and SMS, so they are single-line (``domain.appointments``).
+Reason = Annotated[inputs.MultilineText, Meta(max_length=2000, examples=[demo.VISIT_REASON])]
+ChangeReason = Annotated[
+    inputs.PlainText, Meta(max_length=2000, examples=["Please see a specialist first"])
+]
 RequiredReason = Annotated[
-    inputs.Text, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
+    inputs.PlainText, Meta(min_length=1, max_length=2000, examples=["The doctor is away that day"])
 ]
 Notes = Annotated[
-    inputs.Text,
+    inputs.MultilineText,
     Meta(max_length=10_000, examples=["Viral bronchitis. Rest and fluids; review in 2 weeks"]),
 ]
 Instant = Annotated[inputs.Instant, ex(demo.STARTS_AT_LOCAL)]
@@ -52,7 +57,7 @@ class ReasonRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class DeclineRequest(msgspec.Struct, forbid_unknown_fields=True):
     #: Why, for the doctor (optional).
-    reason: Reason | None = None
+    reason: ChangeReason | None = None
 
 
 class CompleteRequest(msgspec.Struct, forbid_unknown_fields=True):

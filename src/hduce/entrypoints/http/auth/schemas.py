@@ -14,13 +14,23 @@ from hduce.application.identity.sessions import TokenPair
 from hduce.domain.identity import Role, User
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
-from hduce.entrypoints.http.inputs import Text
+from hduce.entrypoints.http.inputs import PlainText, Text
 
-Email = Annotated[Text, Meta(min_length=1, max_length=320, examples=[demo.PATIENT_EMAIL])]
+Email = Annotated[PlainText, Meta(min_length=1, max_length=320, examples=[demo.PATIENT_EMAIL])]
 # Long enough for any passphrase; the policy (10..256 after normalisation) is the real rule.
 Password = Annotated[Text, Meta(min_length=1, max_length=1024, examples=["Tortilla-Sunrise-2030"])]
-FullName = Annotated[Text, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
-Phone = Annotated[Text, Meta(max_length=32, examples=[demo.PATIENT_PHONE])]
+FullName = Annotated[PlainText, Meta(min_length=1, max_length=200, examples=[demo.PATIENT_NAME])]
+#: E.164 (``domain.identity.validate_phone``), spaces allowed; "" means none.
+PHONE_PATTERN: Final = r"^( *\+ *[1-9]( *\d){6,14} *)?$"
+# Documented; ``validate_phone`` refuses the rest (400 ``invalid-input`` naming the field).
+Phone = Annotated[
+    Text,
+    Meta(
+        max_length=32,
+        examples=[demo.PATIENT_PHONE],
+        extra_json_schema={"extra": {"pattern": PHONE_PATTERN}},
+    ),
+]
 Timezone = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.TIMEZONE])]
 OpaqueToken = Annotated[Text, Meta(min_length=1, max_length=512, examples=[demo.REFRESH_OPAQUE])]
 

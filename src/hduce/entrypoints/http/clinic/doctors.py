@@ -236,7 +236,13 @@ class DoctorsController(Controller):
         update: FromDishka[UpdateDoctor],
         if_match: Annotated[
             str | None,
-            HeaderParameter(name=IF_MATCH, description='The version read, e.g. "3" (a strong tag)'),
+            HeaderParameter(
+                name=IF_MATCH,
+                description='The version read, e.g. "3" (a strong tag)',
+                # What ``expected_version`` reads (``_VERSION_TAG`` or ``*``; documented,
+                # that function answers anything else with 400 ``invalid-input``).
+                schema_extra={"pattern": r'^\s*(\*|(W/)?"?\d{1,9}"?)\s*$'},
+            ),
         ] = None,
     ) -> Response[DoctorView]:
         changes = DoctorChanges(

@@ -15,9 +15,9 @@ from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Email, FullName, Password, Phone, Timezone
 from hduce.entrypoints.http.clinic.schemas.specialties import SpecialtyId, SpecialtyView
 from hduce.entrypoints.http.examples import ex
-from hduce.entrypoints.http.inputs import Text
+from hduce.entrypoints.http.inputs import MultilineText, PlainText
 
-Licence = Annotated[Text, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
+Licence = Annotated[PlainText, Meta(min_length=1, max_length=64, examples=[demo.DOCTOR_LICENCE])]
 Fee = Annotated[
     Decimal,
     Meta(
@@ -30,7 +30,7 @@ Fee = Annotated[
 VisitMinutes = Annotated[
     int, Meta(ge=5, le=480, description="Default visit length in minutes.", examples=[30])
 ]
-Bio = Annotated[Text, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
+Bio = Annotated[MultilineText, Meta(max_length=4000, examples=[demo.DOCTOR_BIO])]
 Version = Annotated[int, Meta(ge=1, description="The version this edit is based on.", examples=[3])]
 DoctorId = Annotated[UUID, ex(demo.DOCTOR_ID)]
 

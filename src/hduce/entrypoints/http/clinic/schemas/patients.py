@@ -13,9 +13,9 @@ from hduce.domain.identity import Sex
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Phone
 from hduce.entrypoints.http.examples import ex
-from hduce.entrypoints.http.inputs import CalendarDate, Text
+from hduce.entrypoints.http.inputs import CalendarDate, PlainText
 
-ContactName = Annotated[Text, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
+ContactName = Annotated[PlainText, Meta(max_length=200, examples=[demo.EMERGENCY_CONTACT_NAME])]
 PatientId = Annotated[UUID, ex(demo.PATIENT_ID)]
 
 

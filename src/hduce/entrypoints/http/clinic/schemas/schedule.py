@@ -29,7 +29,7 @@ from hduce.entrypoints.http.inputs import (
     DAY_RANGE,
     INSTANT_RANGE,
     CalendarDate,
-    Text,
+    PlainText,
     refusal,
 )
 
@@ -54,7 +54,7 @@ DayOrInstantText = Annotated[
         extra_json_schema={"extra": {"pattern": DAY_OR_INSTANT_PATTERN}},
     ),
 ]
-Reason = Annotated[Text, Meta(max_length=500, examples=["Conference"])]
+Reason = Annotated[PlainText, Meta(max_length=500, examples=["Conference"])]
 #: More intervals than this in one day is a client bug, not a schedule.
 MAX_INTERVALS_PER_DAY: Final = 24
 DayIntervals = Annotated[list["IntervalIn"], Meta(max_length=MAX_INTERVALS_PER_DAY)]

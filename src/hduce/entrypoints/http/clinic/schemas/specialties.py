@@ -11,10 +11,12 @@ from msgspec import UNSET, Meta, UnsetType
 from hduce.domain.clinic import Specialty
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
-from hduce.entrypoints.http.inputs import Text
+from hduce.entrypoints.http.inputs import MultilineText, PlainText
 
-SpecialtyName = Annotated[Text, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])]
-Description = Annotated[Text, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
+SpecialtyName = Annotated[
+    PlainText, Meta(min_length=1, max_length=120, examples=[demo.SPECIALTY_NAME])
+]
+Description = Annotated[MultilineText, Meta(max_length=2000, examples=[demo.SPECIALTY_DESCRIPTION])]
 SpecialtyId = Annotated[UUID, ex(demo.SPECIALTY_ID)]
 
 
