@@ -187,7 +187,7 @@ class Database:
         return await self._wait_for_zero(OUTBOX_LEFT_SQL, limit_s)
 
     async def wait_deliveries_done(self, limit_s: float) -> float | None:
-        """Seconds until no e-mail/SMS waits for the delivery sweep (100 every 5 s)."""
+        """Seconds until no e-mail/SMS waits for the delivery sweep (batches of 100 every 5 s, up to 20 in a row)."""
         return await self._wait_for_zero(DELIVERIES_LEFT_SQL, limit_s)
 
     async def clear_delivery_backlog(self) -> None:

@@ -277,7 +277,7 @@ def details(results: Results) -> list[str]:
         out += [
             "",
             "Before the next scenario the bench waited for the e-mails of these bookings "
-            "(delivery sweep: 100 every 5 s; e-mails go to the log):",
+            "(delivery sweep: up to 20 batches of 100 every 5 s; e-mails go to the log):",
             "",
         ]
         out += _table(

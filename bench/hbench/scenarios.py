@@ -451,7 +451,7 @@ class Bench:
 
     async def settle(self, db: Database, label: str) -> None:
         """Wait (bounded) until the e-mails of the bookings are delivered: the delivery
-        sweep (100 every 5 s) would otherwise run during the next scenario."""
+        sweep (up to 20 batches of 100 every 5 s) would otherwise run during the next scenario."""
         limit = 30 if self.config.quick else 120
         outbox = await db.wait_outbox_drained(limit)
         done = await db.wait_deliveries_done(limit)

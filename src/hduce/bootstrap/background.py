@@ -194,7 +194,7 @@ def background_services(
             log.info("broker consumers stopped")
 
     async def deliver_notifications() -> None:
-        await (await container.get(DeliverPendingNotifications))()
+        await (await container.get(DeliverPendingNotifications)).drain()
 
     async def expire_overdue() -> None:
         await (await container.get(ExpireOverdueAppointments))()

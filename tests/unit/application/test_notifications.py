@@ -217,6 +217,35 @@ async def test_pending_email_and_sms_are_sent_and_marked_sent(
     assert await deliverer(clinic, email, sms)() == 0  # nothing left to send
 
 
+async def test_a_drain_sweeps_until_the_backlog_is_gone_within_its_bound(
+    clinic: Clinic, email: RecordingEmailSender, sms: RecordingSmsSender
+) -> None:
+    await clinic.handle_notifications(await requested(clinic))  # 3 outbound messages
+    deliver = deliverer(clinic, email, sms)
+
+    assert await deliver.drain(batch_size=1, max_batches=2) == 2
+    assert len(clinic.notifications(status=PENDING)) == 1
+
+    assert await deliver.drain(batch_size=1, max_batches=20) == 1
+    assert clinic.notifications(status=PENDING) == []
+    assert len(email.sent) + len(sms.sent) == 3
+
+
+async def test_a_drain_stops_at_a_batch_with_a_failed_send(
+    clinic: Clinic, email: RecordingEmailSender, sms: RecordingSmsSender
+) -> None:
+    await clinic.handle_notifications(await requested(clinic))
+    email.fail_next(1)
+
+    sent = await deliverer(clinic, email, sms).drain(batch_size=3, max_batches=20)
+
+    # The first batch came back short: no second sweep retried the failure at once
+    # (it would have, as the next test shows); it waits for a later tick.
+    assert sent == 2
+    [waiting] = clinic.notifications(status=PENDING)
+    assert waiting.channel is Channel.EMAIL
+
+
 async def test_a_failed_send_stays_pending_and_goes_out_on_the_next_run(
     clinic: Clinic, email: RecordingEmailSender, sms: RecordingSmsSender
 ) -> None:

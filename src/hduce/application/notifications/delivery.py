@@ -73,6 +73,19 @@ class DeliverPendingNotifications:
                 sent += 1
         return sent
 
+    async def drain(self, batch_size: int = 100, max_batches: int = 20) -> int:
+        """Sweeps again while each comes back full, up to ``max_batches``: a burst of
+        bookings goes out at once instead of one batch per tick, and a tick stays
+        bounded (shutdown waits for it). A batch with a failed send ends it early: the
+        failure is retried on a later tick. Returns how many the providers accepted."""
+        total = 0
+        for _ in range(max_batches):
+            sent = await self(batch_size)
+            total += sent
+            if sent < batch_size:
+                break
+        return total
+
     async def _claim(self, owner: UUID, limit: int) -> Sequence[Notification]:
         # Serialized: SQLite and the in-memory store claim under their write lock.
         async with self._uow_factory(serialized=True) as uow:
