@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,20 +41,6 @@ from tests.e2e.harness import (
 from tests.e2e.server import hduce_command
 from tests.integration.delivery.sms_provider import ReceivedSms
 from tests.services import ReceivedMail
-
-# ------------------------------------------------------------------ waiting
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str
-) -> None:
-    """Until ``condition()`` holds (checked every 0.25 s), or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        await asyncio.sleep(0.25)
-
 
 # ------------------------------------------------------------------ the clinic
 

@@ -39,7 +39,6 @@ from tests.e2e.server import clean_environment, run_command, running_server
 from tests.e2e.split_support import (
     SplitClinic,
     StreamWatcher,
-    eventually,
     first_free_weekday,
     inbox,
     letter,
@@ -50,6 +49,7 @@ from tests.e2e.split_support import (
     wait_started,
     worker_processes,
 )
+from tests.integration.brokers.support import wait_until
 from tests.integration.delivery.local_smtp import smtp_controller
 from tests.integration.delivery.sms_provider import LocalSmsProvider, serve
 from tests.services import RecordingHandler
@@ -208,7 +208,7 @@ async def test_one_api_and_two_workers_tell_everyone_exactly_once(
                         ids = await book_and_approve_all(client, clinic, bookings)
                         figures["requests"] = time.monotonic() - started
                         wanted = expected_inboxes(clinic, bookings, ids)
-                        await eventually(
+                        await wait_until(
                             lambda: inboxes_hold(client, clinic, wanted),
                             timeout=PATIENCE,
                             what="every notification in its inbox",
@@ -224,7 +224,7 @@ async def test_one_api_and_two_workers_tell_everyone_exactly_once(
                     async def delivered() -> bool:
                         return len(mailbox.messages) >= emails and len(sms.messages()) >= texts
 
-                    await eventually(delivered, timeout=PATIENCE, what="every email and SMS")
+                    await wait_until(delivered, timeout=PATIENCE, what="every email and SMS")
                     figures["delivered"] = time.monotonic() - started
                     assert [w.alive() for w in workers] == [True, True]
                     # Stopped (cleanly) before counting: nothing more can arrive.

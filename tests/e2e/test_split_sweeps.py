@@ -36,7 +36,6 @@ from tests import services
 from tests.e2e.harness import SECRET, store_doctor, store_specialty, store_user
 from tests.e2e.server import clean_environment, run_command
 from tests.e2e.split_support import (
-    eventually,
     letter,
     repeated,
     stop,
@@ -44,6 +43,7 @@ from tests.e2e.split_support import (
     worker_processes,
 )
 from tests.fakes import FixedClock
+from tests.integration.brokers.support import wait_until
 from tests.integration.delivery.local_smtp import smtp_controller
 from tests.services import RecordingHandler
 
@@ -191,7 +191,7 @@ async def test_two_workers_remind_and_expire_each_visit_once(
                 async def all_arrived() -> bool:
                     return len(mailbox.messages) >= wanted.total()
 
-                await eventually(all_arrived, timeout=PATIENCE, what="every e-mail")
+                await wait_until(all_arrived, timeout=PATIENCE, what="every e-mail")
                 # A duplicate would come within a sweep or two (5 s apart): wait for it.
                 await asyncio.sleep(6)
                 assert [w.alive() for w in workers] == [True, True]

@@ -85,7 +85,7 @@ class Clinic:
         made = []
         for _ in range(count):
             starts_at = datetime.combine(
-                _weekday(len(self.booked)), clock_time(12, 0), tzinfo=ZoneInfo("Europe/Madrid")
+                weekday_ahead(len(self.booked)), clock_time(12, 0), tzinfo=ZoneInfo("Europe/Madrid")
             )
             appointment = await book(
                 BookAppointmentCommand(
@@ -109,7 +109,8 @@ class Clinic:
         return [n for n in found if n.metadata.get("appointment_id") in wanted]
 
 
-def _weekday(index: int) -> date:
+def weekday_ahead(index: int) -> date:
+    """The ``index``-th weekday (0 = first) from a week ahead."""
     day = (datetime.now(UTC) + timedelta(days=7)).date()
     seen = -1
     while True:

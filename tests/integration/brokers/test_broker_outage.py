@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from tests.integration.brokers.support import (
     clinic,
     unique_prefix,
     wait_until,
+    weekday_ahead,
     workers,
 )
 from tests.integration.delivery.local_smtp import smtp_controller
@@ -79,7 +80,7 @@ class Run:
         made = []
         for _ in range(count):
             starts_at = datetime.combine(
-                _weekday(len(self.booked)), clock_time(12, 0), tzinfo=ZoneInfo("Europe/Madrid")
+                weekday_ahead(len(self.booked)), clock_time(12, 0), tzinfo=ZoneInfo("Europe/Madrid")
             )
             response = await self.client.post(
                 f"{API}/appointments",
@@ -117,17 +118,6 @@ class Run:
             what=f"readiness with the broker {'up' if broker_up else 'down'}",
         )
         return seen
-
-
-def _weekday(index: int) -> date:
-    day = (datetime.now(UTC) + timedelta(days=7)).date()
-    seen = -1
-    while True:
-        if day.weekday() < 5:
-            seen += 1
-            if seen == index:
-                return day
-        day += timedelta(days=1)
 
 
 @contextmanager
