@@ -18,7 +18,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.queries import DASHBOARD, DEPLOY, REPO, RULES, all_queries, selectors
+from tests.deploy.queries import (
+    DASHBOARD,
+    DEPLOY,
+    REPO,
+    RULES,
+    Query,
+    all_queries,
+    exposed,
+    problems,
+    selectors,
+)
 from tests.deploy.tools import run, tool
 
 COMPOSE = DEPLOY / "compose"
@@ -70,6 +80,28 @@ def test_compose_files_follow_the_compose_specification(path: Path) -> None:
     )
 
     assert not errors, "\n".join(f"{e.json_path}: {e.message}" for e in errors)
+
+
+def test_the_compose_check_rejects_what_compose_would() -> None:
+    """The schema is strict: a misspelt key and a wrong type are each reported."""
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
+    good = {
+        "services": {
+            "api": {
+                "image": "hduce",
+                "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
+            }
+        }
+    }
+    misspelt = {"services": {"api": {"imagee": "hduce"}}}
+    mistyped = {"services": {"api": {"image": "hduce", "deploy": {"replicas": [2]}}}}
+
+    assert list(validator.iter_errors(good)) == []
+    assert (
+        "'imagee' does not match any of the regexes"
+        in next(validator.iter_errors(misspelt)).message
+    )
+    assert "is not of type 'integer'" in next(validator.iter_errors(mistyped)).message
 
 
 def test_compose_takes_every_secret_from_the_env_file() -> None:
@@ -294,3 +326,35 @@ def test_grafana_provisioning_points_at_the_dashboard_and_datasource() -> None:
 
     assert panels_datasources == {datasource["datasources"][0]["uid"]}
     assert f"../grafana/dashboards:{dashboards['providers'][0]['options']['path']}:ro" in mounts
+
+
+def test_the_metric_check_reports_unknown_names_and_labels() -> None:
+    """What ``test_metric_names.py`` holds the dashboard and the rules to, on a made-up
+    scrape: a declared family counts (with or without samples), a name nobody exposes
+    and a label the series does not have are reported, ``up`` is Prometheus' own."""
+    scrape = exposed(
+        "# HELP hduce_requests_total Requests.\n"
+        "# TYPE hduce_requests_total counter\n"
+        'hduce_requests_total{method="GET",path="/health",status_code="200"} 1.0\n'
+        "# HELP hduce_logins_total Logins.\n"
+        "# TYPE hduce_logins_total counter\n"
+        "# HELP hduce_sse_streams_open Streams.\n"
+        "# TYPE hduce_sse_streams_open gauge\n"
+        "hduce_sse_streams_open 0.0\n"
+    )
+    queries = {
+        "ok": 'sum(rate(hduce_requests_total{status_code=~"5..", job="hduce-api"}[5m]))',
+        "declared": 'sum(rate(hduce_logins_total{outcome="failure"}[5m])) + hduce_sse_streams_open',
+        "prometheus": 'up{job="hduce-api"} == 0',
+        "typo": 'rate(hduce_requests_total{status="500"}[5m])',
+        "absent": "histogram_quantile(0.99, rate(hduce_requests_bucket[5m]))",
+    }
+    found = [
+        selector for where, expr in queries.items() for selector in selectors(Query(where, expr))
+    ]
+
+    assert problems(found, {"api": scrape}) == [
+        "hduce_requests_bucket is exposed by none of ['api'], used in absent",
+        "hduce_requests_total has no label ['status'] (only ['method', 'path', "
+        "'status_code']), in typo",
+    ]

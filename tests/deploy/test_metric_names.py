@@ -8,15 +8,11 @@ Redis and RabbitMQ with a local SMTP server. A patient books, the doctor approve
 someone fails to sign in, the probes ask each process whether it is ready; once the
 worker has e-mailed the booking, both /metrics endpoints are scraped.
 
-A name counts as exposed when a scrape declares its family (``# TYPE``), in the form
-Prometheus stores it (a counter ``x`` as ``x_total``, a histogram as ``x_bucket``,
-``x_sum``, ``x_count``); a label matched on must be one of the series' labels
-wherever the scrape has samples of it. ``up`` is written by Prometheus itself.
+What counts as exposed: ``tests/deploy/queries.py`` (``exposed``, ``problems``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hduce.domain.ids import uuid7
 from tests import services
-from tests.deploy.queries import PROMETHEUS_SERIES, RULES, Selector, all_queries, selectors
+from tests.deploy.queries import RULES, all_queries, exposed, problems, selectors
 from tests.e2e.harness import API, APPOINTMENTS, SECRET, iso
 from tests.e2e.server import (
     clean_environment,
@@ -42,64 +38,10 @@ from tests.services import RecordingHandler
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
-#: Series names each metric type is stored under, by suffix.
-_SUFFIXES = {
-    "counter": ("_total", "_created"),
-    "histogram": ("_bucket", "_sum", "_count", "_created"),
-    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
-    "summary": ("", "_sum", "_count", "_created"),
-    "info": ("_info",),
-    "stateset": ("",),
-    "gauge": ("",),
-    "unknown": ("",),
-}
-#: Labels Prometheus adds to every scraped series.
-_TARGET_LABELS = frozenset({"job", "instance"})
 #: How the booking route is labelled (Litestar's route template, under the prefix).
 BOOKING_ROUTE = APPOINTMENTS
 #: How long the worker may take to relay, consume and e-mail the booking here.
 PATIENCE = 90.0
-
-
-def exposed(scrape: str) -> dict[str, set[str] | None]:
-    """Series name -> label names seen on its samples (None: declared, no samples yet)."""
-    series: dict[str, set[str] | None] = {}
-    for family in text_string_to_metric_families(scrape):
-        for suffix in _SUFFIXES[family.type]:
-            series.setdefault(family.name + suffix, None)
-        for sample in family.samples:
-            labels = series.get(sample.name) or set()
-            series[sample.name] = labels | set(sample.labels)
-    return series
-
-
-def problems(found: list[Selector], scrapes: dict[str, dict[str, set[str] | None]]) -> list[str]:
-    where_used: dict[str, list[str]] = defaultdict(list)
-    wrong_labels = []
-    for selector in found:
-        if selector.name in PROMETHEUS_SERIES:
-            continue
-        where_used[selector.name].append(selector.query.where)
-        holders = [
-            labels
-            for scrape in scrapes.values()
-            if selector.name in scrape
-            for labels in [scrape[selector.name]]
-        ]
-        seen = set().union(*(labels for labels in holders if labels is not None))
-        if holders and any(labels is not None for labels in holders):
-            unknown = selector.labels - seen - _TARGET_LABELS
-            if unknown:
-                wrong_labels.append(
-                    f"{selector.name}: no label {sorted(unknown)} (it has {sorted(seen)}), "
-                    f"in {selector.query.where}"
-                )
-    missing = [
-        f"{name}: exposed by neither the api nor the worker, used in {'; '.join(sorted(set(uses)))}"
-        for name, uses in sorted(where_used.items())
-        if not any(name in scrape for scrape in scrapes.values())
-    ]
-    return missing + wrong_labels
 
 
 async def scrape(client: httpx.AsyncClient, url: str) -> str:
@@ -132,7 +74,9 @@ async def test_every_metric_of_the_dashboard_and_the_alerts_is_exposed(
 
             with (
                 running_worker(
-                    tmp_path, env | {"HDUCE_WORKER_HTTP_PORT": worker_http.rsplit(":", 1)[1]}
+                    tmp_path,
+                    env | {"HDUCE_WORKER_HTTP_PORT": worker_http.rsplit(":", 1)[1]},
+                    timeout=90,
                 ),
                 running_server(
                     tmp_path,
