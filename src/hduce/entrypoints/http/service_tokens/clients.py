@@ -20,6 +20,7 @@ from hduce.entrypoints.http.auth.security import (
     requires_role,
 )
 from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
     invalid_request_example,
     not_found_example,
     problem_spec,
@@ -88,7 +89,7 @@ class ServiceClientsController(Controller):
         status_code=200,
         summary="Revoke a service client",
         description="Its credentials stop working at once. Revoking it again changes nothing.",
-        responses={**_ERRORS, **_NOT_FOUND},
+        responses={**MALFORMED_REQUEST, **_ERRORS, **_NOT_FOUND},
     )
     async def revoke(
         self,

@@ -38,6 +38,7 @@ from hduce.application.ports.service_tokens import ServiceClient
 from hduce.bootstrap.settings import Settings
 from hduce.domain.errors import AuthenticationFailed
 from hduce.entrypoints.http import examples as demo
+from hduce.entrypoints.http.auth.schemes import SERVICE_CLIENT
 from hduce.entrypoints.http.problems import problem_example, problem_response, problem_spec
 from hduce.entrypoints.http.service_tokens.schemas import (
     IntrospectionRequest,
@@ -169,6 +170,7 @@ class OAuthController(Controller):
     @post(
         "/introspect",
         status_code=200,
+        security=SERVICE_CLIENT,
         summary="Token introspection (RFC 7662), for service clients",
         description="Is this HDUCE token (an access token, or a refresh token) live, and "
         "whose is it? Anything invalid, expired, revoked, of a deactivated account or "
@@ -219,6 +221,7 @@ class OAuthController(Controller):
     @post(
         "/revoke",
         status_code=200,
+        security=SERVICE_CLIENT,
         summary="Token revocation (RFC 7009), for service clients",
         description="Revokes a refresh token (its whole session, access tokens included) "
         "or an access token (the session it belongs to, as a logout does). Answers 200 "
