@@ -26,7 +26,7 @@ from hduce.application.identity.signing_keys import (
     KeySchedule,
     RotateSigningKeys,
 )
-from hduce.application.ports.service_tokens import ServiceClient
+from hduce.application.ports import ServiceClient
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor, Role
 from tests.fakes import FixedClock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from hduce.application.ports.service_tokens import ServiceClient, SigningKeyRecord
+from hduce.application.ports import ServiceClient, SigningKeyRecord
 
 
 class InMemorySigningKeyStore:

@@ -38,8 +38,12 @@ from hduce.adapters.security.tokens import (
     checked_claims,
 )
 from hduce.application.identity.signing_keys import EnsureSigningKey, KeySchedule
-from hduce.application.ports import AccessToken, AccessTokenClaims
-from hduce.application.ports.service_tokens import SigningKeyRecord, SigningKeyStore
+from hduce.application.ports import (
+    AccessToken,
+    AccessTokenClaims,
+    SigningKeyRecord,
+    SigningKeyStore,
+)
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Role
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import Base
-from hduce.application.ports.service_tokens import ServiceClient, SigningKeyRecord
+from hduce.application.ports import ServiceClient, SigningKeyRecord
 
 
 class SigningKeyRow(Base):

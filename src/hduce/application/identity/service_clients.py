@@ -26,11 +26,12 @@ from hduce.application.ports import (
     AccessTokenVerifier,
     Clock,
     RefreshTokenStore,
+    ServiceClient,
+    ServiceClientStore,
     UnitOfWorkFactory,
     UserAccess,
     UserAccessCache,
 )
-from hduce.application.ports.service_tokens import ServiceClient, ServiceClientStore
 from hduce.application.use_case import UseCase
 from hduce.domain.credentials import hash_opaque_token, new_opaque_token
 from hduce.domain.errors import AuthenticationFailed, InvalidInput, NotFound

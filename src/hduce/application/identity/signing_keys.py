@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from hduce.application.ports import Clock
-from hduce.application.ports.service_tokens import (
+from hduce.application.ports import (
+    Clock,
     SigningKeyMaker,
     SigningKeyRecord,
     SigningKeyStore,

@@ -32,8 +32,10 @@ from hduce.application.identity.signing_keys import (
     ListSigningKeys,
     RotateSigningKeys,
 )
-from hduce.application.ports import AccessTokenIssuer, AccessTokenVerifier, Clock
-from hduce.application.ports.service_tokens import (
+from hduce.application.ports import (
+    AccessTokenIssuer,
+    AccessTokenVerifier,
+    Clock,
     ServiceClientStore,
     SigningKeyMaker,
     SigningKeyStore,

@@ -34,7 +34,7 @@ from hduce.application.identity.service_clients import (
     IntrospectToken,
     RevokeToken,
 )
-from hduce.application.ports.service_tokens import ServiceClient
+from hduce.application.ports import ServiceClient
 from hduce.bootstrap.settings import Settings
 from hduce.domain.errors import AuthenticationFailed
 from hduce.entrypoints.http import examples as demo

@@ -16,7 +16,7 @@ from hduce.application.identity.service_clients import (
     Introspection,
     RegisteredClient,
 )
-from hduce.application.ports.service_tokens import ServiceClient
+from hduce.application.ports import ServiceClient
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
 from hduce.entrypoints.http.inputs import PlainText, Text
