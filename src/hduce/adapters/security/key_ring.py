@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -174,7 +175,8 @@ class DatabaseAccessTokens:
                 log.warning("could not re-read the signing keys", exc_info=True)
 
     @contextlib.asynccontextmanager
-    async def reloading(self, interval: timedelta) -> Any:
+    async def reloading(self, interval: timedelta) -> AsyncIterator[DatabaseAccessTokens]:
+        """The keys re-read every ``interval`` while the block runs."""
         task = asyncio.create_task(self.reload_every(interval), name="hduce-signing-keys")
         try:
             yield self

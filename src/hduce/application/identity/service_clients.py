@@ -38,6 +38,8 @@ from hduce.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from hduce.domain.identity import Actor
 
 MAX_CLIENT_NAME_LENGTH = 100
+#: Longer than any HDUCE token: not one of ours (the access-token verifier's own bound).
+MAX_TOKEN_LENGTH = 8192
 INVALID_CLIENT = "invalid client credentials"
 TOKEN_REVOKED_BY_CLIENT = "oauth.token_revoked"  # noqa: S105 - an audit action
 
@@ -263,7 +265,7 @@ class RevokeToken:
 
     async def __call__(self, client: ServiceClient, token: str, hint: str | None = None) -> bool:
         """True when a live token was found (and is now revoked)."""
-        if not token or len(token) > 8192:
+        if not token or len(token) > MAX_TOKEN_LENGTH:
             return False
         kinds = ("refresh", "access") if hint == "refresh_token" else ("access", "refresh")
         for kind in kinds:

@@ -117,15 +117,16 @@ async def _authenticated_client(
     authenticate: AuthenticateServiceClient,
 ) -> ServiceClient:
     header = request.headers.get("authorization")
-    posted = form.client_id is not None or form.client_secret is not None
+    posted_id, posted_secret = form.posted_credentials
+    posted = posted_id is not None or posted_secret is not None
     if header is not None and posted:
         raise ClientAuthenticationError(
             "use one client authentication method: HTTP Basic or the form, not both", status=400
         )
     if header is not None:
         client_id, secret = _basic_credentials(header)
-    elif form.client_id is not None and form.client_secret is not None:
-        client_id, secret = form.client_id, form.client_secret
+    elif posted_id is not None and posted_secret is not None:
+        client_id, secret = posted_id, posted_secret
     else:
         raise ClientAuthenticationError("client authentication required")
     try:
@@ -212,7 +213,7 @@ class OAuthController(Controller):
         settings: FromDishka[Settings],
     ) -> Response[IntrospectionResponse]:
         client = await _authenticated_client(request, data, authenticate)
-        found = await introspect(client, data.token, data.token_type_hint)
+        found = await introspect(client, data.token, data.hint)
         body = IntrospectionResponse.of(
             found, issuer=settings.auth.jwt_issuer, audience=settings.auth.jwt_audience
         )
@@ -244,5 +245,5 @@ class OAuthController(Controller):
         revoke: FromDishka[RevokeToken],
     ) -> Response[bytes]:
         client = await _authenticated_client(request, data, authenticate)
-        await revoke(client, data.token, data.token_type_hint)
+        await revoke(client, data.token, data.hint)
         return Response(b"", headers=NO_STORE, media_type="text/plain")

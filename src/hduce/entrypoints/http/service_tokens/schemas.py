@@ -9,7 +9,7 @@ from typing import Annotated, Final
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from hduce.application.identity.service_clients import (
     MAX_CLIENT_NAME_LENGTH,
@@ -92,23 +92,32 @@ class ServiceClientList(msgspec.Struct):
 # ------------------------------------------------------------------ OAuth
 
 
-class IntrospectionRequest(msgspec.Struct, forbid_unknown_fields=True):
+class _TokenForm(msgspec.Struct, forbid_unknown_fields=True):
+    token: TokenField
+    # Absent rather than null: a form has no null.
+    token_type_hint: TokenTypeHint | UnsetType = UNSET
+    client_id: ClientIdField | UnsetType = UNSET
+    client_secret: ClientSecretField | UnsetType = UNSET
+
+    @property
+    def hint(self) -> str | None:
+        return None if isinstance(self.token_type_hint, UnsetType) else self.token_type_hint
+
+    @property
+    def posted_credentials(self) -> tuple[str | None, str | None]:
+        """``client_secret_post``: what the form says, None for a field left out."""
+        client_id = None if isinstance(self.client_id, UnsetType) else self.client_id
+        secret = None if isinstance(self.client_secret, UnsetType) else self.client_secret
+        return client_id, secret
+
+
+class IntrospectionRequest(_TokenForm, forbid_unknown_fields=True):
     """RFC 7662 §2.1. ``client_id``/``client_secret`` only with client_secret_post
     (without an ``Authorization: Basic`` header)."""
 
-    token: TokenField
-    token_type_hint: TokenTypeHint | None = None
-    client_id: ClientIdField | None = None
-    client_secret: ClientSecretField | None = None
 
-
-class RevocationRequest(msgspec.Struct, forbid_unknown_fields=True):
+class RevocationRequest(_TokenForm, forbid_unknown_fields=True):
     """RFC 7009 §2.1. ``client_id``/``client_secret`` only with client_secret_post."""
-
-    token: TokenField
-    token_type_hint: TokenTypeHint | None = None
-    client_id: ClientIdField | None = None
-    client_secret: ClientSecretField | None = None
 
 
 def _seconds(instant: datetime | None) -> int | None:
