@@ -10,6 +10,7 @@ loaded once (the first key made if there is none) and re-read every
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -43,6 +44,8 @@ from hduce.application.ports import (
 from hduce.bootstrap.published_keys import PublicJwks
 from hduce.bootstrap.settings import Settings
 
+log = logging.getLogger("hduce.security")
+
 #: What the verifier tolerates past ``exp`` (``JoseAccessTokens``' default leeway).
 VERIFICATION_LEEWAY_SECONDS = 30
 
@@ -70,6 +73,11 @@ async def database_access_tokens(
         leeway_seconds=VERIFICATION_LEEWAY_SECONDS,
     )
     await tokens.load()
+    if auth.jwt_key_passphrase is None:
+        log.warning(
+            "HDUCE_JWT_KEY_PASSPHRASE is unset: the signing keys are stored unencrypted in "
+            "the database; set it outside development"
+        )
     async with tokens.reloading(auth.jwt_key_reload_interval):
         yield tokens
 
