@@ -330,3 +330,25 @@ async def test_key_rotation_keeps_old_tokens_valid_until_they_expire(world: Worl
 async def _reload(client: Client) -> None:
     verifier: Any = await client.container.get(AccessTokenVerifier)
     await verifier.reload()
+
+
+async def test_a_deactivated_account_has_no_live_token(world: World) -> None:
+    tokens = await world.patient_session()
+    response = await world.client.patch(
+        f"{API}/admin/users/{world.patient_id}", json={"is_active": False}, headers=world.admin
+    )
+    assert response.status_code == 200, response.text
+    assert await world.active(tokens["access_token"]) == {"active": False}
+    assert await world.active(tokens["refresh_token"]) == {"active": False}
+
+
+async def test_introspection_with_the_default_hs256_tokens(make_client: AppFactory) -> None:
+    """Introspection does not depend on the signing keys: with HS256 (the default, the
+    secret never published) other services can still ask HDUCE."""
+    world = await World(await make_client(clock=FixedClock(NOW))).open()
+    assert (await world.client.get(JWKS)).status_code == 404
+    tokens = await world.patient_session()
+    body = await world.active(tokens["access_token"])
+    assert body["active"] is True and body["sub"] == world.patient_id
+    await world.revoke(tokens["access_token"])
+    assert await world.active(tokens["access_token"]) == {"active": False}
