@@ -20,6 +20,7 @@ from hduce.application.identity.signing_keys import (
     KeySchedule,
     ListSigningKeys,
     RotateSigningKeys,
+    UnreadableSigningKeys,
 )
 from hduce.bootstrap.settings import Settings, SettingsError
 from hduce.domain.errors import AuthenticationFailed
@@ -154,3 +155,16 @@ def test_production_database_keys_need_a_passphrase() -> None:
     assert passphrase not in repr(settings)
     with pytest.raises(SettingsError, match=r"^HDUCE_JWT_KEY_RELOAD_INTERVAL="):
         Settings.from_env({"HDUCE_JWT_KEY_RELOAD_INTERVAL": "1h"})
+
+
+async def test_rotation_refuses_when_the_stored_keys_need_another_passphrase() -> None:
+    clock = FixedClock(NOW)
+    store = InMemorySigningKeyStore()
+    first_passphrase = JoseKeyMaker("Ed25519", "first-passphrase-0123456789abcdef")
+    await RotateSigningKeys(store, first_passphrase, clock, SCHEDULE)()
+    for other in (JoseKeyMaker("Ed25519", None), JoseKeyMaker("Ed25519", "x" * 40)):
+        with pytest.raises(UnreadableSigningKeys, match="HDUCE_JWT_KEY_PASSPHRASE"):
+            await RotateSigningKeys(store, other, clock, SCHEDULE)()
+    assert len(await store.list_all()) == 1
+    await RotateSigningKeys(store, first_passphrase, clock, SCHEDULE)()
+    assert len(await store.list_all()) == 2

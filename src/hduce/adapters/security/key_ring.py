@@ -94,6 +94,13 @@ class JoseKeyMaker:
             activates_at=activates_at,
         )
 
+    def can_read(self, record: SigningKeyRecord) -> bool:
+        try:
+            load_private_key(record, self._passphrase)
+        except SigningKeyError:
+            return False
+        return True
+
 
 def load_private_key(record: SigningKeyRecord, passphrase: str | None) -> SigningKey:
     """The stored key, decrypted; ``SigningKeyError`` naming the key when it cannot be."""

@@ -148,6 +148,11 @@ class KeyRotationConflict(Exception):
     """Another rotation stored the same generation first; run it again."""
 
 
+class UnreadableSigningKeys(Exception):
+    """The stored keys cannot be loaded with this configuration's passphrase: a key
+    made now would be encrypted with a passphrase the running processes do not have."""
+
+
 class RotateSigningKeys:
     """Add the next generation of signing key, and delete the retired ones.
 
@@ -169,6 +174,11 @@ class RotateSigningKeys:
     async def __call__(self, *, immediately: bool = False) -> Rotation:
         now = self._clock.now()
         records = await self._store.list_all()
+        unreadable = [record.kid for record in records if not self._maker.can_read(record)]
+        if unreadable:
+            raise UnreadableSigningKeys(
+                f"key {unreadable[0]} cannot be read with this HDUCE_JWT_KEY_PASSPHRASE"
+            )
         generation = max((record.generation for record in records), default=0) + 1
         # The first key has no tokens to wait for and nobody to tell in advance.
         delay = timedelta(0) if immediately or not records else self._schedule.activation_delay

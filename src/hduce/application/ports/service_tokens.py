@@ -53,6 +53,10 @@ class SigningKeyMaker(Protocol):
         self, *, generation: int, created_at: datetime, activates_at: datetime
     ) -> SigningKeyRecord: ...
 
+    def can_read(self, record: SigningKeyRecord) -> bool:
+        """True when this configuration (passphrase) can load the stored key."""
+        ...
+
 
 # ------------------------------------------------------------------ service clients
 

@@ -22,6 +22,7 @@ from hduce.application.identity.signing_keys import (
     RotateSigningKeys,
     Rotation,
     SigningKeyView,
+    UnreadableSigningKeys,
 )
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.commands.common import FAILURE, USAGE_ERROR, load_settings
@@ -102,6 +103,9 @@ def rotate_keys(immediately: bool) -> None:
         rotation = asyncio.run(_rotate(_settings_with_database_keys(), immediately=immediately))
     except KeyRotationConflict as exc:
         click.echo(f"hduce: another rotation ran at the same time ({exc}); run it again", err=True)
+        raise SystemExit(FAILURE) from None
+    except UnreadableSigningKeys as exc:
+        click.echo(f"hduce: {exc}; no key was added", err=True)
         raise SystemExit(FAILURE) from None
     key = rotation.new_key
     click.echo(
