@@ -125,6 +125,13 @@ async def test_an_admin_registers_lists_and_revokes_service_clients(world: World
     assert response.status_code == 200, response.text
     assert response.json()["is_active"] is False
     assert response.json()["revoked_at"] == "2030-01-07T08:00:00Z"
+    audit = await world.client.get(
+        f"{API}/admin/audit", params={"target_id": service["client_id"]}, headers=world.admin
+    )
+    assert [(entry["action"], entry["actor_role"]) for entry in audit.json()["items"]] == [
+        ("service_client.revoked", "admin"),
+        ("service_client.registered", "admin"),
+    ]
     missing = await world.client.post(f"{CLIENTS}/svc_nobody/revoke", headers=world.admin)
     assert_problem(missing, 404, "not-found")
     patient = bearer((await world.patient_session())["access_token"])
@@ -243,6 +250,15 @@ async def test_bad_client_credentials_are_refused(world: World) -> None:
 async def test_revoking_a_refresh_token_ends_the_session(world: World) -> None:
     tokens = await world.patient_session()
     await world.revoke(tokens["refresh_token"], token_type_hint="refresh_token")
+    audit = await world.client.get(
+        f"{API}/admin/audit", params={"action": "oauth.token_revoked"}, headers=world.admin
+    )
+    [entry] = audit.json()["items"]
+    assert entry["target_id"] == world.patient_id
+    assert entry["details"] == {
+        "client_id": world.service["client_id"],
+        "token_type": "refresh_token",
+    }
     assert await world.active(tokens["refresh_token"]) == {"active": False}
     assert await world.active(tokens["access_token"]) == {"active": False}
     refreshed = await world.client.post(
