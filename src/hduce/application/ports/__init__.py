@@ -64,6 +64,7 @@ from hduce.application.ports.persistence import (
     UserQuery,
     UserRepository,
 )
+from hduce.application.ports.sessions import ClientNamer, SessionStore
 from hduce.application.ports.statistics import (
     AppointmentFigures,
     ClinicStatistics,
@@ -93,6 +94,7 @@ __all__ = [
     "AuditLog",
     "AvailabilityRepository",
     "Cache",
+    "ClientNamer",
     "ClinicStatistics",
     "Clock",
     "DoctorCount",
@@ -131,6 +133,7 @@ __all__ = [
     "Reused",
     "RotateResult",
     "Rotated",
+    "SessionStore",
     "SmsSender",
     "SpecialtyCount",
     "SpecialtyRepository",
