@@ -189,6 +189,10 @@ async def test_changing_the_password_ends_every_other_session(devices: Devices) 
             user.actor, ChangePasswordCommand("not it", new, current.session_id)
         )
     assert wrong.value.field == "current_password"
+    [failed] = [
+        e for e in devices.kit.store.audit.values() if e.action == "auth.reauthentication_failed"
+    ]
+    assert failed.target_id == str(user.id)
     with pytest.raises(InvalidInput) as weak:
         await devices.change_password(
             user.actor, ChangePasswordCommand(PASSWORD, "qwertyuiop", current.session_id)

@@ -24,6 +24,7 @@ from uuid import UUID
 
 from hduce.application.access import ensure_self_or_admin
 from hduce.application.identity.policy import IdentityPolicy, session_denylist_key
+from hduce.application.identity.security_events import log as security_log
 from hduce.application.ports import (
     ClientNamer,
     Clock,
@@ -111,6 +112,13 @@ class SessionRecorder:
                 )
             )
             await uow.commit()
+        security_log.info(
+            "auth.new_device_signed_in user=%s session=%s client=%r network=%s",
+            user.id,
+            session.id,
+            session.client,
+            session.network or "-",
+        )
 
 
 class SessionCloser:
@@ -209,6 +217,7 @@ class RevokeSession(UseCase):
         await self._closer.close([session_id], now)
         async with self.change(actor) as (_uow, audit):
             await audit("session.revoked", "user", user_id, at=now, session_id=str(session_id))
+        security_log.info("session.revoked user=%s session=%s by %s", user_id, session_id, actor)
 
 
 class RevokeOtherSessions(UseCase):
@@ -231,6 +240,7 @@ class RevokeOtherSessions(UseCase):
         ended = await self._closer.close_all_of(user_id, now, keep=keep)
         async with self.change(actor) as (_uow, audit):
             await audit("session.revoked_others", "user", user_id, at=now, count=ended)
+        security_log.info("session.revoked_others user=%s count=%d by %s", user_id, ended, actor)
         return ended
 
 

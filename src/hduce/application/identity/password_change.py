@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
 
+from hduce.application.identity import security_events
 from hduce.application.identity.devices import SessionCloser
 from hduce.application.identity.policy import (
     IdentityPolicy,
@@ -14,6 +15,7 @@ from hduce.application.identity.policy import (
     enforce_rate,
     new_password_hash,
 )
+from hduce.application.identity.security_events import log as security_log
 from hduce.application.identity.sessions import CredentialChecker
 from hduce.application.ports import (
     Clock,
@@ -32,6 +34,7 @@ from hduce.domain.identity import Actor
 #: current password (each attempt also costs an Argon2 verification).
 CHANGE_PASSWORD_PER_ACCOUNT: Final = RateRule(5, 900)
 WRONG_CURRENT_PASSWORD: Final = "the current password is not right"  # noqa: S105
+REAUTHENTICATION_FAILED: Final = "auth.reauthentication_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,14 @@ class ChangePassword(UseCase):
         if len(current) > 4 * MAX_PASSWORD_LENGTH or not await self._credentials.matches(
             user, normalise_password(current)
         ):
+            # Audited like a failed login: a stolen access token guessing the password.
+            await security_events.record(
+                self._uow_factory,
+                self._clock.now(),
+                REAUTHENTICATION_FAILED,
+                ("user", str(user_id)),
+                reason="wrong-password",
+            )
             raise InvalidInput(WRONG_CURRENT_PASSWORD, field="current_password")
         if normalise_password(command.new_password) == normalise_password(current):
             raise InvalidInput("the new password must differ from the current one", "new_password")
@@ -114,5 +125,6 @@ class ChangePassword(UseCase):
             await audit(
                 "user.password_changed", "user", user.id, at=now, sessions_ended=len(others)
             )
+        security_log.info("user.password_changed user=%s sessions_ended=%d", user_id, len(others))
         # After the commit: a session ended now cannot sign back in with the old password.
         return await self._closer.close_all_of(user_id, now, keep=command.session_id)
