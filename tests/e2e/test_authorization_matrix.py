@@ -41,6 +41,8 @@ twice the time).
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -336,6 +338,28 @@ async def _fresh_notification(world: World, who: str) -> dict[str, str]:
     return {"fresh_notification_id": await world.notification(PATIENT)}
 
 
+def _session_id(tokens: Mapping[str, Any]) -> str:
+    """The session (``sid``) an access token names."""
+    payload = str(tokens["access_token"]).split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sid"])
+
+
+async def _own_session(world: World, who: str) -> dict[str, str]:
+    """Another session of the caller (anonymous: of ``patient``) than the one it calls with."""
+    owner = PATIENT if who == ANONYMOUS else who
+    return {"own_session_id": _session_id(await world.session(owner))}
+
+
+async def _patient_session(world: World, who: str) -> dict[str, str]:
+    return {"patient_session_id": _session_id(await world.session(PATIENT))}
+
+
+async def _password_body(world: World, who: str) -> dict[str, str]:
+    # Each principal changes its own password once per case (a fresh world per case).
+    return {"current_password": PASSWORD, "new_password": "a matrix passphrase 2030"}
+
+
 # ------------------------------------------------------------------ checks
 
 
@@ -363,11 +387,32 @@ CASES: list[Case] = [
     Case("GET", "/auth/me", everyone(200)),
     Case("PATCH", "/auth/me", everyone(200), body={"timezone": "Europe/Madrid"}),
     Case("POST", "/auth/logout", everyone(204)),
+    # ---------------------------------------------------------------- auth: sessions, password
+    # One's own sessions only: another's session id is missing (404) even to an admin on
+    # this route (admins use /admin/users/{id}/sessions).
+    Case("GET", "/auth/sessions", everyone(200)),
+    Case("DELETE", "/auth/sessions/{own_session_id}", everyone(204), setup=_own_session),
+    Case(
+        "DELETE",
+        "/auth/sessions/{patient_session_id}",
+        only(PATIENT, status=204, denied=404),
+        setup=_patient_session,
+    ),
+    Case("DELETE", "/auth/sessions", everyone(200)),
+    Case("POST", "/auth/password", everyone(200), body=_password_body),
     # ---------------------------------------------------------------- admin: accounts
     Case("GET", "/admin/users", only(ADMIN)),
     Case("GET", "/admin/users", only(ADMIN), query="role=doctor&search=doc"),
     Case("PATCH", "/admin/users/{patient_id}", only(ADMIN), body={"is_active": True}),
     Case("PATCH", "/admin/users/{doctor_id}", only(ADMIN), body={"is_active": True}),
+    Case("GET", "/admin/users/{patient_id}/sessions", only(ADMIN)),
+    Case(
+        "DELETE",
+        "/admin/users/{patient_id}/sessions/{patient_session_id}",
+        only(ADMIN, status=204),
+        setup=_patient_session,
+    ),
+    Case("DELETE", "/admin/users/{patient_id}/sessions", only(ADMIN)),
     # ---------------------------------------------------------------- specialties
     Case("GET", "/specialties", public(200)),
     Case("POST", "/specialties", only(ADMIN, status=201), body={"name": "Matrix medicine"}),

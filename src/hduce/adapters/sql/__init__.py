@@ -22,6 +22,7 @@ from hduce.adapters.sql.service_tokens import (  # registers their tables too
     SqlServiceClientStore,
     SqlSigningKeyStore,
 )
+from hduce.adapters.sql.sessions import SqlSessionStore  # registers its table too
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SqlOutbox",
     "SqlRefreshTokenStore",
     "SqlServiceClientStore",
+    "SqlSessionStore",
     "SqlSigningKeyStore",
     "SqlUnitOfWork",
     "SqlUnitOfWorkFactory",

@@ -71,6 +71,7 @@ from hduce.application.ports.service_tokens import (
     SigningKeyRecord,
     SigningKeyStore,
 )
+from hduce.application.ports.sessions import ClientNamer, SessionStore
 from hduce.application.ports.statistics import (
     AppointmentFigures,
     ClinicStatistics,
@@ -100,6 +101,7 @@ __all__ = [
     "AuditLog",
     "AvailabilityRepository",
     "Cache",
+    "ClientNamer",
     "ClinicStatistics",
     "Clock",
     "DoctorCount",
@@ -140,6 +142,7 @@ __all__ = [
     "Rotated",
     "ServiceClient",
     "ServiceClientStore",
+    "SessionStore",
     "SigningKeyMaker",
     "SigningKeyRecord",
     "SigningKeyStore",
