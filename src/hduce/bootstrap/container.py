@@ -34,6 +34,7 @@ from hduce.bootstrap.providers.shared_state import (
     InMemorySharedStateProvider,
     RedisSharedStateProvider,
 )
+from hduce.bootstrap.providers.two_factor import TwoFactorProvider
 from hduce.bootstrap.settings import Settings
 
 
@@ -63,6 +64,7 @@ def providers(
         DeliveryProvider(),
         SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),
         IdentityProvider(google_sign_in=google, policy=identity_policy),
+        TwoFactorProvider(),
         ClinicProvider(),
         AvailabilityProvider(),
         AppointmentsProvider(),

@@ -1,6 +1,6 @@
 """Persistence: the units of work, the outbox and the signal its commits ring (the
 relay listens to it), and the stores that live beside them (refresh tokens, the
-statistics queries), all in SQL or all in memory."""
+statistics queries, the second factor), all in SQL or all in memory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
 from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
+from hduce.adapters.memory.second_factor import InMemorySecondFactorStore
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
@@ -19,6 +20,7 @@ from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
+from hduce.adapters.sql.second_factor import SqlSecondFactorStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from hduce.application.ports import (
@@ -30,6 +32,7 @@ from hduce.application.ports import (
     RefreshTokenStore,
     UnitOfWorkFactory,
 )
+from hduce.application.ports.second_factor import SecondFactorStore
 from hduce.bootstrap.settings import Settings
 
 
@@ -72,6 +75,10 @@ class SqlPersistenceProvider(Provider):
         return SqlRefreshTokenStore(engine)
 
     @provide
+    def second_factor(self, engine: AsyncEngine) -> SecondFactorStore:
+        return SqlSecondFactorStore(engine)
+
+    @provide
     def statistics(self, engine: AsyncEngine) -> ClinicStatistics:
         return SqlClinicStatistics(engine)
 
@@ -106,6 +113,10 @@ class InMemoryPersistenceProvider(Provider):
     @provide
     def refresh_tokens(self) -> RefreshTokenStore:
         return InMemoryRefreshTokenStore()
+
+    @provide
+    def second_factor(self) -> SecondFactorStore:
+        return InMemorySecondFactorStore()
 
     @provide
     def statistics(self, store: InMemoryStore) -> ClinicStatistics:
