@@ -68,9 +68,9 @@ _URI: Final = (
     f"otpauth://totp/HDUCE:{demo.DOCTOR_EMAIL.replace('@', '%40')}?secret={_SECRET}&issuer=HDUCE"
 )
 _RECOVERY: Final = [
-    "k7m2-q9xa-3fvd-p4tn",
-    "w5hb-r2zc-8ejy-m6qs",
-    "a3nd-t7ku-x2pw-f9lc",
+    "k7m2-q5xa-3fvd-p4tn",
+    "w5hb-r2zc-7ejy-m6qs",
+    "a3nd-t7ku-x2pw-f5lc",
 ]
 _SVG_EXAMPLE: Final = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="116" height="116" class="segno">'
@@ -78,8 +78,14 @@ _SVG_EXAMPLE: Final = (
 )
 _CHALLENGE: Final = "Zq8pV3mN1sK7xT4bW9cY2dR6fH0jL5gA8uE3iO1yQ7w"
 
-TotpCode = Annotated[Text, Meta(min_length=1, max_length=16, examples=["492039"])]
-RecoveryCode = Annotated[Text, Meta(min_length=1, max_length=64, examples=[_RECOVERY[0]])]
+#: Six digits, a space allowed in the middle (as apps show them: "492 039").
+TotpCode = Annotated[
+    str, Meta(min_length=6, max_length=16, pattern=r"^ *[0-9]{3} ?[0-9]{3} *$", examples=["492039"])
+]
+#: 16 base32 characters; case, hyphens and spaces do not matter.
+RecoveryCode = Annotated[
+    str, Meta(min_length=16, max_length=64, pattern=r"^[A-Za-z2-7 -]+$", examples=[_RECOVERY[0]])
+]
 Challenge = Annotated[Text, Meta(min_length=1, max_length=512, examples=[_CHALLENGE])]
 
 # ------------------------------------------------------------------ bodies
