@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.identity import Role
@@ -352,3 +354,34 @@ async def test_google_sign_in_of_enrolled_staff_needs_the_second_factor(
     assert signed_in.status_code == 200, signed_in.text
     me = await google.get(f"{API}/auth/me", headers=bearer(signed_in.json()["access_token"]))
     assert me.json()["email"] == "ada@example.org" and me.json()["google_linked"]
+
+
+async def test_the_admin_policy_reads_the_database_once_per_session(
+    make_client: AppFactory, backend: Backend
+) -> None:
+    clock = FixedClock(NOW)
+    client = await make_client(
+        backend=backend, clock=clock, env={"HDUCE_REQUIRE_ADMIN_2FA": "true"}
+    )
+    admin = await create_account(client, Role.ADMIN, "chief@example.org")
+    headers = bearer((await tokens_of(client, admin["email"]))["access_token"])
+    totp, _ = await enrolled(client, headers)
+    clock.advance(STEP)
+    challenge = await challenge_of(client, admin["email"])
+    signed_in = await verify(client, challenge, code=totp.at(clock.now()))
+    session = bearer(signed_in.json()["access_token"])
+
+    engine = await client.container.get(AsyncEngine)
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(sql)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        for _ in range(5):
+            assert (await client.get(f"{API}/admin/users", headers=session)).status_code == 200
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+    policy_reads = [sql for sql in seen if "second_factor" in sql or "totp_" in sql]
+    assert len(policy_reads) == 1, policy_reads  # the session's first request only

@@ -53,6 +53,15 @@ class SecondFactorStoreContract:
         # No authenticator: no step can be spent.
         assert not await store.use_step(user_id, 1)
 
+    async def test_concurrent_enrolments_leave_one_pending_secret(
+        self, store: SecondFactorStore, new_user: NewUser
+    ) -> None:
+        user_id = await new_user()
+        secrets = [f"v1.secret-{n}" for n in range(6)]
+        await asyncio.gather(*(store.set_pending(user_id, secret, T0) for secret in secrets))
+        enrolment = await store.get(user_id)
+        assert enrolment is not None and enrolment.pending_secret in secrets
+
     async def test_confirming_needs_the_pending_secret_it_checked(
         self, store: SecondFactorStore, new_user: NewUser
     ) -> None:

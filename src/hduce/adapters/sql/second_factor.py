@@ -37,6 +37,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -117,18 +119,17 @@ class SqlSecondFactorStore:
         )
 
     async def set_pending(self, user_id: UUID, sealed_secret: str, now: datetime) -> None:
+        # One upsert: two enrolments at once (a double click) cannot both insert.
+        dialect_insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = dialect_insert(_enrolments).values(
+            user_id=user_id, pending_secret=sealed_secret, pending_since=now
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[_e.user_id],
+            set_={"pending_secret": sealed_secret, "pending_since": now},
+        )
         async with self._writer.begin() as connection:
-            changed = await connection.execute(
-                update(_enrolments)
-                .where(_e.user_id == user_id)
-                .values(pending_secret=sealed_secret, pending_since=now)
-            )
-            if not changed.rowcount:
-                await connection.execute(
-                    insert(_enrolments).values(
-                        user_id=user_id, pending_secret=sealed_secret, pending_since=now
-                    )
-                )
+            await connection.execute(statement)
 
     async def confirm(
         self,
