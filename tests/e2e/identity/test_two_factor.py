@@ -385,3 +385,41 @@ async def test_the_admin_policy_reads_the_database_once_per_session(
         event.remove(engine.sync_engine, "before_cursor_execute", statement)
     policy_reads = [sql for sql in seen if "second_factor" in sql or "totp_" in sql]
     assert len(policy_reads) == 1, policy_reads  # the session's first request only
+
+
+async def test_a_browser_enrols_and_signs_in_with_cookies(make_client: AppFactory) -> None:
+    """Cookie sessions: the 2FA routes need the CSRF header on unsafe methods like any
+    other, a challenge sets no cookie, and verifying sets the session cookies."""
+    clock = FixedClock(NOW)
+    client = await make_client(clock=clock)
+    doctor = await create_account(client, Role.DOCTOR, "browser@example.org")
+    response = await client.post(
+        f"{API}/auth/login", json={"email": doctor["email"], "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    csrf = client.cookies["__Host-hduce_csrf"]
+    assert_problem(await client.post(f"{TWO_FA}/enrol"), 403, "csrf-failed")
+    started = await client.post(f"{TWO_FA}/enrol", headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 200, started.text
+    totp = pyotp.TOTP(started.json()["secret"])
+    confirmed = await client.post(
+        f"{TWO_FA}/confirm",
+        json={"code": totp.at(clock.now())},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+    client.cookies.clear()
+    clock.advance(STEP)
+    challenged = await client.post(
+        f"{API}/auth/login", json={"email": doctor["email"], "password": PASSWORD}
+    )
+    challenge = assert_problem(challenged, 401, "second-factor-required")["challenge"]
+    assert "__Host-hduce_access" not in client.cookies
+    signed_in = await client.post(
+        f"{TWO_FA}/verify", json={"challenge": challenge, "code": totp.at(clock.now())}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    assert client.cookies["__Host-hduce_access"] == signed_in.json()["access_token"]
+    status = await client.get(TWO_FA)  # authenticated by the cookie alone
+    assert status.status_code == 200 and status.json()["enrolled"] is True
