@@ -4,20 +4,22 @@ and what deleting an account does to its rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.sql import SqlSecondFactorStore
+from hduce.adapters.sql import SqlRefreshTokenStore, SqlSecondFactorStore
 from hduce.adapters.sql.models import UserRow
 from hduce.adapters.sql.second_factor import (
     RecoveryCodeRow,
     SecondFactorSessionRow,
     TotpEnrolmentRow,
 )
+from hduce.application.ports import RefreshTokenRecord
+from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.ids import uuid7
 from tests.unit.identity.second_factor_contract import (
     T0,
@@ -96,3 +98,43 @@ async def test_only_hashes_and_sealed_secrets_are_stored(
     assert len(stored) == 10 and all(len(code_hash) == 64 for code_hash in stored)
     shown = {code.replace("-", "") for code in codes}
     assert not shown & set(stored)
+
+
+async def test_the_marks_of_ended_sessions_are_forgotten(
+    engine: AsyncEngine, store: SqlSecondFactorStore, new_user: NewUser
+) -> None:
+    user_id = await new_user()
+    tokens = SqlRefreshTokenStore(engine)
+    live, revoked, expired, rotated_away = uuid7(), uuid7(), uuid7(), uuid7()
+    for family, expires in (
+        (live, T0 + timedelta(days=1)),
+        (revoked, T0 + timedelta(days=1)),
+        (expired, T0 - timedelta(seconds=1)),
+        (rotated_away, T0 + timedelta(days=1)),
+    ):
+        await tokens.issue(
+            RefreshTokenRecord(
+                token_hash=hash_opaque_token(f"token-{family}"),
+                user_id=user_id,
+                family_id=family,
+                issued_at=T0 - timedelta(days=1),
+                expires_at=expires,
+            )
+        )
+    await tokens.revoke_family(revoked, now=T0)
+    # Rotated: the old token is spent, its successor live: the session goes on.
+    await tokens.rotate(
+        hash_opaque_token(f"token-{rotated_away}"),
+        new_token_hash=hash_opaque_token("successor"),
+        now=T0,
+        expires_at=T0 + timedelta(days=2),
+    )
+    without_tokens = uuid7()
+    for session in (live, revoked, expired, rotated_away, without_tokens):
+        await store.mark_session(session, user_id, T0)
+
+    assert await store.forget_ended_sessions(T0) == 3
+    assert await store.is_session_marked(live) and await store.is_session_marked(rotated_away)
+    for ended in (revoked, expired, without_tokens):
+        assert not await store.is_session_marked(ended)
+    assert await store.forget_ended_sessions(T0) == 0

@@ -81,3 +81,8 @@ class InMemorySecondFactorStore:
 
     async def is_session_marked(self, session_id: UUID) -> bool:
         return session_id in self._sessions
+
+    async def forget_ended_sessions(self, now: datetime) -> int:
+        # This fake does not see the refresh tokens, so it cannot tell an ended session:
+        # it keeps every mark (a test process does not live long enough to mind).
+        return 0

@@ -6,7 +6,8 @@ Three tables (migration 0013), declared on the shared ``Base``; importing this m
 * ``totp_enrolments``: one row per account, its confirmed secret and a pending one,
   both sealed (AES-GCM, ``hduce.adapters.security.totp``), and the last time step used;
 * ``recovery_codes``: SHA-256 of each code, ``used_at`` once used;
-* ``second_factor_sessions``: the sessions (refresh-token families) that passed.
+* ``second_factor_sessions``: the sessions (refresh-token families) that passed;
+  ``forget_ended_sessions`` drops those whose family has no live refresh token left.
 
 Each write that must happen once is one conditional statement: a step is spent by
 ``UPDATE ... SET last_used_step = :step WHERE last_used_step IS NULL OR
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import Base
+from hduce.adapters.sql.refresh_tokens import RefreshTokenRow
 from hduce.application.ports.second_factor import TotpEnrolment
 
 
@@ -87,6 +89,8 @@ _enrolments = cast(Table, TotpEnrolmentRow.__table__)
 _codes = cast(Table, RecoveryCodeRow.__table__)
 _sessions = cast(Table, SecondFactorSessionRow.__table__)
 _e, _r, _s = _enrolments.c, _codes.c, _sessions.c
+#: The refresh tokens: a session lives while its family has a live one.
+_t = cast(Table, RefreshTokenRow.__table__).c
 
 
 class SqlSecondFactorStore:
@@ -211,3 +215,18 @@ class SqlSecondFactorStore:
                 await connection.execute(select(_s.session_id).where(_s.session_id == session_id))
             ).first()
         return row is not None
+
+    async def forget_ended_sessions(self, now: datetime) -> int:
+        live = (
+            select(_t.family_id)
+            .where(
+                _t.family_id == _s.session_id,
+                _t.rotated_at.is_(None),
+                _t.revoked_at.is_(None),
+                _t.expires_at > now,
+            )
+            .exists()
+        )
+        async with self._writer.begin() as connection:
+            result = await connection.execute(delete(_sessions).where(~live))
+        return int(result.rowcount or 0)

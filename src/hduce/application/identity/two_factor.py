@@ -545,6 +545,18 @@ class RemoveSecondFactor(_Enrolments):
         )
 
 
+class PurgeEndedSecondFactorSessions:
+    """Housekeeping: forget the two-factor marks of sessions that ended (run it with the
+    refresh-token purge)."""
+
+    def __init__(self, store: SecondFactorStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def __call__(self) -> int:
+        return await self._store.forget_ended_sessions(self._clock.now())
+
+
 # ------------------------------------------------------------------ the admin policy
 
 

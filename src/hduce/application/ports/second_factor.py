@@ -79,6 +79,11 @@ class SecondFactorStore(Protocol):
 
     async def is_session_marked(self, session_id: UUID) -> bool: ...
 
+    async def forget_ended_sessions(self, now: datetime) -> int:
+        """Forget the marks of sessions that ended (no live refresh token left in the
+        family); returns how many. Housekeeping: an ended session is never used again."""
+        ...
+
 
 class OneTimePasswords(Protocol):
     """TOTP (RFC 6238): secrets, provisioning URIs and which step a code belongs to."""

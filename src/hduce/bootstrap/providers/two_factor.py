@@ -26,6 +26,7 @@ from hduce.application.identity.two_factor import (
     ConfirmEnrolment,
     GetSecondFactorStatus,
     PendingEnrolmentUri,
+    PurgeEndedSecondFactorSessions,
     RemoveSecondFactor,
     SecondFactorCheck,
     SecondFactorGate,
@@ -72,3 +73,4 @@ class TwoFactorProvider(Provider):
     confirm = provide(ConfirmEnrolment)
     remove = provide(RemoveSecondFactor)
     admin_rule = provide(AdminSecondFactorRule)
+    purge_sessions = provide(PurgeEndedSecondFactorSessions)
