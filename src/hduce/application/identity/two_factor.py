@@ -574,10 +574,6 @@ class AdminSecondFactorRule:
         self._policy = policy
         self._passed: OrderedDict[UUID, None] = OrderedDict()
 
-    @property
-    def enforced(self) -> bool:
-        return self._policy.require_admin
-
     async def check(self, principal: Principal) -> None:
         if not self._policy.require_admin or principal.user.role is not Role.ADMIN:
             return

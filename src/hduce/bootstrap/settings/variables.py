@@ -311,9 +311,10 @@ GOOGLE_DISCOVERY_URL = Variable(
 REQUIRE_ADMIN_2FA = Variable(
     "HDUCE_REQUIRE_ADMIN_2FA",
     "false",
-    "true: admins must sign in with a second factor (TOTP); an admin session without "
-    "it may only use the /auth/2fa routes (403 elsewhere) until the admin enrols and "
-    "signs in with a code. Doctors may enrol either way.",
+    "true: admins must sign in with a second factor (TOTP); an admin session that did "
+    "not pass one may only use the /auth/2fa routes (403 elsewhere): the admin enrols "
+    "there (the session that confirms counts) or signs in again with a code. Doctors "
+    "may enrol either way.",
     p.boolean,
 )
 TOTP_ENCRYPTION_KEY = Variable(
