@@ -10,6 +10,7 @@ Google test, which runs on the real clock (its ID tokens are checked against it)
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import UnitOfWorkFactory
 from hduce.domain.identity import Role
 from tests.e2e.harness import (
@@ -36,6 +38,7 @@ from tests.e2e.harness import (
 from tests.e2e.identity.test_google_sign_in import sign_in_with_google
 from tests.e2e.oidc_provider import LocalOpenIdProvider
 from tests.fakes import FixedClock
+from tests.services import SmtpServer
 
 TWO_FA = f"{API}/auth/2fa"
 STEP = timedelta(seconds=30)
@@ -423,3 +426,46 @@ async def test_a_browser_enrols_and_signs_in_with_cookies(make_client: AppFactor
     assert client.cookies["__Host-hduce_access"] == signed_in.json()["access_token"]
     status = await client.get(TWO_FA)  # authenticated by the cookie alone
     assert status.status_code == 200 and status.json()["enrolled"] is True
+
+
+async def test_the_owner_is_emailed_when_two_factor_changes(
+    make_client: AppFactory, backend: Backend, smtp_server: SmtpServer
+) -> None:
+    clock = FixedClock(NOW)
+    client = await make_client(
+        backend=backend, clock=clock, env={"HDUCE_SMTP_URL": smtp_server.url}
+    )
+    email = f"mail-{uuid.uuid4().hex[:10]}@example.org"
+    doctor = await create_account(client, Role.DOCTOR, email)
+    headers = bearer((await tokens_of(client, doctor["email"]))["access_token"])
+    totp, recovery = await enrolled(client, headers)
+    # A new phone: enrol and confirm again.
+    clock.advance(STEP)
+    started = await client.post(f"{TWO_FA}/enrol", headers=headers)
+    new_totp = pyotp.TOTP(started.json()["secret"])
+    replaced = await client.post(
+        f"{TWO_FA}/confirm", headers=headers, json={"code": new_totp.at(clock.now())}
+    )
+    assert replaced.status_code == 200, replaced.text
+    recovery = replaced.json()["recovery_codes"]
+    signed_in = await verify(client, await challenge_of(client, email), recovery_code=recovery[0])
+    assert signed_in.status_code == 200, signed_in.text
+    clock.advance(STEP)
+    off = await client.request(
+        "DELETE", TWO_FA, headers=headers, json={"code": new_totp.at(clock.now())}
+    )
+    assert off.status_code == 204, off.text
+
+    deliver = await client.container.get(DeliverPendingNotifications)
+    await deliver()
+    subjects = [
+        "Two-factor sign-in is on",
+        "A new authenticator app was set up",
+        "A recovery code was used to sign in",
+        "Two-factor sign-in was turned off",
+    ]
+    for subject in subjects:
+        await smtp_server.wait_for(lambda m, s=subject: email in m.rcpt_tos and m.subject == s)
+    used = await smtp_server.wait_for(lambda m: email in m.rcpt_tos and m.subject == subjects[2])
+    assert "(9 left)" in used.text() and recovery[0] not in used.text()
+    assert totp.secret not in repr([m.raw for m in smtp_server.messages if email in m.rcpt_tos])

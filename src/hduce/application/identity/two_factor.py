@@ -54,6 +54,8 @@ from hduce.domain.errors import (
     RateLimited,
 )
 from hduce.domain.identity import Role, User
+from hduce.domain.ids import uuid7
+from hduce.domain.notifications import Channel, Notification
 from hduce.domain.second_factor import (
     SecondFactorEnrolmentRequired,
     SecondFactorRequired,
@@ -83,6 +85,27 @@ CHALLENGE_DIED: Final = "too many wrong codes for this sign-in; sign in again"
 ENROL_FIRST: Final = (
     "admins must sign in with a second factor: enrol an authenticator app with "
     "POST /api/v1/auth/2fa/enrol, then confirm it with POST /api/v1/auth/2fa/confirm"
+)
+#: The emails the account's owner gets (always: they are about the account's security).
+TURNED_ON_NOTICE: Final = (
+    "Two-factor sign-in is on",
+    "Two-factor sign-in was turned on for your account: signing in now also asks for "
+    "the code of your authenticator app. If you did not do this, tell the clinic at once.",
+)
+REPLACED_NOTICE: Final = (
+    "A new authenticator app was set up",
+    "A new authenticator app now gives the codes that sign in to your account, and new "
+    "recovery codes replaced the old ones. If you did not do this, tell the clinic at once.",
+)
+TURNED_OFF_NOTICE: Final = (
+    "Two-factor sign-in was turned off",
+    "Two-factor sign-in was turned off for your account: signing in asks for the "
+    "password only. If you did not do this, tell the clinic at once.",
+)
+RECOVERY_CODE_NOTICE: Final = (
+    "A recovery code was used to sign in",
+    "Someone signed in to your account with one of its recovery codes instead of the "
+    "authenticator app ({left} left). If it was not you, tell the clinic at once.",
 )
 SIGN_IN_AGAIN: Final = (
     "admins must sign in with a second factor, and this session was opened without it: "
@@ -217,6 +240,33 @@ class SecondFactorCheck:
             )
 
 
+async def _tell_owner(
+    uow_factory: UnitOfWorkFactory,
+    user_id: UUID,
+    now: datetime,
+    kind: str,
+    text: tuple[str, str],
+    **values: str,
+) -> None:
+    """An email to the account's address, sent by the delivery sweep (and retried), as
+    the account notices of ``accounts.py`` are."""
+    title, message = text
+    notice = Notification(
+        id=uuid7(),
+        recipient_id=user_id,
+        type=f"account.{kind}",
+        title=title,
+        message=message.format(**values),
+        channel=Channel.EMAIL,
+        created_at=now,
+        dedupe_key=f"account.{kind}:{uuid7()}",
+        metadata={"template": kind},
+    )
+    async with uow_factory() as uow:
+        await uow.notifications.add(notice)
+        await uow.commit()
+
+
 def _failures_key(user_id: UUID) -> str:
     return f"2fa:failed:{user_id}"
 
@@ -327,8 +377,17 @@ class VerifySecondFactor:
         await self._store.mark_session(pair.session_id, user.id, now)
         details = {"method": checked.method, "session_id": str(pair.session_id)}
         if checked.method == "recovery_code":
-            left = await self._store.get(user_id)
-            details["recovery_codes_left"] = str(left.recovery_codes_left if left else 0)
+            current = await self._store.get(user_id)
+            left = str(current.recovery_codes_left if current else 0)
+            details["recovery_codes_left"] = left
+            await _tell_owner(
+                self._uow_factory,
+                user.id,
+                now,
+                "recovery_code_used",
+                RECOVERY_CODE_NOTICE,
+                left=left,
+            )
         await events.record(self._uow_factory, now, PASSED, ("user", str(user.id)), **details)
         return pair
 
@@ -498,6 +557,12 @@ class ConfirmEnrolment(_Enrolments):
         if principal.claims.session_id is not None:
             await self._store.mark_session(principal.claims.session_id, user.id, now)
         await events.record(self._uow_factory, now, ENROLLED, ("user", str(user.id)))
+        if enrolment.is_active:
+            await _tell_owner(
+                self._uow_factory, user.id, now, "second_factor_replaced", REPLACED_NOTICE
+            )
+        else:
+            await _tell_owner(self._uow_factory, user.id, now, "second_factor_on", TURNED_ON_NOTICE)
         return codes
 
 
@@ -543,6 +608,7 @@ class RemoveSecondFactor(_Enrolments):
         await events.record(
             self._uow_factory, now, REMOVED, ("user", str(user.id)), method=checked.method
         )
+        await _tell_owner(self._uow_factory, user.id, now, "second_factor_off", TURNED_OFF_NOTICE)
 
 
 class PurgeEndedSecondFactorSessions:
