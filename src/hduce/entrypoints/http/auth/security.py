@@ -11,7 +11,10 @@ The mechanism, for this issue's controllers and every later one:
   No credentials -> None (anonymous); bad credentials -> ``AuthenticationFailed``.
   Resolution is lazy, so public endpoints never fail on a stale cookie.
 * Guards: ``requires_auth`` (anyone signed in) and ``requires_role(Role.ADMIN, ...)``.
-  Anonymous -> 401, wrong role -> 403. Put them on controllers or handlers.
+  Anonymous -> 401, wrong role -> 403. Put them on controllers or handlers. With
+  ``HDUCE_REQUIRE_ADMIN_2FA`` they also refuse an admin session that did not pass a
+  second factor (403, ``AdminSecondFactorRule``), but on handlers whose ``opt`` has
+  ``BEFORE_SECOND_FACTOR`` (the ``/auth/2fa`` routes, where that admin gets one).
 * Dependencies ``principal`` (``Principal``: the account's access state + token claims) and
   ``actor`` (``hduce.domain.identity.Actor``), in ``AUTH_DEPENDENCIES``; register them
   on a controller, router or the app, then declare ``actor: Actor`` in a handler.
