@@ -88,6 +88,10 @@ RULES_BEYOND_THE_SCHEMA: Final = {
     ("PATCH", "/api/v1/auth/me"): "an IANA timezone; a name that is not blank",
     ("POST", "/api/v1/auth/password"): "the current password (re-authentication); the "
     "password policy; a new password that differs from the current one",
+    ("POST", "/api/v1/auth/2fa/confirm"): "the code the new authenticator shows now",
+    ("DELETE", "/api/v1/auth/2fa"): "exactly one of code and recovery_code; a current "
+    "code or an unused recovery code",
+    ("POST", "/api/v1/auth/2fa/verify"): "exactly one of code and recovery_code",
     ("POST", "/api/v1/doctors"): "an existing specialty; an IANA timezone; the email "
     "address syntax and the password policy",
     ("PATCH", "/api/v1/doctors/{doctor_id}"): "an existing specialty; an IANA timezone",

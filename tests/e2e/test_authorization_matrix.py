@@ -53,6 +53,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pyotp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -360,6 +361,24 @@ async def _password_body(world: World, who: str) -> dict[str, str]:
     return {"current_password": PASSWORD, "new_password": "a matrix passphrase 2030"}
 
 
+async def _enrolled(world: World, who: str) -> dict[str, str]:
+    """A pending authenticator for ``who`` (staff only; its secret kept for the body)."""
+    if who in (DOCTOR, OTHER_DOCTOR, ADMIN):
+        headers = bearer((await world.session(who))["access_token"])
+        started = await world.client.post(f"{API}/auth/2fa/enrol", headers=headers)
+        assert started.status_code == 200, started.text
+        world.ids[f"totp_secret_{who}"] = started.json()["secret"]
+    return {}
+
+
+async def _current_code(world: World, who: str) -> dict[str, str]:
+    secret = world.ids.get(f"totp_secret_{who}")
+    return {"code": pyotp.TOTP(secret).at(world.clock.now()) if secret else "123456"}
+
+
+_code = {"code": "123456"}
+
+
 # ------------------------------------------------------------------ checks
 
 
@@ -400,6 +419,25 @@ CASES: list[Case] = [
     ),
     Case("DELETE", "/auth/sessions", everyone(200)),
     Case("POST", "/auth/password", everyone(200), body=_password_body),
+    # ---------------------------------------------------------------- auth: two-factor (staff)
+    Case("GET", "/auth/2fa", only(DOCTOR, OTHER_DOCTOR, ADMIN)),
+    Case("POST", "/auth/2fa/enrol", only(DOCTOR, OTHER_DOCTOR, ADMIN)),
+    Case("GET", "/auth/2fa/enrol/qr", only(DOCTOR, OTHER_DOCTOR, ADMIN), setup=_enrolled),
+    Case(
+        "POST",
+        "/auth/2fa/confirm",
+        only(DOCTOR, OTHER_DOCTOR, ADMIN),
+        setup=_enrolled,
+        body=_current_code,
+    ),
+    # Nothing enrolled: nothing to turn off, for those who may.
+    Case("DELETE", "/auth/2fa", only(DOCTOR, OTHER_DOCTOR, ADMIN, status=204), body=_code),
+    Case(
+        "POST",
+        "/auth/2fa/verify",
+        public(401),
+        body={"challenge": "forged-challenge", "code": "123456"},
+    ),
     # ---------------------------------------------------------------- admin: accounts
     Case("GET", "/admin/users", only(ADMIN)),
     Case("GET", "/admin/users", only(ADMIN), query="role=doctor&search=doc"),

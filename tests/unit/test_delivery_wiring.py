@@ -122,7 +122,8 @@ async def test_redis_holds_exactly_what_the_readme_says(tmp_path: Path) -> None:
     assert claim == (
         "the state the processes share: the token denylist, each account's access state "
         "(what authentication reads instead of the database, ADR 0010), the rate-limit counters, "
-        "pending Google sign-ins, the live notification fan-out and the cap on open "
+        "pending Google sign-ins and second-factor challenges, the live notification "
+        "fan-out and the cap on open "
         "streams (a stream on any API instance gets what any worker stores; nothing "
         "else is cached)"
     )

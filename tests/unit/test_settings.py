@@ -68,6 +68,31 @@ def test_configured_jwt_secret_is_used_and_never_shown() -> None:
     assert GOOD_SECRET not in repr(settings)
 
 
+def test_production_without_a_totp_key_has_no_two_factor_and_refuses_the_policy() -> None:
+    base = {"HDUCE_ENV": "production", "HDUCE_JWT_SECRET": GOOD_SECRET}
+    settings = Settings.from_env(base)
+    assert settings.two_factor.encryption_key is None
+    assert not settings.two_factor.require_admin
+
+    message = refusal({**base, "HDUCE_REQUIRE_ADMIN_2FA": "true"})
+    assert message.startswith("HDUCE_TOTP_ENCRYPTION_KEY is unset")
+
+    key = "k" * 31 + "-totp"
+    settings = Settings.from_env(
+        {**base, "HDUCE_REQUIRE_ADMIN_2FA": "true", "HDUCE_TOTP_ENCRYPTION_KEY": key}
+    )
+    assert settings.two_factor.require_admin
+    assert settings.two_factor.encryption_key is not None
+    assert settings.two_factor.encryption_key.reveal() == key
+    assert key not in repr(settings)
+
+
+def test_the_admin_policy_reads_true_or_false_only() -> None:
+    assert Settings.from_env({"HDUCE_REQUIRE_ADMIN_2FA": "TRUE"}).two_factor.require_admin
+    assert not Settings.from_env({}).two_factor.require_admin
+    assert refusal({"HDUCE_REQUIRE_ADMIN_2FA": "1"}).startswith("HDUCE_REQUIRE_ADMIN_2FA='1'")
+
+
 def test_short_jwt_secret_is_refused_without_echoing_it() -> None:
     message = refusal({"HDUCE_JWT_SECRET": "hunter2-hunter2"})
 

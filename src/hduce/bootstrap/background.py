@@ -24,6 +24,7 @@ from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.identity.devices import ForgetEndedSessions
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
+from hduce.application.identity.two_factor import PurgeEndedSecondFactorSessions
 from hduce.application.messaging.handlers import EventConsumer, event_routes
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay
@@ -203,11 +204,13 @@ def background_services(
     async def purge_expired() -> None:
         report = await (await container.get(PurgeExpiredRecords))()
         refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
+        second_factor_sessions = await (await container.get(PurgeEndedSecondFactorSessions))()
         sessions = await (await container.get(ForgetEndedSessions))()
         log.info(
             "purged expired records",
             refresh_tokens=refresh_tokens,
             sessions=sessions,
+            second_factor_sessions=second_factor_sessions,
             **asdict(report),
         )
 

@@ -35,6 +35,7 @@ from hduce.bootstrap.providers.shared_state import (
     InMemorySharedStateProvider,
     RedisSharedStateProvider,
 )
+from hduce.bootstrap.providers.two_factor import TwoFactorProvider
 from hduce.bootstrap.settings import Settings
 
 
@@ -70,6 +71,7 @@ def providers(
         ),
         IdentityProvider(google_sign_in=google, policy=identity_policy),
         ServiceTokensProvider(database_keys=database_keys),
+        TwoFactorProvider(),
         ClinicProvider(),
         AvailabilityProvider(),
         AppointmentsProvider(),

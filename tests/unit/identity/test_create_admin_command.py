@@ -18,6 +18,7 @@ from hduce.bootstrap.providers.identity import IdentityProvider
 from hduce.bootstrap.providers.persistence import InMemoryPersistenceProvider
 from hduce.bootstrap.providers.security import SecurityProvider
 from hduce.bootstrap.providers.shared_state import InMemorySharedStateProvider
+from hduce.bootstrap.providers.two_factor import TwoFactorProvider
 from hduce.bootstrap.settings import Settings
 from hduce.domain.identity import Role
 from hduce.entrypoints.commands import create_admin as command
@@ -54,6 +55,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryStore:
             InMemorySharedStateProvider(),
             SecurityProvider(hasher_parameters=Argon2Parameters.for_tests()),
             IdentityProvider(),
+            TwoFactorProvider(),
             SharedStore(store),
             context={Settings: settings},
         )

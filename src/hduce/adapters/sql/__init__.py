@@ -18,6 +18,7 @@ from hduce.adapters.sql.migrations import current_revision, downgrade_database, 
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore  # registers its table too
+from hduce.adapters.sql.second_factor import SqlSecondFactorStore  # registers its tables too
 from hduce.adapters.sql.service_tokens import (  # registers their tables too
     SqlServiceClientStore,
     SqlSigningKeyStore,
@@ -29,6 +30,7 @@ __all__ = [
     "DatabaseProbe",
     "SqlOutbox",
     "SqlRefreshTokenStore",
+    "SqlSecondFactorStore",
     "SqlServiceClientStore",
     "SqlSessionStore",
     "SqlSigningKeyStore",

@@ -14,7 +14,7 @@ from hduce.application.identity.policy import (
     IdentityPolicy,
     enforce_rate,
 )
-from hduce.application.identity.sessions import SessionTokens, TokenPair
+from hduce.application.identity.sessions import OPEN_GATE, SessionTokens, SignInGate, TokenPair
 from hduce.application.ports import (
     Cache,
     Clock,
@@ -125,6 +125,7 @@ class CompleteGoogleSignIn:
         sessions: SessionTokens,
         store: RefreshTokenStore,
         policy: IdentityPolicy,
+        gate: SignInGate = OPEN_GATE,
     ) -> None:
         self._oidc = oidc
         self._cache = cache
@@ -133,6 +134,7 @@ class CompleteGoogleSignIn:
         self._sessions = sessions
         self._store = store
         self._policy = policy
+        self._gate = gate
 
     async def __call__(self, callback: OidcCallback) -> TokenPair:
         if not callback.state or len(callback.state) > MAX_OPAQUE_TOKEN_LENGTH:
@@ -161,6 +163,7 @@ class CompleteGoogleSignIn:
             # Sessions opened before the owner of the email proved it may belong to
             # whoever registered the address first: close them.
             await self._store.revoke_all_for_user(user.id, now=now)
+        await self._gate.admit(user, callback.client_ip)
         return await self._sessions.start(
             user, now, SignInClient(callback.client_ip, callback.user_agent)
         )

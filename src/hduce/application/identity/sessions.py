@@ -15,7 +15,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Protocol
 from uuid import UUID
 
 from hduce.application.identity import security_events as events
@@ -154,6 +154,25 @@ class SessionTokens:
         return TokenPair(user, access, refresh_token, expires_at, family_id)
 
 
+class SignInGate(Protocol):
+    """What a sign-in must pass after its first factor and before its session starts.
+
+    ``admit`` returns to let the sign-in through, or raises (the second factor:
+    ``hduce.application.identity.two_factor.SecondFactorGate`` raises
+    ``SecondFactorRequired`` with a challenge for an account with an authenticator)."""
+
+    async def admit(self, user: User, client_ip: str | None) -> None: ...
+
+
+class _OpenGate:
+    async def admit(self, user: User, client_ip: str | None) -> None:
+        return None
+
+
+#: A gate letting every sign-in through (use cases built without a second factor).
+OPEN_GATE: Final[SignInGate] = _OpenGate()
+
+
 # ------------------------------------------------------------------ sessions
 
 
@@ -175,12 +194,14 @@ class Login:
         limiter: RateLimiter,
         sessions: SessionTokens,
         policy: IdentityPolicy,
+        gate: SignInGate = OPEN_GATE,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._hasher = hasher
         self._credentials = credentials
         self._sessions = sessions
+        self._gate = gate
         self._throttle = LoginThrottle(limiter, policy, uow_factory, clock)
 
     async def __call__(self, command: LoginCommand) -> TokenPair:
@@ -209,6 +230,7 @@ class Login:
             raise AuthenticationFailed(ACCOUNT_DISABLED)
         if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
             user = await self._rehash(user, password)
+        await self._gate.admit(user, command.client_ip)
         client = SignInClient(command.client_ip, command.user_agent)
         return await self._sessions.start(user, self._clock.now(), client)
 

@@ -1,6 +1,6 @@
 """Persistence: the units of work, the outbox and the signal its commits ring (the
 relay listens to it), and the stores that live beside them (refresh tokens, the
-statistics queries), all in SQL or all in memory."""
+statistics queries, the second factor), all in SQL or all in memory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
 from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
+from hduce.adapters.memory.second_factor import InMemorySecondFactorStore
 from hduce.adapters.memory.sessions import InMemorySessionStore
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
@@ -20,6 +21,7 @@ from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
+from hduce.adapters.sql.second_factor import SqlSecondFactorStore
 from hduce.adapters.sql.sessions import SqlSessionStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -33,6 +35,7 @@ from hduce.application.ports import (
     SessionStore,
     UnitOfWorkFactory,
 )
+from hduce.application.ports.second_factor import SecondFactorStore
 from hduce.bootstrap.settings import Settings
 
 
@@ -79,6 +82,10 @@ class SqlPersistenceProvider(Provider):
         return SqlSessionStore(engine)
 
     @provide
+    def second_factor(self, engine: AsyncEngine) -> SecondFactorStore:
+        return SqlSecondFactorStore(engine)
+
+    @provide
     def statistics(self, engine: AsyncEngine) -> ClinicStatistics:
         return SqlClinicStatistics(engine)
 
@@ -119,6 +126,10 @@ class InMemoryPersistenceProvider(Provider):
         if not isinstance(refresh_tokens, InMemoryRefreshTokenStore):
             raise TypeError("in-memory sessions need the in-memory refresh-token store")
         return InMemorySessionStore(refresh_tokens)
+
+    @provide
+    def second_factor(self) -> SecondFactorStore:
+        return InMemorySecondFactorStore()
 
     @provide
     def statistics(self, store: InMemoryStore) -> ClinicStatistics:

@@ -94,6 +94,21 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
         return self.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS and self.jwt_private_key_file is None
 
 
+#: Seals TOTP secrets in development when HDUCE_TOTP_ENCRYPTION_KEY is unset. Public,
+#: so it protects nothing: production never uses it (ADR 0017).
+DEVELOPMENT_TOTP_KEY = "hduce-development-totp-key-not-secret-0123456789"
+
+
+class TwoFactorSettings(msgspec.Struct, frozen=True, kw_only=True):
+    #: HDUCE_REQUIRE_ADMIN_2FA: admins' sessions need a second factor.
+    require_admin: bool = False
+    #: HDUCE_TOTP_ENCRYPTION_KEY, the development key, or None (production without a
+    #: key: nobody can enrol, and the admin policy cannot be turned on).
+    encryption_key: Secret | None = msgspec.field(
+        default_factory=lambda: Secret(DEVELOPMENT_TOTP_KEY)
+    )
+
+
 class GoogleSettings(msgspec.Struct, frozen=True):
     client_id: str
     client_secret: Secret

@@ -25,6 +25,7 @@ from hduce.bootstrap.settings.groups import (
     ReminderSettings,
     SmsSettings,
     StreamSettings,
+    TwoFactorSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
 from hduce.bootstrap.settings.variables import SettingsError, Values
@@ -49,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reminders: ReminderSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
+    two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -88,6 +90,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
             default_timezone=values[var.DEFAULT_TIMEZONE],
+            two_factor=_two_factor(values, env),
         )
 
     @property
@@ -171,6 +174,21 @@ def _auth(values: Values, env: Environment) -> AuthSettings:
         jwt_key_passphrase=passphrase,
         jwt_key_reload_interval=values[var.JWT_KEY_RELOAD_INTERVAL],
     )
+
+
+def _two_factor(values: Values, env: Environment) -> TwoFactorSettings:
+    key = values.optional(var.TOTP_ENCRYPTION_KEY)
+    require_admin = values[var.REQUIRE_ADMIN_2FA]
+    if key is None and env == "production":
+        if require_admin:
+            raise SettingsError(
+                "HDUCE_TOTP_ENCRYPTION_KEY is unset: required when HDUCE_REQUIRE_ADMIN_2FA=true"
+                " and HDUCE_ENV=production"
+            )
+        return TwoFactorSettings(require_admin=False, encryption_key=None)
+    if key is None:
+        return TwoFactorSettings(require_admin=require_admin)
+    return TwoFactorSettings(require_admin=require_admin, encryption_key=key)
 
 
 def _sms(values: Values) -> SmsSettings | None:

@@ -94,6 +94,13 @@ def secret_of_length(minimum: int, hint: str = "") -> Callable[[str], Secret]:
     return parse
 
 
+def boolean(value: str) -> bool:
+    """``true`` or ``false`` (any case), as the API reads booleans: not 1/0 or yes/no."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise Expected("true or false")
+
+
 def one_of(*choices: Choice) -> Callable[[str], Choice]:
     """Case-insensitive; returns the choice as spelled here (``rs256`` -> ``RS256``)."""
 

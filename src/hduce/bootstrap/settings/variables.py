@@ -328,6 +328,27 @@ GOOGLE_DISCOVERY_URL = Variable(
     "OpenID Connect discovery document of the identity provider.",
     p.https_or_loopback_url,
 )
+REQUIRE_ADMIN_2FA = Variable(
+    "HDUCE_REQUIRE_ADMIN_2FA",
+    "false",
+    "true: admins must sign in with a second factor (TOTP); an admin session that did "
+    "not pass one may only use the /auth/2fa routes (403 elsewhere): the admin enrols "
+    "there (the session that confirms counts) or signs in again with a code. Doctors "
+    "may enrol either way.",
+    p.boolean,
+)
+TOTP_ENCRYPTION_KEY = Variable(
+    "HDUCE_TOTP_ENCRYPTION_KEY",
+    None,
+    f"Key sealing the staff's TOTP secrets in the database (AES-256-GCM; >= "
+    f"{MIN_JWT_SECRET_LENGTH} characters). In production without it nobody can enrol "
+    "and HDUCE_REQUIRE_ADMIN_2FA=true is refused; in development a fixed, public key is "
+    "used. Changing it disables every enrolled authenticator (their owners sign in with "
+    "a recovery code and enrol again).",
+    p.secret_of_length(MIN_JWT_SECRET_LENGTH, " (e.g. `openssl rand -hex 32`)"),
+    show=p.hidden,
+    shown_default="unset (2FA off in production; a public key in development)",
+)
 
 VARIABLES: tuple[Variable[Any], ...] = (
     ENV,
@@ -372,6 +393,8 @@ VARIABLES: tuple[Variable[Any], ...] = (
     GOOGLE_CLIENT_SECRET,
     GOOGLE_REDIRECT_URI,
     GOOGLE_DISCOVERY_URL,
+    REQUIRE_ADMIN_2FA,
+    TOTP_ENCRYPTION_KEY,
 )
 """Every variable, in documentation order; a variable missing here is refused as unknown."""
 

@@ -38,6 +38,7 @@ from hduce.domain.errors import (
     SlotConflict,
     StaleVersion,
 )
+from hduce.domain.second_factor import SecondFactorRequired
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
 from hduce.entrypoints.http.request_context import request_id_of
@@ -253,6 +254,10 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         case RateLimited():
             headers["Retry-After"] = str(exc.retry_after_seconds)
             extensions["retry_after_seconds"] = exc.retry_after_seconds
+        case SecondFactorRequired():
+            headers["WWW-Authenticate"] = "Bearer"
+            extensions["challenge"] = exc.challenge
+            extensions["expires_in"] = exc.expires_in
         case AuthenticationFailed():
             headers["WWW-Authenticate"] = "Bearer"
     return problem_response(

@@ -100,6 +100,17 @@ _403_CSRF = {
 }
 
 
+#: The 401 of a sign-in that needs the second factor (login, the Google callback).
+SECOND_FACTOR_REQUIRED: Final = problem_example(
+    401,
+    "second-factor-required",
+    "enter the code of your authenticator app (or a recovery code) to finish signing in: "
+    "POST /api/v1/auth/2fa/verify with this challenge",
+    challenge="Zq8pV3mN1sK7xT4bW9cY2dR6fH0jL5gA8uE3iO1yQ7w",
+    expires_in=300,
+)
+
+
 def _unset_to_unchanged(value: Any) -> Any:
     return UNCHANGED if value is msgspec.UNSET else value
 
@@ -159,13 +170,19 @@ class AuthController(Controller):
         "/login",
         status_code=200,
         summary="Sign in with email and password",
-        description="Returns the token pair and also sets the session cookies for browsers.",
+        description="Returns the token pair and also sets the session cookies for browsers. "
+        "An account with an authenticator app (staff two-factor) gets a 401 "
+        "`second-factor-required` with a `challenge` instead: finish at "
+        "`POST /auth/2fa/verify`.",
         responses={
             **_400,
             401: problem_spec(
                 401,
-                "Wrong email or password, or a deactivated account",
+                "Wrong email or password, or a deactivated account; or `second-factor-"
+                "required`: the password was right and the account has an authenticator, "
+                "so the sign-in finishes at `POST /auth/2fa/verify` with the `challenge`",
                 problem_example(401, "unauthenticated", "invalid email or password"),
+                SECOND_FACTOR_REQUIRED,
             ),
             **_429,
         },

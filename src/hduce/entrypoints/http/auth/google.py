@@ -19,7 +19,7 @@ from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleS
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.application.ports import IdentityProviderUnavailable
 from hduce.domain.errors import AuthenticationFailed
-from hduce.entrypoints.http.auth.auth import NO_STORE
+from hduce.entrypoints.http.auth.auth import NO_STORE, SECOND_FACTOR_REQUIRED
 from hduce.entrypoints.http.auth.cookies import (
     OAUTH_COOKIE,
     cleared_oauth_cookie,
@@ -137,6 +137,7 @@ class GoogleAuthController(Controller):
                     "unauthenticated",
                     "this sign-in expired or was used already; start again",
                 ),
+                SECOND_FACTOR_REQUIRED,
             ),
             **_UNAVAILABLE,
         },

@@ -31,7 +31,9 @@ SECURITY_SCHEMES: Final[dict[str, SecurityScheme]] = {
         scheme="bearer",
         bearer_format="JWT",
         description="The `access_token` of `POST /api/v1/auth/login` (or `/auth/refresh`) "
-        "in `Authorization: Bearer <token>`. Cookies are ignored when it is present.",
+        "in `Authorization: Bearer <token>`. Cookies are ignored when it is present. "
+        "With `HDUCE_REQUIRE_ADMIN_2FA`, an admin session that did not pass a second factor "
+        "is answered 403 `second-factor-enrolment-required` everywhere but `/auth/2fa`.",
     ),
     ACCESS_COOKIE_SCHEME: SecurityScheme(
         type="apiKey",

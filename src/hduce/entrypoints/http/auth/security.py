@@ -11,7 +11,10 @@ The mechanism, for this issue's controllers and every later one:
   No credentials -> None (anonymous); bad credentials -> ``AuthenticationFailed``.
   Resolution is lazy, so public endpoints never fail on a stale cookie.
 * Guards: ``requires_auth`` (anyone signed in) and ``requires_role(Role.ADMIN, ...)``.
-  Anonymous -> 401, wrong role -> 403. Put them on controllers or handlers.
+  Anonymous -> 401, wrong role -> 403. Put them on controllers or handlers. With
+  ``HDUCE_REQUIRE_ADMIN_2FA`` they also refuse an admin session that did not pass a
+  second factor (403, ``AdminSecondFactorRule``), but on handlers whose ``opt`` has
+  ``BEFORE_SECOND_FACTOR`` (the ``/auth/2fa`` routes, where that admin gets one).
 * Dependencies ``principal`` (``Principal``: the account's access state + token claims) and
   ``actor`` (``hduce.domain.identity.Actor``), in ``AUTH_DEPENDENCIES``; register them
   on a controller, router or the app, then declare ``actor: Actor`` in a handler.
@@ -34,6 +37,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
 from hduce.application.identity.sessions import Authenticate, Principal
+from hduce.application.identity.two_factor import AdminSecondFactorRule
 from hduce.domain.errors import AuthenticationFailed, DomainError, PermissionDenied
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
@@ -129,11 +133,24 @@ async def _resolve(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal 
     return principal
 
 
+#: ``opt`` key of the route handlers an admin session without a second factor may use
+#: while ``HDUCE_REQUIRE_ADMIN_2FA`` is on (the ``/auth/2fa`` routes).
+BEFORE_SECOND_FACTOR: Final = "before_second_factor"
+
+
 async def require_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal = await authenticate(connection)
     if principal is None:
         raise AuthenticationFailed("authentication required")
+    if principal.user.role is Role.ADMIN and not _before_second_factor(connection):
+        rule = await request_container(connection).get(AdminSecondFactorRule)
+        await rule.check(principal)
     return principal
+
+
+def _before_second_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get(BEFORE_SECOND_FACTOR))
 
 
 # ------------------------------------------------------------------ guards

@@ -1,7 +1,7 @@
 """User sessions: what each sign-in was made with (client, coarse network), and when.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-06 00:00:00
 
 One row per refresh-token family. Whether a session is still active is not stored
