@@ -146,10 +146,13 @@ def background_services(
 
     metrics = periodic_service("outbox-metrics", 5.0, outbox_metrics)
     if mode == "api":
-        initialise_metrics()
+        initialise_metrics(http=True)
         return [metrics]
     initialise_metrics(
-        {route.handler.consumer: tuple(sorted(route.event_types)) for route in event_routes()}
+        http=mode == "all",
+        consumers={
+            route.handler.consumer: tuple(sorted(route.event_types)) for route in event_routes()
+        },
     )
     consumer_metrics = PrometheusConsumerMetrics()
 

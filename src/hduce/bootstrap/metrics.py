@@ -347,17 +347,21 @@ _MOVES = (
 )
 
 
-def initialise_metrics(consumers: dict[str, tuple[str, ...]] | None = None) -> None:
+def initialise_metrics(*, http: bool, consumers: dict[str, tuple[str, ...]] | None = None) -> None:
     """Create the common label values at 0, so a scrape shows them (and rate() works)
-    before the first event. ``consumers``: each consumer this process runs and the
-    event types it handles (None: this process consumes nothing)."""
-    for outcome in ("created", "conflict", "refused"):
-        BOOKINGS.labels(outcome=outcome)
-    for from_status, to_status in _MOVES:
+    before the first event. ``http``: this process serves the API (bookings, sign-ins);
+    ``consumers``: each consumer this process runs and the event types it handles (None:
+    it relays and consumes nothing)."""
+    for from_status, to_status in _MOVES:  # requests, and the expiry sweep
         APPOINTMENT_TRANSITIONS.labels(from_status=from_status.value, to_status=to_status.value)
-    for method in ("password", "google", "refresh"):
-        for login_outcome in ("success", "failure"):
-            LOGINS.labels(method=method, outcome=login_outcome)
+    if http:
+        for outcome in ("created", "conflict", "refused"):
+            BOOKINGS.labels(outcome=outcome)
+        for method in ("password", "google", "refresh"):
+            for login_outcome in ("success", "failure"):
+                LOGINS.labels(method=method, outcome=login_outcome)
+    if consumers is None:
+        return
     for channel in ("email", "sms"):
         for status in ("sent", "failed"):
             NOTIFICATIONS_SENT.labels(channel=channel, status=status)
@@ -365,7 +369,8 @@ def initialise_metrics(consumers: dict[str, tuple[str, ...]] | None = None) -> N
         REMINDERS.labels(outcome=reminder)
     for event_type in CATALOGUE:
         EVENTS_PUBLISHED.labels(type=event_type)
-    for consumer, types in (consumers or {}).items():
+    for consumer, types in consumers.items():
+        CONSUMER_LAG_SECONDS.labels(consumer=consumer)
         for reason in ("malformed", "failed"):
             EVENTS_DEAD_LETTERED.labels(consumer=consumer, reason=reason)
         for event_type in types:
