@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mutabl
 from typing import Any
 
 import structlog
-import uvicorn
 from dishka import AsyncContainer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -94,11 +93,27 @@ async def _answer(
     await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The worker handles SIGINT/SIGTERM itself (``run_worker``) and stops this server.
-        yield
+def _server(app: WorkerEndpoints) -> Any:
+    """A uvicorn server for ``app`` (imported only when a port is set: a worker without
+    one loads no HTTP server at all)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # The worker handles SIGINT/SIGTERM itself (``run_worker``) and stops us.
+            yield
+
+    return Server(
+        uvicorn.Config(
+            app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+        )
+    )
 
 
 def _bound_socket(host: str, port: int) -> socket.socket:
@@ -127,16 +142,7 @@ async def worker_endpoints(container: AsyncContainer, settings: Settings) -> Asy
         return
     host = settings.http.host
     sock = _bound_socket(host, port)
-    server = _Server(
-        uvicorn.Config(
-            WorkerEndpoints(container),
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=False,
-        )
-    )
+    server = _server(WorkerEndpoints(container))
     task = asyncio.create_task(server.serve(sockets=[sock]), name="worker-http")
     log.info("worker endpoints listening", url=f"http://{host}:{port}/health/ready")
     try:
