@@ -4,7 +4,8 @@
   on the HTTP port counts every request, whichever worker answered the scrape (ADR
   0011: a private multiprocess directory);
 * ``hduce api`` and ``hduce worker`` on PostgreSQL and Redis: a booking, a conflict, a
-  booking out of hours, an approval and a failed sign-in move the API's counters; the
+  booking out of hours, an approval, a failed sign-in and a notification stream move
+  the API's counters; the
   worker's own /metrics (``HDUCE_WORKER_HTTP_PORT``) shows the events it relayed and
   consumed and the emails it sent.
 """
@@ -26,7 +27,7 @@ from tests.e2e.server import (
     running_server,
     running_worker,
 )
-from tests.e2e.split_support import first_free_weekday, seed_clinic
+from tests.e2e.split_support import StreamWatcher, first_free_weekday, seed_clinic
 from tests.integration.brokers.support import wait_until
 from tests.metrics import scraped_sum
 
@@ -122,6 +123,14 @@ async def test_bookings_move_the_api_counters_and_events_the_workers(
             )
             ready = await client.get("/health/ready")
             api_metrics = (await client.get("/metrics")).text
+            async with StreamWatcher(client, clinic.headers[first.id]).open():
+                streaming = (await client.get("/metrics")).text
+
+            async def stream_closed() -> bool:
+                scraped = (await client.get("/metrics")).text
+                return scraped_sum(scraped, "hduce_sse_streams_open") == 0
+
+            await wait_until(stream_closed, timeout=30, what="the stream counted as closed")
 
         async with httpx.AsyncClient(base_url=worker_url, timeout=30) as worker:
 
@@ -174,6 +183,7 @@ async def test_bookings_move_the_api_counters_and_events_the_workers(
         assert api("hduce_readiness_up", check=check) == 1
     assert api("hduce_outbox_backlog") >= 0  # the API watches the outbox too
     assert "hduce_sse_streams_open 0.0" in api_metrics
+    assert scraped_sum(streaming, "hduce_sse_streams_open") == 1
 
     def of_worker(name: str, **labels: str) -> float:
         return scraped_sum(worker_metrics, name, **labels)
