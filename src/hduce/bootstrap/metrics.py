@@ -40,6 +40,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     start_http_server,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -60,6 +61,10 @@ from hduce.domain.events import CATALOGUE, DomainEvent
 METRICS_PATH = "/metrics"
 
 _log = structlog.get_logger(__name__)
+
+# No ``*_created`` series: the multiprocess mode has none, and one process or several
+# should show the same names (``rate()`` does not need them).
+disable_created_metrics()
 
 OUTBOX_BACKLOG = Gauge(
     "hduce_outbox_backlog",
