@@ -72,6 +72,7 @@ POSITIVE_STATUSES: Final = ["2xx", "3xx", "401", "403", "404", "409", "412", "42
 #: as accepted by ``positive_data_acceptance``; every other check still applies.
 RULES_BEYOND_THE_SCHEMA: Final = {
     ("GET", "/api/v1/admin/audit"): "'to' after 'from'",
+    ("POST", "/api/v1/admin/service-clients"): "a name that is not blank",
     ("GET", "/api/v1/admin/stats"): "'to' after 'from', a window of at most 366 days",
     ("GET", "/api/v1/doctors/{doctor_id}/slots"): "'to' after 'from', at most 31 days",
     ("POST", "/api/v1/appointments"): "patient_id when a doctor or an admin books; "

@@ -24,7 +24,8 @@ do what breaks a cell.
 
 To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
 ``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
-{admin_id}, {specialty_id}, {appointment_id}, {notification_id}); add world-wide ids
+{admin_id}, {specialty_id}, {appointment_id}, {notification_id},
+{service_client_id}); add world-wide ids
 with a ``WORLD_SETUP`` hook, and per-call ones with the case's ``setup`` (run before
 each principal's call, on a clock reset to ``NOW``: for a fresh appointment when the
 call changes its state). ``test_every_route_is_in_the_matrix`` fails until each route
@@ -47,13 +48,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from hduce.application.identity.service_clients import RegisterServiceClient
 from hduce.application.ports import UnitOfWorkFactory
+from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
 from tests.e2e.harness import (
@@ -233,6 +237,8 @@ class Case:
     route: str | None = None
     #: Extra request headers (a precondition such as If-Match).
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Send ``body`` form-encoded (the OAuth endpoints) instead of as JSON.
+    form: bool = False
 
     @property
     def id(self) -> str:
@@ -568,6 +574,14 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),
+    # ---------------------------------------------------------------- service clients
+    Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),
+    Case("GET", "/admin/service-clients", only(ADMIN)),
+    Case("POST", "/admin/service-clients/{service_client_id}/revoke", only(ADMIN)),
+    # Service clients only: a user's token is no client credential (401 invalid_client
+    # for everyone); tests/e2e/identity/test_service_tokens.py covers the clients.
+    Case("POST", "/oauth/introspect", public(401), body={"token": "any"}, form=True),
+    Case("POST", "/oauth/revoke", public(401), body={"token": "any"}, form=True),
 ]
 
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
@@ -584,6 +598,16 @@ async def _clinic_ids(world: World) -> None:
 
 
 WORLD_SETUP.append(_clinic_ids)
+
+
+async def _service_client_id(world: World) -> None:
+    register = await world.client.container.get(RegisterServiceClient)
+    admin = Actor(Role.ADMIN, UUID(world.clinic.id(ADMIN)))
+    registered = await register(admin, "Matrix service")
+    world.ids["service_client_id"] = registered.client.client_id
+
+
+WORLD_SETUP.append(_service_client_id)
 
 
 @pytest.fixture
@@ -647,9 +671,12 @@ async def _call(world: World, case: Case, who: str) -> int:
         status = await response_status(world.client.app, case.method, url, headers)
         assert status < 500, f"{case.id} as {who}: {status}"
         return status
-    response = await world.client.request(
-        case.method, url, headers=headers, json=body if body is not None else None
-    )
+    if case.form:
+        response = await world.client.request(case.method, url, headers=headers, data=body)
+    else:
+        response = await world.client.request(
+            case.method, url, headers=headers, json=body if body is not None else None
+        )
     assert response.status_code < 500, f"{case.id} as {who}: {response.text}"
     if case.check is not None and response.is_success:
         case.check(world, who, response)

@@ -72,6 +72,13 @@ from hduce.application.ports.persistence import (
     UserQuery,
     UserRepository,
 )
+from hduce.application.ports.service_tokens import (
+    ServiceClient,
+    ServiceClientStore,
+    SigningKeyMaker,
+    SigningKeyRecord,
+    SigningKeyStore,
+)
 from hduce.application.ports.statistics import (
     AppointmentFigures,
     ClinicStatistics,
@@ -145,6 +152,11 @@ __all__ = [
     "Reused",
     "RotateResult",
     "Rotated",
+    "ServiceClient",
+    "ServiceClientStore",
+    "SigningKeyMaker",
+    "SigningKeyRecord",
+    "SigningKeyStore",
     "SmsSender",
     "SpecialtyCount",
     "SpecialtyRepository",
