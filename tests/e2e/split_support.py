@@ -22,8 +22,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from hduce.adapters.security import Argon2Parameters
 from hduce.bootstrap.container import build_container
@@ -40,6 +38,7 @@ from tests.e2e.harness import (
 )
 from tests.e2e.server import hduce_command
 from tests.integration.delivery.sms_provider import ReceivedSms
+from tests.metrics import multiprocess_sum
 from tests.services import ReceivedMail
 
 # ------------------------------------------------------------------ the clinic
@@ -140,9 +139,7 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def counter(self, name: str, **labels: str) -> float:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self.metrics_dir))
-        return registry.get_sample_value(name, labels) or 0.0
+        return multiprocess_sum(self.metrics_dir, name, **labels)
 
     def consumed(self) -> float:
         """Events this worker's notification consumer handled."""

@@ -4,7 +4,6 @@ the app's process (one worker) or in the server's parent, aggregating every work
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from hduce.entrypoints.http import create_app
 from tests.e2e.server import (
     clean_environment,
     free_port,
-    hduce_command,
     run_command,
     running_server,
 )
@@ -107,22 +105,31 @@ def test_several_workers_report_together_through_the_parent(tmp_path: Path) -> N
     assert counted == 20
 
 
-def test_several_workers_without_a_multiprocess_dir_are_refused(tmp_path: Path) -> None:
+def test_several_workers_without_a_multiprocess_dir_get_a_private_one(tmp_path: Path) -> None:
+    metrics_port = free_port()
     env = clean_environment(
         HDUCE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
-        HDUCE_METRICS_PORT=str(free_port()),
-        HDUCE_HTTP_PORT=str(free_port()),
+        HDUCE_METRICS_PORT=str(metrics_port),
+        HDUCE_HTTP_WORKERS="2",
+        TMPDIR=str(tmp_path),  # where the parent makes its private directory
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    run_command(["db", "upgrade"], env, tmp_path)
 
-    result = subprocess.run(
-        [*hduce_command(), "api", "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    scrape_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with running_server(tmp_path, env, command="api", timeout=60) as base_url:
+        [private] = tmp_path.glob("hduce-metrics-*")
+        before = _requests_counted(httpx.get(scrape_url, timeout=5).text, "/health")
+        with httpx.Client(base_url=base_url) as client:
+            for _ in range(10):
+                client.get("/health", headers={"Connection": "close"})
+        deadline = time.monotonic() + 30
+        while True:
+            counted = _requests_counted(httpx.get(scrape_url, timeout=5).text, "/health") - before
+            if counted >= 10 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        writers = _writers(private)
 
-    assert result.returncode == 2
-    assert "HDUCE_METRICS_PORT with 2 workers needs PROMETHEUS_MULTIPROC_DIR" in result.stderr
+    assert counted == 10
+    assert writers  # the workers counted in the private directory

@@ -19,6 +19,7 @@ from hduce.bootstrap.settings import Settings
 from hduce.domain import events
 from hduce.domain.events import DomainEvent
 from hduce.domain.notifications import Notification
+from tests.metrics import sample_sum
 from tests.unit.adapters.contract import user_registered
 from tests.unit.domain.builders import CAST, NOW, POLICY, book
 
@@ -50,7 +51,7 @@ class Recording(Provider):
 
 def consumed(outcome: str) -> float:
     labels = {"consumer": "notifications", "outcome": outcome}
-    return REGISTRY.get_sample_value("hduce_events_consumed_total", labels) or 0.0
+    return sample_sum(REGISTRY, "hduce_events_consumed_total", **labels)
 
 
 async def test_consumers_subscribe_from_the_routing_table(tmp_path: Path) -> None:

@@ -24,9 +24,9 @@ WORKER = (
 )
 
 
-def _loaded(program: str, tmp_path: Path) -> list[str]:
+def _loaded(program: str, tmp_path: Path, unused: tuple[str, ...] = UNUSED) -> list[str]:
     probe = program + (
-        f"import sys\nprint('LOADED:' + ','.join(m for m in {UNUSED!r} if m in sys.modules))"
+        f"import sys\nprint('LOADED:' + ','.join(m for m in {unused!r} if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDUCE_")} | {
         "HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
@@ -46,3 +46,8 @@ def test_the_api_process_loads_no_broker_client_nor_unused_libraries(tmp_path: P
 
 def test_an_in_process_worker_loads_no_broker_client(tmp_path: Path) -> None:
     assert _loaded(WORKER, tmp_path) == []
+
+
+def test_a_worker_loads_neither_the_http_api_nor_an_http_server(tmp_path: Path) -> None:
+    # Its own endpoints (HDUCE_WORKER_HTTP_PORT) load uvicorn only when the port is set.
+    assert _loaded(WORKER, tmp_path, ("hduce.entrypoints.http", "uvicorn", "granian")) == []

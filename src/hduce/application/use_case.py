@@ -42,7 +42,7 @@ async def load(get: Callable[[K], Awaitable[T | None]], key: K, entity: str) -> 
 class Audit:
     """Writes the audit entries of one change by ``actor`` into its unit of work."""
 
-    __slots__ = ("_actor", "_clock", "_log", "recorded")
+    __slots__ = ("_actor", "_clock", "_log", "entries", "recorded")
 
     def __init__(self, log: AuditLog, actor: Actor, clock: Clock) -> None:
         self._log = log
@@ -50,6 +50,8 @@ class Audit:
         self._clock = clock
         #: True once an entry is written: the change then commits (see ``UseCase.change``).
         self.recorded = False
+        #: The entries written, in order (what a use case reports once committed).
+        self.entries: list[AuditEntry] = []
 
     async def __call__(
         self,
@@ -70,6 +72,7 @@ class Audit:
             **details,
         )
         await self._log.add(entry)
+        self.entries.append(entry)
         self.recorded = True
 
 

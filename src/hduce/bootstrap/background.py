@@ -32,7 +32,11 @@ from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EventHandler
 from hduce.bootstrap.messaging import consuming_broker
-from hduce.bootstrap.metrics import EVENTS_CONSUMED, record_outbox_stats
+from hduce.bootstrap.metrics import (
+    PrometheusConsumerMetrics,
+    initialise_metrics,
+    record_outbox_stats,
+)
 from hduce.bootstrap.outages import outage_of
 from hduce.bootstrap.settings import Settings
 from hduce.domain.events import DomainEvent
@@ -144,7 +148,15 @@ def background_services(
 
     metrics = periodic_service("outbox-metrics", 5.0, outbox_metrics)
     if mode == "api":
+        initialise_metrics(http=True)
         return [metrics]
+    initialise_metrics(
+        http=mode == "all",
+        consumers={
+            route.handler.consumer: tuple(sorted(route.event_types)) for route in event_routes()
+        },
+    )
+    consumer_metrics = PrometheusConsumerMetrics()
 
     async def run_relay() -> None:
         relay = await container.get(OutboxRelay)
@@ -158,12 +170,13 @@ def background_services(
 
     def metered(handler: EventConsumer) -> EventHandler:
         async def on_event(event: DomainEvent) -> None:
+            consumer_metrics.started(handler.consumer, event)
             try:
                 await handler(event)
             except Exception:
-                EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="failed").inc()
+                consumer_metrics.failed(handler.consumer, event)
                 raise
-            EVENTS_CONSUMED.labels(consumer=handler.consumer, outcome="processed").inc()
+            consumer_metrics.processed(handler.consumer, event)
             log.debug("event handled", consumer=handler.consumer, event_type=event.type)
 
         return on_event

@@ -25,6 +25,7 @@ from hduce.bootstrap.providers.event_documentation import EventDocumentationProv
 from hduce.bootstrap.providers.events import EventBusProvider
 from hduce.bootstrap.providers.identity import IdentityProvider
 from hduce.bootstrap.providers.messaging import MessagingProvider
+from hduce.bootstrap.providers.metrics import MetricsProvider
 from hduce.bootstrap.providers.notifications import NotificationsProvider
 from hduce.bootstrap.providers.persistence import SqlPersistenceProvider
 from hduce.bootstrap.providers.readiness import ReadinessProvider
@@ -79,6 +80,8 @@ def providers(
         AdminProvider(),
         MessagingProvider(),
         DemoProvider(),
+        # Last: replaces the sign-in use cases by counted ones.
+        MetricsProvider(google_sign_in=google),
     ]
 
 

@@ -171,6 +171,8 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
     from granian.constants import Interfaces, Loops
     from granian.log import LogLevels
 
+    from hduce.bootstrap.multiprocess import multiprocess_directory
+
     settings = load_settings()
     configure_logging(settings)
     log = structlog.get_logger("hduce.cli")
@@ -204,10 +206,13 @@ def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int 
         log_dictconfig=logging_dict_config(settings),
         log_access=False,  # our middleware writes the access log, with the request id
     )
-    from hduce.bootstrap.metrics import workers_metrics_listener
-
     with contextlib.ExitStack() as stack:
         stack.callback(port_claim.close)
+        # Before prometheus_client is imported here: the workers are forked from this
+        # process and must count in files, so that /metrics reports all of them.
+        stack.enter_context(multiprocess_directory(workers))
+        from hduce.bootstrap.metrics import workers_metrics_listener
+
         try:
             stack.enter_context(workers_metrics_listener(settings, host, workers))
         except SettingsError as exc:

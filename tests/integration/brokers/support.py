@@ -25,8 +25,6 @@ from faststream.kafka import KafkaBroker
 from faststream.nats import NatsBroker, PullSub
 from faststream.rabbit import RabbitBroker
 from faststream.redis import RedisBroker, StreamSub
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from hduce.adapters.messaging.brokers import (
     nats_dead_letter_stream,
@@ -46,6 +44,7 @@ from hduce.bootstrap.settings import Settings
 from hduce.domain.identity import Role, User
 from hduce.domain.notifications import Notification
 from tests.e2e.server import clean_environment, hduce_command
+from tests.metrics import multiprocess_sum
 from tests.services import kafka_bootstrap_servers
 
 JWT_SECRET = "broker-round-trip-secret-0123456789abcdef"
@@ -255,9 +254,7 @@ def workers(
 
 def metric(metrics_dir: Path, name: str, **labels: str) -> float:
     """A counter summed over every worker process (PROMETHEUS_MULTIPROC_DIR)."""
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(metrics_dir))
-    return registry.get_sample_value(name, labels) or 0.0
+    return multiprocess_sum(metrics_dir, name, **labels)
 
 
 # --------------------------------------------------------------------------- the broker, raw

@@ -92,9 +92,13 @@ of that message, where the dishka integration keeps its request container)."""
 
 
 class ConsumerMetrics(Protocol):
-    def processed(self, consumer: str) -> None: ...
+    def started(self, consumer: str, event: DomainEvent) -> None:
+        """A decoded event reached its handler (once per message, before the attempts)."""
+        ...
 
-    def failed(self, consumer: str) -> None:
+    def processed(self, consumer: str, event: DomainEvent) -> None: ...
+
+    def failed(self, consumer: str, event: DomainEvent) -> None:
         """One attempt failed (it may be retried)."""
         ...
 
@@ -200,11 +204,12 @@ class Consumers:
             await message.ack()
             return
         handler = await self._resolve(handler_type, context)
+        self._metrics.started(consumer, event)
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 await handler(event)
             except Exception as error:
-                self._metrics.failed(consumer)
+                self._metrics.failed(consumer, event)
                 if attempt == self._retry.max_attempts:
                     log.error(
                         "event handler gave up",
@@ -228,7 +233,7 @@ class Consumers:
                 )
                 await asyncio.sleep(delay)
             else:
-                self._metrics.processed(consumer)
+                self._metrics.processed(consumer, event)
                 await message.ack()
                 log.debug(
                     "event handled",

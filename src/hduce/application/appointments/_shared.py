@@ -13,7 +13,13 @@ from datetime import datetime
 from uuid import UUID
 
 from hduce.application.access import ensure_can_view
-from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from hduce.application.ports import (
+    NO_METRICS,
+    AppointmentMetrics,
+    Clock,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from hduce.application.use_case import Audit, UseCase
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import NotFound, PreconditionFailed, SlotConflict
@@ -26,14 +32,20 @@ class AppointmentUseCase(UseCase):
     """A use case over appointments: the frame plus the clinic's scheduling policy.
 
     Its changes tell a caller of a slot conflict only what is theirs to know
-    (``conflict_seen_by``), whether the domain or the storage found the overlap.
+    (``conflict_seen_by``), whether the domain or the storage found the overlap, and
+    report each committed status move of an existing appointment to ``metrics``.
     """
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        policy: SchedulingPolicy,
+        metrics: AppointmentMetrics = NO_METRICS,
     ) -> None:
         super().__init__(uow_factory, clock)
         self._policy = policy
+        self._metrics = metrics
 
     @asynccontextmanager
     async def change(
@@ -45,6 +57,11 @@ class AppointmentUseCase(UseCase):
         except SlotConflict as conflict:
             # The storage's own error stays the cause; the full conflict goes no further.
             raise conflict_seen_by(actor, conflict) from conflict.__cause__
+        # Committed: every status change was audited (``audit_status``).
+        for entry in frame[1].entries:
+            from_status = entry.details.get("from_status")
+            if entry.target_type == "appointment" and from_status and "to_status" in entry.details:
+                self._metrics.transition(from_status, entry.details["to_status"])
 
 
 async def visit_slot(

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import time
+
 from hduce.application.access import ensure_can_book
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.errors import BusinessRuleViolation, InvalidInput, NotFound, SlotConflict
 from hduce.domain.identity import Role
 
 
 class BookAppointment(AppointmentUseCase):
     async def __call__(self, command: BookAppointmentCommand) -> Appointment:
+        try:
+            appointment = await self._book(command)
+        except SlotConflict:
+            self._metrics.booking("conflict")
+            raise
+        except BusinessRuleViolation:
+            self._metrics.booking("refused")
+            raise
+        self._metrics.booking("created")
+        return appointment
+
+    async def _book(self, command: BookAppointmentCommand) -> Appointment:
         actor = command.actor
         patient_id = command.patient_id
         if patient_id is None:
@@ -29,21 +43,25 @@ class BookAppointment(AppointmentUseCase):
             slot = await visit_slot(uow, command.doctor_id, command.starts_at, command.ends_at)
             now = self._clock.now()
             availability = await uow.availability.get(command.doctor_id, slot)
-            existing = await uow.appointments.occupying_overlapping(
-                slot, doctor_id=command.doctor_id, patient_id=patient_id
-            )
-            appointment = Appointment.book(
-                actor=actor,
-                patient_id=patient_id,
-                doctor_id=command.doctor_id,
-                slot=slot,
-                reason=command.reason,
-                now=now,
-                policy=self._policy,
-                availability=availability,
-                existing=existing,
-                approve=command.approve,
-            )
-            await uow.appointments.add(appointment)
+            checking = time.perf_counter()
+            try:
+                existing = await uow.appointments.occupying_overlapping(
+                    slot, doctor_id=command.doctor_id, patient_id=patient_id
+                )
+                appointment = Appointment.book(
+                    actor=actor,
+                    patient_id=patient_id,
+                    doctor_id=command.doctor_id,
+                    slot=slot,
+                    reason=command.reason,
+                    now=now,
+                    policy=self._policy,
+                    availability=availability,
+                    existing=existing,
+                    approve=command.approve,
+                )
+                await uow.appointments.add(appointment)
+            finally:
+                self._metrics.conflict_check(time.perf_counter() - checking)
             await audit_status(audit, appointment, "appointment.booked", now)
         return appointment

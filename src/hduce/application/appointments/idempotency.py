@@ -42,6 +42,8 @@ from hduce.application.appointments._shared import AppointmentUseCase
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.ports import (
+    NO_METRICS,
+    AppointmentMetrics,
     AppointmentRepository,
     Clock,
     IdempotencyRecord,
@@ -133,8 +135,9 @@ class BookAppointmentOnce(AppointmentUseCase):
         clock: Clock,
         policy: SchedulingPolicy,
         ttl: timedelta = IDEMPOTENCY_TTL,
+        metrics: AppointmentMetrics = NO_METRICS,
     ) -> None:
-        super().__init__(uow_factory, clock, policy)
+        super().__init__(uow_factory, clock, policy, metrics)
         self._ttl = ttl
 
     async def __call__(
@@ -169,7 +172,10 @@ class BookAppointmentOnce(AppointmentUseCase):
                 raise _KeyTaken
 
         book = BookAppointment(
-            _StoringUnitOfWorkFactory(self._uow_factory, store_response), self._clock, self._policy
+            _StoringUnitOfWorkFactory(self._uow_factory, store_response),
+            self._clock,
+            self._policy,
+            self._metrics,
         )
         try:
             await book(command)

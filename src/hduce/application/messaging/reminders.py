@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.application.ports import NO_METRICS, Clock, ReminderMetrics, UnitOfWorkFactory
 from hduce.domain.appointments import Appointment
 from hduce.domain.events import DomainEvent, ReminderDue
 
 CONSUMER_NAME = "reminders"
 DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://hduce.dev/reminders")
+#: A reminder sent this long after it fell due counts as late (the sweep runs every
+#: minute: later than two sweeps means no scheduler ran, or one was stuck).
+LATE_REMINDER = timedelta(minutes=2)
 
 
 def reminder_key(appointment_id: UUID, offset: timedelta) -> UUID:
@@ -30,6 +33,7 @@ class SendDueReminders:
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
+        metrics: ReminderMetrics = NO_METRICS,
     ) -> None:
         # No offsets is valid (HDUCE_REMINDER_OFFSETS=none): the sweep then sends nothing.
         if any(o <= timedelta(0) for o in offsets):
@@ -37,6 +41,7 @@ class SendDueReminders:
         self._uow_factory = uow_factory
         self._clock = clock
         self._offsets = tuple(sorted(offsets))  # smallest first
+        self._metrics = metrics
 
     async def __call__(self) -> int:
         """Emit ``reminder.due`` for every reminder that fell due; returns how many."""
@@ -47,7 +52,7 @@ class SendDueReminders:
             upcoming = await uow.appointments.approved_starting_between(
                 now, now + self._offsets[-1]
             )
-        emitted = 0
+        emitted = claimed_in_all = late = 0
         for appointment in upcoming:
             due = [o for o in self._offsets if appointment.starts_at - o <= now]
             if not due:
@@ -64,8 +69,14 @@ class SendDueReminders:
                 # claimed too so a late scheduler does not send a stale "in 24 h".
                 if due[0] in claimed:
                     uow.emit(_reminder_event(appointment, due[0], now))
-                    emitted += 1
                 await uow.commit()
+            claimed_in_all += len(claimed)
+            if due[0] in claimed:
+                emitted += 1
+                late += now - (appointment.starts_at - due[0]) > LATE_REMINDER
+        self._metrics.reminders("due", claimed_in_all)
+        self._metrics.reminders("sent", emitted)
+        self._metrics.reminders("late", late)
         return emitted
 
 

@@ -42,6 +42,14 @@ from hduce.application.ports.messaging import (
     OutboxStats,
     RelayResult,
 )
+from hduce.application.ports.metrics import (
+    NO_METRICS,
+    AppointmentMetrics,
+    BookingOutcome,
+    NoMetrics,
+    ReminderMetrics,
+    ReminderOutcome,
+)
 from hduce.application.ports.persistence import (
     REPOSITORY_NAMES,
     AppointmentQuery,
@@ -90,16 +98,19 @@ from hduce.application.ports.system import (
 )
 
 __all__ = [
+    "NO_METRICS",
     "REPOSITORY_NAMES",
     "AccessToken",
     "AccessTokenClaims",
     "AccessTokenIssuer",
     "AccessTokenVerifier",
     "AppointmentFigures",
+    "AppointmentMetrics",
     "AppointmentQuery",
     "AppointmentRepository",
     "AuditLog",
     "AvailabilityRepository",
+    "BookingOutcome",
     "Cache",
     "ClientNamer",
     "ClinicStatistics",
@@ -114,6 +125,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IdentityProviderUnavailable",
+    "NoMetrics",
     "NotificationRepository",
     "OidcIdentity",
     "OidcProvider",
@@ -136,6 +148,8 @@ __all__ = [
     "RefreshTokenRecord",
     "RefreshTokenStore",
     "RelayResult",
+    "ReminderMetrics",
+    "ReminderOutcome",
     "Repositories",
     "Reused",
     "RotateResult",

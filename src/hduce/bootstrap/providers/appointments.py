@@ -23,7 +23,7 @@ from hduce.application.appointments.transitions import (
     MarkNoShow,
     RejectAppointment,
 )
-from hduce.application.ports import Clock, UnitOfWorkFactory
+from hduce.application.ports import AppointmentMetrics, Clock, UnitOfWorkFactory
 from hduce.domain.scheduling import SchedulingPolicy
 
 
@@ -48,6 +48,10 @@ class AppointmentsProvider(Provider):
 
     @provide
     def book_once(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: SchedulingPolicy
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        policy: SchedulingPolicy,
+        metrics: AppointmentMetrics,
     ) -> BookAppointmentOnce:
-        return BookAppointmentOnce(uow_factory, clock, policy)
+        return BookAppointmentOnce(uow_factory, clock, policy, metrics=metrics)

@@ -18,6 +18,7 @@ from hduce.bootstrap.messaging import (
     AsyncApiDocument,
     package_version,
 )
+from hduce.domain.events import DomainEvent
 
 IN_PROCESS_NOTE = (
     " This process has no broker (HDUCE_BROKER_URL is unset): events go from the "
@@ -31,9 +32,11 @@ async def _never(handler: type[EventConsumer], context: Any) -> EventConsumer:
 
 
 class _Uncounted:
-    def processed(self, consumer: str) -> None: ...
+    def started(self, consumer: str, event: DomainEvent) -> None: ...
 
-    def failed(self, consumer: str) -> None: ...
+    def processed(self, consumer: str, event: DomainEvent) -> None: ...
+
+    def failed(self, consumer: str, event: DomainEvent) -> None: ...
 
     def dead_lettered(self, consumer: str, reason: str) -> None: ...
 

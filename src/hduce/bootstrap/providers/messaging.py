@@ -8,7 +8,7 @@ from dishka import Provider, Scope, provide
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay, RelaySettings
 from hduce.application.messaging.reminders import SendDueReminders
-from hduce.application.ports import Clock, Outbox, UnitOfWorkFactory
+from hduce.application.ports import Clock, Outbox, ReminderMetrics, UnitOfWorkFactory
 from hduce.bootstrap.settings import Settings
 
 
@@ -23,9 +23,15 @@ class MessagingProvider(Provider):
 
     @provide
     def send_due_reminders(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: Settings
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        settings: Settings,
+        metrics: ReminderMetrics,
     ) -> SendDueReminders:
-        return SendDueReminders(uow_factory, clock, settings.reminders.offsets or ())
+        return SendDueReminders(
+            uow_factory, clock, settings.reminders.offsets or (), metrics=metrics
+        )
 
     @provide
     def purge_expired_records(

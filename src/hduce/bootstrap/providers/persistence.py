@@ -19,7 +19,7 @@ from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
-from hduce.adapters.sql.readiness import DatabaseProbe
+from hduce.adapters.sql.readiness import DatabaseProbe, MigrationsProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
 from hduce.adapters.sql.second_factor import SqlSecondFactorStore
 from hduce.adapters.sql.sessions import SqlSessionStore
@@ -92,6 +92,10 @@ class SqlPersistenceProvider(Provider):
     @provide
     def database_probe(self, engine: AsyncEngine) -> DatabaseProbe:
         return DatabaseProbe(engine)
+
+    @provide
+    def migrations_probe(self, engine: AsyncEngine, database: DatabaseProbe) -> MigrationsProbe:
+        return MigrationsProbe(engine, database)
 
 
 class InMemoryPersistenceProvider(Provider):

@@ -1,7 +1,8 @@
-"""What ``GET /health/ready`` checks: the database, Redis when it is configured, and
-the broker when ``HDUCE_BROKER_URL`` is set. The broker only degrades readiness:
-without it bookings go on (their events wait in the outbox), so a load balancer
-should keep sending traffic."""
+"""What ``GET /health/ready`` checks: the database and its migrations, Redis when it
+is configured, and the broker when ``HDUCE_BROKER_URL`` is set. The broker only
+degrades the API's readiness: without it bookings go on (their events wait in the
+outbox), so a load balancer should keep sending traffic; a worker, which cannot work
+without it, counts it as required (``hduce.bootstrap.health``)."""
 
 # No ``from __future__ import annotations``: the broker variants are defined inside a
 # function (their imports load FastStream), and dishka reads their annotations, which
@@ -14,16 +15,18 @@ from dishka import Provider, Scope
 from redis.asyncio import Redis
 
 from hduce.adapters.redis.client import RedisReadiness
-from hduce.adapters.sql.readiness import DatabaseProbe
+from hduce.adapters.sql.readiness import DatabaseProbe, MigrationsProbe
 from hduce.application.ports import ReadinessProbes
 
 
-def database_only(database: DatabaseProbe) -> ReadinessProbes:
-    return ReadinessProbes((database,))
+def database_only(database: DatabaseProbe, migrations: MigrationsProbe) -> ReadinessProbes:
+    return ReadinessProbes((database, migrations))
 
 
-def database_and_redis(database: DatabaseProbe, redis: Redis) -> ReadinessProbes:
-    return ReadinessProbes((database, RedisReadiness(redis)))
+def database_and_redis(
+    database: DatabaseProbe, migrations: MigrationsProbe, redis: Redis
+) -> ReadinessProbes:
+    return ReadinessProbes((database, migrations, RedisReadiness(redis)))
 
 
 def _with_broker(redis: bool) -> Callable[..., Any]:
@@ -31,13 +34,17 @@ def _with_broker(redis: bool) -> Callable[..., Any]:
     from hduce.adapters.messaging.brokers import EventBroker
     from hduce.adapters.messaging.readiness import BrokerProbe
 
-    def database_and_broker(database: DatabaseProbe, broker: EventBroker) -> ReadinessProbes:
-        return ReadinessProbes((database,), degrading=(BrokerProbe(broker),))
+    def database_and_broker(
+        database: DatabaseProbe, migrations: MigrationsProbe, broker: EventBroker
+    ) -> ReadinessProbes:
+        return ReadinessProbes((database, migrations), degrading=(BrokerProbe(broker),))
 
     def database_redis_and_broker(
-        database: DatabaseProbe, redis: Redis, broker: EventBroker
+        database: DatabaseProbe, migrations: MigrationsProbe, redis: Redis, broker: EventBroker
     ) -> ReadinessProbes:
-        return ReadinessProbes((database, RedisReadiness(redis)), degrading=(BrokerProbe(broker),))
+        return ReadinessProbes(
+            (database, migrations, RedisReadiness(redis)), degrading=(BrokerProbe(broker),)
+        )
 
     return database_redis_and_broker if redis else database_and_broker
 

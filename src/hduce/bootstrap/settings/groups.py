@@ -30,6 +30,8 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int
     # None: /metrics is served on ``port`` with the API.
     metrics_port: int | None
+    # hduce worker's /metrics and /health listener (on ``host``); None: no listener.
+    worker_port: int | None = None
     # Strict-Transport-Security max-age for requests that came over https.
     hsts_max_age: timedelta
 

@@ -137,6 +137,7 @@ def _http(values: Values) -> HttpSettings:
         port=port,
         workers=values[var.HTTP_WORKERS],
         metrics_port=metrics_port,
+        worker_port=values.optional(var.WORKER_HTTP_PORT),
         hsts_max_age=values[var.HSTS_MAX_AGE],
     )
 

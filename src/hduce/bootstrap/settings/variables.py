@@ -74,9 +74,18 @@ METRICS_PORT = Variable(
     "HDUCE_METRICS_PORT",
     None,
     "Serve /metrics on this TCP port (same host) instead of the HTTP port, which then answers "
-    "404 there. With several HTTP workers, needs PROMETHEUS_MULTIPROC_DIR (see Metrics).",
+    "404 there. With several HTTP workers the server's parent process serves every worker's "
+    "metrics there (see Metrics).",
     p.int_between(1, 65535),
     shown_default="unset (/metrics on the HTTP port)",
+)
+WORKER_HTTP_PORT = Variable(
+    "HDUCE_WORKER_HTTP_PORT",
+    None,
+    "TCP port on which each hduce worker serves /metrics, /health and /health/ready (bound to "
+    "HDUCE_HTTP_HOST; one port per worker on a host).",
+    p.int_between(1, 65535),
+    shown_default="unset (no listener)",
 )
 HSTS_MAX_AGE = Variable(
     "HDUCE_HSTS_MAX_AGE",
@@ -356,6 +365,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     HTTP_PORT,
     HTTP_WORKERS,
     METRICS_PORT,
+    WORKER_HTTP_PORT,
     HSTS_MAX_AGE,
     DATABASE_URL,
     DATABASE_POOL_SIZE,

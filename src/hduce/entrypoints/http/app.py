@@ -18,7 +18,12 @@ from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.metrics import MetricsController, app_metrics_listener, prometheus_config
+from hduce.bootstrap.metrics import (
+    MetricsController,
+    app_metrics_listener,
+    forget_this_process,
+    prometheus_config,
+)
 from hduce.bootstrap.settings import Settings
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.asyncapi import asyncapi_handlers
@@ -114,6 +119,8 @@ def _lifespan(
         async with AsyncExitStack() as stack:
             # Registered first so it runs last: services stop before what they use closes.
             stack.push_async_callback(container.close)
+            # Once the services stopped: this process's live gauges (open streams) stop counting.
+            stack.callback(forget_this_process)
             stack.enter_context(app_metrics_listener(settings))
             for service in background:
                 await stack.enter_async_context(service())

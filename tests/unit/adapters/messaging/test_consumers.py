@@ -80,11 +80,15 @@ class Recorder:
 class Metrics:
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, ...]] = Counter()
+        self.started_events: list[tuple[str, UUID]] = []
 
-    def processed(self, consumer: str) -> None:
+    def started(self, consumer: str, event: DomainEvent) -> None:
+        self.started_events.append((consumer, event.id))
+
+    def processed(self, consumer: str, event: DomainEvent) -> None:
         self.counts["processed", consumer] += 1
 
-    def failed(self, consumer: str) -> None:
+    def failed(self, consumer: str, event: DomainEvent) -> None:
         self.counts["failed", consumer] += 1
 
     def dead_lettered(self, consumer: str, reason: str) -> None:
@@ -183,6 +187,7 @@ async def test_a_published_event_reaches_its_handler_once(setup: Setup) -> None:
     assert setup.handler.calls == [requested.id, cancelled.id]
     assert setup.resolved == 2  # resolved per message
     assert setup.metrics.counts == {("processed", "recorder"): 2}
+    assert setup.metrics.started_events == [("recorder", requested.id), ("recorder", cancelled.id)]
     assert setup.dead_letters == []
 
 

@@ -20,15 +20,21 @@ from tests.services import free_port
 @pytest.mark.parametrize(
     ("extra", "names"),
     [
-        ({}, ["database"]),
-        ({"HDUCE_REDIS_URL": "redis://redis.invalid:6379/0"}, ["database", "redis"]),
-        ({"HDUCE_BROKER_URL": "amqp://guest:guest@rabbitmq.invalid:5672/"}, ["database", "broker"]),
+        ({}, ["database", "migrations"]),
+        (
+            {"HDUCE_REDIS_URL": "redis://redis.invalid:6379/0"},
+            ["database", "migrations", "redis"],
+        ),
+        (
+            {"HDUCE_BROKER_URL": "amqp://guest:guest@rabbitmq.invalid:5672/"},
+            ["database", "migrations", "broker"],
+        ),
         (
             {
                 "HDUCE_REDIS_URL": "redis://redis.invalid:6379/0",
                 "HDUCE_BROKER_URL": "kafka://kafka.invalid:9092",
             },
-            ["database", "redis", "broker"],
+            ["database", "migrations", "redis", "broker"],
         ),
     ],
 )

@@ -48,6 +48,7 @@ from hduce.application.notifications.stream import (
     StreamItem,
 )
 from hduce.application.ports import PageRequest
+from hduce.bootstrap.metrics import counted_stream
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
@@ -292,21 +293,23 @@ def _session_check(authenticate: Authenticate, token: str | None) -> SessionChec
 async def notification_events(
     items: AsyncGenerator[StreamItem, None],
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
-    """The SSE messages of one stream (see the module docstring)."""
-    async with contextlib.aclosing(items):
-        async for item in items:
-            match item:
-                case Ready():
-                    yield ServerSentEventMessage(
-                        event="ready", data="{}", retry=RECONNECT_MILLISECONDS
-                    )
-                case Delivered(message=message):
-                    yield ServerSentEventMessage(
-                        event="notification",
-                        id=str(message.get("id", "")) or None,
-                        data=_encoder.encode(message).decode(),
-                    )
-                case KeepAlive():
-                    yield ServerSentEventMessage(comment="keep-alive", data=None)
-                case Ended(reason=reason) if reason is not None:
-                    yield ServerSentEventMessage(event=reason, data="{}")
+    """The SSE messages of one stream (see the module docstring), counted in
+    ``hduce_sse_streams_open`` while they flow."""
+    with counted_stream():
+        async with contextlib.aclosing(items):
+            async for item in items:
+                match item:
+                    case Ready():
+                        yield ServerSentEventMessage(
+                            event="ready", data="{}", retry=RECONNECT_MILLISECONDS
+                        )
+                    case Delivered(message=message):
+                        yield ServerSentEventMessage(
+                            event="notification",
+                            id=str(message.get("id", "")) or None,
+                            data=_encoder.encode(message).decode(),
+                        )
+                    case KeepAlive():
+                        yield ServerSentEventMessage(comment="keep-alive", data=None)
+                    case Ended(reason=reason) if reason is not None:
+                        yield ServerSentEventMessage(event=reason, data="{}")
