@@ -29,6 +29,7 @@ from hduce.bootstrap.settings.groups import (
     SmsSettings,
     SmtpSettings,
     StreamSettings,
+    TracingSettings,
 )
 from hduce.bootstrap.settings.model import Settings
 from hduce.bootstrap.settings.parsers import Secret, redact_url
@@ -72,6 +73,7 @@ __all__ = [
     "SmsSettings",
     "SmtpSettings",
     "StreamSettings",
+    "TracingSettings",
     "Variable",
     "redact_url",
     "render_settings_markdown",

@@ -25,6 +25,7 @@ from hduce.bootstrap.settings.groups import (
     ReminderSettings,
     SmsSettings,
     StreamSettings,
+    TracingSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
 from hduce.bootstrap.settings.variables import SettingsError, Values
@@ -41,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis: RedisSettings | None
     broker: BrokerSettings | None
     logging: LoggingSettings
+    # None: tracing off.
+    tracing: TracingSettings | None
     auth: AuthSettings
     google: GoogleSettings | None
     delivery: DeliverySettings
@@ -74,6 +77,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             else None,
             broker=_broker(values),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
+            tracing=_tracing(values),
             auth=auth,
             delivery=DeliverySettings(
                 email_from=values[var.EMAIL_FROM],
@@ -118,6 +122,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "sms": sms.api_url if sms else "log sink",
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
+            "tracing": redact_url(self.tracing.otlp_endpoint) if self.tracing else "off",
         }
 
 
@@ -134,6 +139,17 @@ def _http(values: Values) -> HttpSettings:
         workers=values[var.HTTP_WORKERS],
         metrics_port=metrics_port,
         hsts_max_age=values[var.HSTS_MAX_AGE],
+    )
+
+
+def _tracing(values: Values) -> TracingSettings | None:
+    endpoint = values.optional(var.OTLP_ENDPOINT)
+    if endpoint is None:
+        return None
+    return TracingSettings(
+        otlp_endpoint=endpoint,
+        service_name=values[var.OTLP_SERVICE_NAME],
+        sample_ratio=values[var.TRACE_SAMPLE_RATIO],
     )
 
 
