@@ -47,6 +47,12 @@ class Tracing(Protocol):
         """(trace id, span id) of the active span as lowercase hex, for log lines."""
         ...
 
+    def untraced(self) -> AbstractContextManager[None]:
+        """Inside the block (and in the tasks started in it), the instrumented libraries
+        (SQL, Redis) record no span, until a ``resumed`` context: background loops
+        poll every second and would each make a trace of their own."""
+        ...
+
 
 class NoTracing:
     """Tracing off: everything is a no-op."""
@@ -64,6 +70,9 @@ class NoTracing:
 
     def current_ids(self) -> tuple[str, str] | None:
         return None
+
+    def untraced(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 NO_TRACING: Tracing = NoTracing()

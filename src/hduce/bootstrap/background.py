@@ -29,6 +29,7 @@ from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EventHandler
+from hduce.application.tracing import tracing
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.metrics import EVENTS_CONSUMED, record_outbox_stats
 from hduce.bootstrap.outages import outage_of
@@ -49,7 +50,8 @@ def task_service(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Bac
 
     @contextlib.asynccontextmanager
     async def service() -> AsyncIterator[None]:
-        task = asyncio.create_task(run(), name=name)
+        with tracing().untraced():  # see ``Tracing.untraced``: its polls are no traces
+            task = asyncio.create_task(run(), name=name)
         log.info("background service started", service=name)
         try:
             yield
@@ -90,7 +92,8 @@ def periodic_service(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
 
-        task = asyncio.create_task(loop(), name=name)
+        with tracing().untraced():
+            task = asyncio.create_task(loop(), name=name)
         log.info("background service started", service=name)
         try:
             yield

@@ -28,6 +28,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -130,3 +131,9 @@ class OtelTracing:
         if not span_context.is_valid:
             return None
         return f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}"
+
+    def untraced(self) -> AbstractContextManager[None]:
+        # The instrumentations' own switch; ``resumed`` attaches a fresh context
+        # without it, and FastStream's consumer middleware does too for a message
+        # that carries a trace context.
+        return suppress_instrumentation()
