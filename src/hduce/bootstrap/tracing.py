@@ -1,7 +1,8 @@
 """OpenTelemetry traces for a process: on with ``HDUCE_OTLP_ENDPOINT``, off otherwise.
 
 ``configure_tracing`` is called once per process by the entry points, next to
-``configure_logging``. Off, it returns None and imports nothing: the application's
+``configure_logging``. The OpenTelemetry packages are the ``tracing`` extra
+(``hduce[tracing]``; the dev group has it). Off, it returns None and imports nothing: the application's
 ``tracing()`` hook stays ``NoTracing`` and no OpenTelemetry module is loaded. On, it
 builds the SDK's tracer provider (batching spans to the OTLP/HTTP receiver), patches
 the asyncpg and Redis clients, installs the ``Tracing`` hook the use cases and
@@ -13,13 +14,14 @@ docs/decisions/0012-traces-across-the-outbox.md.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from hduce.application.tracing import install_tracing
-from hduce.bootstrap.settings import Settings
+from hduce.bootstrap.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -51,6 +53,22 @@ class Telemetry:
 
 
 _active: Telemetry | None = None
+_MISSING = (
+    "HDUCE_OTLP_ENDPOINT is set but OpenTelemetry is not installed: install "
+    "hduce[tracing] (uv sync --extra tracing)"
+)
+
+
+def check_tracing_installed(settings: Settings) -> None:
+    """Refuse, before anything starts, tracing asked for without the ``tracing`` extra."""
+    if settings.tracing is None:
+        return
+    try:
+        installed = importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ModuleNotFoundError:  # no ``opentelemetry`` package at all
+        installed = False
+    if not installed:
+        raise SettingsError(_MISSING)
 
 
 def active_telemetry() -> Telemetry | None:
@@ -70,11 +88,14 @@ def configure_tracing(
     configured = settings.tracing
     if configured is None and exporter is None:
         return None
-    from hduce.adapters.telemetry import (
-        OtelTracing,
-        build_tracer_provider,
-        instrument_libraries,
-    )
+    try:
+        from hduce.adapters.telemetry import (
+            OtelTracing,
+            build_tracer_provider,
+            instrument_libraries,
+        )
+    except ImportError as error:
+        raise SettingsError(f"{_MISSING} ({error.name} is missing)") from error
 
     provider = build_tracer_provider(
         service_name=configured.service_name if configured else DEFAULT_SERVICE_NAME,
