@@ -8,7 +8,8 @@ parameters are the ids of real demo records the role can see, so generated reque
 reach the use cases instead of stopping at 404. Each role signs in once, before any
 fuzzing (the fuzzed ``POST /auth/login`` soon meets the per-client rate limit, 429),
 and its token is sent as ``Authorization: Bearer``. ``POST /auth/logout`` would end
-that session, so it has a pass of its own at the end, with a session of its own.
+that session (and ``DELETE /auth/sessions`` the role's others), so they have a pass of
+their own at the end, with a session of its own.
 Redis is a database index of its own (15 unless ``--redis-url`` names one), whose
 rate-limit counters are cleared first, so runs do not throttle each other or other
 users of the server. Prints, per pass, the operations tested, the test cases
@@ -58,6 +59,10 @@ ACCOUNTS: Final = {
 SPARE_ACCOUNT: Final = "sam.taylor@demo.hduce.local"
 PHASES: Final = "examples,coverage,fuzzing,stateful"
 LOGOUT: Final = "/api/v1/auth/logout"
+#: ``DELETE /auth/sessions`` ends the role's other sessions, the logout pass's among
+#: them (the patient's): it runs in that pass, with logout, not in the roles' passes.
+END_OTHER_SESSIONS: Final = "/api/v1/auth/sessions"
+SESSION_ENDING: Final = (LOGOUT, END_OTHER_SESSIONS)
 #: The database index of the Redis server the runs use (see the module docstring).
 REDIS_DATABASE: Final = 15
 #: Beyond Schemathesis's defaults for ``positive_data_acceptance`` (2xx, 3xx, 401, 403,
@@ -72,6 +77,7 @@ POSITIVE_STATUSES: Final = ["2xx", "3xx", "401", "403", "404", "409", "412", "42
 #: as accepted by ``positive_data_acceptance``; every other check still applies.
 RULES_BEYOND_THE_SCHEMA: Final = {
     ("GET", "/api/v1/admin/audit"): "'to' after 'from'",
+    ("POST", "/api/v1/admin/service-clients"): "a name that is not blank",
     ("GET", "/api/v1/admin/stats"): "'to' after 'from', a window of at most 366 days",
     ("GET", "/api/v1/doctors/{doctor_id}/slots"): "'to' after 'from', at most 31 days",
     ("POST", "/api/v1/appointments"): "patient_id when a doctor or an admin books; "
@@ -80,6 +86,8 @@ RULES_BEYOND_THE_SCHEMA: Final = {
     ("POST", "/api/v1/auth/register"): "an IANA timezone; the email address syntax; "
     "the password policy (length after normalisation, not a common password)",
     ("PATCH", "/api/v1/auth/me"): "an IANA timezone; a name that is not blank",
+    ("POST", "/api/v1/auth/password"): "the current password (re-authentication); the "
+    "password policy; a new password that differs from the current one",
     ("POST", "/api/v1/doctors"): "an existing specialty; an IANA timezone; the email "
     "address syntax and the password policy",
     ("PATCH", "/api/v1/doctors/{doctor_id}"): "an existing specialty; an IANA timezone",
@@ -382,8 +390,10 @@ def run(
             tokens = {role: sign_in(base_url, ACCOUNTS[role]) for role in ACCOUNTS}
             logout_token = sign_in(base_url, ACCOUNTS["patient"])
             ids = demo_ids(base_url, tokens)
-            passes = [(role, tokens[role], ids[role], ("--exclude-path", LOGOUT)) for role in roles]
-            passes.append(("logout", logout_token, ids["patient"], ("--include-path", LOGOUT)))
+            excluded = tuple(arg for path in SESSION_ENDING for arg in ("--exclude-path", path))
+            included = tuple(arg for path in SESSION_ENDING for arg in ("--include-path", path))
+            passes = [(role, tokens[role], ids[role], excluded) for role in roles]
+            passes.append(("logout", logout_token, ids["patient"], included))
             return [
                 run_pass(
                     base_url,

@@ -24,7 +24,8 @@ do what breaks a cell.
 
 To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
 ``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
-{admin_id}, {specialty_id}, {appointment_id}, {notification_id}); add world-wide ids
+{admin_id}, {specialty_id}, {appointment_id}, {notification_id},
+{service_client_id}); add world-wide ids
 with a ``WORLD_SETUP`` hook, and per-call ones with the case's ``setup`` (run before
 each principal's call, on a clock reset to ``NOW``: for a fresh appointment when the
 call changes its state). ``test_every_route_is_in_the_matrix`` fails until each route
@@ -40,6 +41,8 @@ twice the time).
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -47,13 +50,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from hduce.application.identity.service_clients import RegisterServiceClient
 from hduce.application.ports import UnitOfWorkFactory
+from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
 from tests.e2e.harness import (
@@ -233,6 +239,8 @@ class Case:
     route: str | None = None
     #: Extra request headers (a precondition such as If-Match).
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Send ``body`` form-encoded (the OAuth endpoints) instead of as JSON.
+    form: bool = False
 
     @property
     def id(self) -> str:
@@ -330,6 +338,28 @@ async def _fresh_notification(world: World, who: str) -> dict[str, str]:
     return {"fresh_notification_id": await world.notification(PATIENT)}
 
 
+def _session_id(tokens: Mapping[str, Any]) -> str:
+    """The session (``sid``) an access token names."""
+    payload = str(tokens["access_token"]).split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sid"])
+
+
+async def _own_session(world: World, who: str) -> dict[str, str]:
+    """Another session of the caller (anonymous: of ``patient``) than the one it calls with."""
+    owner = PATIENT if who == ANONYMOUS else who
+    return {"own_session_id": _session_id(await world.session(owner))}
+
+
+async def _patient_session(world: World, who: str) -> dict[str, str]:
+    return {"patient_session_id": _session_id(await world.session(PATIENT))}
+
+
+async def _password_body(world: World, who: str) -> dict[str, str]:
+    # Each principal changes its own password once per case (a fresh world per case).
+    return {"current_password": PASSWORD, "new_password": "a matrix passphrase 2030"}
+
+
 # ------------------------------------------------------------------ checks
 
 
@@ -357,11 +387,32 @@ CASES: list[Case] = [
     Case("GET", "/auth/me", everyone(200)),
     Case("PATCH", "/auth/me", everyone(200), body={"timezone": "Europe/Madrid"}),
     Case("POST", "/auth/logout", everyone(204)),
+    # ---------------------------------------------------------------- auth: sessions, password
+    # One's own sessions only: another's session id is missing (404) even to an admin on
+    # this route (admins use /admin/users/{id}/sessions).
+    Case("GET", "/auth/sessions", everyone(200)),
+    Case("DELETE", "/auth/sessions/{own_session_id}", everyone(204), setup=_own_session),
+    Case(
+        "DELETE",
+        "/auth/sessions/{patient_session_id}",
+        only(PATIENT, status=204, denied=404),
+        setup=_patient_session,
+    ),
+    Case("DELETE", "/auth/sessions", everyone(200)),
+    Case("POST", "/auth/password", everyone(200), body=_password_body),
     # ---------------------------------------------------------------- admin: accounts
     Case("GET", "/admin/users", only(ADMIN)),
     Case("GET", "/admin/users", only(ADMIN), query="role=doctor&search=doc"),
     Case("PATCH", "/admin/users/{patient_id}", only(ADMIN), body={"is_active": True}),
     Case("PATCH", "/admin/users/{doctor_id}", only(ADMIN), body={"is_active": True}),
+    Case("GET", "/admin/users/{patient_id}/sessions", only(ADMIN)),
+    Case(
+        "DELETE",
+        "/admin/users/{patient_id}/sessions/{patient_session_id}",
+        only(ADMIN, status=204),
+        setup=_patient_session,
+    ),
+    Case("DELETE", "/admin/users/{patient_id}/sessions", only(ADMIN)),
     # ---------------------------------------------------------------- specialties
     Case("GET", "/specialties", public(200)),
     Case("POST", "/specialties", only(ADMIN, status=201), body={"name": "Matrix medicine"}),
@@ -568,6 +619,14 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),
+    # ---------------------------------------------------------------- service clients
+    Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),
+    Case("GET", "/admin/service-clients", only(ADMIN)),
+    Case("POST", "/admin/service-clients/{service_client_id}/revoke", only(ADMIN)),
+    # Service clients only: a user's token is no client credential (401 invalid_client
+    # for everyone); tests/e2e/identity/test_service_tokens.py covers the clients.
+    Case("POST", "/oauth/introspect", public(401), body={"token": "any"}, form=True),
+    Case("POST", "/oauth/revoke", public(401), body={"token": "any"}, form=True),
 ]
 
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
@@ -584,6 +643,16 @@ async def _clinic_ids(world: World) -> None:
 
 
 WORLD_SETUP.append(_clinic_ids)
+
+
+async def _service_client_id(world: World) -> None:
+    register = await world.client.container.get(RegisterServiceClient)
+    admin = Actor(Role.ADMIN, UUID(world.clinic.id(ADMIN)))
+    registered = await register(admin, "Matrix service")
+    world.ids["service_client_id"] = registered.client.client_id
+
+
+WORLD_SETUP.append(_service_client_id)
 
 
 @pytest.fixture
@@ -647,9 +716,12 @@ async def _call(world: World, case: Case, who: str) -> int:
         status = await response_status(world.client.app, case.method, url, headers)
         assert status < 500, f"{case.id} as {who}: {status}"
         return status
-    response = await world.client.request(
-        case.method, url, headers=headers, json=body if body is not None else None
-    )
+    if case.form:
+        response = await world.client.request(case.method, url, headers=headers, data=body)
+    else:
+        response = await world.client.request(
+            case.method, url, headers=headers, json=body if body is not None else None
+        )
     assert response.status_code < 500, f"{case.id} as {who}: {response.text}"
     if case.check is not None and response.is_success:
         case.check(world, who, response)

@@ -62,9 +62,11 @@ READINESS_DOWN = ("GET", "/health/ready", "503")
 
 #: Operations without a guard that still take credentials, or a token in the body instead.
 SELF_AUTHENTICATING = {("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
+#: Operations for service clients: HTTP Basic, or the client's credentials in the form.
+SERVICE_CLIENT_OPERATIONS = {("POST", "/api/v1/oauth/introspect"), ("POST", "/api/v1/oauth/revoke")}
 
 #: Operations every configuration documents (so a route that drops out is noticed).
-DEFAULT_OPERATION_COUNT = 46
+DEFAULT_OPERATION_COUNT = 58
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
 OPTIONAL_OPERATIONS = {
     ("GET", "/api/v1/auth/google/login"),
@@ -315,13 +317,15 @@ def test_security_schemes_name_the_credentials_the_server_reads(document: Docume
     located = {
         name: (scheme["type"], scheme["in"], scheme["name"])
         for name, scheme in schemes.items()
-        if name != "bearerAuth"
+        if name not in {"bearerAuth", "clientBasic"}
     }
     assert located == {
         "accessCookie": ("apiKey", "cookie", ACCESS_COOKIE),
         "refreshCookie": ("apiKey", "cookie", REFRESH_COOKIE),
         "csrfHeader": ("apiKey", "header", CSRF_HEADER),
     }
+    assert schemes["clientBasic"]["type"] == "http"
+    assert schemes["clientBasic"]["scheme"] == "basic"
     assert CSRF_COOKIE in schemes["csrfHeader"]["description"]
     assert "security" not in document  # no default: an operation says it, or it is public
 
@@ -341,6 +345,9 @@ def test_every_guarded_operation_requires_credentials_and_public_ones_none(
             expected = bearer_or_cookie if method in SAFE_METHODS else bearer_or_cookie_and_csrf
             if security != expected:
                 wrong.append(f"{method} {path} is guarded but documents {security}")
+        elif (method, path) in SERVICE_CLIENT_OPERATIONS:
+            if security != [{"clientBasic": []}, {}]:
+                wrong.append(f"{method} {path} takes client credentials: {security}")
         elif (method, path) in SELF_AUTHENTICATING:
             if not security or {} not in security:
                 wrong.append(f"{method} {path} takes a token in its body: {security}")

@@ -30,6 +30,7 @@ from hduce.bootstrap.providers.persistence import SqlPersistenceProvider
 from hduce.bootstrap.providers.readiness import ReadinessProvider
 from hduce.bootstrap.providers.realtime import InMemoryRealtimeProvider, RedisRealtimeProvider
 from hduce.bootstrap.providers.security import SecurityProvider
+from hduce.bootstrap.providers.service_tokens import ServiceTokensProvider
 from hduce.bootstrap.providers.shared_state import (
     InMemorySharedStateProvider,
     RedisSharedStateProvider,
@@ -51,6 +52,7 @@ def providers(
     redis = settings.redis is not None
     google = settings.google is not None
     broker = settings.broker is not None
+    database_keys = settings.auth.jwt_keys_in_database
     return [
         ConfigProvider(),
         SqlPersistenceProvider(),
@@ -61,8 +63,13 @@ def providers(
         _broker_provider() if broker else EventDocumentationProvider(),
         ReadinessProvider(redis=redis, broker=broker),
         DeliveryProvider(),
-        SecurityProvider(google_sign_in=google, hasher_parameters=hasher_parameters),
+        SecurityProvider(
+            google_sign_in=google,
+            hasher_parameters=hasher_parameters,
+            database_keys=database_keys,
+        ),
         IdentityProvider(google_sign_in=google, policy=identity_policy),
+        ServiceTokensProvider(database_keys=database_keys),
         ClinicProvider(),
         AvailabilityProvider(),
         AppointmentsProvider(),

@@ -150,6 +150,38 @@ class UserRegistered(EventPayload):
     via: str  # how the account was made: "password", "google" or "admin"
 
 
+@dataclass(frozen=True, slots=True)
+class NewDeviceSignedIn(EventPayload):
+    """The account signed in from a client and network none of its earlier sessions
+    had (``hduce.domain.sessions``); its owner is told in the app and by email."""
+
+    TYPE: ClassVar[str] = "user.new_device_signed_in"
+
+    user_id: UUID
+    session_id: UUID
+    client: str  # "Firefox on Linux"
+    network: str | None  # "203.0.113.0/24": never the full address
+    signed_in_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.signed_in_at, "signed_in_at")
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChanged(EventPayload):
+    """The account's owner changed its password (signed in, with the old one); every
+    other session was ended. The owner is told by email."""
+
+    TYPE: ClassVar[str] = "user.password_changed"
+
+    user_id: UUID
+    changed_at: datetime
+    sessions_ended: int
+
+    def __post_init__(self) -> None:
+        _require_aware(self.changed_at, "changed_at")
+
+
 # ------------------------------------------------------------------ the catalogue
 
 #: Wire name -> payload class, for every event there is.
@@ -169,6 +201,8 @@ CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
             AppointmentEnteredInError,
             ReminderDue,
             UserRegistered,
+            NewDeviceSignedIn,
+            PasswordChanged,
         )
     }
 )
@@ -187,6 +221,8 @@ APPOINTMENT_NO_SHOW: Final = AppointmentNoShow.TYPE
 APPOINTMENT_ENTERED_IN_ERROR: Final = AppointmentEnteredInError.TYPE
 REMINDER_DUE: Final = ReminderDue.TYPE
 USER_REGISTERED: Final = UserRegistered.TYPE
+NEW_DEVICE_SIGNED_IN: Final = NewDeviceSignedIn.TYPE
+PASSWORD_CHANGED: Final = PasswordChanged.TYPE
 
 
 # ------------------------------------------------------------------ the envelope

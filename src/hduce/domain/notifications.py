@@ -24,6 +24,8 @@ from hduce.domain.events import (
     AppointmentRejected,
     AppointmentTransition,
     DomainEvent,
+    NewDeviceSignedIn,
+    PasswordChanged,
 )
 
 
@@ -74,6 +76,8 @@ class Template(StrEnum):
     COMPLETED = "completed"
     MISSED = "missed"
     REMINDER = "reminder"
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +119,84 @@ _POLICY: dict[str, tuple[Template | None, Template | None]] = {
 }
 
 
+# Security notices about one's own account: event type -> (template, channels). They
+# go to the account's owner whatever their opt-outs (those are for appointment news):
+# an owner who did not do it must learn of it. Never by SMS.
+_ACCOUNT_POLICY: dict[str, tuple[Template, tuple[Channel, ...]]] = {
+    events.NEW_DEVICE_SIGNED_IN: (Template.NEW_DEVICE_SIGN_IN, (Channel.IN_APP, Channel.EMAIL)),
+    events.PASSWORD_CHANGED: (Template.PASSWORD_CHANGED, (Channel.EMAIL,)),
+}
+
 #: Every event type the policy tells someone about (consumers must route these here).
-NOTIFYING_EVENT_TYPES: frozenset[str] = frozenset(_POLICY)
+NOTIFYING_EVENT_TYPES: frozenset[str] = frozenset(_POLICY) | frozenset(_ACCOUNT_POLICY)
+#: The account events among them: their one recipient is ``account_owner(event)``.
+ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(_ACCOUNT_POLICY)
+
+
+def account_owner(event: DomainEvent) -> UUID | None:
+    """Whose account a security notice is about (None for other events)."""
+    payload = event.payload
+    if isinstance(payload, NewDeviceSignedIn | PasswordChanged):
+        return payload.user_id
+    return None
+
+
+def plan_account_notifications(event: DomainEvent, owner: Recipient) -> list[NotificationIntent]:
+    """The notices an account event causes: its owner, on the channels of the policy
+    (email only when the account has an address)."""
+    rule = _ACCOUNT_POLICY.get(event.type)
+    if rule is None or account_owner(event) != owner.user_id:
+        return []
+    template, channels = rule
+    params = _account_params(event)
+    return [
+        NotificationIntent(event.id, event.type, owner, channel, template, params)
+        for channel in channels
+        if channel is not Channel.EMAIL or owner.email
+    ]
+
+
+def _account_params(event: DomainEvent) -> dict[str, Any]:
+    payload = event.payload
+    if isinstance(payload, NewDeviceSignedIn):
+        return {
+            "session_id": payload.session_id,
+            "client": payload.client,
+            "network": payload.network,
+            "at": payload.signed_in_at,
+        }
+    if isinstance(payload, PasswordChanged):
+        return {"at": payload.changed_at, "sessions_ended": payload.sessions_ended}
+    return {}
+
+
+def render_account_notice(intent: NotificationIntent) -> RenderedMessage:
+    """Title and text of a security notice, times in the owner's timezone."""
+    params = intent.params
+    when = _local_time(params.get("at"), intent.recipient.timezone)
+    if intent.template is Template.NEW_DEVICE_SIGN_IN:
+        network = params.get("network")
+        where = f" from the network {network}" if network else ""
+        return RenderedMessage(
+            "New sign-in to your account",
+            f"Your account was signed in to on {when} with {params['client']}{where}. "
+            "If it was you, there is nothing to do. If not, change your password and end "
+            "that session under your account's sessions.",
+        )
+    if intent.template is Template.PASSWORD_CHANGED:
+        ended = int(params.get("sessions_ended") or 0)
+        others = (
+            f" {ended} other session{'s' if ended != 1 else ''} {'were' if ended != 1 else 'was'}"
+            " signed out."
+            if ended
+            else ""
+        )
+        return RenderedMessage(
+            "Your password was changed",
+            f"The password of your account was changed on {when}.{others} If you did not "
+            "change it, contact the clinic at once.",
+        )
+    raise ValueError(f"{intent.template} is not an account notice")
 
 
 def plan_notifications(event: DomainEvent, parties: Parties) -> list[NotificationIntent]:

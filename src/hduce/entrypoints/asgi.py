@@ -19,7 +19,14 @@ from hduce.bootstrap.container import build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.bootstrap.tracing import configure_tracing
-from hduce.entrypoints.http import admin, appointments, auth, clinic, notifications
+from hduce.entrypoints.http import (
+    admin,
+    appointments,
+    auth,
+    clinic,
+    notifications,
+    service_tokens,
+)
 from hduce.entrypoints.http.app import create_app
 
 AppMode = Literal["all", "api"]
@@ -65,6 +72,7 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         *clinic.route_handlers(),
         *appointments.route_handlers(),
         *notifications.route_handlers(),
+        *service_tokens.route_handlers(),
     ]
 
 

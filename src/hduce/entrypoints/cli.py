@@ -24,6 +24,7 @@ from hduce.bootstrap.settings import SettingsError, render_settings_markdown
 from hduce.bootstrap.tracing import configure_tracing
 from hduce.entrypoints.commands.common import USAGE_ERROR, load_settings
 from hduce.entrypoints.commands.create_admin import create_admin
+from hduce.entrypoints.commands.keys import keys
 from hduce.entrypoints.commands.seed_demo import seed_demo
 from hduce.entrypoints.port_guard import claim_port, refuse_taken_port, server_url
 
@@ -164,6 +165,7 @@ def db_current() -> None:
 
 cli.add_command(create_admin)
 cli.add_command(seed_demo)
+cli.add_command(keys)
 
 
 def _run_server(mode: AppMode, host: str | None, port: int | None, workers: int | None) -> None:

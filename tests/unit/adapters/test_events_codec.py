@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -102,6 +102,16 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
         full_name="Ana Pérez",
         role=Role.PATIENT,
         via="google",
+    ),
+    events.NewDeviceSignedIn: events.NewDeviceSignedIn(
+        user_id=uid(1),
+        session_id=uid(2),
+        client="Firefox on Linux",
+        network="203.0.113.0/24",
+        signed_in_at=datetime(2030, 1, 7, 8, 0, tzinfo=UTC),
+    ),
+    events.PasswordChanged: events.PasswordChanged(
+        user_id=uid(1), changed_at=datetime(2030, 1, 7, 8, 0, tzinfo=UTC), sessions_ended=2
     ),
 }
 

@@ -34,6 +34,8 @@ def test_every_event_the_policy_notifies_about_reaches_the_notification_handler(
         events.APPOINTMENT_COMPLETED,
         events.APPOINTMENT_NO_SHOW,
         events.REMINDER_DUE,
+        events.NEW_DEVICE_SIGNED_IN,
+        events.PASSWORD_CHANGED,
     } == NOTIFYING_EVENT_TYPES
 
 

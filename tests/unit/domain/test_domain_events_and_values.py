@@ -116,6 +116,8 @@ def test_the_catalogue_has_one_slotted_frozen_class_per_event_type() -> None:
             "appointment.entered_in_error",
             "reminder.due",
             "user.registered",
+            "user.new_device_signed_in",
+            "user.password_changed",
         }
     )
     classes = list(events.CATALOGUE.values())

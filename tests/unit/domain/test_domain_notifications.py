@@ -13,6 +13,7 @@ from hduce.domain.errors import BusinessRuleViolation
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Role
 from hduce.domain.notifications import (
+    ACCOUNT_EVENT_TYPES,
     Channel,
     DeliveryStatus,
     Notification,
@@ -276,7 +277,9 @@ def test_the_table_covers_every_appointment_event_type() -> None:
             user_registered,
         )
     }
-    assert made == events.EVENT_TYPES
+    # The account notices (a new device, a changed password) have their own tests:
+    # tests/unit/domain/test_account_notices.py.
+    assert made == events.EVENT_TYPES - ACCOUNT_EVENT_TYPES
 
 
 # ------------------------------------------------------------------ channels

@@ -27,6 +27,7 @@ from hduce.adapters.memory.realtime import (
     InMemoryStreamSlots,
     RealtimeSubscription,
 )
+from hduce.adapters.memory.sessions import InMemorySessionStore
 from hduce.adapters.memory.store import InMemoryStore, OutboxRow
 from hduce.adapters.memory.uow import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 
@@ -40,6 +41,7 @@ __all__ = [
     "InMemoryRateLimiter",
     "InMemoryRealtimeFanout",
     "InMemoryRefreshTokenStore",
+    "InMemorySessionStore",
     "InMemoryStore",
     "InMemoryStreamSlots",
     "InMemoryTokenDenylist",

@@ -78,6 +78,22 @@ class InMemoryRefreshTokenStore:
                     count += 1
         return count
 
+    def live_families(self, now: datetime, user_id: UUID) -> set[UUID]:
+        """The account's families holding a token that can still be used (for
+        ``InMemorySessionStore``)."""
+        return {
+            record.family_id
+            for record in self._tokens.values()
+            if record.user_id == user_id
+            and record.rotated_at is None
+            and record.revoked_at is None
+            and record.expires_at > now
+        }
+
+    def families(self) -> set[UUID]:
+        """Families with any token left (not purged yet)."""
+        return {record.family_id for record in self._tokens.values()}
+
     async def purge_expired(self, now: datetime) -> int:
         expired = [h for h, record in self._tokens.items() if record.expires_at <= now]
         for token_hash in expired:

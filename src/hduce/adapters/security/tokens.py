@@ -69,6 +69,46 @@ def _now_seconds(now: datetime) -> int:
     return int(now.timestamp())
 
 
+def checked_claims(
+    decoded: jwt.Token, *, now: datetime, issuer: str, audience: str, leeway_seconds: int
+) -> AccessTokenClaims:
+    """The claims of a token whose signature was verified, each checked (``typ``,
+    ``iss``, ``aud``, ``exp``, ``iat``, ``sub``, ``jti``, ``role``)."""
+    if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
+        raise AuthenticationFailed("invalid access token")
+    registry = JWTClaimsRegistry(
+        now=_now_seconds(now),
+        leeway=leeway_seconds,
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+        jti={"essential": True},
+        role={"essential": True, "values": USER_ROLES},
+    )
+    claims = decoded.claims
+    try:
+        registry.validate(claims)
+    except JoseError as exc:
+        expired = isinstance(exc, ExpiredTokenError)
+        raise AuthenticationFailed(
+            "the access token has expired" if expired else "invalid access token"
+        ) from exc
+    try:
+        sid = claims.get("sid")
+        return AccessTokenClaims(
+            user_id=UUID(str(claims["sub"])),
+            role=Role(claims["role"]),
+            jti=str(claims["jti"]),
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            session_id=UUID(str(sid)) if sid is not None else None,
+        )
+    except (KeyError, ValueError, TypeError, OverflowError) as exc:
+        raise AuthenticationFailed("invalid access token") from exc
+
+
 class JoseAccessTokens:
     """Both ``AccessTokenIssuer`` and ``AccessTokenVerifier``."""
 
@@ -180,39 +220,13 @@ class JoseAccessTokens:
                 decoded = jwt.decode(token, self._key, algorithms=[self.algorithm])
         except (JoseError, ValueError, TypeError) as exc:
             raise AuthenticationFailed("invalid access token") from exc
-        if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
-            raise AuthenticationFailed("invalid access token")
-        registry = JWTClaimsRegistry(
-            now=_now_seconds(now),
-            leeway=self.leeway_seconds,
-            iss={"essential": True, "value": self.issuer},
-            aud={"essential": True, "value": self.audience},
-            sub={"essential": True},
-            exp={"essential": True},
-            iat={"essential": True},
-            jti={"essential": True},
-            role={"essential": True, "values": USER_ROLES},
+        return checked_claims(
+            decoded,
+            now=now,
+            issuer=self.issuer,
+            audience=self.audience,
+            leeway_seconds=self.leeway_seconds,
         )
-        claims = decoded.claims
-        try:
-            registry.validate(claims)
-        except JoseError as exc:
-            expired = isinstance(exc, ExpiredTokenError)
-            raise AuthenticationFailed(
-                "the access token has expired" if expired else "invalid access token"
-            ) from exc
-        try:
-            sid = claims.get("sid")
-            return AccessTokenClaims(
-                user_id=UUID(str(claims["sub"])),
-                role=Role(claims["role"]),
-                jti=str(claims["jti"]),
-                issued_at=datetime.fromtimestamp(claims["iat"], UTC),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-                session_id=UUID(str(sid)) if sid is not None else None,
-            )
-        except (KeyError, ValueError, TypeError, OverflowError) as exc:
-            raise AuthenticationFailed("invalid access token") from exc
 
     # ------------------------------------------------------------------ publishing
 

@@ -18,12 +18,20 @@ from hduce.adapters.sql.migrations import current_revision, downgrade_database, 
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore  # registers its table too
+from hduce.adapters.sql.service_tokens import (  # registers their tables too
+    SqlServiceClientStore,
+    SqlSigningKeyStore,
+)
+from hduce.adapters.sql.sessions import SqlSessionStore  # registers its table too
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 __all__ = [
     "DatabaseProbe",
     "SqlOutbox",
     "SqlRefreshTokenStore",
+    "SqlServiceClientStore",
+    "SqlSessionStore",
+    "SqlSigningKeyStore",
     "SqlUnitOfWork",
     "SqlUnitOfWorkFactory",
     "create_engine",

@@ -33,6 +33,7 @@ from hduce.domain.errors import (
 )
 from hduce.domain.identity import Role, User, normalise_email
 from hduce.domain.ids import uuid7
+from hduce.domain.sessions import SignInClient
 from hduce.domain.text import without_forbidden_characters
 
 # ------------------------------------------------------------------ Google sign-in
@@ -55,6 +56,7 @@ class OidcCallback:
     state: str
     browser_binding: str | None
     client_ip: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,9 @@ class CompleteGoogleSignIn:
             # Sessions opened before the owner of the email proved it may belong to
             # whoever registered the address first: close them.
             await self._store.revoke_all_for_user(user.id, now=now)
-        return await self._sessions.start(user, now)
+        return await self._sessions.start(
+            user, now, SignInClient(callback.client_ip, callback.user_agent)
+        )
 
     async def _find_or_create(
         self, subject: str, email: str, name: str | None, now: datetime

@@ -15,6 +15,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from hduce.application.identity import security_events as events
@@ -61,6 +62,10 @@ from hduce.domain.errors import (
 )
 from hduce.domain.identity import Actor, User, normalise_email
 from hduce.domain.ids import uuid7
+from hduce.domain.sessions import SignInClient
+
+if TYPE_CHECKING:  # devices imports this module; the recorder is only passed in
+    from hduce.application.identity.devices import SessionRecorder
 
 # ------------------------------------------------------------------ results
 
@@ -113,19 +118,24 @@ class CredentialChecker:
 
 
 class SessionTokens:
-    """Starts sessions: a new refresh-token family and an access token bound to it."""
+    """Starts sessions: a new refresh-token family and an access token bound to it.
+    With a ``recorder``, the session's client is recorded (and a new device told of)."""
 
     def __init__(
         self,
         issuer: AccessTokenIssuer,
         store: RefreshTokenStore,
         policy: IdentityPolicy,
+        recorder: SessionRecorder | None = None,
     ) -> None:
         self._issuer = issuer
         self._store = store
         self._policy = policy
+        self._recorder = recorder
 
-    async def start(self, user: User, now: datetime) -> TokenPair:
+    async def start(
+        self, user: User, now: datetime, client: SignInClient | None = None
+    ) -> TokenPair:
         family_id = uuid7()
         refresh_token = new_opaque_token()
         expires_at = now + self._policy.refresh_token_ttl
@@ -138,6 +148,8 @@ class SessionTokens:
                 expires_at=expires_at,
             )
         )
+        if self._recorder is not None:
+            await self._recorder.started(user, family_id, now, client or SignInClient())
         access = self._issuer.issue(user_id=user.id, role=user.role, now=now, session_id=family_id)
         return TokenPair(user, access, refresh_token, expires_at, family_id)
 
@@ -150,6 +162,7 @@ class LoginCommand:
     email: str
     password: str
     client_ip: str | None = None
+    user_agent: str | None = None
 
 
 class Login:
@@ -196,7 +209,8 @@ class Login:
             raise AuthenticationFailed(ACCOUNT_DISABLED)
         if user.password_hash is not None and self._hasher.needs_rehash(user.password_hash):
             user = await self._rehash(user, password)
-        return await self._sessions.start(user, self._clock.now())
+        client = SignInClient(command.client_ip, command.user_agent)
+        return await self._sessions.start(user, self._clock.now(), client)
 
     async def _failed(self, command: LoginCommand, user: User | None, reason: str) -> None:
         await events.record(
@@ -239,6 +253,7 @@ class RefreshTokens:
         denylist: TokenDenylist,
         limiter: RateLimiter,
         policy: IdentityPolicy,
+        recorder: SessionRecorder | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
@@ -247,8 +262,9 @@ class RefreshTokens:
         self._denylist = denylist
         self._limiter = limiter
         self._policy = policy
+        self._recorder = recorder
 
-    async def __call__(self, refresh_token: str) -> TokenPair:
+    async def __call__(self, refresh_token: str, client: SignInClient | None = None) -> TokenPair:
         if not refresh_token or len(refresh_token) > MAX_OPAQUE_TOKEN_LENGTH:
             raise AuthenticationFailed(INVALID_REFRESH_TOKEN)
         token_hash = hash_opaque_token(refresh_token)
@@ -271,6 +287,8 @@ class RefreshTokens:
         )
         match result:
             case Rotated(family_id=family_id):
+                if self._recorder is not None:
+                    await self._recorder.used(user.id, family_id, now, client or SignInClient())
                 access = self._issuer.issue(
                     user_id=user.id, role=user.role, now=now, session_id=family_id
                 )

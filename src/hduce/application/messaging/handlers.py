@@ -29,6 +29,8 @@ from hduce.domain.events import (
     AppointmentRescheduled,
     DomainEvent,
     EventPayload,
+    NewDeviceSignedIn,
+    PasswordChanged,
     ReminderDue,
     UserRegistered,
 )
@@ -61,6 +63,8 @@ EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...
             AppointmentEnteredInError: (),  # a voided record: nobody is told
             ReminderDue: _NOTIFY,
             UserRegistered: (),  # nothing reacts yet (a welcome message would go here)
+            NewDeviceSignedIn: _NOTIFY,
+            PasswordChanged: _NOTIFY,
         }
     )
 )

@@ -25,8 +25,11 @@ from hduce.domain.notifications import (
     Notification,
     Parties,
     Recipient,
+    account_owner,
+    plan_account_notifications,
     plan_notifications,
     render,
+    render_account_notice,
 )
 
 CONSUMER_NAME = "notifications"
@@ -105,6 +108,8 @@ class HandleEventNotifications:
                     if intent.channel is Channel.IN_APP:
                         notification.mark_sent(now)  # stored = delivered, for the app
                     planned.append(notification)
+            else:
+                planned.extend(await self._account_notices(uow, event))
             stored = await uow.notifications.add_all(planned)
             await uow.commit()
         # Live stream after commit: a client never sees something that was rolled back.
@@ -114,6 +119,33 @@ class HandleEventNotifications:
                     notification.recipient_id, realtime_message(notification)
                 )
         return stored
+
+    async def _account_notices(self, uow: UnitOfWork, event: DomainEvent) -> list[Notification]:
+        """Security notices to the account an event is about (a new device, a changed
+        password); none when the account is gone or deactivated."""
+        owner_id = account_owner(event)
+        owner = await uow.users.get(owner_id) if owner_id is not None else None
+        if owner is None or not owner.is_active:
+            return []
+        now = self._clock.now()
+        notices: list[Notification] = []
+        for intent in plan_account_notifications(event, _recipient(owner)):
+            text = render_account_notice(intent)
+            notice = Notification(
+                id=self._ids.new_id(),
+                recipient_id=owner.id,
+                type=event.type,
+                title=text.title,
+                message=text.body,
+                channel=intent.channel,
+                created_at=now,
+                dedupe_key=intent.dedupe_key,
+                metadata={"event_id": str(event.id), "template": intent.template.value},
+            )
+            if intent.channel is Channel.IN_APP:
+                notice.mark_sent(now)
+            notices.append(notice)
+        return notices
 
     @staticmethod
     async def _parties(uow: UnitOfWork, event: DomainEvent) -> Parties | None:

@@ -64,6 +64,14 @@ from hduce.application.ports.persistence import (
     UserQuery,
     UserRepository,
 )
+from hduce.application.ports.service_tokens import (
+    ServiceClient,
+    ServiceClientStore,
+    SigningKeyMaker,
+    SigningKeyRecord,
+    SigningKeyStore,
+)
+from hduce.application.ports.sessions import ClientNamer, SessionStore
 from hduce.application.ports.statistics import (
     AppointmentFigures,
     ClinicStatistics,
@@ -93,6 +101,7 @@ __all__ = [
     "AuditLog",
     "AvailabilityRepository",
     "Cache",
+    "ClientNamer",
     "ClinicStatistics",
     "Clock",
     "DoctorCount",
@@ -131,6 +140,12 @@ __all__ = [
     "Reused",
     "RotateResult",
     "Rotated",
+    "ServiceClient",
+    "ServiceClientStore",
+    "SessionStore",
+    "SigningKeyMaker",
+    "SigningKeyRecord",
+    "SigningKeyStore",
     "SmsSender",
     "SpecialtyCount",
     "SpecialtyRepository",

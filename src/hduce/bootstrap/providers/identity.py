@@ -13,6 +13,7 @@ from typing import Any
 from dishka import Provider, Scope, provide
 
 from hduce.adapters.security.passwords import load_common_passwords
+from hduce.adapters.security.user_agents import UaParserClientNamer
 from hduce.application.identity.accounts import (
     CreateAccount,
     GetMe,
@@ -21,7 +22,16 @@ from hduce.application.identity.accounts import (
     SetUserActive,
     UpdateMyProfile,
 )
+from hduce.application.identity.devices import (
+    ForgetEndedSessions,
+    ListSessions,
+    RevokeOtherSessions,
+    RevokeSession,
+    SessionCloser,
+    SessionRecorder,
+)
 from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
+from hduce.application.identity.password_change import ChangePassword
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.application.identity.sessions import (
     Authenticate,
@@ -31,6 +41,15 @@ from hduce.application.identity.sessions import (
     PurgeExpiredRefreshTokens,
     RefreshTokens,
     SessionTokens,
+)
+from hduce.application.ports import (
+    AccessTokenIssuer,
+    ClientNamer,
+    Clock,
+    RateLimiter,
+    RefreshTokenStore,
+    TokenDenylist,
+    UnitOfWorkFactory,
 )
 from hduce.bootstrap.settings import Settings
 
@@ -66,11 +85,42 @@ class IdentityProvider(Provider):
         return self._policy or identity_policy(settings)
 
     credentials = provide(CredentialChecker)
-    sessions = provide(SessionTokens)
+    client_namer = provide(UaParserClientNamer, provides=ClientNamer)
+    session_recorder = provide(SessionRecorder)
+    session_closer = provide(SessionCloser)
+    list_sessions = provide(ListSessions)
+    revoke_session = provide(RevokeSession)
+    revoke_other_sessions = provide(RevokeOtherSessions)
+    forget_ended_sessions = provide(ForgetEndedSessions)
+    change_password = provide(ChangePassword)
+
+    @provide
+    def sessions(
+        self,
+        issuer: AccessTokenIssuer,
+        store: RefreshTokenStore,
+        policy: IdentityPolicy,
+        recorder: SessionRecorder,
+    ) -> SessionTokens:
+        return SessionTokens(issuer, store, policy, recorder)
+
+    @provide
+    def refresh(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        issuer: AccessTokenIssuer,
+        store: RefreshTokenStore,
+        denylist: TokenDenylist,
+        limiter: RateLimiter,
+        policy: IdentityPolicy,
+        recorder: SessionRecorder,
+    ) -> RefreshTokens:
+        return RefreshTokens(uow_factory, clock, issuer, store, denylist, limiter, policy, recorder)
+
     authenticate = provide(Authenticate)
     register = provide(RegisterPatient)
     login = provide(Login)
-    refresh = provide(RefreshTokens)
     logout = provide(Logout)
     get_me = provide(GetMe)
     update_my_profile = provide(UpdateMyProfile)

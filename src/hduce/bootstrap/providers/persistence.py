@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
 from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
+from hduce.adapters.memory.sessions import InMemorySessionStore
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
@@ -19,6 +20,7 @@ from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.adapters.sql.readiness import DatabaseProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
+from hduce.adapters.sql.sessions import SqlSessionStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from hduce.application.ports import (
@@ -28,6 +30,7 @@ from hduce.application.ports import (
     Outbox,
     OutboxSignal,
     RefreshTokenStore,
+    SessionStore,
     UnitOfWorkFactory,
 )
 from hduce.bootstrap.settings import Settings
@@ -72,6 +75,10 @@ class SqlPersistenceProvider(Provider):
         return SqlRefreshTokenStore(engine)
 
     @provide
+    def sessions(self, engine: AsyncEngine) -> SessionStore:
+        return SqlSessionStore(engine)
+
+    @provide
     def statistics(self, engine: AsyncEngine) -> ClinicStatistics:
         return SqlClinicStatistics(engine)
 
@@ -106,6 +113,12 @@ class InMemoryPersistenceProvider(Provider):
     @provide
     def refresh_tokens(self) -> RefreshTokenStore:
         return InMemoryRefreshTokenStore()
+
+    @provide
+    def sessions(self, refresh_tokens: RefreshTokenStore) -> SessionStore:
+        if not isinstance(refresh_tokens, InMemoryRefreshTokenStore):
+            raise TypeError("in-memory sessions need the in-memory refresh-token store")
+        return InMemorySessionStore(refresh_tokens)
 
     @provide
     def statistics(self, store: InMemoryStore) -> ClinicStatistics:

@@ -4,8 +4,6 @@ it publishes, and the Google OpenID provider when ``HDUCE_GOOGLE_*`` is set."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 from dishka import Provider, Scope, provide
 
@@ -18,14 +16,8 @@ from hduce.application.ports import (
     OidcProvider,
     PasswordHasher,
 )
+from hduce.bootstrap.published_keys import PublicJwks
 from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
-
-
-@dataclass(frozen=True, slots=True)
-class PublicJwks:
-    """The JWK Set that verifies access tokens (None with HS256: nothing to publish)."""
-
-    document: dict[str, Any] | None
 
 
 def access_tokens_from(settings: Settings) -> JoseAccessTokens:
@@ -69,37 +61,48 @@ async def google_oidc_provider(settings: Settings, clock: Clock) -> AsyncIterato
         await provider.aclose()
 
 
+def access_tokens(settings: Settings) -> JoseAccessTokens:
+    return access_tokens_from(settings)
+
+
+def public_jwks(tokens: JoseAccessTokens) -> PublicJwks:
+    document = tokens.jwks()
+    return PublicJwks(lambda: document)
+
+
+def token_issuer(tokens: JoseAccessTokens) -> AccessTokenIssuer:
+    return tokens
+
+
+def token_verifier(tokens: JoseAccessTokens) -> AccessTokenVerifier:
+    return tokens
+
+
 class SecurityProvider(Provider):
     """``google_sign_in``: provide the ``OidcProvider`` (Google is configured).
     ``hasher_parameters``: Argon2 cost, the library's defaults unless given (tests pass
-    ``Argon2Parameters.for_tests()``)."""
+    ``Argon2Parameters.for_tests()``). ``database_keys``: the access tokens, their
+    verifier and the JWKS come from ``ServiceTokensProvider`` (keys in the database)."""
 
     scope = Scope.APP
 
     def __init__(
-        self, *, google_sign_in: bool = False, hasher_parameters: Argon2Parameters | None = None
+        self,
+        *,
+        google_sign_in: bool = False,
+        hasher_parameters: Argon2Parameters | None = None,
+        database_keys: bool = False,
     ) -> None:
         super().__init__()
         self._hasher_parameters = hasher_parameters
         if google_sign_in:
             self.provide(google_oidc_provider, provides=OidcProvider)
+        if not database_keys:
+            self.provide(access_tokens)
+            self.provide(public_jwks)
+            self.provide(token_issuer)
+            self.provide(token_verifier)
 
     @provide
     def password_hasher(self) -> PasswordHasher:
         return Argon2PasswordHasher(self._hasher_parameters)
-
-    @provide
-    def access_tokens(self, settings: Settings) -> JoseAccessTokens:
-        return access_tokens_from(settings)
-
-    @provide
-    def public_jwks(self, tokens: JoseAccessTokens) -> PublicJwks:
-        return PublicJwks(tokens.jwks())
-
-    @provide
-    def token_issuer(self, tokens: JoseAccessTokens) -> AccessTokenIssuer:
-        return tokens
-
-    @provide
-    def token_verifier(self, tokens: JoseAccessTokens) -> AccessTokenVerifier:
-        return tokens

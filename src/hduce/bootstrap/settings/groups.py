@@ -83,7 +83,7 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     # True when no secret was configured and one was generated for this process:
     # tokens die with the process and differ between processes.
     jwt_secret_is_ephemeral: bool
-    # Set exactly when jwt_algorithm is asymmetric.
+    # Only with an asymmetric jwt_algorithm; unset then: the keys live in the database.
     jwt_private_key_file: str | None
     jwt_issuer: str
     jwt_audience: str
@@ -91,6 +91,15 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long each process reuses an account's access state (ADR 0010).
     account_cache_ttl: timedelta
     refresh_token_ttl: timedelta
+    #: Encrypts the signing keys kept in the database (ADR 0016).
+    jwt_key_passphrase: Secret | None = None
+    #: How often each process re-reads the signing keys kept in the database.
+    jwt_key_reload_interval: timedelta = timedelta(seconds=30)
+
+    @property
+    def jwt_keys_in_database(self) -> bool:
+        """Asymmetric keys kept in the database and rotated (no key file given)."""
+        return self.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS and self.jwt_private_key_file is None
 
 
 class GoogleSettings(msgspec.Struct, frozen=True):

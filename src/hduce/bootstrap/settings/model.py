@@ -120,7 +120,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             else "in-process",
             "smtp": f"{smtp.host}:{smtp.port}" if smtp else "log sink",
             "sms": sms.api_url if sms else "log sink",
-            "jwt": self.auth.jwt_algorithm,
+            "jwt": self.auth.jwt_algorithm
+            + (" (keys in the database)" if self.auth.jwt_keys_in_database else ""),
             "google_sign_in": "on" if self.google else "off",
             "tracing": redact_url(self.tracing.otlp_endpoint) if self.tracing else "off",
         }
@@ -166,11 +167,13 @@ def _auth(values: Values, env: Environment) -> AuthSettings:
     asymmetric = algorithm in ASYMMETRIC_JWT_ALGORITHMS
     if secret is None and env == "production" and not asymmetric:
         raise SettingsError("HDUCE_JWT_SECRET is unset: required when HDUCE_ENV=production")
-    key_file = (
-        values.required(var.JWT_PRIVATE_KEY_FILE, when=f"HDUCE_JWT_ALGORITHM={algorithm}")
-        if asymmetric
-        else None
-    )
+    key_file = values.optional(var.JWT_PRIVATE_KEY_FILE) if asymmetric else None
+    passphrase = values.optional(var.JWT_KEY_PASSPHRASE)
+    if asymmetric and key_file is None and passphrase is None and env == "production":
+        raise SettingsError(
+            "HDUCE_JWT_KEY_PASSPHRASE is unset: required when HDUCE_ENV=production and the "
+            "signing keys are kept in the database (no HDUCE_JWT_PRIVATE_KEY_FILE)"
+        )
     return AuthSettings(
         jwt_algorithm=algorithm,
         jwt_secret=secret or Secret(secrets.token_urlsafe(48)),
@@ -181,6 +184,8 @@ def _auth(values: Values, env: Environment) -> AuthSettings:
         access_token_ttl=values[var.ACCESS_TOKEN_TTL],
         account_cache_ttl=values[var.ACCOUNT_CACHE_TTL],
         refresh_token_ttl=values[var.REFRESH_TOKEN_TTL],
+        jwt_key_passphrase=passphrase,
+        jwt_key_reload_interval=values[var.JWT_KEY_RELOAD_INTERVAL],
     )
 
 

@@ -266,15 +266,35 @@ JWT_ALGORITHM: Variable[JwtAlgorithm] = Variable(
     "HDUCE_JWT_ALGORITHM",
     "HS256",
     "Access-token signature: HS256 (HDUCE_JWT_SECRET), or RS256, ES256, EdDSA, Ed25519 "
-    "(HDUCE_JWT_PRIVATE_KEY_FILE; the public key is published at /.well-known/jwks.json).",
+    "(HDUCE_JWT_PRIVATE_KEY_FILE, or else keys kept in the database and rotated with "
+    "`hduce keys rotate`; the public keys are published at /.well-known/jwks.json).",
     p.one_of("HS256", "RS256", "ES256", "EdDSA", "Ed25519"),
 )
 JWT_PRIVATE_KEY_FILE = Variable(
     "HDUCE_JWT_PRIVATE_KEY_FILE",
     None,
-    "PEM private key signing access tokens; required by the asymmetric algorithms.",
+    "PEM private key signing access tokens with an asymmetric algorithm (one key, never "
+    "rotated). Unset with an asymmetric algorithm: the keys live in the database.",
     p.readable_file,
-    shown_default="unset",
+    shown_default="unset (keys in the database)",
+)
+JWT_KEY_PASSPHRASE = Variable(
+    "HDUCE_JWT_KEY_PASSPHRASE",
+    None,
+    f"Passphrase (>= {MIN_JWT_SECRET_LENGTH} characters) encrypting the signing keys kept in "
+    "the database (PKCS#8, scrypt + AES-256). Required in production when the keys are "
+    "there; unset in development, they are stored unencrypted.",
+    p.secret_of_length(MIN_JWT_SECRET_LENGTH, " (e.g. `openssl rand -hex 32`)"),
+    show=p.hidden,
+    shown_default="unset (keys stored unencrypted)",
+)
+JWT_KEY_RELOAD_INTERVAL = Variable(
+    "HDUCE_JWT_KEY_RELOAD_INTERVAL",
+    "30s",
+    "How often each process re-reads the signing keys from the database (1s..10m). A key "
+    "made by `hduce keys rotate` is published at once and signs two intervals later, so "
+    "every process knows it before its first token.",
+    p.duration_between(timedelta(seconds=1), timedelta(minutes=10)),
 )
 JWT_ISSUER = Variable(
     "HDUCE_JWT_ISSUER", "hduce", "`iss` claim of access tokens (checked).", p.claim_text
@@ -367,6 +387,8 @@ VARIABLES: tuple[Variable[Any], ...] = (
     DEFAULT_TIMEZONE,
     JWT_ALGORITHM,
     JWT_PRIVATE_KEY_FILE,
+    JWT_KEY_PASSPHRASE,
+    JWT_KEY_RELOAD_INTERVAL,
     JWT_ISSUER,
     JWT_AUDIENCE,
     ACCESS_TOKEN_TTL,

@@ -40,7 +40,7 @@ def test_kafka_one_topic_per_aggregate_kind_and_one_group_per_handler() -> None:
     assert topology.topic("appointment.cancelled") == "hduce.appointment"
     assert topology.topic("reminder.due") == "hduce.reminder"
     # One consumer reads every topic of the handler: a worker joins the group once.
-    assert subscription.sources == ("hduce.appointment", "hduce.reminder")
+    assert subscription.sources == ("hduce.appointment", "hduce.reminder", "hduce.user")
     assert subscription.group == "hduce.notifications"
     assert subscription.dead_letters == "hduce.notifications.dead-letters"
 
@@ -48,7 +48,11 @@ def test_kafka_one_topic_per_aggregate_kind_and_one_group_per_handler() -> None:
 def test_redis_streams_per_aggregate_kind_with_one_group_per_handler() -> None:
     subscriptions = Topology().subscriptions("redis", "notifications", NOTIFY.event_types)
 
-    assert [s.sources for s in subscriptions] == [("hduce.appointment",), ("hduce.reminder",)]
+    assert [s.sources for s in subscriptions] == [
+        ("hduce.appointment",),
+        ("hduce.reminder",),
+        ("hduce.user",),
+    ]
     assert {s.group for s in subscriptions} == {"hduce.notifications"}
 
 
@@ -63,6 +67,7 @@ def test_nats_one_stream_and_a_durable_consumer_per_handler_and_kind() -> None:
     assert [(s.sources, s.group) for s in subscriptions] == [
         (("hduce.events.appointment.>",), "hduce-notifications-appointment"),
         (("hduce.events.reminder.>",), "hduce-notifications-reminder"),
+        (("hduce.events.user.>",), "hduce-notifications-user"),
     ]
     assert topology.dead_letter_jetstream == "HDUCE_DEAD_LETTERS"
     assert subscriptions[0].dead_letters == "hduce.dead-letters.notifications"

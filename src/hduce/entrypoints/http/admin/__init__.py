@@ -12,6 +12,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.admin.audit import AdminAuditController
+from hduce.entrypoints.http.admin.sessions import AdminSessionsController
 from hduce.entrypoints.http.admin.stats import AdminStatsController
 from hduce.entrypoints.http.admin.users import AdminUsersController
 
@@ -20,4 +21,9 @@ __all__ = ["route_handlers"]
 
 def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [AdminUsersController, AdminAuditController, AdminStatsController]
+    return [
+        AdminUsersController,
+        AdminSessionsController,
+        AdminAuditController,
+        AdminStatsController,
+    ]

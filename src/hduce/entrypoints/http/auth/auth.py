@@ -29,6 +29,7 @@ from hduce.application.identity.sessions import (
 )
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Actor
+from hduce.domain.sessions import SignInClient
 from hduce.entrypoints.http.auth import schemes
 from hduce.entrypoints.http.auth.cookies import (
     CSRF_COOKIE,
@@ -176,7 +177,12 @@ class AuthController(Controller):
         login: FromDishka[Login],
     ) -> Response[TokenResponse]:
         pair = await login(
-            LoginCommand(email=data.email, password=data.password, client_ip=client_ip(request))
+            LoginCommand(
+                email=data.email,
+                password=data.password,
+                client_ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+            )
         )
         return Response(TokenResponse.of(pair), cookies=session_cookies(pair), headers=NO_STORE)
 
@@ -215,7 +221,9 @@ class AuthController(Controller):
             if not token:
                 raise AuthenticationFailed("no refresh token: send refresh_token or the cookie")
             check_csrf(request)
-        pair = await refresh(token)
+        pair = await refresh(
+            token, SignInClient(client_ip(request), request.headers.get("user-agent"))
+        )
         cookies = session_cookies(pair, csrf_token=request.cookies.get(CSRF_COOKIE))
         return Response(TokenResponse.of(pair), cookies=cookies, headers=NO_STORE)
 

@@ -164,6 +164,7 @@ class GoogleAuthController(Controller):
                     state=oauth_state,
                     browser_binding=request.cookies.get(OAUTH_COOKIE),
                     client_ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
                 )
             )
         except IdentityProviderUnavailable:

@@ -12,7 +12,7 @@ from litestar import Request, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 
-from hduce.bootstrap.providers.security import PublicJwks
+from hduce.bootstrap.published_keys import PublicJwks
 from hduce.domain.errors import NotFound
 from hduce.entrypoints.http.auth.security import request_container
 

@@ -23,6 +23,7 @@ BEARER: Final = "bearerAuth"
 ACCESS_COOKIE_SCHEME: Final = "accessCookie"
 REFRESH_COOKIE_SCHEME: Final = "refreshCookie"
 CSRF: Final = "csrfHeader"
+CLIENT_BASIC: Final = "clientBasic"
 
 SECURITY_SCHEMES: Final[dict[str, SecurityScheme]] = {
     BEARER: SecurityScheme(
@@ -52,6 +53,13 @@ SECURITY_SCHEMES: Final[dict[str, SecurityScheme]] = {
         description=f"Double-submit CSRF token: the value of the `{CSRF_COOKIE}` cookie, "
         "required with cookie authentication on POST, PUT, PATCH and DELETE.",
     ),
+    CLIENT_BASIC: SecurityScheme(
+        type="http",
+        scheme="basic",
+        description="A registered service client (`POST /api/v1/admin/service-clients`): "
+        "`client_id:client_secret` (each form-urlencoded first, RFC 6749 §2.3.1). Only "
+        "`/api/v1/oauth/*` read it.",
+    ),
 }
 
 #: A guarded GET: bearer token, or the access cookie.
@@ -65,3 +73,6 @@ GUARDED_UNSAFE: Final[list[SecurityRequirement]] = [
 REFRESH: Final[list[SecurityRequirement]] = [{}, {REFRESH_COOKIE_SCHEME: [], CSRF: []}]
 #: ``/auth/logout``: any credential of the session, or a refresh token in the body.
 LOGOUT: Final[list[SecurityRequirement]] = [*GUARDED_UNSAFE, *REFRESH]
+#: ``/oauth/introspect`` and ``/oauth/revoke``: a service client, by HTTP Basic or with
+#: ``client_id`` and ``client_secret`` in the form (no scheme).
+SERVICE_CLIENT: Final[list[SecurityRequirement]] = [{CLIENT_BASIC: []}, {}]

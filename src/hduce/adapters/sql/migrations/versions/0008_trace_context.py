@@ -1,7 +1,7 @@
 """Trace context beside outbox events and notifications.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-06 06:00:00
 
 With tracing on (``HDUCE_OTLP_ENDPOINT``), the change that writes an event stores its
@@ -23,7 +23,7 @@ from alembic import op
 from hduce.adapters.sql.types import JsonDocument
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
