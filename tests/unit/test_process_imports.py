@@ -1,6 +1,8 @@
 """What the API and worker processes keep in memory: without a broker, FastStream and
 the four broker clients are never imported; authlib only with Google sign-in; icalendar
-only when a calendar file is asked for. (RSS is measured in bench/; this pins the
+only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's tracer,
+its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
+``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) (RSS is measured in bench/; this pins the
 imports that make most of the difference.)"""
 
 from __future__ import annotations
@@ -10,7 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-UNUSED = ("faststream", "aiokafka", "aio_pika", "nats", "authlib", "icalendar")
+UNUSED = (
+    "faststream",
+    "aiokafka",
+    "aio_pika",
+    "nats",
+    "authlib",
+    "icalendar",
+    "hduce.adapters.telemetry",
+    "opentelemetry.sdk.trace",
+    "opentelemetry.instrumentation.asyncpg",
+)
 
 API = "from hduce.entrypoints.asgi import build_api_app\nbuild_api_app()\n"
 WORKER = (

@@ -31,6 +31,7 @@ from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import EventHandler
+from hduce.application.tracing import tracing
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.metrics import (
     PrometheusConsumerMetrics,
@@ -55,7 +56,8 @@ def task_service(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Bac
 
     @contextlib.asynccontextmanager
     async def service() -> AsyncIterator[None]:
-        task = asyncio.create_task(run(), name=name)
+        with tracing().untraced():  # see ``Tracing.untraced``: its polls are no traces
+            task = asyncio.create_task(run(), name=name)
         log.info("background service started", service=name)
         try:
             yield
@@ -96,7 +98,8 @@ def periodic_service(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
 
-        task = asyncio.create_task(loop(), name=name)
+        with tracing().untraced():
+            task = asyncio.create_task(loop(), name=name)
         log.info("background service started", service=name)
         try:
             yield

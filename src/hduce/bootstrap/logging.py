@@ -4,7 +4,9 @@ structlog renders; the standard library transports. Library loggers (granian,
 uvicorn, SQLAlchemy, Litestar, FastStream) go through the same
 ``ProcessorFormatter`` as our own structlog loggers, so a process writes one
 format to stdout. ``merge_contextvars`` runs for both, so whatever a request
-binds (its request id) appears on every line logged while serving it.
+binds (its request id) appears on every line logged while serving it; with tracing
+on, ``add_trace_ids`` adds the ids of the active span (``trace_id``, ``span_id``),
+so a line leads to its trace and a trace to its lines.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Literal, TextIO
 import msgspec
 import structlog
 
+from hduce.application.tracing import tracing
 from hduce.bootstrap.settings import LogFormat, Settings
 
 RenderedFormat = Literal["json", "console"]
@@ -142,9 +145,22 @@ def _configure_structlog() -> None:
     _structlog_configured = True
 
 
+def add_trace_ids(
+    _: Any, __: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """``trace_id`` and ``span_id`` of the active span (nothing while tracing is off
+    or outside any span); ids a line already names are kept."""
+    ids = tracing().current_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
 def _shared_processors() -> list[structlog.typing.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -238,6 +238,10 @@ class DomainEvent:
     payload: EventPayload
     correlation_id: str | None = None
     id: UUID = field(default_factory=uuid7)
+    #: The W3C trace context (``traceparent``, ``tracestate``) of the operation that
+    #: caused it, when tracing is on: kept beside the event in the outbox, never in
+    #: its JSON, and not part of its identity.
+    trace_context: Mapping[str, str] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         kind = type(self.payload)
@@ -255,3 +259,9 @@ class DomainEvent:
         if self.correlation_id is not None or correlation_id is None:
             return self
         return replace(self, correlation_id=correlation_id)
+
+    def traced(self, trace_context: Mapping[str, str] | None) -> DomainEvent:
+        """The same event with the trace context it was caused in (if none yet)."""
+        if self.trace_context is not None or not trace_context:
+            return self
+        return replace(self, trace_context=trace_context)

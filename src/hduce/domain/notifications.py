@@ -347,6 +347,9 @@ class Notification:
     #: The delivery worker sending it right now, and until when that claim holds.
     claimed_by: UUID | None = None
     claimed_until: datetime | None = None
+    #: The W3C trace context of the handler that stored it, when tracing is on: the
+    #: delivery sweep sends it as part of that trace.
+    trace_context: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property
     def is_read(self) -> bool:

@@ -18,6 +18,7 @@ from hduce.bootstrap.background import background_services
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
+from hduce.bootstrap.tracing import configure_tracing
 from hduce.entrypoints.http import (
     admin,
     appointments,
@@ -38,6 +39,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
     """The HTTP application for ``mode``, reading ``HDUCE_*`` when ``settings`` is None."""
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    configure_tracing(settings)
     if settings.auth.jwt_secret_is_ephemeral:
         _log.warning(
             "HDUCE_JWT_SECRET is unset: using a random secret for this process; "

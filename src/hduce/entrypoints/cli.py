@@ -21,6 +21,7 @@ import structlog
 
 from hduce.bootstrap.logging import configure_logging, logging_dict_config
 from hduce.bootstrap.settings import SettingsError, render_settings_markdown
+from hduce.bootstrap.tracing import configure_tracing
 from hduce.entrypoints.commands.common import USAGE_ERROR, load_settings
 from hduce.entrypoints.commands.create_admin import create_admin
 from hduce.entrypoints.commands.keys import keys
@@ -114,6 +115,7 @@ def worker() -> None:
 
     settings = load_settings()
     configure_logging(settings)
+    configure_tracing(settings)
     run_on_best_loop(run_worker(settings))
 
 

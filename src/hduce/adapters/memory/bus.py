@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import structlog
 
 from hduce.application.ports import EventHandler
+from hduce.application.tracing import tracing
 from hduce.domain.events import DomainEvent
 
 log = structlog.get_logger("hduce.bus")
@@ -110,7 +111,19 @@ class InProcessEventBus:
     async def _deliver(self, subscription: _Subscription, event: DomainEvent) -> DeadLetter | None:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                await subscription.handler(event)
+                # What a broker consumer's span is: the handler's work, in the trace
+                # the relay resumed (the change that caused the event).
+                with tracing().span(
+                    f"{event.type} process",
+                    kind="consumer",
+                    attributes={
+                        "messaging.system": "in-process",
+                        "messaging.operation": "process",
+                        "messaging.message.id": str(event.id),
+                        "hduce.handler": subscription.name,
+                    },
+                ):
+                    await subscription.handler(event)
                 return None
             except Exception as error:
                 if attempt < self.max_attempts:

@@ -36,6 +36,7 @@ from hduce.application.ports import (
     OutboxSignal,
     UnitOfWork,
 )
+from hduce.application.tracing import tracing
 from hduce.domain.appointments import Appointment
 from hduce.domain.events import DomainEvent
 
@@ -142,12 +143,15 @@ class InMemoryUnitOfWork(UnitOfWork):
         for repository in self._repositories:
             repository.validate_commit()
         correlation_id = context.correlation_id.get()
+        trace = tracing().current_context()
         events: list[DomainEvent] = []
         for item in self._sequence:
             if isinstance(item, DomainEvent):
-                events.append(item.correlated(correlation_id))
+                events.append(item.correlated(correlation_id).traced(trace))
             else:
-                events.extend(e.correlated(correlation_id) for e in item.collect_events())
+                events.extend(
+                    e.correlated(correlation_id).traced(trace) for e in item.collect_events()
+                )
         self._tables.apply()
         if events:
             self._store.append_outbox(events, self._clock.now())

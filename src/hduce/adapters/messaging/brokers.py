@@ -52,11 +52,20 @@ def build_broker(
     *,
     servers: Sequence[str] = (),
     graceful_timeout: float = GRACEFUL_TIMEOUT_SECONDS,
+    tracer_provider: Any = None,
 ) -> AnyBroker:
     """An unconnected FastStream broker. It logs through a standard logger (so the
     process's one log format applies) and its per-message lines ("Received",
-    "Processed") at DEBUG: the consumers log what matters themselves."""
-    logs: dict[str, Any] = {"logger": BROKER_LOGGER, "log_level": logging.DEBUG}
+    "Processed") at DEBUG: the consumers log what matters themselves.
+
+    With a ``tracer_provider`` (tracing on), FastStream's telemetry middleware of the
+    kind traces every publish and every message handled, and carries the trace context
+    in the message headers from one to the other."""
+    logs: dict[str, Any] = {
+        "logger": BROKER_LOGGER,
+        "log_level": logging.DEBUG,
+        "middlewares": _telemetry(kind, tracer_provider),
+    }
     if kind == "rabbit":
         return RabbitBroker(url, graceful_timeout=graceful_timeout, **logs)
     if kind == "kafka":
@@ -73,6 +82,21 @@ def build_broker(
     if kind == "redis":
         return RedisBroker(url, graceful_timeout=graceful_timeout, **logs)
     return NatsBroker(url, graceful_timeout=graceful_timeout, **logs)
+
+
+def _telemetry(kind: BrokerKind, tracer_provider: Any) -> tuple[Any, ...]:
+    if tracer_provider is None:
+        return ()  # tracing off: FastStream's OpenTelemetry modules stay unloaded
+    middleware: Any
+    if kind == "rabbit":
+        from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware as middleware
+    elif kind == "kafka":
+        from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware as middleware
+    elif kind == "redis":
+        from faststream.redis.opentelemetry import RedisTelemetryMiddleware as middleware
+    else:
+        from faststream.nats.opentelemetry import NatsTelemetryMiddleware as middleware
+    return (middleware(tracer_provider=tracer_provider),)
 
 
 # ---------------------------------------------------------------- topology objects

@@ -388,6 +388,8 @@ class NotificationRow(Base):
     # The delivery worker sending it, until when (a lease: a dead worker's claim runs out).
     claimed_by: Mapped[UUID | None]
     claimed_until: Mapped[datetime | None]
+    # The W3C trace context of the handler that stored it (tracing on; ADR 0012).
+    trace_context: Mapped[dict[str, str] | None]
 
 
 # --------------------------------------------------------------------------- audit
@@ -473,3 +475,5 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     locked_by: Mapped[UUID | None]
     locked_until: Mapped[datetime | None]
+    # The W3C trace context of the change that wrote it (tracing on; ADR 0012).
+    trace_context: Mapped[dict[str, str] | None]

@@ -30,7 +30,7 @@ strictly one after another and stops at the first failure. Consumers rely on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
@@ -70,6 +70,19 @@ def _outbox_values(event: DomainEvent) -> dict[str, Any]:
     }
 
 
+def _with_trace_contexts(
+    rows: list[dict[str, Any]], contexts: Sequence[Mapping[str, str] | None]
+) -> list[dict[str, Any]]:
+    """``rows`` with their ``trace_context`` column, only when some row has one: with
+    tracing off the INSERT leaves the column out (SQL NULL, and the statement of the
+    schema before it existed). A row without one beside others that have one stores
+    JSON null, which reads back as None too."""
+    if any(contexts):
+        for row, context in zip(rows, contexts, strict=True):
+            row["trace_context"] = dict(context) if context else None
+    return rows
+
+
 async def write_events(
     session: AsyncSession,
     events: Iterable[DomainEvent],
@@ -87,7 +100,11 @@ async def write_events(
     (``WITH audit AS (INSERT ...), outbox AS (INSERT ...) SELECT pg_notify(...)``): a
     change's commit costs one round trip besides the COMMIT.
     """
-    rows = [_outbox_values(event) for event in events]
+    listed = list(events)
+    # Beside the event, not in its JSON: the writer's trace context is not a fact.
+    rows = _with_trace_contexts(
+        [_outbox_values(event) for event in listed], [event.trace_context for event in listed]
+    )
     audit_table = table(AuditRow)
     if session.get_bind().dialect.name == "postgresql" and rows:
         statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
@@ -110,12 +127,17 @@ async def write_events(
 def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:
     """PostgreSQL relay: the oldest unpublished rows nobody else is relaying, locked."""
     return (
-        select(OutboxRow.sequence, OutboxRow.payload)
+        select(OutboxRow.sequence, OutboxRow.payload, OutboxRow.trace_context)
         .where(OutboxRow.published_at.is_(None))
         .order_by(OutboxRow.sequence)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+def _event_of(payload: Any, trace_context: dict[str, str] | None) -> DomainEvent:
+    """The row's event (``MalformedEvent`` if it does not decode), with its trace context."""
+    return event_from_dict(payload).traced(trace_context)
 
 
 def _describe(error: BaseException) -> str:
@@ -190,9 +212,9 @@ class SqlOutbox:
             sequences: list[int] = []
             events: list[DomainEvent] = []
             failure: tuple[int, Exception] | None = None
-            for sequence, payload in rows:
+            for sequence, payload, trace_context in rows:
                 try:
-                    events.append(event_from_dict(payload))
+                    events.append(_event_of(payload, trace_context))
                 except Exception as error:  # MalformedEvent: nothing after it goes out
                     failure = (sequence, error)
                     break
@@ -222,9 +244,9 @@ class SqlOutbox:
         batch = await self._lease_batch(relay_id, limit)
         published = 0
         writer = serialized_engine(self._engine)
-        for sequence, payload in batch:
+        for sequence, payload, trace_context in batch:
             try:
-                await publish(event_from_dict(payload))
+                await publish(_event_of(payload, trace_context))
             except Exception as error:
                 async with writer.begin() as connection:
                     await self._note_failure(connection, sequence, error)
@@ -244,7 +266,7 @@ class SqlOutbox:
         async with serialized_engine(self._engine).begin() as connection:
             rows = (
                 await connection.execute(
-                    select(OutboxRow.sequence, OutboxRow.payload)
+                    select(OutboxRow.sequence, OutboxRow.payload, OutboxRow.trace_context)
                     .where(
                         OutboxRow.published_at.is_(None),
                         or_(OutboxRow.locked_until.is_(None), OutboxRow.locked_until < now),
@@ -256,7 +278,7 @@ class SqlOutbox:
             if rows:
                 await connection.execute(
                     update(_OUTBOX)
-                    .where(OutboxRow.sequence.in_([sequence for sequence, _ in rows]))
+                    .where(OutboxRow.sequence.in_([sequence for sequence, *_ in rows]))
                     .values(locked_by=relay_id, locked_until=now + self._lease)
                 )
         return rows

@@ -29,6 +29,7 @@ from hduce.adapters.sql.repositories import (
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
 from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
+from hduce.application.tracing import tracing
 from hduce.domain.events import DomainEvent
 
 #: ``Session.info`` key: a statement of the current transaction has been sent.
@@ -72,7 +73,8 @@ class SqlUnitOfWork(UnitOfWork):
 
     ``commit`` gathers the events recorded by every appointment the repositories
     handed out or stored, plus those passed to ``emit``, stamps them with the current
-    correlation id, writes them to the outbox and commits, all in one transaction.
+    correlation id and trace context, writes them to the outbox and commits, all in one
+    transaction.
     Leaving the block without ``commit`` (or with an exception) rolls back.
     """
 
@@ -160,9 +162,10 @@ class SqlUnitOfWork(UnitOfWork):
             events.extend(appointment.collect_events())
         events.extend(self._emitted)
         correlation = context.correlation_id.get()
+        trace = tracing().current_context()
         wrote = await write_events(
             self._session,
-            (event.correlated(correlation) for event in events),
+            (event.correlated(correlation).traced(trace) for event in events),
             audit=self.audit.take_pending(),
         )
         await self._session.commit()

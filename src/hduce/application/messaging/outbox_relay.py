@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from hduce.application.ports import Clock, EventHandler, EventPublisher, Outbox, OutboxStats
+from hduce.application.tracing import tracing
 from hduce.domain.events import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -102,14 +103,19 @@ class OutboxRelay:
         """Publish until the outbox is empty or the bus fails; returns how many went out."""
         total = 0
         while True:
-            result = await self._outbox.relay_batch(
-                self._settings.batch_size, self._publisher.publish
-            )
+            result = await self._outbox.relay_batch(self._settings.batch_size, self._publish)
             total += result.published
             if result.failed:
                 raise RelayBlocked(total)
             if result.published < self._settings.batch_size:
                 return total
+
+    async def _publish(self, event: DomainEvent) -> None:
+        # Published in the trace of the change that wrote it (its context was stored
+        # with it in the outbox): the broker's publish span, and through the message
+        # headers its consumers, continue that trace (ADR 0012).
+        with tracing().resumed(event.trace_context):
+            await self._publisher.publish(event)
 
     async def stats(self) -> OutboxStats:
         return await self._outbox.stats(self._clock.now())

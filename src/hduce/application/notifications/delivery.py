@@ -21,6 +21,7 @@ from hduce.application.ports import (
     SmsSender,
     UnitOfWorkFactory,
 )
+from hduce.application.tracing import tracing
 from hduce.domain.errors import NotFound
 from hduce.domain.identity import User
 from hduce.domain.ids import uuid7
@@ -120,7 +121,22 @@ class DeliverPendingNotifications:
             notification.release()
         else:
             try:
-                await self._send(notification, user)
+                # Part of the trace of the handler that stored the message (and so of
+                # the request that caused it), though sent by a later sweep.
+                with (
+                    tracing().resumed(notification.trace_context),
+                    tracing().span(
+                        f"{notification.channel.value} send",
+                        kind="client",
+                        attributes={
+                            "hduce.notification.id": str(notification.id),
+                            "hduce.notification.channel": notification.channel.value,
+                            "hduce.notification.type": notification.type,
+                            "hduce.notification.attempt": notification.attempts,
+                        },
+                    ),
+                ):
+                    await self._send(notification, user)
             except Exception as error:  # any channel failure is retried on the next sweep
                 notification.mark_failed(
                     f"{type(error).__name__}: {error}",

@@ -17,6 +17,7 @@ from hduce.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from hduce.application.tracing import tracing
 from hduce.domain.events import AppointmentPayload, DomainEvent
 from hduce.domain.identity import User
 from hduce.domain.notifications import (
@@ -84,6 +85,8 @@ class HandleEventNotifications:
             parties = await self._parties(uow, event)
             if parties is not None:
                 now = self._clock.now()
+                # The delivery sweep sends the email and SMS later, in this trace.
+                trace = tracing().current_context()
                 for intent in plan_notifications(event, parties):
                     text = render(intent, parties)
                     notification = Notification(
@@ -100,6 +103,7 @@ class HandleEventNotifications:
                             "appointment_id": str(intent.params["appointment_id"]),
                             "template": intent.template.value,
                         },
+                        trace_context=trace,
                     )
                     if intent.channel is Channel.IN_APP:
                         notification.mark_sent(now)  # stored = delivered, for the app

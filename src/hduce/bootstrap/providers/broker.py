@@ -29,6 +29,7 @@ from hduce.bootstrap.messaging import (
 )
 from hduce.bootstrap.metrics import MeteredPublisher, PrometheusConsumerMetrics
 from hduce.bootstrap.settings import Settings
+from hduce.bootstrap.tracing import active_telemetry
 
 
 async def _from_request_container(
@@ -53,9 +54,15 @@ class BrokerProvider(Provider):
         configured = settings.broker
         if configured is None:
             raise RuntimeError("BrokerProvider needs HDUCE_BROKER_URL")
+        telemetry = active_telemetry()
         broker = EventBroker(
             configured.kind,
-            build_broker(configured.kind, configured.url, servers=configured.servers),
+            build_broker(
+                configured.kind,
+                configured.url,
+                servers=configured.servers,
+                tracer_provider=telemetry.provider if telemetry is not None else None,
+            ),
             Topology(prefix=configured.prefix),
             event_routes(),
         )

@@ -29,6 +29,7 @@ from hduce.bootstrap.settings.groups import (
     SmsSettings,
     SmtpSettings,
     StreamSettings,
+    TracingSettings,
     TwoFactorSettings,
 )
 from hduce.bootstrap.settings.model import Settings
@@ -73,6 +74,7 @@ __all__ = [
     "SmsSettings",
     "SmtpSettings",
     "StreamSettings",
+    "TracingSettings",
     "TwoFactorSettings",
     "Variable",
     "redact_url",

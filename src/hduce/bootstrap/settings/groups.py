@@ -71,6 +71,14 @@ class LoggingSettings(msgspec.Struct, frozen=True):
     format: LogFormat
 
 
+class TracingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # Base URL of an OTLP/HTTP receiver; spans go to <endpoint>/v1/traces.
+    otlp_endpoint: str
+    service_name: str
+    # Of the traces this process starts; a caller's decision is followed.
+    sample_ratio: float
+
+
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_algorithm: JwtAlgorithm
     jwt_secret: Secret

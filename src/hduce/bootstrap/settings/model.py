@@ -25,6 +25,7 @@ from hduce.bootstrap.settings.groups import (
     ReminderSettings,
     SmsSettings,
     StreamSettings,
+    TracingSettings,
     TwoFactorSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
@@ -42,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis: RedisSettings | None
     broker: BrokerSettings | None
     logging: LoggingSettings
+    # None: tracing off.
+    tracing: TracingSettings | None
     auth: AuthSettings
     google: GoogleSettings | None
     delivery: DeliverySettings
@@ -76,6 +79,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             else None,
             broker=_broker(values),
             logging=LoggingSettings(level=values[var.LOG_LEVEL], format=values[var.LOG_FORMAT]),
+            tracing=_tracing(values),
             auth=auth,
             delivery=DeliverySettings(
                 email_from=values[var.EMAIL_FROM],
@@ -122,6 +126,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt": self.auth.jwt_algorithm
             + (" (keys in the database)" if self.auth.jwt_keys_in_database else ""),
             "google_sign_in": "on" if self.google else "off",
+            "tracing": redact_url(self.tracing.otlp_endpoint) if self.tracing else "off",
         }
 
 
@@ -139,6 +144,17 @@ def _http(values: Values) -> HttpSettings:
         metrics_port=metrics_port,
         worker_port=values.optional(var.WORKER_HTTP_PORT),
         hsts_max_age=values[var.HSTS_MAX_AGE],
+    )
+
+
+def _tracing(values: Values) -> TracingSettings | None:
+    endpoint = values.optional(var.OTLP_ENDPOINT)
+    if endpoint is None:
+        return None
+    return TracingSettings(
+        otlp_endpoint=endpoint,
+        service_name=values[var.OTLP_SERVICE_NAME],
+        sample_ratio=values[var.TRACE_SAMPLE_RATIO],
     )
 
 

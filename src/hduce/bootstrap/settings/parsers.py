@@ -167,6 +167,17 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def fraction(value: str) -> float:
+    """A number from 0 to 1 (a ratio)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise Expected("a number from 0 to 1, e.g. 0.1") from None
+    if not 0.0 <= number <= 1.0:
+        raise Expected("a number from 0 to 1, e.g. 0.1")
+    return number
+
+
 # --------------------------------------------------------------------------- network
 
 

@@ -172,6 +172,29 @@ LOG_FORMAT: Variable[LogFormat] = Variable(
     "auto, json or console; auto = json unless stdout is a terminal.",
     p.one_of("auto", "json", "console"),
 )
+OTLP_ENDPOINT = Variable(
+    "HDUCE_OTLP_ENDPOINT",
+    None,
+    "OpenTelemetry traces: base URL of an OTLP/HTTP receiver (a collector, Jaeger, "
+    "Tempo), e.g. http://127.0.0.1:4318; spans go to <url>/v1/traces. Unset: no tracing "
+    "(the SDK is not even loaded).",
+    p.http_url,
+    show=p.url_without_password,
+    shown_default="unset (tracing off)",
+)
+OTLP_SERVICE_NAME = Variable(
+    "HDUCE_OTLP_SERVICE_NAME",
+    "hduce",
+    "service.name of this process's spans (e.g. hduce-api, hduce-worker).",
+    p.claim_text,
+)
+TRACE_SAMPLE_RATIO = Variable(
+    "HDUCE_TRACE_SAMPLE_RATIO",
+    "1",
+    "Share of the traces a process starts that are recorded (0..1); a trace that "
+    "arrives from a caller or through the outbox keeps the decision made at its start.",
+    p.fraction,
+)
 JWT_SECRET = Variable(
     "HDUCE_JWT_SECRET",
     None,
@@ -378,6 +401,9 @@ VARIABLES: tuple[Variable[Any], ...] = (
     BROKER_PREFIX,
     LOG_LEVEL,
     LOG_FORMAT,
+    OTLP_ENDPOINT,
+    OTLP_SERVICE_NAME,
+    TRACE_SAMPLE_RATIO,
     JWT_SECRET,
     SMTP_URL,
     EMAIL_FROM,

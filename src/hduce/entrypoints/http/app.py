@@ -25,6 +25,7 @@ from hduce.bootstrap.metrics import (
     prometheus_config,
 )
 from hduce.bootstrap.settings import Settings
+from hduce.bootstrap.tracing import active_telemetry
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.asyncapi import asyncapi_handlers
 from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
@@ -72,6 +73,9 @@ def create_app(
     api = DishkaRouter(API_PREFIX, route_handlers=list(route_handlers))
     # With a metrics port, /metrics is served there only (see bootstrap.metrics).
     metrics = [MetricsController] if settings.http.metrics_port is None else []
+    # A server span per request when tracing is on (first: it wraps the others).
+    telemetry = active_telemetry()
+    tracing = [telemetry.http_middleware()] if telemetry is not None else []
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -80,7 +84,7 @@ def create_app(
             api,
             *root_route_handlers,
         ],
-        middleware=[prometheus_config().middleware],
+        middleware=[*tracing, prometheus_config().middleware],
         exception_handlers=problem_exception_handlers(),
         request_class=StrictRequest,
         lifespan=[_lifespan(container, settings, background)],

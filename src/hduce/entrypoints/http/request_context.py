@@ -16,6 +16,8 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from hduce.application.tracing import tracing
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER_KEY = REQUEST_ID_HEADER.lower().encode()
 # Accept a caller's id only if it is short and cannot smuggle anything into logs or headers.
@@ -51,12 +53,18 @@ class RequestContextMiddleware:
         header = (_HEADER_KEY, request_id.encode())
         status = 500  # if the app dies before answering, the server sends a 500
         started = time.perf_counter()
+        # The request's server span ends inside the app, before the access line is
+        # written out here: its ids are taken while it answers.
+        trace_ids: dict[str, str] = {}
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+                ids = tracing().current_ids()
+                if ids is not None:
+                    trace_ids.update(trace_id=ids[0], span_id=ids[1])
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -73,6 +81,7 @@ class RequestContextMiddleware:
                     path=path,
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    **trace_ids,
                 )
 
 

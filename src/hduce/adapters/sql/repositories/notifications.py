@@ -94,6 +94,17 @@ def _notification_values(notification: Notification) -> dict[str, Any]:
     }
 
 
+def _insert_values(notifications: Sequence[Notification]) -> list[dict[str, Any]]:
+    """The rows to insert; ``trace_context`` only when tracing gave some row one (as the
+    outbox does: ``_with_trace_contexts``)."""
+    rows = [_notification_values(n) for n in notifications]
+    if any(n.trace_context for n in notifications):
+        for row, notification in zip(rows, notifications, strict=True):
+            context = notification.trace_context
+            row["trace_context"] = dict(context) if context else None
+    return rows
+
+
 def _changeable_values(notification: Notification) -> dict[str, Any]:
     values = _notification_values(notification)
     for immutable in ("id", "recipient_id", "dedupe_key", "created_at"):
@@ -119,6 +130,7 @@ def _to_notification(row: NotificationRow) -> Notification:
         metadata=dict(row.details or {}),
         claimed_by=row.claimed_by,
         claimed_until=row.claimed_until,
+        trace_context=row.trace_context,
     )
 
 
@@ -131,7 +143,7 @@ class SqlNotificationRepository:
         # surrounding transaction, and must not notify twice.
         result = await self._session.execute(
             upsert_insert(self._session, NotificationRow)
-            .values(_notification_values(notification))
+            .values(_insert_values([notification])[0])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
         return affected_rows(result) == 1
@@ -147,7 +159,7 @@ class SqlNotificationRepository:
             upsert_insert(self._session, NotificationRow)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(NotificationRow.id),
-            [_notification_values(n) for n in notifications],
+            _insert_values(notifications),
         )
         stored = set(result.scalars().all())
         return [n for n in notifications if n.id in stored]
