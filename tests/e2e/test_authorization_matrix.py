@@ -568,6 +568,16 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),
+    # ---------------------------------------------------------------- admin: devices
+    Case(
+        "POST",
+        "/admin/devices",
+        only(ADMIN, status=201),
+        body={"name": "Front door", "location": "Building A"},
+    ),
+    Case("GET", "/admin/devices", only(ADMIN)),
+    # Revoking a revoked device answers it as it is: 200 for every admin call.
+    Case("POST", "/admin/devices/{device_id}/revoke", only(ADMIN)),
 ]
 
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
@@ -584,6 +594,19 @@ async def _clinic_ids(world: World) -> None:
 
 
 WORLD_SETUP.append(_clinic_ids)
+
+
+async def _device_ids(world: World) -> None:
+    from hduce.application.devices.registry import RegisterDevice
+    from hduce.domain.identity import Actor, Role
+
+    register = await world.clinic.container.get(RegisterDevice)
+    admin = Actor(Role.ADMIN, world.clinic.people[ADMIN].id)
+    registered = await register(admin, name="Matrix kiosk", location="Room 1")
+    world.ids["device_id"] = str(registered.device.id)
+
+
+WORLD_SETUP.append(_device_ids)
 
 
 @pytest.fixture

@@ -33,7 +33,16 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from hduce.application.ports import EmailSender, EventPublisher, OutboxStats, SmsSender
+from hduce.application.ports import (
+    CheckInRequest,
+    DeviceInbox,
+    DeviceReply,
+    EmailSender,
+    EventPublisher,
+    HeartbeatRequest,
+    OutboxStats,
+    SmsSender,
+)
 from hduce.bootstrap.settings import Settings, SettingsError
 from hduce.domain.events import DomainEvent
 
@@ -72,6 +81,13 @@ NOTIFICATIONS_SENT = Counter(
     "hduce_notifications_sent",
     "Notification delivery attempts; status is sent or failed.",
     ["channel", "status"],
+)
+DEVICE_MESSAGES = Counter(
+    "hduce_device_messages",
+    "Messages of check-in devices; kind is checkin or heartbeat, outcome is checked_in, "
+    "already_checked_in, seen, refused (the rules said no), unauthorized (unknown or "
+    "revoked device, wrong secret) or malformed.",
+    ["kind", "outcome"],
 )
 
 
@@ -206,6 +222,27 @@ class MeteredSmsSender:
             NOTIFICATIONS_SENT.labels(channel="sms", status="failed").inc()
             raise
         NOTIFICATIONS_SENT.labels(channel="sms", status="sent").inc()
+
+
+class MeteredDeviceInbox:
+    """A ``DeviceInbox`` that counts each message by kind and outcome."""
+
+    def __init__(self, inner: DeviceInbox) -> None:
+        self._inner = inner
+
+    async def check_in(self, request: CheckInRequest) -> DeviceReply:
+        return _counted(await self._inner.check_in(request))
+
+    async def heartbeat(self, request: HeartbeatRequest) -> DeviceReply:
+        return _counted(await self._inner.heartbeat(request))
+
+    async def malformed(self, kind: str, device_id: str, error: str) -> DeviceReply:
+        return _counted(await self._inner.malformed(kind, device_id, error))
+
+
+def _counted(reply: DeviceReply) -> DeviceReply:
+    DEVICE_MESSAGES.labels(kind=reply.kind, outcome=reply.outcome.value).inc()
+    return reply
 
 
 def record_outbox_stats(stats: OutboxStats) -> None:

@@ -30,8 +30,15 @@ from hduce.adapters.sql import (
 )
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
-from hduce.adapters.sql.models import OCCUPYING_STATUS_VALUES, AppointmentRow, UserRow, metadata
+from hduce.adapters.sql.models import (
+    OCCUPYING_STATUS_VALUES,
+    AppointmentRow,
+    StatusHistoryRow,
+    UserRow,
+    metadata,
+)
 from hduce.adapters.sql.repositories._support import table
+from hduce.adapters.sql.repositories.appointments import _appointment_values, _history_values
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import SlotConflict
 from hduce.domain.identity import Actor, Role
@@ -341,16 +348,47 @@ def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
     )
 
 
+#: The appointment columns every revision these tests visit has (0009 added one).
+_OLD_COLUMNS = tuple(c.name for c in table(AppointmentRow).c if c.name != "check_in_code")
+
+
+async def _store_old(uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment) -> None:
+    """``store_appointments`` for a schema older than the models (before 0009): the
+    rows and their history written with the columns that schema has."""
+    async with uow_factory._engine.begin() as connection:
+        for appointment in appointments:
+            values = _appointment_values(appointment)
+            await connection.execute(
+                table(AppointmentRow).insert().values({k: values[k] for k in _OLD_COLUMNS})
+            )
+            lines = _history_values(appointment, 0)
+            if lines:
+                await connection.execute(table(StatusHistoryRow).insert(), lines)
+
+
 async def _snapshot(
     uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment
 ) -> dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]]:
-    async with uow_factory() as uow:
-        stored = [await uow.appointments.get(a.id) for a in appointments]
-    return {
-        a.id: (s.status.value, s.replaces, _lines(s))
-        for a, s in zip(appointments, stored, strict=True)
-        if s is not None
-    }
+    """Status, ``replaces`` and history of each stored one, read with Core and the
+    columns of every revision (so it reads a schema older than the models too)."""
+    rows, history = table(AppointmentRow), table(StatusHistoryRow)
+    found: dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]] = {}
+    async with uow_factory._engine.connect() as connection:
+        for a in appointments:
+            row = (
+                await connection.execute(
+                    select(rows.c.status, rows.c.replaces).where(rows.c.id == a.id)
+                )
+            ).first()
+            if row is None:
+                continue
+            lines = await connection.execute(
+                select(history.c.from_status, history.c.to_status, history.c.actor_role)
+                .where(history.c.appointment_id == a.id)
+                .order_by(history.c.position)
+            )
+            found[a.id] = (row.status, row.replaces, [tuple(line) for line in lines])
+    return found
 
 
 async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_history(
@@ -370,7 +408,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             availability=ALWAYS_OPEN,
             existing=(),
         )
-        await store_appointments(uow_factory, first, moved)
+        await _store_old(uow_factory, first, moved)
         before = await _snapshot(uow_factory, first, moved)
         assert before[moved.id][1] == first.id and len(before[first.id][2]) == 2
 
@@ -399,7 +437,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             ("pending", "approved", "patient"),
         ]
         with pytest.raises(IntegrityError):  # the old CHECK knows no "proposed"
-            await store_appointments(uow_factory, _proposal(clinic, slot(240)))
+            await _store_old(uow_factory, _proposal(clinic, slot(240)))
 
         await upgrade_database(sql_database_url)
         assert await _snapshot(uow_factory, first, moved, proposal, accepted) == after
@@ -453,7 +491,7 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
             availability=ALWAYS_OPEN,
             existing=(),
         )
-        await store_appointments(uow_factory, first, moved)
+        await _store_old(uow_factory, first, moved)
         assert await _replaces_index_definition(engine) is None
         assert "ix_appointments_replaces" not in await _replaces_lookup_plan(engine, first.id)
 

@@ -16,6 +16,7 @@ from hduce.bootstrap.settings.groups import (
     BrokerSettings,
     DatabaseSettings,
     DeliverySettings,
+    DeviceSettings,
     Environment,
     GoogleSettings,
     HttpSettings,
@@ -47,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox: OutboxSettings
     streams: StreamSettings
     reminders: ReminderSettings
+    devices: DeviceSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
 
@@ -87,6 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 session_check_interval=values[var.STREAM_SESSION_CHECK_INTERVAL],
             ),
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
+            devices=DeviceSettings(
+                mqtt_url=values.optional(var.MQTT_URL),
+                topic_prefix=values[var.MQTT_TOPIC_PREFIX],
+                online_window=values[var.DEVICE_ONLINE_WINDOW],
+            ),
             default_timezone=values[var.DEFAULT_TIMEZONE],
         )
 
@@ -118,6 +125,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "sms": sms.api_url if sms else "log sink",
             "jwt": self.auth.jwt_algorithm,
             "google_sign_in": "on" if self.google else "off",
+            "devices_mqtt": redact_url(self.devices.mqtt_url) if self.devices.mqtt_url else "off",
         }
 
 
