@@ -518,3 +518,49 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
         assert await _snapshot(uow_factory, moved) == after
     finally:
         await engine.dispose()
+
+
+async def test_check_in_codes_are_backfilled_unique_and_survive_the_way_down(
+    sql_database_url: str,
+) -> None:
+    """0009: appointments stored before it get a check-in code each (8 characters of
+    the code alphabet, all different), the devices table comes and goes."""
+    from hduce.domain.check_in_codes import ALPHABET
+
+    await upgrade_database(sql_database_url, "0007")
+    engine = create_engine(sql_database_url, pool_size=2)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    try:
+        clinic = await seed_clinic(uow_factory)
+        old = [book(clinic, slot(60 * i)) for i in range(5)]
+        await _store_old(uow_factory, *old)
+
+        await upgrade_database(sql_database_url)
+        async with uow_factory() as uow:
+            stored = [await uow.appointments.get(a.id) for a in old]
+            by_code = [
+                await uow.appointments.get_by_check_in_code(s.check_in_code or "")
+                for s in stored
+                if s is not None
+            ]
+        codes = [s.check_in_code for s in stored if s is not None]
+        assert len(codes) == 5 and len(set(codes)) == 5
+        assert all(c and len(c) == 8 and set(c) <= set(ALPHABET) for c in codes)
+        assert [f.id for f in by_code if f is not None] == [a.id for a in old]
+
+        # Unique: a second row with a taken code is refused.
+        clash = book(clinic, slot(600))
+        clash.check_in_code = codes[0]
+        with pytest.raises((IntegrityError, SlotConflict)):
+            await store_appointments(uow_factory, clash)
+
+        await downgrade_database(sql_database_url, "0007")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("appointments")}
+            )
+        assert "devices" not in tables and "check_in_code" not in columns
+        assert set(await _snapshot(uow_factory, *old)) == {a.id for a in old}
+    finally:
+        await engine.dispose()

@@ -11,6 +11,7 @@ from tests.unit.adapters.contract import (
     AuditLogContract,
     AvailabilityRepositoryContract,
     CacheContract,
+    DeviceRepositoryContract,
     DoctorRepositoryContract,
     IdempotencyStoreContract,
     NotificationRepositoryContract,
@@ -103,4 +104,8 @@ class TestMemoryRefreshTokens(RefreshTokenStoreContract):
 
 
 class TestMemoryDenylist(TokenDenylistContract):
+    pass
+
+
+class TestMemoryDevices(DeviceRepositoryContract):
     pass

@@ -426,7 +426,6 @@ class DeviceRow(Base):
     """Check-in devices (kiosks, QR readers) that talk MQTT (migration 0009)."""
 
     __tablename__ = "devices"
-    __table_args__ = (Index("ix_devices_name", "name"),)
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))

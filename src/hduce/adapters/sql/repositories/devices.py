@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +86,9 @@ class SqlDeviceRepository:
 
     async def list(self, page: PageRequest = PageRequest()) -> Page[Device]:
         limit, offset = clamp(page)
-        statement = select(*table(DeviceRow).c).order_by(DeviceRow.name, DeviceRow.id)
+        # By name whatever its case, as the in-memory store sorts (a handful of rows:
+        # no index for it).
+        statement = select(*table(DeviceRow).c).order_by(func.lower(DeviceRow.name), DeviceRow.id)
         total = await count(self._session, statement)
         rows = (await self._session.execute(statement.limit(limit).offset(offset))).all()
         return Page(

@@ -58,7 +58,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
     )
-    op.create_index("ix_devices_name", "devices", ["name"])
 
     op.add_column("appointments", sa.Column("check_in_code", sa.String(length=16)))
     bind = op.get_bind()
@@ -96,5 +95,4 @@ def downgrade() -> None:
     # Plain ALTER TABLE on both (SQLite 3.35+): a batch rebuild of appointments would
     # fire the ON DELETE actions of the rows referencing it (see 0006).
     op.execute("ALTER TABLE appointments DROP COLUMN check_in_code")
-    op.drop_index("ix_devices_name", table_name="devices")
     op.drop_table("devices")
