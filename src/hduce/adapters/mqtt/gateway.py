@@ -16,6 +16,7 @@ changes nothing, so a redelivery is harmless.
 import logging
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import msgspec
@@ -180,6 +181,29 @@ class MqttDeviceGateway:
 
     async def stop(self) -> None:
         await self.broker.stop()
+
+
+class _DocumentationOnly:
+    """The inbox of a gateway that is only documented (never started)."""
+
+    async def check_in(self, request: CheckInRequest) -> DeviceReply:
+        raise RuntimeError("a documentation-only gateway handles nothing")
+
+    async def heartbeat(self, request: HeartbeatRequest) -> DeviceReply:
+        raise RuntimeError("a documentation-only gateway handles nothing")
+
+    async def malformed(self, kind: str, device_id: str, error: str) -> DeviceReply:
+        raise RuntimeError("a documentation-only gateway handles nothing")
+
+
+def documentation_broker(prefix: str, url: str | None = None) -> MQTTBroker:
+    """An unconnected broker with the device subscribers, for the AsyncAPI document
+    (its server: ``url``'s scheme, host and port, never its credentials)."""
+    server = "mqtt://mqtt.example:1883"
+    if url:
+        parts = urlsplit(url)
+        server = f"{parts.scheme}://{parts.hostname}:{parts.port or 1883}"
+    return MqttDeviceGateway(server, prefix=prefix, inbox=_DocumentationOnly()).broker
 
 
 def _bounded(body: Any) -> bytes:
