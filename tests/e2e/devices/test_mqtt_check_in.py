@@ -252,3 +252,21 @@ async def test_only_admins_manage_devices(kiosk_world: ClinicWorld) -> None:
         DEVICES, json={"name": " ", "location": "x"}, headers=await world.auth("admin")
     )
     assert blank.status_code == 400, blank.text
+
+
+async def test_an_unreadable_message_is_answered_and_counted(
+    kiosk_world: ClinicWorld, mqtt_url: str
+) -> None:
+    world = kiosk_world
+    before = await counted(world, "checkin", "malformed")
+    async with installed(world, mqtt_url) as kiosk:
+        await kiosk.client.publish(kiosk.topic("checkin"), b"not json", qos=1)
+        garbled = await kiosk.reply()
+        assert garbled["ok"] is False and garbled["outcome"] == "malformed", garbled
+        await kiosk.send("checkin", {"secret": kiosk.secret, "code": "K7MQ4XPA", "extra": 1})
+        unknown_field = await kiosk.reply()
+        assert unknown_field["outcome"] == "malformed" and "extra" in unknown_field["reason"]
+        # The gateway is still there: a heartbeat is answered.
+        await kiosk.send("heartbeat", {"secret": kiosk.secret})
+        assert (await kiosk.reply())["outcome"] == "seen"
+    assert await counted(world, "checkin", "malformed") == before + 2
