@@ -20,6 +20,10 @@ from hduce.domain.errors import AlreadyExists, NotFound
 class InMemoryDeviceRepository(Repository):
     def __init__(self, tables: StoreTables) -> None:
         self._devices = tables.devices
+        #: Last-seen moves of this unit of work, re-applied at commit onto the row as
+        #: committed then (as SQL's one-column UPDATE does): a revocation committed
+        #: meanwhile by another unit of work is kept.
+        self._seen: dict[UUID, datetime] = {}
 
     async def add(self, device: Device) -> None:
         if device.id in self._devices:
@@ -42,6 +46,7 @@ class InMemoryDeviceRepository(Repository):
         if device is not None:
             device.seen(at)
             self._devices.put(device_id, device)
+            self._seen[device_id] = max(at, self._seen.get(device_id, at))
 
     async def list(self, page: PageRequest = DEFAULT_PAGE) -> Page[Device]:
         found = sorted(self._devices.values(), key=lambda d: (d.name.casefold(), d.id))
@@ -50,3 +55,12 @@ class InMemoryDeviceRepository(Repository):
     def validate_commit(self) -> None:
         for device_id in self._devices.inserts_taken():
             raise AlreadyExists(f"device {device_id} already exists")
+        for device_id, at in self._seen.items():
+            committed = self._devices.base.get(device_id)
+            if committed is not None:
+                moved = copied(committed)
+                moved.seen(at)
+                self._devices.put(device_id, moved)
+
+    def reset(self) -> None:
+        self._seen.clear()
