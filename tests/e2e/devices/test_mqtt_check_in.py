@@ -266,7 +266,10 @@ async def test_an_unreadable_message_is_answered_and_counted(
         await kiosk.send("checkin", {"secret": kiosk.secret, "code": "K7MQ4XPA", "extra": 1})
         unknown_field = await kiosk.reply()
         assert unknown_field["outcome"] == "malformed" and "extra" in unknown_field["reason"]
+        await kiosk.send("checkin", {"secret": "x" * 5000, "code": "K7MQ4XPA"})
+        too_large = await kiosk.reply()
+        assert too_large["outcome"] == "malformed" and "4096 bytes" in too_large["reason"]
         # The gateway is still there: a heartbeat is answered.
         await kiosk.send("heartbeat", {"secret": kiosk.secret})
         assert (await kiosk.reply())["outcome"] == "seen"
-    assert await counted(world, "checkin", "malformed") == before + 2
+    assert await counted(world, "checkin", "malformed") == before + 3

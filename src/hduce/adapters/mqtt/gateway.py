@@ -132,10 +132,9 @@ class MqttDeviceGateway:
         )
         async def on_check_in(message: MQTTMessage) -> None:
             device_id = str(message.path.get("device_id", ""))
-            body = _bounded(message.body)
             try:
-                decoded = _CHECK_IN.decode(body)
-            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                decoded = _CHECK_IN.decode(_bounded(message.body))
+            except (msgspec.DecodeError, msgspec.ValidationError, _TooLarge) as error:
                 reply = await inbox.malformed("checkin", device_id, str(error))
             else:
                 reply = await inbox.check_in(
@@ -157,7 +156,7 @@ class MqttDeviceGateway:
             device_id = str(message.path.get("device_id", ""))
             try:
                 decoded = _HEARTBEAT.decode(_bounded(message.body))
-            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            except (msgspec.DecodeError, msgspec.ValidationError, _TooLarge) as error:
                 reply = await inbox.malformed("heartbeat", device_id, str(error))
             else:
                 reply = await inbox.heartbeat(
@@ -206,9 +205,12 @@ def documentation_broker(prefix: str, url: str | None = None) -> MQTTBroker:
     return MqttDeviceGateway(server, prefix=prefix, inbox=_DocumentationOnly()).broker
 
 
+class _TooLarge(ValueError):
+    pass
+
+
 def _bounded(body: Any) -> bytes:
     data = bytes(body or b"")
     if len(data) > MAX_MESSAGE_BYTES:
-        # Decoding refuses it as malformed: not JSON once cut.
-        return b"\x00"
+        raise _TooLarge(f"larger than {MAX_MESSAGE_BYTES} bytes")
     return data
