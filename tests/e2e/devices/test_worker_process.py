@@ -20,10 +20,11 @@ from hduce.domain.appointments import Appointment
 from hduce.domain.identity import Actor, Role
 from hduce.domain.scheduling import SchedulingPolicy, TimeSlot
 from tests.e2e.devices.test_mqtt_check_in import DEVICES
-from tests.e2e.harness import AppFactory, Backend, ClinicWorld
+from tests.e2e.harness import NOTIFICATIONS, AppFactory, Backend, ClinicWorld
 from tests.e2e.server import clean_environment
 from tests.e2e.split_support import WorkerProcess, wait_started, worker_processes
 from tests.fakes import FixedClock
+from tests.integration.brokers.support import wait_until
 from tests.unit.adapters.contract import ALWAYS_OPEN
 
 
@@ -108,6 +109,15 @@ async def test_a_worker_process_checks_in_for_a_kiosk(
             reply = await _next(kiosk)
         assert reply["outcome"] == "checked_in", (reply, worker.log())
         assert await _counted(worker, "checked_in") == 1
+
+        # The doctor hears of it ("Patient arrived"): the worker relays the check-in's
+        # event and its notification consumer handles it. Waited for before stopping
+        # the worker, which is then idle.
+        async def doctor_told() -> bool:
+            inbox = (await world.get("doctor", NOTIFICATIONS)).json()["items"]
+            return "Patient arrived" in {n["title"] for n in inbox}
+
+        await wait_until(doctor_told, timeout=30, what="the doctor told of the arrival")
 
     shown = await world.appointment(str(visit.id), who="patient")
     assert shown["status"] == "checked_in"
