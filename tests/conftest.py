@@ -39,6 +39,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             services.RABBITMQ,
             services.KAFKA,
             services.NATS,
+            services.MQTT,
         )
         if os.environ.get(spec.env_var)
     ]
@@ -96,6 +97,13 @@ def kafka_url() -> Iterator[str]:
 def nats_url() -> Iterator[str]:
     """``nats://host:port`` (JetStream enabled). Use unique subjects/streams per test."""
     with services.provide(services.NATS) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """``mqtt://host:port`` (Mosquitto). Tests share it: use a unique topic prefix."""
+    with services.provide(services.MQTT) as url:
         yield url
 
 

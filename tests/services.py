@@ -22,6 +22,8 @@ Kafka       HDUCE_TEST_KAFKA_URL         kafka://127.0.0.1:19092  (bare ``host:p
                                          comma-separated lists are accepted; the fixture
                                          always yields the ``kafka://`` form)
 NATS        HDUCE_TEST_NATS_URL          nats://127.0.0.1:4222
+MQTT        HDUCE_TEST_MQTT_URL          mqtt://127.0.0.1:1883  (Mosquitto, MQTT 5; tests use
+                                         a unique topic prefix each)
 SMTP        HDUCE_TEST_SMTP_URL          smtp://127.0.0.1:1025  (optional: without it an
                                          in-process aiosmtpd server is started; no Docker)
 ==========  ===========================  ====================================================
@@ -231,11 +233,25 @@ def nats_container() -> Iterator[str]:
         yield nats.nats_uri()
 
 
+@contextmanager
+def mosquitto_container() -> Iterator[str]:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    container = DockerContainer(_image("mqtt", "eclipse-mosquitto:2")).with_exposed_ports(1883)
+    # Mosquitto 2 listens on localhost only unless told otherwise.
+    container = container.with_command("mosquitto -c /mosquitto-no-auth.conf")
+    with container:
+        wait_for_logs(container, "running")
+        yield f"mqtt://{container.get_container_host_ip()}:{container.get_exposed_port(1883)}"
+
+
 POSTGRES = ServiceSpec("postgres", "HDUCE_TEST_POSTGRES_URL", 5432, postgres_container)
 REDIS = ServiceSpec("redis", "HDUCE_TEST_REDIS_URL", 6379, redis_container)
 RABBITMQ = ServiceSpec("rabbitmq", "HDUCE_TEST_RABBITMQ_URL", 5672, rabbitmq_container)
 KAFKA = ServiceSpec("kafka", "HDUCE_TEST_KAFKA_URL", 9092, kafka_container, normalize_kafka_url)
 NATS = ServiceSpec("nats", "HDUCE_TEST_NATS_URL", 4222, nats_container)
+MQTT = ServiceSpec("mqtt", "HDUCE_TEST_MQTT_URL", 1883, mosquitto_container)
 SMTP_ENV = "HDUCE_TEST_SMTP_URL"
 
 

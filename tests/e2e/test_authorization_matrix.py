@@ -665,6 +665,16 @@ CASES: list[Case] = [
     # for everyone); tests/e2e/identity/test_service_tokens.py covers the clients.
     Case("POST", "/oauth/introspect", public(401), body={"token": "any"}, form=True),
     Case("POST", "/oauth/revoke", public(401), body={"token": "any"}, form=True),
+    # ---------------------------------------------------------------- admin: devices
+    Case(
+        "POST",
+        "/admin/devices",
+        only(ADMIN, status=201),
+        body={"name": "Front door", "location": "Building A"},
+    ),
+    Case("GET", "/admin/devices", only(ADMIN)),
+    # Revoking a revoked device answers it as it is: 200 for every admin call.
+    Case("POST", "/admin/devices/{device_id}/revoke", only(ADMIN)),
 ]
 
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
@@ -691,6 +701,19 @@ async def _service_client_id(world: World) -> None:
 
 
 WORLD_SETUP.append(_service_client_id)
+
+
+async def _device_ids(world: World) -> None:
+    from hduce.application.devices.registry import RegisterDevice
+    from hduce.domain.identity import Actor, Role
+
+    register = await world.clinic.container.get(RegisterDevice)
+    admin = Actor(Role.ADMIN, world.clinic.people[ADMIN].id)
+    registered = await register(admin, name="Matrix kiosk", location="Room 1")
+    world.ids["device_id"] = str(registered.device.id)
+
+
+WORLD_SETUP.append(_device_ids)
 
 
 @pytest.fixture

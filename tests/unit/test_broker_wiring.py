@@ -147,7 +147,12 @@ async def test_the_asyncapi_document_is_served_beside_the_openapi_one(tmp_path: 
     spec = document.json()
     assert spec["asyncapi"] == "3.0.0"
     assert spec["info"]["title"] == "HDUCE events"
-    assert {server["protocol"] for server in spec["servers"].values()} == {"kafka"}
+    # The event broker's, and the check-in devices' MQTT (docs/devices.md).
+    assert {server["protocol"] for server in spec["servers"].values()} == {"kafka", "mqtt"}
+    addresses = {channel["address"] for channel in spec["channels"].values()}
+    assert {"hduce/devices/{device_id}/checkin", "hduce/devices/{device_id}/heartbeat"} <= (
+        addresses
+    )
     assert "/schema/asyncapi" not in openapi.json()["paths"]
 
 
@@ -159,6 +164,6 @@ async def test_without_a_broker_the_document_shows_the_rabbitmq_topology(tmp_pat
         await container.close()
 
     assert "HDUCE_BROKER_URL is unset" in document["info"]["description"]
-    assert {server["protocol"] for server in document["servers"].values()} == {"amqp"}
+    assert {server["protocol"] for server in document["servers"].values()} == {"amqp", "mqtt"}
     channels = document["channels"].values()
     assert "appointment.approved" in {c["address"] for c in channels}

@@ -320,3 +320,35 @@ def test_metrics_port_is_off_by_default_and_not_the_http_port() -> None:
         "HDUCE_METRICS_PORT=8000: expected a port other than HDUCE_HTTP_PORT"
     )
     assert refusal({"HDUCE_METRICS_PORT": "0"}).startswith("HDUCE_METRICS_PORT='0': expected")
+
+
+def test_devices_are_off_until_an_mqtt_url_is_set() -> None:
+    off = Settings.from_env({}).devices
+    assert (off.mqtt_url, off.topic_prefix, off.online_window) == (None, "hduce", 120.0)
+    on = Settings.from_env(
+        {
+            "HDUCE_MQTT_URL": "mqtt://kiosks:pw@127.0.0.1:1883",
+            "HDUCE_MQTT_TOPIC_PREFIX": "clinic-7/hduce",
+            "HDUCE_DEVICE_ONLINE_WINDOW": "5m",
+        }
+    )
+    assert on.devices.mqtt_url == "mqtt://kiosks:pw@127.0.0.1:1883"
+    assert (on.devices.topic_prefix, on.devices.online_window) == ("clinic-7/hduce", 300.0)
+    assert "pw" not in str(on.summary())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HDUCE_MQTT_URL", "http://127.0.0.1:1883"),
+        ("HDUCE_MQTT_URL", "mqtt://"),
+        ("HDUCE_MQTT_URL", "mqtt://host:port"),
+        ("HDUCE_MQTT_TOPIC_PREFIX", "hduce/+/x"),
+        ("HDUCE_MQTT_TOPIC_PREFIX", "$SYS"),
+        ("HDUCE_MQTT_TOPIC_PREFIX", "a//b"),
+        ("HDUCE_DEVICE_ONLINE_WINDOW", "2d"),
+    ],
+)
+def test_device_settings_are_refused_when_malformed(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -30,7 +30,7 @@ from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay
 from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
-from hduce.application.ports import EventHandler
+from hduce.application.ports import DeviceInbox, EventHandler
 from hduce.application.tracing import tracing
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.metrics import (
@@ -127,6 +127,32 @@ def _log_failed_tick(name: str, error: Exception) -> None:
         outage=outage.kind,
         cause=type(outage.error).__name__,
     )
+
+
+def device_gateway(container: AsyncContainer, settings: Settings) -> BackgroundService:
+    """The MQTT subscribers of the check-in devices (``HDUCE_MQTT_URL``): a FastStream
+    MQTT broker, started and stopped with the process (docs/devices.md)."""
+
+    @contextlib.asynccontextmanager
+    async def service() -> AsyncIterator[None]:
+        # Imported with HDUCE_MQTT_URL only: FastStream's MQTT client stays out otherwise.
+        from hduce.adapters.mqtt.gateway import MqttDeviceGateway
+
+        assert settings.devices.mqtt_url is not None  # noqa: S101 (only chosen with one)
+        gateway = MqttDeviceGateway(
+            settings.devices.mqtt_url,
+            prefix=settings.devices.topic_prefix,
+            inbox=await container.get(DeviceInbox),
+        )
+        await gateway.start()
+        log.info("device gateway started", topics=gateway.topics)
+        try:
+            yield
+        finally:
+            await gateway.stop()
+            log.info("device gateway stopped")
+
+    return service
 
 
 def background_services(
@@ -236,6 +262,7 @@ def background_services(
     chosen_consumers = broker_consumers if settings.broker is not None else in_process_consumers
     return [
         *([chosen_consumers] if consumers else []),
+        *([device_gateway(container, settings)] if settings.devices.mqtt_url else []),
         task_service("outbox-relay", run_relay),
         task_service("outbox-listener", listen_for_commits),
         periodic_service("notification-delivery", 5.0, deliver_notifications),

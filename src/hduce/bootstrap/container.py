@@ -21,6 +21,7 @@ from hduce.bootstrap.providers.clinic import ClinicProvider
 from hduce.bootstrap.providers.config import ConfigProvider
 from hduce.bootstrap.providers.delivery import DeliveryProvider
 from hduce.bootstrap.providers.demo import DemoProvider
+from hduce.bootstrap.providers.devices import DevicesProvider
 from hduce.bootstrap.providers.event_documentation import EventDocumentationProvider
 from hduce.bootstrap.providers.events import EventBusProvider
 from hduce.bootstrap.providers.identity import IdentityProvider
@@ -78,6 +79,7 @@ def providers(
         AppointmentsProvider(),
         NotificationsProvider(),
         AdminProvider(),
+        DevicesProvider(),
         MessagingProvider(),
         DemoProvider(),
         # Last: replaces the sign-in use cases by counted ones.

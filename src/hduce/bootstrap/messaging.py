@@ -22,7 +22,9 @@ ASYNCAPI_DESCRIPTION = (
     "Domain events of HDUCE, published from the transactional outbox. Every message "
     "is the JSON envelope of one event (id, type, occurred_at, aggregate_id, "
     "aggregate_version, correlation_id, payload). Delivery is at least once: "
-    "consumers dedupe by event id."
+    "consumers dedupe by event id. The mqtt server's channels are the check-in "
+    "devices' topics (docs/devices.md): devices publish check-ins and heartbeats, "
+    "each answered on {prefix}/devices/{device_id}/reply."
 )
 
 

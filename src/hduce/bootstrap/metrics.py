@@ -47,8 +47,12 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from hduce.application.ports import (
     BookingOutcome,
+    CheckInRequest,
+    DeviceInbox,
+    DeviceReply,
     EmailSender,
     EventPublisher,
+    HeartbeatRequest,
     OutboxStats,
     ReminderOutcome,
     SmsSender,
@@ -146,6 +150,13 @@ READINESS_UP = Gauge(
     "1 when the check answered at the last readiness check, else 0.",
     ["check"],
     multiprocess_mode="livemostrecent",
+)
+DEVICE_MESSAGES = Counter(
+    "hduce_device_messages",
+    "Messages of check-in devices; kind is checkin or heartbeat, outcome is checked_in, "
+    "already_checked_in, seen, refused (the rules said no), unauthorized (unknown or "
+    "revoked device, wrong secret) or malformed.",
+    ["kind", "outcome"],
 )
 
 
@@ -324,6 +335,27 @@ class MeteredSmsSender:
             NOTIFICATIONS_SENT.labels(channel="sms", status="failed").inc()
             raise
         NOTIFICATIONS_SENT.labels(channel="sms", status="sent").inc()
+
+
+class MeteredDeviceInbox:
+    """A ``DeviceInbox`` that counts each message by kind and outcome."""
+
+    def __init__(self, inner: DeviceInbox) -> None:
+        self._inner = inner
+
+    async def check_in(self, request: CheckInRequest) -> DeviceReply:
+        return _counted(await self._inner.check_in(request))
+
+    async def heartbeat(self, request: HeartbeatRequest) -> DeviceReply:
+        return _counted(await self._inner.heartbeat(request))
+
+    async def malformed(self, kind: str, device_id: str, error: str) -> DeviceReply:
+        return _counted(await self._inner.malformed(kind, device_id, error))
+
+
+def _counted(reply: DeviceReply) -> DeviceReply:
+    DEVICE_MESSAGES.labels(kind=reply.kind, outcome=reply.outcome.value).inc()
+    return reply
 
 
 def record_outbox_stats(stats: OutboxStats) -> None:

@@ -22,6 +22,7 @@ from hduce.domain.appointment_status import AppointmentStatus as AppointmentStat
 from hduce.domain.appointment_status import StatusChange as StatusChange
 from hduce.domain.booking_guards import check_bookable as check_bookable
 from hduce.domain.booking_guards import hours, minutes
+from hduce.domain.check_in_codes import new_check_in_code
 from hduce.domain.errors import IllegalTransition, InvalidInput, SlotConflict
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import Actor, Role
@@ -79,6 +80,10 @@ class Appointment:
     cancellation_reason: str | None = None
     rejection_reason: str | None = None
     replaces: UUID | None = None
+    #: Printed on the confirmation (email, .ics): a kiosk checks the patient in with it
+    #: (``hduce.domain.check_in_codes``). Every new appointment gets one; rows older than
+    #: migration 0009 got one from it.
+    check_in_code: str | None = None
     version: int = 1
     history: list[StatusChange] = field(default_factory=list)
     pending_events: list[DomainEvent] = field(default_factory=list, repr=False)
@@ -184,6 +189,7 @@ class Appointment:
             updated_at=now,
             reason=text,
             replaces=replaces,
+            check_in_code=new_check_in_code(),
             version=0,
         )
         payload_class: type[events.AppointmentTransition] = (
@@ -309,9 +315,15 @@ class Appointment:
         cancelled = partial(events.AppointmentCancelled, rescheduled_to=rescheduled_to)
         self._record(self.status, _S.CANCELLED, actor, now, text, cancelled)
 
-    def check_in(self, *, actor: Actor, now: datetime, policy: SchedulingPolicy) -> None:
+    def check_in(
+        self, *, actor: Actor, now: datetime, policy: SchedulingPolicy, note: str | None = None
+    ) -> None:
+        """The doctor, an admin, or the system for a check-in device at the door (a
+        kiosk that read the appointment's check-in code; ``note`` names it in the
+        history)."""
         self._expect(_S.CHECKED_IN, actor, {_S.APPROVED})
-        self._expect_own_or_admin(_S.CHECKED_IN, actor, Role.DOCTOR)
+        if actor.role is not Role.SYSTEM:
+            self._expect_own_or_admin(_S.CHECKED_IN, actor, Role.DOCTOR)
         now = ensure_utc(now, "now")
         window = policy.check_in_window(self.slot)
         if not window.contains_instant(now):
@@ -320,7 +332,14 @@ class Appointment:
                 actor,
                 f"check-in is open from {window.start.isoformat()} to {window.end.isoformat()}",
             )
-        self._record(self.status, _S.CHECKED_IN, actor, now, None, events.AppointmentCheckedIn)
+        self._record(
+            self.status,
+            _S.CHECKED_IN,
+            actor,
+            now,
+            _optional_reason(note),
+            events.AppointmentCheckedIn,
+        )
 
     def complete(self, *, actor: Actor, now: datetime, notes: str | None = None) -> None:
         self._expect(_S.COMPLETED, actor, {_S.APPROVED, _S.CHECKED_IN})

@@ -262,8 +262,19 @@ class RenderedMessage:
     body: str
 
 
-def render(intent: NotificationIntent, parties: Parties) -> RenderedMessage:
-    """Title and text in the recipient's own timezone. Plain text, short enough for SMS."""
+#: The patient's messages that confirm a visit: they carry its check-in code.
+CONFIRMING_TEMPLATES = frozenset({Template.APPROVED, Template.PROPOSAL_ACCEPTED, Template.REMINDER})
+#: The events whose notifications may confirm a visit (the handler reads the code).
+CONFIRMING_EVENT_TYPES = frozenset({events.APPOINTMENT_APPROVED, events.REMINDER_DUE})
+
+
+def render(
+    intent: NotificationIntent, parties: Parties, *, check_in_code: str | None = None
+) -> RenderedMessage:
+    """Title and text in the recipient's own timezone. Plain text, short enough for SMS.
+
+    A patient's confirmation or reminder ends with the visit's ``check_in_code`` (typed
+    or scanned at the kiosk on arrival, ADR 0013) when there is one."""
     params = intent.params
     when = _local_time(params.get("starts_at"), intent.recipient.timezone)
     other = parties.doctor.full_name if params["side"] == _PATIENT else parties.patient.full_name
@@ -316,6 +327,8 @@ def render(intent: NotificationIntent, parties: Parties) -> RenderedMessage:
         Template.REMINDER: ("Appointment reminder", f"Reminder: you see {other} on {when}."),
     }
     title, body = texts[intent.template]
+    if check_in_code and params["side"] == _PATIENT and intent.template in CONFIRMING_TEMPLATES:
+        body += f" Check-in code: {check_in_code} (at the kiosk on arrival)."
     return RenderedMessage(title, body)
 
 

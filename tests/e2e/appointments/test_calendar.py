@@ -96,3 +96,31 @@ async def test_only_the_parties_get_the_file(world: ClinicWorld) -> None:
     assert_problem(await fetch(world, "not-an-id"), 404, "not-found")
     missing = "00000000-0000-0000-0000-000000000009"
     assert_problem(await fetch(world, missing, who="admin"), 404, "not-found")
+
+
+async def test_the_check_in_code_and_its_qr_code_are_in_the_event(world: ClinicWorld) -> None:
+    """What the patient shows at the kiosk (ADR 0013): the code as text in the
+    description, and its QR code as an inline PNG attachment."""
+    import io
+
+    import segno
+
+    booked = await world.booked()
+    await world.act("doctor", booked["id"], "approve")
+    code = (await world.appointment(booked["id"], who="patient"))["check_in_code"]
+    _, event = parse(await fetch(world, booked["id"]))
+
+    assert f"Check-in code: {code}" in str(event["DESCRIPTION"])
+    attachment = event["ATTACH"]
+    assert attachment.params["FMTTYPE"] == "image/png"
+    assert attachment.params["ENCODING"] == "BASE64"
+    png = event.decoded("ATTACH")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    expected = io.BytesIO()
+    segno.make_qr(code, error="m").save(expected, kind="png", scale=4, border=2)
+    assert png == expected.getvalue()  # the QR code of that very code
+
+    await world.act("patient", booked["id"], "cancel", {"reason": "Travelling"})
+    _, cancelled = parse(await fetch(world, booked["id"]))
+    assert "Check-in code" not in str(cancelled["DESCRIPTION"])
+    assert "ATTACH" not in cancelled

@@ -44,7 +44,8 @@ async def test_serve_consumes_from_the_broker_and_documents_it(
     assert page.status_code == 200
     assert "asyncapi" in page.text.lower()
     protocols = {server["protocol"] for server in document["servers"].values()}
-    assert protocols == {"amqp" if kind == "rabbit" else "kafka"}
+    # The event broker's, and the check-in devices' MQTT (docs/devices.md).
+    assert protocols == {"amqp" if kind == "rabbit" else "kafka", "mqtt"}
     addresses = {channel["address"] for channel in document["channels"].values()}
     if kind == "rabbit":
         assert "appointment.requested" in addresses  # the routing key

@@ -30,8 +30,15 @@ from hduce.adapters.sql import (
 )
 from hduce.adapters.sql.migrations import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.migrations.config import compare_type
-from hduce.adapters.sql.models import OCCUPYING_STATUS_VALUES, AppointmentRow, UserRow, metadata
+from hduce.adapters.sql.models import (
+    OCCUPYING_STATUS_VALUES,
+    AppointmentRow,
+    StatusHistoryRow,
+    UserRow,
+    metadata,
+)
 from hduce.adapters.sql.repositories._support import table
+from hduce.adapters.sql.repositories.appointments import _appointment_values, _history_values
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import SlotConflict
 from hduce.domain.identity import Actor, Role
@@ -341,16 +348,47 @@ def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
     )
 
 
+#: The appointment columns every revision these tests visit has (0009 added one).
+_OLD_COLUMNS = tuple(c.name for c in table(AppointmentRow).c if c.name != "check_in_code")
+
+
+async def _store_old(uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment) -> None:
+    """``store_appointments`` for a schema older than the models (before 0009): the
+    rows and their history written with the columns that schema has."""
+    async with uow_factory._engine.begin() as connection:
+        for appointment in appointments:
+            values = _appointment_values(appointment)
+            await connection.execute(
+                table(AppointmentRow).insert().values({k: values[k] for k in _OLD_COLUMNS})
+            )
+            lines = _history_values(appointment, 0)
+            if lines:
+                await connection.execute(table(StatusHistoryRow).insert(), lines)
+
+
 async def _snapshot(
     uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment
 ) -> dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]]:
-    async with uow_factory() as uow:
-        stored = [await uow.appointments.get(a.id) for a in appointments]
-    return {
-        a.id: (s.status.value, s.replaces, _lines(s))
-        for a, s in zip(appointments, stored, strict=True)
-        if s is not None
-    }
+    """Status, ``replaces`` and history of each stored one, read with Core and the
+    columns of every revision (so it reads a schema older than the models too)."""
+    rows, history = table(AppointmentRow), table(StatusHistoryRow)
+    found: dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]] = {}
+    async with uow_factory._engine.connect() as connection:
+        for a in appointments:
+            row = (
+                await connection.execute(
+                    select(rows.c.status, rows.c.replaces).where(rows.c.id == a.id)
+                )
+            ).first()
+            if row is None:
+                continue
+            lines = await connection.execute(
+                select(history.c.from_status, history.c.to_status, history.c.actor_role)
+                .where(history.c.appointment_id == a.id)
+                .order_by(history.c.position)
+            )
+            found[a.id] = (row.status, row.replaces, [tuple(line) for line in lines])
+    return found
 
 
 async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_history(
@@ -370,7 +408,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             availability=ALWAYS_OPEN,
             existing=(),
         )
-        await store_appointments(uow_factory, first, moved)
+        await _store_old(uow_factory, first, moved)
         before = await _snapshot(uow_factory, first, moved)
         assert before[moved.id][1] == first.id and len(before[first.id][2]) == 2
 
@@ -399,7 +437,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             ("pending", "approved", "patient"),
         ]
         with pytest.raises(IntegrityError):  # the old CHECK knows no "proposed"
-            await store_appointments(uow_factory, _proposal(clinic, slot(240)))
+            await _store_old(uow_factory, _proposal(clinic, slot(240)))
 
         await upgrade_database(sql_database_url)
         assert await _snapshot(uow_factory, first, moved, proposal, accepted) == after
@@ -453,7 +491,7 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
             availability=ALWAYS_OPEN,
             existing=(),
         )
-        await store_appointments(uow_factory, first, moved)
+        await _store_old(uow_factory, first, moved)
         assert await _replaces_index_definition(engine) is None
         assert "ix_appointments_replaces" not in await _replaces_lookup_plan(engine, first.id)
 
@@ -478,5 +516,51 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
         await downgrade_database(sql_database_url, "0006")
         assert await _replaces_index_definition(engine) is None
         assert await _snapshot(uow_factory, moved) == after
+    finally:
+        await engine.dispose()
+
+
+async def test_check_in_codes_are_backfilled_unique_and_survive_the_way_down(
+    sql_database_url: str,
+) -> None:
+    """0009: appointments stored before it get a check-in code each (8 characters of
+    the code alphabet, all different), the devices table comes and goes."""
+    from hduce.domain.check_in_codes import ALPHABET
+
+    await upgrade_database(sql_database_url, "0007")
+    engine = create_engine(sql_database_url, pool_size=2)
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    try:
+        clinic = await seed_clinic(uow_factory)
+        old = [book(clinic, slot(60 * i)) for i in range(5)]
+        await _store_old(uow_factory, *old)
+
+        await upgrade_database(sql_database_url)
+        async with uow_factory() as uow:
+            stored = [await uow.appointments.get(a.id) for a in old]
+            by_code = [
+                await uow.appointments.get_by_check_in_code(s.check_in_code or "")
+                for s in stored
+                if s is not None
+            ]
+        codes = [s.check_in_code for s in stored if s is not None]
+        assert len(codes) == 5 and len(set(codes)) == 5
+        assert all(c and len(c) == 8 and set(c) <= set(ALPHABET) for c in codes)
+        assert [f.id for f in by_code if f is not None] == [a.id for a in old]
+
+        # Unique: a second row with a taken code is refused.
+        clash = book(clinic, slot(600))
+        clash.check_in_code = codes[0]
+        with pytest.raises((IntegrityError, SlotConflict)):
+            await store_appointments(uow_factory, clash)
+
+        await downgrade_database(sql_database_url, "0007")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("appointments")}
+            )
+        assert "devices" not in tables and "check_in_code" not in columns
+        assert set(await _snapshot(uow_factory, *old)) == {a.id for a in old}
     finally:
         await engine.dispose()

@@ -11,6 +11,7 @@ from tests.unit.adapters.contract import (
     AppointmentRepositoryContract,
     AuditLogContract,
     AvailabilityRepositoryContract,
+    DeviceRepositoryContract,
     DoctorRepositoryContract,
     IdempotencyStoreContract,
     NotificationRepositoryContract,
@@ -77,3 +78,7 @@ class TestSqlOutboxPublishingConcurrently(OutboxContract):
     @pytest.fixture
     def outbox(self, engine: AsyncEngine) -> SqlOutbox:
         return SqlOutbox(engine, publish_concurrently=True)
+
+
+class TestSqlDevices(DeviceRepositoryContract):
+    pass

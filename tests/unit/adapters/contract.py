@@ -74,6 +74,7 @@ from hduce.domain import events
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
+from hduce.domain.devices import Device, DeviceStatus
 from hduce.domain.errors import AlreadyExists, Conflicting, NotFound, SlotConflict, StaleVersion
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
@@ -470,6 +471,82 @@ class PatientRepositoryContract:
 
 
 # ========================================================================== specialties
+
+
+def new_device(name: str = "Front door", secret: str = "s3cret") -> Device:
+    return Device.register(
+        device_id=uuid7(),
+        name=name,
+        location="Building A",
+        secret=secret,
+        now=NOW,
+        registered_by=None,
+    )
+
+
+class DeviceRepositoryContract:
+    async def test_round_trip_revocation_and_sorted_list(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        kiosk, reader = new_device("Kiosk", "k"), new_device("entrance reader", "r")
+        async with uow_factory() as uow:
+            await uow.devices.add(reader)
+            await uow.devices.add(kiosk)
+            await uow.commit()
+        async with uow_factory() as uow:
+            stored = await uow.devices.get(kiosk.id)
+            assert stored is not None and stored.accepts("k") and not stored.accepts("r")
+            assert await uow.devices.get(uuid7()) is None
+            assert stored.revoke(NOW + timedelta(minutes=1))
+            await uow.devices.save(stored)
+            await uow.commit()
+        async with uow_factory() as uow:
+            page = await uow.devices.list(PageRequest(limit=10))
+            revoked = await uow.devices.get(kiosk.id)
+        assert [d.name for d in page.items] == ["entrance reader", "Kiosk"]  # case aside
+        assert page.total == 2
+        assert revoked is not None and revoked.revoked_at == NOW + timedelta(minutes=1)
+        assert not revoked.accepts("k")
+        assert revoked.status(NOW, timedelta(minutes=2)) is DeviceStatus.REVOKED
+
+    async def test_last_seen_only_moves_forward(self, uow_factory: UnitOfWorkFactory) -> None:
+        device = new_device()
+        async with uow_factory() as uow:
+            await uow.devices.add(device)
+            await uow.commit()
+        for at in (NOW + timedelta(minutes=5), NOW + timedelta(minutes=2)):
+            async with uow_factory() as uow:
+                await uow.devices.record_seen(device.id, at)
+                await uow.commit()
+        async with uow_factory() as uow:
+            seen = await uow.devices.get(device.id)
+            assert seen is not None and seen.last_seen_at == NOW + timedelta(minutes=5)
+            # Saving the device (a revocation) leaves last-seen to record_seen.
+            seen.last_seen_at = None
+            seen.revoke(NOW + timedelta(minutes=6))
+            await uow.devices.save(seen)
+            await uow.commit()
+        async with uow_factory() as uow:
+            again = await uow.devices.get(device.id)
+        assert again is not None and again.last_seen_at == NOW + timedelta(minutes=5)
+        assert again.is_revoked
+        with pytest.raises(NotFound):
+            async with uow_factory() as uow:
+                await uow.devices.save(new_device())
+
+    async def test_appointments_are_found_by_check_in_code(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        first, second = book(clinic, slot(0)), book(clinic, slot(60))
+        await store_appointments(uow_factory, first, second)
+        assert first.check_in_code and first.check_in_code != second.check_in_code
+        async with uow_factory() as uow:
+            found = await uow.appointments.get_by_check_in_code(first.check_in_code)
+            missing = await uow.appointments.get_by_check_in_code("ZZZZZZZZ")
+        assert found is not None and found.id == first.id
+        assert found.check_in_code == first.check_in_code
+        assert missing is None
 
 
 class SpecialtyRepositoryContract:

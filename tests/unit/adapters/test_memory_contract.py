@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from hduce.adapters.memory import InMemoryRateLimiter
+from hduce.adapters.memory import InMemoryRateLimiter, InMemoryStore, InMemoryUnitOfWorkFactory
 from tests.fakes import FixedClock
 from tests.unit.adapters.contract import (
+    NOW,
     AppointmentRepositoryContract,
     AuditLogContract,
     AvailabilityRepositoryContract,
     CacheContract,
+    DeviceRepositoryContract,
     DoctorRepositoryContract,
     IdempotencyStoreContract,
     NotificationRepositoryContract,
@@ -25,6 +29,7 @@ from tests.unit.adapters.contract import (
     TokenDenylistContract,
     UnitOfWorkContract,
     UserRepositoryContract,
+    new_device,
 )
 
 
@@ -104,3 +109,29 @@ class TestMemoryRefreshTokens(RefreshTokenStoreContract):
 
 class TestMemoryDenylist(TokenDenylistContract):
     pass
+
+
+class TestMemoryDevices(DeviceRepositoryContract):
+    pass
+
+
+async def test_a_heartbeat_committed_after_a_revocation_keeps_it() -> None:
+    """The in-memory store moves only last-seen at commit, as SQL's one-column UPDATE:
+    a revocation another unit of work committed in between stays."""
+    uow_factory = InMemoryUnitOfWorkFactory(InMemoryStore(), FixedClock(NOW))
+    device = new_device()
+    async with uow_factory() as uow:
+        await uow.devices.add(device)
+        await uow.commit()
+    async with uow_factory() as heartbeat:
+        await heartbeat.devices.record_seen(device.id, NOW + timedelta(minutes=1))
+        async with uow_factory() as revocation:
+            revoked = await revocation.devices.get(device.id)
+            assert revoked is not None and revoked.revoke(NOW)
+            await revocation.devices.save(revoked)
+            await revocation.commit()
+        await heartbeat.commit()
+    async with uow_factory() as uow:
+        stored = await uow.devices.get(device.id)
+    assert stored is not None and stored.is_revoked
+    assert stored.last_seen_at == NOW + timedelta(minutes=1)

@@ -154,7 +154,8 @@ ROWS = [
         S.CHECKED_IN,
         check_in,
         START - timedelta(minutes=10),
-        ("doctor", "admin"),
+        # The system: for a check-in device that read the appointment's code (ADR 0013).
+        ("doctor", "admin", "system"),
         events.APPOINTMENT_CHECKED_IN,
         None,
     ),

@@ -21,6 +21,7 @@ from hduce.application.ports import IdempotencyRecord
 from hduce.domain.appointments import Appointment
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
+from hduce.domain.devices import Device
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
 from hduce.domain.notifications import Notification
@@ -63,6 +64,7 @@ class InMemoryStore:
         self.audit: dict[UUID, AuditEntry] = {}
         self.idempotency: dict[tuple[UUID, str], IdempotencyRecord] = {}
         self.processed_events: dict[tuple[str, UUID], datetime] = {}
+        self.devices: dict[UUID, Device] = {}
         #: Outbox rows in commit order; published ones form a prefix.
         self.outbox: list[OutboxRow] = []
         #: How many published outbox rows to keep (for inspection) before dropping the oldest.
@@ -207,6 +209,7 @@ class StoreTables:
         self.audit = TableView(store.audit)
         self.idempotency = TableView(store.idempotency)
         self.processed_events = TableView(store.processed_events)
+        self.devices = TableView(store.devices)
 
     def all(self) -> tuple[TableView[Any, Any], ...]:
         return (
@@ -222,6 +225,7 @@ class StoreTables:
             self.audit,
             self.idempotency,
             self.processed_events,
+            self.devices,
         )
 
     def apply(self) -> None:

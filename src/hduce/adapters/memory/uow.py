@@ -19,6 +19,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryAppointmentRepository,
     InMemoryAuditLog,
     InMemoryAvailabilityRepository,
+    InMemoryDeviceRepository,
     InMemoryDoctorRepository,
     InMemoryIdempotencyStore,
     InMemoryNotificationRepository,
@@ -84,6 +85,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)
         self.processed_events = InMemoryProcessedEvents(tables, clock.now)
+        self.devices = InMemoryDeviceRepository(tables)
         # Every one of them re-checks its writes on commit and forgets them on reset.
         self._repositories: tuple[_Journal, ...] = tuple(
             getattr(self, name) for name in REPOSITORY_NAMES

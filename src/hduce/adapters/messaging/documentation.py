@@ -63,13 +63,14 @@ def description(event_type: str) -> str:
     return f"`{event_type}`: {doc}"
 
 
-def render_asyncapi(broker: Any, *, title: str, version: str, description: str) -> str:
-    """The AsyncAPI document (JSON) of what ``broker`` publishes and consumes.
+def render_asyncapi(*brokers: Any, title: str, version: str, description: str) -> str:
+    """The AsyncAPI document (JSON) of what ``brokers`` publish and consume (the event
+    broker, and the check-in devices' MQTT broker).
 
     The page that renders it is the HTTP entrypoint's own (``entrypoints/http/asyncapi.py``):
     FastStream's loads its viewer from a CDN and runs an inline script."""
     specification = AsyncAPI(
-        broker,
+        *brokers,
         title=title,
         version=version,
         description=description,

@@ -292,6 +292,8 @@ class AppointmentRow(Base):
             postgresql_where=text("replaces IS NOT NULL"),
             sqlite_where=text("replaces IS NOT NULL"),
         ),
+        # A kiosk finds the appointment by the code it read (migration 0009).
+        Index("ix_appointments_check_in_code", "check_in_code", unique=True),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -309,6 +311,9 @@ class AppointmentRow(Base):
     replaces: Mapped[UUID | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
+    #: Nullable only because SQLite cannot add a NOT NULL column to a table with rows;
+    #: every row has one (new ones from the domain, older ones from migration 0009).
+    check_in_code: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -414,6 +419,25 @@ class AuditRow(Base):
 
 
 # --------------------------------------------------------------------------- idempotency and inbox
+
+
+# --------------------------------------------------------------------------- devices
+
+
+class DeviceRow(Base):
+    """Check-in devices (kiosks, QR readers) that talk MQTT (migration 0009)."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    location: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 (hex) of the device's secret; the secret itself is shown once.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime]
+    registered_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
 
 
 class IdempotencyRow(Base):

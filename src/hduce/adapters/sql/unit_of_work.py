@@ -18,6 +18,7 @@ from hduce.adapters.sql.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
     SqlAvailabilityRepository,
+    SqlDeviceRepository,
     SqlDoctorRepository,
     SqlIdempotencyStore,
     SqlNotificationRepository,
@@ -108,6 +109,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.audit = SqlAuditLog(session)
         self.idempotency = SqlIdempotencyStore(session)
         self.processed_events = SqlProcessedEvents(session)
+        self.devices = SqlDeviceRepository(session)
 
     async def __aenter__(self) -> Self:
         if self._serialized:

@@ -91,7 +91,8 @@ class CheckInAppointment(_Transition):
     action = "appointment.checked_in"
 
     def _move(self, a: Appointment, c: TransitionCommand, now: datetime) -> None:
-        a.check_in(actor=c.actor, now=now, policy=self._policy)
+        # ``reason``: who checked in for the system (a device), kept in the history.
+        a.check_in(actor=c.actor, now=now, policy=self._policy, note=c.reason)
 
 
 class CompleteAppointment(_Transition):

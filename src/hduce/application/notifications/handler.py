@@ -21,6 +21,7 @@ from hduce.application.tracing import tracing
 from hduce.domain.events import AppointmentPayload, DomainEvent
 from hduce.domain.identity import User
 from hduce.domain.notifications import (
+    CONFIRMING_EVENT_TYPES,
     Channel,
     Notification,
     Parties,
@@ -87,8 +88,9 @@ class HandleEventNotifications:
                 now = self._clock.now()
                 # The delivery sweep sends the email and SMS later, in this trace.
                 trace = tracing().current_context()
+                code = await self._check_in_code(uow, event)
                 for intent in plan_notifications(event, parties):
-                    text = render(intent, parties)
+                    text = render(intent, parties, check_in_code=code)
                     notification = Notification(
                         id=self._ids.new_id(),
                         recipient_id=intent.recipient.user_id,
@@ -146,6 +148,17 @@ class HandleEventNotifications:
                 notice.mark_sent(now)
             notices.append(notice)
         return notices
+
+    @staticmethod
+    async def _check_in_code(uow: UnitOfWork, event: DomainEvent) -> str | None:
+        """The visit's check-in code, for the events that confirm a visit (one more
+        read for those only: the others never show it)."""
+        if event.type not in CONFIRMING_EVENT_TYPES:
+            return None
+        if not isinstance(event.payload, AppointmentPayload):
+            return None
+        appointment = await uow.appointments.get(event.payload.appointment_id)
+        return appointment.check_in_code if appointment is not None else None
 
     @staticmethod
     async def _parties(uow: UnitOfWork, event: DomainEvent) -> Parties | None:

@@ -15,6 +15,7 @@ from uuid import UUID
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.audit import AuditEntry
 from hduce.domain.clinic import Doctor, Specialty
+from hduce.domain.devices import Device
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, Role, User
 from hduce.domain.notifications import Notification
@@ -172,6 +173,10 @@ class AppointmentRepository(Protocol):
         them no-show)."""
         ...
 
+    async def get_by_check_in_code(self, code: str) -> Appointment | None:
+        """The appointment whose ``check_in_code`` is ``code`` (normalised), if any."""
+        ...
+
     async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
         """True when an appointment of the patient with the doctor establishes care,
         by ``hduce.domain.privacy.establishes_care`` (a booking the patient or an admin
@@ -230,6 +235,22 @@ class NotificationRepository(Protocol):
         oldest first (ids are UUIDv7: their order is their creation order), at most
         ``limit``. ``after_id`` need not exist: it is only a position (the stream's
         ``Last-Event-ID``)."""
+        ...
+
+
+class DeviceRepository(Protocol):
+    """Check-in devices (``hduce.domain.devices``)."""
+
+    async def add(self, device: Device) -> None: ...
+    async def get(self, device_id: UUID) -> Device | None: ...
+    async def save(self, device: Device) -> None: ...
+    async def record_seen(self, device_id: UUID, at: datetime) -> None:
+        """Move the device's last-seen time forward to ``at`` (never back), in one
+        statement: heartbeats of one device may be handled side by side."""
+        ...
+
+    async def list(self, page: PageRequest = PageRequest()) -> Page[Device]:
+        """Every device, revoked ones included, by name then id."""
         ...
 
 
@@ -298,6 +319,7 @@ class Repositories(Protocol):
     audit: AuditLog
     idempotency: IdempotencyStore
     processed_events: ProcessedEvents
+    devices: DeviceRepository
 
 
 #: The attribute names of ``Repositories``, in declaration order.

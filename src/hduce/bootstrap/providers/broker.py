@@ -82,9 +82,13 @@ class BrokerProvider(Provider):
         return MeteredPublisher(inner)
 
     @provide
-    def asyncapi(self, broker: EventBroker) -> AsyncApiDocument:
+    def asyncapi(self, broker: EventBroker, settings: Settings) -> AsyncApiDocument:
+        from hduce.adapters.mqtt.gateway import documentation_broker
+
+        devices = settings.devices
         json = render_asyncapi(
             broker.broker,
+            documentation_broker(devices.topic_prefix, devices.mqtt_url),
             title=ASYNCAPI_TITLE,
             version=package_version(),
             description=ASYNCAPI_DESCRIPTION,

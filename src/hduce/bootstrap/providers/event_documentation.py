@@ -18,6 +18,7 @@ from hduce.bootstrap.messaging import (
     AsyncApiDocument,
     package_version,
 )
+from hduce.bootstrap.settings import Settings
 from hduce.domain.events import DomainEvent
 
 IN_PROCESS_NOTE = (
@@ -45,11 +46,12 @@ class EventDocumentationProvider(Provider):
     scope = Scope.APP
 
     @provide
-    def asyncapi(self) -> AsyncApiDocument:
+    def asyncapi(self, settings: Settings) -> AsyncApiDocument:
         from hduce.adapters.messaging.brokers import EventBroker, build_broker
         from hduce.adapters.messaging.consumers import Consumers
         from hduce.adapters.messaging.documentation import render_asyncapi
         from hduce.adapters.messaging.topology import DEFAULT_PREFIX, Topology
+        from hduce.adapters.mqtt.gateway import documentation_broker
         from hduce.application.messaging.handlers import event_routes
 
         url = "amqp://rabbitmq.example:5672/"
@@ -57,8 +59,10 @@ class EventDocumentationProvider(Provider):
             "rabbit", build_broker("rabbit", url), Topology(DEFAULT_PREFIX), event_routes()
         )
         Consumers(broker, _never, _Uncounted()).register()
+        devices = settings.devices
         json = render_asyncapi(
             broker.broker,
+            documentation_broker(devices.topic_prefix, devices.mqtt_url),
             title=ASYNCAPI_TITLE,
             version=package_version(),
             description=ASYNCAPI_DESCRIPTION + IN_PROCESS_NOTE,

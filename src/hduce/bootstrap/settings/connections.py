@@ -72,6 +72,27 @@ def broker(value: str) -> BrokerSettings:
     return BrokerSettings(kind=kind, url=value, servers=servers)
 
 
+def mqtt(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("mqtt", "mqtts") or not parts.hostname:
+        raise Expected("mqtt://[user:pass@]host[:port] or mqtts://...")
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise Expected("mqtt://[user:pass@]host[:port] with a numeric port") from None
+    return value
+
+
+def mqtt_topic_prefix(value: str) -> str:
+    # No wildcards (+, #), no $ (reserved), no empty levels.
+    if not _MQTT_PREFIX.match(value):
+        raise Expected("topic levels of a-z, A-Z, 0-9, - and _, separated by /")
+    return value
+
+
+_MQTT_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,7}$")
+
+
 def broker_prefix(value: str) -> str:
     # Dots separate the parts of every name, and NATS refuses them (and
     # wildcards) in stream and consumer names: one plain token.

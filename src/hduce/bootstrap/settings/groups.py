@@ -66,6 +66,13 @@ class BrokerSettings(msgspec.Struct, frozen=True):
     prefix: str = "hduce"
 
 
+class DeviceSettings(msgspec.Struct, frozen=True, kw_only=True):
+    # HDUCE_MQTT_URL; None = no device gateway.
+    mqtt_url: str | None
+    topic_prefix: str
+    online_window: float
+
+
 class LoggingSettings(msgspec.Struct, frozen=True):
     level: str
     format: LogFormat

@@ -16,6 +16,7 @@ from hduce.bootstrap.settings.groups import (
     BrokerSettings,
     DatabaseSettings,
     DeliverySettings,
+    DeviceSettings,
     Environment,
     GoogleSettings,
     HttpSettings,
@@ -51,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox: OutboxSettings
     streams: StreamSettings
     reminders: ReminderSettings
+    devices: DeviceSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
     two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
@@ -93,6 +95,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 session_check_interval=values[var.STREAM_SESSION_CHECK_INTERVAL],
             ),
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
+            devices=DeviceSettings(
+                mqtt_url=values.optional(var.MQTT_URL),
+                topic_prefix=values[var.MQTT_TOPIC_PREFIX],
+                online_window=values[var.DEVICE_ONLINE_WINDOW],
+            ),
             default_timezone=values[var.DEFAULT_TIMEZONE],
             two_factor=_two_factor(values, env),
         )
@@ -127,6 +134,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             + (" (keys in the database)" if self.auth.jwt_keys_in_database else ""),
             "google_sign_in": "on" if self.google else "off",
             "tracing": redact_url(self.tracing.otlp_endpoint) if self.tracing else "off",
+            "devices_mqtt": redact_url(self.devices.mqtt_url) if self.devices.mqtt_url else "off",
         }
 
 

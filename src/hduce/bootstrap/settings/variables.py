@@ -163,6 +163,30 @@ BROKER_PREFIX = Variable(
     "share one broker.",
     conn.broker_prefix,
 )
+MQTT_URL = Variable(
+    "HDUCE_MQTT_URL",
+    None,
+    "MQTT broker of the check-in devices (kiosks, QR readers), mqtt://[user:pass@]host[:port] "
+    "(MQTT 5). hduce worker and hduce serve subscribe to the devices' check-ins and "
+    "heartbeats and reply to each (docs/devices.md). Unset: no device gateway.",
+    conn.mqtt,
+    show=p.url_without_password,
+    shown_default="unset (off)",
+)
+MQTT_TOPIC_PREFIX = Variable(
+    "HDUCE_MQTT_TOPIC_PREFIX",
+    "hduce",
+    "First level of every device topic ({prefix}/devices/{device_id}/checkin, ...): "
+    "letters, digits, - and _, optionally several levels separated by /.",
+    conn.mqtt_topic_prefix,
+)
+DEVICE_ONLINE_WINDOW = Variable(
+    "HDUCE_DEVICE_ONLINE_WINDOW",
+    "120s",
+    "A device heard from (heartbeat or check-in) within this long is listed as online "
+    "(at most 86400s).",
+    p.seconds_up_to(86400),
+)
 LOG_LEVEL = Variable(
     "HDUCE_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL.", p.log_level
 )
@@ -399,6 +423,9 @@ VARIABLES: tuple[Variable[Any], ...] = (
     REDIS_POOL_TIMEOUT,
     BROKER_URL,
     BROKER_PREFIX,
+    MQTT_URL,
+    MQTT_TOPIC_PREFIX,
+    DEVICE_ONLINE_WINDOW,
     LOG_LEVEL,
     LOG_FORMAT,
     OTLP_ENDPOINT,

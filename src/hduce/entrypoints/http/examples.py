@@ -62,6 +62,11 @@ AUDIT_ENTRY_ID: Final = "01b8e6d8-0519-7a4c-b5e7-3f8a1c6d2e94"
 TIME_OFF_ID: Final = "01b86c0c-fa00-7b2e-9f05-4c1a7e3d8b26"
 EXTRA_HOURS_ID: Final = "01b87133-5600-7d40-a6c2-8e5b3f9a0d17"
 #: The ``X-Request-ID`` a problem quotes (the server's own are 32 hex digits).
+DEVICE_ID: Final = "01b8e6d8-0520-7b3d-9c41-6a2e8f0d4b17"
+DEVICE_NAME: Final = "Front door kiosk"
+DEVICE_LOCATION: Final = "Main building, ground floor, reception"
+DEVICE_SECRET: Final = "b1Zq8dX3rT0mVw6yLk2NpQe9sHc5JfAa7Ug4Rt1Yo0E"  # noqa: S105 (an example)
+CHECK_IN_CODE: Final = "K7MQ4XPA"
 REQUEST_ID: Final = "6f1c2a9e8b7d4c3fa2e5d8b1c0f9e7a3"
 
 TIMEZONE: Final = "Europe/Madrid"

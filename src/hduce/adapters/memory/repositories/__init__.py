@@ -10,6 +10,7 @@ change them behind the unit of work's back.
 from hduce.adapters.memory.repositories.appointments import InMemoryAppointmentRepository
 from hduce.adapters.memory.repositories.audit import InMemoryAuditLog
 from hduce.adapters.memory.repositories.availability import InMemoryAvailabilityRepository
+from hduce.adapters.memory.repositories.devices import InMemoryDeviceRepository
 from hduce.adapters.memory.repositories.doctors import InMemoryDoctorRepository
 from hduce.adapters.memory.repositories.idempotency import InMemoryIdempotencyStore
 from hduce.adapters.memory.repositories.notifications import InMemoryNotificationRepository
@@ -22,6 +23,7 @@ __all__ = [
     "InMemoryAppointmentRepository",
     "InMemoryAuditLog",
     "InMemoryAvailabilityRepository",
+    "InMemoryDeviceRepository",
     "InMemoryDoctorRepository",
     "InMemoryIdempotencyStore",
     "InMemoryNotificationRepository",

@@ -159,6 +159,12 @@ class InMemoryAppointmentRepository(Repository):
         )
         return self._out(found)
 
+    async def get_by_check_in_code(self, code: str) -> Appointment | None:
+        for appointment in self._appointments.values():
+            if appointment.check_in_code == code:
+                return self._out([appointment])[0]
+        return None
+
     async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
         return any(
             a.doctor_id == doctor_id

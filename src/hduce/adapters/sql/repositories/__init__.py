@@ -3,6 +3,7 @@
 from hduce.adapters.sql.repositories.appointments import SqlAppointmentRepository
 from hduce.adapters.sql.repositories.audit import SqlAuditLog
 from hduce.adapters.sql.repositories.availability import SqlAvailabilityRepository
+from hduce.adapters.sql.repositories.devices import SqlDeviceRepository
 from hduce.adapters.sql.repositories.doctors import SqlDoctorRepository
 from hduce.adapters.sql.repositories.idempotency import SqlIdempotencyStore
 from hduce.adapters.sql.repositories.notifications import SqlNotificationRepository
@@ -15,6 +16,7 @@ __all__ = [
     "SqlAppointmentRepository",
     "SqlAuditLog",
     "SqlAvailabilityRepository",
+    "SqlDeviceRepository",
     "SqlDoctorRepository",
     "SqlIdempotencyStore",
     "SqlNotificationRepository",

@@ -108,6 +108,7 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
         "cancellation_reason": appointment.cancellation_reason,
         "rejection_reason": appointment.rejection_reason,
         "replaces": appointment.replaces,
+        "check_in_code": appointment.check_in_code,
         "version": appointment.version,
         "created_at": appointment.created_at,
         "updated_at": appointment.updated_at,
@@ -132,6 +133,7 @@ def _to_appointment(row: Any, history: Iterable[Any]) -> Appointment:
         cancellation_reason=row.cancellation_reason,
         rejection_reason=row.rejection_reason,
         replaces=row.replaces,
+        check_in_code=row.check_in_code,
         version=row.version,
         history=[
             StatusChange(
@@ -555,6 +557,10 @@ class SqlAppointmentRepository:
 
     async def overdue(self, now: datetime, *, approved_before: datetime) -> Sequence[Appointment]:
         return await self._load(overdue_statement(now, approved_before))
+
+    async def get_by_check_in_code(self, code: str) -> Appointment | None:
+        found = await self._load(select(AppointmentRow).where(AppointmentRow.check_in_code == code))
+        return found[0] if found else None
 
     async def has_care_relationship(self, doctor_id: UUID, patient_id: UUID) -> bool:
         # The (patient_id, starts_at) index narrows to the patient's few rows, the

@@ -46,7 +46,7 @@ def event_status(status: AppointmentStatus) -> str:
 def appointment_ics(entry: AppointmentWithParties) -> bytes:
     # Imported on first use: icalendar (~80 modules) stays out of the API's resident set
     # until someone downloads a calendar file.
-    from icalendar import Calendar, Event
+    from icalendar import Calendar, Event, vBinary
 
     appointment = entry.appointment
     status = event_status(appointment.status)
@@ -67,6 +67,11 @@ def appointment_ics(entry: AppointmentWithParties) -> bytes:
     event.add("status", status)
     event.add("summary", _summary(entry))
     event.add("description", _description(appointment))
+    code = _check_in_code(appointment)
+    if code is not None:
+        # The QR code of the check-in code, inline (RFC 5545 ATTACH, base64 PNG):
+        # calendar apps that show attachments show it; the text is in DESCRIPTION.
+        event.add("attach", vBinary(check_in_qr_png(code)), parameters={"FMTTYPE": "image/png"})
     if entry.doctor is not None:
         event.add("organizer", _address(entry.doctor, role="CHAIR"))
     if entry.patient is not None:
@@ -94,7 +99,32 @@ def _description(appointment: Appointment) -> str:
         lines.append(f"Cancelled: {appointment.cancellation_reason}")
     if appointment.rejection_reason:
         lines.append(f"Rejected: {appointment.rejection_reason}")
+    code = _check_in_code(appointment)
+    if code is not None:
+        lines.append(f"Check-in code: {code} (type it, or show its QR code, at the kiosk)")
     return "\n".join(lines)
+
+
+#: Where a check-in code is still of use: the visit has not happened yet.
+_CHECK_IN_STATUSES = frozenset({_S.PENDING, _S.PROPOSED, _S.APPROVED})
+
+
+def _check_in_code(appointment: Appointment) -> str | None:
+    if appointment.status not in _CHECK_IN_STATUSES:
+        return None
+    return appointment.check_in_code
+
+
+def check_in_qr_png(code: str) -> bytes:
+    """The QR code of ``code`` as a PNG (segno: pure Python, no imaging library)."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    # Error correction M survives a worn printout; scale 4 is ~100 px, readable.
+    segno.make_qr(code, error="m").save(buffer, kind="png", scale=4, border=2)
+    return buffer.getvalue()
 
 
 def _address(party: Party, *, role: str) -> vCalAddress:

@@ -108,6 +108,14 @@ class AppointmentView(msgspec.Struct):
     rejection_reason: Annotated[str | None, ex(None, "Please see a specialist first")]
     #: The appointment this one reschedules.
     replaces: Annotated[UUID | None, ex(None, demo.APPOINTMENT_ID)]
+    check_in_code: Annotated[
+        str | None,
+        Meta(
+            description="Shown at a check-in kiosk (typed, or as the QR code of the "
+            "confirmation email and the .ics) to check in on arrival; 8 characters",
+            examples=[demo.CHECK_IN_CODE],
+        ),
+    ]
     #: Increases by one with every change; sent as the ``ETag`` (``If-Match`` it back).
     version: Annotated[int, ex(2)]
     created_at: Annotated[datetime, ex(demo.BOOKED_AT)]
@@ -130,6 +138,7 @@ class AppointmentView(msgspec.Struct):
             cancellation_reason=appointment.cancellation_reason,
             rejection_reason=appointment.rejection_reason,
             replaces=appointment.replaces,
+            check_in_code=appointment.check_in_code,
             version=appointment.version,
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,

@@ -1,0 +1,1 @@
+"""Check-in devices over MQTT (FastStream's MQTT broker): ``gateway``."""
