@@ -95,6 +95,9 @@ def test_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
         "register_per_account": GENEROUS,
         "refresh_per_family": GENEROUS,
         "google_per_ip": GENEROUS,
+        "password_reset_per_account": GENEROUS,
+        "password_reset_per_ip": GENEROUS,
+        "verification_resend_per_user": GENEROUS,
     }
     limits.update(overrides)
     return identity_policy(settings, **limits)
@@ -564,6 +567,8 @@ class ClinicWorld:
     async def add_user(self, who: str, role: Role, **fields: Any) -> User:
         if self.password is not None and "password_hash" not in fields:
             fields["password_hash"] = await hash_password(self.container, self.password)
+        # Seeded accounts have proven their address (booking may require it).
+        fields.setdefault("email_verified_at", self.clock.now())
         user = User(
             id=uuid7(),
             email=f"{who.replace('_', '.')}.{uuid7().hex[-8:]}@example.org",

@@ -64,7 +64,7 @@ READINESS_DOWN = ("GET", "/health/ready", "503")
 SELF_AUTHENTICATING = {("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout")}
 
 #: Operations every configuration documents (so a route that drops out is noticed).
-DEFAULT_OPERATION_COUNT = 46
+DEFAULT_OPERATION_COUNT = 50  # + 4 emailed-link routes (issue 15: password reset, verification)
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
 OPTIONAL_OPERATIONS = {
     ("GET", "/api/v1/auth/google/login"),

@@ -22,6 +22,7 @@ from hduce.adapters.memory.bus import InProcessEventBus
 from hduce.adapters.memory.outbox import InProcessOutboxSignal
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
+from hduce.application.identity.email_links import PurgeExpiredAccountTokens
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
 from hduce.application.messaging.handlers import EventConsumer, event_routes
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
@@ -202,7 +203,13 @@ def background_services(
     async def purge_expired() -> None:
         report = await (await container.get(PurgeExpiredRecords))()
         refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
-        log.info("purged expired records", refresh_tokens=refresh_tokens, **asdict(report))
+        account_tokens = await (await container.get(PurgeExpiredAccountTokens))()
+        log.info(
+            "purged expired records",
+            refresh_tokens=refresh_tokens,
+            account_tokens=account_tokens,
+            **asdict(report),
+        )
 
     async def send_reminders() -> None:
         await (await container.get(SendDueReminders))()

@@ -8,6 +8,15 @@ group the Protocols for reading.
 
 from __future__ import annotations
 
+from hduce.application.ports.account_links import (
+    AccountTokenRecord,
+    AccountTokenStore,
+    ConsumeResult,
+    LinkMailer,
+    LinkPurpose,
+    TokenConsumed,
+    TokenNotConsumed,
+)
 from hduce.application.ports.delivery import (
     EmailSender,
     RealtimeFanout,
@@ -87,6 +96,8 @@ __all__ = [
     "AccessTokenClaims",
     "AccessTokenIssuer",
     "AccessTokenVerifier",
+    "AccountTokenRecord",
+    "AccountTokenStore",
     "AppointmentFigures",
     "AppointmentQuery",
     "AppointmentRepository",
@@ -95,6 +106,7 @@ __all__ = [
     "Cache",
     "ClinicStatistics",
     "Clock",
+    "ConsumeResult",
     "DoctorCount",
     "DoctorQuery",
     "DoctorRepository",
@@ -105,6 +117,8 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IdentityProviderUnavailable",
+    "LinkMailer",
+    "LinkPurpose",
     "NotificationRepository",
     "OidcIdentity",
     "OidcProvider",
@@ -135,7 +149,9 @@ __all__ = [
     "SpecialtyCount",
     "SpecialtyRepository",
     "StreamSlots",
+    "TokenConsumed",
     "TokenDenylist",
+    "TokenNotConsumed",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserAccess",

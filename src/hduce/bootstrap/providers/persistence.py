@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from dishka import Provider, Scope, alias, provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hduce.adapters.memory.account_tokens import InMemoryAccountTokenStore
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
 from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from hduce.adapters.sql.account_tokens import SqlAccountTokenStore
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
@@ -22,6 +24,7 @@ from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from hduce.application.ports import (
+    AccountTokenStore,
     ClinicStatistics,
     Clock,
     IdGenerator,
@@ -72,6 +75,10 @@ class SqlPersistenceProvider(Provider):
         return SqlRefreshTokenStore(engine)
 
     @provide
+    def account_tokens(self, engine: AsyncEngine) -> AccountTokenStore:
+        return SqlAccountTokenStore(engine)
+
+    @provide
     def statistics(self, engine: AsyncEngine) -> ClinicStatistics:
         return SqlClinicStatistics(engine)
 
@@ -106,6 +113,10 @@ class InMemoryPersistenceProvider(Provider):
     @provide
     def refresh_tokens(self) -> RefreshTokenStore:
         return InMemoryRefreshTokenStore()
+
+    @provide
+    def account_tokens(self) -> AccountTokenStore:
+        return InMemoryAccountTokenStore()
 
     @provide
     def statistics(self, store: InMemoryStore) -> ClinicStatistics:

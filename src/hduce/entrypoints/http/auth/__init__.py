@@ -19,13 +19,14 @@ from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
 from hduce.entrypoints.http.auth.auth import AuthController
 from hduce.entrypoints.http.auth.google import GoogleAuthController
 from hduce.entrypoints.http.auth.jwks import jwks
+from hduce.entrypoints.http.auth.links import AccountLinksController
 
 __all__ = ["root_route_handlers", "route_handlers"]
 
 
 def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1`` (Google's only when configured)."""
-    handlers: list[ControllerRouterHandler] = [AuthController]
+    handlers: list[ControllerRouterHandler] = [AuthController, AccountLinksController]
     if settings.google is not None:
         handlers.append(GoogleAuthController)
     return handlers
