@@ -401,6 +401,19 @@ async def register(
     return body
 
 
+async def mark_email_verified(container: AsyncContainer, email: str) -> None:
+    """What opening the emailed verification link does, done through the store (the
+    link itself is followed in ``tests/e2e/identity/test_email_verification.py``)."""
+    uow_factory = await container.get(UnitOfWorkFactory)
+    clock = await container.get(Clock)
+    async with uow_factory() as uow:
+        user = await uow.users.get_by_email(email)
+        assert user is not None, f"no account for {email}"
+        user.verify_email(clock.now())
+        await uow.users.save(user)
+        await uow.commit()
+
+
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
     response = await client.post(f"{API}/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
