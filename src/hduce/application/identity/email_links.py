@@ -95,9 +95,9 @@ def _link_mail(purpose: LinkPurpose, url: str, ttl: timedelta) -> tuple[str, str
     return (
         "Confirm your email address",
         "Please confirm that this email address is yours by opening this link within "
-        f"{lifetime}:\n\n{url}\n\nThe link works once. Until you confirm, you can sign in "
-        "but you cannot book appointments. If you did not create an account, ignore this "
-        "email.",
+        f"{lifetime}:\n\n{url}\n\nThe link works once. You can sign in meanwhile; booking "
+        "appointments may wait until you confirm. If you did not create an account, ignore "
+        "this email.",
     )
 
 
@@ -134,7 +134,7 @@ class AccountLinks:
         subject, body = _link_mail(purpose, url, ttl)
         self._mailer.send_soon(to=user.email, subject=subject, body=body)
 
-    async def redeem(self, token: str, purpose: LinkPurpose, now: datetime) -> AccountTokenRecord:
+    async def live(self, token: str, purpose: LinkPurpose, now: datetime) -> AccountTokenRecord:
         """Check the token without using it (``LinkRefused``/``LinkGone`` otherwise)."""
         record = await self._find(token, purpose)
         if record.used_at is not None:
@@ -269,7 +269,7 @@ class ResetPassword:
 
     async def __call__(self, command: ResetPasswordCommand) -> None:
         purpose = LinkPurpose.PASSWORD_RESET
-        record = await self._links.redeem(command.token, purpose, self._clock.now())
+        record = await self._links.live(command.token, purpose, self._clock.now())
         async with self._uow_factory() as uow:
             user = await uow.users.get(record.user_id)
         if user is None or not user.is_active:
@@ -336,7 +336,7 @@ class VerifyEmail:
 
     async def __call__(self, token: str) -> User:
         purpose = LinkPurpose.EMAIL_VERIFICATION
-        await self._links.redeem(token, purpose, self._clock.now())
+        await self._links.live(token, purpose, self._clock.now())
         now = self._clock.now()
         record = await self._links.consume(token, purpose, now)
         async with self._uow_factory() as uow:
