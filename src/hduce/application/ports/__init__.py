@@ -8,6 +8,15 @@ group the Protocols for reading.
 
 from __future__ import annotations
 
+from hduce.application.ports.account_links import (
+    AccountTokenRecord,
+    AccountTokenStore,
+    ConsumeResult,
+    LinkMailer,
+    LinkPurpose,
+    TokenConsumed,
+    TokenNotConsumed,
+)
 from hduce.application.ports.delivery import (
     EmailSender,
     RealtimeFanout,
@@ -95,6 +104,8 @@ __all__ = [
     "AccessTokenClaims",
     "AccessTokenIssuer",
     "AccessTokenVerifier",
+    "AccountTokenRecord",
+    "AccountTokenStore",
     "AppointmentFigures",
     "AppointmentQuery",
     "AppointmentRepository",
@@ -104,6 +115,7 @@ __all__ = [
     "ClientNamer",
     "ClinicStatistics",
     "Clock",
+    "ConsumeResult",
     "DoctorCount",
     "DoctorQuery",
     "DoctorRepository",
@@ -114,6 +126,8 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IdentityProviderUnavailable",
+    "LinkMailer",
+    "LinkPurpose",
     "NotificationRepository",
     "OidcIdentity",
     "OidcProvider",
@@ -150,7 +164,9 @@ __all__ = [
     "SpecialtyCount",
     "SpecialtyRepository",
     "StreamSlots",
+    "TokenConsumed",
     "TokenDenylist",
+    "TokenNotConsumed",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserAccess",

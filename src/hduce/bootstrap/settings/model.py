@@ -12,6 +12,7 @@ import msgspec
 from hduce.bootstrap.settings import variables as var
 from hduce.bootstrap.settings.groups import (
     ASYMMETRIC_JWT_ALGORITHMS,
+    AccountLinkSettings,
     AuthSettings,
     BrokerSettings,
     DatabaseSettings,
@@ -47,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox: OutboxSettings
     streams: StreamSettings
     reminders: ReminderSettings
+    account_links: AccountLinkSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
 
@@ -87,6 +89,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 session_check_interval=values[var.STREAM_SESSION_CHECK_INTERVAL],
             ),
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
+            account_links=AccountLinkSettings(
+                public_url=values[var.PUBLIC_URL],
+                password_reset_ttl=values[var.PASSWORD_RESET_TTL],
+                email_verification_ttl=values[var.EMAIL_VERIFICATION_TTL],
+                require_verified_email_to_book=values[var.REQUIRE_VERIFIED_EMAIL_TO_BOOK],
+            ),
             default_timezone=values[var.DEFAULT_TIMEZONE],
         )
 

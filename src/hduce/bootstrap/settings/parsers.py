@@ -106,6 +106,14 @@ def one_of(*choices: Choice) -> Callable[[str], Choice]:
     return parse
 
 
+def boolean(value: str) -> bool:
+    """``true`` or ``false`` (any case), as JSON spells them; nothing else."""
+    folded = value.lower()
+    if folded not in {"true", "false"}:
+        raise Expected("true or false")
+    return folded == "true"
+
+
 def log_level(value: str) -> str:
     level = value.upper()
     level = "WARNING" if level == "WARN" else level

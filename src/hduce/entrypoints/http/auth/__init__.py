@@ -19,6 +19,7 @@ from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
 from hduce.entrypoints.http.auth.auth import AuthController
 from hduce.entrypoints.http.auth.google import GoogleAuthController
 from hduce.entrypoints.http.auth.jwks import jwks
+from hduce.entrypoints.http.auth.links import AccountLinksController
 from hduce.entrypoints.http.auth.sessions import SessionsController
 
 __all__ = ["root_route_handlers", "route_handlers"]
@@ -26,7 +27,11 @@ __all__ = ["root_route_handlers", "route_handlers"]
 
 def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1`` (Google's only when configured)."""
-    handlers: list[ControllerRouterHandler] = [AuthController, SessionsController]
+    handlers: list[ControllerRouterHandler] = [
+        AuthController,
+        SessionsController,
+        AccountLinksController,
+    ]
     if settings.google is not None:
         handlers.append(GoogleAuthController)
     return handlers
