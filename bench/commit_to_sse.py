@@ -76,6 +76,7 @@ async def seed(settings: Settings) -> tuple[User, User]:
                 full_name=f"Bench {role.value}",
                 role=role,
                 created_at=now,
+                email_verified_at=now,  # booking may require a proven address
             )
             for role in (Role.PATIENT, Role.DOCTOR)
         )

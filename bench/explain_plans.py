@@ -70,10 +70,10 @@ VALUES ('00000000-0000-4000-a000-000000000001', 'General', 'general', '')
 #: $1 = number of doctors.
 DOCTOR_USERS_SQL = """
 INSERT INTO users (id, email, full_name, role, is_active, timezone, email_opt_out,
-                   sms_opt_out, version, created_at)
+                   sms_opt_out, version, created_at, email_verified_at)
 SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
        'doctor' || n || '@bench.example', 'Doctor ' || n, 'doctor', true, 'UTC',
-       false, false, 1, now()
+       false, false, 1, now(), now()
 FROM generate_series(0, $1::int - 1) AS n
 """
 
@@ -88,10 +88,10 @@ FROM generate_series(0, $1::int - 1) AS n
 #: $1 = number of patients.
 PATIENT_USERS_SQL = """
 INSERT INTO users (id, email, full_name, role, is_active, timezone, email_opt_out,
-                   sms_opt_out, version, created_at)
+                   sms_opt_out, version, created_at, email_verified_at)
 SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(n), 12, '0'))::uuid,
        'patient' || n || '@bench.example', 'Patient ' || n, 'patient', true, 'UTC',
-       false, false, 1, now()
+       false, false, 1, now(), now()
 FROM generate_series(0, $1::int - 1) AS n
 """
 

@@ -79,6 +79,7 @@ async def seed_clinic(
                 role=role,
                 created_at=now,
                 phone=f"+1555{number:04d}{index:03d}" if phone else None,
+                email_verified_at=now,  # booking may require a proven address
             )
 
         clinic = SplitClinic(

@@ -59,7 +59,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hduce.application.identity.service_clients import RegisterServiceClient
-from hduce.application.ports import UnitOfWorkFactory
+from hduce.application.ports import (
+    AccountTokenRecord,
+    AccountTokenStore,
+    LinkPurpose,
+    UnitOfWorkFactory,
+)
+from hduce.domain.credentials import hash_opaque_token, new_opaque_token
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
@@ -269,6 +275,37 @@ async def _refresh_body(world: World, who: str) -> dict[str, str]:
     return {"refresh_token": (await world.session(owner))["refresh_token"]}
 
 
+async def _link_token(world: World, purpose: LinkPurpose) -> str:
+    """A live emailed-link token of ``purpose`` for a throwaway, unverified patient (a
+    reset ends that account's sessions: the seeded people's stay untouched)."""
+    user = await world.clinic.add_user(
+        f"linked_{uuid.uuid4().hex[:8]}", Role.PATIENT, email_verified_at=None
+    )
+    token = new_opaque_token()
+    store = await world.clinic.container.get(AccountTokenStore)
+    now = world.clock.now()
+    await store.issue(
+        AccountTokenRecord(
+            token_hash=hash_opaque_token(token),
+            user_id=user.id,
+            purpose=purpose,
+            email=user.email,
+            created_at=now,
+            expires_at=now + timedelta(minutes=30),
+        )
+    )
+    return token
+
+
+async def _reset_confirm_body(world: World, who: str) -> dict[str, str]:
+    token = await _link_token(world, LinkPurpose.PASSWORD_RESET)
+    return {"token": token, "new_password": "a brand new passphrase 7"}
+
+
+async def _verify_email_body(world: World, who: str) -> dict[str, str]:
+    return {"token": await _link_token(world, LinkPurpose.EMAIL_VERIFICATION)}
+
+
 async def _new_doctor_body(world: World, who: str) -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
     return {
@@ -402,10 +439,15 @@ CASES: list[Case] = [
     Case("GET", "/auth/google/login", public(302)),
     Case("GET", "/auth/google/callback", public(401), query="code=forged&state=forged"),
     Case("GET", "/.well-known/jwks.json", public(200)),
+    Case("POST", "/auth/password-reset", public(202), body={"email": "anyone@example.org"}),
+    Case("POST", "/auth/password-reset/confirm", public(200), body=_reset_confirm_body),
+    Case("POST", "/auth/verify-email", public(200), body=_verify_email_body),
     # ---------------------------------------------------------------- auth (signed in)
     Case("GET", "/auth/me", everyone(200)),
     Case("PATCH", "/auth/me", everyone(200), body={"timezone": "Europe/Madrid"}),
     Case("POST", "/auth/logout", everyone(204)),
+    # Every seeded account's address is verified: asking for a link is a rule's refusal.
+    Case("POST", "/auth/verify-email/resend", everyone(422)),
     # ---------------------------------------------------------------- auth: sessions, password
     # One's own sessions only: another's session id is missing (404) even to an admin on
     # this route (admins use /admin/users/{id}/sessions).

@@ -100,6 +100,7 @@ async def seed_visits(
                 role=role,
                 created_at=now,
                 timezone=zone if role is Role.DOCTOR else "UTC",
+                email_verified_at=now,  # booking may require a proven address
             )
             return await store_user(container, user)
 

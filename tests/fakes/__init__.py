@@ -6,7 +6,12 @@ to make tests fast and deterministic.
 """
 
 from tests.fakes.clock import DEFAULT_FIXED_INSTANT, FixedClock, SequentialIdGenerator
-from tests.fakes.identity import FakeAccessTokens, FakeOidcProvider, FakePasswordHasher
+from tests.fakes.identity import (
+    FakeAccessTokens,
+    FakeOidcProvider,
+    FakePasswordHasher,
+    RecordingLinkMailer,
+)
 
 __all__ = [
     "DEFAULT_FIXED_INSTANT",
@@ -14,5 +19,6 @@ __all__ = [
     "FakeOidcProvider",
     "FakePasswordHasher",
     "FixedClock",
+    "RecordingLinkMailer",
     "SequentialIdGenerator",
 ]

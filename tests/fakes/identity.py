@@ -145,3 +145,13 @@ class FakeOidcProvider:
         if not hmac.compare_digest(nonce, grant.nonce):
             raise AuthenticationFailed("the ID token nonce does not match")
         return grant.identity
+
+
+class RecordingLinkMailer:
+    """``LinkMailer`` that keeps the messages (to, subject, body) instead of sending."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send_soon(self, *, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))

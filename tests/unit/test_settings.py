@@ -124,6 +124,10 @@ def test_short_jwt_secret_is_refused_without_echoing_it() -> None:
         ("HDUCE_REMINDER_OFFSETS", "24h,tomorrow", "durations"),
         ("HDUCE_REMINDER_OFFSETS", "24h,0s", "positive"),
         ("HDUCE_DEFAULT_TIMEZONE", "Mars/Olympus_Mons", "IANA"),
+        ("HDUCE_PUBLIC_URL", "http://app.example.org", "https://"),
+        ("HDUCE_PASSWORD_RESET_TTL", "1m", "5m"),
+        ("HDUCE_EMAIL_VERIFICATION_TTL", "90d", "30d"),
+        ("HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK", "1", "true or false"),
     ],
 )
 def test_bad_value_names_variable_value_and_expectation(
@@ -134,6 +138,24 @@ def test_bad_value_names_variable_value_and_expectation(
     assert message.startswith(f"{name}=")
     assert value in message
     assert expected in message
+
+
+def test_emailed_links_and_the_booking_rule() -> None:
+    default = Settings.from_env({}).account_links
+    assert default.public_url == "http://127.0.0.1:8000"
+    assert default.password_reset_ttl == timedelta(minutes=30)
+    assert default.email_verification_ttl == timedelta(hours=48)
+    assert default.require_verified_email_to_book is True
+    chosen = Settings.from_env(
+        {
+            "HDUCE_PUBLIC_URL": "https://app.example.org",
+            "HDUCE_PASSWORD_RESET_TTL": "15m",
+            "HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK": "False",
+        }
+    ).account_links
+    assert chosen.public_url == "https://app.example.org"
+    assert chosen.password_reset_ttl == timedelta(minutes=15)
+    assert chosen.require_verified_email_to_book is False
 
 
 def test_error_message_format_is_the_documented_one() -> None:

@@ -23,6 +23,7 @@ from hduce.adapters.memory.outbox import InProcessOutboxSignal
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.identity.devices import ForgetEndedSessions
+from hduce.application.identity.email_links import PurgeExpiredAccountTokens
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
 from hduce.application.identity.two_factor import PurgeEndedSecondFactorSessions
 from hduce.application.messaging.handlers import EventConsumer, event_routes
@@ -247,10 +248,12 @@ def background_services(
         report = await (await container.get(PurgeExpiredRecords))()
         refresh_tokens = await (await container.get(PurgeExpiredRefreshTokens))()
         second_factor_sessions = await (await container.get(PurgeEndedSecondFactorSessions))()
+        account_tokens = await (await container.get(PurgeExpiredAccountTokens))()
         sessions = await (await container.get(ForgetEndedSessions))()
         log.info(
             "purged expired records",
             refresh_tokens=refresh_tokens,
+            account_tokens=account_tokens,
             sessions=sessions,
             second_factor_sessions=second_factor_sessions,
             **asdict(report),

@@ -38,6 +38,12 @@ class PermissionDenied(DomainError):
     code = "forbidden"
 
 
+class EmailNotVerified(PermissionDenied):
+    """The account may not do this until its owner proves the email address (HTTP 403)."""
+
+    code = "email-not-verified"
+
+
 class AuthenticationFailed(DomainError):
     """The caller could not be identified (HTTP 401)."""
 
@@ -170,3 +176,19 @@ class RateLimited(DomainError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"too many requests; retry after {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+
+
+class LinkRefused(DomainError):
+    """A single-use emailed token (password reset, email verification) that is not one
+    of ours, or not for this purpose (HTTP 400 ``invalid-token``)."""
+
+    code = "invalid-token"
+
+
+class LinkGone(LinkRefused):
+    """A single-use emailed token that existed but can no longer be used (HTTP 410):
+    ``token-used`` (used already) or ``token-expired``."""
+
+    def __init__(self, message: str, *, used: bool) -> None:
+        super().__init__(message)
+        self.code = "token-used" if used else "token-expired"

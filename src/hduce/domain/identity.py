@@ -102,6 +102,9 @@ class User:
     version: int = 1
     #: Access tokens issued before this instant are refused (``revoke_tokens``).
     tokens_valid_after: datetime | None = None
+    #: When the owner proved the address is theirs (an emailed link, Google saying
+    #: so, an admin typing it in); None: not yet (``email_verified``).
+    email_verified_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.role is Role.SYSTEM:
@@ -128,6 +131,17 @@ class User:
 
     def accepts_token_issued_at(self, issued_at: datetime) -> bool:
         return self.tokens_valid_after is None or issued_at >= self.tokens_valid_after
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def verify_email(self, now: datetime) -> bool:
+        """Record that the address is proven; False (and nothing changes) if it was."""
+        if self.email_verified_at is not None:
+            return False
+        self.email_verified_at = now
+        return True
 
 
 class Sex(StrEnum):

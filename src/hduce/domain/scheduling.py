@@ -334,6 +334,10 @@ class SchedulingPolicy:
     check_in_closes_after: timedelta = timedelta(minutes=30)
     no_show_grace: timedelta = timedelta(minutes=15)
     max_visit_length: timedelta = timedelta(hours=8)
+    #: A patient booking for themself must have proven their email address first
+    #: (``HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK``, on by default in the settings; off
+    #: here so that policies built in code keep their rules to the clock).
+    require_verified_email: bool = False
 
     def check_in_window(self, slot: TimeSlot) -> TimeSlot:
         return TimeSlot(

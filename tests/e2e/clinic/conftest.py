@@ -30,6 +30,7 @@ from tests.e2e.harness import (
     access_token,
     bearer,
     create_account,
+    mark_email_verified,
     register,
 )
 from tests.fakes import FixedClock
@@ -135,6 +136,7 @@ class Clinic:
         """A self-registered patient, plus ``headers`` to act as them."""
         email = f"{self.unique(name or 'patient')}@example.org"
         patient = await register(self.client, email, full_name=name or "Pat Patient")
+        await mark_email_verified(self.client.container, email)  # it may book
         patient["headers"] = await self.sign_in(email)
         return patient
 

@@ -176,12 +176,18 @@ async def test_a_taken_email_answers_like_a_new_one_and_its_owner_is_told(
     )
     assert_problem(refused, 401, "unauthenticated")
 
-    # The owner hears of it by email, and the new account's owner is welcomed.
+    # The owner hears of it by email, and the new account's owner is welcomed (and,
+    # since issue 15, asked to confirm the address: that link leaves at once).
     assert await _deliver_emails(client) == 3
+    confirm = "Confirm your email address"
+    for email in (taken, free):
+        await smtp_server.wait_for(lambda m, to=email: to in m.rcpt_tos and m.subject == confirm)
     mails = [m for m in smtp_server.messages if {taken, free} & set(m.rcpt_tos)]
     assert sorted((m.rcpt_tos, m.subject) for m in mails) == [
+        ((taken,), confirm),
         ((taken,), "Someone tried to register with your email address"),
         ((taken,), "Your new account"),
+        ((free,), confirm),
         ((free,), "Your new account"),
     ]
     [warning] = [m for m in mails if m.subject.startswith("Someone")]

@@ -67,6 +67,7 @@ async def test_a_new_user_signs_in_with_google(
         "Ada Lovelace",
     )
     assert me["google_linked"] and not me["has_password"]
+    assert me["email_verified"]  # Google said so (issue 15): no link to open
     # The browser got its session cookies; the one-time binding cookie is cleared.
     assert google.cookies.get("__Host-hduce_access") == tokens["access_token"]
     assert OAUTH_COOKIE not in google.cookies
@@ -99,6 +100,8 @@ async def test_a_verified_email_links_the_existing_account(
         await google.get(f"{API}/auth/me", headers=bearer(response.json()["access_token"]))
     ).json()
     assert me["id"] == user["id"] and me["google_linked"] and me["has_password"]
+    # Registered with a password, the address was unproven; Google proved it.
+    assert not user["email_verified"] and me["email_verified"]
     assert (await login(google, "ada@example.org"))["access_token"]  # the password still works
 
 

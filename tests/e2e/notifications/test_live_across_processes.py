@@ -52,6 +52,7 @@ def account(role: Role, now: datetime) -> User:
         full_name=f"Live {role.value}",
         role=role,
         created_at=now,
+        email_verified_at=now,  # booking may require a proven address
     )
 
 

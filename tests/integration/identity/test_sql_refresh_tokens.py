@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.clock import SystemClock
 from hduce.adapters.memory import InMemoryRateLimiter, InMemoryTokenDenylist
 from hduce.adapters.security import Argon2Parameters, Argon2PasswordHasher, JoseAccessTokens
-from hduce.adapters.sql import SqlRefreshTokenStore, SqlUnitOfWorkFactory
+from hduce.adapters.sql import SqlAccountTokenStore, SqlRefreshTokenStore, SqlUnitOfWorkFactory
 from hduce.adapters.sql.models import UserRow
 from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
+from hduce.application.identity.email_links import AccountLinks, SendEmailVerification
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.application.identity.sessions import (
     CredentialChecker,
@@ -38,6 +39,7 @@ from hduce.application.ports import (
 from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.ids import uuid7
+from tests.fakes import RecordingLinkMailer
 from tests.unit.adapters.contract import RefreshTokenStoreContract, TimeNow, refresh_record
 
 
@@ -151,7 +153,10 @@ async def test_the_session_flow_over_sql(
         "x" * 40, issuer="hduce", audience="hduce-api", ttl=policy.access_token_ttl
     )
     sessions = SessionTokens(tokens, store, policy)
-    register = RegisterPatient(uow_factory, clock, hasher, limiter, policy)
+    links = AccountLinks(SqlAccountTokenStore(engine), RecordingLinkMailer(), policy)
+    register = RegisterPatient(
+        uow_factory, clock, hasher, limiter, policy, SendEmailVerification(links)
+    )
     login = Login(uow_factory, clock, hasher, CredentialChecker(hasher), limiter, sessions, policy)
     refresh = RefreshTokens(uow_factory, clock, tokens, store, denylist, limiter, policy)
     logout = Logout(clock, store, denylist, policy)

@@ -51,9 +51,10 @@ from tests.unit.adapters.contract import (
     POLICY,
     Clinic,
     book,
-    seed_clinic,
+    new_clinic,
     slot,
     store_appointments,
+    store_clinic_profiles,
 )
 
 APPLICATION_TABLES = frozenset(metadata.tables)
@@ -398,7 +399,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
     engine = create_engine(sql_database_url, pool_size=2)
     uow_factory = SqlUnitOfWorkFactory(engine)
     try:
-        clinic = await seed_clinic(uow_factory)
+        clinic = await _seed_clinic_on_an_old_schema(engine, uow_factory)
         first = book(clinic, slot(0))
         moved = first.reschedule(
             actor=clinic.admin_actor,
@@ -445,6 +446,28 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
         await engine.dispose()
 
 
+async def _seed_clinic_on_an_old_schema(
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
+) -> Clinic:
+    """``seed_clinic`` on a database at an earlier revision: the accounts are written
+    with the columns the ``users`` table has at that revision (today's repository
+    writes today's, e.g. 0011's ``email_verified_at``)."""
+    clinic = new_clinic()
+    async with engine.begin() as connection:
+        columns = await connection.run_sync(
+            lambda sync: {column["name"] for column in inspect(sync).get_columns("users")}
+        )
+        for user in clinic.users:
+            # The columns are named as the account's fields; the role is stored by value.
+            values = {name: getattr(user, name) for name in columns}
+            values["role"] = user.role.value
+            await connection.execute(table(UserRow).insert().values(values))
+    async with uow_factory() as uow:
+        await store_clinic_profiles(uow, clinic)
+        await uow.commit()
+    return clinic
+
+
 async def _replaces_lookup_plan(engine: AsyncEngine, replaced: UUID) -> str:
     """How the database finds the rows pointing at ``replaced`` (what ON DELETE SET
     NULL does for each deleted appointment); PostgreSQL is told to avoid a sequential
@@ -481,7 +504,7 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
     engine = create_engine(sql_database_url, pool_size=2)
     uow_factory = SqlUnitOfWorkFactory(engine)
     try:
-        clinic = await seed_clinic(uow_factory)
+        clinic = await _seed_clinic_on_an_old_schema(engine, uow_factory)
         first = book(clinic, slot(0))
         moved = first.reschedule(
             actor=clinic.admin_actor,
@@ -531,7 +554,7 @@ async def test_check_in_codes_are_backfilled_unique_and_survive_the_way_down(
     engine = create_engine(sql_database_url, pool_size=2)
     uow_factory = SqlUnitOfWorkFactory(engine)
     try:
-        clinic = await seed_clinic(uow_factory)
+        clinic = await _seed_clinic_on_an_old_schema(engine, uow_factory)
         old = [book(clinic, slot(60 * i)) for i in range(5)]
         await _store_old(uow_factory, *old)
 

@@ -67,6 +67,7 @@ from hduce.application.ports import (
     Rotated,
     StreamSlots,
     TokenDenylist,
+    UnitOfWork,
     UnitOfWorkFactory,
     UserQuery,
 )
@@ -241,9 +242,37 @@ class Clinic:
     def admin_actor(self) -> Actor:
         return Actor(Role.ADMIN, self.admin.id)
 
+    @property
+    def users(self) -> tuple[User, ...]:
+        return (
+            self.admin,
+            self.doctor_user,
+            self.other_doctor_user,
+            self.patient,
+            self.other_patient,
+        )
+
 
 async def seed_clinic(uow_factory: UnitOfWorkFactory) -> Clinic:
     """An admin, a specialty, two doctors and two patients, committed."""
+    clinic = new_clinic()
+    async with uow_factory() as uow:
+        for user in clinic.users:
+            await uow.users.add(user)
+        await store_clinic_profiles(uow, clinic)
+        await uow.commit()
+    return clinic
+
+
+async def store_clinic_profiles(uow: UnitOfWork, clinic: Clinic) -> None:
+    """The clinic's specialty and doctor profiles (its accounts stored already)."""
+    await uow.specialties.add(clinic.specialty)
+    await uow.doctors.add(clinic.doctor)
+    await uow.doctors.add(clinic.other_doctor)
+
+
+def new_clinic() -> Clinic:
+    """``seed_clinic``'s clinic, not stored."""
     admin = new_user("Alan Admin", role=Role.ADMIN)
     specialty = new_specialty()
     doctor_user = new_user("Grace Hopper", role=Role.DOCTOR)
@@ -258,13 +287,6 @@ async def seed_clinic(uow_factory: UnitOfWorkFactory) -> Clinic:
         patient=new_user("Ada Patient"),
         other_patient=new_user("Alan Patient"),
     )
-    async with uow_factory() as uow:
-        for user in (admin, doctor_user, other_doctor_user, clinic.patient, clinic.other_patient):
-            await uow.users.add(user)
-        await uow.specialties.add(specialty)
-        await uow.doctors.add(clinic.doctor)
-        await uow.doctors.add(clinic.other_doctor)
-        await uow.commit()
     return clinic
 
 

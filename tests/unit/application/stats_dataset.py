@@ -113,6 +113,7 @@ def _user(name: str, role: Role, tag: str, *, is_active: bool = True) -> User:
         role=role,
         created_at=NOW,
         is_active=is_active,
+        email_verified_at=NOW,  # booking may require a proven address
     )
 
 

@@ -15,6 +15,7 @@ from hduce.adapters.memory import (
     InMemoryUnitOfWorkFactory,
     InMemoryUserAccessCache,
 )
+from hduce.adapters.memory.account_tokens import InMemoryAccountTokenStore
 from hduce.adapters.security import (
     Argon2Parameters,
     Argon2PasswordHasher,
@@ -31,6 +32,7 @@ from hduce.application.identity.accounts import (
     SetUserActive,
     UpdateMyProfile,
 )
+from hduce.application.identity.email_links import AccountLinks, SendEmailVerification
 from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
 from hduce.application.identity.policy import IdentityPolicy, RateRule
 from hduce.application.identity.sessions import (
@@ -46,7 +48,7 @@ from hduce.application.identity.sessions import (
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, Role, User, normalise_email
 from hduce.domain.notifications import Channel, Notification
-from tests.fakes import FakeOidcProvider, FixedClock
+from tests.fakes import FakeOidcProvider, FixedClock, RecordingLinkMailer
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 SECRET = "unit-test-secret-unit-test-secret-0123456789"
@@ -108,8 +110,16 @@ class Kit:
         self.cache = InMemoryCache(self.clock)
         self.credentials = CredentialChecker(self.hasher)
         self.sessions = SessionTokens(self.tokens, self.refresh_store, self.policy)
+        self.link_mailer = RecordingLinkMailer()
+        self.account_tokens = InMemoryAccountTokenStore()
+        self.links = AccountLinks(self.account_tokens, self.link_mailer, self.policy)
         self.register = RegisterPatient(
-            self.uow_factory, self.clock, self.hasher, self.limiter, self.policy
+            self.uow_factory,
+            self.clock,
+            self.hasher,
+            self.limiter,
+            self.policy,
+            SendEmailVerification(self.links),
         )
         self.create_account = CreateAccount(self.uow_factory, self.clock, self.hasher, self.policy)
         self.login = Login(

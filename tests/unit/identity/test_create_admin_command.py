@@ -14,6 +14,7 @@ from hduce.adapters.memory import InMemoryStore
 from hduce.adapters.security import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount
 from hduce.bootstrap.providers.config import ConfigProvider
+from hduce.bootstrap.providers.delivery import DeliveryProvider
 from hduce.bootstrap.providers.identity import IdentityProvider
 from hduce.bootstrap.providers.persistence import InMemoryPersistenceProvider
 from hduce.bootstrap.providers.security import SecurityProvider
@@ -56,6 +57,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryStore:
             SecurityProvider(hasher_parameters=Argon2Parameters.for_tests()),
             IdentityProvider(),
             TwoFactorProvider(),
+            DeliveryProvider(),  # the identity feature mails links (password reset, ...)
             SharedStore(store),
             context={Settings: settings},
         )

@@ -135,6 +135,7 @@ class UserRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     tokens_valid_after: Mapped[datetime | None]
+    email_verified_at: Mapped[datetime | None]
 
 
 class PatientProfileRow(Base):

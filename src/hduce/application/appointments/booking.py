@@ -8,8 +8,21 @@ from hduce.application.access import ensure_can_book
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import BusinessRuleViolation, InvalidInput, NotFound, SlotConflict
+from hduce.domain.errors import (
+    BusinessRuleViolation,
+    EmailNotVerified,
+    InvalidInput,
+    NotFound,
+    SlotConflict,
+)
 from hduce.domain.identity import Role
+
+#: Why an unverified patient may not book (a typo in the address would send the
+#: visit's details to a stranger; ADR 0015).
+EMAIL_NOT_VERIFIED = (
+    "confirm your email address before booking: open the link we emailed you, or ask "
+    "for a new one at POST /api/v1/auth/verify-email/resend"
+)
 
 
 class BookAppointment(AppointmentUseCase):
@@ -40,6 +53,12 @@ class BookAppointment(AppointmentUseCase):
             patient = await uow.users.get(patient_id)
             if patient is None or patient.role is not Role.PATIENT or not patient.is_active:
                 raise NotFound("patient", patient_id)
+            if (
+                self._policy.require_verified_email
+                and actor.is_user(patient_id)
+                and not patient.email_verified
+            ):
+                raise EmailNotVerified(EMAIL_NOT_VERIFIED)
             slot = await visit_slot(uow, command.doctor_id, command.starts_at, command.ends_at)
             now = self._clock.now()
             availability = await uow.availability.get(command.doctor_id, slot)

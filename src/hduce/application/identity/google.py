@@ -182,6 +182,7 @@ class CompleteGoogleSignIn:
                         "this account is linked to another Google account already"
                     )
                 user.google_subject = subject
+                user.verify_email(now)  # Google verified it (unverified ones are refused)
                 await uow.users.save(user)
                 await uow.audit.add(
                     AuditEntry.of(user.actor, now, "user.google_linked", "user", user.id)
@@ -197,6 +198,7 @@ class CompleteGoogleSignIn:
                 created_at=now,
                 google_subject=subject,
                 timezone=self._policy.default_timezone,
+                email_verified_at=now,  # Google says it is verified (checked above)
             )
             await add_user(uow, user, user.actor, now, "google")
             await uow.commit()

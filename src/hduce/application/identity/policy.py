@@ -73,6 +73,14 @@ class IdentityPolicy:
     #: How long a Google sign-in may take between the redirect and the callback.
     oidc_state_ttl: timedelta = timedelta(minutes=10)
     default_timezone: str = "UTC"
+    #: Emailed links (``email_links``): where they point, how long they work, and how
+    #: often they may be asked for (per address, known or not; per client; per account).
+    public_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl: timedelta = timedelta(minutes=30)
+    email_verification_ttl: timedelta = timedelta(hours=48)
+    password_reset_per_account: RateRule = RateRule(5, 3600)
+    password_reset_per_ip: RateRule = RateRule(20, 3600)
+    verification_resend_per_user: RateRule = RateRule(5, 3600)
 
 
 def jti_denylist_key(jti: str) -> str:

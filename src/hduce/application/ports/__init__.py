@@ -8,6 +8,15 @@ group the Protocols for reading.
 
 from __future__ import annotations
 
+from hduce.application.ports.account_links import (
+    AccountTokenRecord,
+    AccountTokenStore,
+    ConsumeResult,
+    LinkMailer,
+    LinkPurpose,
+    TokenConsumed,
+    TokenNotConsumed,
+)
 from hduce.application.ports.delivery import (
     EmailSender,
     RealtimeFanout,
@@ -112,6 +121,8 @@ __all__ = [
     "AccessTokenClaims",
     "AccessTokenIssuer",
     "AccessTokenVerifier",
+    "AccountTokenRecord",
+    "AccountTokenStore",
     "AppointmentFigures",
     "AppointmentMetrics",
     "AppointmentQuery",
@@ -124,6 +135,7 @@ __all__ = [
     "ClientNamer",
     "ClinicStatistics",
     "Clock",
+    "ConsumeResult",
     "DeviceInbox",
     "DeviceOutcome",
     "DeviceReply",
@@ -139,6 +151,8 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IdentityProviderUnavailable",
+    "LinkMailer",
+    "LinkPurpose",
     "NoMetrics",
     "NotificationRepository",
     "OidcIdentity",
@@ -178,7 +192,9 @@ __all__ = [
     "SpecialtyCount",
     "SpecialtyRepository",
     "StreamSlots",
+    "TokenConsumed",
     "TokenDenylist",
+    "TokenNotConsumed",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserAccess",

@@ -17,8 +17,10 @@ class ConfigProvider(Provider):
     settings = from_context(provides=Settings, scope=Scope.APP)
 
     @provide
-    def scheduling_policy(self) -> SchedulingPolicy:
-        return SchedulingPolicy()
+    def scheduling_policy(self, settings: Settings) -> SchedulingPolicy:
+        return SchedulingPolicy(
+            require_verified_email=settings.account_links.require_verified_email_to_book
+        )
 
     clock = provide(SystemClock, provides=Clock)
     ids = provide(UuidV7Generator, provides=IdGenerator)

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 from dishka import Provider, Scope, provide
 
+from hduce.adapters.email.background import BackgroundLinkMailer
 from hduce.adapters.email.smtp import SmtpEmailSender
 from hduce.adapters.memory.messages import DEFAULT_MAIL_DIR, LogEmailSender, LogSmsSender
 from hduce.adapters.sms.http import HttpSmsSender
-from hduce.application.ports import Clock, EmailSender, SmsSender
+from hduce.application.ports import Clock, EmailSender, LinkMailer, SmsSender
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
 
@@ -27,6 +28,16 @@ class DeliveryProvider(Provider):
         return MeteredEmailSender(
             LogEmailSender(from_address=delivery.email_from, clock=clock, mail_dir=DEFAULT_MAIL_DIR)
         )
+
+    @provide
+    async def link_mailer(self, email: EmailSender) -> AsyncIterator[LinkMailer]:
+        """Emailed links (password reset, verification): sent by this process, never
+        stored (ADR 0015); at shutdown, the ones under way get a few seconds."""
+        mailer = BackgroundLinkMailer(email)
+        try:
+            yield mailer
+        finally:
+            await mailer.close()
 
     @provide
     async def sms(self, settings: Settings, clock: Clock) -> AsyncIterator[SmsSender]:

@@ -30,6 +30,15 @@ from hduce.application.identity.devices import (
     SessionCloser,
     SessionRecorder,
 )
+from hduce.application.identity.email_links import (
+    AccountLinks,
+    PurgeExpiredAccountTokens,
+    RequestPasswordReset,
+    ResendEmailVerification,
+    ResetPassword,
+    SendEmailVerification,
+    VerifyEmail,
+)
 from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
 from hduce.application.identity.password_change import ChangePassword
 from hduce.application.identity.policy import IdentityPolicy
@@ -61,6 +70,9 @@ def identity_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
         refresh_token_ttl=settings.auth.refresh_token_ttl,
         common_passwords=load_common_passwords(),
         default_timezone=settings.default_timezone,
+        public_url=settings.account_links.public_url,
+        password_reset_ttl=settings.account_links.password_reset_ttl,
+        email_verification_ttl=settings.account_links.email_verification_ttl,
     )
     return dataclasses.replace(policy, **overrides)
 
@@ -128,3 +140,11 @@ class IdentityProvider(Provider):
     set_user_active = provide(SetUserActive)
     list_users = provide(ListUsers)
     purge_refresh_tokens = provide(PurgeExpiredRefreshTokens)
+    # Emailed links (password reset, email verification): ADR 0015.
+    account_links = provide(AccountLinks)
+    request_password_reset = provide(RequestPasswordReset)
+    reset_password = provide(ResetPassword)
+    send_email_verification = provide(SendEmailVerification)
+    verify_email = provide(VerifyEmail)
+    resend_email_verification = provide(ResendEmailVerification)
+    purge_account_tokens = provide(PurgeExpiredAccountTokens)

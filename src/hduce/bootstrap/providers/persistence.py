@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dishka import Provider, Scope, alias, provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hduce.adapters.memory.account_tokens import InMemoryAccountTokenStore
 from hduce.adapters.memory.identity import InMemoryRefreshTokenStore
 from hduce.adapters.memory.outbox import InMemoryOutbox, InProcessOutboxSignal
 from hduce.adapters.memory.second_factor import InMemorySecondFactorStore
@@ -16,6 +17,7 @@ from hduce.adapters.memory.sessions import InMemorySessionStore
 from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.memory.store import InMemoryStore
 from hduce.adapters.memory.uow import InMemoryUnitOfWorkFactory
+from hduce.adapters.sql.account_tokens import SqlAccountTokenStore
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
@@ -26,6 +28,7 @@ from hduce.adapters.sql.sessions import SqlSessionStore
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from hduce.application.ports import (
+    AccountTokenStore,
     ClinicStatistics,
     Clock,
     IdGenerator,
@@ -78,6 +81,10 @@ class SqlPersistenceProvider(Provider):
         return SqlRefreshTokenStore(engine)
 
     @provide
+    def account_tokens(self, engine: AsyncEngine) -> AccountTokenStore:
+        return SqlAccountTokenStore(engine)
+
+    @provide
     def sessions(self, engine: AsyncEngine) -> SessionStore:
         return SqlSessionStore(engine)
 
@@ -124,6 +131,10 @@ class InMemoryPersistenceProvider(Provider):
     @provide
     def refresh_tokens(self) -> RefreshTokenStore:
         return InMemoryRefreshTokenStore()
+
+    @provide
+    def account_tokens(self) -> AccountTokenStore:
+        return InMemoryAccountTokenStore()
 
     @provide
     def sessions(self, refresh_tokens: RefreshTokenStore) -> SessionStore:

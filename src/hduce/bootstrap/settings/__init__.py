@@ -11,6 +11,7 @@
 from hduce.bootstrap.settings.groups import (
     ASYMMETRIC_JWT_ALGORITHMS,
     GOOGLE_DISCOVERY_URL,
+    AccountLinkSettings,
     AuthSettings,
     BrokerKind,
     BrokerSettings,
@@ -54,6 +55,7 @@ __all__ = [
     "SETTINGS_DOC",
     "TEST_ENV_PREFIX",
     "VARIABLES",
+    "AccountLinkSettings",
     "AuthSettings",
     "BrokerKind",
     "BrokerSettings",

@@ -126,6 +126,16 @@ class TwoFactorSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
 
 
+class AccountLinkSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Emailed links (password reset, email verification) and what verification gates."""
+
+    #: Base URL of the web app the links open (HDUCE_PUBLIC_URL).
+    public_url: str
+    password_reset_ttl: timedelta
+    email_verification_ttl: timedelta
+    require_verified_email_to_book: bool
+
+
 class GoogleSettings(msgspec.Struct, frozen=True):
     client_id: str
     client_secret: Secret

@@ -12,6 +12,7 @@ import msgspec
 from hduce.bootstrap.settings import variables as var
 from hduce.bootstrap.settings.groups import (
     ASYMMETRIC_JWT_ALGORITHMS,
+    AccountLinkSettings,
     AuthSettings,
     BrokerSettings,
     DatabaseSettings,
@@ -53,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     streams: StreamSettings
     reminders: ReminderSettings
     devices: DeviceSettings
+    account_links: AccountLinkSettings
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
     two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
@@ -99,6 +101,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 mqtt_url=values.optional(var.MQTT_URL),
                 topic_prefix=values[var.MQTT_TOPIC_PREFIX],
                 online_window=values[var.DEVICE_ONLINE_WINDOW],
+            ),
+            account_links=AccountLinkSettings(
+                public_url=values[var.PUBLIC_URL],
+                password_reset_ttl=values[var.PASSWORD_RESET_TTL],
+                email_verification_ttl=values[var.EMAIL_VERIFICATION_TTL],
+                require_verified_email_to_book=values[var.REQUIRE_VERIFIED_EMAIL_TO_BOOK],
             ),
             default_timezone=values[var.DEFAULT_TIMEZONE],
             two_factor=_two_factor(values, env),

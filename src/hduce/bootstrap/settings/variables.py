@@ -405,6 +405,34 @@ TOTP_ENCRYPTION_KEY = Variable(
     show=p.hidden,
     shown_default="unset (2FA off in production; a public key in development)",
 )
+PUBLIC_URL = Variable(
+    "HDUCE_PUBLIC_URL",
+    "http://127.0.0.1:8000",
+    "Base URL of the web app people open from emailed links: password-reset links are "
+    "<url>/reset-password?token=..., verification links <url>/verify-email?token=... "
+    "(the app posts the token to the API).",
+    p.https_or_loopback_url,
+)
+PASSWORD_RESET_TTL = Variable(
+    "HDUCE_PASSWORD_RESET_TTL",
+    "30m",
+    "How long an emailed password-reset link works (5m..24h); it works once.",
+    p.duration_between(timedelta(minutes=5), timedelta(hours=24)),
+)
+EMAIL_VERIFICATION_TTL = Variable(
+    "HDUCE_EMAIL_VERIFICATION_TTL",
+    "48h",
+    "How long an emailed email-verification link works (1h..30d); it works once.",
+    p.duration_between(timedelta(hours=1), timedelta(days=30)),
+)
+REQUIRE_VERIFIED_EMAIL_TO_BOOK = Variable(
+    "HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK",
+    "true",
+    "true: a patient who registered with a password may sign in at once but books only "
+    "after opening the emailed verification link (403 email-not-verified until then); "
+    "false: booking does not wait (ADR 0015).",
+    p.boolean,
+)
 
 VARIABLES: tuple[Variable[Any], ...] = (
     ENV,
@@ -458,6 +486,10 @@ VARIABLES: tuple[Variable[Any], ...] = (
     GOOGLE_DISCOVERY_URL,
     REQUIRE_ADMIN_2FA,
     TOTP_ENCRYPTION_KEY,
+    PUBLIC_URL,
+    PASSWORD_RESET_TTL,
+    EMAIL_VERIFICATION_TTL,
+    REQUIRE_VERIFIED_EMAIL_TO_BOOK,
 )
 """Every variable, in documentation order; a variable missing here is refused as unknown."""
 

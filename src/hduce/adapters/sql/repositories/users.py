@@ -40,6 +40,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "version": user.version,
         "created_at": user.created_at,
         "tokens_valid_after": user.tokens_valid_after,
+        "email_verified_at": user.email_verified_at,
     }
 
 
@@ -60,6 +61,7 @@ def to_user(row: Any) -> User:
         sms_opt_out=row.sms_opt_out,
         version=row.version,
         tokens_valid_after=row.tokens_valid_after,
+        email_verified_at=row.email_verified_at,
     )
 
 

@@ -19,6 +19,7 @@ from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
 from hduce.entrypoints.http.auth.auth import AuthController
 from hduce.entrypoints.http.auth.google import GoogleAuthController
 from hduce.entrypoints.http.auth.jwks import jwks
+from hduce.entrypoints.http.auth.links import AccountLinksController
 from hduce.entrypoints.http.auth.sessions import SessionsController
 from hduce.entrypoints.http.auth.two_factor import TwoFactorController
 
@@ -31,6 +32,7 @@ def route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         AuthController,
         SessionsController,
         TwoFactorController,
+        AccountLinksController,
     ]
     if settings.google is not None:
         handlers.append(GoogleAuthController)

@@ -101,6 +101,8 @@ class UserView(msgspec.Struct):
     has_password: Annotated[bool, ex(True)]
     google_linked: Annotated[bool, ex(False)]
     created_at: Annotated[datetime, ex(demo.ACCOUNT_CREATED_AT)]
+    #: Whether the owner proved the address (the emailed link, Google, an admin).
+    email_verified: Annotated[bool, ex(True)]
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -117,6 +119,7 @@ class UserView(msgspec.Struct):
             has_password=user.password_hash is not None,
             google_linked=user.google_subject is not None,
             created_at=user.created_at,
+            email_verified=user.email_verified,
         )
 
 
