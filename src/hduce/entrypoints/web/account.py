@@ -1,0 +1,223 @@
+"""Console pages of everyone: home, sign in, register, sign out, language, the bell
+and the notification list."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath
+from litestar.response import Template
+
+from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
+from hduce.application.identity.sessions import Login, LoginCommand, Logout, LogoutCommand
+from hduce.application.notifications.inbox import NotificationInbox
+from hduce.application.ports import PageRequest
+from hduce.domain.errors import AuthenticationFailed, DomainError
+from hduce.domain.identity import Role
+from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
+from hduce.entrypoints.http.auth.security import check_csrf, client_ip
+from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES
+from hduce.entrypoints.web.views import go, render, safe_next, viewer_of
+
+_HOME_OF = {Role.PATIENT: "/appointments", Role.DOCTOR: "/doctor/today", Role.ADMIN: "/admin"}
+_NOTIFICATION_PAGE = 50
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    form = await request.form()
+    return {key: str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+class AccountPages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        viewer = await viewer_of(request)
+        if viewer.user is None:
+            return go(request, "/login")
+        return go(request, _HOME_OF[viewer.user.role])
+
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any]) -> Template:
+        viewer = await viewer_of(request)
+        return render(
+            request,
+            viewer,
+            "login.html",
+            next=safe_next(request.query_params.get("next")),
+            google=request.app.state.settings.google is not None,
+        )
+
+    @post("/login")
+    async def login(self, request: Request[Any, Any, Any], login: FromDishka[Login]) -> Any:
+        viewer = await viewer_of(request)
+        check_csrf(request)  # login CSRF: a hostile page may not sign anyone in
+        form = await _form(request)
+        target = safe_next(form.get("next"))
+        try:
+            pair = await login(
+                LoginCommand(
+                    email=form.get("email", ""),
+                    password=form.get("password", ""),
+                    client_ip=client_ip(request),
+                )
+            )
+        except DomainError as exc:
+            return render(
+                request,
+                viewer,
+                "login.html",
+                status_code=401 if isinstance(exc, AuthenticationFailed) else 400,
+                error=exc.message,
+                email=form.get("email", ""),
+                next=target,
+                google=request.app.state.settings.google is not None,
+            )
+        return go(request, target, cookies=session_cookies(pair, csrf_token=viewer.csrf_token))
+
+    @get("/register")
+    async def register_page(self, request: Request[Any, Any, Any]) -> Template:
+        return render(request, await viewer_of(request), "register.html", form={})
+
+    @post("/register")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        register: FromDishka[RegisterPatient],
+        login: FromDishka[Login],
+    ) -> Any:
+        viewer = await viewer_of(request)
+        check_csrf(request)
+        form = await _form(request)
+        try:
+            await register(
+                RegisterCommand(
+                    email=form.get("email", ""),
+                    password=form.get("password", ""),
+                    full_name=form.get("full_name", ""),
+                    phone=form.get("phone", "").strip() or None,
+                    timezone=form.get("timezone", "").strip() or "UTC",
+                    client_ip=client_ip(request),
+                )
+            )
+        except DomainError as exc:
+            return render(
+                request,
+                viewer,
+                "register.html",
+                status_code=400,
+                error=exc.message,
+                field=getattr(exc, "field", None),
+                form={k: v for k, v in form.items() if k != "password"},
+            )
+        # Registration answers the same whether or not the address was taken (no
+        # account enumeration); signing in tells the new owner apart.
+        try:
+            pair = await login(
+                LoginCommand(
+                    email=form.get("email", ""),
+                    password=form.get("password", ""),
+                    client_ip=client_ip(request),
+                )
+            )
+        except DomainError:
+            return render(request, viewer, "login.html", notice=viewer.t("register.check_email"))
+        return go(request, "/", cookies=session_cookies(pair, csrf_token=viewer.csrf_token))
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any], logout: FromDishka[Logout]) -> Any:
+        viewer = await viewer_of(request)
+        if viewer.principal is not None:
+            # The access token's claims name the session: its refresh tokens go too.
+            await logout(LogoutCommand(claims=viewer.principal.claims, refresh_token=None))
+        return go(request, "/login", cookies=cleared_session_cookies())
+
+    @get("/lang/{language:str}")
+    async def switch_language(
+        self, request: Request[Any, Any, Any], language: FromPath[str]
+    ) -> Any:
+        target = safe_next(request.query_params.get("next"))
+        if language not in LANGUAGES:
+            return go(request, target)
+        cookie = Cookie(
+            key=LANGUAGE_COOKIE,
+            value=language,
+            path="/",
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=True,
+        )
+        return go(request, target, cookies=[cookie])
+
+    @get("/admin")
+    async def admin(self, request: Request[Any, Any, Any]) -> Template:
+        viewer = await viewer_of(request)
+        viewer.require(Role.ADMIN)
+        return render(request, viewer, "admin.html")
+
+    # ------------------------------------------------------------------ notifications
+
+    @get("/bell")
+    async def bell(
+        self, request: Request[Any, Any, Any], inbox: FromDishka[NotificationInbox]
+    ) -> Template:
+        viewer = await viewer_of(request)
+        unread = await inbox.unread_count(viewer.require())
+        return render(request, viewer, "_bell.html", unread=unread)
+
+    @get("/notifications")
+    async def notifications(
+        self, request: Request[Any, Any, Any], inbox: FromDishka[NotificationInbox]
+    ) -> Template:
+        viewer = await viewer_of(request)
+        actor = viewer.require()
+        page = await inbox.list(
+            actor,
+            unread_only=False,
+            page=PageRequest(limit=_NOTIFICATION_PAGE, offset=0),
+        )
+        unread = await inbox.unread_count(actor)
+        return render(
+            request, viewer, "notifications.html", notifications=page.items, unread=unread
+        )
+
+    @post("/notifications/{notification_id:uuid}/read")
+    async def mark_read(
+        self,
+        request: Request[Any, Any, Any],
+        notification_id: FromPath[UUID],
+        inbox: FromDishka[NotificationInbox],
+    ) -> Any:
+        viewer = await viewer_of(request)
+        actor = viewer.require()
+        await inbox.mark_read(actor, notification_id)
+        return go(request, "/notifications")
+
+    @post("/notifications/read-all")
+    async def mark_all_read(
+        self, request: Request[Any, Any, Any], inbox: FromDishka[NotificationInbox]
+    ) -> Any:
+        viewer = await viewer_of(request)
+        actor = viewer.require()
+        await inbox.mark_all_read(actor)
+        return go(request, "/notifications")
+
+    @post("/notifications/{notification_id:uuid}/delete")
+    async def delete_notification(
+        self,
+        request: Request[Any, Any, Any],
+        notification_id: FromPath[UUID],
+        inbox: FromDishka[NotificationInbox],
+    ) -> Any:
+        viewer = await viewer_of(request)
+        actor = viewer.require()
+        await inbox.delete(actor, notification_id)
+        return go(request, "/notifications")
+
+
+__all__ = ["AccountPages"]
