@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.console import DOCTOR, DOCTOR_NAME, PATIENT, Console
+from tests.browser.console import (
+    DEMO_PASSWORD,
+    DOCTOR,
+    DOCTOR_NAME,
+    OTHER_PATIENT,
+    PATIENT,
+    Console,
+    Person,
+)
 
 
 def test_a_patient_books_the_doctor_approves_and_the_bell_rings_without_reload(
@@ -53,3 +62,153 @@ def test_a_patient_books_the_doctor_approves_and_the_bell_rings_without_reload(
     patient.check("notifications")
     patient.page.get_by_role("button", name="Mark all read").click()
     expect(patient.page.locator("#bell-count")).to_have_text("")
+
+
+def _first_free_time(person: Person) -> str:
+    """The booking link of the doctor's first free time this week."""
+    person.go("/doctors?name=Romero")
+    person.page.get_by_role("link", name=re.compile("See free times")).click()
+    slot = person.page.locator("a.slot").first
+    expect(slot).to_be_visible()
+    href = slot.get_attribute("href")
+    assert href is not None
+    return href
+
+
+def _book(person: Person, href: str, reason: str) -> None:
+    person.go(href)
+    person.page.locator("#reason").fill(reason)
+    person.page.get_by_role("button", name="Request this appointment").click()
+
+
+def test_a_taken_time_answers_409_in_words_and_offers_the_next_free_times(
+    console: Console,
+) -> None:
+    slow = console.person("slow")
+    slow.sign_in(PATIENT)
+    fast = console.person("fast")
+    fast.sign_in(OTHER_PATIENT)
+    href = _first_free_time(slow)
+    slow.go(href)
+    slow.page.locator("#reason").fill("I was here first")
+
+    _book(fast, href, "Faster")
+    expect(fast.page.get_by_role("status")).to_contain_text("Requested")
+
+    slow.page.get_by_role("button", name="Request this appointment").click()
+    alert = slow.page.get_by_role("alert").first
+    expect(alert).to_contain_text("That time was just taken")
+    expect(slow.page.get_by_role("heading", name="Next free times:")).to_be_visible()
+    alternatives = slow.page.locator("#alternatives ~ ul a.slot")
+    expect(alternatives.first).to_be_visible()
+    slow.check("conflict")
+    # One of the offered times books at once.
+    alternatives.first.click()
+    slow.page.get_by_role("button", name="Request this appointment").click()
+    expect(slow.page.get_by_role("status")).to_contain_text("Requested")
+
+
+def test_the_doctor_rejects_with_a_reason_and_the_patient_cancels(console: Console) -> None:
+    patient = console.person("patient")
+    patient.sign_in(PATIENT)
+    _book(patient, _first_free_time(patient), "Please reject me")
+    expect(patient.page.get_by_role("status")).to_contain_text("Requested")
+    _book(patient, _first_free_time(patient), "I will cancel this one")
+    expect(patient.page.get_by_role("status")).to_contain_text("Requested")
+
+    doctor = console.person("doctor")
+    doctor.sign_in(DOCTOR)
+    doctor.go("/doctor/queue")
+    card = doctor.page.locator(".card", has_text="Please reject me")
+    card.get_by_text("Reject", exact=True).click()  # the <summary> opens the form
+    card.get_by_label("Reason for rejecting").fill("Fully booked that morning")
+    card.get_by_role("button", name="Reject this request").click()
+    expect(doctor.page.get_by_role("status")).to_contain_text("Rejected")
+
+    patient.go("/appointments")
+    rejected = patient.page.locator(".card", has_text="Please reject me")
+    expect(rejected).to_contain_text("Rejected: Fully booked that morning")
+
+    mine = patient.page.locator(".card", has_text="I will cancel this one")
+    mine.get_by_text("Cancel", exact=True).click()
+    mine.get_by_label("Why are you cancelling?").fill("Feeling better")
+    mine.get_by_role("button", name="Cancel this appointment").click()
+    expect(patient.page.get_by_role("status")).to_contain_text("cancelled")
+    expect(patient.page.locator(".card", has_text="I will cancel this one")).to_contain_text(
+        "Cancelled"
+    )
+    patient.check("after-cancel")
+
+
+def test_spanish_from_the_browser_and_english_by_the_switch(console: Console) -> None:
+    person = console.person("es", locale="es-EC")
+    person.go("/login")
+    expect(person.page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    assert person.page.locator("html").get_attribute("lang") == "es"
+    person.check("login-es")
+    person.page.locator("#email").fill(PATIENT)
+    person.page.locator("#password").fill(DEMO_PASSWORD)
+    person.page.get_by_role("button", name="Entrar").click()
+    expect(person.page.get_by_role("heading", name="Mis citas")).to_be_visible()
+    person.check("appointments-es")
+    person.go("/doctors?name=Romero")
+    person.page.get_by_role("link", name=re.compile("Ver horarios libres")).click()
+    expect(person.page.locator(".day h3").first).to_contain_text(
+        re.compile(r"^(lun|mar|mié|jue|vie|sáb|dom) ")
+    )
+    person.check("week-es")
+
+    person.page.get_by_role("link", name="English").click()
+    expect(person.page.get_by_role("heading", name=re.compile("Free times with"))).to_be_visible()
+    person.go("/appointments")  # the choice is kept (a cookie), whatever the browser asks
+    expect(person.page.get_by_role("heading", name="My appointments")).to_be_visible()
+
+
+def test_on_a_phone_the_pages_fit_the_screen(console: Console) -> None:
+    person = console.person("phone", phone=True)
+    person.go("/login")
+    person.check("login-phone")
+    person.sign_in(PATIENT)
+    for path, name in (("/appointments", "appointments"), ("/doctors", "doctors")):
+        person.go(path)
+        person.check(f"{name}-phone")
+        assert _fits(person), f"{path} scrolls sideways on a phone"
+    person.page.get_by_role("link", name=re.compile("See free times")).first.click()
+    expect(person.page.locator("a.slot").first).to_be_visible()
+    person.check("week-phone")
+    assert _fits(person), "the week view scrolls sideways on a phone"
+
+
+def _fits(person: Person) -> bool:
+    return bool(
+        person.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    )
+
+
+def test_a_visitor_registers_and_lands_on_their_appointments(console: Console) -> None:
+    person = console.person("new")
+    person.go("/register")
+    person.check("register")
+    # The browser's zone is proposed (console.js), and the pages then use it.
+    expect(person.page.locator("#timezone")).to_have_value("America/Guayaquil")
+    person.page.locator("#full_name").fill("Rosa Andrade")
+    person.page.locator("#email").fill(f"rosa.{uuid.uuid4().hex[:8]}@example.ec")
+    person.page.locator("#password").fill("a long enough passphrase 42")
+    person.page.get_by_role("button", name="Create my account").click()
+    expect(person.page.get_by_role("heading", name="My appointments")).to_be_visible()
+    expect(person.page.locator(".foot")).to_contain_text("America/Guayaquil")
+
+    person.page.get_by_role("button", name="Sign out").click()
+    expect(person.page.get_by_role("heading", name="Sign in")).to_be_visible()
+    person.go("/appointments")  # signed out: back to sign in, then here
+    expect(person.page).to_have_url(re.compile(r"/login\?next=%2Fappointments$"))
+
+
+def test_pages_are_refused_to_other_roles_and_errors_read_as_words(console: Console) -> None:
+    doctor = console.person("doctor")
+    doctor.sign_in(DOCTOR)
+    doctor.go("/appointments")
+    expect(doctor.page.get_by_role("alert")).to_contain_text("This page is not for your account")
+    doctor.check("forbidden")
+    doctor.go("/doctors/00000000-0000-0000-0000-000000000000")
+    expect(doctor.page.get_by_role("alert")).to_contain_text("not found")
