@@ -212,3 +212,16 @@ def test_pages_are_refused_to_other_roles_and_errors_read_as_words(console: Cons
     doctor.check("forbidden")
     doctor.go("/doctors/00000000-0000-0000-0000-000000000000")
     expect(doctor.page.get_by_role("alert")).to_contain_text("not found")
+
+
+def test_an_expired_access_token_is_renewed_from_the_refresh_cookie(console: Console) -> None:
+    person = console.person("resume")
+    person.sign_in(PATIENT)
+    # As when the access token expires: the browser drops the cookie (its max-age).
+    person.context.clear_cookies(name="__Host-hduce_access")
+    person.go("/appointments?done=cancelled")
+    # The page sends the person to sign in; the sign-in page trades the refresh cookie
+    # for a new session and comes straight back.
+    expect(person.page).to_have_url(re.compile(r"/appointments\?done=cancelled$"), timeout=10_000)
+    expect(person.page.get_by_role("heading", name="My appointments")).to_be_visible()
+    expect(person.page.get_by_role("button", name="Sign out")).to_be_visible()

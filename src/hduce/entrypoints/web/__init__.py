@@ -23,7 +23,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from hduce.domain.errors import AuthenticationFailed, DomainError
-from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE, cleared_session_cookies
+from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE
 from hduce.entrypoints.http.auth.security import CsrfFailed
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.account import AccountPages
@@ -32,7 +32,6 @@ from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
     Viewer,
     go,
-    has_session_cookie,
     render,
     sign_in_url,
     translator,
@@ -78,9 +77,10 @@ def _fallback_viewer(request: Request[Any, Any, Any]) -> Viewer:
 
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     if isinstance(exc, AuthenticationFailed):
-        # Signed out, or a session that ended: sign in, then come back here.
-        cookies = cleared_session_cookies() if has_session_cookie(request) else None
-        return go(request, sign_in_url(request), cookies=cookies)
+        # Signed out, or an access token that expired: to the sign-in page, which first
+        # tries the refresh cookie (console.js) and comes back here if it still works.
+        # The cookies stay: clearing them would throw away a refresh token that is good.
+        return go(request, sign_in_url(request))
     viewer = _fallback_viewer(request)
     detail = viewer.t("errors.csrf") if isinstance(exc, CsrfFailed) else exc.message
     return render(request, viewer, "error.html", status_code=domain_status(exc), detail=detail)

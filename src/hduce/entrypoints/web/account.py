@@ -43,14 +43,20 @@ class AccountPages(Controller):
         return go(request, _HOME_OF[viewer.user.role])
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Template:
+    async def login_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         viewer = await viewer_of(request)
+        target = safe_next(request.query_params.get("next"))
+        if viewer.user is not None:
+            return go(request, target)
         return render(
             request,
             viewer,
             "login.html",
-            next=safe_next(request.query_params.get("next")),
+            next=target,
             google=request.app.state.settings.google is not None,
+            # Sent here by a page whose access token had expired: console.js tries the
+            # refresh cookie once and goes back if the session still holds.
+            resume=target if "next" in request.query_params else None,
         )
 
     @post("/login")

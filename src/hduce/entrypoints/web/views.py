@@ -24,7 +24,7 @@ from hduce.application.identity.sessions import Principal
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain.errors import AuthenticationFailed, PermissionDenied
 from hduce.domain.identity import Actor, Role, User
-from hduce.entrypoints.http.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE
+from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE
 from hduce.entrypoints.http.auth.security import authenticate, request_container
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, Translator, negotiate, zone
 
@@ -167,7 +167,14 @@ def go(
 
 
 def sign_in_url(request: Request[Any, Any, Any]) -> str:
-    return f"/login?next={quote(_full_path(request), safe='')}"
+    """The sign-in page, then back to this page (for htmx, the page that sent the request:
+    not the action it posted to)."""
+    here = _full_path(request)
+    current = request.headers.get("hx-current-url")
+    if current:
+        parts = urlsplit(current)
+        here = parts.path + (f"?{parts.query}" if parts.query else "")
+    return f"/login?next={quote(safe_next(here), safe='')}"
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -183,7 +190,3 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def _full_path(request: Request[Any, Any, Any]) -> str:
     query = request.scope.get("query_string", b"").decode("latin-1")
     return request.url.path + (f"?{query}" if query else "")
-
-
-def has_session_cookie(request: Request[Any, Any, Any]) -> bool:
-    return bool(request.cookies.get(ACCESS_COOKIE))
