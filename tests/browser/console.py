@@ -19,6 +19,7 @@ PATIENT = "ana.garcia@demo.hduce.local"
 OTHER_PATIENT = "jorge.lopez@demo.hduce.local"
 DOCTOR = "lucia.romero@demo.hduce.local"
 DOCTOR_NAME = "Lucía Romero"
+ADMIN = "admin@demo.hduce.local"
 PHONE = {"width": 390, "height": 844}
 
 

@@ -160,12 +160,6 @@ class AccountPages(Controller):
         )
         return go(request, target, cookies=[cookie])
 
-    @get("/admin")
-    async def admin(self, request: Request[Any, Any, Any]) -> Template:
-        viewer = await viewer_of(request)
-        viewer.require(Role.ADMIN)
-        return render(request, viewer, "admin.html")
-
     # ------------------------------------------------------------------ notifications
 
     @get("/bell")
