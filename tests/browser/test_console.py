@@ -267,3 +267,67 @@ def test_the_admin_sees_the_statistics_charts_and_deactivates_an_account(
     admin.page.get_by_role("button", name="Search").click()
     admin.page.get_by_role("button", name="Reactivate: Sam Taylor").click()
     expect(admin.page.get_by_role("status").first).to_contain_text("reactivated")
+
+
+def test_a_patient_moves_an_appointment_to_another_time(console: Console) -> None:
+    patient = console.person("patient")
+    patient.sign_in(OTHER_PATIENT)
+    _book(patient, _first_free_time(patient), "Booked to be moved")
+    expect(patient.page.get_by_role("status")).to_contain_text("Requested")
+    card = patient.page.locator(".card", has_text="Booked to be moved")
+    card.get_by_role("link", name="Move to another time").click()
+    expect(patient.page.get_by_text("Choose the new time")).to_be_visible()
+    patient.page.locator("a.slot").nth(1).click()
+    expect(patient.page.get_by_role("heading", name="Move an appointment")).to_be_visible()
+    patient.check("move")
+    patient.page.get_by_role("button", name="Move my appointment here").click()
+    expect(patient.page.get_by_role("status")).to_contain_text("Moved")
+    # The old visit is cancelled (its history kept), the new one waits for the doctor.
+    past = patient.page.locator(".card", has_text="Booked to be moved")
+    expect(past.filter(has_text="Cancelled")).to_have_count(1)
+    expect(past.filter(has_text="Pending")).to_have_count(1)
+
+
+def test_profile_notification_choices_and_the_notification_list(console: Console) -> None:
+    person = console.person("profile")
+    person.sign_in(PATIENT)
+    person.page.get_by_role("link", name="Profile").click()
+    expect(person.page.get_by_role("heading", name="My profile")).to_be_visible()
+    person.check("profile")
+    person.page.locator("#phone").fill("12345")
+    person.page.get_by_role("button", name="Save").click()
+    expect(person.page.get_by_role("alert")).to_contain_text("E.164")
+    expect(person.page.locator("#phone")).to_have_attribute("aria-invalid", "true")
+    person.page.locator("#phone").fill("+593991234567")
+    person.page.get_by_label("Send me text messages (SMS)").uncheck()
+    person.page.get_by_role("button", name="Save").click()
+    expect(person.page.get_by_role("status")).to_contain_text("Saved")
+    person.go("/profile")
+    expect(person.page.get_by_label("Send me text messages (SMS)")).not_to_be_checked()
+    expect(person.page.get_by_label("Email me")).to_be_checked()
+    person.page.get_by_label("Send me text messages (SMS)").check()
+    person.page.get_by_role("button", name="Save").click()
+    expect(person.page.get_by_role("status")).to_contain_text("Saved")
+
+    person.go("/notifications")
+    cards = person.page.locator("li.card")
+    total = cards.count()
+    assert total > 0, "the demo patient has notifications"
+    unread_before = person.page.locator("li.card.unread").count()
+    if unread_before:
+        person.page.locator("li.card.unread").first.get_by_role(
+            "button", name=re.compile("^Mark read")
+        ).click()
+        expect(person.page.locator("li.card.unread")).to_have_count(unread_before - 1)
+    cards.first.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(person.page.locator("li.card")).to_have_count(total - 1)
+
+
+def test_the_doctor_agenda_today_and_this_week(console: Console) -> None:
+    doctor = console.person("doctor")
+    doctor.sign_in(DOCTOR)
+    expect(doctor.page.get_by_role("heading", name="Today's agenda")).to_be_visible()
+    doctor.page.get_by_role("link", name="This week").click()
+    expect(doctor.page.get_by_role("heading", name="This week's agenda")).to_be_visible()
+    expect(doctor.page.locator("main section h2")).to_have_count(7)
+    doctor.check("week-agenda")

@@ -12,7 +12,12 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Template
 
-from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
+from hduce.application.identity.accounts import (
+    ProfileChanges,
+    RegisterCommand,
+    RegisterPatient,
+    UpdateMyProfile,
+)
 from hduce.application.identity.sessions import Login, LoginCommand, Logout, LogoutCommand
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import PageRequest
@@ -20,6 +25,7 @@ from hduce.domain.errors import AuthenticationFailed, DomainError
 from hduce.domain.identity import Role
 from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
 from hduce.entrypoints.http.auth.security import check_csrf, client_ip
+from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from hduce.entrypoints.web.views import go, render, safe_next, viewer_of
 
@@ -30,6 +36,16 @@ _NOTIFICATION_PAGE = 50
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     form = await request.form()
     return {key: str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def _profile_form(user: Any) -> dict[str, Any]:
+    return {
+        "full_name": user.full_name,
+        "phone": user.phone or "",
+        "timezone": user.timezone,
+        "email": not user.email_opt_out,
+        "sms": not user.sms_opt_out,
+    }
 
 
 class AccountPages(Controller):
@@ -159,6 +175,49 @@ class AccountPages(Controller):
             secure=True,
         )
         return go(request, target, cookies=[cookie])
+
+    # ------------------------------------------------------------------ profile
+
+    @get("/profile")
+    async def profile(self, request: Request[Any, Any, Any]) -> Template:
+        viewer = await viewer_of(request)
+        viewer.require()
+        return render(
+            request,
+            viewer,
+            "profile.html",
+            form=_profile_form(viewer.user),
+            done=request.query_params.get("done"),
+        )
+
+    @post("/profile")
+    async def update_profile(
+        self, request: Request[Any, Any, Any], update: FromDishka[UpdateMyProfile]
+    ) -> Any:
+        viewer = await viewer_of(request)
+        actor = viewer.require()
+        form = await _form(request)
+        changes = ProfileChanges(
+            full_name=form.get("full_name", "").strip(),
+            phone=form.get("phone", "").strip() or None,
+            timezone=form.get("timezone", "").strip() or "UTC",
+            # Checkboxes are sent only when ticked: "email me" unticked = opted out.
+            email_opt_out="email" not in form,
+            sms_opt_out="sms" not in form,
+        )
+        try:
+            await update(actor, changes)
+        except DomainError as exc:
+            return render(
+                request,
+                viewer,
+                "profile.html",
+                status_code=domain_status(exc),
+                detail=exc.message,
+                field=getattr(exc, "field", None),
+                form=form | {"email": "email" in form, "sms": "sms" in form},
+            )
+        return go(request, "/profile?done=saved")
 
     # ------------------------------------------------------------------ notifications
 

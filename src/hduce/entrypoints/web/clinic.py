@@ -17,9 +17,14 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from hduce.application.appointments.booking import BookAppointment
-from hduce.application.appointments.commands import BookAppointmentCommand, TransitionCommand
+from hduce.application.appointments.commands import (
+    BookAppointmentCommand,
+    RescheduleCommand,
+    TransitionCommand,
+)
 from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import ListAppointments
+from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.transitions import (
     ApproveAppointment,
     CancelAppointment,
@@ -75,6 +80,10 @@ def _instant(raw: str | None, field: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput(f"{field} must carry a UTC offset", field=field)
     return value.astimezone(UTC)
+
+
+def _optional_uuid(raw: str | None) -> UUID | None:
+    return _uuid(raw, "reschedule") if raw else None
 
 
 def _day(raw: str | None, default: date) -> date:
@@ -171,6 +180,7 @@ class PatientPages(Controller):
             any_slot=any(by_day.values()),
             previous=(start - timedelta(days=WEEK)) if start > today else None,
             next=start + timedelta(days=WEEK),
+            reschedule=_optional_uuid(request.query_params.get("reschedule")),
         )
 
     @get("/book")
@@ -181,13 +191,22 @@ class PatientPages(Controller):
         viewer.require(Role.PATIENT)
         doctor = await get_doctor(_uuid(request.query_params.get("doctor_id"), "doctor_id"))
         starts_at = _instant(request.query_params.get("starts_at"), "starts_at")
-        return render(request, viewer, "book.html", doctor=doctor, starts_at=starts_at, reason="")
+        return render(
+            request,
+            viewer,
+            "book.html",
+            doctor=doctor,
+            starts_at=starts_at,
+            reason="",
+            reschedule=_optional_uuid(request.query_params.get("reschedule")),
+        )
 
     @post("/book")
     async def book(
         self,
         request: Request[Any, Any, Any],
         book: FromDishka[BookAppointment],
+        reschedule: FromDishka[RescheduleAppointment],
         get_doctor: FromDishka[GetDoctor],
         list_slots: FromDishka[ListDoctorSlots],
     ) -> Any:
@@ -197,12 +216,25 @@ class PatientPages(Controller):
         doctor = await get_doctor(_uuid(form.get("doctor_id"), "doctor_id"))
         starts_at = _instant(form.get("starts_at"), "starts_at")
         reason = form.get("reason", "").strip()
+        moving = _optional_uuid(form.get("reschedule"))
         try:
-            await book(
-                BookAppointmentCommand(
-                    actor=actor, doctor_id=doctor.id, starts_at=starts_at, reason=reason
+            if moving is None:
+                await book(
+                    BookAppointmentCommand(
+                        actor=actor, doctor_id=doctor.id, starts_at=starts_at, reason=reason
+                    )
                 )
-            )
+            else:
+                # The same rules as the API's reschedule: the old visit is cancelled
+                # and the new one booked in one step, or neither.
+                await reschedule(
+                    RescheduleCommand(
+                        actor=actor,
+                        appointment_id=moving,
+                        starts_at=starts_at,
+                        reason=reason or None,
+                    )
+                )
         except DomainError as exc:
             alternatives: Sequence[FreeSlot] = ()
             if isinstance(exc, SlotConflict):
@@ -219,8 +251,9 @@ class PatientPages(Controller):
                 error=viewer.t("book.conflict") if isinstance(exc, SlotConflict) else None,
                 detail=exc.message,
                 alternatives=alternatives,
+                reschedule=moving,
             )
-        return go(request, "/appointments?done=booked")
+        return go(request, "/appointments?done=" + ("moved" if moving else "booked"))
 
     @get("/appointments")
     async def appointments(
@@ -299,28 +332,16 @@ class DoctorPages(Controller):
         list_appointments: FromDishka[ListAppointments],
         with_parties: FromDishka[GetAppointmentWithParties],
     ) -> Template:
-        viewer = await viewer_of(request)
-        actor = viewer.require(Role.DOCTOR)
-        local_now = datetime.now(UTC).astimezone(viewer.t.timezone)
-        day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-        page = await list_appointments(
-            actor,
-            AppointmentQuery(
-                doctor_id=actor.user_id,
-                starts_from=day_start.astimezone(UTC),
-                starts_before=(day_start + timedelta(days=1)).astimezone(UTC),
-                page=PageRequest(limit=LIST_LIMIT, offset=0),
-            ),
-        )
-        entries = [await with_parties(actor, a.id) for a in page.items]
-        return render(
-            request,
-            viewer,
-            "today.html",
-            entries=entries,
-            day=local_now.date(),
-            done=request.query_params.get("done"),
-        )
+        return await _agenda(request, list_appointments, with_parties, days=1)
+
+    @get("/week")
+    async def week(
+        self,
+        request: Request[Any, Any, Any],
+        list_appointments: FromDishka[ListAppointments],
+        with_parties: FromDishka[GetAppointmentWithParties],
+    ) -> Template:
+        return await _agenda(request, list_appointments, with_parties, days=WEEK)
 
     @post("/appointments/{appointment_id:uuid}/{action:str}")
     async def act(
@@ -344,3 +365,42 @@ class DoctorPages(Controller):
             )
         )
         return go(request, safe_next(form.get("back"), "/doctor/queue") + "?done=" + action)
+
+
+async def _agenda(
+    request: Request[Any, Any, Any],
+    list_appointments: ListAppointments,
+    with_parties: GetAppointmentWithParties,
+    *,
+    days: int,
+) -> Template:
+    """The doctor's appointments from the start of today (their wall clock), day by day."""
+    viewer = await viewer_of(request)
+    actor = viewer.require(Role.DOCTOR)
+    local_now = datetime.now(UTC).astimezone(viewer.t.timezone)
+    day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    page = await list_appointments(
+        actor,
+        AppointmentQuery(
+            doctor_id=actor.user_id,
+            starts_from=day_start.astimezone(UTC),
+            starts_before=(day_start + timedelta(days=days)).astimezone(UTC),
+            page=PageRequest(limit=LIST_LIMIT, offset=0),
+        ),
+    )
+    entries = [await with_parties(actor, a.id) for a in page.items]
+    dates = [local_now.date() + timedelta(days=offset) for offset in range(days)]
+    by_day: dict[date, list[Any]] = {day: [] for day in dates}
+    for entry in entries:
+        local_day = viewer.t.local(entry.appointment.slot.start).date()
+        by_day.setdefault(local_day, []).append(entry)
+    return render(
+        request,
+        viewer,
+        "agenda.html",
+        week=days > 1,
+        by_day=by_day,
+        total=len(entries),
+        done=request.query_params.get("done"),
+        back=request.url.path,
+    )
