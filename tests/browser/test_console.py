@@ -331,3 +331,64 @@ def test_the_doctor_agenda_today_and_this_week(console: Console) -> None:
     expect(doctor.page.get_by_role("heading", name="This week's agenda")).to_be_visible()
     expect(doctor.page.locator("main section h2")).to_have_count(7)
     doctor.check("week-agenda")
+
+
+def test_the_admin_creates_a_doctor_sets_hours_and_patients_can_book_them(
+    console: Console,
+) -> None:
+    admin = console.person("admin")
+    admin.sign_in(ADMIN)
+    tag = uuid.uuid4().hex[:6]
+    admin.page.get_by_role("link", name="Specialties").click()
+    admin.page.locator("#name").fill(f"Pediatrics {tag}")
+    admin.page.get_by_role("button", name="Add the specialty").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("added")
+    admin.check("specialties")
+
+    admin.page.get_by_role("link", name="New doctor").click()
+    admin.check("new-doctor")
+    admin.page.locator("#full_name").fill(f"Dr. Paula Vega {tag}")
+    admin.page.locator("#email").fill(f"paula.{tag}@hospital.example")
+    admin.page.locator("#licence_number").fill(f"UIO-{tag}")
+    admin.page.locator("#specialty_id").select_option(label=f"Pediatrics {tag}")
+    admin.page.locator("#timezone").fill("America/Guayaquil")
+    admin.page.locator("#password").fill("a long doctor passphrase 7")
+    admin.page.get_by_role("button", name="Create the doctor").click()
+    expect(admin.page.get_by_role("heading", name=re.compile("Working hours"))).to_be_visible()
+    expect(admin.page.get_by_role("status")).to_contain_text("Now set their working hours")
+
+    admin.page.locator("#day0").fill("8:00-12")  # refused, in words, beside the field
+    admin.page.get_by_role("button", name="Save the weekly hours").click()
+    expect(admin.page.get_by_role("alert")).to_contain_text("is not a time")
+    expect(admin.page.locator("#day0")).to_have_attribute("aria-invalid", "true")
+    for day in range(7):
+        admin.page.locator(f"#day{day}").fill("08:00-12:00, 13:00-20:00")
+    admin.page.get_by_role("button", name="Save the weekly hours").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("Saved")
+    expect(admin.page.locator("#day3")).to_have_value("08:00-12:00, 13:00-20:00")
+    admin.page.locator("#off_from").fill("2030-08-01")
+    admin.page.locator("#off_to").fill("2030-08-15")
+    admin.page.locator("#off_reason").fill("Holidays")
+    admin.page.get_by_role("button", name="Add time off").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("Saved")
+    admin.page.locator("#extra_on").fill("2030-09-07")
+    admin.page.locator("#extra_start").fill("09:00")
+    admin.page.locator("#extra_end").fill("11:00")
+    admin.page.get_by_role("button", name="Add extra hours").click()
+    expect(admin.page.locator("#planned ~ ul")).to_contain_text("Holidays")
+    admin.check("hours")
+
+    admin.go("/admin/audit?action=doctor.created")
+    expect(admin.page.locator("table tbody tr").first).to_contain_text("doctor.created")
+    admin.check("audit")
+
+    patient = console.person("patient")
+    patient.sign_in(PATIENT)
+    patient.go(f"/doctors?name={tag}")
+    patient.page.get_by_role("link", name=re.compile("See free times")).click()
+    expect(patient.page.locator("a.slot").first).to_be_visible()
+
+    doctor = console.person("new-doctor")
+    doctor.sign_in(f"paula.{tag}@hospital.example", "a long doctor passphrase 7")
+    doctor.page.get_by_role("link", name="Working hours").click()
+    expect(doctor.page.locator("#day6")).to_have_value("08:00-12:00, 13:00-20:00")
