@@ -140,6 +140,9 @@ def test_the_doctor_rejects_with_a_reason_and_the_patient_cancels(console: Conso
     patient.go("/appointments")
     rejected = patient.page.locator(".card", has_text="Please reject me")
     expect(rejected).to_contain_text("Rejected: Fully booked that morning")
+    rejected.get_by_text("History").click()
+    expect(rejected.locator("ol.history li")).to_have_count(2)  # requested, rejected
+    expect(rejected.locator("ol.history li").last).to_contain_text("Rejected (Doctor)")
 
     mine = patient.page.locator(".card", has_text="I will cancel this one")
     mine.get_by_text("Cancel", exact=True).click()
