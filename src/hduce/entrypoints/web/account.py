@@ -21,7 +21,7 @@ from hduce.application.identity.accounts import (
 from hduce.application.identity.sessions import Login, LoginCommand, Logout, LogoutCommand
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import PageRequest
-from hduce.domain.errors import AuthenticationFailed, DomainError
+from hduce.domain.errors import DomainError
 from hduce.domain.identity import Role
 from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
 from hduce.entrypoints.http.auth.security import check_csrf, client_ip
@@ -94,7 +94,7 @@ class AccountPages(Controller):
                 request,
                 viewer,
                 "login.html",
-                status_code=401 if isinstance(exc, AuthenticationFailed) else 400,
+                status_code=domain_status(exc),
                 error=exc.message,
                 email=form.get("email", ""),
                 next=target,
@@ -132,7 +132,7 @@ class AccountPages(Controller):
                 request,
                 viewer,
                 "register.html",
-                status_code=400,
+                status_code=domain_status(exc),
                 error=exc.message,
                 field=getattr(exc, "field", None),
                 form={k: v for k, v in form.items() if k != "password"},
