@@ -406,3 +406,40 @@ def test_the_admin_creates_a_doctor_sets_hours_and_patients_can_book_them(
     doctor.sign_in(f"paula.{tag}@hospital.example", "a long doctor passphrase 7")
     doctor.page.get_by_role("link", name="Working hours").click()
     expect(doctor.page.locator("#day6")).to_have_value("08:00-12:00, 13:00-20:00")
+
+
+def test_the_keyboard_alone_signs_in_and_focus_is_visible(console: Console) -> None:
+    person = console.person("keyboard")
+    person.go("/login")
+    person.page.keyboard.press("Tab")
+    skip = person.page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    outline = skip.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none", "the focused link shows no outline"
+    person.page.keyboard.press("Enter")  # skip to the main content
+    person.page.locator("#email").focus()
+    person.page.keyboard.type(PATIENT)
+    person.page.keyboard.press("Tab")
+    expect(person.page.locator("#password")).to_be_focused()
+    person.page.keyboard.type(DEMO_PASSWORD)
+    person.page.keyboard.press("Enter")
+    expect(person.page.get_by_role("heading", name="My appointments")).to_be_visible()
+
+
+def test_doctor_and_admin_pages_fit_a_phone(console: Console) -> None:
+    doctor = console.person("doctor-phone", phone=True)
+    doctor.sign_in(DOCTOR)
+    for path, name in (
+        ("/doctor/queue", "queue"),
+        ("/doctor/week", "week"),
+        ("/doctor/hours", "hours"),
+    ):
+        doctor.go(path)
+        doctor.check(f"{name}-phone")
+        assert _fits(doctor), f"{path} scrolls sideways on a phone"
+    admin = console.person("admin-phone", phone=True)
+    admin.sign_in(ADMIN)
+    for path, name in (("/admin", "statistics"), ("/admin/audit", "audit")):
+        admin.go(path)
+        admin.check(f"{name}-phone")
+        assert _fits(admin), f"{path} scrolls sideways on a phone"
