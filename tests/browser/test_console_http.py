@@ -70,3 +70,22 @@ def _csrf_token(client: httpx.Client) -> str:
     page = client.get("/login")
     cookie = page.headers["set-cookie"]
     return cookie.split("__Host-hduce_csrf=", 1)[1].split(";", 1)[0]
+
+
+def test_forms_work_without_javascript_through_their_csrf_field(console_url: str) -> None:
+    with httpx.Client(base_url=console_url) as client:
+        token = _csrf_token(client)
+        signed_in = client.post(
+            "/login",
+            data={"email": PATIENT, "password": DEMO_PASSWORD, "csrf_token": token},
+            headers={"Cookie": f"__Host-hduce_csrf={token}"},
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/"
+        assert "__Host-hduce_access=" in signed_in.headers["set-cookie"]
+        forged = client.post(
+            "/login",
+            data={"email": PATIENT, "password": DEMO_PASSWORD, "csrf_token": "guessed"},
+            headers={"Cookie": f"__Host-hduce_csrf={token}"},
+        )
+        assert forged.status_code == 403

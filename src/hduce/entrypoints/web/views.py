@@ -2,9 +2,10 @@
 the CSRF token htmx echoes, and the two ways a page answers (render, redirect).
 
 Sign-in is the JSON API's own cookie session (``entrypoints/http/auth/cookies.py``):
-the same access cookie authenticates pages, and unsafe requests carry the CSRF cookie's
-value in ``X-CSRF-Token``, which htmx adds to every request from the ``hx-headers`` of
-``<body>``. A visitor without a CSRF cookie yet (before signing in) gets one with the
+the same access cookie authenticates pages (checked by the same ``Authenticate`` use
+case), and unsafe requests carry the CSRF cookie's value, in ``X-CSRF-Token`` (htmx adds
+it to every request from the ``hx-headers`` of ``<body>``) or in the ``csrf_token`` field
+every form has. A visitor without a CSRF cookie yet (before signing in) gets one with the
 page, so the sign-in and registration forms are double-submit protected as well.
 """
 
@@ -20,12 +21,12 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from hduce.application.identity.accounts import GetMe
-from hduce.application.identity.sessions import Principal
+from hduce.application.identity.sessions import Authenticate, Principal
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain.errors import AuthenticationFailed, PermissionDenied
 from hduce.domain.identity import Actor, Role, User
-from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE
-from hduce.entrypoints.http.auth.security import authenticate, request_container
+from hduce.entrypoints.http.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from hduce.entrypoints.http.auth.security import CsrfFailed, needs_csrf, request_container
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, Translator, negotiate, zone
 
 #: Pages load scripts, styles and the event stream from this origin only; no inline
@@ -49,6 +50,8 @@ PAGE_HEADERS: Final = {
     "Vary": "Cookie, Accept-Language",
 }
 _VIEWER_KEY: Final = "hduce_console_viewer"
+CSRF_FIELD: Final = "csrf_token"
+_FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +95,19 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
     cached = state.get(_VIEWER_KEY)
     if isinstance(cached, Viewer):
         return cached
-    principal: Principal | None
-    try:
-        principal = await authenticate(request)
-    except AuthenticationFailed:
-        principal = None
+    if needs_csrf(request):
+        await check_page_csrf(request)
+    container = request_container(request)
+    principal: Principal | None = None
+    token = request.cookies.get(ACCESS_COOKIE)
+    if token:
+        try:
+            principal = await (await container.get(Authenticate))(token)
+        except AuthenticationFailed:
+            principal = None  # expired or revoked: signed out (pages send to sign in)
     user: User | None = None
     unread = 0
     if principal is not None:
-        container = request_container(request)
         user = await (await container.get(GetMe))(principal.actor)
         unread = await (await container.get(NotificationInbox)).unread_count(principal.actor)
     csrf = request.cookies.get(CSRF_COOKIE) or ""
@@ -114,6 +121,21 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
     )
     state[_VIEWER_KEY] = viewer
     return viewer
+
+
+async def check_page_csrf(request: Request[Any, Any, Any]) -> None:
+    """The double-submit check of the API (``security.check_csrf``), which also takes the
+    token from a ``csrf_token`` form field: every form carries one, so a form works
+    before htmx has taken it over (or without JavaScript), and htmx adds the header."""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    sent = request.headers.get(CSRF_HEADER) or ""
+    if not sent and request.content_type[0] in _FORM_TYPES:
+        sent = str((await request.form()).get(CSRF_FIELD) or "")
+    if not cookie or not sent or not secrets.compare_digest(cookie, sent):
+        raise CsrfFailed(
+            f"this form needs the {CSRF_FIELD} field or the {CSRF_HEADER} header "
+            f"(the value of the {CSRF_COOKIE} cookie)"
+        )
 
 
 def csrf_cookie(token: str) -> Cookie:
