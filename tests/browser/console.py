@@ -17,6 +17,7 @@ AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PATIENT = "ana.garcia@demo.hduce.local"
 OTHER_PATIENT = "jorge.lopez@demo.hduce.local"
+MAYA = "maya.chen@demo.hduce.local"
 DOCTOR = "lucia.romero@demo.hduce.local"
 DOCTOR_NAME = "Lucía Romero"
 ADMIN = "admin@demo.hduce.local"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.browser.console import (
@@ -12,6 +14,7 @@ from tests.browser.console import (
     DEMO_PASSWORD,
     DOCTOR,
     DOCTOR_NAME,
+    MAYA,
     OTHER_PATIENT,
     PATIENT,
     Console,
@@ -442,3 +445,60 @@ def test_doctor_and_admin_pages_fit_a_phone(console: Console) -> None:
         admin.go(path)
         admin.check(f"{name}-phone")
         assert _fits(admin), f"{path} scrolls sideways on a phone"
+
+
+def _propose(base_url: str, patient_email: str, reason: str) -> None:
+    """The doctor books for a patient through the JSON API: a proposal (PROPOSED)."""
+    with httpx.Client(base_url=base_url + "/api/v1") as api:
+
+        def bearer(email: str) -> dict[str, str]:
+            answer = api.post("/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+            answer.raise_for_status()
+            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+        admin, doctor = bearer(ADMIN), bearer(DOCTOR)
+        users = api.get("/admin/users", params={"search": patient_email}, headers=admin).json()
+        patient_id = users["items"][0]["id"]
+        doctor_id = api.get("/auth/me", headers=doctor).json()["id"]
+        today = datetime.now(UTC).date()
+        slots = api.get(
+            f"/doctors/{doctor_id}/slots",
+            params={"from": today.isoformat(), "to": (today + timedelta(days=13)).isoformat()},
+        ).json()
+        for slot in slots:
+            booked = api.post(
+                "/appointments",
+                json={
+                    "doctor_id": doctor_id,
+                    "patient_id": patient_id,
+                    "starts_at": slot["starts_at"],
+                    "reason": reason,
+                },
+                headers=doctor,
+            )
+            if booked.status_code == 201:
+                assert booked.json()["status"] == "proposed"
+                return
+        raise AssertionError("no free time to propose")
+
+
+def test_a_patient_accepts_one_proposal_and_declines_another(console: Console) -> None:
+    _propose(console.base_url, MAYA, "Follow-up proposed by the doctor")
+    _propose(console.base_url, MAYA, "Another proposal")
+    patient = console.person("maya")
+    patient.sign_in(MAYA)
+    first = patient.page.locator(".card", has_text="Follow-up proposed by the doctor")
+    expect(first.locator(".badge")).to_have_text("Proposed")
+    patient.check("proposals")
+    first.get_by_role("button", name="Accept the proposal").click()
+    expect(patient.page.get_by_role("status")).to_contain_text("Accepted")
+    expect(first.locator(".badge")).to_have_text("Approved")
+
+    second = patient.page.locator(".card", has_text="Another proposal")
+    second.get_by_text("Decline", exact=True).click()
+    second.get_by_label("Reason for the doctor (optional)").fill("I prefer afternoons")
+    second.get_by_role("button", name="Decline the proposal").click()
+    expect(patient.page.get_by_role("status")).to_contain_text("Declined")
+    expect(
+        patient.page.locator(".card", has_text="Another proposal").locator(".badge")
+    ).to_have_text("Rejected")

@@ -26,10 +26,12 @@ from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.transitions import (
+    AcceptAppointment,
     ApproveAppointment,
     CancelAppointment,
     CheckInAppointment,
     CompleteAppointment,
+    DeclineAppointment,
     MarkNoShow,
     RejectAppointment,
 )
@@ -297,6 +299,27 @@ class PatientPages(Controller):
             )
         )
         return go(request, safe_next(form.get("back"), "/appointments?done=cancelled"))
+
+    @post("/appointments/{appointment_id:uuid}/answer")
+    async def answer_proposal(
+        self,
+        request: Request[Any, Any, Any],
+        appointment_id: FromPath[UUID],
+        accept: FromDishka[AcceptAppointment],
+        decline: FromDishka[DeclineAppointment],
+    ) -> Any:
+        """A doctor's proposal (PROPOSED): the patient accepts or declines it."""
+        viewer = await viewer_of(request)
+        actor = viewer.require(Role.PATIENT)
+        form = await _form(request)
+        accepting = form.get("answer") == "accept"
+        command = TransitionCommand(
+            actor=actor,
+            appointment_id=appointment_id,
+            reason=None if accepting else (form.get("reason", "").strip() or None),
+        )
+        await (accept if accepting else decline)(command)
+        return go(request, "/appointments?done=" + ("accepted" if accepting else "declined"))
 
 
 class DoctorPages(Controller):
