@@ -2,7 +2,7 @@
 #
 #   make run            install deps, migrate the database, start everything in one process
 #   make demo           add a small demo clinic to the database (DEMO_PASSWORD=demo-password-1)
-#   make test           unit + integration + e2e + deploy tests (see tests/conftest.py for services)
+#   make test           unit + integration + e2e + deploy + browser tests (see tests/conftest.py for services)
 #   make lint           ruff, ruff format --check, mypy, import-linter
 #   make bench          speed figures beside /health on PostgreSQL + Redis (SCENARIOS=booking,list QUICK=1)
 #   make fuzz           Schemathesis, every check and phase, as admin/doctor/patient on PostgreSQL + Redis
@@ -26,7 +26,7 @@ UV = $(or $(UV_ON_PATH),$(if $(shell python3 -m uv --version 2>/dev/null),python
 RUN = $(UV) run --frozen
 PYTEST_ARGS ?=
 DEMO_PASSWORD ?= demo-password-1
-TEST_PATHS := tests/unit tests/integration tests/e2e tests/deploy
+TEST_PATHS := tests/unit tests/integration tests/e2e tests/deploy tests/browser
 
 .PHONY: help uv setup run demo test lint format bench fuzz broker-kafka broker-kafka-stop clean
 

@@ -19,6 +19,7 @@ from hduce.bootstrap.container import build_container
 from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.bootstrap.tracing import configure_tracing
+from hduce.entrypoints import web
 from hduce.entrypoints.http import (
     admin,
     appointments,
@@ -52,6 +53,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
         background=background_services(container, settings, mode=mode),
         route_handlers=api_route_handlers(settings),
         root_route_handlers=root_route_handlers(settings),
+        template_config=web.template_config(),
     )
     _log.info("application built", mode=mode, **settings.summary())
     return app
@@ -77,5 +79,6 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 
 
 def root_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
-    """Handlers mounted outside ``/api/v1`` (beside ``/health``, ``/metrics``, ``/schema``)."""
-    return auth.root_route_handlers(settings)
+    """Handlers mounted outside ``/api/v1`` (beside ``/health``, ``/metrics``, ``/schema``):
+    the JWKS when configured, and the web console (``/`` and its pages)."""
+    return [*auth.root_route_handlers(settings), *web.route_handlers()]

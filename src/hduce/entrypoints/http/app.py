@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
+from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from hduce.bootstrap.metrics import (
@@ -62,6 +64,7 @@ def create_app(
     background: Sequence[BackgroundService] = (),
     route_handlers: Sequence[ControllerRouterHandler] = (),
     root_route_handlers: Sequence[ControllerRouterHandler] = (),
+    template_config: TemplateConfig[Any] | None = None,
 ) -> Litestar:
     """An ASGI app serving ``route_handlers`` under ``/api/v1``.
 
@@ -89,6 +92,7 @@ def create_app(
         request_class=StrictRequest,
         lifespan=[_lifespan(container, settings, background)],
         plugins=[ClosedStructSchemaPlugin()],
+        template_config=template_config,
         openapi_config=openapi_config(
             path=SCHEMA_PATH, version=_package_version(), description=_DESCRIPTION
         ),

@@ -238,8 +238,13 @@ def problem_exception_handlers() -> ExceptionHandlersMap:
     }
 
 
+def domain_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error (the web console answers with the same)."""
+    return next(_DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in _DOMAIN_STATUS)
+
+
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    status = next(_DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in _DOMAIN_STATUS)
+    status = domain_status(exc)
     headers: dict[str, str] = {}
     extensions: dict[str, Any] = {}
     match exc:

@@ -85,7 +85,10 @@ def _client_error(request: Request[Any, Any, Any], exc: ClientAuthenticationErro
 async def form_bodies_only(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """415 for a body that is not ``application/x-www-form-urlencoded`` (RFC 7662 §2.1)."""
+    """415 for a body that is not ``application/x-www-form-urlencoded`` (RFC 7662 §2.1).
+    A CORS preflight (OPTIONS) has no body: it is answered like every other route's."""
+    if connection.scope.get("method") == "OPTIONS":
+        return
     media_type = (connection.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != FORM:
         raise HTTPException(
