@@ -78,4 +78,4 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 
 def root_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """Handlers mounted outside ``/api/v1`` (beside ``/health``, ``/metrics``, ``/schema``)."""
-    return auth.root_route_handlers(settings)
+    return [*auth.root_route_handlers(settings), *appointments.root_route_handlers()]

@@ -13,6 +13,7 @@ Wiring, from the composition root::
     await engine.dispose()                          # on shutdown
 """
 
+from hduce.adapters.sql.calendar_feeds import SqlCalendarFeedStore  # registers its table too
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.migrations import current_revision, downgrade_database, upgrade_database
 from hduce.adapters.sql.outbox import SqlOutbox
@@ -28,6 +29,7 @@ from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 __all__ = [
     "DatabaseProbe",
+    "SqlCalendarFeedStore",
     "SqlOutbox",
     "SqlRefreshTokenStore",
     "SqlSecondFactorStore",

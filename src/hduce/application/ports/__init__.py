@@ -8,6 +8,7 @@ group the Protocols for reading.
 
 from __future__ import annotations
 
+from hduce.application.ports.calendar_feeds import CalendarFeed, CalendarFeedStore
 from hduce.application.ports.delivery import (
     EmailSender,
     RealtimeFanout,
@@ -112,6 +113,8 @@ __all__ = [
     "AvailabilityRepository",
     "BookingOutcome",
     "Cache",
+    "CalendarFeed",
+    "CalendarFeedStore",
     "ClientNamer",
     "ClinicStatistics",
     "Clock",

@@ -119,6 +119,11 @@ class TwoFactorSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
 
 
+class CalendarFeedSettings(msgspec.Struct, frozen=True, kw_only=True):
+    #: HDUCE_CALENDAR_FEED_RATE_LIMIT: reads of one calendar feed per hour.
+    rate_limit: int = 60
+
+
 class GoogleSettings(msgspec.Struct, frozen=True):
     client_id: str
     client_secret: Secret

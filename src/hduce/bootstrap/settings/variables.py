@@ -381,6 +381,13 @@ TOTP_ENCRYPTION_KEY = Variable(
     show=p.hidden,
     shown_default="unset (2FA off in production; a public key in development)",
 )
+CALENDAR_FEED_RATE_LIMIT = Variable(
+    "HDUCE_CALENDAR_FEED_RATE_LIMIT",
+    "60",
+    "Reads of one calendar feed (GET /calendar/{token}.ics) allowed per hour; past it the "
+    "feed answers 429 with Retry-After. Calendar apps poll every 15 minutes or more.",
+    p.int_between(1, 100_000),
+)
 
 VARIABLES: tuple[Variable[Any], ...] = (
     ENV,
@@ -431,6 +438,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     GOOGLE_DISCOVERY_URL,
     REQUIRE_ADMIN_2FA,
     TOTP_ENCRYPTION_KEY,
+    CALENDAR_FEED_RATE_LIMIT,
 )
 """Every variable, in documentation order; a variable missing here is refused as unknown."""
 
