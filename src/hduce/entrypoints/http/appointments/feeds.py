@@ -166,10 +166,10 @@ class CalendarFeedsController(Controller):
         self,
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
+        data: JSONBody[NewCalendarFeed],
         create: FromDishka[CreateCalendarFeed],
-        data: JSONBody[NewCalendarFeed | None] = None,
     ) -> CreatedCalendarFeedView:
-        label = "" if data is None or isinstance(data.label, UnsetType) else data.label
+        label = "" if isinstance(data.label, UnsetType) else data.label
         created = await create(actor, label)
         return CreatedCalendarFeedView.created(created, str(request.base_url))
 
@@ -231,6 +231,7 @@ _ICS_EXAMPLE: Final = (
             description="Not modified: `If-None-Match` names the current ETag",
             generate_examples=False,
         ),
+        **MALFORMED_REQUEST,
         404: problem_spec(
             404, "Unknown or revoked feed", not_found_example("calendar feed", "token")
         ),
