@@ -194,3 +194,12 @@ async def test_admins_have_no_feed(world: ClinicWorld) -> None:
     response = await world.client.post(FEEDS, json={}, headers=await world.auth("admin"))
     assert_problem(response, 403, "forbidden")
     assert_problem(await world.client.post(FEEDS, json={}), 401, "unauthenticated")
+
+
+async def test_at_most_ten_active_feeds(world: ClinicWorld) -> None:
+    feeds = [await create_feed(world, "doctor", f"Feed {index}") for index in range(10)]
+    headers = await world.auth("doctor")
+    refused = await world.client.post(FEEDS, json={}, headers=headers)
+    assert "revoke one first" in assert_problem(refused, 422, "too-many-feeds")["detail"]
+    await world.client.post(f"{FEEDS}/{feeds[0]['id']}/revoke", headers=headers)
+    assert (await world.client.post(FEEDS, json={}, headers=headers)).status_code == 201

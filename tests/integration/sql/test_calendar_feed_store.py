@@ -53,7 +53,7 @@ async def test_feeds_are_found_by_the_hash_of_their_token(
     store = SqlCalendarFeedStore(engine)
     owner = await _user(uow_factory, "ada")
     feed = _feed(owner, "secret-token")
-    await store.add(feed)
+    assert await store.add(feed, max_active=10)
 
     assert await store.by_token_hash(hash_opaque_token("secret-token")) == feed
     assert await store.by_token_hash(hash_opaque_token("secret-tokeN")) is None
@@ -62,7 +62,7 @@ async def test_feeds_are_found_by_the_hash_of_their_token(
     assert stored == [hash_opaque_token("secret-token")]  # never the token itself
 
     with pytest.raises(IntegrityError):  # one feed per token
-        await store.add(_feed(owner, "secret-token"))
+        await store.add(_feed(owner, "secret-token"), max_active=10)
 
 
 async def test_listing_counting_and_revoking(
@@ -74,7 +74,7 @@ async def test_listing_counting_and_revoking(
     second = _feed(ada, "two", at=NOW + timedelta(minutes=1))
     theirs = _feed(grace, "three")
     for feed in (second, theirs, first):
-        await store.add(feed)
+        assert await store.add(feed, max_active=10)
 
     assert await store.list_for(ada) == [first, second]
     assert await store.count_active(ada) == 2
@@ -99,10 +99,28 @@ async def test_concurrent_revocations_keep_one_time(
     store = SqlCalendarFeedStore(engine)
     owner = await _user(uow_factory, "ada")
     feed = _feed(owner, "raced")
-    await store.add(feed)
+    assert await store.add(feed, max_active=10)
     times = [NOW + timedelta(seconds=index) for index in range(10)]
     results = await asyncio.gather(*(store.revoke(feed.id, owner_id=owner, now=t) for t in times))
     assert all(result is not None for result in results)
     [final] = await store.list_for(owner)
     assert final.revoked_at in times
     assert {result.revoked_at for result in results if result is not None} == {final.revoked_at}
+
+
+async def test_the_cap_on_active_feeds_holds_under_concurrent_creations(
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
+) -> None:
+    store = SqlCalendarFeedStore(engine)
+    owner, other = await _user(uow_factory, "ada"), await _user(uow_factory, "grace")
+    assert await store.add(_feed(other, "elsewhere"), max_active=3)  # not counted for ada
+    results = await asyncio.gather(
+        *(store.add(_feed(owner, f"token-{index}"), max_active=3) for index in range(20))
+    )
+    assert sorted(results).count(True) == 3
+    assert await store.count_active(owner) == 3
+
+    [first, *_] = await store.list_for(owner)
+    await store.revoke(first.id, owner_id=owner, now=NOW)  # revoked ones do not count
+    assert await store.add(_feed(owner, "after-revoking"), max_active=3)
+    assert not await store.add(_feed(owner, "one-too-many"), max_active=3)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hduce.adapters.sql.engine import serialized_engine
-from hduce.adapters.sql.models import Base
+from hduce.adapters.sql.models import Base, UserRow
 from hduce.application.ports import CalendarFeed
 
 
@@ -36,6 +36,7 @@ class CalendarFeedRow(Base):
 
 
 _feeds = cast(Table, CalendarFeedRow.__table__)
+_users = cast(Table, UserRow.__table__)
 
 
 def _feed(row: Row[Any]) -> CalendarFeed:
@@ -54,8 +55,22 @@ class SqlCalendarFeedStore:
         self._engine = engine
         self._writer = serialized_engine(engine)
 
-    async def add(self, feed: CalendarFeed) -> None:
+    async def add(self, feed: CalendarFeed, *, max_active: int) -> bool:
+        """Count and insert in one transaction that holds the owner's row: on PostgreSQL
+        ``SELECT ... FOR UPDATE`` of ``users`` queues the owner's concurrent creations,
+        on SQLite ``BEGIN IMMEDIATE`` (the serialized writer) queues every writer, so
+        the cap holds however many requests race."""
         async with self._writer.begin() as connection:
+            await connection.execute(
+                select(_users.c.id).where(_users.c.id == feed.owner_id).with_for_update()
+            )
+            active = await connection.scalar(
+                select(func.count())
+                .select_from(_feeds)
+                .where(_feeds.c.owner_id == feed.owner_id, _feeds.c.revoked_at.is_(None))
+            )
+            if int(active or 0) >= max_active:
+                return False
             await connection.execute(
                 insert(_feeds).values(
                     id=feed.id,
@@ -66,6 +81,7 @@ class SqlCalendarFeedStore:
                     revoked_at=feed.revoked_at,
                 )
             )
+        return True
 
     async def by_token_hash(self, token_hash: str) -> CalendarFeed | None:
         async with self._engine.connect() as connection:

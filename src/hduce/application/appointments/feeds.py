@@ -100,11 +100,6 @@ class CreateCalendarFeed(UseCase):
         label = label.strip()
         if len(label) > MAX_LABEL_LENGTH:
             raise InvalidInput(f"at most {MAX_LABEL_LENGTH} characters", field="label")
-        if await self._store.count_active(owner_id) >= MAX_ACTIVE_FEEDS:
-            raise BusinessRuleViolation(
-                f"at most {MAX_ACTIVE_FEEDS} active calendar feeds: revoke one first",
-                rule="too-many-feeds",
-            )
         token = new_opaque_token()
         feed = CalendarFeed(
             id=uuid7(),
@@ -113,7 +108,11 @@ class CreateCalendarFeed(UseCase):
             token_hash=hash_opaque_token(token),
             created_at=self._clock.now(),
         )
-        await self._store.add(feed)
+        if not await self._store.add(feed, max_active=MAX_ACTIVE_FEEDS):
+            raise BusinessRuleViolation(
+                f"at most {MAX_ACTIVE_FEEDS} active calendar feeds: revoke one first",
+                rule="too-many-feeds",
+            )
         async with self.change(actor) as (_, audit):
             await audit("calendar_feed.created", "calendar_feed", feed.id, at=feed.created_at)
         return CreatedFeed(feed, token)

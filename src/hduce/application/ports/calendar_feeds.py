@@ -24,7 +24,10 @@ class CalendarFeed:
 
 
 class CalendarFeedStore(Protocol):
-    async def add(self, feed: CalendarFeed) -> None: ...
+    async def add(self, feed: CalendarFeed, *, max_active: int) -> bool:
+        """Store the feed unless its owner has ``max_active`` active feeds already
+        (False, nothing stored); race-free: concurrent calls never overshoot."""
+        ...
 
     async def by_token_hash(self, token_hash: str) -> CalendarFeed | None:
         """The feed with this token hash, revoked or not."""
