@@ -203,3 +203,16 @@ async def test_at_most_ten_active_feeds(world: ClinicWorld) -> None:
     assert "revoke one first" in assert_problem(refused, 422, "too-many-feeds")["detail"]
     await world.client.post(f"{FEEDS}/{feeds[0]['id']}/revoke", headers=headers)
     assert (await world.client.post(FEEDS, json={}, headers=headers)).status_code == 201
+
+
+async def test_a_deactivated_account_s_feeds_stop(world: ClinicWorld) -> None:
+    feed = await create_feed(world, "patient")
+    await world.booked()
+    assert (await read(world, feed)).status_code == 200
+    deactivated = await world.client.patch(
+        f"{API}/admin/users/{world.id('patient')}",
+        json={"is_active": False},
+        headers=await world.auth("admin"),
+    )
+    assert deactivated.status_code == 200, deactivated.text
+    assert_problem(await read(world, feed), 404, "not-found")
