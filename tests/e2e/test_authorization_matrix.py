@@ -25,7 +25,7 @@ do what breaks a cell.
 To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
 ``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
 {admin_id}, {specialty_id}, {appointment_id}, {notification_id},
-{service_client_id}); add world-wide ids
+{service_client_id}, {calendar_feed_id}); add world-wide ids
 with a ``WORLD_SETUP`` hook, and per-call ones with the case's ``setup`` (run before
 each principal's call, on a clock reset to ``NOW``: for a fresh appointment when the
 call changes its state). ``test_every_route_is_in_the_matrix`` fails until each route
@@ -58,6 +58,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from hduce.application.appointments.feeds import CreateCalendarFeed
 from hduce.application.identity.service_clients import RegisterServiceClient
 from hduce.application.ports import (
     AccountTokenRecord,
@@ -567,6 +568,22 @@ CASES: list[Case] = [
         route="/appointments/{appointment_ref}",
     ),
     Case("GET", "/appointments/{appointment_id}/calendar.ics", appointment_parties()),
+    # ---------------------------------------------------------------- calendar feeds
+    # Of one's own calendar: patients and doctors; admins have none (403). Someone
+    # else's feed is missing (404). The feed itself (/calendar/{token}.ics, outside
+    # /api/v1) takes no credentials: tests/e2e/appointments/test_calendar_feeds.py.
+    Case(
+        "POST",
+        "/calendar-feeds",
+        only(PATIENT, OTHER_PATIENT, DOCTOR, OTHER_DOCTOR, status=201),
+        body={"label": "Matrix"},
+    ),
+    Case("GET", "/calendar-feeds", only(PATIENT, OTHER_PATIENT, DOCTOR, OTHER_DOCTOR)),
+    Case(
+        "POST",
+        "/calendar-feeds/{calendar_feed_id}/revoke",
+        cells(patient=200, other_patient=404, doctor=404, other_doctor=404, admin=403),
+    ),
     # ---------------------------------------------------------------- appointments: changes
     Case(
         "POST",
@@ -756,6 +773,15 @@ async def _device_ids(world: World) -> None:
 
 
 WORLD_SETUP.append(_device_ids)
+
+
+async def _calendar_feed_id(world: World) -> None:
+    create = await world.client.container.get(CreateCalendarFeed)
+    patient = Actor(Role.PATIENT, UUID(world.clinic.id(PATIENT)))
+    world.ids["calendar_feed_id"] = str((await create(patient, "Matrix feed")).feed.id)
+
+
+WORLD_SETUP.append(_calendar_feed_id)
 
 
 @pytest.fixture

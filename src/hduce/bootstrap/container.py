@@ -17,6 +17,7 @@ from hduce.application.identity.policy import IdentityPolicy
 from hduce.bootstrap.providers.admin import AdminProvider
 from hduce.bootstrap.providers.appointments import AppointmentsProvider
 from hduce.bootstrap.providers.availability import AvailabilityProvider
+from hduce.bootstrap.providers.calendar_feeds import CalendarFeedsProvider
 from hduce.bootstrap.providers.clinic import ClinicProvider
 from hduce.bootstrap.providers.config import ConfigProvider
 from hduce.bootstrap.providers.delivery import DeliveryProvider
@@ -77,6 +78,7 @@ def providers(
         ClinicProvider(),
         AvailabilityProvider(),
         AppointmentsProvider(),
+        CalendarFeedsProvider(),
         NotificationsProvider(),
         AdminProvider(),
         DevicesProvider(),

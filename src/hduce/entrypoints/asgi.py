@@ -80,5 +80,10 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 
 def root_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     """Handlers mounted outside ``/api/v1`` (beside ``/health``, ``/metrics``, ``/schema``):
-    the JWKS when configured, and the web console (``/`` and its pages)."""
-    return [*auth.root_route_handlers(settings), *web.route_handlers()]
+    the JWKS when configured, the calendar feeds (``/calendar/{token}.ics``), and the web
+    console (``/`` and its pages)."""
+    return [
+        *auth.root_route_handlers(settings),
+        *appointments.root_route_handlers(),
+        *web.route_handlers(),
+    ]

@@ -14,6 +14,7 @@ Wiring, from the composition root::
 """
 
 from hduce.adapters.sql.account_tokens import SqlAccountTokenStore  # registers its table too
+from hduce.adapters.sql.calendar_feeds import SqlCalendarFeedStore  # registers its table too
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.migrations import current_revision, downgrade_database, upgrade_database
 from hduce.adapters.sql.outbox import SqlOutbox
@@ -30,6 +31,7 @@ from hduce.adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 __all__ = [
     "DatabaseProbe",
     "SqlAccountTokenStore",
+    "SqlCalendarFeedStore",
     "SqlOutbox",
     "SqlRefreshTokenStore",
     "SqlSecondFactorStore",

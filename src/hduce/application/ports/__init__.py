@@ -17,6 +17,7 @@ from hduce.application.ports.account_links import (
     TokenConsumed,
     TokenNotConsumed,
 )
+from hduce.application.ports.calendar_feeds import CalendarFeed, CalendarFeedStore
 from hduce.application.ports.delivery import (
     EmailSender,
     RealtimeFanout,
@@ -131,6 +132,8 @@ __all__ = [
     "AvailabilityRepository",
     "BookingOutcome",
     "Cache",
+    "CalendarFeed",
+    "CalendarFeedStore",
     "CheckInRequest",
     "ClientNamer",
     "ClinicStatistics",

@@ -136,6 +136,11 @@ class AccountLinkSettings(msgspec.Struct, frozen=True, kw_only=True):
     require_verified_email_to_book: bool
 
 
+class CalendarFeedSettings(msgspec.Struct, frozen=True, kw_only=True):
+    #: HDUCE_CALENDAR_FEED_RATE_LIMIT: reads of one calendar feed per hour.
+    rate_limit: int = 60
+
+
 class GoogleSettings(msgspec.Struct, frozen=True):
     client_id: str
     client_secret: Secret

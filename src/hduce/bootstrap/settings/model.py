@@ -15,6 +15,7 @@ from hduce.bootstrap.settings.groups import (
     AccountLinkSettings,
     AuthSettings,
     BrokerSettings,
+    CalendarFeedSettings,
     DatabaseSettings,
     DeliverySettings,
     DeviceSettings,
@@ -58,6 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
     two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
+    calendar_feeds: CalendarFeedSettings = msgspec.field(default_factory=CalendarFeedSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -110,6 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             default_timezone=values[var.DEFAULT_TIMEZONE],
             two_factor=_two_factor(values, env),
+            calendar_feeds=CalendarFeedSettings(rate_limit=values[var.CALENDAR_FEED_RATE_LIMIT]),
         )
 
     @property

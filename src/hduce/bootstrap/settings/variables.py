@@ -433,6 +433,13 @@ REQUIRE_VERIFIED_EMAIL_TO_BOOK = Variable(
     "false: booking does not wait (ADR 0015).",
     p.boolean,
 )
+CALENDAR_FEED_RATE_LIMIT = Variable(
+    "HDUCE_CALENDAR_FEED_RATE_LIMIT",
+    "60",
+    "Reads of one calendar feed (GET /calendar/{token}.ics) allowed per hour; past it the "
+    "feed answers 429 with Retry-After. Calendar apps poll every 15 minutes or more.",
+    p.int_between(1, 100_000),
+)
 
 VARIABLES: tuple[Variable[Any], ...] = (
     ENV,
@@ -490,6 +497,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     PASSWORD_RESET_TTL,
     EMAIL_VERIFICATION_TTL,
     REQUIRE_VERIFIED_EMAIL_TO_BOOK,
+    CALENDAR_FEED_RATE_LIMIT,
 )
 """Every variable, in documentation order; a variable missing here is refused as unknown."""
 

@@ -14,11 +14,17 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.appointments.appointments import AppointmentsController
+from hduce.entrypoints.http.appointments.feeds import CalendarFeedsController, calendar_feed
 from hduce.entrypoints.http.appointments.transitions import AppointmentTransitionsController
 
-__all__ = ["route_handlers"]
+__all__ = ["root_route_handlers", "route_handlers"]
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [AppointmentsController, AppointmentTransitionsController]
+    return [AppointmentsController, AppointmentTransitionsController, CalendarFeedsController]
+
+
+def root_route_handlers() -> list[ControllerRouterHandler]:
+    """Handlers outside ``/api/v1``: the calendar feeds themselves (``/calendar/...``)."""
+    return [calendar_feed]
