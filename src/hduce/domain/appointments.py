@@ -35,6 +35,7 @@ from hduce.domain.scheduling import (
     find_conflicts,
 )
 from hduce.domain.text import plain_text
+from hduce.domain.visit_types import NO_BUFFERS, Buffers
 
 RESCHEDULED_REASON = "rescheduled"
 
@@ -80,6 +81,10 @@ class Appointment:
     rejection_reason: str | None = None
     replaces: UUID | None = None
     version: int = 1
+    #: Copied from the visit type at booking time (a later change of the type does not
+    #: move the booking); none and no buffers for a booking without a type.
+    visit_type_id: UUID | None = None
+    buffers: Buffers = NO_BUFFERS
     history: list[StatusChange] = field(default_factory=list)
     pending_events: list[DomainEvent] = field(default_factory=list, repr=False)
 
@@ -96,6 +101,11 @@ class Appointment:
     @property
     def ends_at(self) -> datetime:
         return self.slot.end
+
+    @property
+    def blocked(self) -> TimeSlot:
+        """The doctor's time this visit takes: the visit with its buffers."""
+        return self.buffers.around(self.slot)
 
     def collect_events(self) -> list[DomainEvent]:
         """Hand over the events recorded since the last collection (the outbox takes them)."""
@@ -119,6 +129,8 @@ class Appointment:
         existing: Iterable[Occupancy],
         approve: bool | None = None,
         appointment_id: UUID | None = None,
+        visit_type_id: UUID | None = None,
+        buffers: Buffers = NO_BUFFERS,
     ) -> Appointment:
         """Create a booking: PENDING for a patient; PROPOSED for the doctor (an offer
         the patient accepts or declines: a doctor's booking alone never puts the
@@ -140,6 +152,8 @@ class Appointment:
             availability=availability,
             existing=existing,
             appointment_id=appointment_id,
+            visit_type_id=visit_type_id,
+            buffers=buffers,
         )
 
     @classmethod
@@ -158,6 +172,8 @@ class Appointment:
         existing: Iterable[Occupancy],
         appointment_id: UUID | None = None,
         replaces: UUID | None = None,
+        visit_type_id: UUID | None = None,
+        buffers: Buffers = NO_BUFFERS,
     ) -> Appointment:
         """A new appointment in ``status``, once the booking guards let it through."""
         now = ensure_utc(now, "now")
@@ -172,6 +188,7 @@ class Appointment:
             ignore=(replaces,) if replaces else (),
             to_status=status,
             actor=actor,
+            blocked=buffers.around(slot),
         )
         text = _optional_reason(reason, multiline=True) or ""
         appointment = cls(
@@ -185,6 +202,8 @@ class Appointment:
             reason=text,
             replaces=replaces,
             version=0,
+            visit_type_id=visit_type_id,
+            buffers=buffers,
         )
         payload_class: type[events.AppointmentTransition] = (
             events.AppointmentRescheduled if replaces is not None else _BOOKED_EVENT[status]
@@ -236,6 +255,7 @@ class Appointment:
             patient_id=self.patient_id,
             existing=existing,
             ignore=(self.id,),
+            blocked=self.blocked,
         )
         if conflicts:
             raise SlotConflict.among(conflicts)
@@ -387,6 +407,9 @@ class Appointment:
             availability=availability,
             existing=existing,
             replaces=self.id,
+            # A moved visit keeps the buffers it was booked with.
+            visit_type_id=self.visit_type_id,
+            buffers=self.buffers,
         )
         self.cancel(
             actor=actor,
