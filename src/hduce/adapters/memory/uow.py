@@ -26,6 +26,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryProcessedEvents,
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
+    InMemoryVisitTypeRepository,
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
@@ -80,6 +81,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.doctors = InMemoryDoctorRepository(tables)
         self.availability = InMemoryAvailabilityRepository(tables, ids)
         self.appointments = InMemoryAppointmentRepository(tables, self._track)
+        self.visit_types = InMemoryVisitTypeRepository(tables)
         self.notifications = InMemoryNotificationRepository(tables)
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)
