@@ -59,6 +59,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hduce.application.appointments.feeds import CreateCalendarFeed
+from hduce.application.availability.visit_types import CreateVisitType, VisitTypeFields
 from hduce.application.identity.service_clients import RegisterServiceClient
 from hduce.application.ports import (
     AccountTokenRecord,
@@ -351,6 +352,20 @@ REASON = {"reason": "Matrix"}
 
 # ------------------------------------------------------------------ per-call setups
 
+VISIT_TYPE = {"name": "Matrix visit", "duration_minutes": 40, "buffer_after_minutes": 5}
+
+
+async def _new_visit_type(world: World) -> str:
+    create = await world.client.container.get(CreateVisitType)
+    admin = Actor(Role.ADMIN, UUID(world.clinic.id(ADMIN)))
+    fields = VisitTypeFields(name="Matrix visit", duration=timedelta(minutes=40))
+    created = await create(admin, UUID(world.ids["doctor_id"]), fields)
+    return str(created.id)
+
+
+async def _fresh_visit_type(world: World, who: str) -> dict[str, str]:
+    return {"fresh_type_id": await _new_visit_type(world)}
+
 
 async def _pending(world: World, who: str) -> dict[str, str]:
     appointment_id, _ = await world.appointment()
@@ -522,6 +537,33 @@ CASES: list[Case] = [
         body=_on_a_day("extra-hours"),
     ),
     Case("GET", "/doctors/{doctor_id}/slots", public(200), query="from=2030-01-08&to=2030-01-09"),
+    Case(
+        "GET",
+        "/doctors/{doctor_id}/slots",
+        public(200),
+        query="from=2030-01-08&to=2030-01-09&visit_type_id={visit_type_id}",
+    ),
+    # ---------------------------------------------------------------- visit types
+    Case("GET", "/doctors/{doctor_id}/visit-types", public(200)),
+    Case(
+        "POST",
+        "/doctors/{doctor_id}/visit-types",
+        doctor_or_admin(201),
+        body=VISIT_TYPE,
+    ),
+    Case(
+        "PUT",
+        "/doctors/{doctor_id}/visit-types/{fresh_type_id}",
+        doctor_or_admin(),
+        body=VISIT_TYPE,
+        setup=_fresh_visit_type,
+    ),
+    Case(
+        "DELETE",
+        "/doctors/{doctor_id}/visit-types/{fresh_type_id}",
+        doctor_or_admin(204),
+        setup=_fresh_visit_type,
+    ),
     # ---------------------------------------------------------------- patients
     # ``patient`` booked with ``doctor``, so ``doctor`` may read the record. ``doctor``
     # only proposed an appointment to ``other_patient`` (WORLD_SETUP): a doctor's booking
@@ -782,6 +824,13 @@ async def _calendar_feed_id(world: World) -> None:
 
 
 WORLD_SETUP.append(_calendar_feed_id)
+
+
+async def _visit_type_id(world: World) -> None:
+    world.ids["visit_type_id"] = await _new_visit_type(world)
+
+
+WORLD_SETUP.append(_visit_type_id)
 
 
 @pytest.fixture

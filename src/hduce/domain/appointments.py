@@ -36,6 +36,7 @@ from hduce.domain.scheduling import (
     find_conflicts,
 )
 from hduce.domain.text import plain_text
+from hduce.domain.visit_types import NO_BUFFERS, Buffers
 
 RESCHEDULED_REASON = "rescheduled"
 
@@ -85,6 +86,10 @@ class Appointment:
     #: migration 0009 got one from it.
     check_in_code: str | None = None
     version: int = 1
+    #: Copied from the visit type at booking time (a later change of the type does not
+    #: move the booking); none and no buffers for a booking without a type.
+    visit_type_id: UUID | None = None
+    buffers: Buffers = NO_BUFFERS
     history: list[StatusChange] = field(default_factory=list)
     pending_events: list[DomainEvent] = field(default_factory=list, repr=False)
 
@@ -101,6 +106,11 @@ class Appointment:
     @property
     def ends_at(self) -> datetime:
         return self.slot.end
+
+    @property
+    def blocked(self) -> TimeSlot:
+        """The doctor's time this visit takes: the visit with its buffers."""
+        return self.buffers.around(self.slot)
 
     def collect_events(self) -> list[DomainEvent]:
         """Hand over the events recorded since the last collection (the outbox takes them)."""
@@ -124,6 +134,8 @@ class Appointment:
         existing: Iterable[Occupancy],
         approve: bool | None = None,
         appointment_id: UUID | None = None,
+        visit_type_id: UUID | None = None,
+        buffers: Buffers = NO_BUFFERS,
     ) -> Appointment:
         """Create a booking: PENDING for a patient; PROPOSED for the doctor (an offer
         the patient accepts or declines: a doctor's booking alone never puts the
@@ -145,6 +157,8 @@ class Appointment:
             availability=availability,
             existing=existing,
             appointment_id=appointment_id,
+            visit_type_id=visit_type_id,
+            buffers=buffers,
         )
 
     @classmethod
@@ -163,6 +177,8 @@ class Appointment:
         existing: Iterable[Occupancy],
         appointment_id: UUID | None = None,
         replaces: UUID | None = None,
+        visit_type_id: UUID | None = None,
+        buffers: Buffers = NO_BUFFERS,
     ) -> Appointment:
         """A new appointment in ``status``, once the booking guards let it through."""
         now = ensure_utc(now, "now")
@@ -177,6 +193,7 @@ class Appointment:
             ignore=(replaces,) if replaces else (),
             to_status=status,
             actor=actor,
+            blocked=buffers.around(slot),
         )
         text = _optional_reason(reason, multiline=True) or ""
         appointment = cls(
@@ -191,6 +208,8 @@ class Appointment:
             replaces=replaces,
             check_in_code=new_check_in_code(),
             version=0,
+            visit_type_id=visit_type_id,
+            buffers=buffers,
         )
         payload_class: type[events.AppointmentTransition] = (
             events.AppointmentRescheduled if replaces is not None else _BOOKED_EVENT[status]
@@ -242,6 +261,7 @@ class Appointment:
             patient_id=self.patient_id,
             existing=existing,
             ignore=(self.id,),
+            blocked=self.blocked,
         )
         if conflicts:
             raise SlotConflict.among(conflicts)
@@ -406,6 +426,9 @@ class Appointment:
             availability=availability,
             existing=existing,
             replaces=self.id,
+            # A moved visit keeps the buffers it was booked with.
+            visit_type_id=self.visit_type_id,
+            buffers=self.buffers,
         )
         self.cancel(
             actor=actor,

@@ -32,6 +32,7 @@ def check_bookable(
     ignore: Iterable[UUID] = (),
     to_status: AppointmentStatus = AppointmentStatus.PENDING,
     actor: Actor | None = None,
+    blocked: TimeSlot | None = None,
 ) -> None:
     """The guards of "new -> PENDING/PROPOSED/APPROVED": time rules, working hours,
     conflicts (every conflicting appointment is named, with its parties)."""
@@ -46,7 +47,7 @@ def check_bookable(
         )
     if slot.start > now + policy.booking_horizon:
         raise BusinessRuleViolation(
-            f"bookings open {policy.booking_horizon.days} days ahead at most", "booking-horizon"
+            f"bookings open {days(policy.booking_horizon)} ahead at most", "booking-horizon"
         )
     if slot.duration > policy.max_visit_length:
         raise BusinessRuleViolation("the visit is too long", "visit-too-long")
@@ -55,7 +56,12 @@ def check_bookable(
             "the slot is outside the doctor's working hours", "outside-working-hours"
         )
     conflicts = find_conflicts(
-        slot, doctor_id=doctor_id, patient_id=patient_id, existing=existing, ignore=ignore
+        slot,
+        doctor_id=doctor_id,
+        patient_id=patient_id,
+        existing=existing,
+        ignore=ignore,
+        blocked=blocked,
     )
     if conflicts:
         raise SlotConflict.among(conflicts)
@@ -63,6 +69,12 @@ def check_bookable(
 
 def minutes(delta: timedelta) -> str:
     return f"{int(delta.total_seconds() // 60)} minutes"
+
+
+def days(delta: timedelta) -> str:
+    if delta % timedelta(days=1):
+        return hours(delta)
+    return f"{delta.days} days"
 
 
 def hours(delta: timedelta) -> str:

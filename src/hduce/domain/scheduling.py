@@ -84,6 +84,13 @@ class Occupancy(Protocol):
 OccupancyT = TypeVar("OccupancyT", bound=Occupancy)
 
 
+def blocked_range(occupancy: Occupancy) -> TimeSlot:
+    """The doctor's time an appointment takes: its visit with the buffers around it
+    (``blocked`` on an appointment booked for a visit type; else the visit itself)."""
+    blocked = getattr(occupancy, "blocked", None)
+    return blocked if isinstance(blocked, TimeSlot) else occupancy.slot
+
+
 def find_conflicts(
     slot: TimeSlot,
     *,
@@ -91,20 +98,27 @@ def find_conflicts(
     patient_id: UUID,
     existing: Iterable[OccupancyT],
     ignore: Iterable[UUID] = (),
+    blocked: TimeSlot | None = None,
 ) -> list[OccupancyT]:
     """Every occupying appointment that overlaps ``slot`` for the doctor or the patient.
 
-    ``ignore`` lists appointments that do not count (the one being approved or
-    rescheduled). The result is sorted by start, then id, and has no duplicates.
+    The doctor's side compares blocked ranges (visit plus buffers, ``blocked`` being
+    the new visit's, ``slot`` when it has no buffers): buffers are the doctor's time.
+    The patient's side compares the visits themselves. ``ignore`` lists appointments
+    that do not count (the one being approved or rescheduled). The result is sorted
+    by start, then id, and has no duplicates.
     """
     ignored = set(ignore)
+    doctor_range = blocked if blocked is not None else slot
     found = {
         other.id: other
         for other in existing
         if other.id not in ignored
         and other.is_occupying
-        and (other.doctor_id == doctor_id or other.patient_id == patient_id)
-        and other.slot.overlaps(slot)
+        and (
+            (other.doctor_id == doctor_id and blocked_range(other).overlaps(doctor_range))
+            or (other.patient_id == patient_id and other.slot.overlaps(slot))
+        )
     }
     return sorted(found.values(), key=lambda o: (o.slot.start, str(o.id)))
 
@@ -300,21 +314,31 @@ class DoctorAvailability:
         length: timedelta,
         busy: Iterable[TimeSlot] = (),
         not_before: datetime | None = None,
+        buffer_before: timedelta = timedelta(0),
+        buffer_after: timedelta = timedelta(0),
     ) -> list[TimeSlot]:
-        """Bookable slots of ``length`` inside ``window``, stepping from each working start."""
+        """Bookable slots of ``length`` inside ``window``, stepping from each working start.
+
+        ``busy`` are the doctor's blocked ranges. With buffers, a candidate's blocked
+        range ``[start - buffer_before, end + buffer_after)`` must stay clear of them
+        (the visit itself lies in working hours; its buffers may not), and candidates
+        step by the whole blocked length so that neighbours' buffers do not collide.
+        """
         if length <= timedelta(0):
             raise InvalidInput("visit length must be positive", field="length")
         busy_slots = merge_slots(busy)
         earliest = ensure_utc(not_before) if not_before is not None else None
+        step = buffer_before + length + buffer_after
         found: list[TimeSlot] = []
         for working in self.working_ranges(window):
             start = working.start
             while start + length <= working.end:
                 candidate = TimeSlot(start, start + length)
-                start += length
+                blocked = TimeSlot(start - buffer_before, start + length + buffer_after)
+                start += step
                 if earliest is not None and candidate.start < earliest:
                     continue
-                if any(b.overlaps(candidate) for b in busy_slots):
+                if any(b.overlaps(blocked) for b in busy_slots):
                     continue
                 found.append(candidate)
         return found

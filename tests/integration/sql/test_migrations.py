@@ -327,14 +327,6 @@ async def test_the_schema_spells_out_the_domains_statuses(
 # ------------------------------------------------------------------ 0003: proposals
 
 
-def _lines(appointment: Appointment | None) -> list[tuple[str | None, str, str]]:
-    assert appointment is not None
-    return [
-        (h.from_status.value if h.from_status else None, h.to_status.value, h.actor_role.value)
-        for h in appointment.history
-    ]
-
-
 def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
     return Appointment.book(
         actor=Actor(Role.DOCTOR, clinic.doctor.user_id),
@@ -349,12 +341,15 @@ def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
     )
 
 
-#: The appointment columns every revision these tests visit has (0009 added one).
-_OLD_COLUMNS = tuple(c.name for c in table(AppointmentRow).c if c.name != "check_in_code")
+#: The appointment columns every revision these tests visit has (0009 and 0014 added some).
+_LATER_COLUMNS = frozenset(
+    {"check_in_code", "blocked_starts_at", "blocked_ends_at", "visit_type_id"}
+)
+_OLD_COLUMNS = tuple(c.name for c in table(AppointmentRow).c if c.name not in _LATER_COLUMNS)
 
 
 async def _store_old(uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment) -> None:
-    """``store_appointments`` for a schema older than the models (before 0009): the
+    """``store_appointments`` for a schema older than the models (before 0009 and 0014): the
     rows and their history written with the columns that schema has."""
     async with uow_factory._engine.begin() as connection:
         for appointment in appointments:
@@ -368,13 +363,13 @@ async def _store_old(uow_factory: SqlUnitOfWorkFactory, *appointments: Appointme
 
 
 async def _snapshot(
-    uow_factory: SqlUnitOfWorkFactory, *appointments: Appointment
+    engine: AsyncEngine, *appointments: Appointment
 ) -> dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]]:
     """Status, ``replaces`` and history of each stored one, read with Core and the
     columns of every revision (so it reads a schema older than the models too)."""
     rows, history = table(AppointmentRow), table(StatusHistoryRow)
     found: dict[UUID, tuple[str, UUID | None, list[tuple[str | None, str, str]]]] = {}
-    async with uow_factory._engine.connect() as connection:
+    async with engine.connect() as connection:
         for a in appointments:
             row = (
                 await connection.execute(
@@ -410,12 +405,12 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             existing=(),
         )
         await _store_old(uow_factory, first, moved)
-        before = await _snapshot(uow_factory, first, moved)
+        before = await _snapshot(engine, first, moved)
         assert before[moved.id][1] == first.id and len(before[first.id][2]) == 2
 
         # Up: SQLite rebuilds the table; the history and ``replaces`` survive it.
         await upgrade_database(sql_database_url)
-        assert await _snapshot(uow_factory, first, moved) == before
+        assert await _snapshot(engine, first, moved) == before
         proposal, accepted = _proposal(clinic, slot(120)), _proposal(clinic, slot(180))
         accepted.accept(actor=Actor(Role.PATIENT, clinic.patient.id), now=NOW)
         await store_appointments(uow_factory, proposal, accepted)
@@ -430,7 +425,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
 
         # Down: proposals become requests, in the rows and in their history.
         await downgrade_database(sql_database_url, "0005")
-        after = await _snapshot(uow_factory, first, moved, proposal, accepted)
+        after = await _snapshot(engine, first, moved, proposal, accepted)
         assert {key: after[key] for key in before} == before
         assert after[proposal.id] == ("pending", None, [(None, "pending", "doctor")])
         assert after[accepted.id][2] == [
@@ -441,7 +436,7 @@ async def test_proposals_migrate_up_and_down_keeping_every_appointment_and_its_h
             await _store_old(uow_factory, _proposal(clinic, slot(240)))
 
         await upgrade_database(sql_database_url)
-        assert await _snapshot(uow_factory, first, moved, proposal, accepted) == after
+        assert await _snapshot(engine, first, moved, proposal, accepted) == after
     finally:
         await engine.dispose()
 
@@ -525,7 +520,7 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
         assert definition is not None
         assert re.search(r"WHERE \(?replaces IS NOT NULL\)?", definition), definition
         assert "ix_appointments_replaces" in await _replaces_lookup_plan(engine, first.id)
-        before = await _snapshot(uow_factory, first, moved)
+        before = await _snapshot(engine, first, moved)
         assert before[moved.id][1] == first.id
 
         # The foreign key still does its job: the replacement forgets a deleted original.
@@ -533,12 +528,12 @@ async def test_replaced_appointments_are_found_through_a_partial_index(
             await connection.execute(
                 table(AppointmentRow).delete().where(AppointmentRow.id == first.id)
             )
-        after = await _snapshot(uow_factory, moved)
+        after = await _snapshot(engine, moved)
         assert after[moved.id] == (before[moved.id][0], None, before[moved.id][2])
 
         await downgrade_database(sql_database_url, "0006")
         assert await _replaces_index_definition(engine) is None
-        assert await _snapshot(uow_factory, moved) == after
+        assert await _snapshot(engine, moved) == after
     finally:
         await engine.dispose()
 
@@ -584,6 +579,6 @@ async def test_check_in_codes_are_backfilled_unique_and_survive_the_way_down(
                 lambda c: {col["name"] for col in inspect(c).get_columns("appointments")}
             )
         assert "devices" not in tables and "check_in_code" not in columns
-        assert set(await _snapshot(uow_factory, *old)) == {a.id for a in old}
+        assert set(await _snapshot(engine, *old)) == {a.id for a in old}
     finally:
         await engine.dispose()

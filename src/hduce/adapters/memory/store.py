@@ -26,6 +26,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
+from hduce.domain.visit_types import VisitType
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -60,6 +61,7 @@ class InMemoryStore:
         self.time_off: dict[UUID, Owned[TimeOff]] = {}
         self.extra_hours: dict[UUID, Owned[ExtraHours]] = {}
         self.appointments: dict[UUID, Appointment] = {}
+        self.visit_types: dict[UUID, VisitType] = {}
         self.notifications: dict[UUID, Notification] = {}
         self.audit: dict[UUID, AuditEntry] = {}
         self.idempotency: dict[tuple[UUID, str], IdempotencyRecord] = {}
@@ -205,6 +207,7 @@ class StoreTables:
         self.time_off = TableView(store.time_off)
         self.extra_hours = TableView(store.extra_hours)
         self.appointments = TableView(store.appointments)
+        self.visit_types = TableView(store.visit_types)
         self.notifications = TableView(store.notifications)
         self.audit = TableView(store.audit)
         self.idempotency = TableView(store.idempotency)
@@ -221,6 +224,7 @@ class StoreTables:
             self.time_off,
             self.extra_hours,
             self.appointments,
+            self.visit_types,
             self.notifications,
             self.audit,
             self.idempotency,

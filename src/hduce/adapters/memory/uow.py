@@ -27,6 +27,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryProcessedEvents,
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
+    InMemoryVisitTypeRepository,
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
@@ -81,6 +82,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.doctors = InMemoryDoctorRepository(tables)
         self.availability = InMemoryAvailabilityRepository(tables, ids)
         self.appointments = InMemoryAppointmentRepository(tables, self._track)
+        self.visit_types = InMemoryVisitTypeRepository(tables)
         self.notifications = InMemoryNotificationRepository(tables)
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)

@@ -228,15 +228,17 @@ class ExtraHoursRow(Base):
 # --------------------------------------------------------------------------- appointments
 
 
-def _no_overlap(column: str) -> ExcludeConstraint:
+def _no_overlap(column: str, start: str = "starts_at", end: str = "ends_at") -> ExcludeConstraint:
     """Two occupying appointments of one doctor (or one patient) never overlap.
 
     ``[)`` makes touching visits legal, exactly like ``TimeSlot.overlaps``. Needs the
-    ``btree_gist`` extension (equality on a UUID inside a GiST index).
+    ``btree_gist`` extension (equality on a UUID inside a GiST index). The doctor's
+    constraint compares the blocked ranges (visit plus buffers, ADR 0020), the
+    patient's the visits.
     """
     return ExcludeConstraint(
         (literal_column(column), "="),
-        (func.tstzrange(literal_column("starts_at"), literal_column("ends_at"), "[)"), "&&"),
+        (func.tstzrange(literal_column(start), literal_column(end), "[)"), "&&"),
         name=f"ex_appointments_{column}_overlap",
         using="gist",
         where=occupying_predicate(),
@@ -255,7 +257,7 @@ class AppointmentRow(Base):
             "julianday(ends_at) - julianday(starts_at) <= 1", name="at_most_a_day"
         ).ddl_if(dialect="sqlite"),
         CheckConstraint(_values_check("status", APPOINTMENT_STATUSES), name="status"),
-        _no_overlap("doctor_id"),
+        _no_overlap("doctor_id", "blocked_starts_at", "blocked_ends_at"),
         _no_overlap("patient_id"),
         # "My appointments" lists, newest or oldest first, filtered by date.
         Index("ix_appointments_patient_id_starts_at", "patient_id", "starts_at"),
@@ -302,6 +304,14 @@ class AppointmentRow(Base):
     doctor_id: Mapped[UUID] = mapped_column(ForeignKey("doctors.user_id", ondelete="RESTRICT"))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    #: The doctor's time the visit takes: ``starts_at - buffer before`` to ``ends_at +
+    #: buffer after`` (equal to the visit without buffers). Stored, not computed, so
+    #: that PostgreSQL's exclusion constraint can index it (ADR 0020).
+    blocked_starts_at: Mapped[datetime]
+    blocked_ends_at: Mapped[datetime]
+    #: The visit type it was booked for; no foreign key: the booking keeps its own
+    #: length and buffers, and outlives a deleted type.
+    visit_type_id: Mapped[UUID | None]
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     doctor_notes: Mapped[str | None] = mapped_column(Text)
@@ -322,6 +332,28 @@ class AppointmentRow(Base):
     history: Mapped[list[StatusHistoryRow]] = relationship(
         order_by="StatusHistoryRow.position", lazy="raise", viewonly=True
     )
+
+
+class VisitTypeRow(Base):
+    """A doctor's kind of visit and its booking rules (``hduce.domain.visit_types``)."""
+
+    __tablename__ = "visit_types"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration_minutes"),
+        CheckConstraint("buffer_before_minutes BETWEEN 0 AND 120", name="buffer_before_minutes"),
+        CheckConstraint("buffer_after_minutes BETWEEN 0 AND 120", name="buffer_after_minutes"),
+        Index("ix_visit_types_doctor_id", "doctor_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    doctor_id: Mapped[UUID] = mapped_column(ForeignKey("doctors.user_id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    duration_minutes: Mapped[int] = mapped_column(SmallInteger)
+    buffer_before_minutes: Mapped[int] = mapped_column(SmallInteger)
+    buffer_after_minutes: Mapped[int] = mapped_column(SmallInteger)
+    booking_horizon_days: Mapped[int] = mapped_column(SmallInteger)
+    minimum_notice_minutes: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class StatusHistoryRow(Base):

@@ -26,6 +26,7 @@ from hduce.adapters.sql.repositories import (
     SqlProcessedEvents,
     SqlSpecialtyRepository,
     SqlUserRepository,
+    SqlVisitTypeRepository,
 )
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
@@ -105,6 +106,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.doctors = SqlDoctorRepository(session, self._loaded_users)
         self.availability = SqlAvailabilityRepository(session)
         self.appointments = self._appointments
+        self.visit_types = SqlVisitTypeRepository(session)
         self.notifications = SqlNotificationRepository(session)
         self.audit = SqlAuditLog(session)
         self.idempotency = SqlIdempotencyStore(session)

@@ -7,6 +7,7 @@ import time
 from hduce.application.access import ensure_can_book
 from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
 from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.application.visit_types import visit_type_of
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import (
     BusinessRuleViolation,
@@ -16,6 +17,7 @@ from hduce.domain.errors import (
     SlotConflict,
 )
 from hduce.domain.identity import Role
+from hduce.domain.visit_types import NO_BUFFERS
 
 #: Why an unverified patient may not book (a typo in the address would send the
 #: visit's details to a stranger; ADR 0015).
@@ -60,12 +62,25 @@ class BookAppointment(AppointmentUseCase):
             ):
                 raise EmailNotVerified(EMAIL_NOT_VERIFIED)
             slot = await visit_slot(uow, command.doctor_id, command.starts_at, command.ends_at)
+            policy, buffers = self._policy, NO_BUFFERS
+            if command.visit_type_id is not None:
+                kind = await visit_type_of(uow, command.doctor_id, command.visit_type_id)
+                if command.ends_at is not None:
+                    raise InvalidInput(
+                        "leave ends_at out: the visit type sets the visit's length",
+                        field="ends_at",
+                    )
+                # Copied onto the appointment: a later change of the type moves nothing.
+                slot, policy, buffers = kind.slot_at(slot.start), kind.policy(policy), kind.buffers
             now = self._clock.now()
             availability = await uow.availability.get(command.doctor_id, slot)
             checking = time.perf_counter()
             try:
                 existing = await uow.appointments.occupying_overlapping(
-                    slot, doctor_id=command.doctor_id, patient_id=patient_id
+                    slot,
+                    doctor_id=command.doctor_id,
+                    patient_id=patient_id,
+                    blocked=buffers.around(slot),
                 )
                 appointment = Appointment.book(
                     actor=actor,
@@ -74,10 +89,12 @@ class BookAppointment(AppointmentUseCase):
                     slot=slot,
                     reason=command.reason,
                     now=now,
-                    policy=self._policy,
+                    policy=policy,
                     availability=availability,
                     existing=existing,
                     approve=command.approve,
+                    visit_type_id=command.visit_type_id,
+                    buffers=buffers,
                 )
                 await uow.appointments.add(appointment)
             finally:

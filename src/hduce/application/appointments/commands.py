@@ -18,6 +18,9 @@ class BookAppointmentCommand:
     ends_at: datetime | None = None  # defaults to the doctor's visit length
     reason: str = ""
     approve: bool | None = None  # admins may book straight into APPROVED
+    #: The doctor's visit type: its duration, buffers, horizon and notice apply
+    #: (``ends_at`` must then be left out). None: the doctor's visit length, no buffers.
+    visit_type_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,11 @@ class RescheduleAppointment(AppointmentUseCase):
             now = self._clock.now()
             availability = await uow.availability.get(old.doctor_id, new_slot)
             existing = await uow.appointments.occupying_overlapping(
-                new_slot, doctor_id=old.doctor_id, patient_id=old.patient_id
+                new_slot,
+                doctor_id=old.doctor_id,
+                patient_id=old.patient_id,
+                # The replacement keeps the buffers the visit was booked with.
+                blocked=old.buffers.around(new_slot),
             )
             replacement = old.reschedule(
                 actor=command.actor,

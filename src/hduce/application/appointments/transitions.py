@@ -51,7 +51,10 @@ class ApproveAppointment(_Transition):
         self, uow: UnitOfWork, appointment: Appointment, command: TransitionCommand, now: datetime
     ) -> None:
         existing = await uow.appointments.occupying_overlapping(
-            appointment.slot, doctor_id=appointment.doctor_id, patient_id=appointment.patient_id
+            appointment.slot,
+            doctor_id=appointment.doctor_id,
+            patient_id=appointment.patient_id,
+            blocked=appointment.blocked,
         )
         appointment.approve(actor=command.actor, now=now, existing=existing)
 

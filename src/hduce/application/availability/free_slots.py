@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 from hduce.application.ports import Clock, UnitOfWorkFactory
 from hduce.application.use_case import load
+from hduce.application.visit_types import visit_type_of
 from hduce.domain.errors import InvalidInput
 from hduce.domain.scheduling import (
     SchedulingPolicy,
     TimeSlot,
 )
+from hduce.domain.visit_types import MAX_BUFFER, NO_BUFFERS
 
 #: Longest window one slot query may ask for; keeps the answer small and the query cheap.
 MAX_SLOT_WINDOW = timedelta(days=31)
@@ -44,21 +46,35 @@ class ListFreeSlots:
         self._clock = clock
         self._policy = policy
 
-    async def __call__(self, doctor_id: UUID, window: TimeSlot) -> list[FreeSlot]:
+    async def __call__(
+        self, doctor_id: UUID, window: TimeSlot, visit_type_id: UUID | None = None
+    ) -> list[FreeSlot]:
+        """With ``visit_type_id``: slots of that type's length whose buffers fit too,
+        under its horizon and notice."""
         if window.duration > MAX_SLOT_WINDOW:
             raise InvalidInput(
                 f"ask for at most {MAX_SLOT_WINDOW.days} days of slots at once", field="to"
             )
         now = self._clock.now()
-        horizon_end = now + self._policy.booking_horizon
+        policy, length, buffers = self._policy, timedelta(0), NO_BUFFERS
         async with self._uow_factory() as uow:
             doctor = await load(uow.doctors.get, doctor_id, "doctor")
+            length = doctor.visit_length
+            if visit_type_id is not None:
+                kind = await visit_type_of(uow, doctor_id, visit_type_id)
+                policy, length, buffers = kind.policy(policy), kind.duration, kind.buffers
             availability = await uow.availability.get(doctor_id, window)
-            busy = await uow.appointments.busy_slots(doctor_id, window)
+            # Blocked ranges; widened so that a buffer reaching into the window counts.
+            busy = await uow.appointments.busy_slots(
+                doctor_id, TimeSlot(window.start - MAX_BUFFER, window.end + MAX_BUFFER)
+            )
+        horizon_end = now + policy.booking_horizon
         slots = availability.free_slots(
             window,
-            length=doctor.visit_length,
+            length=length,
             busy=busy,
-            not_before=now + self._policy.minimum_notice,
+            not_before=now + policy.minimum_notice,
+            buffer_before=buffers.before,
+            buffer_after=buffers.after,
         )
         return [FreeSlot(s, doctor.timezone) for s in slots if s.start <= horizon_end]

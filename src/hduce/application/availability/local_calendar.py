@@ -77,11 +77,15 @@ class ListDoctorSlots:
         self._list_free_slots = list_free_slots
 
     async def __call__(
-        self, doctor_id: UUID, start: DayOrInstant, end: DayOrInstant
+        self,
+        doctor_id: UUID,
+        start: DayOrInstant,
+        end: DayOrInstant,
+        visit_type_id: UUID | None = None,
     ) -> list[FreeSlot]:
         doctor = await _doctor(self._uow_factory, doctor_id)
         window = local_range(start, end, doctor.timezone, start_field="from", end_field="to")
-        return await self._list_free_slots(doctor_id, window)
+        return await self._list_free_slots(doctor_id, window, visit_type_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ from hduce.application.ports.persistence import (
     UnitOfWorkFactory,
     UserQuery,
     UserRepository,
+    VisitTypeRepository,
 )
 from hduce.application.ports.service_tokens import (
     ServiceClient,
@@ -204,4 +205,5 @@ __all__ = [
     "UserAccessCache",
     "UserQuery",
     "UserRepository",
+    "VisitTypeRepository",
 ]

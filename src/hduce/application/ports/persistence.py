@@ -20,6 +20,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, Role, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
+from hduce.domain.visit_types import VisitType
 
 T = TypeVar("T")
 
@@ -148,13 +149,20 @@ class AppointmentRepository(Protocol):
         ...
 
     async def occupying_overlapping(
-        self, slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+        self,
+        slot: TimeSlot,
+        *,
+        doctor_id: UUID,
+        patient_id: UUID,
+        blocked: TimeSlot | None = None,
     ) -> Sequence[Appointment]:
-        """Occupying appointments of that doctor or that patient overlapping ``slot``."""
+        """Occupying appointments of that doctor whose blocked range (visit and buffers)
+        overlaps ``blocked`` (``slot`` when None), or of that patient overlapping ``slot``."""
         ...
 
     async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:
-        """The doctor's occupying appointments that overlap ``window``."""
+        """The blocked ranges (visit and buffers) of the doctor's occupying
+        appointments that overlap ``window``."""
         ...
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:
@@ -183,6 +191,25 @@ class AppointmentRepository(Protocol):
         made, or a proposal accepted; never a doctor's booking alone, nor a record
         entered in error). Lets a doctor read the records of their patients."""
         ...
+
+
+class VisitTypeRepository(Protocol):
+    """A doctor's visit types (``hduce.domain.visit_types``)."""
+
+    async def add(self, visit_type: VisitType) -> None: ...
+
+    async def get(self, visit_type_id: UUID) -> VisitType | None: ...
+
+    async def list_for(self, doctor_id: UUID) -> Sequence[VisitType]:
+        """The doctor's visit types, by name then id."""
+        ...
+
+    async def save(self, visit_type: VisitType, *, expected_version: int) -> None:
+        """Store ``visit_type`` (whose version is ``expected_version + 1``); StaleVersion
+        when the stored one is no longer at ``expected_version``."""
+        ...
+
+    async def delete(self, visit_type_id: UUID) -> bool: ...
 
 
 class NotificationRepository(Protocol):
@@ -315,6 +342,7 @@ class Repositories(Protocol):
     doctors: DoctorRepository
     availability: AvailabilityRepository
     appointments: AppointmentRepository
+    visit_types: VisitTypeRepository
     notifications: NotificationRepository
     audit: AuditLog
     idempotency: IdempotencyStore

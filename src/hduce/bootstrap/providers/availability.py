@@ -13,6 +13,12 @@ from hduce.application.availability.hours import (
     SetWorkingHours,
 )
 from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
+from hduce.application.availability.visit_types import (
+    CreateVisitType,
+    DeleteVisitType,
+    ListVisitTypes,
+    UpdateVisitType,
+)
 
 
 class AvailabilityProvider(Provider):
@@ -25,3 +31,7 @@ class AvailabilityProvider(Provider):
     list_free_slots = provide(ListFreeSlots)
     list_doctor_slots = provide(ListDoctorSlots)
     add_doctor_time_off = provide(AddDoctorTimeOff)
+    list_visit_types = provide(ListVisitTypes)
+    create_visit_type = provide(CreateVisitType)
+    update_visit_type = provide(UpdateVisitType)
+    delete_visit_type = provide(DeleteVisitType)

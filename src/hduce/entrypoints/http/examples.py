@@ -60,6 +60,7 @@ NOTIFICATION_ID: Final = "01b8e6d8-0f7a-7c95-a1d8-7f3e5b2c9d60"
 EVENT_ID: Final = "01b8e6d8-0518-7e03-8c6a-9d2f4e1b7a35"
 AUDIT_ENTRY_ID: Final = "01b8e6d8-0519-7a4c-b5e7-3f8a1c6d2e94"
 TIME_OFF_ID: Final = "01b86c0c-fa00-7b2e-9f05-4c1a7e3d8b26"
+VISIT_TYPE_ID: Final = "01b86c0c-fa10-7c3f-8a16-5d2b8f4e9c37"
 EXTRA_HOURS_ID: Final = "01b87133-5600-7d40-a6c2-8e5b3f9a0d17"
 #: The ``X-Request-ID`` a problem quotes (the server's own are 32 hex digits).
 DEVICE_ID: Final = "01b8e6d8-0520-7b3d-9c41-6a2e8f0d4b17"

@@ -18,6 +18,7 @@ from hduce.adapters.memory.repositories.patients import InMemoryPatientRepositor
 from hduce.adapters.memory.repositories.processed_events import InMemoryProcessedEvents
 from hduce.adapters.memory.repositories.specialties import InMemorySpecialtyRepository
 from hduce.adapters.memory.repositories.users import InMemoryUserRepository
+from hduce.adapters.memory.repositories.visit_types import InMemoryVisitTypeRepository
 
 __all__ = [
     "InMemoryAppointmentRepository",
@@ -31,4 +32,5 @@ __all__ = [
     "InMemoryProcessedEvents",
     "InMemorySpecialtyRepository",
     "InMemoryUserRepository",
+    "InMemoryVisitTypeRepository",
 ]

@@ -58,6 +58,7 @@ class InMemoryAppointmentRepository(Repository):
             patient_id=appointment.patient_id,
             existing=self._appointments.values(),
             ignore=(appointment.id,),
+            blocked=appointment.blocked,
         )
         if conflicts:
             raise SlotConflict.among(conflicts)
@@ -97,15 +98,23 @@ class InMemoryAppointmentRepository(Repository):
         self._track(appointment)
 
     async def occupying_overlapping(
-        self, slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+        self,
+        slot: TimeSlot,
+        *,
+        doctor_id: UUID,
+        patient_id: UUID,
+        blocked: TimeSlot | None = None,
     ) -> Sequence[Appointment]:
+        doctor_range = blocked if blocked is not None else slot
         found = sorted(
             (
                 a
                 for a in self._appointments.values()
                 if a.is_occupying
-                and (a.doctor_id == doctor_id or a.patient_id == patient_id)
-                and a.slot.overlaps(slot)
+                and (
+                    (a.doctor_id == doctor_id and a.blocked.overlaps(doctor_range))
+                    or (a.patient_id == patient_id and a.slot.overlaps(slot))
+                )
             ),
             key=_by_start,
         )
@@ -113,9 +122,9 @@ class InMemoryAppointmentRepository(Repository):
 
     async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:
         return sorted(
-            a.slot
+            a.blocked
             for a in self._appointments.values()
-            if a.doctor_id == doctor_id and a.is_occupying and a.slot.overlaps(window)
+            if a.doctor_id == doctor_id and a.is_occupying and a.blocked.overlaps(window)
         )
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:

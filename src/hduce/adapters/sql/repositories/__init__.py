@@ -11,6 +11,7 @@ from hduce.adapters.sql.repositories.patients import SqlPatientRepository
 from hduce.adapters.sql.repositories.processed_events import SqlProcessedEvents
 from hduce.adapters.sql.repositories.specialties import SqlSpecialtyRepository
 from hduce.adapters.sql.repositories.users import SqlUserRepository
+from hduce.adapters.sql.repositories.visit_types import SqlVisitTypeRepository
 
 __all__ = [
     "SqlAppointmentRepository",
@@ -24,4 +25,5 @@ __all__ = [
     "SqlProcessedEvents",
     "SqlSpecialtyRepository",
     "SqlUserRepository",
+    "SqlVisitTypeRepository",
 ]

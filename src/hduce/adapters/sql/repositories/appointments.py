@@ -24,7 +24,7 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
@@ -71,6 +71,7 @@ from hduce.domain.errors import (
 )
 from hduce.domain.identity import Role
 from hduce.domain.scheduling import TimeSlot
+from hduce.domain.visit_types import MAX_BUFFER, Buffers
 
 #: PostgreSQL: how often an insert refused by a row that is gone by the time the
 #: conflict is looked up (cancelled, deleted in between) is tried again.
@@ -91,6 +92,12 @@ def _check_storable(appointment: Appointment) -> None:
             f"an appointment lasts at most {MAX_APPOINTMENT_LENGTH.total_seconds() / 3600:g} hours",
             field="ends_at",
         )
+    # Bounds the doctor's side of the overlap queries (``overlapping_blocked``).
+    buffers = appointment.buffers
+    if not (
+        timedelta(0) <= buffers.before <= MAX_BUFFER and timedelta(0) <= buffers.after <= MAX_BUFFER
+    ):
+        raise InvalidInput("a buffer lasts 0 to 120 minutes", field="visit_type_id")
 
 
 def _appointment_values(appointment: Appointment) -> dict[str, Any]:
@@ -100,6 +107,9 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
         "doctor_id": appointment.doctor_id,
         "starts_at": appointment.slot.start,
         "ends_at": appointment.slot.end,
+        "blocked_starts_at": appointment.blocked.start,
+        "blocked_ends_at": appointment.blocked.end,
+        "visit_type_id": appointment.visit_type_id,
         "status": appointment.status.value,
         "reason": appointment.reason,
         "doctor_notes": appointment.doctor_notes,
@@ -135,6 +145,8 @@ def _to_appointment(row: Any, history: Iterable[Any]) -> Appointment:
         replaces=row.replaces,
         check_in_code=row.check_in_code,
         version=row.version,
+        visit_type_id=row.visit_type_id,
+        buffers=Buffers(row.starts_at - row.blocked_starts_at, row.blocked_ends_at - row.ends_at),
         history=[
             StatusChange(
                 from_status=AppointmentStatus(line.from_status) if line.from_status else None,
@@ -163,31 +175,50 @@ def overlapping(slot: TimeSlot) -> ColumnElement[bool]:
     )
 
 
+def overlapping_blocked(blocked: TimeSlot) -> ColumnElement[bool]:
+    """Half-open overlap of the rows' blocked ranges with ``blocked``, with a range on
+    ``ends_at`` for the indexes: a row's buffers last at most MAX_BUFFER each, so a row
+    whose blocked range overlaps also has ``ends_at`` within these bounds."""
+    return and_(
+        AppointmentRow.ends_at > blocked.start - MAX_BUFFER,
+        AppointmentRow.ends_at < blocked.end + MAX_BUFFER + MAX_APPOINTMENT_LENGTH,
+        AppointmentRow.blocked_ends_at > blocked.start,
+        AppointmentRow.blocked_starts_at < blocked.end,
+    )
+
+
 def occupying_overlapping_statement(
-    slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+    slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID, blocked: TimeSlot | None = None
 ) -> Select[AppointmentRow]:
-    """The conflict check (also used by ``bench/explain_plans.py``)."""
+    """The conflict check (also used by ``bench/explain_plans.py``): the doctor's rows
+    whose blocked range overlaps ``blocked`` (``slot`` without buffers), the patient's
+    whose visit overlaps ``slot``."""
     return (
         select(AppointmentRow)
         .where(
             is_occupying(AppointmentRow.status),
-            or_(AppointmentRow.doctor_id == doctor_id, AppointmentRow.patient_id == patient_id),
-            overlapping(slot),
+            or_(
+                and_(
+                    AppointmentRow.doctor_id == doctor_id,
+                    overlapping_blocked(blocked if blocked is not None else slot),
+                ),
+                and_(AppointmentRow.patient_id == patient_id, overlapping(slot)),
+            ),
         )
         .order_by(*_ORDER)
     )
 
 
 def busy_slots_statement(doctor_id: UUID, window: TimeSlot) -> Select[datetime, datetime]:
-    """Free-slot search: the doctor's occupying (start, end) pairs overlapping ``window``.
+    """Free-slot search: the doctor's occupying blocked ranges overlapping ``window``.
 
     Unsorted on purpose: an ORDER BY starts_at lures SQLite onto the (doctor, starts_at)
     index, a walk through the doctor's whole past; the caller sorts the few rows.
     """
-    return select(AppointmentRow.starts_at, AppointmentRow.ends_at).where(
+    return select(AppointmentRow.blocked_starts_at, AppointmentRow.blocked_ends_at).where(
         is_occupying(AppointmentRow.status),
         AppointmentRow.doctor_id == doctor_id,
-        overlapping(window),
+        overlapping_blocked(window),
     )
 
 
@@ -500,7 +531,10 @@ class SqlAppointmentRepository:
         """The occupying rows ``appointment`` overlaps, with their parties (the caller is
         told only the ids of its own: ``hduce.domain.privacy``)."""
         statement = occupying_overlapping_statement(
-            appointment.slot, doctor_id=appointment.doctor_id, patient_id=appointment.patient_id
+            appointment.slot,
+            doctor_id=appointment.doctor_id,
+            patient_id=appointment.patient_id,
+            blocked=appointment.blocked,
         ).where(AppointmentRow.id != appointment.id)
         rows = await self._session.execute(
             statement.with_only_columns(
@@ -523,10 +557,17 @@ class SqlAppointmentRepository:
         return found[0] if found else None
 
     async def occupying_overlapping(
-        self, slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID
+        self,
+        slot: TimeSlot,
+        *,
+        doctor_id: UUID,
+        patient_id: UUID,
+        blocked: TimeSlot | None = None,
     ) -> Sequence[Appointment]:
         return await self._load(
-            occupying_overlapping_statement(slot, doctor_id=doctor_id, patient_id=patient_id)
+            occupying_overlapping_statement(
+                slot, doctor_id=doctor_id, patient_id=patient_id, blocked=blocked
+            )
         )
 
     async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:

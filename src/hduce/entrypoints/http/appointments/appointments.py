@@ -164,7 +164,9 @@ class AppointmentsController(Controller):
                 invalid_request_example("doctor_id", "Invalid UUID"),
             ),
             404: problem(
-                404, "No such doctor or patient", not_found_example("doctor", demo.DOCTOR_ID)
+                404,
+                "No such doctor, patient, or visit type of that doctor",
+                not_found_example("doctor", demo.DOCTOR_ID),
             ),
             409: problem(
                 409,
@@ -182,6 +184,7 @@ class AppointmentsController(Controller):
                     "the slot is outside the doctor's working hours",
                 ),
                 problem_example(422, "minimum-notice", "bookings need 60 minutes notice"),
+                problem_example(422, "booking-horizon", "bookings open 30 days ahead at most"),
                 problem_example(
                     422,
                     "idempotency-key-reused",
@@ -216,6 +219,7 @@ class AppointmentsController(Controller):
             reason=data.reason,
             patient_id=data.patient_id,
             approve=data.approve,
+            visit_type_id=data.visit_type_id,
         )
         if idempotency_key is None:
             return created(view_bytes(await book(command)))

@@ -49,6 +49,10 @@ class BookAppointmentRequest(msgspec.Struct, forbid_unknown_fields=True):
     patient_id: Annotated[UUID, ex(demo.PATIENT_ID)] | None = None
     #: Admins only: book straight into APPROVED (a doctor's booking is a proposal).
     approve: Annotated[bool, ex(True)] | None = None
+    #: One of the doctor's visit types: its duration, buffers, booking horizon and
+    #: minimum notice apply (leave ``ends_at`` out). Without it: the doctor's visit
+    #: length, no buffers, the clinic's horizon and notice.
+    visit_type_id: Annotated[UUID, ex(demo.VISIT_TYPE_ID)] | None = None
 
 
 class ReasonRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,6 +124,12 @@ class AppointmentView(msgspec.Struct):
     version: Annotated[int, ex(2)]
     created_at: Annotated[datetime, ex(demo.BOOKED_AT)]
     updated_at: Annotated[datetime, ex(demo.APPROVED_AT)]
+    #: The visit type it was booked for (null: none). The visit keeps the length and
+    #: buffers it was booked with when the type changes later.
+    visit_type_id: Annotated[UUID | None, ex(None, demo.VISIT_TYPE_ID)]
+    #: The doctor's time blocked before and after the visit, in minutes.
+    buffer_before_minutes: Annotated[int, ex(0, 10)]
+    buffer_after_minutes: Annotated[int, ex(0, 5)]
     #: Oldest first: the booking (``from_status`` null), then every change.
     history: list[StatusChangeView]
 
@@ -142,6 +152,9 @@ class AppointmentView(msgspec.Struct):
             version=appointment.version,
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,
+            visit_type_id=appointment.visit_type_id,
+            buffer_before_minutes=int(appointment.buffers.before.total_seconds() // 60),
+            buffer_after_minutes=int(appointment.buffers.after.total_seconds() // 60),
             history=[StatusChangeView.of(change) for change in appointment.history],
         )
 

@@ -15,10 +15,17 @@ from hduce.entrypoints.http.clinic.doctors import DoctorsController
 from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
+from hduce.entrypoints.http.clinic.visit_types import VisitTypesController
 
 __all__ = ["route_handlers"]
 
 
 def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [SpecialtiesController, DoctorsController, DoctorScheduleController, PatientsController]
+    return [
+        SpecialtiesController,
+        DoctorsController,
+        DoctorScheduleController,
+        VisitTypesController,
+        PatientsController,
+    ]

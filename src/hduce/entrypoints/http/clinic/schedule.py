@@ -166,7 +166,8 @@ class DoctorScheduleController(Controller):
     @get(
         "/slots",
         summary="Free slots of a doctor",
-        description="Public. Bookable slots of the doctor's visit length between `from` and "
+        description="Public. Bookable slots of the doctor's visit length (or of the visit "
+        "type `visit_type_id`, its buffers kept free) between `from` and "
         "`to`: working hours and extra hours, minus time off, taken appointments, the "
         "minimum notice and what lies past the booking horizon. Each slot is given in "
         "UTC and on the doctor's wall clock (with its offset, so DST is explicit). "
@@ -182,7 +183,11 @@ class DoctorScheduleController(Controller):
                     "from", "from must carry a UTC offset (e.g. 2030-01-31T09:00:00+01:00)"
                 ),
             ),
-            **_NOT_FOUND,
+            404: problem(
+                404,
+                "No such doctor, or no such visit type of that doctor",
+                not_found_example("doctor", demo.DOCTOR_ID),
+            ),
         },
     )
     async def list_slots(
@@ -207,10 +212,19 @@ class DoctorScheduleController(Controller):
                 description=f"End of the window (a date: inclusive). {_WINDOW_BOUND}.",
             ),
         ],
+        visit_type_id: Annotated[
+            UUID | None,
+            QueryParameter(
+                required=False,
+                description="One of the doctor's visit types: slots of its length whose "
+                "buffers stay clear of other visits, within its horizon and notice.",
+            ),
+        ] = None,
     ) -> list[SlotView]:
         slots = await list_slots(
             doctor_id,
             parse_day_or_instant(window_from, "from"),
             parse_day_or_instant(window_to, "to"),
+            visit_type_id,
         )
         return [SlotView.of(slot) for slot in slots]
