@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hduce.domain.errors import InvalidInput
+from hduce.domain.errors import BusinessRuleViolation, InvalidInput
 from hduce.domain.scheduling import TimeSlot
 
 #: The most occurrences one series may have (a year of weekly visits).
@@ -46,15 +47,13 @@ class Frequency(StrEnum):
     WEEKLY = "WEEKLY"
 
 
-class SeriesTooLong(InvalidInput):
+class SeriesTooLong(BusinessRuleViolation):
     """The rule gives more than ``MAX_OCCURRENCES`` occurrences (HTTP 422)."""
-
-    code = "series-too-long"
 
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"a series has at most {limit} occurrences: lower COUNT or bring UNTIL closer",
-            field=_FIELD,
+            "series-too-long",
         )
         self.limit = limit
 
@@ -251,3 +250,28 @@ def expand(
     if not found:
         raise InvalidInput("the rule gives no occurrence on or after the first date", _FIELD)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class RecurringSeries:
+    """A booked series: who, with whom, the rule and its first wall-clock start.
+
+    Its occurrences are ordinary appointments; the series only links them (by their
+    0-based occurrence index), so every appointment rule applies to each of them."""
+
+    id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    rule: str  # canonical RRULE text (``str(RecurrenceRule)``)
+    first_local_start: datetime  # naive, on the doctor's wall clock
+    timezone: str
+    length: timedelta
+    created_by: UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesMember:
+    series_id: UUID
+    index: int
+    appointment_id: UUID

@@ -25,6 +25,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
+from hduce.domain.series import RecurringSeries, SeriesMember
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -63,6 +64,9 @@ class InMemoryStore:
         self.audit: dict[UUID, AuditEntry] = {}
         self.idempotency: dict[tuple[UUID, str], IdempotencyRecord] = {}
         self.processed_events: dict[tuple[str, UUID], datetime] = {}
+        self.series: dict[UUID, RecurringSeries] = {}
+        #: By appointment id.
+        self.series_members: dict[UUID, SeriesMember] = {}
         #: Outbox rows in commit order; published ones form a prefix.
         self.outbox: list[OutboxRow] = []
         #: How many published outbox rows to keep (for inspection) before dropping the oldest.
@@ -207,6 +211,8 @@ class StoreTables:
         self.audit = TableView(store.audit)
         self.idempotency = TableView(store.idempotency)
         self.processed_events = TableView(store.processed_events)
+        self.series = TableView(store.series)
+        self.series_members = TableView(store.series_members)
 
     def all(self) -> tuple[TableView[Any, Any], ...]:
         return (
@@ -222,6 +228,8 @@ class StoreTables:
             self.audit,
             self.idempotency,
             self.processed_events,
+            self.series,
+            self.series_members,
         )
 
     def apply(self) -> None:

@@ -24,6 +24,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryNotificationRepository,
     InMemoryPatientRepository,
     InMemoryProcessedEvents,
+    InMemorySeriesRepository,
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
 )
@@ -80,6 +81,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.doctors = InMemoryDoctorRepository(tables)
         self.availability = InMemoryAvailabilityRepository(tables, ids)
         self.appointments = InMemoryAppointmentRepository(tables, self._track)
+        self.series = InMemorySeriesRepository(tables)
         self.notifications = InMemoryNotificationRepository(tables)
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)

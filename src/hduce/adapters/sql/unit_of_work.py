@@ -23,6 +23,7 @@ from hduce.adapters.sql.repositories import (
     SqlNotificationRepository,
     SqlPatientRepository,
     SqlProcessedEvents,
+    SqlSeriesRepository,
     SqlSpecialtyRepository,
     SqlUserRepository,
 )
@@ -104,6 +105,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.doctors = SqlDoctorRepository(session, self._loaded_users)
         self.availability = SqlAvailabilityRepository(session)
         self.appointments = self._appointments
+        self.series = SqlSeriesRepository(session)
         self.notifications = SqlNotificationRepository(session)
         self.audit = SqlAuditLog(session)
         self.idempotency = SqlIdempotencyStore(session)

@@ -19,6 +19,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, Role, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
+from hduce.domain.series import RecurringSeries, SeriesMember
 
 T = TypeVar("T")
 
@@ -180,6 +181,18 @@ class AppointmentRepository(Protocol):
         ...
 
 
+class SeriesRepository(Protocol):
+    """Recurring series and which appointment is which occurrence (migration 0016)."""
+
+    async def add(self, series: RecurringSeries, members: Sequence[SeriesMember]) -> None: ...
+    async def get(self, series_id: UUID) -> RecurringSeries | None: ...
+    async def members(self, series_id: UUID) -> list[SeriesMember]:
+        """By occurrence index."""
+        ...
+
+    async def member_of(self, appointment_id: UUID) -> SeriesMember | None: ...
+
+
 class NotificationRepository(Protocol):
     async def add(self, notification: Notification) -> bool:
         """Store it unless one with the same dedupe key exists; True when stored."""
@@ -294,6 +307,7 @@ class Repositories(Protocol):
     doctors: DoctorRepository
     availability: AvailabilityRepository
     appointments: AppointmentRepository
+    series: SeriesRepository
     notifications: NotificationRepository
     audit: AuditLog
     idempotency: IdempotencyStore

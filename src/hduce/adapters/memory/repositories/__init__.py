@@ -15,6 +15,7 @@ from hduce.adapters.memory.repositories.idempotency import InMemoryIdempotencySt
 from hduce.adapters.memory.repositories.notifications import InMemoryNotificationRepository
 from hduce.adapters.memory.repositories.patients import InMemoryPatientRepository
 from hduce.adapters.memory.repositories.processed_events import InMemoryProcessedEvents
+from hduce.adapters.memory.repositories.series import InMemorySeriesRepository
 from hduce.adapters.memory.repositories.specialties import InMemorySpecialtyRepository
 from hduce.adapters.memory.repositories.users import InMemoryUserRepository
 
@@ -27,6 +28,7 @@ __all__ = [
     "InMemoryNotificationRepository",
     "InMemoryPatientRepository",
     "InMemoryProcessedEvents",
+    "InMemorySeriesRepository",
     "InMemorySpecialtyRepository",
     "InMemoryUserRepository",
 ]

@@ -8,6 +8,7 @@ from hduce.adapters.sql.repositories.idempotency import SqlIdempotencyStore
 from hduce.adapters.sql.repositories.notifications import SqlNotificationRepository
 from hduce.adapters.sql.repositories.patients import SqlPatientRepository
 from hduce.adapters.sql.repositories.processed_events import SqlProcessedEvents
+from hduce.adapters.sql.repositories.series import SqlSeriesRepository
 from hduce.adapters.sql.repositories.specialties import SqlSpecialtyRepository
 from hduce.adapters.sql.repositories.users import SqlUserRepository
 
@@ -20,6 +21,7 @@ __all__ = [
     "SqlNotificationRepository",
     "SqlPatientRepository",
     "SqlProcessedEvents",
+    "SqlSeriesRepository",
     "SqlSpecialtyRepository",
     "SqlUserRepository",
 ]

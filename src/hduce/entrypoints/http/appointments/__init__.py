@@ -14,6 +14,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.appointments.appointments import AppointmentsController
+from hduce.entrypoints.http.appointments.series import SeriesController
 from hduce.entrypoints.http.appointments.transitions import AppointmentTransitionsController
 
 __all__ = ["route_handlers"]
@@ -21,4 +22,4 @@ __all__ = ["route_handlers"]
 
 def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [AppointmentsController, AppointmentTransitionsController]
+    return [AppointmentsController, AppointmentTransitionsController, SeriesController]
