@@ -55,8 +55,15 @@ from hduce.entrypoints.http.problems import (
 
 SERIES_ID: Final = "01b8e6d8-0520-7b11-9c3e-5a2f4d6b8e10"
 RULE_EXAMPLE: Final = "FREQ=WEEKLY;COUNT=10;BYDAY=TU"
+#: RRULE text: letters, digits and ``=;,:-`` (the parser names any unsupported part).
 Rule = Annotated[
-    str, Meta(min_length=1, max_length=200, examples=[RULE_EXAMPLE, "FREQ=DAILY;UNTIL=20300131"])
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9=;,:+ -]+$",
+        examples=[RULE_EXAMPLE, "FREQ=DAILY;UNTIL=20300131"],
+    ),
 ]
 
 
