@@ -318,6 +318,14 @@ async def _series_cancel_body(world: World, who: str) -> dict[str, str]:
     }
 
 
+async def _series_reschedule_body(world: World, who: str) -> dict[str, str]:
+    return {
+        "appointment_id": world.ids["series_occurrence_id"],
+        "starts_at": iso(world.next_slot()),
+        "scope": "this",
+    }
+
+
 async def _reschedule_body(world: World, who: str) -> dict[str, str]:
     return {"starts_at": iso(world.next_slot())}
 
@@ -686,6 +694,13 @@ CASES: list[Case] = [
         "/appointments/series/{series_id}/cancel",
         appointment_parties(),
         body=_series_cancel_body,
+        setup=_series,
+    ),
+    Case(
+        "POST",
+        "/appointments/series/{series_id}/reschedule",
+        appointment_parties(),
+        body=_series_reschedule_body,
         setup=_series,
     ),
     # ---------------------------------------------------------------- notifications

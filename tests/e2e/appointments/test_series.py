@@ -205,3 +205,48 @@ async def test_a_weekly_series_keeps_the_doctors_wall_clock_across_dst(
         "2030-04-02T07:00:00Z",
     ]
     assert {o["local_start"][11:] for o in occurrences} == {"09:00:00"}
+
+
+async def test_reschedule_this_and_following_moves_them_by_the_same_wall_clock_shift(
+    world: ClinicWorld,
+) -> None:
+    response = await _post(world, SERIES, rrule="FREQ=WEEKLY;COUNT=3")
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    ids = [o["appointment_id"] for o in plan["occurrences"]]
+    path = f"{SERIES}/{plan['series_id']}/reschedule"
+    headers = await world.auth("patient")
+    # The second and third move two hours later.
+    body = {
+        "appointment_id": ids[1],
+        "starts_at": iso(WEDNESDAY_10 + timedelta(weeks=1, hours=2)),
+        "scope": "this_and_following",
+    }
+    response = await world.client.post(path, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    occurrences = response.json()["occurrences"]
+    assert [o["starts_at"] for o in occurrences] == [
+        "2030-01-09T10:00:00Z",
+        "2030-01-16T12:00:00Z",
+        "2030-01-23T12:00:00Z",
+    ]
+    assert occurrences[0]["appointment_id"] == ids[0]
+    assert {o["appointment_id"] for o in occurrences[1:]}.isdisjoint(ids)
+    old = await world.appointment(ids[2])
+    assert old["status"] == "cancelled"
+    new = await world.appointment(occurrences[2]["appointment_id"])
+    assert (new["status"], new["replaces"]) == ("pending", ids[2])
+
+    # Moving the first onto a taken slot is refused and moves nothing.
+    await world.booked("other_patient", starts_at=WEDNESDAY_10 + timedelta(hours=4))
+    body = {
+        "appointment_id": ids[0],
+        "starts_at": iso(WEDNESDAY_10 + timedelta(hours=4)),
+        "scope": "this_and_following",
+    }
+    response = await world.client.post(path, json=body, headers=headers)
+    assert_problem(response, 409, "slot-conflict")
+    response = await world.get("patient", f"{SERIES}/{plan['series_id']}")
+    assert [o["starts_at"] for o in response.json()["occurrences"]] == [
+        o["starts_at"] for o in occurrences
+    ]

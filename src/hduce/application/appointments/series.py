@@ -37,13 +37,14 @@ from hduce.domain.errors import (
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.privacy import is_party
-from hduce.domain.scheduling import DoctorAvailability, TimeSlot
+from hduce.domain.scheduling import DoctorAvailability, TimeSlot, ensure_utc
 from hduce.domain.series import (
     Occurrence,
     RecurrenceRule,
     RecurringSeries,
     SeriesMember,
     expand,
+    to_utc,
 )
 
 
@@ -369,9 +370,102 @@ __all__ = [
     "GetSeries",
     "OccurrenceOutcome",
     "PreviewSeries",
+    "RescheduleSeriesOccurrences",
     "SeriesCommand",
     "SeriesDoesNotFit",
     "SeriesMode",
     "SeriesOutcome",
     "SeriesView",
 ]
+
+
+class RescheduleSeriesOccurrences(_SeriesUseCase):
+    """Move one occurrence, or it and every later open one, by the same wall-clock
+    shift (the chosen one to ``starts_at``; the others keep their distance to it on the
+    doctor's clock, across DST). Each move is an ordinary reschedule (the old visit
+    cancelled "rescheduled", a replacement booked); the series then links the
+    replacements. One transaction: if one move is refused, nothing moves."""
+
+    async def __call__(
+        self,
+        actor: Actor,
+        series_id: UUID,
+        appointment_id: UUID,
+        starts_at: datetime,
+        scope: CancelScope,
+        reason: str | None = None,
+    ) -> SeriesView:
+        target = ensure_utc(starts_at, "starts_at")
+        async with self.change(actor, serialized=True) as (uow, audit):
+            series = await _load_series(uow, actor, series_id)
+            members = await _members(uow, series, for_update=True)
+            chosen = next((m for m, _ in members if m.appointment_id == appointment_id), None)
+            if chosen is None:
+                raise NotFound("occurrence", appointment_id)
+            moving = [
+                (member, appointment)
+                for member, appointment in members
+                if member.index == chosen.index
+                or (
+                    scope is CancelScope.THIS_AND_FOLLOWING
+                    and member.index > chosen.index
+                    and appointment.status in _OPEN
+                )
+            ]
+            zone = ZoneInfo(series.timezone)
+            chosen_old = next(a for m, a in moving if m.index == chosen.index)
+            shift = _wall(target, zone) - _wall(chosen_old.slot.start, zone)
+            new_slots = [
+                TimeSlot.of(to_utc(_wall(a.slot.start, zone) + shift, zone), a.slot.duration)
+                for _, a in moving
+            ]
+            window = TimeSlot(min(s.start for s in new_slots), max(s.end for s in new_slots))
+            availability = await uow.availability.get(series.doctor_id, window)
+            moving_ids = {a.id for _, a in moving}
+            # The visits being moved do not count: they all leave their slots.
+            existing: list[Appointment] = [
+                a
+                for a in await uow.appointments.occupying_overlapping(
+                    window, doctor_id=series.doctor_id, patient_id=series.patient_id
+                )
+                if a.id not in moving_ids
+            ]
+            now = self._clock.now()
+            versions = {a.id: a.version for _, a in moving}
+            replacements: list[tuple[SeriesMember, Appointment, Appointment]] = []
+            for (member, old), slot in zip(moving, new_slots, strict=True):
+                replacement = old.reschedule(
+                    actor=actor,
+                    new_slot=slot,
+                    now=now,
+                    policy=self._policy,
+                    availability=availability,
+                    existing=existing,
+                    reason=reason,
+                )
+                existing.append(replacement)
+                replacements.append((member, old, replacement))
+            # Free every old slot first, so the storage's overlap check never sees an
+            # old occurrence and a replacement at once.
+            for _, old, _ in replacements:
+                await uow.appointments.save(old, expected_version=versions[old.id])
+                await audit_status(audit, old, "appointment.rescheduled_from", now)
+            for member, _, replacement in replacements:
+                await uow.appointments.add(replacement)
+                await uow.series.relink(SeriesMember(series.id, member.index, replacement.id))
+                await audit_status(audit, replacement, "appointment.rescheduled_to", now)
+            await audit(
+                "appointment.series_rescheduled",
+                "appointment_series",
+                series.id,
+                at=now,
+                scope=scope.value,
+                from_occurrence=chosen.index,
+                moved=len(replacements),
+            )
+            view = SeriesView(series, await _members(uow, series))
+        return view
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)

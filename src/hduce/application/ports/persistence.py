@@ -191,6 +191,10 @@ class SeriesRepository(Protocol):
         ...
 
     async def member_of(self, appointment_id: UUID) -> SeriesMember | None: ...
+    async def relink(self, member: SeriesMember) -> None:
+        """Point the occurrence ``member.index`` at ``member.appointment_id`` (its
+        replacement after a reschedule)."""
+        ...
 
 
 class NotificationRepository(Protocol):

@@ -17,6 +17,7 @@ from hduce.application.appointments.series import (
     CancelSeriesOccurrences,
     GetSeries,
     PreviewSeries,
+    RescheduleSeriesOccurrences,
 )
 from hduce.application.appointments.transitions import (
     AcceptAppointment,
@@ -55,6 +56,7 @@ class AppointmentsProvider(Provider):
     book_series = provide(BookSeries)
     get_series = provide(GetSeries)
     cancel_series = provide(CancelSeriesOccurrences)
+    reschedule_series = provide(RescheduleSeriesOccurrences)
 
     @provide
     def book_once(

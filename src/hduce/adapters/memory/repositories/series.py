@@ -35,6 +35,12 @@ class InMemorySeriesRepository(Repository):
     async def member_of(self, appointment_id: UUID) -> SeriesMember | None:
         return self._members.get(appointment_id)
 
+    async def relink(self, member: SeriesMember) -> None:
+        for appointment_id, old in list(self._members.items()):
+            if old.series_id == member.series_id and old.index == member.index:
+                self._members.delete(appointment_id)
+        self._members.put(member.appointment_id, member, insert=True)
+
     def validate_commit(self) -> None:
         for key in [*self._series.inserts_taken(), *self._members.inserts_taken()]:
             raise AlreadyExists(f"{key} was stored meanwhile")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -114,3 +114,13 @@ class SqlSeriesRepository:
             select(SeriesMemberRow).where(SeriesMemberRow.appointment_id == appointment_id)
         )
         return None if row is None else _member(row)
+
+    async def relink(self, member: SeriesMember) -> None:
+        await self._session.execute(
+            update(SeriesMemberRow)
+            .where(
+                SeriesMemberRow.series_id == member.series_id,
+                SeriesMemberRow.position == member.index,
+            )
+            .values(appointment_id=member.appointment_id)
+        )

@@ -27,6 +27,7 @@ from hduce.application.appointments.series import (
     GetSeries,
     OccurrenceOutcome,
     PreviewSeries,
+    RescheduleSeriesOccurrences,
     SeriesCommand,
     SeriesDoesNotFit,
     SeriesMode,
@@ -88,6 +89,16 @@ class CancelOccurrencesRequest(msgspec.Struct, forbid_unknown_fields=True):
     appointment_id: Annotated[UUID, ex(demo.APPOINTMENT_ID)]
     scope: Annotated[CancelScope, ex("this_and_following", "this")]
     reason: RequiredReason
+
+
+class RescheduleOccurrencesRequest(msgspec.Struct, forbid_unknown_fields=True):
+    #: The occurrence (its appointment id) to move, or the first of those to move.
+    appointment_id: Annotated[UUID, ex(demo.APPOINTMENT_ID)]
+    #: Its new start; later ones (``this_and_following``) move by the same wall-clock shift.
+    starts_at: Annotated[Instant, ex(demo.NEW_STARTS_AT_LOCAL)]
+    scope: Annotated[CancelScope, ex("this", "this_and_following")]
+    #: The new visits' reason; defaults to each one's current reason.
+    reason: Reason | None = None
 
 
 class OccurrenceView(msgspec.Struct):
@@ -390,4 +401,37 @@ class SeriesController(Controller):
         cancel: FromDishka[CancelSeriesOccurrences],
     ) -> SeriesDetailView:
         view = await cancel(actor, series_id, data.appointment_id, data.scope, data.reason)
+        return SeriesDetailView.of(view)
+
+    @post(
+        "/{series_id:uuid}/reschedule",
+        status_code=200,
+        summary="Move one occurrence, or it and every later one",
+        description=(
+            "`scope: this` moves one occurrence to `starts_at`; `this_and_following` moves "
+            "it and every later open one by the same shift on the doctor's wall clock "
+            "(across DST). Each move is a reschedule (the old visit cancelled as "
+            "rescheduled, a replacement booked under the usual checks); the series then "
+            "lists the replacements. One transaction: if one move is refused (422, 409), "
+            "nothing moves."
+        ),
+        responses={
+            **CHANGE_ERRORS,
+            404: problem(
+                404,
+                "No such series or occurrence, or not the caller's",
+                not_found_example("series", SERIES_ID),
+            ),
+        },
+    )
+    async def reschedule(
+        self,
+        series_id: FromPath[UUID],
+        data: JSONBody[RescheduleOccurrencesRequest],
+        actor: NamedDependency[Actor],
+        reschedule: FromDishka[RescheduleSeriesOccurrences],
+    ) -> SeriesDetailView:
+        view = await reschedule(
+            actor, series_id, data.appointment_id, data.starts_at, data.scope, data.reason
+        )
         return SeriesDetailView.of(view)
