@@ -27,6 +27,8 @@ from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.appointments.series import (
     BookSeries,
+    CancelScope,
+    RescheduleSeriesOccurrences,
     SeriesCommand,
     SeriesDoesNotFit,
     SeriesMode,
@@ -243,3 +245,34 @@ async def test_a_book_what_fits_series_racing_single_bookings_holds_what_it_won(
         else:
             assert isinstance(result, SeriesDoesNotFit)
             assert held == 0
+
+
+async def test_rescheduling_this_and_following_relinks_the_replacements(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    (doctor,), (patient,) = await _seed(uow_factory, doctors=1, patients=1)
+    clock = FixedClock(NOW)
+    outcome = await BookSeries(uow_factory, clock, SchedulingPolicy())(
+        _series_command(patient.id, doctor.id, SeriesMode.ALL_OR_NOTHING)
+    )
+    assert outcome.series is not None
+    ids = [o.appointment.id for o in outcome.occurrences if o.appointment]
+    # Every occurrence from the second moves one day later: each lands where the next
+    # one was, which is fine because that one moves too.
+    view = await RescheduleSeriesOccurrences(uow_factory, clock, SchedulingPolicy())(
+        Actor(Role.PATIENT, patient.id),
+        outcome.series.id,
+        ids[1],
+        FIRST_SLOT + timedelta(days=2),
+        CancelScope.THIS_AND_FOLLOWING,
+    )
+    starts = [a.starts_at for _, a in view.members]
+    assert starts == [FIRST_SLOT] + [FIRST_SLOT + timedelta(days=d) for d in range(2, 6)]
+    assert view.members[0][1].id == ids[0]
+    assert all(a.replaces == old for (_, a), old in zip(view.members[1:], ids[1:], strict=True))
+    async with uow_factory() as uow:
+        assert [m.appointment_id for m in await uow.series.members(outcome.series.id)] == [
+            a.id for _, a in view.members
+        ]
+        assert await uow.series.member_of(ids[1]) is None
+    assert await _count(engine, SeriesMemberRow) == OCCURRENCES
