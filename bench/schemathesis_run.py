@@ -83,6 +83,12 @@ RULES_BEYOND_THE_SCHEMA: Final = {
     ("POST", "/api/v1/appointments"): "patient_id when a doctor or an admin books; "
     "ends_at after starts_at",
     ("POST", "/api/v1/appointments/{appointment_id}/reschedule"): "ends_at after starts_at",
+    ("POST", "/api/v1/appointments/series"): "the RRULE subset (FREQ=DAILY|WEEKLY, "
+    "INTERVAL, COUNT or UNTIL, BYDAY); patient_id when a doctor or an admin books; "
+    "ends_at after starts_at",
+    ("POST", "/api/v1/appointments/series/preview"): "the RRULE subset (FREQ=DAILY|WEEKLY, "
+    "INTERVAL, COUNT or UNTIL, BYDAY); patient_id when a doctor or an admin books; "
+    "ends_at after starts_at",
     ("POST", "/api/v1/auth/register"): "an IANA timezone; the email address syntax; "
     "the password policy (length after normalisation, not a common password)",
     ("PATCH", "/api/v1/auth/me"): "an IANA timezone; a name that is not blank",

@@ -327,6 +327,44 @@ async def _booking_body(world: World, who: str) -> dict[str, str]:
     }
 
 
+async def _series_body(world: World, who: str) -> dict[str, str]:
+    """A one-occurrence series of ``patient`` with ``doctor``, in a free slot."""
+    return {**await _booking_body(world, who), "rrule": "FREQ=WEEKLY;COUNT=1"}
+
+
+async def _series(world: World, who: str) -> dict[str, str]:
+    """A fresh series booked by ``patient``; its occurrence is the cancel body's."""
+    response = await world.clinic.client.post(
+        "/api/v1/appointments/series",
+        json={
+            "doctor_id": world.ids["doctor_id"],
+            "starts_at": iso(world.next_slot()),
+            "rrule": "FREQ=DAILY;COUNT=1",
+        },
+        headers=await world.clinic.auth(PATIENT),
+    )
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    world.ids["series_occurrence_id"] = plan["occurrences"][0]["appointment_id"]
+    return {"series_id": plan["series_id"]}
+
+
+async def _series_cancel_body(world: World, who: str) -> dict[str, str]:
+    return {
+        "appointment_id": world.ids["series_occurrence_id"],
+        "scope": "this_and_following",
+        "reason": "Matrix",
+    }
+
+
+async def _series_reschedule_body(world: World, who: str) -> dict[str, str]:
+    return {
+        "appointment_id": world.ids["series_occurrence_id"],
+        "starts_at": iso(world.next_slot()),
+        "scope": "this",
+    }
+
+
 async def _reschedule_body(world: World, who: str) -> dict[str, str]:
     return {"starts_at": iso(world.next_slot())}
 
@@ -735,6 +773,36 @@ CASES: list[Case] = [
         appointment_parties(201),
         body=_reschedule_body,
         setup=_pending,
+    ),
+    # ---------------------------------------------------------------- recurring series
+    # As a single booking: a patient books for themself, a doctor on their own calendar,
+    # an admin for anyone; a series is missing (404) to whoever is no party to it.
+    Case(
+        "POST",
+        "/appointments/series/preview",
+        cells(patient=200, other_patient=403, doctor=200, other_doctor=403, admin=200),
+        body=_series_body,
+    ),
+    Case(
+        "POST",
+        "/appointments/series",
+        cells(patient=201, other_patient=403, doctor=201, other_doctor=403, admin=201),
+        body=_series_body,
+    ),
+    Case("GET", "/appointments/series/{series_id}", appointment_parties(), setup=_series),
+    Case(
+        "POST",
+        "/appointments/series/{series_id}/cancel",
+        appointment_parties(),
+        body=_series_cancel_body,
+        setup=_series,
+    ),
+    Case(
+        "POST",
+        "/appointments/series/{series_id}/reschedule",
+        appointment_parties(),
+        body=_series_reschedule_body,
+        setup=_series,
     ),
     # ---------------------------------------------------------------- notifications
     # Someone else's notification is missing (404) to everyone, an admin included:

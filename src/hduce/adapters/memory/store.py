@@ -26,6 +26,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
+from hduce.domain.series import RecurringSeries, SeriesMember
 from hduce.domain.visit_types import VisitType
 
 K = TypeVar("K")
@@ -67,6 +68,9 @@ class InMemoryStore:
         self.idempotency: dict[tuple[UUID, str], IdempotencyRecord] = {}
         self.processed_events: dict[tuple[str, UUID], datetime] = {}
         self.devices: dict[UUID, Device] = {}
+        self.series: dict[UUID, RecurringSeries] = {}
+        #: By appointment id.
+        self.series_members: dict[UUID, SeriesMember] = {}
         #: Outbox rows in commit order; published ones form a prefix.
         self.outbox: list[OutboxRow] = []
         #: How many published outbox rows to keep (for inspection) before dropping the oldest.
@@ -213,6 +217,8 @@ class StoreTables:
         self.idempotency = TableView(store.idempotency)
         self.processed_events = TableView(store.processed_events)
         self.devices = TableView(store.devices)
+        self.series = TableView(store.series)
+        self.series_members = TableView(store.series_members)
 
     def all(self) -> tuple[TableView[Any, Any], ...]:
         return (
@@ -230,6 +236,8 @@ class StoreTables:
             self.idempotency,
             self.processed_events,
             self.devices,
+            self.series,
+            self.series_members,
         )
 
     def apply(self) -> None:

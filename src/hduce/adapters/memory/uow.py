@@ -25,6 +25,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryNotificationRepository,
     InMemoryPatientRepository,
     InMemoryProcessedEvents,
+    InMemorySeriesRepository,
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
     InMemoryVisitTypeRepository,
@@ -83,6 +84,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.availability = InMemoryAvailabilityRepository(tables, ids)
         self.appointments = InMemoryAppointmentRepository(tables, self._track)
         self.visit_types = InMemoryVisitTypeRepository(tables)
+        self.series = InMemorySeriesRepository(tables)
         self.notifications = InMemoryNotificationRepository(tables)
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)

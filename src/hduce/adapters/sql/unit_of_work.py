@@ -24,6 +24,7 @@ from hduce.adapters.sql.repositories import (
     SqlNotificationRepository,
     SqlPatientRepository,
     SqlProcessedEvents,
+    SqlSeriesRepository,
     SqlSpecialtyRepository,
     SqlUserRepository,
     SqlVisitTypeRepository,
@@ -107,6 +108,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.availability = SqlAvailabilityRepository(session)
         self.appointments = self._appointments
         self.visit_types = SqlVisitTypeRepository(session)
+        self.series = SqlSeriesRepository(session)
         self.notifications = SqlNotificationRepository(session)
         self.audit = SqlAuditLog(session)
         self.idempotency = SqlIdempotencyStore(session)

@@ -20,6 +20,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, Role, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
+from hduce.domain.series import RecurringSeries, SeriesMember
 from hduce.domain.visit_types import VisitType
 
 T = TypeVar("T")
@@ -212,6 +213,22 @@ class VisitTypeRepository(Protocol):
     async def delete(self, visit_type_id: UUID) -> bool: ...
 
 
+class SeriesRepository(Protocol):
+    """Recurring series and which appointment is which occurrence (migration 0016)."""
+
+    async def add(self, series: RecurringSeries, members: Sequence[SeriesMember]) -> None: ...
+    async def get(self, series_id: UUID) -> RecurringSeries | None: ...
+    async def members(self, series_id: UUID) -> list[SeriesMember]:
+        """By occurrence index."""
+        ...
+
+    async def member_of(self, appointment_id: UUID) -> SeriesMember | None: ...
+    async def relink(self, member: SeriesMember) -> None:
+        """Point the occurrence ``member.index`` at ``member.appointment_id`` (its
+        replacement after a reschedule)."""
+        ...
+
+
 class NotificationRepository(Protocol):
     async def add(self, notification: Notification) -> bool:
         """Store it unless one with the same dedupe key exists; True when stored."""
@@ -343,6 +360,7 @@ class Repositories(Protocol):
     availability: AvailabilityRepository
     appointments: AppointmentRepository
     visit_types: VisitTypeRepository
+    series: SeriesRepository
     notifications: NotificationRepository
     audit: AuditLog
     idempotency: IdempotencyStore

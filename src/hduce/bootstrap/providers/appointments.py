@@ -12,6 +12,13 @@ from hduce.application.appointments.idempotency import BookAppointmentOnce
 from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.series import (
+    BookSeries,
+    CancelSeriesOccurrences,
+    GetSeries,
+    PreviewSeries,
+    RescheduleSeriesOccurrences,
+)
 from hduce.application.appointments.transitions import (
     AcceptAppointment,
     ApproveAppointment,
@@ -45,6 +52,11 @@ class AppointmentsProvider(Provider):
     get_appointment = provide(GetAppointment)
     list_appointments = provide(ListAppointments)
     appointment_with_parties = provide(GetAppointmentWithParties)
+    preview_series = provide(PreviewSeries)
+    book_series = provide(BookSeries)
+    get_series = provide(GetSeries)
+    cancel_series = provide(CancelSeriesOccurrences)
+    reschedule_series = provide(RescheduleSeriesOccurrences)
 
     @provide
     def book_once(

@@ -16,6 +16,7 @@ from hduce.adapters.memory.repositories.idempotency import InMemoryIdempotencySt
 from hduce.adapters.memory.repositories.notifications import InMemoryNotificationRepository
 from hduce.adapters.memory.repositories.patients import InMemoryPatientRepository
 from hduce.adapters.memory.repositories.processed_events import InMemoryProcessedEvents
+from hduce.adapters.memory.repositories.series import InMemorySeriesRepository
 from hduce.adapters.memory.repositories.specialties import InMemorySpecialtyRepository
 from hduce.adapters.memory.repositories.users import InMemoryUserRepository
 from hduce.adapters.memory.repositories.visit_types import InMemoryVisitTypeRepository
@@ -30,6 +31,7 @@ __all__ = [
     "InMemoryNotificationRepository",
     "InMemoryPatientRepository",
     "InMemoryProcessedEvents",
+    "InMemorySeriesRepository",
     "InMemorySpecialtyRepository",
     "InMemoryUserRepository",
     "InMemoryVisitTypeRepository",

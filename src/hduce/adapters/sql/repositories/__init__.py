@@ -9,6 +9,7 @@ from hduce.adapters.sql.repositories.idempotency import SqlIdempotencyStore
 from hduce.adapters.sql.repositories.notifications import SqlNotificationRepository
 from hduce.adapters.sql.repositories.patients import SqlPatientRepository
 from hduce.adapters.sql.repositories.processed_events import SqlProcessedEvents
+from hduce.adapters.sql.repositories.series import SqlSeriesRepository
 from hduce.adapters.sql.repositories.specialties import SqlSpecialtyRepository
 from hduce.adapters.sql.repositories.users import SqlUserRepository
 from hduce.adapters.sql.repositories.visit_types import SqlVisitTypeRepository
@@ -23,6 +24,7 @@ __all__ = [
     "SqlNotificationRepository",
     "SqlPatientRepository",
     "SqlProcessedEvents",
+    "SqlSeriesRepository",
     "SqlSpecialtyRepository",
     "SqlUserRepository",
     "SqlVisitTypeRepository",

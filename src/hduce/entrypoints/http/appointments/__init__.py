@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.appointments.appointments import AppointmentsController
 from hduce.entrypoints.http.appointments.feeds import CalendarFeedsController, calendar_feed
+from hduce.entrypoints.http.appointments.series import SeriesController
 from hduce.entrypoints.http.appointments.transitions import AppointmentTransitionsController
 
 __all__ = ["root_route_handlers", "route_handlers"]
@@ -22,7 +23,12 @@ __all__ = ["root_route_handlers", "route_handlers"]
 
 def route_handlers() -> list[ControllerRouterHandler]:
     """The controllers to mount under ``/api/v1``."""
-    return [AppointmentsController, AppointmentTransitionsController, CalendarFeedsController]
+    return [
+        AppointmentsController,
+        AppointmentTransitionsController,
+        SeriesController,
+        CalendarFeedsController,
+    ]
 
 
 def root_route_handlers() -> list[ControllerRouterHandler]:
