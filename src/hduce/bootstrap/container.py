@@ -37,6 +37,7 @@ from hduce.bootstrap.providers.shared_state import (
     RedisSharedStateProvider,
 )
 from hduce.bootstrap.providers.two_factor import TwoFactorProvider
+from hduce.bootstrap.providers.waitlist import WaitlistProvider
 from hduce.bootstrap.settings import Settings
 
 
@@ -77,6 +78,7 @@ def providers(
         AvailabilityProvider(),
         AppointmentsProvider(),
         NotificationsProvider(),
+        WaitlistProvider(),
         AdminProvider(),
         MessagingProvider(),
         DemoProvider(),

@@ -25,6 +25,7 @@ from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
+from hduce.domain.waitlist import WaitlistEntry, WaitlistOffer
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -63,6 +64,8 @@ class InMemoryStore:
         self.audit: dict[UUID, AuditEntry] = {}
         self.idempotency: dict[tuple[UUID, str], IdempotencyRecord] = {}
         self.processed_events: dict[tuple[str, UUID], datetime] = {}
+        self.waitlist_entries: dict[UUID, WaitlistEntry] = {}
+        self.waitlist_offers: dict[UUID, WaitlistOffer] = {}
         #: Outbox rows in commit order; published ones form a prefix.
         self.outbox: list[OutboxRow] = []
         #: How many published outbox rows to keep (for inspection) before dropping the oldest.
@@ -207,6 +210,8 @@ class StoreTables:
         self.audit = TableView(store.audit)
         self.idempotency = TableView(store.idempotency)
         self.processed_events = TableView(store.processed_events)
+        self.waitlist_entries = TableView(store.waitlist_entries)
+        self.waitlist_offers = TableView(store.waitlist_offers)
 
     def all(self) -> tuple[TableView[Any, Any], ...]:
         return (
@@ -222,6 +227,8 @@ class StoreTables:
             self.audit,
             self.idempotency,
             self.processed_events,
+            self.waitlist_entries,
+            self.waitlist_offers,
         )
 
     def apply(self) -> None:

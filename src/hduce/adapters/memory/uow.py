@@ -26,6 +26,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryProcessedEvents,
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
+    InMemoryWaitlistRepository,
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
@@ -84,6 +85,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.audit = InMemoryAuditLog(tables)
         self.idempotency = InMemoryIdempotencyStore(tables)
         self.processed_events = InMemoryProcessedEvents(tables, clock.now)
+        self.waitlist = InMemoryWaitlistRepository(tables)
         # Every one of them re-checks its writes on commit and forgets them on reset.
         self._repositories: tuple[_Journal, ...] = tuple(
             getattr(self, name) for name in REPOSITORY_NAMES

@@ -25,6 +25,7 @@ from hduce.adapters.sql.repositories import (
     SqlProcessedEvents,
     SqlSpecialtyRepository,
     SqlUserRepository,
+    SqlWaitlistRepository,
 )
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
@@ -108,6 +109,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.audit = SqlAuditLog(session)
         self.idempotency = SqlIdempotencyStore(session)
         self.processed_events = SqlProcessedEvents(session)
+        self.waitlist = SqlWaitlistRepository(session)
 
     async def __aenter__(self) -> Self:
         if self._serialized:

@@ -71,6 +71,7 @@ from hduce.application.ports.persistence import (
     UnitOfWorkFactory,
     UserQuery,
     UserRepository,
+    WaitlistRepository,
 )
 from hduce.application.ports.service_tokens import (
     ServiceClient,
@@ -171,4 +172,5 @@ __all__ = [
     "UserAccessCache",
     "UserQuery",
     "UserRepository",
+    "WaitlistRepository",
 ]

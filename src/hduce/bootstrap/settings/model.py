@@ -27,6 +27,7 @@ from hduce.bootstrap.settings.groups import (
     StreamSettings,
     TracingSettings,
     TwoFactorSettings,
+    WaitlistSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
 from hduce.bootstrap.settings.variables import SettingsError, Values
@@ -54,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # For users (and statistics) that have no zone of their own.
     default_timezone: str
     two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
+    waitlist: WaitlistSettings = msgspec.field(default_factory=WaitlistSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -95,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             reminders=ReminderSettings(offsets=values[var.REMINDER_OFFSETS]),
             default_timezone=values[var.DEFAULT_TIMEZONE],
             two_factor=_two_factor(values, env),
+            waitlist=WaitlistSettings(offer_ttl=values[var.WAITLIST_OFFER_TTL]),
         )
 
     @property

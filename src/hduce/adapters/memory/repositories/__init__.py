@@ -17,6 +17,7 @@ from hduce.adapters.memory.repositories.patients import InMemoryPatientRepositor
 from hduce.adapters.memory.repositories.processed_events import InMemoryProcessedEvents
 from hduce.adapters.memory.repositories.specialties import InMemorySpecialtyRepository
 from hduce.adapters.memory.repositories.users import InMemoryUserRepository
+from hduce.adapters.memory.repositories.waitlist import InMemoryWaitlistRepository
 
 __all__ = [
     "InMemoryAppointmentRepository",
@@ -29,4 +30,5 @@ __all__ = [
     "InMemoryProcessedEvents",
     "InMemorySpecialtyRepository",
     "InMemoryUserRepository",
+    "InMemoryWaitlistRepository",
 ]

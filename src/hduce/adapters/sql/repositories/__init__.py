@@ -10,6 +10,7 @@ from hduce.adapters.sql.repositories.patients import SqlPatientRepository
 from hduce.adapters.sql.repositories.processed_events import SqlProcessedEvents
 from hduce.adapters.sql.repositories.specialties import SqlSpecialtyRepository
 from hduce.adapters.sql.repositories.users import SqlUserRepository
+from hduce.adapters.sql.repositories.waitlist import SqlWaitlistRepository
 
 __all__ = [
     "SqlAppointmentRepository",
@@ -22,4 +23,5 @@ __all__ = [
     "SqlProcessedEvents",
     "SqlSpecialtyRepository",
     "SqlUserRepository",
+    "SqlWaitlistRepository",
 ]
