@@ -22,6 +22,7 @@ from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
 from hduce.entrypoints.http.problems import (
+    MALFORMED_REQUEST,
     invalid_input_example,
     not_found_example,
     problem_example,
@@ -116,7 +117,7 @@ class WaitlistController(Controller):
         "/{entry_id:uuid}",
         status_code=204,
         summary="Leave a waitlist",
-        responses={**_401, **_403, **_404_ENTRY, **_422_OFFER},
+        responses={**MALFORMED_REQUEST, **_401, **_403, **_404_ENTRY, **_422_OFFER},
     )
     async def leave(
         self,
@@ -142,6 +143,7 @@ class WaitlistController(Controller):
             "patient waiting for it."
         ),
         responses={
+            **MALFORMED_REQUEST,
             **_401,
             **_403,
             **_404_OFFER,
@@ -166,7 +168,7 @@ class WaitlistController(Controller):
         "/offers/{offer_id:uuid}/decline",
         status_code=200,
         summary="Decline an offer: it passes to the next patient waiting",
-        responses={**_401, **_403, **_404_OFFER, **_422_OFFER},
+        responses={**MALFORMED_REQUEST, **_401, **_403, **_404_OFFER, **_422_OFFER},
     )
     async def decline(
         self,
