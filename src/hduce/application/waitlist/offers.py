@@ -20,7 +20,7 @@ from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import UseCase
 from hduce.application.waitlist.entries import ensure_patient
 from hduce.domain.appointments import Appointment
-from hduce.domain.errors import BusinessRuleViolation, NotFound, SlotConflict, StaleVersion
+from hduce.domain.errors import DomainError, NotFound, StaleVersion
 from hduce.domain.events import (
     AppointmentCancelled,
     AppointmentNoShow,
@@ -143,7 +143,7 @@ async def _own_offer(uow: UnitOfWork, actor: Actor, offer_id: UUID) -> WaitlistO
 class AcceptOffer(UseCase):
     """Accept an offer: it stops being open (no expiry, no second accept), then the slot
     is booked through ``BookAppointment``. If that fails (a conflict appeared, a rule
-    refuses) the offer lapses, the next in line is offered, and the error is raised."""
+    refuses, the account was deactivated) the offer lapses, the next in line is offered, and the error is raised."""
 
     def __init__(
         self,
@@ -173,7 +173,8 @@ class AcceptOffer(UseCase):
                     reason="offered from the waitlist",
                 )
             )
-        except (SlotConflict, BusinessRuleViolation):
+        except DomainError:
+            # Taken meanwhile (409), or a rule refuses it now: the slot goes on.
             await self._lapse(actor, offer)
             raise
         async with self.change(actor, serialized=True) as (uow, audit):

@@ -91,12 +91,13 @@ class InMemoryWaitlistRepository(Repository):
 
     def validate_commit(self) -> None:
         # What the partial unique index does in SQL, against what others committed.
-        for _, offer in self._offers.written():
+        written = dict(self._offers.written())
+        for offer in written.values():
             if offer.is_live and any(
-                other.id != offer.id
+                key not in written  # this unit's own version of a row is the one that counts
                 and other.is_live
                 and other.doctor_id == offer.doctor_id
                 and other.slot.start == offer.slot.start
-                for other in self._offers.base.values()
+                for key, other in self._offers.base.items()
             ):
                 raise AlreadyExists("a live offer of that slot exists already")
