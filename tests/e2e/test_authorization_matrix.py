@@ -71,6 +71,8 @@ from hduce.domain.credentials import hash_opaque_token, new_opaque_token
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.notifications import Channel, Notification
+from hduce.domain.scheduling import TimeSlot
+from hduce.domain.waitlist import WaitlistEntry, WaitlistOffer
 from tests.e2e.harness import (
     API,
     NOW,
@@ -435,6 +437,41 @@ def _session_id(tokens: Mapping[str, Any]) -> str:
     payload = str(tokens["access_token"]).split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return str(claims["sid"])
+
+
+async def _waitlist_offer(world: World, who: str) -> dict[str, str]:
+    """A fresh waitlist entry of ``patient`` and an open offer to them of a free slot."""
+    starts_at = world.next_slot()
+    now = world.clock.now()
+    entry = WaitlistEntry.join(
+        entry_id=uuid7(),
+        patient_id=world.clinic.people[PATIENT].id,
+        doctor_id=world.clinic.people[DOCTOR].id,
+        window=TimeSlot(starts_at - timedelta(hours=1), starts_at + timedelta(hours=1)),
+        now=now,
+    )
+    offer = WaitlistOffer.make(
+        offer_id=uuid7(),
+        entry=entry,
+        slot=TimeSlot(starts_at, starts_at + timedelta(minutes=30)),
+        now=now,
+        hold=timedelta(minutes=15),
+    )
+    uow_factory: UnitOfWorkFactory = await world.clinic.container.get(UnitOfWorkFactory)
+    async with uow_factory() as uow:
+        await uow.waitlist.add_entry(entry)
+        assert await uow.waitlist.add_offer(offer)
+        await uow.commit()
+    return {"entry_id": str(entry.id), "offer_id": str(offer.id)}
+
+
+async def _waitlist_body(world: World, who: str) -> dict[str, str]:
+    starts_at = world.next_slot()
+    return {
+        "doctor_id": world.ids["doctor_id"],
+        "earliest": iso(starts_at),
+        "latest": iso(starts_at + timedelta(hours=2)),
+    }
 
 
 async def _own_session(world: World, who: str) -> dict[str, str]:
@@ -823,6 +860,29 @@ CASES: list[Case] = [
         setup=_fresh_notification,
     ),
     Case("GET", "/notifications/stream", everyone(200), stream=True),
+    # ---------------------------------------------------------------- waitlist
+    # Patients' own: staff are refused (403); someone else's entry or offer is missing.
+    Case("POST", "/waitlist", only(PATIENT, OTHER_PATIENT, status=201), body=_waitlist_body),
+    Case("GET", "/waitlist", only(PATIENT, OTHER_PATIENT)),
+    Case(
+        "DELETE",
+        "/waitlist/{entry_id}",
+        cells(patient=204, other_patient=404, doctor=403, other_doctor=403, admin=403),
+        setup=_waitlist_offer,
+    ),
+    Case("GET", "/waitlist/offers", only(PATIENT, OTHER_PATIENT)),
+    Case(
+        "POST",
+        "/waitlist/offers/{offer_id}/accept",
+        cells(patient=200, other_patient=404, doctor=403, other_doctor=403, admin=403),
+        setup=_waitlist_offer,
+    ),
+    Case(
+        "POST",
+        "/waitlist/offers/{offer_id}/decline",
+        cells(patient=200, other_patient=404, doctor=403, other_doctor=403, admin=403),
+        setup=_waitlist_offer,
+    ),
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),

@@ -33,6 +33,7 @@ from hduce.application.messaging.reminders import SendDueReminders
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.ports import DeviceInbox, EventHandler
 from hduce.application.tracing import tracing
+from hduce.application.waitlist.offers import ExpireWaitlistOffers
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.metrics import (
     PrometheusConsumerMetrics,
@@ -259,6 +260,9 @@ def background_services(
             **asdict(report),
         )
 
+    async def expire_waitlist_offers() -> None:
+        await (await container.get(ExpireWaitlistOffers))()
+
     async def send_reminders() -> None:
         await (await container.get(SendDueReminders))()
 
@@ -271,6 +275,8 @@ def background_services(
         periodic_service("notification-delivery", 5.0, deliver_notifications),
         periodic_service("overdue-appointments", 60.0, expire_overdue),
         periodic_service("reminders", 60.0, send_reminders),
+        # Offers are held for minutes: a quarter minute late at most.
+        periodic_service("waitlist-offers", 15.0, expire_waitlist_offers),
         periodic_service("purge-expired-records", 3600.0, purge_expired),
         metrics,
     ]

@@ -39,6 +39,7 @@ from hduce.bootstrap.providers.shared_state import (
     RedisSharedStateProvider,
 )
 from hduce.bootstrap.providers.two_factor import TwoFactorProvider
+from hduce.bootstrap.providers.waitlist import WaitlistProvider
 from hduce.bootstrap.settings import Settings
 
 
@@ -80,6 +81,7 @@ def providers(
         AppointmentsProvider(),
         CalendarFeedsProvider(),
         NotificationsProvider(),
+        WaitlistProvider(),
         AdminProvider(),
         DevicesProvider(),
         MessagingProvider(),

@@ -136,6 +136,29 @@ class ReminderDue(AppointmentPayload):
     status: AppointmentStatus
 
 
+# ------------------------------------------------------------------ waitlist
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistOfferMade(EventPayload):
+    """A freed slot was offered to a waiting patient, held until ``expires_at``."""
+
+    TYPE: ClassVar[str] = "waitlist.offer_made"
+
+    offer_id: UUID
+    entry_id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    expires_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "starts_at")
+        _require_aware(self.ends_at, "ends_at")
+        _require_aware(self.expires_at, "expires_at")
+
+
 # ------------------------------------------------------------------ identity
 
 
@@ -203,6 +226,7 @@ CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
             UserRegistered,
             NewDeviceSignedIn,
             PasswordChanged,
+            WaitlistOfferMade,
         )
     }
 )
@@ -223,6 +247,7 @@ REMINDER_DUE: Final = ReminderDue.TYPE
 USER_REGISTERED: Final = UserRegistered.TYPE
 NEW_DEVICE_SIGNED_IN: Final = NewDeviceSignedIn.TYPE
 PASSWORD_CHANGED: Final = PasswordChanged.TYPE
+WAITLIST_OFFER_MADE: Final = WaitlistOfferMade.TYPE
 
 
 # ------------------------------------------------------------------ the envelope

@@ -26,6 +26,7 @@ from hduce.domain.events import (
     DomainEvent,
     NewDeviceSignedIn,
     PasswordChanged,
+    WaitlistOfferMade,
 )
 
 
@@ -78,6 +79,7 @@ class Template(StrEnum):
     REMINDER = "reminder"
     NEW_DEVICE_SIGN_IN = "new_device_sign_in"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
+    WAITLIST_OFFER = "waitlist_offer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,25 +129,37 @@ _ACCOUNT_POLICY: dict[str, tuple[Template, tuple[Channel, ...]]] = {
     events.PASSWORD_CHANGED: (Template.PASSWORD_CHANGED, (Channel.EMAIL,)),
 }
 
+# Personal news of one person (a waitlist offer to its patient): event type -> template.
+# Unlike security notices these honour the person's opt-outs (``Recipient.channels``).
+_PERSONAL_POLICY: dict[str, Template] = {events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER}
+
 #: Every event type the policy tells someone about (consumers must route these here).
-NOTIFYING_EVENT_TYPES: frozenset[str] = frozenset(_POLICY) | frozenset(_ACCOUNT_POLICY)
-#: The account events among them: their one recipient is ``account_owner(event)``.
-ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(_ACCOUNT_POLICY)
+NOTIFYING_EVENT_TYPES: frozenset[str] = (
+    frozenset(_POLICY) | frozenset(_ACCOUNT_POLICY) | frozenset(_PERSONAL_POLICY)
+)
+#: The events with one recipient, ``account_owner(event)``: security notices and
+#: personal news.
+ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(_ACCOUNT_POLICY) | frozenset(_PERSONAL_POLICY)
 
 
 def account_owner(event: DomainEvent) -> UUID | None:
-    """Whose account a security notice is about (None for other events)."""
+    """Whose account a security notice or personal news is about (None for others)."""
     payload = event.payload
     if isinstance(payload, NewDeviceSignedIn | PasswordChanged):
         return payload.user_id
+    if isinstance(payload, WaitlistOfferMade):
+        return payload.patient_id
     return None
 
 
 def plan_account_notifications(event: DomainEvent, owner: Recipient) -> list[NotificationIntent]:
     """The notices an account event causes: its owner, on the channels of the policy
     (email only when the account has an address)."""
-    rule = _ACCOUNT_POLICY.get(event.type)
-    if rule is None or account_owner(event) != owner.user_id:
+    if account_owner(event) != owner.user_id:
+        return []
+    personal = _PERSONAL_POLICY.get(event.type)
+    rule = (personal, tuple(owner.channels())) if personal else _ACCOUNT_POLICY.get(event.type)
+    if rule is None:
         return []
     template, channels = rule
     params = _account_params(event)
@@ -167,6 +181,8 @@ def _account_params(event: DomainEvent) -> dict[str, Any]:
         }
     if isinstance(payload, PasswordChanged):
         return {"at": payload.changed_at, "sessions_ended": payload.sessions_ended}
+    if isinstance(payload, WaitlistOfferMade):
+        return {"at": payload.starts_at, "until": payload.expires_at, "offer_id": payload.offer_id}
     return {}
 
 
@@ -195,6 +211,14 @@ def render_account_notice(intent: NotificationIntent) -> RenderedMessage:
             "Your password was changed",
             f"The password of your account was changed on {when}.{others} If you did not "
             "change it, contact the clinic at once.",
+        )
+    if intent.template is Template.WAITLIST_OFFER:
+        until = _local_time(params.get("until"), intent.recipient.timezone)
+        return RenderedMessage(
+            "A slot from your waitlist is free",
+            f"An appointment on {when} is free and held for you until {until}. "
+            f"Accept or decline offer {params['offer_id']} in the app "
+            "(POST /api/v1/waitlist/offers/{id}/accept or /decline).",
         )
     raise ValueError(f"{intent.template} is not an account notice")
 

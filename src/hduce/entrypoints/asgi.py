@@ -27,6 +27,7 @@ from hduce.entrypoints.http import (
     clinic,
     notifications,
     service_tokens,
+    waitlist,
 )
 from hduce.entrypoints.http.app import create_app
 
@@ -73,6 +74,7 @@ def api_route_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         *admin.route_handlers(),
         *clinic.route_handlers(),
         *appointments.route_handlers(),
+        *waitlist.route_handlers(),
         *notifications.route_handlers(),
         *service_tokens.route_handlers(),
     ]

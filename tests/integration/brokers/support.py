@@ -173,12 +173,15 @@ class Worker:
                 continue
         return lines
 
-    def handled(self) -> list[str]:
-        """The event ids this worker's consumers handled, in order."""
+    def handled(self, consumer: str | None = None) -> list[str]:
+        """The event ids this worker's consumers (or only ``consumer``) handled, in order
+        (an event several consumers react to is listed once per consumer)."""
         return [
             line["event_id"]
             for line in self.lines()
-            if line.get("event") == "event handled" and "event_id" in line
+            if line.get("event") == "event handled"
+            and "event_id" in line
+            and consumer in (None, line.get("consumer"))
         ]
 
     def started(self) -> bool:

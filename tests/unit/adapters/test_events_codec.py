@@ -113,6 +113,15 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
     events.PasswordChanged: events.PasswordChanged(
         user_id=uid(1), changed_at=datetime(2030, 1, 7, 8, 0, tzinfo=UTC), sessions_ended=2
     ),
+    events.WaitlistOfferMade: events.WaitlistOfferMade(
+        offer_id=uid(3),
+        entry_id=uid(4),
+        patient_id=uid(1),
+        doctor_id=uid(2),
+        starts_at=START,
+        ends_at=END,
+        expires_at=datetime(2030, 1, 7, 8, 15, tzinfo=UTC),
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hduce.application.messaging.handlers import EVENT_HANDLERS, Route, event_routes
 from hduce.application.notifications.handler import HandleEventNotifications
+from hduce.application.waitlist.offers import OfferFreedSlot
 from hduce.domain import events
 from hduce.domain.notifications import NOTIFYING_EVENT_TYPES
 
@@ -36,12 +37,26 @@ def test_every_event_the_policy_notifies_about_reaches_the_notification_handler(
         events.REMINDER_DUE,
         events.NEW_DEVICE_SIGNED_IN,
         events.PASSWORD_CHANGED,
+        events.WAITLIST_OFFER_MADE,
     } == NOTIFYING_EVENT_TYPES
 
 
 def test_routes_are_the_table_turned_around_one_per_handler() -> None:
     routes = event_routes()
-    assert routes == [Route(HandleEventNotifications, NOTIFYING_EVENT_TYPES)]
+    assert routes == [
+        Route(HandleEventNotifications, NOTIFYING_EVENT_TYPES),
+        # A freed slot is offered to the waitlist.
+        Route(
+            OfferFreedSlot,
+            frozenset(
+                {
+                    events.APPOINTMENT_CANCELLED,
+                    events.APPOINTMENT_REJECTED,
+                    events.APPOINTMENT_NO_SHOW,
+                }
+            ),
+        ),
+    ]
     for route in routes:
         for event_type in route.event_types:
             assert route.handler in EVENT_HANDLERS[events.CATALOGUE[event_type]]

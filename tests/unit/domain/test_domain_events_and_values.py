@@ -118,6 +118,7 @@ def test_the_catalogue_has_one_slotted_frozen_class_per_event_type() -> None:
             "user.registered",
             "user.new_device_signed_in",
             "user.password_changed",
+            "waitlist.offer_made",
         }
     )
     classes = list(events.CATALOGUE.values())

@@ -28,6 +28,7 @@ from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
 from hduce.domain.series import RecurringSeries, SeriesMember
 from hduce.domain.visit_types import VisitType
+from hduce.domain.waitlist import WaitlistEntry, WaitlistOffer
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -71,6 +72,8 @@ class InMemoryStore:
         self.series: dict[UUID, RecurringSeries] = {}
         #: By appointment id.
         self.series_members: dict[UUID, SeriesMember] = {}
+        self.waitlist_entries: dict[UUID, WaitlistEntry] = {}
+        self.waitlist_offers: dict[UUID, WaitlistOffer] = {}
         #: Outbox rows in commit order; published ones form a prefix.
         self.outbox: list[OutboxRow] = []
         #: How many published outbox rows to keep (for inspection) before dropping the oldest.
@@ -219,6 +222,8 @@ class StoreTables:
         self.devices = TableView(store.devices)
         self.series = TableView(store.series)
         self.series_members = TableView(store.series_members)
+        self.waitlist_entries = TableView(store.waitlist_entries)
+        self.waitlist_offers = TableView(store.waitlist_offers)
 
     def all(self) -> tuple[TableView[Any, Any], ...]:
         return (
@@ -238,6 +243,8 @@ class StoreTables:
             self.devices,
             self.series,
             self.series_members,
+            self.waitlist_entries,
+            self.waitlist_offers,
         )
 
     def apply(self) -> None:

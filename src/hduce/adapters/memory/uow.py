@@ -29,6 +29,7 @@ from hduce.adapters.memory.repositories import (
     InMemorySpecialtyRepository,
     InMemoryUserRepository,
     InMemoryVisitTypeRepository,
+    InMemoryWaitlistRepository,
 )
 from hduce.adapters.memory.store import InMemoryStore, StoreTables
 from hduce.application import context
@@ -90,6 +91,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.idempotency = InMemoryIdempotencyStore(tables)
         self.processed_events = InMemoryProcessedEvents(tables, clock.now)
         self.devices = InMemoryDeviceRepository(tables)
+        self.waitlist = InMemoryWaitlistRepository(tables)
         # Every one of them re-checks its writes on commit and forgets them on reset.
         self._repositories: tuple[_Journal, ...] = tuple(
             getattr(self, name) for name in REPOSITORY_NAMES

@@ -494,6 +494,71 @@ class ProcessedEventRow(Base):
     processed_at: Mapped[datetime]
 
 
+# --------------------------------------------------------------------------- waitlist
+
+#: Offers that hold their slot (``hduce.domain.waitlist.LIVE_OFFER_STATUSES``).
+LIVE_OFFER_SQL: Final = "status IN ('accepting', 'offered')"
+
+
+class WaitlistEntryRow(Base):
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        # Who waits for a doctor, in line order (the freed-slot handler's query).
+        Index(
+            "ix_waitlist_entries_waiting",
+            "doctor_id",
+            "created_at",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+        Index("ix_waitlist_entries_patient_id", "patient_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    patient_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    doctor_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    visit_type: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class WaitlistOfferRow(Base):
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (
+        # One live offer per freed slot, however many workers try at once.
+        Index(
+            "uq_waitlist_offers_live_slot",
+            "doctor_id",
+            "starts_at",
+            unique=True,
+            postgresql_where=text(LIVE_OFFER_SQL),
+            sqlite_where=text(LIVE_OFFER_SQL),
+        ),
+        # The expiry sweep: open offers by hold time.
+        Index(
+            "ix_waitlist_offers_open_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'offered'"),
+            sqlite_where=text("status = 'offered'"),
+        ),
+        Index("ix_waitlist_offers_patient_id", "patient_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    entry_id: Mapped[UUID] = mapped_column(ForeignKey("waitlist_entries.id", ondelete="CASCADE"))
+    patient_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    doctor_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    appointment_id: Mapped[UUID | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+
 # --------------------------------------------------------------------------- outbox
 
 

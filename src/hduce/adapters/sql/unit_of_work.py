@@ -28,6 +28,7 @@ from hduce.adapters.sql.repositories import (
     SqlSpecialtyRepository,
     SqlUserRepository,
     SqlVisitTypeRepository,
+    SqlWaitlistRepository,
 )
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
@@ -114,6 +115,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.idempotency = SqlIdempotencyStore(session)
         self.processed_events = SqlProcessedEvents(session)
         self.devices = SqlDeviceRepository(session)
+        self.waitlist = SqlWaitlistRepository(session)
 
     async def __aenter__(self) -> Self:
         if self._serialized:

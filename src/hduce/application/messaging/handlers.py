@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import ClassVar, Final, Protocol
 
 from hduce.application.notifications.handler import HandleEventNotifications
+from hduce.application.waitlist.offers import OfferFreedSlot
 from hduce.domain.events import (
     AppointmentApproved,
     AppointmentCancelled,
@@ -33,6 +34,7 @@ from hduce.domain.events import (
     PasswordChanged,
     ReminderDue,
     UserRegistered,
+    WaitlistOfferMade,
 )
 
 
@@ -46,6 +48,8 @@ class EventConsumer(Protocol):
 
 
 _NOTIFY: Final = (HandleEventNotifications,)
+#: The appointment's slot is free again: tell the parties, then offer it to the waitlist.
+_FREED: Final = (HandleEventNotifications, OfferFreedSlot)
 
 #: Payload class -> the handlers that react to it, in calling order.
 EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...]]] = (
@@ -54,17 +58,18 @@ EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...
             AppointmentRequested: _NOTIFY,
             AppointmentProposed: _NOTIFY,
             AppointmentApproved: _NOTIFY,
-            AppointmentRejected: _NOTIFY,
-            AppointmentCancelled: _NOTIFY,
+            AppointmentRejected: _FREED,
+            AppointmentCancelled: _FREED,  # a reschedule frees its old slot here
             AppointmentRescheduled: _NOTIFY,
             AppointmentCheckedIn: _NOTIFY,
             AppointmentCompleted: _NOTIFY,
-            AppointmentNoShow: _NOTIFY,
+            AppointmentNoShow: _FREED,  # (a started slot is offered to nobody)
             AppointmentEnteredInError: (),  # a voided record: nobody is told
             ReminderDue: _NOTIFY,
             UserRegistered: (),  # nothing reacts yet (a welcome message would go here)
             NewDeviceSignedIn: _NOTIFY,
             PasswordChanged: _NOTIFY,
+            WaitlistOfferMade: _NOTIFY,
         }
     )
 )

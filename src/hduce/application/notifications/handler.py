@@ -142,7 +142,12 @@ class HandleEventNotifications:
                 channel=intent.channel,
                 created_at=now,
                 dedupe_key=intent.dedupe_key,
-                metadata={"event_id": str(event.id), "template": intent.template.value},
+                metadata={
+                    "event_id": str(event.id),
+                    "template": intent.template.value,
+                    # A waitlist offer: the id to accept or decline it by.
+                    **{k: str(v) for k, v in intent.params.items() if k == "offer_id"},
+                },
             )
             if intent.channel is Channel.IN_APP:
                 notice.mark_sent(now)

@@ -91,6 +91,7 @@ from hduce.application.ports.persistence import (
     UserQuery,
     UserRepository,
     VisitTypeRepository,
+    WaitlistRepository,
 )
 from hduce.application.ports.service_tokens import (
     ServiceClient,
@@ -208,4 +209,5 @@ __all__ = [
     "UserQuery",
     "UserRepository",
     "VisitTypeRepository",
+    "WaitlistRepository",
 ]

@@ -22,6 +22,7 @@ from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
 from hduce.domain.series import RecurringSeries, SeriesMember
 from hduce.domain.visit_types import VisitType
+from hduce.domain.waitlist import WaitlistEntry, WaitlistOffer
 
 T = TypeVar("T")
 
@@ -345,6 +346,48 @@ class ProcessedEvents(Protocol):
         ...
 
 
+class WaitlistRepository(Protocol):
+    """Waitlist entries and the offers of freed slots (``hduce.domain.waitlist``)."""
+
+    async def add_entry(self, entry: WaitlistEntry) -> None: ...
+    async def get_entry(self, entry_id: UUID) -> WaitlistEntry | None: ...
+    async def save_entry(self, entry: WaitlistEntry) -> None: ...
+    async def entries_of(self, patient_id: UUID) -> Sequence[WaitlistEntry]:
+        """The patient's waiting entries, oldest first."""
+        ...
+
+    async def waiting_for(self, doctor_id: UUID, slot: TimeSlot) -> Sequence[WaitlistEntry]:
+        """Waiting entries of that doctor whose window holds ``slot``, in line order."""
+        ...
+
+    async def add_offer(self, offer: WaitlistOffer) -> bool:
+        """Store a live offer; False (nothing stored) when the slot has a live offer
+        already: at most one per (doctor, slot start), whoever tries at the same time."""
+        ...
+
+    async def get_offer(
+        self, offer_id: UUID, *, for_update: bool = False
+    ) -> WaitlistOffer | None: ...
+
+    async def save_offer(self, offer: WaitlistOffer, *, expected_version: int) -> None:
+        """Raises StaleVersion when the stored offer is not at ``expected_version``."""
+        ...
+
+    async def offered_patients(self, doctor_id: UUID, starts_at: datetime) -> set[UUID]:
+        """Patients offered that slot already (any outcome): they are passed over."""
+        ...
+
+    async def live_offer(self, doctor_id: UUID, starts_at: datetime) -> WaitlistOffer | None: ...
+    async def offers_of(self, patient_id: UUID) -> Sequence[WaitlistOffer]:
+        """The patient's offers, newest first."""
+        ...
+
+    async def claim_expired(self, now: datetime, limit: int) -> Sequence[WaitlistOffer]:
+        """Open offers past their hold time, locked for this transaction; rows another
+        transaction holds are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories a unit of work hands out (``uow.users``, ...), listed here only.
 
@@ -366,6 +409,7 @@ class Repositories(Protocol):
     idempotency: IdempotencyStore
     processed_events: ProcessedEvents
     devices: DeviceRepository
+    waitlist: WaitlistRepository
 
 
 #: The attribute names of ``Repositories``, in declaration order.

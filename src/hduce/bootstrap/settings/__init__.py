@@ -34,6 +34,7 @@ from hduce.bootstrap.settings.groups import (
     StreamSettings,
     TracingSettings,
     TwoFactorSettings,
+    WaitlistSettings,
 )
 from hduce.bootstrap.settings.model import Settings
 from hduce.bootstrap.settings.parsers import Secret, redact_url
@@ -83,6 +84,7 @@ __all__ = [
     "TracingSettings",
     "TwoFactorSettings",
     "Variable",
+    "WaitlistSettings",
     "redact_url",
     "render_settings_markdown",
 ]

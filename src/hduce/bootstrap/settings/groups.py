@@ -181,6 +181,11 @@ class StreamSettings(msgspec.Struct, frozen=True):
     session_check_interval: float
 
 
+class WaitlistSettings(msgspec.Struct, frozen=True):
+    # How long an offer of a freed slot is held for its patient.
+    offer_ttl: timedelta = timedelta(minutes=15)
+
+
 class ReminderSettings(msgspec.Struct, frozen=True):
     # Longest first; empty when reminders are off.
     offsets: tuple[timedelta, ...]

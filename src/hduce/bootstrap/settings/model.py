@@ -30,6 +30,7 @@ from hduce.bootstrap.settings.groups import (
     StreamSettings,
     TracingSettings,
     TwoFactorSettings,
+    WaitlistSettings,
 )
 from hduce.bootstrap.settings.parsers import Secret, redact_url
 from hduce.bootstrap.settings.variables import SettingsError, Values
@@ -60,6 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_timezone: str
     two_factor: TwoFactorSettings = msgspec.field(default_factory=TwoFactorSettings)
     calendar_feeds: CalendarFeedSettings = msgspec.field(default_factory=CalendarFeedSettings)
+    waitlist: WaitlistSettings = msgspec.field(default_factory=WaitlistSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -113,6 +115,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             default_timezone=values[var.DEFAULT_TIMEZONE],
             two_factor=_two_factor(values, env),
             calendar_feeds=CalendarFeedSettings(rate_limit=values[var.CALENDAR_FEED_RATE_LIMIT]),
+            waitlist=WaitlistSettings(offer_ttl=values[var.WAITLIST_OFFER_TTL]),
         )
 
     @property

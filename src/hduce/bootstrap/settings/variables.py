@@ -289,6 +289,13 @@ REMINDER_OFFSETS = Variable(
     'How long before an approved visit reminders go out; comma list, or "none".',
     p.positive_durations,
 )
+WAITLIST_OFFER_TTL = Variable(
+    "HDUCE_WAITLIST_OFFER_TTL",
+    "15m",
+    "How long a freed slot offered to a waiting patient is held for them before it "
+    "passes to the next one in line (1m..7d; never past the visit's start).",
+    p.duration_between(timedelta(minutes=1), timedelta(days=7)),
+)
 DEFAULT_TIMEZONE = Variable(
     "HDUCE_DEFAULT_TIMEZONE",
     "UTC",
@@ -477,6 +484,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     STREAM_MAX_PER_USER,
     STREAM_SESSION_CHECK_INTERVAL,
     REMINDER_OFFSETS,
+    WAITLIST_OFFER_TTL,
     DEFAULT_TIMEZONE,
     JWT_ALGORITHM,
     JWT_PRIVATE_KEY_FILE,

@@ -12,7 +12,12 @@ NOTIFY = next(route for route in event_routes() if route.handler.consumer == "no
 
 
 def test_every_event_type_belongs_to_an_aggregate_kind() -> None:
-    assert {aggregate_kind(t) for t in EVENT_TYPES} == {"appointment", "reminder", "user"}
+    assert {aggregate_kind(t) for t in EVENT_TYPES} == {
+        "appointment",
+        "reminder",
+        "user",
+        "waitlist",
+    }
     with pytest.raises(ValueError):
         aggregate_kind("nodot")
 
@@ -36,11 +41,21 @@ def test_kafka_one_topic_per_aggregate_kind_and_one_group_per_handler() -> None:
 
     [subscription] = topology.subscriptions("kafka", "notifications", NOTIFY.event_types)
 
-    assert topology.topics() == ("hduce.appointment", "hduce.reminder", "hduce.user")
+    assert topology.topics() == (
+        "hduce.appointment",
+        "hduce.reminder",
+        "hduce.user",
+        "hduce.waitlist",
+    )
     assert topology.topic("appointment.cancelled") == "hduce.appointment"
     assert topology.topic("reminder.due") == "hduce.reminder"
     # One consumer reads every topic of the handler: a worker joins the group once.
-    assert subscription.sources == ("hduce.appointment", "hduce.reminder", "hduce.user")
+    assert subscription.sources == (
+        "hduce.appointment",
+        "hduce.reminder",
+        "hduce.user",
+        "hduce.waitlist",
+    )
     assert subscription.group == "hduce.notifications"
     assert subscription.dead_letters == "hduce.notifications.dead-letters"
 
@@ -52,6 +67,7 @@ def test_redis_streams_per_aggregate_kind_with_one_group_per_handler() -> None:
         ("hduce.appointment",),
         ("hduce.reminder",),
         ("hduce.user",),
+        ("hduce.waitlist",),
     ]
     assert {s.group for s in subscriptions} == {"hduce.notifications"}
 
@@ -68,6 +84,7 @@ def test_nats_one_stream_and_a_durable_consumer_per_handler_and_kind() -> None:
         (("hduce.events.appointment.>",), "hduce-notifications-appointment"),
         (("hduce.events.reminder.>",), "hduce-notifications-reminder"),
         (("hduce.events.user.>",), "hduce-notifications-user"),
+        (("hduce.events.waitlist.>",), "hduce-notifications-waitlist"),
     ]
     assert topology.dead_letter_jetstream == "HDUCE_DEAD_LETTERS"
     assert subscriptions[0].dead_letters == "hduce.dead-letters.notifications"

@@ -20,6 +20,7 @@ from hduce.adapters.memory.repositories.series import InMemorySeriesRepository
 from hduce.adapters.memory.repositories.specialties import InMemorySpecialtyRepository
 from hduce.adapters.memory.repositories.users import InMemoryUserRepository
 from hduce.adapters.memory.repositories.visit_types import InMemoryVisitTypeRepository
+from hduce.adapters.memory.repositories.waitlist import InMemoryWaitlistRepository
 
 __all__ = [
     "InMemoryAppointmentRepository",
@@ -35,4 +36,5 @@ __all__ = [
     "InMemorySpecialtyRepository",
     "InMemoryUserRepository",
     "InMemoryVisitTypeRepository",
+    "InMemoryWaitlistRepository",
 ]

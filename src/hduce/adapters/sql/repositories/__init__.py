@@ -13,6 +13,7 @@ from hduce.adapters.sql.repositories.series import SqlSeriesRepository
 from hduce.adapters.sql.repositories.specialties import SqlSpecialtyRepository
 from hduce.adapters.sql.repositories.users import SqlUserRepository
 from hduce.adapters.sql.repositories.visit_types import SqlVisitTypeRepository
+from hduce.adapters.sql.repositories.waitlist import SqlWaitlistRepository
 
 __all__ = [
     "SqlAppointmentRepository",
@@ -28,4 +29,5 @@ __all__ = [
     "SqlSpecialtyRepository",
     "SqlUserRepository",
     "SqlVisitTypeRepository",
+    "SqlWaitlistRepository",
 ]

@@ -1,0 +1,1 @@
+"""The waitlist: joining and leaving it, and the offers of freed slots."""

@@ -1,0 +1,265 @@
+"""Offers of freed slots: made by the freed-slot handler, accepted, declined, expired.
+
+The one-live-offer-per-slot rule is the storage's (``WaitlistRepository.add_offer``):
+whatever number of workers handle events freeing the same slot at once, one offer is
+stored and the others store nothing. Accepting books through ``BookAppointment``, so
+every booking rule and the no-double-booking guarantee apply; a conflict that appeared
+since the offer answers 409 and passes the slot on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
+from uuid import UUID
+
+from hduce.application.appointments.booking import BookAppointment
+from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from hduce.application.use_case import UseCase
+from hduce.application.waitlist.entries import ensure_patient
+from hduce.domain.appointments import Appointment
+from hduce.domain.errors import DomainError, NotFound, StaleVersion
+from hduce.domain.events import (
+    AppointmentCancelled,
+    AppointmentNoShow,
+    AppointmentRejected,
+    AppointmentTransition,
+    DomainEvent,
+    WaitlistOfferMade,
+)
+from hduce.domain.identity import Actor
+from hduce.domain.ids import uuid7
+from hduce.domain.scheduling import TimeSlot
+from hduce.domain.waitlist import EntryStatus, WaitlistOffer, next_in_line
+
+CONSUMER_NAME = "waitlist"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistPolicy:
+    """How long an offer is held for its patient (``HDUCE_WAITLIST_OFFER_TTL``)."""
+
+    offer_ttl: timedelta = timedelta(minutes=15)
+
+
+#: The events whose appointment's slot is free afterwards (a reschedule frees the old
+#: slot through its cancellation half, an ``AppointmentCancelled`` with ``rescheduled_to``).
+FREEING_EVENTS: tuple[type[AppointmentTransition], ...] = (
+    AppointmentCancelled,
+    AppointmentRejected,
+    AppointmentNoShow,
+)
+
+
+async def offer_next(
+    uow: UnitOfWork,
+    *,
+    doctor_id: UUID,
+    slot: TimeSlot,
+    now: datetime,
+    hold: timedelta,
+    passed_over: frozenset[UUID] = frozenset(),
+) -> WaitlistOffer | None:
+    """Offer ``slot`` to the next one in line, in ``uow`` (not committed): nobody when the
+    slot is taken again or has a live offer, or nobody waits for it."""
+    if await uow.waitlist.live_offer(doctor_id, slot.start) is not None:
+        return None
+    # Taken again meanwhile (a direct booking, a rescheduled visit): nothing to offer.
+    if await uow.appointments.busy_slots(doctor_id, slot):
+        return None
+    offered = await uow.waitlist.offered_patients(doctor_id, slot.start)
+    entry = next_in_line(
+        await uow.waitlist.waiting_for(doctor_id, slot),
+        doctor_id=doctor_id,
+        slot=slot,
+        now=now,
+        passed_over=offered | passed_over,
+    )
+    if entry is None:
+        return None
+    offer = WaitlistOffer.make(offer_id=uuid7(), entry=entry, slot=slot, now=now, hold=hold)
+    if not await uow.waitlist.add_offer(offer):
+        return None  # another worker offered this slot first
+    uow.emit(
+        DomainEvent(
+            occurred_at=now,
+            aggregate_id=offer.id,
+            aggregate_version=offer.version,
+            payload=WaitlistOfferMade(
+                offer_id=offer.id,
+                entry_id=offer.entry_id,
+                patient_id=offer.patient_id,
+                doctor_id=offer.doctor_id,
+                starts_at=slot.start,
+                ends_at=slot.end,
+                expires_at=offer.expires_at,
+            ),
+        )
+    )
+    return offer
+
+
+class OfferFreedSlot:
+    """The event handler: an appointment's slot was freed, offer it to the waitlist.
+    Once per event id (the consumer's inbox), in one transaction with the offer."""
+
+    consumer: ClassVar[str] = CONSUMER_NAME
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: WaitlistPolicy):
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._policy = policy
+
+    async def __call__(self, event: DomainEvent) -> WaitlistOffer | None:
+        payload = event.payload
+        if not isinstance(payload, FREEING_EVENTS):
+            return None
+        async with self._uow_factory() as uow:
+            if not await uow.processed_events.first_time(CONSUMER_NAME, event.id):
+                return None
+            offer = await offer_next(
+                uow,
+                doctor_id=payload.doctor_id,
+                slot=TimeSlot(payload.starts_at, payload.ends_at),
+                now=self._clock.now(),
+                hold=self._policy.offer_ttl,
+                # Whoever gave the slot up is not offered it back.
+                passed_over=frozenset({payload.patient_id}),
+            )
+            await uow.commit()
+        return offer
+
+
+async def _own_offer(uow: UnitOfWork, actor: Actor, offer_id: UUID) -> WaitlistOffer:
+    patient_id = ensure_patient(actor)
+    offer = await uow.waitlist.get_offer(offer_id, for_update=True)
+    if offer is None or offer.patient_id != patient_id:
+        raise NotFound("waitlist offer", offer_id)  # someone else's: as unknown
+    return offer
+
+
+class AcceptOffer(UseCase):
+    """Accept an offer: it stops being open (no expiry, no second accept), then the slot
+    is booked through ``BookAppointment``. If that fails (a conflict appeared, a rule
+    refuses, the account was deactivated) the offer lapses, the next in line is offered, and the error is raised."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        policy: WaitlistPolicy,
+        book: BookAppointment,
+    ) -> None:
+        super().__init__(uow_factory, clock)
+        self._policy = policy
+        self._book = book
+
+    async def __call__(self, actor: Actor, offer_id: UUID) -> tuple[WaitlistOffer, Appointment]:
+        async with self.change(actor, serialized=True) as (uow, audit):
+            offer = await _own_offer(uow, actor, offer_id)
+            version = offer.version
+            offer.begin_accept(self._clock.now())
+            await uow.waitlist.save_offer(offer, expected_version=version)
+            await audit("waitlist.offer_accepted", "waitlist_offer", offer.id)
+        try:
+            appointment = await self._book(
+                BookAppointmentCommand(
+                    actor=actor,
+                    doctor_id=offer.doctor_id,
+                    starts_at=offer.slot.start,
+                    ends_at=offer.slot.end,
+                    reason="offered from the waitlist",
+                )
+            )
+        except DomainError:
+            # Taken meanwhile (409), or a rule refuses it now: the slot goes on.
+            await self._lapse(actor, offer)
+            raise
+        async with self.change(actor, serialized=True) as (uow, audit):
+            version = offer.version
+            offer.booked(appointment.id)
+            await uow.waitlist.save_offer(offer, expected_version=version)
+            entry = await uow.waitlist.get_entry(offer.entry_id)
+            if entry is not None and entry.status is EntryStatus.WAITING:
+                entry.status = EntryStatus.BOOKED
+                await uow.waitlist.save_entry(entry)
+            await audit(
+                "waitlist.offer_booked",
+                "waitlist_offer",
+                offer.id,
+                appointment_id=str(appointment.id),
+            )
+        return offer, appointment
+
+    async def _lapse(self, actor: Actor, offer: WaitlistOffer) -> None:
+        async with self.change(actor, serialized=True) as (uow, audit):
+            version = offer.version
+            offer.lapse()
+            await uow.waitlist.save_offer(offer, expected_version=version)
+            await audit("waitlist.offer_lapsed", "waitlist_offer", offer.id)
+            await offer_next(
+                uow,
+                doctor_id=offer.doctor_id,
+                slot=offer.slot,
+                now=self._clock.now(),
+                hold=self._policy.offer_ttl,
+            )
+
+
+class DeclineOffer(UseCase):
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: WaitlistPolicy):
+        super().__init__(uow_factory, clock)
+        self._policy = policy
+
+    async def __call__(self, actor: Actor, offer_id: UUID) -> WaitlistOffer:
+        async with self.change(actor, serialized=True) as (uow, audit):
+            offer = await _own_offer(uow, actor, offer_id)
+            version = offer.version
+            now = self._clock.now()
+            offer.decline(now)
+            await uow.waitlist.save_offer(offer, expected_version=version)
+            await audit("waitlist.offer_declined", "waitlist_offer", offer.id)
+            await offer_next(
+                uow,
+                doctor_id=offer.doctor_id,
+                slot=offer.slot,
+                now=now,
+                hold=self._policy.offer_ttl,
+            )
+        return offer
+
+
+class ExpireWaitlistOffers(UseCase):
+    """The sweep: open offers past their hold time expire and pass to the next in line.
+    Any number of sweeps may run at once: each claims its batch with SKIP LOCKED
+    (PostgreSQL) or under the write lock (SQLite), and the version check settles the rest."""
+
+    #: Offers expired per run (and per transaction).
+    batch: ClassVar[int] = 100
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, policy: WaitlistPolicy):
+        super().__init__(uow_factory, clock)
+        self._policy = policy
+
+    async def __call__(self) -> int:
+        now = self._clock.now()
+        try:
+            async with self.change(Actor.system(), serialized=True) as (uow, audit):
+                due = await uow.waitlist.claim_expired(now, self.batch)
+                for offer in due:
+                    version = offer.version
+                    offer.expire(now)
+                    await uow.waitlist.save_offer(offer, expected_version=version)
+                    await audit("waitlist.offer_expired", "waitlist_offer", offer.id, at=now)
+                    await offer_next(
+                        uow,
+                        doctor_id=offer.doctor_id,
+                        slot=offer.slot,
+                        now=now,
+                        hold=self._policy.offer_ttl,
+                    )
+        except StaleVersion:
+            return 0  # a patient answered meanwhile (no row lock on SQLite/memory): retry later
+        return len(due)
