@@ -657,6 +657,10 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),
+    Case("GET", "/admin/reports/appointments.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/doctors.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/specialties.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/months.csv", only(ADMIN)),
     # ---------------------------------------------------------------- service clients
     Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),
     Case("GET", "/admin/service-clients", only(ADMIN)),

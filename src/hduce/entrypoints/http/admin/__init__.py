@@ -1,5 +1,5 @@
 """The admin's console over HTTP: ``/admin/users`` (accounts and their (de)activation),
-``/admin/audit`` and ``/admin/stats``.
+``/admin/audit``, ``/admin/stats`` and the CSV reports ``/admin/reports/*.csv``.
 
 Wiring (composition root)::
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.admin.audit import AdminAuditController
+from hduce.entrypoints.http.admin.reports import AdminReportsController
 from hduce.entrypoints.http.admin.sessions import AdminSessionsController
 from hduce.entrypoints.http.admin.stats import AdminStatsController
 from hduce.entrypoints.http.admin.users import AdminUsersController
@@ -26,4 +27,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         AdminSessionsController,
         AdminAuditController,
         AdminStatsController,
+        AdminReportsController,
     ]
