@@ -646,6 +646,7 @@ CASES: list[Case] = [
     ),
     Case("GET", "/notifications/unread-count", everyone(200)),
     Case("POST", "/notifications/{notification_id}/read", only(PATIENT, denied=404)),
+    Case("POST", "/notifications/{notification_id}/unread", only(PATIENT, denied=404)),
     Case("POST", "/notifications/read-all", everyone(200)),
     Case(
         "DELETE",

@@ -359,6 +359,10 @@ class Notification:
         if self.read_at is None:
             self.read_at = now
 
+    def mark_unread(self) -> None:
+        """Back to unread (to deal with later); marking it read again records a new time."""
+        self.read_at = None
+
     def is_claimable(self, now: datetime) -> bool:
         """An email or SMS still to send that no live claim holds."""
         return (

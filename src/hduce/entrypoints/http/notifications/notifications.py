@@ -189,6 +189,25 @@ class NotificationsController(Controller):
         return NotificationView.of(await inbox.mark_read(actor, notification_id))
 
     @post(
+        "/{notification_id:uuid}/unread",
+        status_code=200,
+        summary="Mark one notification unread",
+        description=(
+            "Back to unread, to deal with later: it counts in `unread-count` and is listed "
+            "by `unread=true` again. Idempotent. Marking it read afterwards records the new "
+            "read time."
+        ),
+        responses={**MALFORMED_REQUEST, **_401, **_404},
+    )
+    async def mark_unread(
+        self,
+        notification_id: FromPath[UUID],
+        actor: NamedDependency[Actor],
+        inbox: FromDishka[NotificationInbox],
+    ) -> NotificationView:
+        return NotificationView.of(await inbox.mark_unread(actor, notification_id))
+
+    @post(
         "/read-all",
         status_code=200,
         summary="Mark all my notifications read",
