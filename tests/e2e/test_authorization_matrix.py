@@ -483,6 +483,13 @@ CASES: list[Case] = [
     # ``patient`` booked with ``doctor``, so ``doctor`` may read the record. ``doctor``
     # only proposed an appointment to ``other_patient`` (WORLD_SETUP): a doctor's booking
     # alone opens no record, so that one stays closed to them.
+    # Staff's search: a doctor finds only the patients in their care.
+    Case(
+        "GET",
+        "/patients",
+        only(DOCTOR, OTHER_DOCTOR, ADMIN),
+        check=_listed("patient_id", (DOCTOR, ADMIN)),
+    ),
     Case("GET", "/patients/{patient_id}", parties()),
     Case(
         "GET",

@@ -19,6 +19,7 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.care import cared_for_by
 from hduce.application.ports import Page, UserQuery
 from hduce.domain.errors import AlreadyExists, InvalidInput, NotFound
 from hduce.domain.identity import Role, User, normalise_email
@@ -160,6 +161,8 @@ class SqlUserRepository:
                     UserRow.full_name.ilike(pattern, escape="\\"),
                 )
             )
+        if query.in_care_of is not None:
+            statement = statement.where(cared_for_by(query.in_care_of, UserRow.id).exists())
         rows, total, limit, offset = await paged(
             self._session, statement, query.page, (UserRow.created_at, UserRow.email)
         )
