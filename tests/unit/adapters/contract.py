@@ -930,6 +930,19 @@ class AppointmentRepositoryContract:
         assert answers == [False, True, False, True, True, False, False]
         assert not nothing_booked and not other_doctor
 
+        # The same rule filters a list of accounts (staff's patient search).
+        async with uow_factory() as uow:
+            in_care = await uow.users.list(UserQuery(in_care_of=clinic.doctor.user_id))
+            searched = await uow.users.list(
+                UserQuery(in_care_of=clinic.doctor.user_id, search=patients[4].full_name)
+            )
+            of_other = await uow.users.list(UserQuery(in_care_of=clinic.other_doctor.user_id))
+        cared_for = [a.patient_id for a, cared in zip(cases, answers, strict=True) if cared]
+        assert sorted(u.id for u in in_care.items) == sorted(cared_for)
+        assert in_care.total == 3
+        assert [u.id for u in searched.items] == [patients[4].id]
+        assert of_other.total == 0
+
 
 # ======================================================================== notifications
 
