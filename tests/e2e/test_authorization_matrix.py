@@ -655,6 +655,13 @@ CASES: list[Case] = [
     Case("POST", "/notifications/{notification_id}/read", only(PATIENT, denied=404)),
     Case("POST", "/notifications/{notification_id}/unread", only(PATIENT, denied=404)),
     Case("POST", "/notifications/read-all", everyone(200)),
+    Case("GET", "/notifications/preferences", everyone(200)),
+    Case(
+        "PATCH",
+        "/notifications/preferences",
+        everyone(200),
+        body={"kinds": {"appointment.approved": {"email": False}}},
+    ),
     Case(
         "DELETE",
         "/notifications/{fresh_notification_id}",

@@ -135,6 +135,8 @@ class UserRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     tokens_valid_after: Mapped[datetime | None]
+    #: Sorted ``"channel:kind"`` strings; NULL when none (migration 0018).
+    notification_opt_outs: Mapped[list[str] | None] = mapped_column(JsonDocument)
 
 
 class PatientProfileRow(Base):

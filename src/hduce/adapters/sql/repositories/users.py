@@ -41,6 +41,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "version": user.version,
         "created_at": user.created_at,
         "tokens_valid_after": user.tokens_valid_after,
+        "notification_opt_outs": sorted(user.notification_opt_outs) or None,
     }
 
 
@@ -61,6 +62,7 @@ def to_user(row: Any) -> User:
         sms_opt_out=row.sms_opt_out,
         version=row.version,
         tokens_valid_after=row.tokens_valid_after,
+        notification_opt_outs=frozenset(row.notification_opt_outs or ()),
     )
 
 
