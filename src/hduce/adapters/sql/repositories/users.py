@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,8 +41,12 @@ def _user_values(user: User) -> dict[str, Any]:
         "version": user.version,
         "created_at": user.created_at,
         "tokens_valid_after": user.tokens_valid_after,
-        "notification_opt_outs": sorted(user.notification_opt_outs) or None,
     }
+
+
+def _opt_outs(user: User) -> Any:
+    """The ``notification_opt_outs`` column: SQL NULL (not JSON ``null``) when none."""
+    return sorted(user.notification_opt_outs) or null()
 
 
 def to_user(row: Any) -> User:
@@ -99,7 +103,12 @@ class SqlUserRepository:
             # A savepoint keeps the surrounding transaction usable after a refusal
             # (PostgreSQL aborts the whole transaction on an error otherwise).
             async with self._session.begin_nested():
-                await self._session.execute(table(UserRow).insert().values(_user_values(user)))
+                values = _user_values(user)
+                # Left out when empty (the column's NULL): an insert then names only the
+                # columns every schema since 0001 has.
+                if user.notification_opt_outs:
+                    values["notification_opt_outs"] = _opt_outs(user)
+                await self._session.execute(table(UserRow).insert().values(values))
         except IntegrityError as error:
             raise await self._duplicate(user) from error
         self._loaded.keep(user)
@@ -138,6 +147,7 @@ class SqlUserRepository:
     async def save(self, user: User) -> None:
         values = _user_values(user)
         del values["id"], values["created_at"]
+        values["notification_opt_outs"] = _opt_outs(user)
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(
