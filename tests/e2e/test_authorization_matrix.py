@@ -643,6 +643,13 @@ CASES: list[Case] = [
     # ``patient`` booked with ``doctor``, so ``doctor`` may read the record. ``doctor``
     # only proposed an appointment to ``other_patient`` (WORLD_SETUP): a doctor's booking
     # alone opens no record, so that one stays closed to them.
+    # Staff's search: a doctor finds only the patients in their care.
+    Case(
+        "GET",
+        "/patients",
+        only(DOCTOR, OTHER_DOCTOR, ADMIN),
+        check=_listed("patient_id", (DOCTOR, ADMIN)),
+    ),
     Case("GET", "/patients/{patient_id}", parties()),
     Case(
         "GET",
@@ -852,7 +859,15 @@ CASES: list[Case] = [
     ),
     Case("GET", "/notifications/unread-count", everyone(200)),
     Case("POST", "/notifications/{notification_id}/read", only(PATIENT, denied=404)),
+    Case("POST", "/notifications/{notification_id}/unread", only(PATIENT, denied=404)),
     Case("POST", "/notifications/read-all", everyone(200)),
+    Case("GET", "/notifications/preferences", everyone(200)),
+    Case(
+        "PATCH",
+        "/notifications/preferences",
+        everyone(200),
+        body={"kinds": {"appointment.approved": {"email": False}}},
+    ),
     Case(
         "DELETE",
         "/notifications/{fresh_notification_id}",
@@ -886,6 +901,10 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- admin: read side
     Case("GET", "/admin/audit", only(ADMIN)),
     Case("GET", "/admin/stats", only(ADMIN)),
+    Case("GET", "/admin/reports/appointments.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/doctors.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/specialties.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/months.csv", only(ADMIN)),
     # ---------------------------------------------------------------- service clients
     Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),
     Case("GET", "/admin/service-clients", only(ADMIN)),

@@ -100,6 +100,9 @@ class User:
     email_opt_out: bool = False
     sms_opt_out: bool = False
     version: int = 1
+    #: Notifications turned off per channel and kind ("email:appointment.approved"),
+    #: checked by ``hduce.domain.notifications.checked_opt_outs``.
+    notification_opt_outs: frozenset[str] = frozenset()
     #: Access tokens issued before this instant are refused (``revoke_tokens``).
     tokens_valid_after: datetime | None = None
     #: When the owner proved the address is theirs (an emailed link, Google saying

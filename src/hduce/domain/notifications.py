@@ -6,7 +6,7 @@ Rendering the text is pure too, with times shown in the recipient's timezone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hduce.domain import events
 from hduce.domain.appointment_status import AppointmentStatus
-from hduce.domain.errors import BusinessRuleViolation
+from hduce.domain.errors import BusinessRuleViolation, InvalidInput
 from hduce.domain.events import (
     AppointmentApproved,
     AppointmentCancelled,
@@ -53,14 +53,26 @@ class Recipient:
     phone: str | None = None
     email_opt_out: bool = False
     sms_opt_out: bool = False
+    #: The (channel, event kind) pairs turned off, as ``opt_out_key`` spells them.
+    opt_outs: frozenset[str] = frozenset()
 
-    def channels(self) -> list[Channel]:
+    def channels(self, kind: str | None = None) -> list[Channel]:
+        """Where news of ``kind`` (an event type) reaches this person: in-app, and email
+        and SMS when they have an address and a number and did not opt out of the
+        channel; minus the channels they turned off for ``kind``."""
         chosen = [Channel.IN_APP]
         if self.email and not self.email_opt_out:
             chosen.append(Channel.EMAIL)
         if self.phone and not self.sms_opt_out:
             chosen.append(Channel.SMS)
-        return chosen
+        if kind is None:
+            return chosen
+        return [channel for channel in chosen if opt_out_key(channel, kind) not in self.opt_outs]
+
+
+def opt_out_key(channel: Channel, kind: str) -> str:
+    """How one turned-off (channel, kind) pair is stored: ``"email:appointment.approved"``."""
+    return f"{channel.value}:{kind}"
 
 
 class Template(StrEnum):
@@ -132,6 +144,27 @@ _ACCOUNT_POLICY: dict[str, tuple[Template, tuple[Channel, ...]]] = {
 # Personal news of one person (a waitlist offer to its patient): event type -> template.
 # Unlike security notices these honour the person's opt-outs (``Recipient.channels``).
 _PERSONAL_POLICY: dict[str, Template] = {events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER}
+#: The kinds of news a person may turn off, channel by channel: the appointment events
+#: and personal news (a waitlist offer).
+#: The security notices of ``_ACCOUNT_POLICY`` are not among them: they always go out.
+OPTIONAL_KINDS: frozenset[str] = frozenset(_POLICY) | frozenset(_PERSONAL_POLICY)
+
+
+def checked_opt_outs(pairs: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """``opt_out_key`` of each (channel, kind) pair, refused unless the channel exists
+    and the kind is one a person may turn off."""
+    keys = set()
+    for channel, kind in pairs:
+        if kind not in OPTIONAL_KINDS:
+            raise InvalidInput(
+                f"{kind!r} is not a kind of notification that can be turned off", field="kinds"
+            )
+        try:
+            keys.add(opt_out_key(Channel(channel), kind))
+        except ValueError:
+            raise InvalidInput(f"no channel {channel!r}", field="kinds") from None
+    return frozenset(keys)
+
 
 #: Every event type the policy tells someone about (consumers must route these here).
 NOTIFYING_EVENT_TYPES: frozenset[str] = (
@@ -158,7 +191,11 @@ def plan_account_notifications(event: DomainEvent, owner: Recipient) -> list[Not
     if account_owner(event) != owner.user_id:
         return []
     personal = _PERSONAL_POLICY.get(event.type)
-    rule = (personal, tuple(owner.channels())) if personal else _ACCOUNT_POLICY.get(event.type)
+    rule = (
+        (personal, tuple(owner.channels(event.type)))
+        if personal
+        else _ACCOUNT_POLICY.get(event.type)
+    )
     if rule is None:
         return []
     template, channels = rule
@@ -255,7 +292,7 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
         params = _params(payload, side)
         intents.extend(
             NotificationIntent(event.id, event.type, recipient, channel, template, params)
-            for channel in recipient.channels()
+            for channel in recipient.channels(event.type)
         )
     return intents
 
@@ -395,6 +432,10 @@ class Notification:
     def mark_read(self, now: datetime) -> None:
         if self.read_at is None:
             self.read_at = now
+
+    def mark_unread(self) -> None:
+        """Back to unread (to deal with later); marking it read again records a new time."""
+        self.read_at = None
 
     def is_claimable(self, now: datetime) -> bool:
         """An email or SMS still to send that no live claim holds."""

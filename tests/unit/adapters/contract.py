@@ -358,6 +358,31 @@ class UserRepositoryContract:
         assert by_email == user
         assert by_subject == user
 
+    async def test_notification_opt_outs_are_kept_and_cleared(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        opt_outs = frozenset({"email:appointment.approved", "sms:reminder.due"})
+        born_with = new_user("Opt Out", notification_opt_outs=opt_outs)
+        later = new_user("Opt Later")
+        async with uow_factory() as uow:
+            await uow.users.add(born_with)
+            await uow.users.add(later)
+            await uow.commit()
+        async with uow_factory() as uow:
+            first = await uow.users.get(born_with.id)
+            plain = await uow.users.get(later.id)
+            assert first is not None and plain is not None
+            assert first.notification_opt_outs == opt_outs
+            assert plain.notification_opt_outs == frozenset()
+            await uow.users.save(dataclasses.replace(first, notification_opt_outs=frozenset()))
+            await uow.users.save(dataclasses.replace(plain, notification_opt_outs=opt_outs))
+            await uow.commit()
+        async with uow_factory() as uow:
+            cleared = await uow.users.get(born_with.id)
+            set_later = await uow.users.get(later.id)
+        assert cleared is not None and cleared.notification_opt_outs == frozenset()
+        assert set_later is not None and set_later.notification_opt_outs == opt_outs
+
     async def test_get_many_returns_those_that_exist(self, uow_factory: UnitOfWorkFactory) -> None:
         ada, bob = new_user("Ada Many"), new_user("Bob Many")
         async with uow_factory() as uow:
@@ -1028,6 +1053,19 @@ class AppointmentRepositoryContract:
         assert answers == [establishes_care(a.status, a.history) for a in cases]
         assert answers == [False, True, False, True, True, False, False]
         assert not nothing_booked and not other_doctor
+
+        # The same rule filters a list of accounts (staff's patient search).
+        async with uow_factory() as uow:
+            in_care = await uow.users.list(UserQuery(in_care_of=clinic.doctor.user_id))
+            searched = await uow.users.list(
+                UserQuery(in_care_of=clinic.doctor.user_id, search=patients[4].full_name)
+            )
+            of_other = await uow.users.list(UserQuery(in_care_of=clinic.other_doctor.user_id))
+        cared_for = [a.patient_id for a, cared in zip(cases, answers, strict=True) if cared]
+        assert sorted(u.id for u in in_care.items) == sorted(cared_for)
+        assert in_care.total == 3
+        assert [u.id for u in searched.items] == [patients[4].id]
+        assert of_other.total == 0
 
 
 # ======================================================================== notifications

@@ -136,6 +136,8 @@ class UserRow(Base):
     created_at: Mapped[datetime]
     tokens_valid_after: Mapped[datetime | None]
     email_verified_at: Mapped[datetime | None]
+    #: Sorted ``"channel:kind"`` strings; NULL when none (migration 0018).
+    notification_opt_outs: Mapped[list[str] | None] = mapped_column(JsonDocument)
 
 
 class PatientProfileRow(Base):

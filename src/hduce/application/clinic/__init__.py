@@ -15,6 +15,7 @@ from hduce.application.clinic.doctors import (
     NewDoctor,
     UpdateDoctor,
 )
+from hduce.application.clinic.patient_search import PatientSearch, SearchPatients
 from hduce.application.clinic.patients import (
     GetPatient,
     PatientChanges,
@@ -40,6 +41,8 @@ __all__ = [
     "NewDoctor",
     "PatientChanges",
     "PatientRecord",
+    "PatientSearch",
+    "SearchPatients",
     "SpecialtyChanges",
     "UpdateDoctor",
     "UpdatePatient",

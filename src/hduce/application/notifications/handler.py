@@ -45,6 +45,7 @@ def _recipient(user: User) -> Recipient:
         phone=user.phone,
         email_opt_out=user.email_opt_out,
         sms_opt_out=user.sms_opt_out,
+        opt_outs=user.notification_opt_outs,
     )
 
 

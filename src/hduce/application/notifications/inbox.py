@@ -1,4 +1,4 @@
-"""The in-app inbox of one person: list, count, mark read, delete."""
+"""The in-app inbox of one person: list, count, mark read or unread, delete."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from hduce.domain.notifications import (
 
 @dataclass(frozen=True, slots=True)
 class NotificationInbox:
-    """The in-app inbox of one person: list, count, mark read, delete."""
+    """The in-app inbox of one person: list, count, mark read or unread, delete."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
@@ -42,6 +42,14 @@ class NotificationInbox:
         async with self.uow_factory() as uow:
             notification = await self._own(uow, actor, notification_id)
             notification.mark_read(self.clock.now())
+            await uow.notifications.save(notification)
+            await uow.commit()
+        return notification
+
+    async def mark_unread(self, actor: Actor, notification_id: UUID) -> Notification:
+        async with self.uow_factory() as uow:
+            notification = await self._own(uow, actor, notification_id)
+            notification.mark_unread()
             await uow.notifications.save(notification)
             await uow.commit()
         return notification

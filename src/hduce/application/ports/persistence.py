@@ -61,6 +61,8 @@ class UserQuery:
     search: str | None = None  # matched against email and full name, case-insensitively
     is_active: bool | None = None
     page: PageRequest = field(default_factory=PageRequest)
+    #: Only patients in the care of this doctor (``hduce.domain.privacy.establishes_care``).
+    in_care_of: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,14 @@
 """The admin feature (``hduce.application.admin``): the audit trail and the clinic's
-statistics (``ClinicStatistics`` comes with the persistence provider)."""
+statistics and the CSV reports (``ClinicStatistics`` comes with the persistence provider)."""
 
 from __future__ import annotations
 
 from dishka import Provider, Scope, provide
 
 from hduce.application.admin.audit import ListAuditEntries
+from hduce.application.admin.reports import ExportAppointments, ExportStatistics
 from hduce.application.admin.statistics import GetClinicStats, StatsPolicy
+from hduce.application.ports import UnitOfWorkFactory
 from hduce.bootstrap.settings import Settings
 
 
@@ -20,3 +22,8 @@ class AdminProvider(Provider):
 
     get_clinic_stats = provide(GetClinicStats)
     list_audit_entries = provide(ListAuditEntries)
+    export_statistics = provide(ExportStatistics)
+
+    @provide
+    def export_appointments(self, uow_factory: UnitOfWorkFactory) -> ExportAppointments:
+        return ExportAppointments(uow_factory)

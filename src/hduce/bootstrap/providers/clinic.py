@@ -14,6 +14,7 @@ from hduce.application.clinic import (
     GetPatient,
     ListDoctors,
     ListSpecialties,
+    SearchPatients,
     UpdateDoctor,
     UpdatePatient,
     UpdateSpecialty,
@@ -31,4 +32,5 @@ class ClinicProvider(Provider):
     create_doctor = provide(CreateDoctor)
     update_doctor = provide(UpdateDoctor)
     get_patient = provide(GetPatient)
+    search_patients = provide(SearchPatients)
     update_patient = provide(UpdatePatient)

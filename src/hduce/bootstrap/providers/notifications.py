@@ -9,6 +9,10 @@ from dishka import Provider, Scope, provide
 from hduce.application.notifications.delivery import DeliverPendingNotifications
 from hduce.application.notifications.handler import HandleEventNotifications
 from hduce.application.notifications.inbox import NotificationInbox
+from hduce.application.notifications.preferences import (
+    GetNotificationPreferences,
+    UpdateNotificationPreferences,
+)
 from hduce.application.notifications.stream import OpenNotificationStream, StreamPolicy
 from hduce.application.ports import Clock, EmailSender, SmsSender, UnitOfWorkFactory
 from hduce.bootstrap.settings import Settings
@@ -19,6 +23,8 @@ class NotificationsProvider(Provider):
 
     handle_event_notifications = provide(HandleEventNotifications)
     notification_inbox = provide(NotificationInbox)
+    get_notification_preferences = provide(GetNotificationPreferences)
+    update_notification_preferences = provide(UpdateNotificationPreferences)
     open_notification_stream = provide(OpenNotificationStream)
 
     @provide

@@ -23,6 +23,9 @@ import msgspec
 from litestar.params import QueryParameter
 from msgspec import Meta
 
+from hduce.domain.appointment_status import AppointmentStatus
+from hduce.domain.errors import InvalidInput
+
 #: Matches text without NUL; ``Text`` and every text query parameter carry it.
 NO_NUL: Final = r"^[^\x00]*$"
 #: Stricter, for filters the use cases refuse any control character in.
@@ -150,3 +153,22 @@ def refused_moments(value: Any, written: Any = None, path: str = "") -> Iterator
         sent = written if isinstance(written, dict) else {}
         for key, item in value.items():
             yield from refused_moments(item, sent.get(key), f"{path}.{key}" if path else str(key))
+
+
+# ------------------------------------------------------------------ appointment statuses
+
+_STATUS = "|".join(status.value for status in AppointmentStatus)
+#: A ``status`` filter value: statuses separated by commas (``GET /appointments`` and
+#: the admin's appointments report read it alike).
+STATUSES_PATTERN: Final = rf"^(?:{_STATUS})(?:,(?:{_STATUS}))*$"
+
+
+def parse_statuses(raw: list[str] | None) -> frozenset[AppointmentStatus] | None:
+    if not raw:
+        return None
+    names = [name.strip() for item in raw for name in item.split(",") if name.strip()]
+    try:
+        return frozenset(AppointmentStatus(name) for name in names) or None
+    except ValueError:
+        allowed = ", ".join(status.value for status in AppointmentStatus)
+        raise InvalidInput(f"status must be among: {allowed}", field="status") from None

@@ -10,11 +10,13 @@ from hduce.adapters.memory.store import StoreTables
 from hduce.application.ports import Page, UserQuery
 from hduce.domain.errors import AlreadyExists, InvalidInput, NotFound
 from hduce.domain.identity import User, normalise_email
+from hduce.domain.privacy import establishes_care
 
 
 class InMemoryUserRepository(Repository):
     def __init__(self, tables: StoreTables) -> None:
         self._users = tables.users
+        self._appointments = tables.appointments
 
     def _check_unique(self, user: User) -> None:
         email = user.email.casefold()
@@ -74,6 +76,13 @@ class InMemoryUserRepository(Repository):
                 or needle in user.full_name.casefold()
             )
         ]
+        if query.in_care_of is not None:
+            cared_for = {
+                a.patient_id
+                for a in self._appointments.values()
+                if a.doctor_id == query.in_care_of and establishes_care(a.status, a.history)
+            }
+            found = [user for user in found if user.id in cared_for]
         found.sort(key=lambda u: (u.created_at, u.email))
         return paginate([copied(u) for u in found], query.page)
 

@@ -3,6 +3,7 @@ appointment and history rows (the port contract checks both answer alike)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, and_, or_, select
@@ -15,6 +16,12 @@ def care_statement(doctor_id: UUID, patient_id: UUID) -> Select[UUID]:
     """``hduce.domain.privacy.establishes_care`` in SQL: an appointment of the two, not
     void, with a history line that gives consent (a booking by the patient or an admin
     that is no offer, or an offer accepted by one of them)."""
+    return cared_for_by(doctor_id, patient_id).limit(1)
+
+
+def cared_for_by(doctor_id: UUID, patient_id: Any) -> Select[UUID]:
+    """``care_statement`` without its LIMIT, for a ``patient_id`` that may be a column
+    (``.exists()`` of it, correlated, filters a list of accounts)."""
     line = StatusHistoryRow
     return (
         select(AppointmentRow.id)
@@ -29,5 +36,4 @@ def care_statement(doctor_id: UUID, patient_id: UUID) -> Select[UUID]:
                 and_(line.from_status == OFFERED.value, line.to_status == ACCEPTED.value),
             ),
         )
-        .limit(1)
     )

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from hduce.adapters.sql.repositories._support import (
     paged,
     table,
 )
+from hduce.adapters.sql.repositories.care import cared_for_by
 from hduce.application.ports import Page, UserQuery
 from hduce.domain.errors import AlreadyExists, InvalidInput, NotFound
 from hduce.domain.identity import Role, User, normalise_email
@@ -44,6 +45,11 @@ def _user_values(user: User) -> dict[str, Any]:
     }
 
 
+def _opt_outs(user: User) -> Any:
+    """The ``notification_opt_outs`` column: SQL NULL (not JSON ``null``) when none."""
+    return sorted(user.notification_opt_outs) or null()
+
+
 def to_user(row: Any) -> User:
     """``row``: a ``UserRow`` or a Core row of its columns."""
     return User(
@@ -62,6 +68,7 @@ def to_user(row: Any) -> User:
         version=row.version,
         tokens_valid_after=row.tokens_valid_after,
         email_verified_at=row.email_verified_at,
+        notification_opt_outs=frozenset(row.notification_opt_outs or ()),
     )
 
 
@@ -98,7 +105,12 @@ class SqlUserRepository:
             # A savepoint keeps the surrounding transaction usable after a refusal
             # (PostgreSQL aborts the whole transaction on an error otherwise).
             async with self._session.begin_nested():
-                await self._session.execute(table(UserRow).insert().values(_user_values(user)))
+                values = _user_values(user)
+                # Left out when empty (the column's NULL): an insert then names only the
+                # columns every schema since 0001 has.
+                if user.notification_opt_outs:
+                    values["notification_opt_outs"] = _opt_outs(user)
+                await self._session.execute(table(UserRow).insert().values(values))
         except IntegrityError as error:
             raise await self._duplicate(user) from error
         self._loaded.keep(user)
@@ -137,6 +149,7 @@ class SqlUserRepository:
     async def save(self, user: User) -> None:
         values = _user_values(user)
         del values["id"], values["created_at"]
+        values["notification_opt_outs"] = _opt_outs(user)
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(
@@ -162,6 +175,8 @@ class SqlUserRepository:
                     UserRow.full_name.ilike(pattern, escape="\\"),
                 )
             )
+        if query.in_care_of is not None:
+            statement = statement.where(cared_for_by(query.in_care_of, UserRow.id).exists())
         rows, total, limit, offset = await paged(
             self._session, statement, query.page, (UserRow.created_at, UserRow.email)
         )

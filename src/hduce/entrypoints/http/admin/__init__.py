@@ -1,5 +1,6 @@
 """The admin's console over HTTP: ``/admin/users`` (accounts and their (de)activation),
-``/admin/audit``, ``/admin/stats`` and ``/admin/devices`` (check-in devices).
+``/admin/audit``, ``/admin/stats``, ``/admin/devices`` (check-in devices) and the CSV
+reports ``/admin/reports/*.csv``.
 
 Wiring (composition root)::
 
@@ -13,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.admin.audit import AdminAuditController
 from hduce.entrypoints.http.admin.devices import AdminDevicesController
+from hduce.entrypoints.http.admin.reports import AdminReportsController
 from hduce.entrypoints.http.admin.sessions import AdminSessionsController
 from hduce.entrypoints.http.admin.stats import AdminStatsController
 from hduce.entrypoints.http.admin.users import AdminUsersController
@@ -28,4 +30,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         AdminAuditController,
         AdminStatsController,
         AdminDevicesController,
+        AdminReportsController,
     ]

@@ -36,8 +36,7 @@ from hduce.application.appointments.idempotency import (
 from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.ports import AppointmentQuery, PageRequest
-from hduce.domain.appointments import AppointmentStatus
-from hduce.domain.errors import InvalidInput, NotFound
+from hduce.domain.errors import NotFound
 from hduce.domain.identity import Actor
 from hduce.domain.scheduling import ensure_utc
 from hduce.entrypoints.http import examples as demo
@@ -63,7 +62,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     BookAppointmentRequest,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
-from hduce.entrypoints.http.inputs import instant_query
+from hduce.entrypoints.http.inputs import STATUSES_PATTERN, instant_query, parse_statuses
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
@@ -73,23 +72,9 @@ from hduce.entrypoints.http.problems import (
 
 ICS_SUFFIX: Final = ".ics"
 MAX_PAGE: Final = 100
-_STATUS = "|".join(status.value for status in AppointmentStatus)
-#: A ``status`` value: statuses separated by commas.
-_STATUSES: Final = rf"^(?:{_STATUS})(?:,(?:{_STATUS}))*$"
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _parse_statuses(raw: list[str] | None) -> frozenset[AppointmentStatus] | None:
-    if not raw:
-        return None
-    names = [name.strip() for item in raw for name in item.split(",") if name.strip()]
-    try:
-        return frozenset(AppointmentStatus(name) for name in names) or None
-    except ValueError:
-        allowed = ", ".join(status.value for status in AppointmentStatus)
-        raise InvalidInput(f"status must be among: {allowed}", field="status") from None
 
 
 def _next_link(request: Request[Any, Any, Any], offset: int, limit: int, total: int) -> str | None:
@@ -276,7 +261,7 @@ class AppointmentsController(Controller):
                 schema_extra={
                     "items": Schema(
                         type=OpenAPIType.STRING,
-                        pattern=_STATUSES,
+                        pattern=STATUSES_PATTERN,
                         examples=["pending", "approved,checked_in"],
                     )
                 },
@@ -300,7 +285,7 @@ class AppointmentsController(Controller):
             AppointmentQuery(
                 patient_id=patient_id,
                 doctor_id=doctor_id,
-                statuses=_parse_statuses(status),
+                statuses=parse_statuses(status),
                 starts_from=ensure_utc(starts_from, "from") if starts_from else None,
                 starts_before=ensure_utc(starts_before, "to") if starts_before else None,
                 page=PageRequest(limit=limit, offset=offset),

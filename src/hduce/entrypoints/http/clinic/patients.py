@@ -1,22 +1,32 @@
-"""``/api/v1/patients/{id}``: a patient's contact fields and medical profile."""
+"""``/api/v1/patients``: staff's patient search; ``/patients/{id}``: a patient's contact
+fields and medical profile."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from hduce.application.clinic import GetPatient, PatientChanges, UpdatePatient
+from hduce.application.clinic import (
+    GetPatient,
+    PatientChanges,
+    PatientSearch,
+    SearchPatients,
+    UpdatePatient,
+)
+from hduce.application.ports import PageRequest
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
 from hduce.entrypoints.http.clinic.responses import INVALID, SIGNED_IN, problem
 from hduce.entrypoints.http.clinic.schemas import sent
-from hduce.entrypoints.http.clinic.schemas.patients import PatientPatch, PatientView
+from hduce.entrypoints.http.clinic.schemas.patients import PatientPage, PatientPatch, PatientView
+from hduce.entrypoints.http.inputs import NO_CONTROL
 from hduce.entrypoints.http.problems import MALFORMED_REQUEST, not_found_example
 
 _NOT_FOUND: Final = {
@@ -29,6 +39,37 @@ class PatientsController(Controller):
     tags = ("patients",)
     guards = (requires_auth,)
     dependencies = AUTH_DEPENDENCIES
+
+    @get(
+        "/",
+        summary="Find patients (staff)",
+        description="Doctors find only the patients in their care (who booked with them, "
+        "accepted their proposal, or were booked with them by an admin: those whose "
+        "record they may read); admins every patient account. `search` matches the "
+        "email or the full name, case-insensitively. Ordered by account creation, "
+        "paged. Patients get 403.",
+        responses={**MALFORMED_REQUEST, **SIGNED_IN},
+    )
+    async def search_patients(
+        self,
+        actor: NamedDependency[Actor],
+        search_patients: FromDishka[SearchPatients],
+        search: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200,
+                pattern=NO_CONTROL,
+                description="Part of the email or the full name",
+                examples=[Example(value="garcia")],
+            ),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> PatientPage:
+        page = await search_patients(
+            actor, PatientSearch(search, PageRequest(limit=limit, offset=offset))
+        )
+        return PatientPage.of(page)
 
     @get(
         "/{patient_id:uuid}",

@@ -29,15 +29,19 @@ from uuid import UUID
 
 import msgspec
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hduce.application.identity.sessions import Authenticate, Principal
 from hduce.application.notifications.inbox import NotificationInbox
+from hduce.application.notifications.preferences import (
+    GetNotificationPreferences,
+    UpdateNotificationPreferences,
+)
 from hduce.application.notifications.stream import (
     Delivered,
     Ended,
@@ -62,11 +66,14 @@ from hduce.entrypoints.http.notifications.schemas import (
     MarkedRead,
     NotificationPage,
     NotificationView,
+    PreferencesPatch,
+    PreferencesView,
     StreamEvent,
     UnreadCount,
 )
 from hduce.entrypoints.http.problems import (
     MALFORMED_REQUEST,
+    invalid_input_example,
     invalid_request_example,
     not_found_example,
     problem_example,
@@ -90,6 +97,16 @@ _400 = {
     )
 }
 _401 = {401: problem_spec(401, "Not authenticated")}
+_PREFERENCES_400 = {
+    400: problem_spec(
+        400,
+        "A kind that cannot be turned off, or a malformed body",
+        invalid_input_example(
+            "kinds",
+            "'user.password_changed' is not a kind of notification that can be turned off",
+        ),
+    )
+}
 _404 = {
     404: problem_spec(
         404,
@@ -187,6 +204,61 @@ class NotificationsController(Controller):
         inbox: FromDishka[NotificationInbox],
     ) -> NotificationView:
         return NotificationView.of(await inbox.mark_read(actor, notification_id))
+
+    @post(
+        "/{notification_id:uuid}/unread",
+        status_code=200,
+        summary="Mark one notification unread",
+        description=(
+            "Back to unread, to deal with later: it counts in `unread-count` and is listed "
+            "by `unread=true` again. Idempotent. Marking it read afterwards records the new "
+            "read time."
+        ),
+        responses={**MALFORMED_REQUEST, **_401, **_404},
+    )
+    async def mark_unread(
+        self,
+        notification_id: FromPath[UUID],
+        actor: NamedDependency[Actor],
+        inbox: FromDishka[NotificationInbox],
+    ) -> NotificationView:
+        return NotificationView.of(await inbox.mark_unread(actor, notification_id))
+
+    @get(
+        "/preferences",
+        summary="My notification preferences",
+        description=(
+            "For every kind of appointment news (the event type, e.g. "
+            "`appointment.approved`), whether it reaches me in-app, by email and by SMS. "
+            "Security notices (`always_sent`) go out whatever these say."
+        ),
+        responses=_401,
+    )
+    async def get_preferences(
+        self,
+        actor: NamedDependency[Actor],
+        get_preferences: FromDishka[GetNotificationPreferences],
+    ) -> PreferencesView:
+        return PreferencesView.of(await get_preferences(actor))
+
+    @patch(
+        "/preferences",
+        summary="Turn kinds of notification on or off, channel by channel",
+        description=(
+            "Only the switches sent change. A kind that cannot be turned off (a security "
+            "notice) or does not exist is refused (400). Notifications already stored "
+            "are not affected; the next events follow the new choice."
+        ),
+        responses={**_PREFERENCES_400, **_401},
+    )
+    async def update_preferences(
+        self,
+        data: JSONBody[PreferencesPatch],
+        actor: NamedDependency[Actor],
+        update_preferences: FromDishka[UpdateNotificationPreferences],
+    ) -> PreferencesView:
+        switches = {kind: channels.given() for kind, channels in data.kinds.items()}
+        return PreferencesView.of(await update_preferences(actor, switches))
 
     @post(
         "/read-all",

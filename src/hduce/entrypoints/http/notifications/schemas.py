@@ -9,8 +9,9 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from hduce.application.notifications.preferences import NotificationPreferences
 from hduce.application.ports import Page
-from hduce.domain.notifications import Notification
+from hduce.domain.notifications import Channel, Notification
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.examples import ex
 
@@ -85,3 +86,62 @@ class StreamEvent(msgspec.Struct, omit_defaults=True):
     id: Annotated[str, ex(demo.NOTIFICATION_ID)] | None = None
     #: Milliseconds to wait before reconnecting (the ``ready`` event only).
     retry: Annotated[int, ex(3000)] | None = None
+
+
+_KIND_EXAMPLE = "appointment.approved"
+
+
+class ChannelSwitches(msgspec.Struct, forbid_unknown_fields=True):
+    """One kind's channels: `true` on, `false` off; a channel not given keeps its state."""
+
+    in_app: Annotated[bool, ex(True)] | msgspec.UnsetType = msgspec.UNSET
+    email: Annotated[bool, ex(False)] | msgspec.UnsetType = msgspec.UNSET
+    sms: Annotated[bool, ex(True)] | msgspec.UnsetType = msgspec.UNSET
+
+    def given(self) -> dict[str, bool]:
+        return {
+            name: value
+            for name in ("in_app", "email", "sms")
+            if isinstance(value := getattr(self, name), bool)
+        }
+
+
+class PreferencesPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """The switches to change, by kind of notification (the event type)."""
+
+    kinds: Annotated[
+        dict[str, ChannelSwitches],
+        Meta(examples=[{_KIND_EXAMPLE: {"email": False}, "reminder.due": {"sms": False}}]),
+    ]
+
+
+class ChannelStates(msgspec.Struct):
+    in_app: Annotated[bool, ex(True)]
+    email: Annotated[bool, ex(False)]
+    sms: Annotated[bool, ex(True)]
+
+
+class PreferencesView(msgspec.Struct):
+    """Every kind of appointment news and whether it reaches you on each channel (email
+    and SMS also need an address or number on the account, and no account-wide opt-out
+    of `PATCH /auth/me`). `always_sent`: security notices, sent whatever you choose."""
+
+    kinds: Annotated[
+        dict[str, ChannelStates],
+        Meta(examples=[{_KIND_EXAMPLE: {"in_app": True, "email": False, "sms": True}}]),
+    ]
+    always_sent: Annotated[list[str], Meta(examples=[["user.password_changed"]])]
+
+    @classmethod
+    def of(cls, preferences: NotificationPreferences) -> PreferencesView:
+        return cls(
+            kinds={
+                kind: ChannelStates(
+                    in_app=states[Channel.IN_APP],
+                    email=states[Channel.EMAIL],
+                    sms=states[Channel.SMS],
+                )
+                for kind, states in preferences.kinds.items()
+            },
+            always_sent=list(preferences.always_sent),
+        )

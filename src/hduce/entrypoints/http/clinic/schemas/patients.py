@@ -9,7 +9,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from hduce.application.clinic import PatientRecord
-from hduce.domain.identity import Sex
+from hduce.application.ports import Page
+from hduce.domain.identity import Sex, User
 from hduce.entrypoints.http import examples as demo
 from hduce.entrypoints.http.auth.schemas import Phone
 from hduce.entrypoints.http.examples import ex
@@ -56,4 +57,41 @@ class PatientView(msgspec.Struct):
             sex=profile.sex,
             emergency_contact_name=profile.emergency_contact_name,
             emergency_contact_phone=profile.emergency_contact_phone,
+        )
+
+
+class PatientSummary(msgspec.Struct):
+    """A patient found by a search: who they are and how to reach them (the record,
+    with the medical profile, is at ``GET /patients/{id}``)."""
+
+    id: PatientId
+    full_name: Annotated[str, ex(demo.PATIENT_NAME)]
+    email: Annotated[str, ex(demo.PATIENT_EMAIL)]
+    phone: Annotated[str, ex(demo.PATIENT_PHONE)] | None
+    is_active: Annotated[bool, ex(True)]
+
+    @classmethod
+    def of(cls, user: User) -> PatientSummary:
+        return cls(
+            id=user.id,
+            full_name=user.full_name,
+            email=user.email,
+            phone=user.phone,
+            is_active=user.is_active,
+        )
+
+
+class PatientPage(msgspec.Struct):
+    items: list[PatientSummary]
+    total: Annotated[int, ex(1)]
+    limit: Annotated[int, ex(20)]
+    offset: Annotated[int, ex(0)]
+
+    @classmethod
+    def of(cls, page: Page[User]) -> PatientPage:
+        return cls(
+            items=[PatientSummary.of(user) for user in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
         )
