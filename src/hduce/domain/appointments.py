@@ -83,7 +83,7 @@ class Appointment:
     replaces: UUID | None = None
     #: Printed on the confirmation (email, .ics): a kiosk checks the patient in with it
     #: (``hduce.domain.check_in_codes``). Every new appointment gets one; rows older than
-    #: migration 0009 got one from it.
+    #: migration 0012 got one from it.
     check_in_code: str | None = None
     version: int = 1
     #: Copied from the visit type at booking time (a later change of the type does not

@@ -1,5 +1,5 @@
 """PostgreSQL and SQLite keep trace contexts beside outbox events and notifications
-(``outbox.trace_context``, ``notifications.trace_context``, migration 0008), and leave
+(``outbox.trace_context``, ``notifications.trace_context``, migration 0011), and leave
 the columns NULL while tracing is off."""
 
 from __future__ import annotations

@@ -297,7 +297,7 @@ class AppointmentRow(Base):
             postgresql_where=text("replaces IS NOT NULL"),
             sqlite_where=text("replaces IS NOT NULL"),
         ),
-        # A kiosk finds the appointment by the code it read (migration 0009).
+        # A kiosk finds the appointment by the code it read (migration 0012).
         Index("ix_appointments_check_in_code", "check_in_code", unique=True),
     )
 
@@ -325,7 +325,7 @@ class AppointmentRow(Base):
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
     #: Nullable only because SQLite cannot add a NOT NULL column to a table with rows;
-    #: every row has one (new ones from the domain, older ones from migration 0009).
+    #: every row has one (new ones from the domain, older ones from migration 0012).
     check_in_code: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
@@ -460,7 +460,7 @@ class AuditRow(Base):
 
 
 class DeviceRow(Base):
-    """Check-in devices (kiosks, QR readers) that talk MQTT (migration 0009)."""
+    """Check-in devices (kiosks, QR readers) that talk MQTT (migration 0012)."""
 
     __tablename__ = "devices"
 

@@ -1,6 +1,6 @@
 """Second factor in SQL: the ``SecondFactorStore`` port on PostgreSQL and SQLite.
 
-Three tables (migration 0013), declared on the shared ``Base``; importing this module
+Three tables (migration 0010), declared on the shared ``Base``; importing this module
 (``hduce.adapters.sql`` does) registers them with the migrations' metadata:
 
 * ``totp_enrolments``: one row per account, its confirmed secret and a pending one,

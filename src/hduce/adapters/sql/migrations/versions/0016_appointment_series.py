@@ -1,7 +1,7 @@
 """Recurring series: the series as booked and the link of each occurrence.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 07:00:00
 
 ``appointment_series`` keeps the rule (canonical RRULE text), the first start on the
@@ -20,7 +20,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

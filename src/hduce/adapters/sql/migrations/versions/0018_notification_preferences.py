@@ -1,7 +1,7 @@
 """Notification preferences per channel and per kind of event.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-06 07:20:00
 
 ``users.notification_opt_outs``: the (channel, event kind) pairs a person turned off,
@@ -21,7 +21,7 @@ from alembic import op
 from hduce.adapters.sql.types import JsonDocument
 
 revision: str = "0018"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Visit types, and the blocked range (visit plus buffers) of every appointment.
 
-Revision ID: 0014
-Revises: 0017
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 07:00:00
 
 ``visit_types`` holds a doctor's kinds of visit and their booking rules. Each
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0017"
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

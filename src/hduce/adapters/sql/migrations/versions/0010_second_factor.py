@@ -1,7 +1,7 @@
 """Second factor for staff: TOTP authenticators, recovery codes, two-factor sessions.
 
-Revision ID: 0013
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 06:00:00
 
 ``totp_enrolments`` holds one row per account that enrolled an authenticator: the
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Signing keys (rotated, published as a JWKS) and service clients (introspection and
 revocation of tokens by other services). ADR 0016.
 
-Revision ID: 0012
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 06:30:00
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """Calendar feeds: secret subscription URLs of a user's appointments (ADR 0023).
 
-Revision ID: 0017
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 07:10:00
 
 ``calendar_feeds`` holds one row per feed: its owner, a label, the SHA-256 of its
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

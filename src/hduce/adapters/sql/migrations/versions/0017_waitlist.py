@@ -1,6 +1,6 @@
 """Waitlist: entries of patients waiting for a doctor's window, and offers of freed slots.
 
-Revision ID: 0015
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06 07:10:00
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0017"
 down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

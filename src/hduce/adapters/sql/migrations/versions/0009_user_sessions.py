@@ -1,7 +1,7 @@
 """User sessions: what each sign-in was made with (client, coarse network), and when.
 
-Revision ID: 0010
-Revises: 0012
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 00:00:00
 
 One row per refresh-token family. Whether a session is still active is not stored
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

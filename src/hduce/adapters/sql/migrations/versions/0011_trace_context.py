@@ -1,7 +1,7 @@
 """Trace context beside outbox events and notifications.
 
-Revision ID: 0008
-Revises: 0013
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 06:00:00
 
 With tracing on (``HDUCE_OTLP_ENDPOINT``), the change that writes an event stores its
@@ -22,8 +22,8 @@ from alembic import op
 
 from hduce.adapters.sql.types import JsonDocument
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0013"
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Emailed links: ``users.email_verified_at`` and the ``account_tokens`` table.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 00:00:00
 
 ``account_tokens`` holds the single-use tokens of password-reset and email-verification
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Check-in devices (kiosks, QR readers that talk MQTT) and appointments' check-in codes.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 06:00:00
 
 * ``devices``: one row per device an admin registered (name, free-text location,
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
