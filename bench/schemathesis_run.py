@@ -47,6 +47,11 @@ import httpx
 import redis
 from sqlalchemy.engine import make_url
 
+if __package__:  # imported as ``bench.schemathesis_run`` (tests/e2e/test_openapi_fuzz.py)
+    from bench.hbench.system import wait_http_ok
+else:  # run as a script: bench/ is on sys.path
+    from hbench.system import wait_http_ok
+
 DEMO_PASSWORD: Final = "fuzz-demo-password-2030"  # noqa: S105 - the throwaway demo's
 #: The demo accounts each role signs in as (``hduce seed-demo``).
 ACCOUNTS: Final = {
@@ -182,18 +187,10 @@ def served(env: Mapping[str, str], workdir: Path, timeout: float = 90.0) -> Iter
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"hduce serve exited early:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hduce serve not healthy in {timeout} s")
-            time.sleep(0.2)
+        try:
+            wait_http_ok(f"{base_url}/health", timeout, process)
+        except (RuntimeError, TimeoutError) as error:  # exited early, or never healthy
+            raise RuntimeError(f"hduce serve: {error}:\n{log_path.read_text()}") from error
         yield base_url
     finally:
         process.send_signal(signal.SIGTERM)

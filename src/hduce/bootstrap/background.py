@@ -25,7 +25,7 @@ from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.identity.devices import ForgetEndedSessions
 from hduce.application.identity.email_links import PurgeExpiredAccountTokens
 from hduce.application.identity.sessions import PurgeExpiredRefreshTokens
-from hduce.application.identity.two_factor import PurgeEndedSecondFactorSessions
+from hduce.application.identity.two_factor.challenge import PurgeEndedSecondFactorSessions
 from hduce.application.messaging.handlers import EventConsumer, event_routes
 from hduce.application.messaging.housekeeping import PurgeExpiredRecords
 from hduce.application.messaging.outbox_relay import OutboxRelay

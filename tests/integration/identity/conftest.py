@@ -1,5 +1,7 @@
 """Real Redis and real databases (PostgreSQL and SQLite) for the identity adapters,
-with the fixture names the shared port contracts (tests/unit/adapters/contract.py) use."""
+with the fixture names the shared port contracts (tests/unit/adapters/contract.py) use,
+and the account rows the SQL stores' foreign keys to ``users`` need (``accounts``,
+``new_user``)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,20 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.redis import RedisCache, RedisRateLimiter, RedisTokenDenylist, create_redis
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine, upgrade_database
+from hduce.adapters.sql.models import UserRow
+from hduce.domain.ids import uuid7
 from tests import services
 from tests.unit.adapters.contract import AdvanceTime, TimeNow
+from tests.unit.identity.second_factor_contract import NewUser
 
 
 @pytest.fixture
@@ -92,3 +99,49 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def uow_factory(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
     return SqlUnitOfWorkFactory(engine)
+
+
+class Accounts:
+    """Account rows in the test's database, for the tables with a foreign key to
+    ``users`` (the stores never read them, so every account is a patient)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._seen: set[UUID] = set()
+
+    async def add(self, user_id: UUID | None = None) -> UUID:
+        """A new account (with this id, else a new one)."""
+        user_id = user_id or uuid7()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(UserRow).values(
+                    id=user_id,
+                    email=f"{user_id.hex}@example.org",
+                    full_name="Contract",
+                    role="patient",
+                    is_active=True,
+                    timezone="UTC",
+                    email_opt_out=False,
+                    sms_opt_out=False,
+                    version=1,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        self._seen.add(user_id)
+        return user_id
+
+    async def ensure(self, user_id: UUID) -> None:
+        """The account of an id a contract made up, created the first time."""
+        if user_id not in self._seen:
+            await self.add(user_id)
+
+
+@pytest.fixture
+def accounts(engine: AsyncEngine) -> Accounts:
+    return Accounts(engine)
+
+
+@pytest.fixture
+def new_user(accounts: Accounts) -> NewUser:
+    """What the second-factor and session contracts call to get an account."""
+    return accounts.add

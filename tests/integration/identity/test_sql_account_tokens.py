@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlAccountTokenStore
@@ -18,6 +18,7 @@ from hduce.application.ports import (
     ConsumeResult,
     LinkPurpose,
 )
+from tests.integration.identity.conftest import Accounts
 from tests.unit.adapters.account_tokens_contract import AccountTokenStoreContract, token_record
 
 
@@ -25,30 +26,9 @@ class UserSeedingStore:
     """The SQL store, creating the referenced user first (the contract makes up user
     ids; the table has a foreign key to ``users``)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, accounts: Accounts) -> None:
         self.store = SqlAccountTokenStore(engine)
-        self._engine = engine
-        self._seen: set[UUID] = set()
-
-    async def ensure_user(self, user_id: UUID) -> None:
-        if user_id in self._seen:
-            return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                insert(UserRow).values(
-                    id=user_id,
-                    email=f"{user_id.hex}@example.org",
-                    full_name="Contract",
-                    role="patient",
-                    is_active=True,
-                    timezone="UTC",
-                    email_opt_out=False,
-                    sms_opt_out=False,
-                    version=1,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        self._seen.add(user_id)
+        self.ensure_user = accounts.ensure
 
     async def issue(self, record: AccountTokenRecord) -> None:
         await self.ensure_user(record.user_id)
@@ -70,8 +50,8 @@ class UserSeedingStore:
 
 
 @pytest.fixture
-def account_tokens(engine: AsyncEngine) -> UserSeedingStore:
-    return UserSeedingStore(engine)
+def account_tokens(engine: AsyncEngine, accounts: Accounts) -> UserSeedingStore:
+    return UserSeedingStore(engine, accounts)
 
 
 class TestSqlAccountTokens(AccountTokenStoreContract):

@@ -9,14 +9,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.clock import SystemClock
 from hduce.adapters.memory import InMemoryRateLimiter, InMemoryTokenDenylist
 from hduce.adapters.security import Argon2Parameters, Argon2PasswordHasher, JoseAccessTokens
 from hduce.adapters.sql import SqlAccountTokenStore, SqlRefreshTokenStore, SqlUnitOfWorkFactory
-from hduce.adapters.sql.models import UserRow
 from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
 from hduce.application.identity.email_links import AccountLinks, SendEmailVerification
 from hduce.application.identity.policy import IdentityPolicy
@@ -40,6 +38,7 @@ from hduce.domain.credentials import hash_opaque_token
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.ids import uuid7
 from tests.fakes import RecordingLinkMailer
+from tests.integration.identity.conftest import Accounts
 from tests.unit.adapters.contract import RefreshTokenStoreContract, TimeNow, refresh_record
 
 
@@ -47,33 +46,12 @@ class UserSeedingStore:
     """The SQL store, creating the referenced user first (the contract makes up user
     ids; the table has a foreign key to ``users``)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, accounts: Accounts) -> None:
         self.store = SqlRefreshTokenStore(engine)
-        self._engine = engine
-        self._seen: set[UUID] = set()
-
-    async def _ensure_user(self, user_id: UUID) -> None:
-        if user_id in self._seen:
-            return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                insert(UserRow).values(
-                    id=user_id,
-                    email=f"{user_id.hex}@example.org",
-                    full_name="Contract",
-                    role="patient",
-                    is_active=True,
-                    timezone="UTC",
-                    email_opt_out=False,
-                    sms_opt_out=False,
-                    version=1,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        self._seen.add(user_id)
+        self._accounts = accounts
 
     async def issue(self, record: RefreshTokenRecord) -> None:
-        await self._ensure_user(record.user_id)
+        await self._accounts.ensure(record.user_id)
         await self.store.issue(record)
 
     async def rotate(
@@ -90,7 +68,7 @@ class UserSeedingStore:
         return await self.store.revoke_family(family_id, now=now)
 
     async def revoke_all_for_user(self, user_id: UUID, *, now: datetime) -> int:
-        await self._ensure_user(user_id)
+        await self._accounts.ensure(user_id)
         return await self.store.revoke_all_for_user(user_id, now=now)
 
     async def purge_expired(self, now: datetime) -> int:
@@ -98,8 +76,8 @@ class UserSeedingStore:
 
 
 @pytest.fixture
-def refresh_tokens(engine: AsyncEngine) -> UserSeedingStore:
-    return UserSeedingStore(engine)
+def refresh_tokens(engine: AsyncEngine, accounts: Accounts) -> UserSeedingStore:
+    return UserSeedingStore(engine, accounts)
 
 
 class TestSqlRefreshTokens(RefreshTokenStoreContract):

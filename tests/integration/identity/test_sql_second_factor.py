@@ -4,11 +4,10 @@ and what deleting an account does to its rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlRefreshTokenStore, SqlSecondFactorStore
@@ -32,30 +31,6 @@ from tests.unit.identity.second_factor_contract import (
 @pytest.fixture
 def store(engine: AsyncEngine) -> SqlSecondFactorStore:
     return SqlSecondFactorStore(engine)
-
-
-@pytest.fixture
-def new_user(engine: AsyncEngine) -> NewUser:
-    async def make() -> UUID:
-        user_id = uuid7()
-        async with engine.begin() as connection:
-            await connection.execute(
-                insert(UserRow).values(
-                    id=user_id,
-                    email=f"{user_id.hex}@example.org",
-                    full_name="Staff",
-                    role="doctor",
-                    is_active=True,
-                    timezone="UTC",
-                    email_opt_out=False,
-                    sms_opt_out=False,
-                    version=1,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        return user_id
-
-    return make
 
 
 class TestSqlSecondFactorStore(SecondFactorStoreContract):

@@ -3,16 +3,11 @@ port's contract, and the statement it lists an account's sessions with."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import UUID
-
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlRefreshTokenStore, SqlSessionStore
 from hduce.adapters.sql.models import UserRow
-from hduce.domain.ids import uuid7
 from tests.unit.adapters.session_store_contract import (
     NOW,
     NewUser,
@@ -30,32 +25,6 @@ def refresh_tokens(engine: AsyncEngine) -> SqlRefreshTokenStore:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> SqlSessionStore:
     return SqlSessionStore(engine)
-
-
-@pytest.fixture
-def new_user(engine: AsyncEngine) -> NewUser:
-    """An account row (sessions and refresh tokens reference ``users``)."""
-
-    async def make() -> UUID:
-        user_id = uuid7()
-        async with engine.begin() as connection:
-            await connection.execute(
-                insert(UserRow).values(
-                    id=user_id,
-                    email=f"{user_id.hex}@example.org",
-                    full_name="Sessions",
-                    role="patient",
-                    is_active=True,
-                    timezone="UTC",
-                    email_opt_out=False,
-                    sms_opt_out=False,
-                    version=1,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        return user_id
-
-    return make
 
 
 class TestSqlSessions(SessionStoreContract):

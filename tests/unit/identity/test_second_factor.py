@@ -3,6 +3,7 @@ adapters, and the use cases over in-memory adapters with a fixed clock."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,17 +20,22 @@ from hduce.adapters.security.totp import (
 )
 from hduce.application.identity.policy import RateRule
 from hduce.application.identity.sessions import Login, LoginCommand, Principal
-from hduce.application.identity.two_factor import (
+from hduce.application.identity.two_factor.challenge import (
     AdminSecondFactorRule,
+    SecondFactorGate,
+    VerifyCommand,
+    VerifySecondFactor,
+)
+from hduce.application.identity.two_factor.common import (
+    SecondFactorCheck,
+    SecondFactorPolicy,
+    SecondFactorProof,
+    SecondFactorTools,
+)
+from hduce.application.identity.two_factor.enrolment import (
     BeginEnrolment,
     ConfirmEnrolment,
     RemoveSecondFactor,
-    SecondFactorCheck,
-    SecondFactorGate,
-    SecondFactorPolicy,
-    SecondFactorProof,
-    VerifyCommand,
-    VerifySecondFactor,
 )
 from hduce.domain.errors import (
     AuthenticationFailed,
@@ -182,10 +188,18 @@ class TwoFactorKit:
     def __post_init__(self) -> None:
         kit = self.kit
         self.store = InMemorySecondFactorStore()
-        self.check = SecondFactorCheck(
-            self.store, otp, self.sealer, kit.limiter, kit.uow_factory, self.policy
+        self.tools = SecondFactorTools(
+            self.store,
+            otp,
+            self.sealer,
+            kit.cache,
+            kit.limiter,
+            kit.uow_factory,
+            kit.clock,
+            self.policy,
         )
-        self.gate = SecondFactorGate(self.store, kit.cache, kit.clock, self.policy)
+        self.check = SecondFactorCheck(self.tools)
+        self.gate = SecondFactorGate(self.tools)
         self.login = Login(
             kit.uow_factory,
             kit.clock,
@@ -196,20 +210,10 @@ class TwoFactorKit:
             kit.policy,
             self.gate,
         )
-        args = (self.store, otp, self.sealer, kit.uow_factory, kit.clock, self.policy)
-        self.begin = BeginEnrolment(*args, kit.limiter)
-        self.confirm = ConfirmEnrolment(*args, self.check)
-        self.remove = RemoveSecondFactor(*args, self.check)
-        self.verify = VerifySecondFactor(
-            self.check,
-            self.store,
-            kit.cache,
-            kit.limiter,
-            kit.uow_factory,
-            kit.clock,
-            kit.sessions,
-            self.policy,
-        )
+        self.begin = BeginEnrolment(self.tools)
+        self.confirm = ConfirmEnrolment(self.tools, self.check)
+        self.remove = RemoveSecondFactor(self.tools, self.check)
+        self.verify = VerifySecondFactor(self.tools, self.check, kit.sessions)
         self.rule = AdminSecondFactorRule(self.store, self.policy)
 
     async def principal(self, user: User) -> Principal:
@@ -272,24 +276,9 @@ async def test_a_changed_key_asks_for_a_recovery_code() -> None:
     doctor = await two.kit.account(Role.DOCTOR, "gp@example.org")
     totp, codes, _ = await two.enrolled(doctor)
     # The same store, read with another HDUCE_TOTP_ENCRYPTION_KEY.
-    check = SecondFactorCheck(
-        two.store,
-        otp,
-        AesGcmSecretSealer(KEY + "-new"),
-        two.kit.limiter,
-        two.kit.uow_factory,
-        two.policy,
-    )
-    verify = VerifySecondFactor(
-        check,
-        two.store,
-        two.kit.cache,
-        two.kit.limiter,
-        two.kit.uow_factory,
-        two.kit.clock,
-        two.kit.sessions,
-        two.policy,
-    )
+    tools = dataclasses.replace(two.tools, sealer=AesGcmSecretSealer(KEY + "-new"))
+    check = SecondFactorCheck(tools)
+    verify = VerifySecondFactor(tools, check, two.kit.sessions)
     challenge = await two.challenge(doctor)
     with pytest.raises(AuthenticationFailed, match="recovery code"):
         await verify(VerifyCommand(challenge, SecondFactorProof(code=totp.at(two.kit.clock.now()))))

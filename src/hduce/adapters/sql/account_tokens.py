@@ -2,7 +2,7 @@
 SQLite.
 
 Only the SHA-256 of each token is stored. Using one is a single statement in a short
-transaction of its own:
+transaction of its own (``single_use.use_once``, as a refresh token's rotation):
 
     UPDATE account_tokens SET used_at = :now
      WHERE token_hash = :h AND purpose = :p AND used_at IS NULL AND expires_at > :now
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import Base
+from hduce.adapters.sql.single_use import use_once
 from hduce.application.ports import (
     AccountTokenRecord,
     ConsumeResult,
@@ -96,26 +97,22 @@ class SqlAccountTokenStore:
         self, token_hash: str, *, purpose: LinkPurpose, now: datetime
     ) -> ConsumeResult:
         async with self._writer.begin() as connection:
-            won = (
-                await connection.execute(
-                    update(_table)
-                    .where(
-                        _c.token_hash == token_hash,
-                        _c.purpose == purpose.value,
-                        _c.used_at.is_(None),
-                        _c.expires_at > now,
-                    )
-                    .values(used_at=now)
-                    .returning(*_c)
-                )
-            ).first()
-            if won is not None:
-                return TokenConsumed(_record(won))
-            current = (
-                await connection.execute(
-                    select(_c.purpose, _c.used_at).where(_c.token_hash == token_hash)
-                )
-            ).first()
+            used = await use_once(
+                connection,
+                _table,
+                key=_c.token_hash == token_hash,
+                still_usable=(
+                    _c.purpose == purpose.value,
+                    _c.used_at.is_(None),
+                    _c.expires_at > now,
+                ),
+                mark={"used_at": now},
+                returning=tuple(_c),
+                explain=(_c.purpose, _c.used_at),
+            )
+        if used.won is not None:
+            return TokenConsumed(_record(used.won))
+        current = used.current
         if current is None or current.purpose != purpose.value:
             return TokenNotConsumed("unknown")
         return TokenNotConsumed("used" if current.used_at is not None else "expired")

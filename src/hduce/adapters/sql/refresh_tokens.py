@@ -8,7 +8,8 @@ own, independent of any unit of work:
        AND expires_at > :now
     RETURNING user_id, family_id
 
-followed, when a row came back, by the INSERT of the replacement. On PostgreSQL a
+(``single_use.use_once``, as an emailed account token's use) followed, when a row
+came back, by the INSERT of the replacement in the same transaction. On PostgreSQL a
 concurrent rotation of the same token blocks on the row lock, then re-checks the
 WHERE against the committed row and updates nothing: exactly one wins, the other
 reads the row, finds it rotated and answers ``Reused``. On SQLite the transaction
@@ -42,6 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import Base
+from hduce.adapters.sql.single_use import use_once
 from hduce.application.ports import (
     RefreshRefused,
     RefreshTokenRecord,
@@ -110,19 +112,20 @@ class SqlRefreshTokenStore:
         self, token_hash: str, *, new_token_hash: str, now: datetime, expires_at: datetime
     ) -> RotateResult:
         async with self._writer.begin() as connection:
-            won = (
-                await connection.execute(
-                    update(_table)
-                    .where(
-                        _c.token_hash == token_hash,
-                        _c.rotated_at.is_(None),
-                        _c.revoked_at.is_(None),
-                        _c.expires_at > now,
-                    )
-                    .values(rotated_at=now)
-                    .returning(_c.user_id, _c.family_id)
-                )
-            ).first()
+            used = await use_once(
+                connection,
+                _table,
+                key=_c.token_hash == token_hash,
+                still_usable=(
+                    _c.rotated_at.is_(None),
+                    _c.revoked_at.is_(None),
+                    _c.expires_at > now,
+                ),
+                mark={"rotated_at": now},
+                returning=(_c.user_id, _c.family_id),
+                explain=(_c.user_id, _c.family_id, _c.rotated_at, _c.revoked_at),
+            )
+            won = used.won
             if won is not None:
                 await connection.execute(
                     insert(_table).values(
@@ -134,13 +137,7 @@ class SqlRefreshTokenStore:
                     )
                 )
                 return Rotated(won.user_id, won.family_id)
-            current = (
-                await connection.execute(
-                    select(_c.user_id, _c.family_id, _c.rotated_at, _c.revoked_at).where(
-                        _c.token_hash == token_hash
-                    )
-                )
-            ).first()
+        current = used.current
         if current is None:
             return RefreshRefused("unknown")
         if current.rotated_at is not None:

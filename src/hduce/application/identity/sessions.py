@@ -158,7 +158,7 @@ class SignInGate(Protocol):
     """What a sign-in must pass after its first factor and before its session starts.
 
     ``admit`` returns to let the sign-in through, or raises (the second factor:
-    ``hduce.application.identity.two_factor.SecondFactorGate`` raises
+    ``hduce.application.identity.two_factor.challenge.SecondFactorGate`` raises
     ``SecondFactorRequired`` with a challenge for an account with an authenticator)."""
 
     async def admit(self, user: User, client_ip: str | None) -> None: ...

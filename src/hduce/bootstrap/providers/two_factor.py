@@ -20,18 +20,23 @@ from hduce.adapters.security.totp import (
     UnconfiguredSecretSealer,
 )
 from hduce.application.identity.sessions import SignInGate
-from hduce.application.identity.two_factor import (
+from hduce.application.identity.two_factor.challenge import (
     AdminSecondFactorRule,
+    PurgeEndedSecondFactorSessions,
+    SecondFactorGate,
+    VerifySecondFactor,
+)
+from hduce.application.identity.two_factor.common import (
+    SecondFactorCheck,
+    SecondFactorPolicy,
+    SecondFactorTools,
+)
+from hduce.application.identity.two_factor.enrolment import (
     BeginEnrolment,
     ConfirmEnrolment,
     GetSecondFactorStatus,
     PendingEnrolmentUri,
-    PurgeEndedSecondFactorSessions,
     RemoveSecondFactor,
-    SecondFactorCheck,
-    SecondFactorGate,
-    SecondFactorPolicy,
-    VerifySecondFactor,
 )
 from hduce.application.ports.second_factor import OneTimePasswords, SecretSealer
 from hduce.bootstrap.settings import Settings
@@ -63,6 +68,7 @@ class TwoFactorProvider(Provider):
         key = settings.two_factor.encryption_key
         return AesGcmSecretSealer(key.reveal()) if key is not None else UnconfiguredSecretSealer()
 
+    tools = provide(SecondFactorTools)
     check = provide(SecondFactorCheck)
     gate = provide(SecondFactorGate)
     sign_in_gate = alias(source=SecondFactorGate, provides=SignInGate)

@@ -37,7 +37,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
 from hduce.application.identity.sessions import Authenticate, Principal
-from hduce.application.identity.two_factor import AdminSecondFactorRule
+from hduce.application.identity.two_factor.challenge import AdminSecondFactorRule
 from hduce.domain.errors import AuthenticationFailed, DomainError, PermissionDenied
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER

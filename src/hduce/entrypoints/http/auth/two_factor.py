@@ -30,15 +30,14 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from hduce.application.identity.sessions import Principal
-from hduce.application.identity.two_factor import (
+from hduce.application.identity.two_factor.challenge import VerifyCommand, VerifySecondFactor
+from hduce.application.identity.two_factor.common import SecondFactorProof
+from hduce.application.identity.two_factor.enrolment import (
     BeginEnrolment,
     ConfirmEnrolment,
     GetSecondFactorStatus,
     PendingEnrolmentUri,
     RemoveSecondFactor,
-    SecondFactorProof,
-    VerifyCommand,
-    VerifySecondFactor,
 )
 from hduce.domain.identity import Role
 from hduce.entrypoints.http import examples as demo
