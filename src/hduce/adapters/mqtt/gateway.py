@@ -13,6 +13,7 @@ Messages and replies are QoS 1 (at least once); a repeated check-in is a success
 changes nothing, so a redelivery is harmless.
 """
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any, Final
@@ -36,6 +37,10 @@ log = structlog.get_logger(__name__)
 BROKER_LOGGER: Final = logging.getLogger("hduce.mqtt")
 #: The shared-subscription group of the workers (every worker joins it).
 SHARED_GROUP: Final = "hduce-workers"
+#: How long stopping may wait beyond the handlers' graceful timeout. zmqtt waits for the
+#: broker's UNSUBACK with no timeout of its own, so a half-open connection could hold a
+#: stopping worker forever; past this bound the connection is dropped with the process.
+STOP_MARGIN_SECONDS: Final = 5.0
 #: Longest accepted message: a secret, a code and an id fit in a fraction of it.
 MAX_MESSAGE_BYTES: Final = 4096
 
@@ -104,6 +109,7 @@ class MqttDeviceGateway:
     ) -> None:
         self.prefix = prefix
         self.topics = topics(prefix)
+        self.stop_timeout = graceful_timeout + STOP_MARGIN_SECONDS
         self._inbox = inbox
         self.broker = MQTTBroker(
             url,
@@ -179,7 +185,14 @@ class MqttDeviceGateway:
         await self.broker.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
+        try:
+            async with asyncio.timeout(self.stop_timeout):
+                await self.broker.stop()
+        except TimeoutError:
+            log.warning(
+                "device gateway did not stop in time; its connection goes with the process",
+                seconds=self.stop_timeout,
+            )
 
 
 class _DocumentationOnly:
