@@ -30,12 +30,13 @@ strictly one after another and stops at the first failure. Consumers rely on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
@@ -107,6 +108,16 @@ async def write_events(
     )
     audit_table = table(AuditRow)
     if session.get_bind().dialect.name == "postgresql" and rows:
+        event_columns, audit_columns = tuple(rows[0]), tuple(audit[0]) if audit else ()
+        if all(tuple(row) == event_columns for row in rows) and all(
+            tuple(row) == audit_columns for row in audit
+        ):
+            statement = _notifying_insert_statement(
+                len(rows), event_columns, len(audit), audit_columns
+            )
+            await session.execute(statement, _notifying_insert_parameters(rows, audit))
+            return True
+        # Rows of different shapes (not written today): the same statement, literal.
         statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
             _OUTBOX.insert().values(rows).returning(_OUTBOX.c.id).cte("new_events")
         )
@@ -122,6 +133,62 @@ async def write_events(
         return False
     await session.execute(_OUTBOX.insert(), rows)
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _notifying_insert_statement(
+    events: int, event_columns: tuple[str, ...], audits: int, audit_columns: tuple[str, ...]
+) -> Any:
+    """PostgreSQL: ``WITH new_events AS (INSERT INTO outbox ... RETURNING id)[, audit AS
+    (INSERT INTO audit_log ... RETURNING id)] SELECT pg_notify(...)`` for that many rows
+    of those columns, with named parameters (``_notifying_insert_parameters``).
+
+    Built once per shape: a multi-row ``.values([...])`` of literal rows is a new
+    statement for every commit, compiled again (its cache key changes with every
+    value), which cost a booking more CPU than sending it."""
+    audit_table = table(AuditRow)
+    outbox = (
+        _OUTBOX.insert()
+        .values(
+            [
+                {
+                    name: bindparam(f"e{row}_{name}", type_=_OUTBOX.c[name].type)
+                    for name in event_columns
+                }
+                for row in range(events)
+            ]
+        )
+        .returning(_OUTBOX.c.id)
+        .cte("new_events")
+    )
+    statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(outbox)
+    if audits:
+        statement = statement.add_cte(
+            audit_table.insert()
+            .values(
+                [
+                    {
+                        name: bindparam(f"a{row}_{name}", type_=audit_table.c[name].type)
+                        for name in audit_columns
+                    }
+                    for row in range(audits)
+                ]
+            )
+            .returning(audit_table.c.id)
+            .cte("audit")
+        )
+    return statement
+
+
+def _notifying_insert_parameters(
+    rows: Sequence[Mapping[str, Any]], audit: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for prefix, listed in (("e", rows), ("a", audit)):
+        for index, row in enumerate(listed):
+            for name, value in row.items():
+                parameters[f"{prefix}{index}_{name}"] = value
+    return parameters
 
 
 def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:
