@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
@@ -135,6 +135,23 @@ async def write_events(
     return True
 
 
+def _rows_of_parameters(target: Table, prefix: str, rows: int, columns: tuple[str, ...]) -> Any:
+    """``INSERT INTO target (columns) SELECT :<prefix>0_<column>, ... UNION ALL ...``:
+    ``rows`` rows of named parameters. Not ``.values([...])``: SQLAlchemy does not
+    cache the compiled form of a multi-row VALUES, so every commit compiled it again."""
+    selects = [
+        select(
+            *(
+                bindparam(f"{prefix}{row}_{name}", type_=target.c[name].type).label(name)
+                for name in columns
+            )
+        )
+        for row in range(rows)
+    ]
+    source = selects[0] if rows == 1 else union_all(*selects)
+    return target.insert().from_select(list(columns), source)
+
+
 @functools.lru_cache(maxsize=64)
 def _notifying_insert_statement(
     events: int, event_columns: tuple[str, ...], audits: int, audit_columns: tuple[str, ...]
@@ -143,37 +160,19 @@ def _notifying_insert_statement(
     (INSERT INTO audit_log ... RETURNING id)] SELECT pg_notify(...)`` for that many rows
     of those columns, with named parameters (``_notifying_insert_parameters``).
 
-    Built once per shape: a multi-row ``.values([...])`` of literal rows is a new
-    statement for every commit, compiled again (its cache key changes with every
-    value), which cost a booking more CPU than sending it."""
+    Built once per shape and compiled once: a ``.values([...])`` of literal rows was a
+    new statement for every commit, compiled again, which cost a booking more CPU than
+    sending it."""
     audit_table = table(AuditRow)
     outbox = (
-        _OUTBOX.insert()
-        .values(
-            [
-                {
-                    name: bindparam(f"e{row}_{name}", type_=_OUTBOX.c[name].type)
-                    for name in event_columns
-                }
-                for row in range(events)
-            ]
-        )
+        _rows_of_parameters(_OUTBOX, "e", events, event_columns)
         .returning(_OUTBOX.c.id)
         .cte("new_events")
     )
     statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(outbox)
     if audits:
         statement = statement.add_cte(
-            audit_table.insert()
-            .values(
-                [
-                    {
-                        name: bindparam(f"a{row}_{name}", type_=audit_table.c[name].type)
-                        for name in audit_columns
-                    }
-                    for row in range(audits)
-                ]
-            )
+            _rows_of_parameters(audit_table, "a", audits, audit_columns)
             .returning(audit_table.c.id)
             .cte("audit")
         )
