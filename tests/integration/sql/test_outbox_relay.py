@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.events_codec import event_to_dict
 from hduce.adapters.sql import SqlOutbox, SqlUnitOfWorkFactory
-from hduce.adapters.sql.models import OutboxRow
+from hduce.adapters.sql.models import AuditRow, OutboxRow
+from hduce.domain.audit import AuditEntry
 from hduce.domain.events import DomainEvent
+from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from tests.fakes import FixedClock
 from tests.unit.adapters.contract import NOW, Recorder, drain, user_registered
@@ -154,6 +156,40 @@ async def test_rows_hold_the_events_wire_format(
         stored = (await connection.execute(select(OutboxRow.payload))).scalars().all()
     assert list(stored) == [event_to_dict(requested), event_to_dict(registered)]
     assert await drain(outbox) == [requested, registered]  # typed payloads come back equal
+
+
+async def test_events_and_audit_entries_of_one_commit_are_all_stored_in_order(
+    uow_factory: SqlUnitOfWorkFactory, outbox: SqlOutbox, engine: AsyncEngine
+) -> None:
+    # PostgreSQL writes them in one statement built once per number of rows: three
+    # events and two entries, then one and one, must each land with their own values.
+    admin = Actor(Role.ADMIN, uuid7())
+    first = [user_registered(n) for n in (1, 2, 3)]
+    async with uow_factory() as uow:
+        for event in first:
+            uow.emit(event)
+        await uow.audit.add(AuditEntry.of(admin, NOW, "user.registered", "user", 1, n=1))
+        await uow.audit.add(AuditEntry.of(admin, NOW, "user.renamed", "user", 2, n=2))
+        await uow.commit()
+    second = user_registered(4)
+    async with uow_factory() as uow:
+        uow.emit(second)
+        await uow.audit.add(AuditEntry.of(admin, NOW, "user.deactivated", "user", 4))
+        await uow.commit()
+    assert await drain(outbox) == [*first, second]
+    async with engine.connect() as connection:
+        audit = (
+            await connection.execute(
+                select(AuditRow.action, AuditRow.target_id, AuditRow.details).order_by(
+                    AuditRow.target_id
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in audit] == [
+        ("user.registered", "1", {"n": 1}),
+        ("user.renamed", "2", {"n": 2}),
+        ("user.deactivated", "4", {}),
+    ]
 
 
 async def test_a_row_that_does_not_decode_stops_the_relay_loudly(

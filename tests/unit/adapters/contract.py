@@ -50,7 +50,9 @@ import pytest
 
 from hduce.application import context
 from hduce.application.ports import (
+    AccountStanding,
     AppointmentQuery,
+    BookingFacts,
     Cache,
     DoctorQuery,
     IdempotencyRecord,
@@ -778,6 +780,70 @@ class AvailabilityRepositoryContract:
         assert windowed.time_off == (holiday,)
         assert windowed.extra_hours == (saturday,)
         assert (nothing.time_off, nothing.extra_hours) == ((), ())
+
+    async def test_for_booking_reads_the_patient_the_doctor_and_the_hours_in_the_window(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        holiday = TimeOff(TimeSlot(at(days=0), at(days=2)), "conference")
+        later = TimeOff(TimeSlot(at(days=30), at(days=31)), "holiday")
+        saturday = ExtraHours(date(2030, 1, 12), LocalInterval(time(9), time(12)))
+        far_saturday = ExtraHours(date(2030, 3, 2), LocalInterval(time(9), time(12)))
+        verified = new_user("Vera Verified", email_verified_at=NOW)
+        async with uow_factory() as uow:
+            await uow.users.add(verified)
+            await uow.availability.replace_weekly(clinic.doctor.id, WEEKLY)
+            await uow.availability.add_time_off(clinic.doctor.id, holiday)
+            await uow.availability.add_time_off(clinic.doctor.id, later)
+            await uow.availability.add_extra_hours(clinic.doctor.id, saturday)
+            await uow.availability.add_extra_hours(clinic.doctor.id, far_saturday)
+            await uow.commit()
+        first_week = TimeSlot(at(days=-1), at(days=6))
+        async with uow_factory() as uow:
+            facts = await uow.availability.for_booking(clinic.doctor.id, verified.id, first_week)
+            unverified = await uow.availability.for_booking(
+                clinic.doctor.id, clinic.patient.id, first_week
+            )
+            doctor_as_patient = await uow.availability.for_booking(
+                clinic.other_doctor.id, clinic.doctor.id, first_week
+            )
+            strangers = await uow.availability.for_booking(uuid7(), uuid7(), first_week)
+        assert facts.patient == AccountStanding(Role.PATIENT, True, True)
+        assert unverified.patient == AccountStanding(Role.PATIENT, True, False)
+        assert doctor_as_patient.patient == AccountStanding(Role.DOCTOR, True, False)
+        assert facts.visit_length == clinic.doctor.visit_length
+        assert facts.availability == DoctorAvailability(
+            "Europe/Madrid", WEEKLY, extra_hours=(saturday,), time_off=(holiday,)
+        )
+        assert facts.availability == await _availability(uow_factory, clinic, first_week)
+        assert doctor_as_patient.availability == DoctorAvailability("Europe/Madrid")
+        assert strangers == BookingFacts(patient=None, visit_length=None, availability=None)
+
+    async def test_for_booking_without_the_visit_length_of_an_inactive_doctor(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        async with uow_factory() as uow:
+            for user_id in (clinic.doctor.id, clinic.patient.id):
+                account = await uow.users.get(user_id)
+                assert account is not None
+                account.is_active = False
+                await uow.users.save(account)
+            await uow.commit()
+        async with uow_factory() as uow:
+            facts = await uow.availability.for_booking(
+                clinic.doctor.id, clinic.patient.id, TimeSlot(at(), at(hours=8))
+            )
+        assert facts.patient == AccountStanding(Role.PATIENT, False, False)
+        assert facts.visit_length is None
+        assert facts.availability == DoctorAvailability("Europe/Madrid")
+
+
+async def _availability(
+    uow_factory: UnitOfWorkFactory, clinic: Clinic, window: TimeSlot
+) -> DoctorAvailability:
+    async with uow_factory() as uow:
+        return await uow.availability.get(clinic.doctor.id, window)
 
 
 # ========================================================================= appointments

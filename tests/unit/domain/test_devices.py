@@ -38,6 +38,13 @@ def test_codes_are_eight_unambiguous_characters_and_differ() -> None:
     assert not set("01OIL") & set(ALPHABET)
 
 
+def test_every_character_of_the_alphabet_appears_in_every_position() -> None:
+    # 3000 codes: a character missing from a position has odds of (30/31)^3000 ~ 1e-43.
+    codes = [new_check_in_code() for _ in range(3000)]
+    for position in range(LENGTH):
+        assert {code[position] for code in codes} == set(ALPHABET)
+
+
 @pytest.mark.parametrize(
     ("typed", "code"),
     [

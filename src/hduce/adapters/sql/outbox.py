@@ -30,12 +30,13 @@ strictly one after another and stops at the first failure. Consumers rely on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
@@ -107,6 +108,16 @@ async def write_events(
     )
     audit_table = table(AuditRow)
     if session.get_bind().dialect.name == "postgresql" and rows:
+        event_columns, audit_columns = tuple(rows[0]), tuple(audit[0]) if audit else ()
+        if all(tuple(row) == event_columns for row in rows) and all(
+            tuple(row) == audit_columns for row in audit
+        ):
+            statement = _notifying_insert_statement(
+                len(rows), event_columns, len(audit), audit_columns
+            )
+            await session.execute(statement, _notifying_insert_parameters(rows, audit))
+            return True
+        # Rows of different shapes (not written today): the same statement, literal.
         statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
             _OUTBOX.insert().values(rows).returning(_OUTBOX.c.id).cte("new_events")
         )
@@ -122,6 +133,61 @@ async def write_events(
         return False
     await session.execute(_OUTBOX.insert(), rows)
     return True
+
+
+def _rows_of_parameters(target: Table, prefix: str, rows: int, columns: tuple[str, ...]) -> Any:
+    """``INSERT INTO target (columns) SELECT :<prefix>0_<column>, ... UNION ALL ...``:
+    ``rows`` rows of named parameters. Not ``.values([...])``: SQLAlchemy does not
+    cache the compiled form of a multi-row VALUES, so every commit compiled it again."""
+    selects = [
+        select(
+            *(
+                bindparam(f"{prefix}{row}_{name}", type_=target.c[name].type).label(name)
+                for name in columns
+            )
+        )
+        for row in range(rows)
+    ]
+    source = selects[0] if rows == 1 else union_all(*selects)
+    return target.insert().from_select(list(columns), source)
+
+
+@functools.lru_cache(maxsize=64)
+def _notifying_insert_statement(
+    events: int, event_columns: tuple[str, ...], audits: int, audit_columns: tuple[str, ...]
+) -> Any:
+    """PostgreSQL: ``WITH new_events AS (INSERT INTO outbox ... RETURNING id)[, audit AS
+    (INSERT INTO audit_log ... RETURNING id)] SELECT pg_notify(...)`` for that many rows
+    of those columns, with named parameters (``_notifying_insert_parameters``).
+
+    Built once per shape and compiled once: a ``.values([...])`` of literal rows was a
+    new statement for every commit, compiled again, which cost a booking more CPU than
+    sending it."""
+    audit_table = table(AuditRow)
+    outbox = (
+        _rows_of_parameters(_OUTBOX, "e", events, event_columns)
+        .returning(_OUTBOX.c.id)
+        .cte("new_events")
+    )
+    statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(outbox)
+    if audits:
+        statement = statement.add_cte(
+            _rows_of_parameters(audit_table, "a", audits, audit_columns)
+            .returning(audit_table.c.id)
+            .cte("audit")
+        )
+    return statement
+
+
+def _notifying_insert_parameters(
+    rows: Sequence[Mapping[str, Any]], audit: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for prefix, listed in (("e", rows), ("a", audit)):
+        for index, row in enumerate(listed):
+            for name, value in row.items():
+                parameters[f"{prefix}{index}_{name}"] = value
+    return parameters
 
 
 def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from hduce.application.access import ensure_can_book
-from hduce.application.appointments._shared import AppointmentUseCase, audit_status, visit_slot
+from hduce.application.appointments._shared import AppointmentUseCase, audit_status
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.visit_types import visit_type_of
 from hduce.domain.appointments import Appointment
@@ -17,6 +18,7 @@ from hduce.domain.errors import (
     SlotConflict,
 )
 from hduce.domain.identity import Role
+from hduce.domain.scheduling import TimeSlot, ensure_utc
 from hduce.domain.visit_types import NO_BUFFERS
 
 #: Why an unverified patient may not book (a typo in the address would send the
@@ -25,6 +27,23 @@ EMAIL_NOT_VERIFIED = (
     "confirm your email address before booking: open the link we emailed you, or ask "
     "for a new one at POST /api/v1/auth/verify-email/resend"
 )
+
+#: The window a booking reads the doctor's hours for when the request gives no end: a
+#: visit's length comes from the doctor's visit length or a visit type, each at most
+#: 480 minutes (their CHECK constraints).
+LONGEST_DEFAULT_VISIT = timedelta(minutes=480)
+
+
+def _window(starts_at: datetime, ends_at: datetime | None) -> TimeSlot:
+    """The instants whose hours and time off a booking starting at ``starts_at`` reads
+    before it knows the visit's length. Only a filter on what is read: a naive time is
+    taken as UTC here, and refused right after (``ensure_utc``) where it always was."""
+    start = starts_at if starts_at.tzinfo is not None else starts_at.replace(tzinfo=UTC)
+    end = start + LONGEST_DEFAULT_VISIT
+    if ends_at is not None:
+        asked = ends_at if ends_at.tzinfo is not None else ends_at.replace(tzinfo=UTC)
+        end = max(asked, start + timedelta(microseconds=1))
+    return TimeSlot(start, end)
 
 
 class BookAppointment(AppointmentUseCase):
@@ -52,7 +71,11 @@ class BookAppointment(AppointmentUseCase):
         # serialized: the conflict check and the insert must not interleave with another
         # booking (SQLite's BEGIN IMMEDIATE; PostgreSQL also has exclusion constraints).
         async with self.change(actor, serialized=True) as (uow, audit):
-            patient = await uow.users.get(patient_id)
+            # One read for the patient, the doctor and the doctor's hours (the booking's
+            # hot path); the checks below run in the order they always did.
+            window = _window(command.starts_at, command.ends_at)
+            facts = await uow.availability.for_booking(command.doctor_id, patient_id, window)
+            patient = facts.patient
             if patient is None or patient.role is not Role.PATIENT or not patient.is_active:
                 raise NotFound("patient", patient_id)
             if (
@@ -61,7 +84,15 @@ class BookAppointment(AppointmentUseCase):
                 and not patient.email_verified
             ):
                 raise EmailNotVerified(EMAIL_NOT_VERIFIED)
-            slot = await visit_slot(uow, command.doctor_id, command.starts_at, command.ends_at)
+            if facts.visit_length is None or facts.availability is None:
+                raise NotFound("doctor", command.doctor_id)
+            start = ensure_utc(command.starts_at, "starts_at")
+            end = (
+                ensure_utc(command.ends_at, "ends_at")
+                if command.ends_at is not None
+                else start + facts.visit_length
+            )
+            slot = TimeSlot(start, end)
             policy, buffers = self._policy, NO_BUFFERS
             if command.visit_type_id is not None:
                 kind = await visit_type_of(uow, command.doctor_id, command.visit_type_id)
@@ -73,7 +104,11 @@ class BookAppointment(AppointmentUseCase):
                 # Copied onto the appointment: a later change of the type moves nothing.
                 slot, policy, buffers = kind.slot_at(slot.start), kind.policy(policy), kind.buffers
             now = self._clock.now()
-            availability = await uow.availability.get(command.doctor_id, slot)
+            availability = facts.availability
+            if not window.contains(slot):
+                # Only when the slot outgrew the window read above (not for any slot
+                # that can be booked: visits last at most LONGEST_DEFAULT_VISIT).
+                availability = await uow.availability.get(command.doctor_id, slot)
             checking = time.perf_counter()
             try:
                 existing = await uow.appointments.occupying_overlapping(

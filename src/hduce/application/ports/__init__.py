@@ -69,10 +69,12 @@ from hduce.application.ports.metrics import (
 )
 from hduce.application.ports.persistence import (
     REPOSITORY_NAMES,
+    AccountStanding,
     AppointmentQuery,
     AppointmentRepository,
     AuditLog,
     AvailabilityRepository,
+    BookingFacts,
     DeviceRepository,
     DoctorQuery,
     DoctorRepository,
@@ -125,6 +127,7 @@ __all__ = [
     "AccessTokenClaims",
     "AccessTokenIssuer",
     "AccessTokenVerifier",
+    "AccountStanding",
     "AccountTokenRecord",
     "AccountTokenStore",
     "AppointmentFigures",
@@ -133,6 +136,7 @@ __all__ = [
     "AppointmentRepository",
     "AuditLog",
     "AvailabilityRepository",
+    "BookingFacts",
     "BookingOutcome",
     "Cache",
     "CalendarFeed",

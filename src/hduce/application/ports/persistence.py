@@ -118,12 +118,42 @@ class DoctorRepository(Protocol):
     async def list(self, query: DoctorQuery) -> Page[Doctor]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AccountStanding:
+    """What booking asks of the patient's account: is it a patient's, active, verified."""
+
+    role: Role
+    is_active: bool
+    email_verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFacts:
+    """What a booking reads before it decides (``AvailabilityRepository.for_booking``)."""
+
+    #: The patient's account; None when there is no account with that id.
+    patient: AccountStanding | None
+    #: The doctor's usual visit length; None when there is no such doctor or their
+    #: account is inactive (then ``availability`` means nothing).
+    visit_length: timedelta | None
+    #: The doctor's availability around the window asked for; None with no such doctor.
+    availability: DoctorAvailability | None
+
+
 class AvailabilityRepository(Protocol):
     async def get(self, doctor_id: UUID, window: TimeSlot | None = None) -> DoctorAvailability:
         """Weekly hours, plus the extra hours and time off that touch ``window`` (all if None).
 
         A doctor with no hours set gets an empty availability in their timezone.
         """
+        ...
+
+    async def for_booking(
+        self, doctor_id: UUID, patient_id: UUID, window: TimeSlot
+    ) -> BookingFacts:
+        """The patient's account, the doctor's visit length if the doctor's account is
+        active, and ``get(doctor_id, window)``: in one round trip where the store can
+        (the booking's hot path reads them all, one after another)."""
         ...
 
     async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None: ...

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from hduce.adapters.memory.repositories._support import Repository, copied
 from hduce.adapters.memory.store import Owned, StoreTables
-from hduce.application.ports import IdGenerator
+from hduce.application.ports import AccountStanding, BookingFacts, IdGenerator
 from hduce.domain.clinic import Doctor
 from hduce.domain.errors import NotFound
 from hduce.domain.scheduling import (
@@ -32,6 +32,7 @@ def _extra_touches(extra: ExtraHours, zone: ZoneInfo, window: TimeSlot) -> bool:
 
 class InMemoryAvailabilityRepository(Repository):
     def __init__(self, tables: StoreTables, ids: IdGenerator) -> None:
+        self._users = tables.users
         self._doctors = tables.doctors
         self._weekly = tables.weekly_hours
         self._time_off = tables.time_off
@@ -71,6 +72,26 @@ class InMemoryAvailabilityRepository(Repository):
             weekly=copied(weekly),
             extra_hours=tuple(extra),
             time_off=tuple(time_off),
+        )
+
+    async def for_booking(
+        self, doctor_id: UUID, patient_id: UUID, window: TimeSlot
+    ) -> BookingFacts:
+        account = self._users.get(patient_id)
+        patient = (
+            AccountStanding(account.role, account.is_active, account.email_verified)
+            if account is not None
+            else None
+        )
+        doctor = self._doctors.get(doctor_id)
+        if doctor is None:
+            return BookingFacts(patient=patient, visit_length=None, availability=None)
+        doctor_account = self._users.get(doctor_id)
+        active = doctor_account is not None and doctor_account.is_active
+        return BookingFacts(
+            patient=patient,
+            visit_length=doctor.visit_length if active else None,
+            availability=await self.get(doctor_id, window),
         )
 
     async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None:

@@ -209,6 +209,62 @@ def occupying_overlapping_statement(
     )
 
 
+@functools.cache
+def _occupying_overlapping_bound() -> Select[Any]:
+    """``occupying_overlapping_statement`` with every column of the rows, built once
+    with bind parameters (``_occupying_overlapping_parameters``): the booking's
+    conflict check, which building and keying a statement of literal values for every
+    request made cost more CPU than running."""
+    instant = AppointmentRow.starts_at.type
+
+    def bound(name: str) -> Any:
+        return bindparam(name, type_=instant)
+
+    return (
+        select(*table(AppointmentRow).c)
+        .where(
+            is_occupying(AppointmentRow.status),
+            or_(
+                and_(
+                    AppointmentRow.doctor_id
+                    == bindparam("doctor_id", type_=AppointmentRow.doctor_id.type),
+                    AppointmentRow.ends_at > bound("blocked_low"),
+                    AppointmentRow.ends_at < bound("blocked_high"),
+                    AppointmentRow.blocked_ends_at > bound("blocked_start"),
+                    AppointmentRow.blocked_starts_at < bound("blocked_end"),
+                ),
+                and_(
+                    AppointmentRow.patient_id
+                    == bindparam("patient_id", type_=AppointmentRow.patient_id.type),
+                    AppointmentRow.ends_at > bound("slot_start"),
+                    AppointmentRow.ends_at < bound("slot_high"),
+                    AppointmentRow.starts_at < bound("slot_end"),
+                ),
+            ),
+        )
+        .order_by(*_ORDER)
+    )
+
+
+def _occupying_overlapping_parameters(
+    slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID, blocked: TimeSlot | None
+) -> dict[str, Any]:
+    """The values of ``_occupying_overlapping_bound``: the bounds of ``overlapping``
+    and ``overlapping_blocked``."""
+    blocked = blocked if blocked is not None else slot
+    return {
+        "doctor_id": doctor_id,
+        "blocked_low": blocked.start - MAX_BUFFER,
+        "blocked_high": blocked.end + MAX_BUFFER + MAX_APPOINTMENT_LENGTH,
+        "blocked_start": blocked.start,
+        "blocked_end": blocked.end,
+        "patient_id": patient_id,
+        "slot_start": slot.start,
+        "slot_high": slot.end + MAX_APPOINTMENT_LENGTH,
+        "slot_end": slot.end,
+    }
+
+
 def busy_slots_statement(doctor_id: UUID, window: TimeSlot) -> Select[datetime, datetime]:
     """Free-slot search: the doctor's occupying blocked ranges overlapping ``window``.
 
@@ -564,11 +620,15 @@ class SqlAppointmentRepository:
         patient_id: UUID,
         blocked: TimeSlot | None = None,
     ) -> Sequence[Appointment]:
-        return await self._load(
-            occupying_overlapping_statement(
-                slot, doctor_id=doctor_id, patient_id=patient_id, blocked=blocked
+        rows = (
+            await self._session.execute(
+                _occupying_overlapping_bound(),
+                _occupying_overlapping_parameters(
+                    slot, doctor_id=doctor_id, patient_id=patient_id, blocked=blocked
+                ),
             )
-        )
+        ).all()
+        return await self._with_histories(rows)
 
     async def busy_slots(self, doctor_id: UUID, window: TimeSlot) -> Sequence[TimeSlot]:
         rows = await self._session.execute(busy_slots_statement(doctor_id, window))
