@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser.console import DOCTOR, MAYA, OTHER_PATIENT, PATIENT, Console, Person
+from tests.browser.console import ADMIN, DOCTOR, MAYA, OTHER_PATIENT, PATIENT, Console, Person
 
 
 def _week_of_romero(person: Person, days_ahead: int) -> str:
@@ -186,3 +186,29 @@ def test_a_recurring_series_previewed_booked_and_cut_short(console: Console) -> 
     expect(patient.page.locator(".badge.status-cancelled")).to_have_count(fitting - 1)
     expect(patient.page.locator(".badge.status-pending")).to_have_count(1)
     patient.check("series-cut")
+
+
+def test_staff_find_patients_and_the_admin_downloads_reports(console: Console) -> None:
+    doctor = console.person("doctor", phone=True)
+    doctor.sign_in(DOCTOR)
+    doctor.page.get_by_role("link", name="Patients").click()
+    expect(doctor.page.get_by_role("heading", name="Patients")).to_be_visible()
+    # The keyboard alone: type in the search box, Enter submits it.
+    doctor.page.get_by_label("Name or email").press_sequentially("garcia")
+    doctor.page.keyboard.press("Enter")
+    expect(doctor.page.get_by_role("cell", name=PATIENT)).to_be_visible()
+    doctor.check("patients-phone")
+    assert _fits(doctor), "the patient search scrolls sideways on a phone"
+
+    admin = console.person("admin", locale="es-EC")
+    admin.sign_in(ADMIN)
+    admin.page.get_by_role("link", name="Descargar estas cifras como CSV").click()
+    expect(admin.page.get_by_role("heading", name="Informes")).to_be_visible()
+    admin.page.get_by_label("Completada", exact=True).check()
+    admin.page.get_by_role("button", name="Aplicar los filtros").click()
+    link = admin.page.get_by_role("link", name="Citas que cumplen estos filtros")
+    expect(link).to_have_attribute("href", re.compile(r"status=completed"))
+    admin.check("reports-es")
+    with admin.page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith(".csv")

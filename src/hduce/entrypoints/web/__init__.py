@@ -30,6 +30,8 @@ from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.hours import HoursPages
+from hduce.entrypoints.web.patients import PatientSearchPages
+from hduce.entrypoints.web.reports import ReportPages
 from hduce.entrypoints.web.series import SeriesPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
@@ -64,6 +66,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
             VisitTypePages,
             WaitlistPages,
             SeriesPages,
+            PatientSearchPages,
+            ReportPages,
         ],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         include_in_schema=False,
