@@ -4,13 +4,23 @@ and recurring series (ADRs 0020-0022), checked with axe-core and screenshotted."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.console import ADMIN, DOCTOR, MAYA, OTHER_PATIENT, PATIENT, Console, Person
+from tests.browser.scheduling_support import own_console
+
+
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own (``scheduling_support``: the sign-in limit)."""
+    with own_console(tmp_path_factory) as url:
+        yield url
 
 
 def _week_of_romero(person: Person, days_ahead: int) -> str:

@@ -6,60 +6,21 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
+import pytest
 
-from tests.browser.console import DEMO_PASSWORD, DOCTOR, OTHER_PATIENT, PATIENT
-
-CSRF = "__Host-hduce_csrf"
-ACCESS = "__Host-hduce_access"
+from tests.browser.console import DOCTOR, OTHER_PATIENT, PATIENT
+from tests.browser.scheduling_support import Signed, own_console, signed_in
 
 
-class Signed:
-    """A client signed in as someone, sending the cookies itself (httpx keeps Secure
-    cookies off plain http, where browsers make an exception for loopback)."""
-
-    def __init__(self, client: httpx.Client, email: str) -> None:
-        self.client = client
-        page = client.get("/login")
-        self.csrf = page.headers["set-cookie"].split(f"{CSRF}=", 1)[1].split(";", 1)[0]
-        answer = client.post(
-            "/login",
-            data={"email": email, "password": DEMO_PASSWORD, "csrf_token": self.csrf},
-            headers={"Cookie": f"{CSRF}={self.csrf}"},
-        )
-        assert answer.status_code == 303, answer.text
-        self.access = answer.headers["set-cookie"].split(f"{ACCESS}=", 1)[1].split(";", 1)[0]
-
-    @property
-    def cookie(self) -> dict[str, str]:
-        return {"Cookie": f"{CSRF}={self.csrf}; {ACCESS}={self.access}"}
-
-    def get(self, path: str) -> httpx.Response:
-        return self.client.get(path, headers=self.cookie)
-
-    def post(self, path: str, data: dict[str, object] | None = None) -> httpx.Response:
-        return self.client.post(
-            path, data={**(data or {}), "csrf_token": self.csrf}, headers=self.cookie
-        )
-
-    def api(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        return self.client.request(
-            method,
-            "/api/v1" + path,
-            headers={**self.cookie, "X-CSRF-Token": self.csrf},
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-
-@contextmanager
-def signed_in(url: str, email: str) -> Iterator[Signed]:
-    with httpx.Client(base_url=url, timeout=30) as client:
-        yield Signed(client, email)
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own (``scheduling_support``: the sign-in limit)."""
+    with own_console(tmp_path_factory) as url:
+        yield url
 
 
 def _doctor_id(person: Signed) -> str:
@@ -215,6 +176,18 @@ def test_a_series_preview_lists_what_fits_and_books_what_fits(console_url: str) 
         # A week of days crosses a weekend without office hours: some do not fit.
         assert 0 < fitting < 7
         assert "cannot be booked" in preview.text
+        weekly = patient.post(
+            "/series",
+            {**rule, "freq": "WEEKLY", "count": "4", "byday": ["TU", "TH"], "action": "preview"},
+        )
+        assert weekly.status_code == 200, weekly.text
+        assert re.search(r"\d+ of 4 visits can be booked", weekly.text)
+        days = re.findall(r'<li class="(?:yes|no)"><time[^>]*>(\w+) ', weekly.text)
+        assert len(days) == 4
+        assert set(days) == {"Tue", "Thu"}
+        unsupported = patient.post("/series", {**rule, "freq": "MONTHLY", "action": "preview"})
+        assert unsupported.status_code == 400
+        assert "choose daily or weekly" in unsupported.text
         whole = patient.post("/series", {**rule, "action": "all_or_nothing"})
         assert whole.status_code == 409
         assert "nothing was booked" in whole.text

@@ -6,11 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from tests.browser.console import ADMIN, DOCTOR, MAYA, PATIENT
-from tests.browser.test_scheduling_http import signed_in
+from tests.browser.scheduling_support import own_console, signed_in
+
+
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own (``scheduling_support``: the sign-in limit)."""
+    with own_console(tmp_path_factory) as url:
+        yield url
 
 
 def test_doctors_find_their_patients_admins_all_and_patients_none(console_url: str) -> None:
