@@ -57,3 +57,34 @@ def test_browser_tests_fail_without_chromium_when_services_are_required(
     monkeypatch.setenv("HDUCE_TEST_REQUIRE_SERVICES", "0")
     with pytest.raises(pytest.skip.Exception, match="chromium"):
         chromium_executable()
+
+
+@pytest.mark.parametrize(
+    ("service", "url"),
+    [
+        ("POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:1/postgres"),
+        ("REDIS", "redis://127.0.0.1:1/0"),
+        ("RABBITMQ", "amqp://guest:guest@127.0.0.1:1/"),
+    ],
+)
+def test_the_split_browser_test_fails_without_its_services_when_they_are_required(
+    monkeypatch: pytest.MonkeyPatch, service: str, url: str
+) -> None:
+    """``tests/browser/test_console_services.py`` takes the session fixtures of the three
+    services, which fail (not skip) under HDUCE_TEST_REQUIRE_SERVICES=1 when one is
+    missing."""
+    import inspect
+
+    from tests import services
+    from tests.browser.test_console_services import split_console_url
+
+    wanted = set(inspect.signature(split_console_url.__wrapped__).parameters)  # type: ignore[attr-defined]
+    assert {"postgres_url", "redis_url", "rabbitmq_url"} <= wanted
+    spec = getattr(services, service)
+    monkeypatch.setenv(spec.env_var, url)  # nothing listens on port 1
+    monkeypatch.setenv("HDUCE_TEST_REQUIRE_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception, match=spec.env_var), services.provide(spec):
+        pass
+    monkeypatch.setenv("HDUCE_TEST_REQUIRE_SERVICES", "0")
+    with pytest.raises(pytest.skip.Exception), services.provide(spec):
+        pass

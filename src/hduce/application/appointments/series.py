@@ -304,6 +304,25 @@ class GetSeries(_SeriesUseCase):
             return SeriesView(series, await _members(uow, series))
 
 
+class SeriesOfAppointments(_SeriesUseCase):
+    """Which of these appointments belong to a series the actor may see (the console
+    links each occurrence to its series): appointment id -> series id."""
+
+    async def __call__(self, actor: Actor, appointment_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        found: dict[UUID, UUID] = {}
+        async with self._uow_factory() as uow:
+            for appointment_id in appointment_ids:
+                member = await uow.series.member_of(appointment_id)
+                if member is None:
+                    continue
+                series = await uow.series.get(member.series_id)
+                if series is not None and is_party(
+                    actor, patient_id=series.patient_id, doctor_id=series.doctor_id
+                ):
+                    found[appointment_id] = series.id
+        return found
+
+
 _OPEN = {AppointmentStatus.PENDING, AppointmentStatus.PROPOSED, AppointmentStatus.APPROVED}
 
 

@@ -18,6 +18,7 @@ from hduce.application.appointments.series import (
     GetSeries,
     PreviewSeries,
     RescheduleSeriesOccurrences,
+    SeriesOfAppointments,
 )
 from hduce.application.appointments.transitions import (
     AcceptAppointment,
@@ -55,6 +56,7 @@ class AppointmentsProvider(Provider):
     preview_series = provide(PreviewSeries)
     book_series = provide(BookSeries)
     get_series = provide(GetSeries)
+    series_of_appointments = provide(SeriesOfAppointments)
     cancel_series = provide(CancelSeriesOccurrences)
     reschedule_series = provide(RescheduleSeriesOccurrences)
 

@@ -30,6 +30,9 @@ from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.hours import HoursPages
+from hduce.entrypoints.web.patients import PatientSearchPages
+from hduce.entrypoints.web.reports import ReportPages
+from hduce.entrypoints.web.series import SeriesPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
     Viewer,
@@ -38,6 +41,8 @@ from hduce.entrypoints.web.views import (
     sign_in_url,
     translator,
 )
+from hduce.entrypoints.web.visit_types import VisitTypePages
+from hduce.entrypoints.web.waitlist import WaitlistPages
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_PATH: Final = "/static"
@@ -52,7 +57,18 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def route_handlers() -> list[ControllerRouterHandler]:
     pages = DishkaRouter(
         "/",
-        route_handlers=[AccountPages, PatientPages, DoctorPages, HoursPages, AdminPages],
+        route_handlers=[
+            AccountPages,
+            PatientPages,
+            DoctorPages,
+            HoursPages,
+            AdminPages,
+            VisitTypePages,
+            WaitlistPages,
+            SeriesPages,
+            PatientSearchPages,
+            ReportPages,
+        ],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
         include_in_schema=False,
     )

@@ -25,6 +25,7 @@ from hduce.application.appointments.commands import (
 from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
+from hduce.application.appointments.series import SeriesOfAppointments
 from hduce.application.appointments.transitions import (
     AcceptAppointment,
     ApproveAppointment,
@@ -37,12 +38,14 @@ from hduce.application.appointments.transitions import (
 )
 from hduce.application.availability.free_slots import FreeSlot
 from hduce.application.availability.local_calendar import ListDoctorSlots
+from hduce.application.availability.visit_types import ListVisitTypes
 from hduce.application.clinic.doctors import DoctorProfile, GetDoctor, ListDoctors
 from hduce.application.clinic.specialties import ListSpecialties
 from hduce.application.ports import AppointmentQuery, DoctorQuery, PageRequest
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import DomainError, InvalidInput, NotFound, SlotConflict
 from hduce.domain.identity import Role
+from hduce.domain.visit_types import VisitType
 from hduce.entrypoints.http.auth.security import request_container
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.i18n import Translator, zone
@@ -93,6 +96,12 @@ def _day(raw: str | None, default: date) -> date:
         return date.fromisoformat(raw) if raw else default
     except ValueError:
         return default
+
+
+def _chosen_type(kinds: Sequence[VisitType], raw: str | None) -> VisitType | None:
+    """The doctor's visit type named by ``raw`` (an id); none chosen, or not one of
+    theirs: the doctor's usual visit length."""
+    return next((kind for kind in kinds if str(kind.id) == raw), None)
 
 
 def _slot_translator(viewer: Viewer, doctor: DoctorProfile) -> Translator:
@@ -156,16 +165,25 @@ class PatientPages(Controller):
         doctor_id: FromPath[UUID],
         get_doctor: FromDishka[GetDoctor],
         list_slots: FromDishka[ListDoctorSlots],
+        list_types: FromDishka[ListVisitTypes],
     ) -> Template:
         viewer = await viewer_of(request)
         doctor = await get_doctor(doctor_id)
+        # A visit type (ADR 0020): slots of its length whose buffers fit.
+        kinds = await list_types(doctor_id)
+        visit_type = _chosen_type(kinds, request.query_params.get("visit_type"))
         t = _slot_translator(viewer, doctor)
         today = datetime.now(UTC).astimezone(t.timezone).date()
         start = max(_day(request.query_params.get("week"), today), today)
         days = [start + timedelta(days=offset) for offset in range(WEEK)]
         # The window in the doctor's local days, one either side: the reader's days
         # may straddle two of the doctor's.
-        slots = await list_slots(doctor_id, start - timedelta(days=1), days[-1] + timedelta(days=1))
+        slots = await list_slots(
+            doctor_id,
+            start - timedelta(days=1),
+            days[-1] + timedelta(days=1),
+            visit_type.id if visit_type is not None else None,
+        )
         by_day: dict[date, list[FreeSlot]] = {day: [] for day in days}
         for slot in slots:
             local_day = t.local(slot.slot.start).date()
@@ -183,15 +201,23 @@ class PatientPages(Controller):
             previous=(start - timedelta(days=WEEK)) if start > today else None,
             next=start + timedelta(days=WEEK),
             reschedule=_optional_uuid(request.query_params.get("reschedule")),
+            kinds=kinds,
+            visit_type=visit_type,
         )
 
     @get("/book")
     async def book_page(
-        self, request: Request[Any, Any, Any], get_doctor: FromDishka[GetDoctor]
+        self,
+        request: Request[Any, Any, Any],
+        get_doctor: FromDishka[GetDoctor],
+        list_types: FromDishka[ListVisitTypes],
     ) -> Template:
         viewer = await viewer_of(request)
         viewer.require(Role.PATIENT)
         doctor = await get_doctor(_uuid(request.query_params.get("doctor_id"), "doctor_id"))
+        visit_type = _chosen_type(
+            await list_types(doctor.id), request.query_params.get("visit_type_id")
+        )
         starts_at = _instant(request.query_params.get("starts_at"), "starts_at")
         return render(
             request,
@@ -201,6 +227,7 @@ class PatientPages(Controller):
             starts_at=starts_at,
             reason="",
             reschedule=_optional_uuid(request.query_params.get("reschedule")),
+            visit_type=visit_type,
         )
 
     @post("/book")
@@ -211,11 +238,13 @@ class PatientPages(Controller):
         reschedule: FromDishka[RescheduleAppointment],
         get_doctor: FromDishka[GetDoctor],
         list_slots: FromDishka[ListDoctorSlots],
+        list_types: FromDishka[ListVisitTypes],
     ) -> Any:
         viewer = await viewer_of(request)
         actor = viewer.require(Role.PATIENT)
         form = await _form(request)
         doctor = await get_doctor(_uuid(form.get("doctor_id"), "doctor_id"))
+        visit_type = _chosen_type(await list_types(doctor.id), form.get("visit_type_id"))
         starts_at = _instant(form.get("starts_at"), "starts_at")
         reason = form.get("reason", "").strip()
         moving = _optional_uuid(form.get("reschedule"))
@@ -223,7 +252,11 @@ class PatientPages(Controller):
             if moving is None:
                 await book(
                     BookAppointmentCommand(
-                        actor=actor, doctor_id=doctor.id, starts_at=starts_at, reason=reason
+                        actor=actor,
+                        doctor_id=doctor.id,
+                        starts_at=starts_at,
+                        reason=reason,
+                        visit_type_id=visit_type.id if visit_type is not None else None,
                     )
                 )
             else:
@@ -240,7 +273,12 @@ class PatientPages(Controller):
         except DomainError as exc:
             alternatives: Sequence[FreeSlot] = ()
             if isinstance(exc, SlotConflict):
-                later = await list_slots(doctor.id, starts_at, starts_at + ALTERNATIVES_WINDOW)
+                later = await list_slots(
+                    doctor.id,
+                    starts_at,
+                    starts_at + ALTERNATIVES_WINDOW,
+                    visit_type.id if visit_type is not None else None,
+                )
                 alternatives = [s for s in later if s.slot.start != starts_at][:ALTERNATIVES]
             return render(
                 request,
@@ -254,6 +292,7 @@ class PatientPages(Controller):
                 detail=exc.message,
                 alternatives=alternatives,
                 reschedule=moving,
+                visit_type=visit_type,
             )
         return go(request, "/appointments?done=" + ("moved" if moving else "booked"))
 
@@ -263,6 +302,7 @@ class PatientPages(Controller):
         request: Request[Any, Any, Any],
         list_appointments: FromDishka[ListAppointments],
         get_doctor: FromDishka[GetDoctor],
+        series_of: FromDishka[SeriesOfAppointments],
     ) -> Template:
         viewer = await viewer_of(request)
         actor = viewer.require(Role.PATIENT)
@@ -281,6 +321,8 @@ class PatientPages(Controller):
             doctors=await _doctor_names(get_doctor, page.items),
             done=request.query_params.get("done"),
             cancellable={AppointmentStatus.PENDING, AppointmentStatus.APPROVED},
+            # Occurrences of a recurring series link to it (cancel this and following).
+            series_of=await series_of(actor, [a.id for a in upcoming]),
         )
 
     @post("/appointments/{appointment_id:uuid}/cancel")
