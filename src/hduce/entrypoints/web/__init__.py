@@ -29,6 +29,7 @@ from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
+from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
@@ -53,7 +54,11 @@ def route_handlers() -> list[ControllerRouterHandler]:
     pages = DishkaRouter(
         "/",
         route_handlers=[AccountPages, PatientPages, DoctorPages, HoursPages, AdminPages],
-        exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
+        exception_handlers={
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            FormRefused: refused_page,
+        },
         include_in_schema=False,
     )
     assets: Router = create_static_files_router(

@@ -26,6 +26,7 @@ from hduce.domain.identity import Role
 from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
 from hduce.entrypoints.http.auth.security import client_ip
 from hduce.entrypoints.http.problems import domain_status
+from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from hduce.entrypoints.web.views import go, render, safe_next, viewer_of
 
@@ -205,18 +206,13 @@ class AccountPages(Controller):
             email_opt_out="email" not in form,
             sms_opt_out="sms" not in form,
         )
-        try:
-            await update(actor, changes)
-        except DomainError as exc:
-            return render(
-                request,
-                viewer,
-                "profile.html",
-                status_code=domain_status(exc),
-                detail=exc.message,
-                field=getattr(exc, "field", None),
-                form=form | {"email": "email" in form, "sms": "sms" in form},
-            )
+        await submit_form(
+            request,
+            viewer,
+            "profile.html",
+            lambda: update(actor, changes),
+            form=form | {"email": "email" in form, "sms": "sms" in form},
+        )
         return go(request, "/profile?done=saved")
 
     # ------------------------------------------------------------------ notifications

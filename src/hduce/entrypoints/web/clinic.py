@@ -6,7 +6,7 @@ container; who may do what is still decided there (``application/access.py``).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
@@ -44,7 +44,7 @@ from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import DomainError, InvalidInput, NotFound, SlotConflict
 from hduce.domain.identity import Role
 from hduce.entrypoints.http.auth.security import request_container
-from hduce.entrypoints.http.problems import domain_status
+from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import Translator, zone
 from hduce.entrypoints.web.views import Viewer, go, render, safe_next, viewer_of
 
@@ -219,42 +219,41 @@ class PatientPages(Controller):
         starts_at = _instant(form.get("starts_at"), "starts_at")
         reason = form.get("reason", "").strip()
         moving = _optional_uuid(form.get("reschedule"))
-        try:
+
+        async def book_it() -> object:
             if moving is None:
-                await book(
+                return await book(
                     BookAppointmentCommand(
                         actor=actor, doctor_id=doctor.id, starts_at=starts_at, reason=reason
                     )
                 )
-            else:
-                # The same rules as the API's reschedule: the old visit is cancelled
-                # and the new one booked in one step, or neither.
-                await reschedule(
-                    RescheduleCommand(
-                        actor=actor,
-                        appointment_id=moving,
-                        starts_at=starts_at,
-                        reason=reason or None,
-                    )
+            # The same rules as the API's reschedule: the old visit is cancelled and
+            # the new one booked in one step, or neither.
+            return await reschedule(
+                RescheduleCommand(
+                    actor=actor, appointment_id=moving, starts_at=starts_at, reason=reason or None
                 )
-        except DomainError as exc:
-            alternatives: Sequence[FreeSlot] = ()
-            if isinstance(exc, SlotConflict):
-                later = await list_slots(doctor.id, starts_at, starts_at + ALTERNATIVES_WINDOW)
-                alternatives = [s for s in later if s.slot.start != starts_at][:ALTERNATIVES]
-            return render(
-                request,
-                viewer,
-                "book.html",
-                status_code=domain_status(exc),
-                doctor=doctor,
-                starts_at=starts_at,
-                reason=reason,
-                error=viewer.t("book.conflict") if isinstance(exc, SlotConflict) else None,
-                detail=exc.message,
-                alternatives=alternatives,
-                reschedule=moving,
             )
+
+        async def other_times(exc: DomainError) -> dict[str, Any]:
+            if not isinstance(exc, SlotConflict):
+                return {}
+            later = await list_slots(doctor.id, starts_at, starts_at + ALTERNATIVES_WINDOW)
+            alternatives = [s for s in later if s.slot.start != starts_at][:ALTERNATIVES]
+            return {"error": viewer.t("book.conflict"), "alternatives": alternatives}
+
+        await submit_form(
+            request,
+            viewer,
+            "book.html",
+            book_it,
+            more=other_times,
+            doctor=doctor,
+            starts_at=starts_at,
+            reason=reason,
+            alternatives=(),
+            reschedule=moving,
+        )
         return go(request, "/appointments?done=" + ("moved" if moving else "booked"))
 
     @get("/appointments")
