@@ -3,14 +3,22 @@ console (cookies sent by hand: httpx keeps ``Secure`` cookies off plain http).""
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from tests.browser.console import DEMO_PASSWORD
+from tests.browser.conftest import MAIL_PUBLIC_URL
+from tests.browser.console import ADMIN, DEMO_PASSWORD
+from tests.services import ReceivedMail, SmtpServer
 
 CSRF = "__Host-hduce_csrf"
+NEW_PASSWORD = "a brand new passphrase 7"
+RESET_SUBJECT = "Reset your password"
+VERIFY_SUBJECT = "Confirm your email address"
+_LINK = re.compile(r"(https?://\S+?)\?token=([A-Za-z0-9_-]+)")
 ACCESS = "__Host-hduce_access"
 
 
@@ -62,6 +70,36 @@ class Browserless:
         return answer
 
 
+def unique_email(name: str) -> str:
+    """Rate limits and accounts are per address: every test, every run, its own."""
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def register(base_url: str, email: str, password: str = NEW_PASSWORD) -> Browserless:
+    """A new patient, signed in (registration signs in)."""
+    person = visitor(base_url)
+    answer = person.post(
+        "/register",
+        {"email": email, "password": password, "full_name": "Test Person", "timezone": "UTC"},
+    )
+    assert answer.status_code == 303, answer.text
+    return person
+
+
+def mail_link(smtp_server: SmtpServer, to: str, subject: str, nth: int = 1) -> tuple[str, str]:
+    """(the path the ``nth`` mail's link opens, with its ``?token=``) and its token."""
+    smtp_server.wait_for_sync(lambda _: len(mails(smtp_server, to, subject)) >= nth, timeout=20)
+    text = mails(smtp_server, to, subject)[nth - 1].text()
+    found = _LINK.search(text)
+    assert found is not None, text
+    assert found.group(1).startswith(MAIL_PUBLIC_URL + "/"), text
+    return found.group(1)[len(MAIL_PUBLIC_URL) :], found.group(2)
+
+
+def mails(smtp_server: SmtpServer, to: str, subject: str) -> list[ReceivedMail]:
+    return [m for m in smtp_server.messages if to in m.rcpt_tos and m.subject == subject]
+
+
 def visitor(base_url: str) -> Browserless:
     person = Browserless(httpx.Client(base_url=base_url, timeout=20))
     person.get("/login")
@@ -69,4 +107,37 @@ def visitor(base_url: str) -> Browserless:
     return person
 
 
-__all__ = ["ACCESS", "CSRF", "Browserless", "visitor"]
+__all__ = [
+    "ACCESS",
+    "CSRF",
+    "NEW_PASSWORD",
+    "Browserless",
+    "mail_link",
+    "new_doctor",
+    "register",
+    "unique_email",
+    "visitor",
+]
+
+
+def new_doctor(base_url: str, email: str, password: str = NEW_PASSWORD) -> None:
+    """A doctor account of this test's own, created by the demo admin."""
+    admin = visitor(base_url)
+    assert admin.sign_in(ADMIN).status_code == 303
+    form = admin.get("/admin/doctors/new")
+    specialty = re.search(r'<option value="([0-9a-f-]{36})"', form.text)
+    assert specialty is not None, form.text
+    created = admin.post(
+        "/admin/doctors/new",
+        {
+            "email": email,
+            "full_name": "Dr. Test Factor",
+            "licence_number": f"T-{uuid.uuid4().hex[:8]}",
+            "specialty_id": specialty.group(1),
+            "consultation_fee": "30.00",
+            "visit_minutes": "30",
+            "timezone": "UTC",
+            "password": password,
+        },
+    )
+    assert created.status_code == 303, created.text

@@ -4,8 +4,24 @@ password change, notification preferences and two-factor sign-in."""
 
 from __future__ import annotations
 
-from tests.browser.account_http import visitor
+import re
+import time
+
+import pyotp
+
+from tests.browser.account_http import (
+    ACCESS,
+    NEW_PASSWORD,
+    RESET_SUBJECT,
+    VERIFY_SUBJECT,
+    mail_link,
+    new_doctor,
+    register,
+    unique_email,
+    visitor,
+)
 from tests.browser.console import ADMIN, PATIENT
+from tests.services import SmtpServer
 
 
 def test_a_refused_form_is_drawn_again_with_the_detail_and_the_status(console_url: str) -> None:
@@ -36,3 +52,210 @@ def test_a_refused_form_is_drawn_again_with_the_detail_and_the_status(console_ur
     bad_day = admin.get("/admin/audit", params={"from": "yesterday"})
     assert bad_day.status_code == 400
     assert "from must be a date" in bad_day.text
+
+
+def test_a_forgotten_password_is_reset_from_the_emailed_link_once(
+    console_url: str, smtp_server: SmtpServer
+) -> None:
+    email = unique_email("reset")
+    register(console_url, email)
+    stranger = visitor(console_url)
+
+    page = stranger.get("/forgot-password")
+    assert page.status_code == 200
+    assert 'autocomplete="username"' in page.text
+    asked = stranger.post("/forgot-password", {"email": email})
+    unknown = stranger.post("/forgot-password", {"email": unique_email("nobody")})
+    # The same words whether or not the address has an account.
+    assert asked.status_code == unknown.status_code == 200
+    assert "If an account has this address" in asked.text
+    assert "If an account has this address" in unknown.text
+
+    path, token = mail_link(smtp_server, email, RESET_SUBJECT)
+    assert path == "/reset-password"
+    form = stranger.get(f"{path}?token={token}")
+    assert form.status_code == 200
+    assert f'name="token" value="{token}"' in form.text
+
+    weak = stranger.post(path, {"token": token, "new_password": "password1"})
+    assert weak.status_code == 400
+    assert 'role="alert"' in weak.text
+    assert f'value="{token}"' in weak.text  # a refused password leaves the link usable
+    done = stranger.post(path, {"token": token, "new_password": "another fine passphrase 8"})
+    assert done.status_code == 303
+    assert done.headers["location"] == "/login?done=reset"
+    assert "every session signed out" in stranger.get("/login?done=reset").text
+
+    again = stranger.post(path, {"token": token, "new_password": "yet another passphrase 9"})
+    assert again.status_code == 410
+    assert "used already" in again.text
+    assert visitor(console_url).sign_in(email, NEW_PASSWORD).status_code == 401
+    assert visitor(console_url).sign_in(email, "another fine passphrase 8").status_code == 303
+
+    assert "incomplete" in stranger.get("/reset-password").text
+
+
+def test_the_emailed_verification_link_confirms_the_address_by_a_button(
+    console_url: str, smtp_server: SmtpServer
+) -> None:
+    email = unique_email("verify")
+    person = register(console_url, email)
+    assert "is not confirmed yet" in person.get("/profile").text
+
+    path, token = mail_link(smtp_server, email, VERIFY_SUBJECT)
+    assert path == "/verify-email"
+    # Opening the link (a mail scanner may) uses nothing up: the button does.
+    opened = visitor(console_url).get(f"{path}?token={token}")
+    assert opened.status_code == 200
+    assert "Confirm my address" in opened.text
+    confirmed = visitor(console_url).post(path, {"token": token})
+    assert confirmed.status_code == 200
+    assert f"{email} is confirmed" in confirmed.text
+    assert "is not confirmed yet" not in person.get("/profile").text
+    used = visitor(console_url).post(path, {"token": token})
+    assert used.status_code == 410
+
+
+def test_a_new_verification_link_on_asking(console_url: str, smtp_server: SmtpServer) -> None:
+    email = unique_email("resend")
+    person = register(console_url, email)
+    sent = person.post("/verify-email/resend")
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/profile?done=verification_sent"
+    mail_link(smtp_server, email, VERIFY_SUBJECT, nth=2)
+
+
+def test_sessions_are_listed_and_the_others_signed_out(console_url: str) -> None:
+    email = unique_email("sessions")
+    phone = register(console_url, email)
+    laptop = visitor(console_url)
+    assert laptop.sign_in(email, NEW_PASSWORD).status_code == 303
+    tablet = visitor(console_url)
+    assert tablet.sign_in(email, NEW_PASSWORD).status_code == 303
+
+    listed = laptop.get("/profile/sessions")
+    assert listed.status_code == 200
+    assert listed.text.count("data-session=") == 3
+    assert listed.text.count("This device") >= 1
+    tablet_session = re.findall(
+        r'data-session="([0-9a-f-]{36})"', tablet.get("/profile/sessions").text
+    )[0]
+    ended = laptop.post(f"/profile/sessions/{tablet_session}/revoke")
+    assert ended.status_code == 303
+    assert ended.headers["location"] == "/profile/sessions?done=revoked"
+    assert tablet.get("/profile/sessions").status_code == 303  # signed out: to sign in
+
+    others = laptop.post("/profile/sessions/revoke-others")
+    assert others.headers["location"] == "/profile/sessions?done=others_revoked"
+    assert phone.get("/profile").status_code == 303
+    after = laptop.get("/profile/sessions?done=others_revoked")
+    assert after.text.count("data-session=") == 1
+    assert "Every other device was signed out." in after.text
+    gone = laptop.post(f"/profile/sessions/{tablet_session}/revoke")
+    assert gone.status_code == 404
+
+
+def test_the_password_is_changed_with_the_current_one(console_url: str) -> None:
+    email = unique_email("password")
+    here = register(console_url, email)
+    elsewhere = visitor(console_url)
+    assert elsewhere.sign_in(email, NEW_PASSWORD).status_code == 303
+
+    wrong = here.post(
+        "/profile/password", {"current_password": "not it", "new_password": "a third passphrase 10"}
+    )
+    assert wrong.status_code == 400
+    assert "the current password is not right" in wrong.text
+    assert 'id="current_password" name="current_password"' in wrong.text
+    changed = here.post(
+        "/profile/password",
+        {"current_password": NEW_PASSWORD, "new_password": "a third passphrase 10"},
+    )
+    assert changed.status_code == 303
+    assert changed.headers["location"] == "/profile/password?done=changed"
+    assert here.get("/profile/password").status_code == 200  # this session stays
+    assert elsewhere.get("/profile").status_code == 303  # the other one ended
+    assert visitor(console_url).sign_in(email, "a third passphrase 10").status_code == 303
+
+
+def test_notification_choices_per_kind_and_channel(console_url: str) -> None:
+    person = register(console_url, unique_email("prefs"))
+    page = person.get("/profile/notifications")
+    assert page.status_code == 200
+    assert 'name="appointment.approved:email" value="on" ' in page.text
+    assert page.text.count(" checked>") == 33  # 11 kinds x 3 channels, all on
+    ticked = {
+        f"{kind}:{channel}": "on"
+        for kind in ("appointment.approved", "reminder.due")
+        for channel in ("in_app", "email", "sms")
+    }
+    del ticked["reminder.due:sms"]
+    saved = person.post("/profile/notifications", ticked)
+    assert saved.status_code == 303
+    again = person.get("/profile/notifications?done=saved")
+    assert again.text.count(" checked>") == 5
+    assert 'name="reminder.due:sms" value="on" aria-label="Reminder: SMS">' in again.text
+    # The JSON API reads the same switches.
+    api = person.get("/api/v1/notifications/preferences")
+    assert api.status_code == 200, api.text
+    kinds = api.json()["kinds"]
+    assert kinds["reminder.due"] == {"in_app": True, "email": True, "sms": False}
+    assert kinds["appointment.cancelled"]["in_app"] is False
+
+
+def test_staff_enrol_two_step_sign_in_and_sign_in_with_a_code(console_url: str) -> None:
+    email = unique_email("doctor")
+    new_doctor(console_url, email)
+    doctor = visitor(console_url)
+    assert doctor.sign_in(email, NEW_PASSWORD).status_code == 303
+    assert "Two-step sign-in is off" in doctor.get("/profile/2fa").text
+
+    started = doctor.post("/profile/2fa/enrol")
+    assert started.headers["location"] == "/profile/2fa/confirm"
+    confirm = doctor.get("/profile/2fa/confirm")
+    assert 'src="data:image/svg+xml' in confirm.text
+    secret_match = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', confirm.text)
+    assert secret_match is not None
+    totp = pyotp.TOTP(secret_match.group(1))
+    wrong = doctor.post(
+        "/profile/2fa/confirm", {"code": "000000" if totp.now() != "000000" else "111111"}
+    )
+    assert wrong.status_code == 400
+    assert 'src="data:image/svg+xml' in wrong.text  # the QR code again, beside the detail
+    codes_page = doctor.post("/profile/2fa/confirm", {"code": totp.now()})
+    assert codes_page.status_code == 200
+    codes = re.findall(r"<li><code>([^<]+)</code></li>", codes_page.text)
+    assert len(codes) == 10
+    assert "Recovery codes left: 10" in doctor.get("/profile/2fa").text
+
+    # Signing in now asks for the code.
+    later = visitor(console_url)
+    step = later.sign_in(email, NEW_PASSWORD)
+    assert step.status_code == 200
+    assert "Enter your sign-in code" in step.text
+    assert ACCESS not in later.cookies
+    challenge = re.search(r'name="challenge" value="([^"]+)"', step.text)
+    assert challenge is not None
+    bad = later.post(
+        "/login/second-factor", {"challenge": challenge.group(1), "code": "12345", "next": "/"}
+    )
+    assert bad.status_code == 401
+    assert 'role="alert"' in bad.text
+    # The next time step's code (the one used to confirm is spent), accepted a step early.
+    signed_in = later.post(
+        "/login/second-factor",
+        {"challenge": challenge.group(1), "code": totp.at(time.time() + 30), "next": "/profile"},
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    assert signed_in.headers["location"] == "/profile"
+    assert ACCESS in later.cookies
+
+    # A recovery code turns it off.
+    off = later.post("/profile/2fa/remove", {"recovery_code": codes[0]})
+    assert off.headers["location"] == "/profile/2fa?done=removed"
+    assert "Two-step sign-in is off" in later.get("/profile/2fa").text
+    assert visitor(console_url).sign_in(email, NEW_PASSWORD).status_code == 303
+    # Patients have no second factor to set up.
+    patient = visitor(console_url)
+    patient.sign_in(PATIENT)
+    assert patient.get("/profile/2fa").status_code == 403

@@ -31,6 +31,7 @@ from hduce.entrypoints.web.admin import AdminPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
+from hduce.entrypoints.web.security_pages import AccountLinkPages, SecurityPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
     Viewer,
@@ -53,7 +54,15 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def route_handlers() -> list[ControllerRouterHandler]:
     pages = DishkaRouter(
         "/",
-        route_handlers=[AccountPages, PatientPages, DoctorPages, HoursPages, AdminPages],
+        route_handlers=[
+            AccountPages,
+            PatientPages,
+            DoctorPages,
+            HoursPages,
+            AdminPages,
+            AccountLinkPages,
+            SecurityPages,
+        ],
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,

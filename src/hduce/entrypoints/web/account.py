@@ -23,6 +23,7 @@ from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import PageRequest
 from hduce.domain.errors import DomainError
 from hduce.domain.identity import Role
+from hduce.domain.second_factor import SecondFactorRequired
 from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
 from hduce.entrypoints.http.auth.security import client_ip
 from hduce.entrypoints.http.problems import domain_status
@@ -74,6 +75,9 @@ class AccountPages(Controller):
             # Sent here by a page whose access token had expired: console.js tries the
             # refresh cookie once and goes back if the session still holds.
             resume=target if "next" in request.query_params else None,
+            notice=viewer.t("links.reset_done")
+            if request.query_params.get("done") == "reset"
+            else None,
         )
 
     @post("/login")
@@ -90,6 +94,11 @@ class AccountPages(Controller):
                     password=form.get("password", ""),
                     client_ip=client_ip(request),
                 )
+            )
+        except SecondFactorRequired as exc:
+            # The password was right: the code step (security_pages.second_factor).
+            return render(
+                request, viewer, "second_factor.html", challenge=exc.challenge, next=target
             )
         except DomainError as exc:
             return render(
