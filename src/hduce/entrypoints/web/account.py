@@ -93,6 +93,7 @@ class AccountPages(Controller):
                     email=form.get("email", ""),
                     password=form.get("password", ""),
                     client_ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
                 )
             )
         except SecondFactorRequired as exc:
@@ -155,6 +156,7 @@ class AccountPages(Controller):
                     email=form.get("email", ""),
                     password=form.get("password", ""),
                     client_ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
                 )
             )
         except DomainError:
