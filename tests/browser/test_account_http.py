@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+import httpx
 import pyotp
 
 from tests.browser.account_http import (
@@ -259,3 +260,39 @@ def test_staff_enrol_two_step_sign_in_and_sign_in_with_a_code(console_url: str) 
     patient = visitor(console_url)
     patient.sign_in(PATIENT)
     assert patient.get("/profile/2fa").status_code == 403
+
+
+def test_a_calendar_subscription_is_created_read_and_revoked(console_url: str) -> None:
+    patient = visitor(console_url)
+    assert patient.sign_in(PATIENT).status_code == 303
+    assert "/appointments/calendar" in patient.get("/appointments").text
+    created = patient.post("/appointments/calendar", {"label": "Browserless phone"})
+    assert created.status_code == 201
+    https = re.search(r'id="feed-https" readonly value="([^"]+)"', created.text)
+    webcal = re.search(r'id="feed-webcal" readonly value="([^"]+)"', created.text)
+    assert https is not None
+    assert webcal is not None
+    assert https.group(1).startswith(console_url + "/calendar/")
+    assert webcal.group(1) == "webcal://" + https.group(1).split("://", 1)[1]
+    feed = httpx.get(https.group(1))
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in feed.text
+
+    listed = patient.get("/appointments/calendar")
+    assert https.group(1) not in listed.text  # the secret is shown once only
+    feed_id = re.search(
+        r'data-feed="([0-9a-f-]{36})">\s*<h3 class="h3">Browserless phone', listed.text
+    )
+    assert feed_id is not None
+    revoked = patient.post(f"/appointments/calendar/{feed_id.group(1)}/revoke")
+    assert revoked.headers["location"] == "/appointments/calendar?done=revoked"
+    assert httpx.get(https.group(1)).status_code == 404
+
+    long_label = patient.post("/appointments/calendar", {"label": "x" * 150})
+    assert long_label.status_code == 400
+    assert 'id="label" name="label"' in long_label.text
+
+    admin = visitor(console_url)
+    admin.sign_in(ADMIN)
+    assert admin.get("/appointments/calendar").status_code == 403

@@ -19,7 +19,7 @@ from tests.browser.account_http import (
     register,
     unique_email,
 )
-from tests.browser.console import Console, Person
+from tests.browser.console import PATIENT, Console, Person
 from tests.services import SmtpServer
 
 
@@ -159,3 +159,29 @@ def test_a_doctor_turns_on_two_step_sign_in_and_signs_in_with_a_code(
     doctor.page.keyboard.press("Enter")
     expect(doctor.page).to_have_url(re.compile(r"/doctor/today$"))
     expect(doctor.page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_a_patient_subscribes_a_calendar_app_copies_the_address_and_revokes_it(
+    console: Console,
+) -> None:
+    patient = console.person("calendar")
+    patient.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    patient.sign_in(PATIENT)
+    patient.page.get_by_role("link", name="Subscribe to my appointments").click()
+    expect(patient.page.get_by_role("heading", name="Calendar subscription")).to_be_visible()
+    patient.check("calendar")
+    patient.page.locator("#label").fill("Browser phone")
+    patient.page.get_by_role("button", name="Create a subscription").click()
+    webcal = patient.page.locator("#feed-webcal")
+    expect(webcal).to_have_value(re.compile(r"^webcal://127\.0\.0\.1:\d+/calendar/.+\.ics$"))
+    expect(patient.page.locator("#feed-https")).to_have_value(re.compile(r"^http://"))
+    patient.check("calendar-created")
+    patient.page.get_by_role("button", name="Copy: Address for calendar apps (webcal)").click()
+    expect(patient.page.locator("#copy-status")).to_have_text("Copied.")
+    copied = patient.page.evaluate("navigator.clipboard.readText()")
+    assert copied == webcal.input_value()
+
+    card = patient.page.locator("[data-feed]", has_text="Browser phone").first
+    card.get_by_role("button", name=re.compile("^Revoke")).click()
+    expect(patient.page.get_by_role("status")).to_contain_text("no longer works")
+    expect(patient.page.locator("#feed-webcal")).to_have_count(0)

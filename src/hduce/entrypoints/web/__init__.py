@@ -28,6 +28,7 @@ from hduce.entrypoints.http.auth.security import CsrfFailed
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
+from hduce.entrypoints.web.calendar import CalendarPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
@@ -62,6 +63,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
             AdminPages,
             AccountLinkPages,
             SecurityPages,
+            CalendarPages,
         ],
         exception_handlers={
             DomainError: _domain_error,
