@@ -21,7 +21,7 @@ from tests.browser.account_http import (
     unique_email,
     visitor,
 )
-from tests.browser.console import ADMIN, PATIENT
+from tests.browser.console import ADMIN, OTHER_PATIENT, PATIENT
 from tests.services import SmtpServer
 
 
@@ -296,3 +296,21 @@ def test_a_calendar_subscription_is_created_read_and_revoked(console_url: str) -
     admin = visitor(console_url)
     admin.sign_in(ADMIN)
     assert admin.get("/appointments/calendar").status_code == 403
+
+
+def test_a_read_notification_is_marked_unread_again(console_url: str) -> None:
+    patient = visitor(console_url)
+    assert patient.sign_in(OTHER_PATIENT).status_code == 303
+    assert patient.post("/notifications/read-all").status_code == 303
+    page = patient.get("/notifications")
+    ids = re.findall(r'data-notification="([0-9a-f-]{36})"', page.text)
+    assert ids, "the demo patient has notifications"
+    assert "Mark unread" in page.text
+    marked = patient.post(f"/notifications/{ids[0]}/unread")
+    assert marked.status_code == 303
+    after = patient.get("/notifications")
+    assert f'class="card unread" data-notification="{ids[0]}"' in after.text
+    assert after.text.count('class="card unread"') == 1
+    stranger = visitor(console_url)
+    stranger.sign_in(PATIENT)
+    assert stranger.post(f"/notifications/{ids[0]}/unread").status_code == 404

@@ -32,6 +32,7 @@ from hduce.entrypoints.web.calendar import CalendarPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
+from hduce.entrypoints.web.inbox import InboxPages
 from hduce.entrypoints.web.security_pages import AccountLinkPages, SecurityPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
@@ -64,6 +65,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
             AccountLinkPages,
             SecurityPages,
             CalendarPages,
+            InboxPages,
         ],
         exception_handlers={
             DomainError: _domain_error,
