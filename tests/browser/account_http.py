@@ -112,6 +112,7 @@ __all__ = [
     "CSRF",
     "NEW_PASSWORD",
     "Browserless",
+    "feed_audit_lines",
     "mail_link",
     "new_doctor",
     "register",
@@ -141,3 +142,14 @@ def new_doctor(base_url: str, email: str, password: str = NEW_PASSWORD) -> None:
         },
     )
     assert created.status_code == 303, created.text
+
+
+def feed_audit_lines(base_url: str, count: int) -> None:
+    """``count`` "calendar_feed.created" audit lines (a new patient's, revoked at once)."""
+    patient = register(base_url, unique_email("feeds"))
+    for _ in range(count):
+        created = patient.post("/appointments/calendar", {"label": "paging"})
+        assert created.status_code == 201
+        feed = re.search(r'data-feed="([0-9a-f-]{36})"', created.text)
+        assert feed is not None
+        assert patient.post(f"/appointments/calendar/{feed.group(1)}/revoke").status_code == 303

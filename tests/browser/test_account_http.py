@@ -15,6 +15,7 @@ from tests.browser.account_http import (
     NEW_PASSWORD,
     RESET_SUBJECT,
     VERIFY_SUBJECT,
+    feed_audit_lines,
     mail_link,
     new_doctor,
     register,
@@ -314,3 +315,20 @@ def test_a_read_notification_is_marked_unread_again(console_url: str) -> None:
     stranger = visitor(console_url)
     stranger.sign_in(PATIENT)
     assert stranger.post(f"/notifications/{ids[0]}/unread").status_code == 404
+
+
+def test_the_audit_log_pages_keep_the_filter(console_url: str) -> None:
+    feed_audit_lines(console_url, 52)
+    admin = visitor(console_url)
+    admin.sign_in(ADMIN)
+    first = admin.get("/admin/audit", params={"action": "calendar_feed.created"})
+    total = int(re.search(r"(\d+)\s+entr", first.text).group(1))  # type: ignore[union-attr]
+    assert total >= 52
+    assert first.text.count("<time datetime=") == 50
+    assert 'href="/admin/audit?action=calendar_feed.created&amp;page=2" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = admin.get("/admin/audit", params={"action": "calendar_feed.created", "page": "2"})
+    assert second.status_code == 200
+    assert 'href="/admin/audit?action=calendar_feed.created" rel="prev"' in second.text
+    assert second.text.count("<time datetime=") == min(50, total - 50)
+    assert "calendar_feed.revoked" not in second.text

@@ -1,5 +1,5 @@
 """The console's lists in a real browser: my appointments redrawn live when the doctor
-acts, and a notification marked unread again."""
+acts, a notification marked unread again, and the audit log paged with its filter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.console import DOCTOR, MAYA, Console
+from tests.browser.account_http import feed_audit_lines
+from tests.browser.console import ADMIN, DOCTOR, MAYA, Console
 
 
 def test_the_patient_list_follows_the_doctor_approval_without_a_reload(console: Console) -> None:
@@ -50,3 +51,23 @@ def test_a_notification_is_marked_read_then_unread(console: Console) -> None:
     expect(card.locator(".badge")).to_have_text("Unread")
     expect(patient.page.locator("#bell-count")).to_have_text("1")
     patient.check("notifications-unread")
+
+
+def test_the_admin_pages_through_the_audit_log_keeping_the_filter(
+    console: Console, console_url: str
+) -> None:
+    feed_audit_lines(console_url, 52)
+    admin = console.person("audit-pages", phone=True)
+    admin.sign_in(ADMIN)
+    admin.go("/admin/audit")
+    admin.page.locator("#action").fill("calendar_feed.created")
+    admin.page.locator("#action").press("Enter")
+    pages = admin.page.get_by_role("navigation", name="Pages")
+    expect(pages).to_contain_text("page 1 of")
+    admin.check("audit-page-1")
+    pages.get_by_role("link", name="Next →").click()
+    expect(admin.page.get_by_role("navigation", name="Pages")).to_contain_text("page 2 of")
+    expect(admin.page.locator("#action")).to_have_value("calendar_feed.created")
+    admin.check("audit-page-2")
+    admin.page.get_by_role("link", name="← Previous").click()
+    expect(admin.page.get_by_role("navigation", name="Pages")).to_contain_text("page 1 of")

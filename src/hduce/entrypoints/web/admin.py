@@ -22,6 +22,7 @@ from hduce.application.ports import PageRequest, UserQuery
 from hduce.domain.errors import DomainError, InvalidInput
 from hduce.domain.identity import Role
 from hduce.entrypoints.web.forms import submit_form
+from hduce.entrypoints.web.paging import Pager, asked_page
 from hduce.entrypoints.web.views import go, render, viewer_of
 
 USERS_PAGE: Final = 50
@@ -100,7 +101,7 @@ class AdminPages(Controller):
             UserQuery(
                 role=role,
                 search=search or None,
-                page=PageRequest(limit=USERS_PAGE, offset=0),
+                page=PageRequest(limit=USERS_PAGE, offset=(asked_page(request) - 1) * USERS_PAGE),
             ),
         )
         return render(
@@ -109,6 +110,7 @@ class AdminPages(Controller):
             "admin_users.html",
             users=page.items,
             total=page.total,
+            pager=Pager.of(request, page.total, USERS_PAGE),
             search=search,
             role=role_raw if role else "",
             roles=[r.value for r in Role],
@@ -258,7 +260,9 @@ class AdminPages(Controller):
                     target_id=filters["target_id"] or None,
                     at_from=_day_bound(filters["from"], "from", end=False, zone=zone),
                     at_before=_day_bound(filters["to"], "to", end=True, zone=zone),
-                    page=PageRequest(limit=AUDIT_PAGE, offset=0),
+                    page=PageRequest(
+                        limit=AUDIT_PAGE, offset=(asked_page(request) - 1) * AUDIT_PAGE
+                    ),
                 ),
             ),
             filters=filters,
@@ -273,5 +277,6 @@ class AdminPages(Controller):
             filters=filters,
             entries=trail.entries.items,
             total=trail.entries.total,
+            pager=Pager.of(request, trail.entries.total, AUDIT_PAGE),
             names=trail.actor_names,
         )

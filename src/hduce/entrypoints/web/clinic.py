@@ -6,7 +6,7 @@ container; who may do what is still decided there (``application/access.py``).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
@@ -42,10 +42,11 @@ from hduce.application.clinic.specialties import ListSpecialties
 from hduce.application.ports import AppointmentQuery, DoctorQuery, PageRequest
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import DomainError, InvalidInput, NotFound, SlotConflict
-from hduce.domain.identity import Role
+from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http.auth.security import request_container
 from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import Translator, zone
+from hduce.entrypoints.web.paging import Pager
 from hduce.entrypoints.web.views import Viewer, go, render, safe_next, viewer_of
 
 WEEK: Final = 7
@@ -53,6 +54,8 @@ WEEK: Final = 7
 ALTERNATIVES_WINDOW: Final = timedelta(days=14)
 ALTERNATIVES: Final = 6
 LIST_LIMIT: Final = 100
+#: Appointments per page of "my appointments" (upcoming ones are on the first).
+APPOINTMENTS_PAGE: Final = 25
 _DOCTOR_ACTIONS: Final[dict[str, type[Any]]] = {
     "approve": ApproveAppointment,
     "reject": RejectAppointment,
@@ -115,6 +118,25 @@ async def _doctor_names(
             except NotFound:
                 names[appointment.doctor_id] = "?"
     return names
+
+
+async def _newest_first(
+    request: Request[Any, Any, Any], actor: Actor, list_appointments: ListAppointments
+) -> tuple[Sequence[Appointment], Pager]:
+    """A page of the patient's appointments, the latest-starting first (the repository
+    sorts by start, oldest first: page N is read from the end)."""
+    total = (
+        await list_appointments(actor, AppointmentQuery(page=PageRequest(limit=1, offset=0)))
+    ).total
+    pager = Pager.of(request, total, APPOINTMENTS_PAGE)
+    end = max(0, total - pager.offset)
+    start = max(0, end - APPOINTMENTS_PAGE)
+    if end == start:
+        return [], pager
+    page = await list_appointments(
+        actor, AppointmentQuery(page=PageRequest(limit=end - start, offset=start))
+    )
+    return page.items, pager
 
 
 class PatientPages(Controller):
@@ -265,19 +287,18 @@ class PatientPages(Controller):
     ) -> Template:
         viewer = await viewer_of(request)
         actor = viewer.require(Role.PATIENT)
-        page = await list_appointments(
-            actor, AppointmentQuery(page=PageRequest(limit=LIST_LIMIT, offset=0))
-        )
+        items, pager = await _newest_first(request, actor, list_appointments)
         now = datetime.now(UTC)
-        upcoming = [a for a in page.items if a.slot.end >= now and not a.status.is_terminal]
-        past = [a for a in reversed(page.items) if a not in upcoming]
+        upcoming = [a for a in items if a.slot.end >= now and not a.status.is_terminal]
+        past = [a for a in reversed(items) if a not in upcoming]
         return render(
             request,
             viewer,
             "appointments.html",
             upcoming=upcoming,
             past=past,
-            doctors=await _doctor_names(get_doctor, page.items),
+            pager=pager,
+            doctors=await _doctor_names(get_doctor, items),
             done=request.query_params.get("done"),
             cancellable={AppointmentStatus.PENDING, AppointmentStatus.APPROVED},
         )
