@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 import httpx
 import pyotp
@@ -332,3 +333,73 @@ def test_the_audit_log_pages_keep_the_filter(console_url: str) -> None:
     assert 'href="/admin/audit?action=calendar_feed.created" rel="prev"' in second.text
     assert second.text.count("<time datetime=") == min(50, total - 50)
     assert "calendar_feed.revoked" not in second.text
+
+
+def test_the_admin_edits_a_doctor_and_renames_a_specialty(console_url: str) -> None:
+    email = unique_email("edited")
+    new_doctor(console_url, email)
+    admin = visitor(console_url)
+    admin.sign_in(ADMIN)
+    users = admin.get("/admin/users", params={"search": email})
+    doctor_id = re.search(r'href="/admin/doctors/([0-9a-f-]{36})/edit"', users.text)
+    assert doctor_id is not None
+    page_url = f"/admin/doctors/{doctor_id.group(1)}/edit"
+    page = admin.get(page_url)
+    assert page.status_code == 200
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    specialties = re.findall(r'<option value="([0-9a-f-]{36})"', page.text)
+    assert version is not None
+    assert len(specialties) >= 2
+    form = {
+        "version": version.group(1),
+        "specialty_id": specialties[-1],
+        "licence_number": "EDIT-1",
+        "visit_minutes": "45",
+        "consultation_fee": "42.50",
+        "timezone": "America/Guayaquil",
+        "bio": "Edited by the admin",
+    }
+    saved = admin.post(page_url, form)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == page_url + "?done=saved"
+    api = admin.get(f"/api/v1/doctors/{doctor_id.group(1)}").json()
+    assert (api["visit_minutes"], api["licence_number"], api["bio"]) == (
+        45,
+        "EDIT-1",
+        "Edited by the admin",
+    )
+    assert api["specialty"]["id"] == specialties[-1]
+    # The same form again (its version is now old): refused, nothing overwritten.
+    stale = admin.post(page_url, form | {"bio": "an old form"})
+    assert stale.status_code in (409, 412)
+    assert 'role="alert"' in stale.text
+    assert "an old form" in stale.text  # what the admin typed is kept on the form
+    bad = admin.post(page_url, form | {"version": "", "visit_minutes": "3"})
+    assert bad.status_code == 400
+    assert 'id="visit_minutes" name="visit_minutes"' in bad.text
+
+    off = admin.post(f"{page_url.removesuffix('/edit')}/active", {"active": "false"})
+    assert off.headers["location"] == page_url + "?done=deactivated"
+    assert visitor(console_url).sign_in(email, NEW_PASSWORD).status_code == 401
+    admin.post(f"{page_url.removesuffix('/edit')}/active", {"active": "true"})
+    assert visitor(console_url).sign_in(email, NEW_PASSWORD).status_code == 303
+
+    tag = uuid.uuid4().hex[:6]
+    assert admin.post("/admin/specialties", {"name": f"Geriatrics {tag}"}).status_code == 303
+    listed = admin.get("/admin/specialties")
+    specialty = re.search(
+        rf'data-specialty="([0-9a-f-]{{36}})"><h2 class="h3">Geriatrics {tag}</h2>', listed.text
+    )
+    assert specialty is not None
+    renamed = admin.post(
+        f"/admin/specialties/{specialty.group(1)}",
+        {"name": f"Elderly care {tag}", "description": "Renamed"},
+    )
+    assert renamed.headers["location"] == "/admin/specialties?done=renamed"
+    assert f"Elderly care {tag}" in admin.get("/admin/specialties").text
+    empty = admin.post(f"/admin/specialties/{specialty.group(1)}", {"name": " "})
+    assert empty.status_code == 400
+    assert "<details open>" in empty.text
+    patient = visitor(console_url)
+    patient.sign_in(PATIENT)
+    assert patient.get(page_url).status_code == 403

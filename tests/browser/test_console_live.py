@@ -1,5 +1,6 @@
 """The console's lists in a real browser: my appointments redrawn live when the doctor
-acts, a notification marked unread again, and the audit log paged with its filter."""
+acts, a notification marked unread again, the audit log paged with its filter, and
+the admin's edits of a doctor and a specialty."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.account_http import feed_audit_lines
+from tests.browser.account_http import feed_audit_lines, new_doctor, unique_email
 from tests.browser.console import ADMIN, DOCTOR, MAYA, Console
 
 
@@ -71,3 +72,38 @@ def test_the_admin_pages_through_the_audit_log_keeping_the_filter(
     admin.check("audit-page-2")
     admin.page.get_by_role("link", name="← Previous").click()
     expect(admin.page.get_by_role("navigation", name="Pages")).to_contain_text("page 1 of")
+
+
+def test_the_admin_edits_a_doctor_and_renames_a_specialty(
+    console: Console, console_url: str
+) -> None:
+    email = unique_email("edit-browser")
+    new_doctor(console_url, email)
+    admin = console.person("admin-edit")
+    admin.sign_in(ADMIN)
+    admin.go("/admin/users")
+    admin.page.locator("#search").fill(email)
+    admin.page.locator("#search").press("Enter")
+    admin.page.get_by_role("link", name="Edit: Dr. Test Factor").click()
+    expect(admin.page.get_by_role("heading", name="Doctor: Dr. Test Factor")).to_be_visible()
+    admin.check("edit-doctor")
+    admin.page.locator("#visit_minutes").fill("40")
+    admin.page.get_by_role("button", name="Save").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("Saved")
+    expect(admin.page.locator("#visit_minutes")).to_have_value("40")
+    admin.page.get_by_role("button", name="Deactivate").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("deactivated")
+    admin.page.get_by_role("button", name="Activate").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("activated")
+
+    tag = uuid.uuid4().hex[:6]
+    admin.page.get_by_role("link", name="Specialties").click()
+    admin.page.locator("#name").fill(f"Sports medicine {tag}")
+    admin.page.get_by_role("button", name="Add the specialty").click()
+    card = admin.page.locator("[data-specialty]", has_text=f"Sports medicine {tag}")
+    card.locator("summary").click()
+    card.get_by_label("Name").fill(f"Sport and exercise {tag}")
+    admin.check("rename-specialty")
+    card.get_by_role("button", name="Save").click()
+    expect(admin.page.get_by_role("status")).to_contain_text("Saved")
+    expect(admin.page.get_by_role("heading", name=f"Sport and exercise {tag}")).to_be_visible()

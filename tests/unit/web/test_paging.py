@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 from uuid import uuid4
 
 from litestar.datastructures import MultiDict
@@ -32,6 +33,12 @@ def _request(path: str, **query: str) -> Any:
     return _Request(path, list(query.items()))
 
 
+def _parts(url: str | None) -> tuple[str, set[tuple[str, str]]]:
+    assert url is not None
+    path, _, query = url.partition("?")
+    return path, set(parse_qsl(query))
+
+
 def test_the_page_asked_for_is_a_whole_number_from_one() -> None:
     assert asked_page(_request("/admin/users")) == 1
     assert asked_page(_request("/admin/users", page="3")) == 3
@@ -44,8 +51,14 @@ def test_previous_and_next_keep_the_filters_but_not_the_outcome_notice() -> None
     pager = Pager.of(request, total=120, size=50)
     assert (pager.number, pager.pages, pager.offset) == (2, 3, 50)
     assert (pager.first_shown, pager.last_shown) == (51, 100)
-    assert pager.previous == "/admin/audit?action=user.login&to=2026-12-01"
-    assert pager.next == "/admin/audit?action=user.login&to=2026-12-01&page=3"
+    assert _parts(pager.previous) == (
+        "/admin/audit",
+        {("action", "user.login"), ("to", "2026-12-01")},
+    )
+    assert _parts(pager.next) == (
+        "/admin/audit",
+        {("action", "user.login"), ("to", "2026-12-01"), ("page", "3")},
+    )
     last = Pager.of(_request("/admin/audit", page="3"), total=120, size=50)
     assert last.next is None
     assert (last.first_shown, last.last_shown) == (101, 120)

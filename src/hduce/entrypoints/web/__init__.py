@@ -28,6 +28,7 @@ from hduce.entrypoints.http.auth.security import CsrfFailed
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
+from hduce.entrypoints.web.admin_edit import AdminEditPages
 from hduce.entrypoints.web.calendar import CalendarPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
@@ -66,6 +67,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
             SecurityPages,
             CalendarPages,
             InboxPages,
+            AdminEditPages,
         ],
         exception_handlers={
             DomainError: _domain_error,
