@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pyotp
@@ -23,7 +24,9 @@ from tests.browser.account_http import (
     unique_email,
     visitor,
 )
-from tests.browser.console import ADMIN, OTHER_PATIENT, PATIENT
+from tests.browser.conftest import JWT_SECRET
+from tests.browser.console import ADMIN, DEMO_PASSWORD, OTHER_PATIENT, PATIENT
+from tests.e2e.server import clean_environment, run_command, running_server
 from tests.services import SmtpServer
 
 
@@ -403,3 +406,34 @@ def test_the_admin_edits_a_doctor_and_renames_a_specialty(console_url: str) -> N
     patient = visitor(console_url)
     patient.sign_in(PATIENT)
     assert patient.get(page_url).status_code == 403
+
+
+def test_with_admin_two_step_required_the_admin_enrols_before_any_admin_page(
+    tmp_path: Path,
+) -> None:
+    """``HDUCE_REQUIRE_ADMIN_2FA`` holds on the console as on the API: an admin session
+    that did not pass a second factor is sent to set one up, and may use only that."""
+    env = clean_environment(HDUCE_JWT_SECRET=JWT_SECRET, HDUCE_REQUIRE_ADMIN_2FA="true")
+    run_command(["seed-demo", "--password", DEMO_PASSWORD], env, tmp_path)
+    with running_server(tmp_path, env) as base_url:
+        admin = visitor(base_url)
+        assert admin.sign_in(ADMIN).status_code == 303
+        refused = admin.get("/admin/users")
+        assert refused.status_code == 303
+        assert refused.headers["location"] == "/profile/2fa?done=required"
+        assert admin.get("/api/v1/admin/users").status_code == 403  # the API agrees
+        page = admin.get("/profile/2fa?done=required")
+        assert page.status_code == 200
+        assert "Admins must sign in with two steps here" in page.text
+        assert admin.post("/profile/2fa/enrol").status_code == 303
+        confirm = admin.get("/profile/2fa/confirm")
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', confirm.text)
+        assert secret is not None
+        done = admin.post("/profile/2fa/confirm", {"code": pyotp.TOTP(secret.group(1)).now()})
+        assert done.status_code == 200
+        # The session that confirmed counts as a two-step one.
+        assert admin.get("/admin/users").status_code == 200
+        # A patient is not concerned.
+        patient = visitor(base_url)
+        assert patient.sign_in(PATIENT).status_code == 303
+        assert patient.get("/appointments").status_code == 200

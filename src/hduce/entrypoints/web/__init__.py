@@ -22,7 +22,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from hduce.application.identity.two_factor import ENROL_FIRST
 from hduce.domain.errors import AuthenticationFailed, DomainError
+from hduce.domain.second_factor import SecondFactorEnrolmentRequired
 from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE
 from hduce.entrypoints.http.auth.security import CsrfFailed
 from hduce.entrypoints.http.problems import domain_status
@@ -103,6 +105,9 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         # tries the refresh cookie (console.js) and comes back here if it still works.
         # The cookies stay: clearing them would throw away a refresh token that is good.
         return go(request, sign_in_url(request))
+    if isinstance(exc, SecondFactorEnrolmentRequired) and exc.message == ENROL_FIRST:
+        # HDUCE_REQUIRE_ADMIN_2FA and no authenticator yet: to the page that sets one up.
+        return go(request, "/profile/2fa?done=required")
     viewer = _fallback_viewer(request)
     detail = viewer.t("errors.csrf") if isinstance(exc, CsrfFailed) else exc.message
     return render(request, viewer, "error.html", status_code=domain_status(exc), detail=detail)
