@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import MAIL_PUBLIC_URL
-from tests.browser.console import ADMIN, DEMO_PASSWORD
+from tests.browser.console import ADMIN, DEMO_PASSWORD, OTHER_PATIENT
 from tests.services import ReceivedMail, SmtpServer
 
 CSRF = "__Host-hduce_csrf"
@@ -100,6 +100,22 @@ def mails(smtp_server: SmtpServer, to: str, subject: str) -> list[ReceivedMail]:
     return [m for m in smtp_server.messages if to in m.rcpt_tos and m.subject == subject]
 
 
+_SIGNED_IN: dict[tuple[str, str], Browserless] = {}
+
+
+def signed_in(base_url: str, email: str) -> Browserless:
+    """A demo account's signed-in visitor, shared by the tests of a server: sign-ins are
+    rate-limited per client address (all tests are 127.0.0.1). Access tokens last
+    15 minutes, longer than a test module runs."""
+    key = (base_url, email)
+    if key not in _SIGNED_IN:
+        person = visitor(base_url)
+        answer = person.sign_in(email)
+        assert answer.status_code == 303, answer.text
+        _SIGNED_IN[key] = person
+    return _SIGNED_IN[key]
+
+
 def visitor(base_url: str) -> Browserless:
     person = Browserless(httpx.Client(base_url=base_url, timeout=20))
     person.get("/login")
@@ -116,6 +132,7 @@ __all__ = [
     "mail_link",
     "new_doctor",
     "register",
+    "signed_in",
     "unique_email",
     "visitor",
 ]
@@ -123,8 +140,7 @@ __all__ = [
 
 def new_doctor(base_url: str, email: str, password: str = NEW_PASSWORD) -> None:
     """A doctor account of this test's own, created by the demo admin."""
-    admin = visitor(base_url)
-    assert admin.sign_in(ADMIN).status_code == 303
+    admin = signed_in(base_url, ADMIN)
     form = admin.get("/admin/doctors/new")
     specialty = re.search(r'<option value="([0-9a-f-]{36})"', form.text)
     assert specialty is not None, form.text
@@ -145,8 +161,8 @@ def new_doctor(base_url: str, email: str, password: str = NEW_PASSWORD) -> None:
 
 
 def feed_audit_lines(base_url: str, count: int) -> None:
-    """``count`` "calendar_feed.created" audit lines (a new patient's, revoked at once)."""
-    patient = register(base_url, unique_email("feeds"))
+    """``count`` "calendar_feed.created" audit lines (a demo patient's, revoked at once)."""
+    patient = signed_in(base_url, OTHER_PATIENT)
     for _ in range(count):
         created = patient.post("/appointments/calendar", {"label": "paging"})
         assert created.status_code == 201

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ def chromium_executable() -> str:
 
 @pytest.fixture(scope="session")
 def console_url(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[str]:
+    with serve_console(tmp_path_factory, smtp_server) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve_console(
+    tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer
+) -> Iterator[str]:
+    """A console server with the demo clinic. Its rate limits (sign-ins and
+    registrations per client address: every test is 127.0.0.1) are its own, so a test
+    module that signs in a lot has a server of its own (a module-scoped ``console_url``
+    fixture in that module)."""
     workdir = tmp_path_factory.mktemp("console")
     # Mail goes to the SMTP fixture (tests read the emailed links there); the links name
     # MAIL_PUBLIC_URL, whose path and token the tests open on this server.

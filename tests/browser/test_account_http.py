@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pyotp
+import pytest
 
 from tests.browser.account_http import (
     ACCESS,
@@ -21,18 +23,26 @@ from tests.browser.account_http import (
     mail_link,
     new_doctor,
     register,
+    signed_in,
     unique_email,
     visitor,
 )
-from tests.browser.conftest import JWT_SECRET
+from tests.browser.conftest import JWT_SECRET, serve_console
 from tests.browser.console import ADMIN, DEMO_PASSWORD, OTHER_PATIENT, PATIENT
 from tests.e2e.server import clean_environment, run_command, running_server
 from tests.services import SmtpServer
 
 
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[str]:
+    """This module's own console server: its many sign-ins and registrations from
+    127.0.0.1 count against rate limits of its own, not the other modules' server's."""
+    with serve_console(tmp_path_factory, smtp_server) as base_url:
+        yield base_url
+
+
 def test_a_refused_form_is_drawn_again_with_the_detail_and_the_status(console_url: str) -> None:
-    patient = visitor(console_url)
-    assert patient.sign_in(PATIENT).status_code == 303
+    patient = signed_in(console_url, PATIENT)
     refused = patient.post(
         "/profile", {"full_name": "Ana García", "timezone": "Mars/Olympus_Mons", "email": "on"}
     )
@@ -43,8 +53,7 @@ def test_a_refused_form_is_drawn_again_with_the_detail_and_the_status(console_ur
     )
     assert 'aria-invalid="true"' in refused.text
 
-    admin = visitor(console_url)
-    assert admin.sign_in(ADMIN).status_code == 303
+    admin = signed_in(console_url, ADMIN)
     # Refused while building the command (no specialty chosen): the form again, its list.
     no_specialty = admin.post(
         "/admin/doctors/new",
@@ -248,12 +257,12 @@ def test_staff_enrol_two_step_sign_in_and_sign_in_with_a_code(console_url: str) 
     assert bad.status_code == 401
     assert 'role="alert"' in bad.text
     # The next time step's code (the one used to confirm is spent), accepted a step early.
-    signed_in = later.post(
+    passed = later.post(
         "/login/second-factor",
         {"challenge": challenge.group(1), "code": totp.at(time.time() + 30), "next": "/profile"},
     )
-    assert signed_in.status_code == 303, signed_in.text
-    assert signed_in.headers["location"] == "/profile"
+    assert passed.status_code == 303, passed.text
+    assert passed.headers["location"] == "/profile"
     assert ACCESS in later.cookies
 
     # A recovery code turns it off.
@@ -262,14 +271,12 @@ def test_staff_enrol_two_step_sign_in_and_sign_in_with_a_code(console_url: str) 
     assert "Two-step sign-in is off" in later.get("/profile/2fa").text
     assert visitor(console_url).sign_in(email, NEW_PASSWORD).status_code == 303
     # Patients have no second factor to set up.
-    patient = visitor(console_url)
-    patient.sign_in(PATIENT)
+    patient = signed_in(console_url, PATIENT)
     assert patient.get("/profile/2fa").status_code == 403
 
 
 def test_a_calendar_subscription_is_created_read_and_revoked(console_url: str) -> None:
-    patient = visitor(console_url)
-    assert patient.sign_in(PATIENT).status_code == 303
+    patient = signed_in(console_url, PATIENT)
     assert "/appointments/calendar" in patient.get("/appointments").text
     created = patient.post("/appointments/calendar", {"label": "Browserless phone"})
     assert created.status_code == 201
@@ -298,14 +305,12 @@ def test_a_calendar_subscription_is_created_read_and_revoked(console_url: str) -
     assert long_label.status_code == 400
     assert 'id="label" name="label"' in long_label.text
 
-    admin = visitor(console_url)
-    admin.sign_in(ADMIN)
+    admin = signed_in(console_url, ADMIN)
     assert admin.get("/appointments/calendar").status_code == 403
 
 
 def test_a_read_notification_is_marked_unread_again(console_url: str) -> None:
-    patient = visitor(console_url)
-    assert patient.sign_in(OTHER_PATIENT).status_code == 303
+    patient = signed_in(console_url, OTHER_PATIENT)
     assert patient.post("/notifications/read-all").status_code == 303
     page = patient.get("/notifications")
     ids = re.findall(r'data-notification="([0-9a-f-]{36})"', page.text)
@@ -316,15 +321,13 @@ def test_a_read_notification_is_marked_unread_again(console_url: str) -> None:
     after = patient.get("/notifications")
     assert f'class="card unread" data-notification="{ids[0]}"' in after.text
     assert after.text.count('class="card unread"') == 1
-    stranger = visitor(console_url)
-    stranger.sign_in(PATIENT)
+    stranger = signed_in(console_url, PATIENT)
     assert stranger.post(f"/notifications/{ids[0]}/unread").status_code == 404
 
 
 def test_the_audit_log_pages_keep_the_filter(console_url: str) -> None:
     feed_audit_lines(console_url, 52)
-    admin = visitor(console_url)
-    admin.sign_in(ADMIN)
+    admin = signed_in(console_url, ADMIN)
     first = admin.get("/admin/audit", params={"action": "calendar_feed.created"})
     total = int(re.search(r"(\d+)\s+entr", first.text).group(1))  # type: ignore[union-attr]
     assert total >= 52
@@ -341,8 +344,7 @@ def test_the_audit_log_pages_keep_the_filter(console_url: str) -> None:
 def test_the_admin_edits_a_doctor_and_renames_a_specialty(console_url: str) -> None:
     email = unique_email("edited")
     new_doctor(console_url, email)
-    admin = visitor(console_url)
-    admin.sign_in(ADMIN)
+    admin = signed_in(console_url, ADMIN)
     users = admin.get("/admin/users", params={"search": email})
     doctor_id = re.search(r'href="/admin/doctors/([0-9a-f-]{36})/edit"', users.text)
     assert doctor_id is not None
@@ -403,8 +405,7 @@ def test_the_admin_edits_a_doctor_and_renames_a_specialty(console_url: str) -> N
     empty = admin.post(f"/admin/specialties/{specialty.group(1)}", {"name": " "})
     assert empty.status_code == 400
     assert "<details open>" in empty.text
-    patient = visitor(console_url)
-    patient.sign_in(PATIENT)
+    patient = signed_in(console_url, PATIENT)
     assert patient.get(page_url).status_code == 403
 
 

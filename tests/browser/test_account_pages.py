@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 import pyotp
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.account_http import (
@@ -19,8 +21,17 @@ from tests.browser.account_http import (
     register,
     unique_email,
 )
+from tests.browser.conftest import serve_console
 from tests.browser.console import PATIENT, Console, Person
 from tests.services import SmtpServer
+
+
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[str]:
+    """This module's own console server: its many sign-ins and registrations from
+    127.0.0.1 count against rate limits of its own, not the other modules' server's."""
+    with serve_console(tmp_path_factory, smtp_server) as base_url:
+        yield base_url
 
 
 def _fits(person: Person) -> bool:

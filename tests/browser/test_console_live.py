@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.account_http import feed_audit_lines, new_doctor, unique_email
+from tests.browser.conftest import serve_console
 from tests.browser.console import ADMIN, DOCTOR, MAYA, Console
+from tests.services import SmtpServer
+
+
+@pytest.fixture(scope="module")
+def console_url(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[str]:
+    """This module's own console server: its many sign-ins and registrations from
+    127.0.0.1 count against rate limits of its own, not the other modules' server's."""
+    with serve_console(tmp_path_factory, smtp_server) as base_url:
+        yield base_url
 
 
 def test_the_patient_list_follows_the_doctor_approval_without_a_reload(console: Console) -> None:
