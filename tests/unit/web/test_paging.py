@@ -3,9 +3,12 @@ filters, and "my appointments" read newest first from a repository sorted oldest
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 from uuid import uuid4
 
@@ -14,6 +17,8 @@ from litestar.datastructures import MultiDict
 from hduce.application.ports import AppointmentQuery, Page
 from hduce.entrypoints.web.clinic import APPOINTMENTS_PAGE, _newest_first
 from hduce.entrypoints.web.paging import Pager, asked_page
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,15 +93,22 @@ class _Appointment:
         self.id = uuid4()
 
 
-async def test_my_appointments_are_paged_latest_first() -> None:
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on a thread of its own: in one pytest session with the browser tests,
+    Playwright's sync API keeps an event loop running on the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_my_appointments_are_paged_latest_first() -> None:
     listing = _Appointments(APPOINTMENTS_PAGE * 2 + 3)
-    first, pager = await _newest_first(_request("/appointments"), None, listing)  # type: ignore[arg-type]
+    first, pager = _run(_newest_first(_request("/appointments"), None, listing))  # type: ignore[arg-type]
     assert [a.starts for a in first] == listing.starts[-APPOINTMENTS_PAGE:]
     assert pager.next == "/appointments?page=2"
     assert pager.previous is None
-    third, pager = await _newest_first(_request("/appointments", page="3"), None, listing)  # type: ignore[arg-type]
+    third, pager = _run(_newest_first(_request("/appointments", page="3"), None, listing))  # type: ignore[arg-type]
     assert [a.starts for a in third] == listing.starts[:3]
     assert pager.next is None
     assert pager.previous == "/appointments?page=2"
-    beyond, _ = await _newest_first(_request("/appointments", page="9"), None, listing)  # type: ignore[arg-type]
+    beyond, _ = _run(_newest_first(_request("/appointments", page="9"), None, listing))  # type: ignore[arg-type]
     assert list(beyond) == []
