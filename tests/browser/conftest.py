@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.browser.console import DEMO_PASSWORD, Console
 from tests.e2e.server import clean_environment, run_command, running_server
-from tests.services import unavailable
+from tests.services import SmtpServer, unavailable
 
 JWT_SECRET = "browser-tests-secret-0123456789abcdef"
+MAIL_PUBLIC_URL = "https://console.hduce.test"
 CHROMIUM_ENV = "HDUCE_TEST_CHROMIUM"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -36,9 +38,27 @@ def chromium_executable() -> str:
 
 
 @pytest.fixture(scope="session")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console_url(tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer) -> Iterator[str]:
+    with serve_console(tmp_path_factory, smtp_server) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve_console(
+    tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpServer
+) -> Iterator[str]:
+    """A console server with the demo clinic. Its rate limits (sign-ins and
+    registrations per client address: every test is 127.0.0.1) are its own, so a test
+    module that signs in a lot has a server of its own (a module-scoped ``console_url``
+    fixture in that module)."""
     workdir = tmp_path_factory.mktemp("console")
-    env = clean_environment(HDUCE_JWT_SECRET=JWT_SECRET)
+    # Mail goes to the SMTP fixture (tests read the emailed links there); the links name
+    # MAIL_PUBLIC_URL, whose path and token the tests open on this server.
+    env = clean_environment(
+        HDUCE_JWT_SECRET=JWT_SECRET,
+        HDUCE_SMTP_URL=smtp_server.url,
+        HDUCE_PUBLIC_URL=MAIL_PUBLIC_URL,
+    )
     run_command(["seed-demo", "--password", DEMO_PASSWORD], env, workdir)
     with running_server(workdir, env) as base_url:
         yield base_url

@@ -417,7 +417,7 @@ PUBLIC_URL = Variable(
     "http://127.0.0.1:8000",
     "Base URL of the web app people open from emailed links: password-reset links are "
     "<url>/reset-password?token=..., verification links <url>/verify-email?token=... "
-    "(the app posts the token to the API).",
+    "(pages of the web console, which use the token when the form is sent).",
     p.https_or_loopback_url,
 )
 PASSWORD_RESET_TTL = Variable(

@@ -22,16 +22,23 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from hduce.application.identity.two_factor.challenge import ENROL_FIRST
 from hduce.domain.errors import AuthenticationFailed, DomainError
+from hduce.domain.second_factor import SecondFactorEnrolmentRequired
 from hduce.entrypoints.http.auth.cookies import CSRF_COOKIE
 from hduce.entrypoints.http.auth.security import CsrfFailed
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.account import AccountPages
 from hduce.entrypoints.web.admin import AdminPages
+from hduce.entrypoints.web.admin_edit import AdminEditPages
+from hduce.entrypoints.web.calendar import CalendarPages
 from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
+from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
+from hduce.entrypoints.web.inbox import InboxPages
 from hduce.entrypoints.web.patients import PatientSearchPages
 from hduce.entrypoints.web.reports import ReportPages
+from hduce.entrypoints.web.security_pages import AccountLinkPages, SecurityPages
 from hduce.entrypoints.web.series import SeriesPages
 from hduce.entrypoints.web.views import (
     PAGE_HEADERS,
@@ -68,8 +75,17 @@ def route_handlers() -> list[ControllerRouterHandler]:
             SeriesPages,
             PatientSearchPages,
             ReportPages,
+            AccountLinkPages,
+            SecurityPages,
+            CalendarPages,
+            InboxPages,
+            AdminEditPages,
         ],
-        exception_handlers={DomainError: _domain_error, HTTPException: _http_error},
+        exception_handlers={
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            FormRefused: refused_page,
+        },
         include_in_schema=False,
     )
     assets: Router = create_static_files_router(
@@ -99,6 +115,9 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         # tries the refresh cookie (console.js) and comes back here if it still works.
         # The cookies stay: clearing them would throw away a refresh token that is good.
         return go(request, sign_in_url(request))
+    if isinstance(exc, SecondFactorEnrolmentRequired) and exc.message == ENROL_FIRST:
+        # HDUCE_REQUIRE_ADMIN_2FA and no authenticator yet: to the page that sets one up.
+        return go(request, "/profile/2fa?done=required")
     viewer = _fallback_viewer(request)
     detail = viewer.t("errors.csrf") if isinstance(exc, CsrfFailed) else exc.message
     return render(request, viewer, "error.html", status_code=domain_status(exc), detail=detail)

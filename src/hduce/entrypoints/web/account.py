@@ -23,9 +23,11 @@ from hduce.application.notifications.inbox import NotificationInbox
 from hduce.application.ports import PageRequest
 from hduce.domain.errors import DomainError
 from hduce.domain.identity import Role
+from hduce.domain.second_factor import SecondFactorRequired
 from hduce.entrypoints.http.auth.cookies import cleared_session_cookies, session_cookies
 from hduce.entrypoints.http.auth.security import client_ip
 from hduce.entrypoints.http.problems import domain_status
+from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from hduce.entrypoints.web.views import go, render, safe_next, viewer_of
 
@@ -73,6 +75,9 @@ class AccountPages(Controller):
             # Sent here by a page whose access token had expired: console.js tries the
             # refresh cookie once and goes back if the session still holds.
             resume=target if "next" in request.query_params else None,
+            notice=viewer.t("links.reset_done")
+            if request.query_params.get("done") == "reset"
+            else None,
         )
 
     @post("/login")
@@ -88,7 +93,13 @@ class AccountPages(Controller):
                     email=form.get("email", ""),
                     password=form.get("password", ""),
                     client_ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
                 )
+            )
+        except SecondFactorRequired as exc:
+            # The password was right: the code step (security_pages.second_factor).
+            return render(
+                request, viewer, "second_factor.html", challenge=exc.challenge, next=target
             )
         except DomainError as exc:
             return render(
@@ -145,6 +156,7 @@ class AccountPages(Controller):
                     email=form.get("email", ""),
                     password=form.get("password", ""),
                     client_ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
                 )
             )
         except DomainError:
@@ -205,18 +217,13 @@ class AccountPages(Controller):
             email_opt_out="email" not in form,
             sms_opt_out="sms" not in form,
         )
-        try:
-            await update(actor, changes)
-        except DomainError as exc:
-            return render(
-                request,
-                viewer,
-                "profile.html",
-                status_code=domain_status(exc),
-                detail=exc.message,
-                field=getattr(exc, "field", None),
-                form=form | {"email": "email" in form, "sms": "sms" in form},
-            )
+        await submit_form(
+            request,
+            viewer,
+            "profile.html",
+            lambda: update(actor, changes),
+            form=form | {"email": "email" in form, "sms": "sms" in form},
+        )
         return go(request, "/profile?done=saved")
 
     # ------------------------------------------------------------------ notifications

@@ -15,13 +15,14 @@ from litestar.response import Template
 
 from hduce.application.admin.audit import AuditQuery, ListAuditEntries
 from hduce.application.admin.statistics import GetClinicStats
-from hduce.application.clinic.doctors import CreateDoctor, NewDoctor
+from hduce.application.clinic.doctors import CreateDoctor, DoctorProfile, NewDoctor
 from hduce.application.clinic.specialties import CreateSpecialty, ListSpecialties
 from hduce.application.identity.accounts import ListUsers, SetUserActive
 from hduce.application.ports import PageRequest, UserQuery
 from hduce.domain.errors import DomainError, InvalidInput
 from hduce.domain.identity import Role
-from hduce.entrypoints.http.problems import domain_status
+from hduce.entrypoints.web.forms import submit_form
+from hduce.entrypoints.web.paging import Pager, asked_page
 from hduce.entrypoints.web.views import go, render, viewer_of
 
 USERS_PAGE: Final = 50
@@ -100,7 +101,7 @@ class AdminPages(Controller):
             UserQuery(
                 role=role,
                 search=search or None,
-                page=PageRequest(limit=USERS_PAGE, offset=0),
+                page=PageRequest(limit=USERS_PAGE, offset=(asked_page(request) - 1) * USERS_PAGE),
             ),
         )
         return render(
@@ -109,6 +110,7 @@ class AdminPages(Controller):
             "admin_users.html",
             users=page.items,
             total=page.total,
+            pager=Pager.of(request, page.total, USERS_PAGE),
             search=search,
             role=role_raw if role else "",
             roles=[r.value for r in Role],
@@ -155,13 +157,14 @@ class AdminPages(Controller):
         viewer = await viewer_of(request)
         actor = viewer.require(Role.ADMIN)
         form = await _form(request)
-        try:
+
+        async def create_it() -> DoctorProfile:
             specialty_raw = form.get("specialty_id", "")
             try:
                 specialty_id = UUID(specialty_raw)
             except ValueError:
                 raise InvalidInput("choose a specialty", field="specialty_id") from None
-            profile = await create(
+            return await create(
                 actor,
                 NewDoctor(
                     email=form.get("email", ""),
@@ -176,17 +179,18 @@ class AdminPages(Controller):
                     password=form.get("password") or None,
                 ),
             )
-        except DomainError as exc:
-            return render(
-                request,
-                viewer,
-                "admin_new_doctor.html",
-                status_code=domain_status(exc),
-                detail=exc.message,
-                field=getattr(exc, "field", None),
-                specialties=await list_specialties(),
-                form={k: v for k, v in form.items() if k != "password"},
-            )
+
+        async def specialties(_: DomainError) -> dict[str, Any]:
+            return {"specialties": await list_specialties()}
+
+        profile = await submit_form(
+            request,
+            viewer,
+            "admin_new_doctor.html",
+            create_it,
+            more=specialties,
+            form={k: v for k, v in form.items() if k != "password"},
+        )
         return go(request, f"/doctor/{profile.id}/hours?done=created")
 
     # ------------------------------------------------------------------ specialties
@@ -215,18 +219,18 @@ class AdminPages(Controller):
         viewer = await viewer_of(request)
         actor = viewer.require(Role.ADMIN)
         form = await _form(request)
-        try:
-            await create(actor, form.get("name", ""), form.get("description", ""))
-        except DomainError as exc:
-            return render(
-                request,
-                viewer,
-                "admin_specialties.html",
-                status_code=domain_status(exc),
-                detail=exc.message,
-                specialties=await list_specialties(),
-                form=form,
-            )
+
+        async def specialties(_: DomainError) -> dict[str, Any]:
+            return {"specialties": await list_specialties()}
+
+        await submit_form(
+            request,
+            viewer,
+            "admin_specialties.html",
+            lambda: create(actor, form.get("name", ""), form.get("description", "")),
+            more=specialties,
+            form=form,
+        )
         return go(request, "/admin/specialties?done=created")
 
     # ------------------------------------------------------------------ audit
@@ -245,29 +249,27 @@ class AdminPages(Controller):
             "from": params.get("from") or "",
             "to": params.get("to") or "",
         }
-        try:
-            trail = await list_entries(
+        trail = await submit_form(
+            request,
+            viewer,
+            "admin_audit.html",
+            lambda: list_entries(
                 actor,
                 AuditQuery(
                     action=filters["action"] or None,
                     target_id=filters["target_id"] or None,
                     at_from=_day_bound(filters["from"], "from", end=False, zone=zone),
                     at_before=_day_bound(filters["to"], "to", end=True, zone=zone),
-                    page=PageRequest(limit=AUDIT_PAGE, offset=0),
+                    page=PageRequest(
+                        limit=AUDIT_PAGE, offset=(asked_page(request) - 1) * AUDIT_PAGE
+                    ),
                 ),
-            )
-        except DomainError as exc:
-            return render(
-                request,
-                viewer,
-                "admin_audit.html",
-                status_code=domain_status(exc),
-                detail=exc.message,
-                filters=filters,
-                entries=[],
-                total=0,
-                names={},
-            )
+            ),
+            filters=filters,
+            entries=[],
+            total=0,
+            names={},
+        )
         return render(
             request,
             viewer,
@@ -275,5 +277,6 @@ class AdminPages(Controller):
             filters=filters,
             entries=trail.entries.items,
             total=trail.entries.total,
+            pager=Pager.of(request, trail.entries.total, AUDIT_PAGE),
             names=trail.actor_names,
         )

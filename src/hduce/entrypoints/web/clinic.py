@@ -44,11 +44,12 @@ from hduce.application.clinic.specialties import ListSpecialties
 from hduce.application.ports import AppointmentQuery, DoctorQuery, PageRequest
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import DomainError, InvalidInput, NotFound, SlotConflict
-from hduce.domain.identity import Role
+from hduce.domain.identity import Actor, Role
 from hduce.domain.visit_types import VisitType
 from hduce.entrypoints.http.auth.security import request_container
-from hduce.entrypoints.http.problems import domain_status
+from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import Translator, zone
+from hduce.entrypoints.web.paging import Pager
 from hduce.entrypoints.web.views import Viewer, go, render, safe_next, viewer_of
 
 WEEK: Final = 7
@@ -56,6 +57,8 @@ WEEK: Final = 7
 ALTERNATIVES_WINDOW: Final = timedelta(days=14)
 ALTERNATIVES: Final = 6
 LIST_LIMIT: Final = 100
+#: Appointments per page of "my appointments" (upcoming ones are on the first).
+APPOINTMENTS_PAGE: Final = 25
 _DOCTOR_ACTIONS: Final[dict[str, type[Any]]] = {
     "approve": ApproveAppointment,
     "reject": RejectAppointment,
@@ -124,6 +127,25 @@ async def _doctor_names(
             except NotFound:
                 names[appointment.doctor_id] = "?"
     return names
+
+
+async def _newest_first(
+    request: Request[Any, Any, Any], actor: Actor, list_appointments: ListAppointments
+) -> tuple[Sequence[Appointment], Pager]:
+    """A page of the patient's appointments, the latest-starting first (the repository
+    sorts by start, oldest first: page N is read from the end)."""
+    total = (
+        await list_appointments(actor, AppointmentQuery(page=PageRequest(limit=1, offset=0)))
+    ).total
+    pager = Pager.of(request, total, APPOINTMENTS_PAGE)
+    end = max(0, total - pager.offset)
+    start = max(0, end - APPOINTMENTS_PAGE)
+    if end == start:
+        return [], pager
+    page = await list_appointments(
+        actor, AppointmentQuery(page=PageRequest(limit=end - start, offset=start))
+    )
+    return page.items, pager
 
 
 class PatientPages(Controller):
@@ -248,9 +270,10 @@ class PatientPages(Controller):
         starts_at = _instant(form.get("starts_at"), "starts_at")
         reason = form.get("reason", "").strip()
         moving = _optional_uuid(form.get("reschedule"))
-        try:
+
+        async def book_it() -> object:
             if moving is None:
-                await book(
+                return await book(
                     BookAppointmentCommand(
                         actor=actor,
                         doctor_id=doctor.id,
@@ -259,41 +282,39 @@ class PatientPages(Controller):
                         visit_type_id=visit_type.id if visit_type is not None else None,
                     )
                 )
-            else:
-                # The same rules as the API's reschedule: the old visit is cancelled
-                # and the new one booked in one step, or neither.
-                await reschedule(
-                    RescheduleCommand(
-                        actor=actor,
-                        appointment_id=moving,
-                        starts_at=starts_at,
-                        reason=reason or None,
-                    )
+            # The same rules as the API's reschedule: the old visit is cancelled and
+            # the new one booked in one step, or neither.
+            return await reschedule(
+                RescheduleCommand(
+                    actor=actor, appointment_id=moving, starts_at=starts_at, reason=reason or None
                 )
-        except DomainError as exc:
-            alternatives: Sequence[FreeSlot] = ()
-            if isinstance(exc, SlotConflict):
-                later = await list_slots(
-                    doctor.id,
-                    starts_at,
-                    starts_at + ALTERNATIVES_WINDOW,
-                    visit_type.id if visit_type is not None else None,
-                )
-                alternatives = [s for s in later if s.slot.start != starts_at][:ALTERNATIVES]
-            return render(
-                request,
-                viewer,
-                "book.html",
-                status_code=domain_status(exc),
-                doctor=doctor,
-                starts_at=starts_at,
-                reason=reason,
-                error=viewer.t("book.conflict") if isinstance(exc, SlotConflict) else None,
-                detail=exc.message,
-                alternatives=alternatives,
-                reschedule=moving,
-                visit_type=visit_type,
             )
+
+        async def other_times(exc: DomainError) -> dict[str, Any]:
+            if not isinstance(exc, SlotConflict):
+                return {}
+            later = await list_slots(
+                doctor.id,
+                starts_at,
+                starts_at + ALTERNATIVES_WINDOW,
+                visit_type.id if visit_type is not None else None,
+            )
+            alternatives = [s for s in later if s.slot.start != starts_at][:ALTERNATIVES]
+            return {"error": viewer.t("book.conflict"), "alternatives": alternatives}
+
+        await submit_form(
+            request,
+            viewer,
+            "book.html",
+            book_it,
+            more=other_times,
+            doctor=doctor,
+            starts_at=starts_at,
+            reason=reason,
+            alternatives=(),
+            reschedule=moving,
+            visit_type=visit_type,
+        )
         return go(request, "/appointments?done=" + ("moved" if moving else "booked"))
 
     @get("/appointments")
@@ -306,19 +327,18 @@ class PatientPages(Controller):
     ) -> Template:
         viewer = await viewer_of(request)
         actor = viewer.require(Role.PATIENT)
-        page = await list_appointments(
-            actor, AppointmentQuery(page=PageRequest(limit=LIST_LIMIT, offset=0))
-        )
+        items, pager = await _newest_first(request, actor, list_appointments)
         now = datetime.now(UTC)
-        upcoming = [a for a in page.items if a.slot.end >= now and not a.status.is_terminal]
-        past = [a for a in reversed(page.items) if a not in upcoming]
+        upcoming = [a for a in items if a.slot.end >= now and not a.status.is_terminal]
+        past = [a for a in reversed(items) if a not in upcoming]
         return render(
             request,
             viewer,
             "appointments.html",
             upcoming=upcoming,
             past=past,
-            doctors=await _doctor_names(get_doctor, page.items),
+            pager=pager,
+            doctors=await _doctor_names(get_doctor, items),
             done=request.query_params.get("done"),
             cancellable={AppointmentStatus.PENDING, AppointmentStatus.APPROVED},
             # Occurrences of a recurring series link to it (cancel this and following).

@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 
 from hduce.application.identity.accounts import GetMe
 from hduce.application.identity.sessions import Authenticate, Principal
+from hduce.application.identity.two_factor.challenge import AdminSecondFactorRule
 from hduce.application.notifications.inbox import NotificationInbox
 from hduce.domain.errors import AuthenticationFailed, PermissionDenied
 from hduce.domain.identity import Actor, Role, User
@@ -50,6 +51,9 @@ PAGE_HEADERS: Final = {
     "Vary": "Cookie, Accept-Language",
 }
 _VIEWER_KEY: Final = "hduce_console_viewer"
+#: Pages an admin session without a second factor may open while the policy requires
+#: one (``AdminSecondFactorRule``): enrolling, signing out or in, the language.
+BEFORE_SECOND_FACTOR_PAGES: Final = ("/profile/2fa", "/logout", "/login", "/lang/", "/bell")
 CSRF_FIELD: Final = "csrf_token"
 _FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
@@ -105,6 +109,14 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
             principal = await (await container.get(Authenticate))(token)
         except AuthenticationFailed:
             principal = None  # expired or revoked: signed out (pages send to sign in)
+    if (
+        principal is not None
+        and principal.user.role is Role.ADMIN
+        and not request.url.path.startswith(BEFORE_SECOND_FACTOR_PAGES)
+    ):
+        # HDUCE_REQUIRE_ADMIN_2FA, as the API's guards apply it: an admin session that
+        # did not pass a second factor reaches only the pages where it gets one.
+        await (await container.get(AdminSecondFactorRule)).check(principal)
     user: User | None = None
     unread = 0
     if principal is not None:

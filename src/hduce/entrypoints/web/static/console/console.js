@@ -74,3 +74,22 @@
     }
   });
 })();
+
+// Copy buttons (calendar feeds): <button data-copy="input-id"> copies that input's
+// value, and says so in the page's #copy-status live region.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    if (!input) return;
+    var status = document.getElementById("copy-status");
+    function said() { if (status) status.textContent = status.getAttribute("data-copied") || ""; }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(input.value).then(said, function () { input.select(); });
+    } else {
+      input.select();
+    }
+  });
+})();
