@@ -41,13 +41,15 @@ def _typed_null(column: Any) -> Any:
 
 
 def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> CompoundSelect[Any]:
-    """(kind, weekday, on_date, start_time, end_time, starts_at, ends_at, text) rows,
+    """(kind, weekday, on_date, start_time, end_time, starts_at, ends_at, text,
+    institution_id) rows,
     sorted: the doctor's timezone (none: no such doctor), then the weekly intervals,
     the extra hours and the time off (only those that can touch ``window``)."""
     no_weekday = _typed_null(WorkingHoursRow.weekday)
     no_date = _typed_null(ExtraHoursRow.on_date)
     no_time = _typed_null(WorkingHoursRow.start_time)
     no_instant = _typed_null(TimeOffRow.starts_at)
+    no_institution = _typed_null(WorkingHoursRow.institution_id)
     timezone = select(
         literal_column(str(_TIMEZONE)).label("kind"),
         no_weekday.label("weekday"),
@@ -57,6 +59,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         no_instant.label("starts_at"),
         no_instant.label("ends_at"),
         DoctorRow.timezone.label("text"),
+        no_institution.label("institution_id"),
     ).where(DoctorRow.user_id == doctor_id)
     weekly: Select[*tuple[Any, ...]] = select(
         literal_column(str(_WEEKLY)),
@@ -67,6 +70,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         null(),
         null(),
         null(),
+        WorkingHoursRow.institution_id,
     ).where(WorkingHoursRow.doctor_id == doctor_id)
     extra: Select[*tuple[Any, ...]] = select(
         literal_column(str(_EXTRA)),
@@ -77,6 +81,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         null(),
         null(),
         null(),
+        ExtraHoursRow.institution_id,
     ).where(ExtraHoursRow.doctor_id == doctor_id)
     time_off: Select[*tuple[Any, ...]] = select(
         literal_column(str(_TIME_OFF)),
@@ -87,6 +92,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         TimeOffRow.starts_at,
         TimeOffRow.ends_at,
         TimeOffRow.reason,
+        null(),
     ).where(TimeOffRow.doctor_id == doctor_id)
     if window is not None:
         extra = extra.where(
@@ -119,13 +125,15 @@ class SqlAvailabilityRepository:
         extra: list[ExtraHours] = []
         time_off: list[TimeOff] = []
         rows = await self._session.execute(_availability_statement(doctor_id, window))
-        for kind, weekday, on_date, start, end, starts_at, ends_at, text in rows:
+        for kind, weekday, on_date, start, end, starts_at, ends_at, text, place in rows:
             if kind == _TIMEZONE:
                 timezone = text
             elif kind == _WEEKLY:
-                days[weekday].append(LocalInterval(start, end))
+                days[weekday].append(LocalInterval(start, end, institution_id=place))
             elif kind == _EXTRA:
-                extra.append(ExtraHours(on=on_date, interval=LocalInterval(start, end)))
+                extra.append(
+                    ExtraHours(on=on_date, interval=LocalInterval(start, end, institution_id=place))
+                )
             else:
                 time_off.append(TimeOff(slot=TimeSlot(starts_at, ends_at), reason=text))
         if timezone is None:
@@ -148,6 +156,7 @@ class SqlAvailabilityRepository:
                 "weekday": weekday,
                 "start_time": interval.start,
                 "end_time": interval.end,
+                "institution_id": interval.institution_id,
             }
             for weekday, intervals in sorted(weekly.days.items())
             for interval in intervals
@@ -183,9 +192,20 @@ class SqlAvailabilityRepository:
                 on_date=extra.on,
                 start_time=extra.interval.start,
                 end_time=extra.interval.end,
+                institution_id=extra.interval.institution_id,
             )
         )
         return extra_id
+
+    async def lock(self, doctor_id: UUID) -> None:
+        """``SELECT ... FOR UPDATE`` of the doctor's row: on PostgreSQL a second
+        calendar change of that doctor waits here for the first to commit. SQLite
+        renders no FOR UPDATE; its serialized unit of work holds the only write lock."""
+        found = await self._session.scalar(
+            select(DoctorRow.user_id).where(DoctorRow.user_id == doctor_id).with_for_update()
+        )
+        if found is None:
+            raise NotFound("doctor", doctor_id)
 
     async def _timezone_of(self, doctor_id: UUID) -> str:
         """The doctor's timezone; NotFound when ``doctor_id`` is not a doctor."""
