@@ -206,11 +206,16 @@ class WeeklyHours:
         return {i.institution_id for intervals in self.days.values() for i in intervals}
 
 
+def _place(institution_id: UUID | None) -> str:
+    return f"institution {institution_id}" if institution_id else "unassigned hours"
+
+
 def replace_institution_hours(
-    current: WeeklyHours, institution_id: UUID, hours: WeeklyHours
+    current: WeeklyHours, institution_id: UUID | None, hours: WeeklyHours
 ) -> WeeklyHours:
     """``current`` with the intervals at ``institution_id`` replaced by ``hours`` (each
-    interval of which is stamped with ``institution_id``).
+    interval of which is stamped with ``institution_id``; ``None``: the unassigned
+    hours, which is all there is for a doctor with no institution).
 
     A doctor is in one place at a time: an interval at this institution may not overlap
     one the doctor keeps elsewhere (another institution, or unassigned hours), which is
@@ -228,10 +233,10 @@ def replace_institution_hours(
         for new in stamped:
             for other in kept.get(weekday, ()):
                 if new.overlaps(other):
-                    where = other.institution_id or "unassigned hours"
                     raise BusinessRuleViolation(
-                        f"on {WEEKDAYS[weekday]} {new} at institution {institution_id} "
-                        f"overlaps {other} at {where}: a doctor is in one place at a time",
+                        f"on {WEEKDAYS[weekday]} {new} at {_place(institution_id)} overlaps "
+                        f"{other} at {_place(other.institution_id)}: a doctor is in one "
+                        "place at a time",
                         rule="hours-overlap-across-institutions",
                     )
         merged[weekday] = kept.get(weekday, ()) + stamped
@@ -245,10 +250,9 @@ def check_extra_hours_place(availability: DoctorAvailability, extra: ExtraHours)
     for other in availability.intervals_on(extra.on):
         if other.institution_id != mine and other.overlaps(extra.interval):
             raise BusinessRuleViolation(
-                f"on {extra.on.isoformat()} {extra.interval} at "
-                f"{mine or 'unassigned hours'} overlaps {other} at "
-                f"{other.institution_id or 'unassigned hours'}: a doctor is in one place "
-                "at a time",
+                f"on {extra.on.isoformat()} {extra.interval} at {_place(mine)} overlaps "
+                f"{other} at {_place(other.institution_id)}: a doctor is in one place at a "
+                "time",
                 rule="hours-overlap-across-institutions",
             )
 
