@@ -124,13 +124,13 @@ class IntervalIn(msgspec.Struct, forbid_unknown_fields=True):
 InstitutionRef = Annotated[
     UUID | None,
     Meta(
-        description="The institution these hours are worked at; null: unassigned.",
+        description="The institution these hours are worked at; left out: unassigned.",
         examples=[demo.INSTITUTION_ID],
     ),
 ]
 
 
-class IntervalView(msgspec.Struct):
+class IntervalView(msgspec.Struct, omit_defaults=True):
     start: Annotated[str, ex("09:00")]
     end: Annotated[str, ex("13:00")]
     institution_id: InstitutionRef = None
@@ -277,7 +277,7 @@ class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
         )
 
 
-class ExtraHoursView(msgspec.Struct):
+class ExtraHoursView(msgspec.Struct, omit_defaults=True):
     id: Annotated[UUID, ex(demo.EXTRA_HOURS_ID)]
     doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
     date: Annotated[dt.date, ex("2030-01-12")]
@@ -315,7 +315,7 @@ class SlotInstitution(msgspec.Struct):
     ]
 
 
-class SlotView(msgspec.Struct):
+class SlotView(msgspec.Struct, omit_defaults=True):
     starts_at: Annotated[
         dt.datetime, Meta(description="UTC instant.", examples=[demo.STARTS_AT_UTC])
     ]
@@ -331,7 +331,7 @@ class SlotView(msgspec.Struct):
     timezone: Annotated[str, Meta(examples=[demo.TIMEZONE])]
     institution: Annotated[
         SlotInstitution | None,
-        Meta(description="Where the visit takes place; null for unassigned hours."),
+        Meta(description="Where the visit takes place; left out for unassigned hours."),
     ] = None
 
     @classmethod
