@@ -225,6 +225,21 @@ async def test_hours_at_two_places_slots_and_bookings_by_institution(
     elsewhere = await world.booked(doctor="doctor")
     assert elsewhere["institution_id"] is None
 
+    # Statistics per institution, and limited to one.
+    stats = await world.get("admin", f"{API}/admin/stats")
+    assert stats.status_code == 200, stats.text
+    figures = stats.json()["appointments"]
+    assert figures["total"] == 2
+    assert figures["by_institution"] == [
+        {"institution_id": south["id"], "name": "Clínica Sur", "count": 1}
+    ]
+    limited = await world.get("admin", f"{API}/admin/stats", institution_id=south["id"])
+    assert limited.json()["appointments"]["total"] == 1
+    assert limited.json()["appointments"]["institution_id"] == south["id"]
+    assert [d["doctor_id"] for d in limited.json()["appointments"]["by_doctor"]] == [roaming]
+    forbidden = await world.get("roaming", f"{API}/admin/stats", institution_id=south["id"])
+    assert forbidden.status_code == 403
+
     # The doctor leaves the south: refused while hours are kept there, then told.
     leaving = await world.client.delete(
         f"{INSTITUTIONS}/{south['id']}/doctors/{roaming}", headers=await world.auth("admin")

@@ -107,6 +107,7 @@ from hduce.application.ports.statistics import (
     AppointmentFigures,
     ClinicStatistics,
     DoctorCount,
+    InstitutionCount,
     PopulationFigures,
     SpecialtyCount,
 )
@@ -159,6 +160,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IdentityProviderUnavailable",
+    "InstitutionCount",
     "InstitutionQuery",
     "InstitutionRepository",
     "LinkMailer",
