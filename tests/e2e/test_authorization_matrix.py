@@ -969,6 +969,8 @@ CASES: list[Case] = [
     Case("GET", "/admin/reports/appointments.csv", only(ADMIN)),
     Case("GET", "/admin/reports/doctors.csv", only(ADMIN)),
     Case("GET", "/admin/reports/specialties.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/institutions.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/months.csv", only(ADMIN), query="institution_id={institution_id}"),
     Case("GET", "/admin/reports/months.csv", only(ADMIN)),
     # ---------------------------------------------------------------- service clients
     Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),

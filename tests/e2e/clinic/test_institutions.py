@@ -239,6 +239,16 @@ async def test_hours_at_two_places_slots_and_bookings_by_institution(
     assert [d["doctor_id"] for d in limited.json()["appointments"]["by_doctor"]] == [roaming]
     forbidden = await world.get("roaming", f"{API}/admin/stats", institution_id=south["id"])
     assert forbidden.status_code == 403
+    report = await world.get("admin", f"{API}/admin/reports/institutions.csv")
+    assert report.status_code == 200, report.text
+    assert report.text.lstrip("\ufeff").splitlines() == [
+        "institution_id,institution_name,appointments",
+        f"{south['id']},Clínica Sur,1",
+    ]
+    doctors = await world.get(
+        "admin", f"{API}/admin/reports/doctors.csv", institution_id=south["id"]
+    )
+    assert [line.split(",")[0] for line in doctors.text.splitlines()[1:]] == [roaming]
 
     # The doctor leaves the south: refused while hours are kept there, then told.
     leaving = await world.client.delete(
