@@ -25,7 +25,7 @@ do what breaks a cell.
 To extend: add ``Case`` rows to ``CASES``. Path and query placeholders are the keys of
 ``World.ids`` ({patient_id}, {other_patient_id}, {doctor_id}, {other_doctor_id},
 {admin_id}, {specialty_id}, {appointment_id}, {notification_id},
-{service_client_id}, {calendar_feed_id}); add world-wide ids
+{service_client_id}, {calendar_feed_id}, {institution_id}); add world-wide ids
 with a ``WORLD_SETUP`` hook, and per-call ones with the case's ``setup`` (run before
 each principal's call, on a clock reset to ``NOW``: for a fresh appointment when the
 call changes its state). ``test_every_route_is_in_the_matrix`` fails until each route
@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hduce.application.appointments.feeds import CreateCalendarFeed
 from hduce.application.availability.visit_types import CreateVisitType, VisitTypeFields
+from hduce.application.clinic.institutions import CreateInstitution, NewInstitution
 from hduce.application.identity.service_clients import RegisterServiceClient
 from hduce.application.ports import (
     AccountTokenRecord,
@@ -70,6 +71,7 @@ from hduce.application.ports import (
 from hduce.domain.credentials import hash_opaque_token, new_opaque_token
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
+from hduce.domain.institutions import Address, InstitutionKind
 from hduce.domain.notifications import Channel, Notification
 from hduce.domain.scheduling import TimeSlot
 from hduce.domain.waitlist import WaitlistEntry, WaitlistOffer
@@ -403,6 +405,33 @@ async def _new_visit_type(world: World) -> str:
     return str(created.id)
 
 
+INSTITUTION = {
+    "name": "Matrix hospital",
+    "kind": "hospital",
+    "address": {"line1": "Calle Mayor 1", "city": "Madrid", "country": "ES"},
+    "timezone": "Europe/Madrid",
+}
+
+
+async def _new_institution(world: World) -> str:
+    create = await world.client.container.get(CreateInstitution)
+    admin = Actor(Role.ADMIN, UUID(world.clinic.id(ADMIN)))
+    made = await create(
+        admin,
+        NewInstitution(
+            name="Matrix hospital",
+            kind=InstitutionKind.HOSPITAL,
+            address=Address(line1="Calle Mayor 1", city="Madrid", country="ES"),
+            timezone="Europe/Madrid",
+        ),
+    )
+    return str(made.id)
+
+
+async def _fresh_institution(world: World, who: str) -> dict[str, str]:
+    return {"fresh_institution_id": await _new_institution(world)}
+
+
 async def _fresh_visit_type(world: World, who: str) -> dict[str, str]:
     return {"fresh_type_id": await _new_visit_type(world)}
 
@@ -617,6 +646,42 @@ CASES: list[Case] = [
         "/doctors/{doctor_id}/slots",
         public(200),
         query="from=2030-01-08&to=2030-01-09&visit_type_id={visit_type_id}",
+    ),
+    Case(
+        "GET",
+        "/doctors/{doctor_id}/slots",
+        public(200),
+        query="from=2030-01-08&to=2030-01-09&institution_id={institution_id}",
+    ),
+    # ---------------------------------------------------------------- institutions
+    Case("GET", "/institutions", public(200)),
+    Case("GET", "/institutions/{institution_id}", public(200)),
+    Case("GET", "/doctors", public(200), query="institution_id={institution_id}"),
+    Case("POST", "/institutions", only(ADMIN, status=201), body=INSTITUTION),
+    Case("PATCH", "/institutions/{institution_id}", only(ADMIN), body={"name": "Renamed"}),
+    Case(
+        "POST",
+        "/institutions/{fresh_institution_id}/deactivate",
+        only(ADMIN),
+        setup=_fresh_institution,
+    ),
+    Case(
+        "POST",
+        "/institutions/{fresh_institution_id}/activate",
+        only(ADMIN),
+        setup=_fresh_institution,
+    ),
+    Case(
+        "PUT",
+        "/institutions/{fresh_institution_id}/doctors/{doctor_id}",
+        only(ADMIN, status=204),
+        setup=_fresh_institution,
+    ),
+    Case(
+        "DELETE",
+        "/institutions/{fresh_institution_id}/doctors/{doctor_id}",
+        only(ADMIN, status=204),
+        setup=_fresh_institution,
     ),
     # ---------------------------------------------------------------- visit types
     Case("GET", "/doctors/{doctor_id}/visit-types", public(200)),
@@ -904,6 +969,8 @@ CASES: list[Case] = [
     Case("GET", "/admin/reports/appointments.csv", only(ADMIN)),
     Case("GET", "/admin/reports/doctors.csv", only(ADMIN)),
     Case("GET", "/admin/reports/specialties.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/institutions.csv", only(ADMIN)),
+    Case("GET", "/admin/reports/months.csv", only(ADMIN), query="institution_id={institution_id}"),
     Case("GET", "/admin/reports/months.csv", only(ADMIN)),
     # ---------------------------------------------------------------- service clients
     Case("POST", "/admin/service-clients", only(ADMIN, status=201), body={"name": "Matrix"}),
@@ -978,6 +1045,13 @@ async def _visit_type_id(world: World) -> None:
 
 
 WORLD_SETUP.append(_visit_type_id)
+
+
+async def _institution_id(world: World) -> None:
+    world.ids["institution_id"] = await _new_institution(world)
+
+
+WORLD_SETUP.append(_institution_id)
 
 
 @pytest.fixture

@@ -90,6 +90,9 @@ class Appointment:
     #: move the booking); none and no buffers for a booking without a type.
     visit_type_id: UUID | None = None
     buffers: Buffers = NO_BUFFERS
+    #: Where the visit takes place: the institution whose hours cover the slot at
+    #: booking (``DoctorAvailability.institution_for``); None for unassigned hours.
+    institution_id: UUID | None = None
     history: list[StatusChange] = field(default_factory=list)
     pending_events: list[DomainEvent] = field(default_factory=list, repr=False)
 
@@ -210,6 +213,7 @@ class Appointment:
             version=0,
             visit_type_id=visit_type_id,
             buffers=buffers,
+            institution_id=availability.institution_for(slot),
         )
         payload_class: type[events.AppointmentTransition] = (
             events.AppointmentRescheduled if replaces is not None else _BOOKED_EVENT[status]

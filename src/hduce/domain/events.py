@@ -159,6 +159,31 @@ class WaitlistOfferMade(EventPayload):
         _require_aware(self.expires_at, "expires_at")
 
 
+# ------------------------------------------------------------------ institutions
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorJoinedInstitution(EventPayload):
+    """An admin said the doctor works at an institution (ADR 0025); the doctor is told."""
+
+    TYPE: ClassVar[str] = "doctor.institution_joined"
+
+    institution_id: UUID
+    institution_name: str
+    doctor_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorLeftInstitution(EventPayload):
+    """An admin said the doctor no longer works at an institution; the doctor is told."""
+
+    TYPE: ClassVar[str] = "doctor.institution_left"
+
+    institution_id: UUID
+    institution_name: str
+    doctor_id: UUID
+
+
 # ------------------------------------------------------------------ identity
 
 
@@ -227,6 +252,8 @@ CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
             NewDeviceSignedIn,
             PasswordChanged,
             WaitlistOfferMade,
+            DoctorJoinedInstitution,
+            DoctorLeftInstitution,
         )
     }
 )
@@ -248,6 +275,8 @@ USER_REGISTERED: Final = UserRegistered.TYPE
 NEW_DEVICE_SIGNED_IN: Final = NewDeviceSignedIn.TYPE
 PASSWORD_CHANGED: Final = PasswordChanged.TYPE
 WAITLIST_OFFER_MADE: Final = WaitlistOfferMade.TYPE
+DOCTOR_INSTITUTION_JOINED: Final = DoctorJoinedInstitution.TYPE
+DOCTOR_INSTITUTION_LEFT: Final = DoctorLeftInstitution.TYPE
 
 
 # ------------------------------------------------------------------ the envelope

@@ -23,6 +23,8 @@ from hduce.domain.events import (
     AppointmentPayload,
     AppointmentRejected,
     AppointmentTransition,
+    DoctorJoinedInstitution,
+    DoctorLeftInstitution,
     DomainEvent,
     NewDeviceSignedIn,
     PasswordChanged,
@@ -92,6 +94,8 @@ class Template(StrEnum):
     NEW_DEVICE_SIGN_IN = "new_device_sign_in"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
     WAITLIST_OFFER = "waitlist_offer"
+    INSTITUTION_JOINED = "institution_joined"
+    INSTITUTION_LEFT = "institution_left"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +147,12 @@ _ACCOUNT_POLICY: dict[str, tuple[Template, tuple[Channel, ...]]] = {
 
 # Personal news of one person (a waitlist offer to its patient): event type -> template.
 # Unlike security notices these honour the person's opt-outs (``Recipient.channels``).
-_PERSONAL_POLICY: dict[str, Template] = {events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER}
+_PERSONAL_POLICY: dict[str, Template] = {
+    events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER,
+    # Where a doctor works decides where their patients will meet them (ADR 0025).
+    events.DOCTOR_INSTITUTION_JOINED: Template.INSTITUTION_JOINED,
+    events.DOCTOR_INSTITUTION_LEFT: Template.INSTITUTION_LEFT,
+}
 #: The kinds of news a person may turn off, channel by channel: the appointment events
 #: and personal news (a waitlist offer).
 #: The security notices of ``_ACCOUNT_POLICY`` are not among them: they always go out.
@@ -182,6 +191,8 @@ def account_owner(event: DomainEvent) -> UUID | None:
         return payload.user_id
     if isinstance(payload, WaitlistOfferMade):
         return payload.patient_id
+    if isinstance(payload, DoctorJoinedInstitution | DoctorLeftInstitution):
+        return payload.doctor_id
     return None
 
 
@@ -220,6 +231,8 @@ def _account_params(event: DomainEvent) -> dict[str, Any]:
         return {"at": payload.changed_at, "sessions_ended": payload.sessions_ended}
     if isinstance(payload, WaitlistOfferMade):
         return {"at": payload.starts_at, "until": payload.expires_at, "offer_id": payload.offer_id}
+    if isinstance(payload, DoctorJoinedInstitution | DoctorLeftInstitution):
+        return {"institution_id": payload.institution_id, "institution": payload.institution_name}
     return {}
 
 
@@ -256,6 +269,19 @@ def render_account_notice(intent: NotificationIntent) -> RenderedMessage:
             f"An appointment on {when} is free and held for you until {until}. "
             f"Accept or decline offer {params['offer_id']} in the app "
             "(POST /api/v1/waitlist/offers/{id}/accept or /decline).",
+        )
+    if intent.template is Template.INSTITUTION_JOINED:
+        return RenderedMessage(
+            f"You now work at {params['institution']}",
+            f"An admin added you to {params['institution']}. Set your working hours there "
+            "(PUT /api/v1/doctors/{id}/working-hours with its institution_id) so that "
+            "patients can book you at it.",
+        )
+    if intent.template is Template.INSTITUTION_LEFT:
+        return RenderedMessage(
+            f"You no longer work at {params['institution']}",
+            f"An admin removed you from {params['institution']}. Appointments already "
+            "booked there stay as they are.",
         )
     raise ValueError(f"{intent.template} is not an account notice")
 

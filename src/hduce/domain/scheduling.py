@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hduce.domain.errors import InvalidInput
+from hduce.domain.errors import BusinessRuleViolation, InvalidInput
 
 _TICK = timedelta(microseconds=1)
 
@@ -128,10 +128,16 @@ def find_conflicts(
 
 @dataclass(frozen=True, slots=True, order=True)
 class LocalInterval:
-    """Wall-clock ``[start, end)`` within one local date. ``end == 00:00`` means midnight."""
+    """Wall-clock ``[start, end)`` within one local date. ``end == 00:00`` means midnight.
+
+    ``institution_id``: where the doctor works these hours (``None``: unassigned, as
+    every interval was before institutions, ADR 0025). It takes no part in ordering or
+    equality: two intervals at the same times are the same time of the doctor's.
+    """
 
     start: time
     end: time
+    institution_id: UUID | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
@@ -186,6 +192,69 @@ class WeeklyHours:
 
     def for_weekday(self, weekday: int) -> tuple[LocalInterval, ...]:
         return self.days.get(weekday, ())
+
+    def at(self, institution_id: UUID | None) -> WeeklyHours:
+        """Only the intervals at ``institution_id`` (``None``: the unassigned ones)."""
+        return WeeklyHours(
+            {
+                weekday: tuple(i for i in intervals if i.institution_id == institution_id)
+                for weekday, intervals in self.days.items()
+            }
+        )
+
+    def institutions(self) -> set[UUID | None]:
+        return {i.institution_id for intervals in self.days.values() for i in intervals}
+
+
+def _place(institution_id: UUID | None) -> str:
+    return f"institution {institution_id}" if institution_id else "unassigned hours"
+
+
+def replace_institution_hours(
+    current: WeeklyHours, institution_id: UUID | None, hours: WeeklyHours
+) -> WeeklyHours:
+    """``current`` with the intervals at ``institution_id`` replaced by ``hours`` (each
+    interval of which is stamped with ``institution_id``; ``None``: the unassigned
+    hours, which is all there is for a doctor with no institution).
+
+    A doctor is in one place at a time: an interval at this institution may not overlap
+    one the doctor keeps elsewhere (another institution, or unassigned hours), which is
+    refused as the ``hours-overlap-across-institutions`` rule, naming both.
+    """
+    kept = {
+        weekday: tuple(i for i in intervals if i.institution_id != institution_id)
+        for weekday, intervals in current.days.items()
+    }
+    merged: dict[int, tuple[LocalInterval, ...]] = dict(kept)
+    for weekday, intervals in hours.days.items():
+        stamped = tuple(
+            LocalInterval(i.start, i.end, institution_id=institution_id) for i in intervals
+        )
+        for new in stamped:
+            for other in kept.get(weekday, ()):
+                if new.overlaps(other):
+                    raise BusinessRuleViolation(
+                        f"on {WEEKDAYS[weekday]} {new} at {_place(institution_id)} overlaps "
+                        f"{other} at {_place(other.institution_id)}: a doctor is in one "
+                        "place at a time",
+                        rule="hours-overlap-across-institutions",
+                    )
+        merged[weekday] = kept.get(weekday, ()) + stamped
+    return WeeklyHours(merged)
+
+
+def check_extra_hours_place(availability: DoctorAvailability, extra: ExtraHours) -> None:
+    """Extra hours at one place may not overlap the doctor's hours at another place on
+    that date (weekly or extra); the same rule as ``replace_institution_hours``."""
+    mine = extra.interval.institution_id
+    for other in availability.intervals_on(extra.on):
+        if other.institution_id != mine and other.overlaps(extra.interval):
+            raise BusinessRuleViolation(
+                f"on {extra.on.isoformat()} {extra.interval} at {_place(mine)} overlaps "
+                f"{other} at {_place(other.institution_id)}: a doctor is in one place at a "
+                "time",
+                rule="hours-overlap-across-institutions",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +340,34 @@ class DoctorAvailability:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def _intervals_on(self, day: date) -> list[LocalInterval]:
+    def intervals_on(self, day: date) -> list[LocalInterval]:
         intervals = list(self.weekly.for_weekday(day.weekday()))
         intervals.extend(extra.interval for extra in self.extra_hours if extra.on == day)
         return intervals
+
+    def at(self, institution_id: UUID | None) -> DoctorAvailability:
+        """The doctor's working time at one institution: its weekly and extra hours,
+        minus all the doctor's time off (time off is the doctor's, wherever)."""
+        return DoctorAvailability(
+            timezone=self.timezone,
+            weekly=self.weekly.at(institution_id),
+            extra_hours=tuple(
+                e for e in self.extra_hours if e.interval.institution_id == institution_id
+            ),
+            time_off=self.time_off,
+        )
+
+    def institutions(self) -> set[UUID | None]:
+        """Every place the doctor has hours at (``None``: unassigned hours)."""
+        return self.weekly.institutions() | {e.interval.institution_id for e in self.extra_hours}
+
+    def institution_for(self, slot: TimeSlot) -> UUID | None:
+        """Where a visit in ``slot`` takes place: the institution whose hours alone cover
+        it; ``None`` when unassigned hours cover it, or no single place does."""
+        for institution_id in sorted((i for i in self.institutions() if i is not None), key=str):
+            if self.at(institution_id).covers(slot):
+                return institution_id
+        return None
 
     def working_ranges(self, window: TimeSlot) -> list[TimeSlot]:
         """Working time inside ``window`` as disjoint UTC slots, time off removed."""
@@ -289,7 +382,7 @@ class DoctorAvailability:
             wall_end = (piece_end + offset).replace(tzinfo=None)
             day = wall_start.date()
             while day <= wall_end.date():
-                for interval in self._intervals_on(day):
+                for interval in self.intervals_on(day):
                     naive_start, naive_end = interval.on(day)
                     start = max(naive_start, wall_start)
                     end = min(naive_end, wall_end)

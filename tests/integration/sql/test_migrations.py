@@ -341,9 +341,10 @@ def _proposal(clinic: Clinic, when: TimeSlot) -> Appointment:
     )
 
 
-#: The appointment columns every revision these tests visit has (0009 and 0014 added some).
+#: The appointment columns every revision these tests visit has (0009, 0014 and 0019
+#: added some).
 _LATER_COLUMNS = frozenset(
-    {"check_in_code", "blocked_starts_at", "blocked_ends_at", "visit_type_id"}
+    {"check_in_code", "blocked_starts_at", "blocked_ends_at", "visit_type_id", "institution_id"}
 )
 _OLD_COLUMNS = tuple(c.name for c in table(AppointmentRow).c if c.name not in _LATER_COLUMNS)
 

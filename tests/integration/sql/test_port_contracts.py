@@ -14,6 +14,7 @@ from tests.unit.adapters.contract import (
     DeviceRepositoryContract,
     DoctorRepositoryContract,
     IdempotencyStoreContract,
+    InstitutionRepositoryContract,
     NotificationRepositoryContract,
     OutboxContract,
     PatientRepositoryContract,
@@ -41,6 +42,10 @@ class TestSqlDoctors(DoctorRepositoryContract):
 
 
 class TestSqlAvailability(AvailabilityRepositoryContract):
+    pass
+
+
+class TestSqlInstitutions(InstitutionRepositoryContract):
     pass
 
 

@@ -6,7 +6,7 @@ appointment)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import pytest
@@ -17,10 +17,13 @@ from hduce.adapters.memory.statistics import InMemoryClinicStatistics
 from hduce.adapters.sql import SqlUnitOfWorkFactory
 from hduce.adapters.sql.statistics import SqlClinicStatistics
 from hduce.application.ports import AppointmentFigures, PopulationFigures
+from hduce.domain.appointments import Appointment
 from hduce.domain.appointments import AppointmentStatus as S
 from hduce.domain.demographics import AgeBand
 from hduce.domain.identity import Sex
+from hduce.domain.scheduling import DoctorAvailability, LocalInterval, WeeklyHours
 from tests.fakes import FixedClock
+from tests.unit.adapters import contract
 from tests.unit.application.stats_dataset import (
     NOW,
     WINDOW_END,
@@ -175,3 +178,67 @@ async def test_local_days_across_the_change_to_summer_time(
         utc("2030-03-30T00:00"), utc("2030-04-01T00:00"), timezone="UTC"
     )
     assert dict(in_utc.by_day) == {date(2030, 3, 30): 1, date(2030, 3, 31): 2}
+
+
+async def test_appointments_per_institution_and_filtered_by_one(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    """ADR 0025: visits count under the institution whose hours covered them; the
+    filter limits every appointment figure to one institution; SQL agrees with memory."""
+    memory = InMemoryStore()
+    factories = (uow_factory, InMemoryUnitOfWorkFactory(memory, FixedClock(NOW)))
+    clinic = contract.new_clinic()
+    north, south = contract.new_institution("North"), contract.new_institution("South")
+    # Monday: 00:00-10:00 at the north, 10:00-12:00 at the south, 12:00-24:00 unassigned.
+    hours = DoctorAvailability(
+        "UTC",
+        WeeklyHours(
+            {
+                0: (
+                    LocalInterval(time(0), time(10), institution_id=north.id),
+                    LocalInterval(time(10), time(12), institution_id=south.id),
+                    LocalInterval(time(12), time(0)),
+                )
+            }
+        ),
+    )
+
+    def visit(minutes: int) -> Appointment:
+        return Appointment.book(
+            actor=clinic.admin_actor,
+            patient_id=clinic.patient.id,
+            doctor_id=clinic.doctor.id,
+            slot=contract.slot(minutes),  # from Monday 09:00 UTC
+            reason="",
+            now=contract.NOW,
+            policy=contract.POLICY,
+            availability=hours,
+            existing=(),
+        )
+
+    visits = [visit(0), visit(60), visit(90), visit(180)]  # north, south, south, none
+    assert [v.institution_id for v in visits] == [north.id, south.id, south.id, None]
+    for factory in factories:
+        async with factory() as uow:
+            for user in clinic.users:
+                await uow.users.add(user)
+            await contract.store_clinic_profiles(uow, clinic)
+            await uow.institutions.add(north)
+            await uow.institutions.add(south)
+            await uow.commit()
+        await contract.store_appointments(factory, *visits)
+    start, end = contract.at(days=-1), contract.at(days=14)
+    for statistics in (SqlClinicStatistics(engine), InMemoryClinicStatistics(memory)):
+        every = await statistics.appointments(start, end, timezone="UTC")
+        assert sorted((c.name, c.count) for c in every.by_institution) == [
+            ("North", 1),
+            ("South", 2),
+        ]
+        assert sum(every.by_status.values()) == 4
+        at_south = await statistics.appointments(
+            start, end, timezone="UTC", institution_id=south.id
+        )
+        assert [(c.name, c.count) for c in at_south.by_institution] == [("South", 2)]
+        assert sum(at_south.by_status.values()) == 2
+        assert [(c.doctor_id, c.count) for c in at_south.by_doctor] == [(clinic.doctor.id, 2)]
+        assert [c.count for c in at_south.by_specialty] == [2]

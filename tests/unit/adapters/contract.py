@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -56,6 +56,7 @@ from hduce.application.ports import (
     Cache,
     DoctorQuery,
     IdempotencyRecord,
+    InstitutionQuery,
     Outbox,
     OutboxStats,
     PageRequest,
@@ -82,6 +83,7 @@ from hduce.domain.errors import AlreadyExists, Conflicting, NotFound, SlotConfli
 from hduce.domain.events import DomainEvent, UserRegistered
 from hduce.domain.identity import Actor, PatientProfile, Role, Sex, User
 from hduce.domain.ids import uuid7
+from hduce.domain.institutions import Address, Institution, InstitutionKind
 from hduce.domain.notifications import Channel, DeliveryStatus, Notification
 from hduce.domain.privacy import establishes_care
 from hduce.domain.scheduling import (
@@ -844,6 +846,142 @@ async def _availability(
 ) -> DoctorAvailability:
     async with uow_factory() as uow:
         return await uow.availability.get(clinic.doctor.id, window)
+
+
+# ========================================================================= institutions
+
+
+def new_institution(name: str = "Hospital Norte", **fields: Any) -> Institution:
+    fields.setdefault("kind", InstitutionKind.HOSPITAL)
+    fields.setdefault("timezone", "Europe/Madrid")
+    fields.setdefault(
+        "address",
+        Address(line1="Calle Mayor 1", city="Madrid", country="ES", postal_code="28013"),
+    )
+    return Institution(id=uuid7(), name=name, **fields)
+
+
+class InstitutionRepositoryContract:
+    async def test_add_get_list_and_save(self, uow_factory: UnitOfWorkFactory) -> None:
+        north = new_institution("Hospital Norte")
+        south = new_institution(
+            "Clínica Sur",
+            kind=InstitutionKind.CLINIC,
+            timezone="Atlantic/Canary",
+            address=Address(
+                line1="Av. Marítima 3", line2="2º", city="Las Palmas", country="ES", region="GC"
+            ),
+        )
+        async with uow_factory() as uow:
+            await uow.institutions.add(north)
+            await uow.institutions.add(south)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.institutions.get(south.id) == south
+            assert await uow.institutions.get(uuid7()) is None
+            assert await uow.institutions.get_many([north.id, uuid7()]) == {north.id: north}
+            listed = await uow.institutions.list(InstitutionQuery())
+            assert [i.id for i in listed.items] == [south.id, north.id]  # by name
+            assert listed.total == 2
+            named = await uow.institutions.list(InstitutionQuery(name="norte"))
+            assert [i.id for i in named.items] == [north.id]
+            only = await uow.institutions.list(InstitutionQuery(ids=frozenset({south.id})))
+            assert [i.id for i in only.items] == [south.id]
+        closed = replace(north, is_active=False, version=2)
+        async with uow_factory() as uow:
+            await uow.institutions.save(closed, expected_version=1)
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(StaleVersion):
+                await uow.institutions.save(closed, expected_version=1)
+            with pytest.raises(NotFound):
+                await uow.institutions.save(new_institution(), expected_version=1)
+            assert await uow.institutions.get(north.id) == closed
+            active = await uow.institutions.list(InstitutionQuery(is_active=True))
+            assert [i.id for i in active.items] == [south.id]
+
+    async def test_members_and_the_doctor_search(self, uow_factory: UnitOfWorkFactory) -> None:
+        clinic = await seed_clinic(uow_factory)
+        north, south = new_institution("North"), new_institution("South")
+        async with uow_factory() as uow:
+            await uow.institutions.add(north)
+            await uow.institutions.add(south)
+            assert await uow.institutions.add_member(north.id, clinic.doctor.id)
+            assert not await uow.institutions.add_member(north.id, clinic.doctor.id)
+            assert await uow.institutions.add_member(south.id, clinic.doctor.id)
+            assert await uow.institutions.add_member(south.id, clinic.other_doctor.id)
+            with pytest.raises(NotFound):
+                await uow.institutions.add_member(uuid7(), clinic.doctor.id)
+            with pytest.raises(NotFound):
+                await uow.institutions.add_member(north.id, clinic.patient.id)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert list(await uow.institutions.institutions_of(clinic.doctor.id)) == sorted(
+                [north.id, south.id], key=lambda i: i.bytes
+            )
+            at_north = await uow.doctors.list(DoctorQuery(institution_id=north.id))
+            at_south = await uow.doctors.list(DoctorQuery(institution_id=south.id))
+            assert [d.user_id for d in at_north.items] == [clinic.doctor.id]
+            assert {d.user_id for d in at_south.items} == {
+                clinic.doctor.id,
+                clinic.other_doctor.id,
+            }
+            assert await uow.institutions.remove_member(south.id, clinic.doctor.id)
+            assert not await uow.institutions.remove_member(south.id, clinic.doctor.id)
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert list(await uow.institutions.institutions_of(clinic.doctor.id)) == [north.id]
+            at_south = await uow.doctors.list(DoctorQuery(institution_id=south.id))
+            assert [d.user_id for d in at_south.items] == [clinic.other_doctor.id]
+
+    async def test_hours_and_visits_keep_their_institution(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        clinic = await seed_clinic(uow_factory)
+        north = new_institution("North", timezone="UTC")
+        weekly = WeeklyHours(
+            {
+                0: (
+                    LocalInterval(time(8), time(12), institution_id=north.id),
+                    LocalInterval(time(13), time(15)),
+                )
+            }
+        )
+        saturday = ExtraHours(
+            date(2030, 1, 12), LocalInterval(time(9), time(12), institution_id=north.id)
+        )
+        async with uow_factory() as uow:
+            await uow.institutions.add(north)
+            await uow.availability.lock(clinic.doctor.id)
+            await uow.availability.replace_weekly(clinic.doctor.id, weekly)
+            await uow.availability.add_extra_hours(clinic.doctor.id, saturday)
+            await uow.commit()
+        async with uow_factory() as uow:
+            with pytest.raises(NotFound):
+                await uow.availability.lock(clinic.patient.id)
+            loaded = await uow.availability.get(clinic.doctor.id)
+        assert [i.institution_id for i in loaded.weekly.for_weekday(0)] == [north.id, None]
+        assert [e.interval.institution_id for e in loaded.extra_hours] == [north.id]
+        availability = replace(loaded, timezone="UTC")
+        at_north = Appointment.book(
+            actor=clinic.admin_actor,
+            patient_id=clinic.patient.id,
+            doctor_id=clinic.doctor.id,
+            slot=TimeSlot(T0, T0 + timedelta(minutes=30)),  # Monday 09:00 UTC
+            reason="",
+            now=NOW,
+            policy=POLICY,
+            availability=availability,
+            existing=(),
+        )
+        unassigned = book(clinic, slot(5 * 60))  # Monday 14:00 UTC
+        assert at_north.institution_id == north.id
+        await store_appointments(uow_factory, at_north, unassigned)
+        async with uow_factory() as uow:
+            stored = await uow.appointments.get(at_north.id)
+            other = await uow.appointments.get(unassigned.id)
+        assert stored is not None and stored.institution_id == north.id
+        assert other is not None and other.institution_id is None
 
 
 # ========================================================================= appointments

@@ -122,6 +122,12 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
         ends_at=END,
         expires_at=datetime(2030, 1, 7, 8, 15, tzinfo=UTC),
     ),
+    events.DoctorJoinedInstitution: events.DoctorJoinedInstitution(
+        institution_id=uid(5), institution_name="Hospital Norte", doctor_id=uid(2)
+    ),
+    events.DoctorLeftInstitution: events.DoctorLeftInstitution(
+        institution_id=uid(5), institution_name="Hospital Norte", doctor_id=uid(2)
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from tests.unit.adapters.contract import (
     DeviceRepositoryContract,
     DoctorRepositoryContract,
     IdempotencyStoreContract,
+    InstitutionRepositoryContract,
     NotificationRepositoryContract,
     OutboxContract,
     PatientRepositoryContract,
@@ -50,6 +51,10 @@ class TestMemoryDoctors(DoctorRepositoryContract):
 
 
 class TestMemoryAvailability(AvailabilityRepositoryContract):
+    pass
+
+
+class TestMemoryInstitutions(InstitutionRepositoryContract):
     pass
 
 

@@ -119,6 +119,8 @@ def test_the_catalogue_has_one_slotted_frozen_class_per_event_type() -> None:
             "user.new_device_signed_in",
             "user.password_changed",
             "waitlist.offer_made",
+            "doctor.institution_joined",
+            "doctor.institution_left",
         }
     )
     classes = list(events.CATALOGUE.values())

@@ -17,6 +17,7 @@ from hduce.adapters.memory.store import InMemoryStore
 from hduce.application.ports import (
     AppointmentFigures,
     DoctorCount,
+    InstitutionCount,
     PopulationFigures,
     SpecialtyCount,
 )
@@ -29,11 +30,22 @@ class InMemoryClinicStatistics:
         self._store = store
 
     async def appointments(
-        self, start: datetime, end: datetime, *, timezone: str
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        timezone: str,
+        institution_id: UUID | None = None,
     ) -> AppointmentFigures:
         zone = ZoneInfo(timezone)
         store = self._store
-        chosen = [a for a in store.appointments.values() if start <= a.slot.start < end]
+        chosen = [
+            a
+            for a in store.appointments.values()
+            if start <= a.slot.start < end
+            and (institution_id is None or a.institution_id == institution_id)
+        ]
+        per_institution = Counter(a.institution_id for a in chosen if a.institution_id)
         per_doctor = Counter(a.doctor_id for a in chosen)
         by_doctor: list[DoctorCount] = []
         per_specialty: Counter[UUID] = Counter()
@@ -51,6 +63,11 @@ class InMemoryClinicStatistics:
                 SpecialtyCount(specialty.id, specialty.name, per_specialty[specialty.id])
                 for specialty in store.specialties.values()
                 if per_specialty[specialty.id]
+            ],
+            by_institution=[
+                InstitutionCount(place.id, place.name, per_institution[place.id])
+                for place in store.institutions.values()
+                if per_institution[place.id]
             ],
         )
 

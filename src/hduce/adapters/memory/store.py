@@ -24,6 +24,7 @@ from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.devices import Device
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, User
+from hduce.domain.institutions import Institution
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import ExtraHours, TimeOff, WeeklyHours
 from hduce.domain.series import RecurringSeries, SeriesMember
@@ -62,6 +63,9 @@ class InMemoryStore:
         self.weekly_hours: dict[UUID, WeeklyHours] = {}
         self.time_off: dict[UUID, Owned[TimeOff]] = {}
         self.extra_hours: dict[UUID, Owned[ExtraHours]] = {}
+        self.institutions: dict[UUID, Institution] = {}
+        #: (institution id, doctor id) of each doctor working at an institution.
+        self.memberships: dict[tuple[UUID, UUID], bool] = {}
         self.appointments: dict[UUID, Appointment] = {}
         self.visit_types: dict[UUID, VisitType] = {}
         self.notifications: dict[UUID, Notification] = {}
@@ -213,6 +217,8 @@ class StoreTables:
         self.weekly_hours = TableView(store.weekly_hours)
         self.time_off = TableView(store.time_off)
         self.extra_hours = TableView(store.extra_hours)
+        self.institutions = TableView(store.institutions)
+        self.memberships = TableView(store.memberships)
         self.appointments = TableView(store.appointments)
         self.visit_types = TableView(store.visit_types)
         self.notifications = TableView(store.notifications)
@@ -234,6 +240,8 @@ class StoreTables:
             self.weekly_hours,
             self.time_off,
             self.extra_hours,
+            self.institutions,
+            self.memberships,
             self.appointments,
             self.visit_types,
             self.notifications,

@@ -22,6 +22,7 @@ from hduce.adapters.memory.repositories import (
     InMemoryDeviceRepository,
     InMemoryDoctorRepository,
     InMemoryIdempotencyStore,
+    InMemoryInstitutionRepository,
     InMemoryNotificationRepository,
     InMemoryPatientRepository,
     InMemoryProcessedEvents,
@@ -83,6 +84,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.specialties = InMemorySpecialtyRepository(tables)
         self.doctors = InMemoryDoctorRepository(tables)
         self.availability = InMemoryAvailabilityRepository(tables, ids)
+        self.institutions = InMemoryInstitutionRepository(tables)
         self.appointments = InMemoryAppointmentRepository(tables, self._track)
         self.visit_types = InMemoryVisitTypeRepository(tables)
         self.series = InMemorySeriesRepository(tables)

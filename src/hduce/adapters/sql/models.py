@@ -49,6 +49,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from hduce.adapters.sql.types import ExactDecimal, JsonDocument
 from hduce.domain.appointments import OCCUPYING_STATUSES, AppointmentStatus
+from hduce.domain.institutions import InstitutionKind
 
 # --------------------------------------------------------------------------- shared SQL
 
@@ -90,6 +91,7 @@ MAX_APPOINTMENT_LENGTH: Final = timedelta(hours=24)
 ROLES: Final = ("admin", "doctor", "patient")
 ACTOR_ROLES: Final = ("admin", "doctor", "patient", "system")
 APPOINTMENT_STATUSES: Final = tuple(sorted(status.value for status in AppointmentStatus))
+INSTITUTION_KINDS: Final = tuple(sorted(kind.value for kind in InstitutionKind))
 
 
 class Base(DeclarativeBase):
@@ -188,6 +190,46 @@ class DoctorRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class InstitutionRow(Base):
+    """A hospital, clinic or site (``hduce.domain.institutions``, ADR 0025)."""
+
+    __tablename__ = "institutions"
+    __table_args__ = (
+        CheckConstraint(_values_check("kind", INSTITUTION_KINDS), name="kind"),
+        Index("ix_institutions_name", "name"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    address_line1: Mapped[str] = mapped_column(String(200))
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DoctorInstitutionRow(Base):
+    """A doctor works at an institution (one row per doctor and place)."""
+
+    __tablename__ = "doctor_institutions"
+    # "Doctors at this institution": the search filter and the admin's scope.
+    __table_args__ = (
+        Index("ix_doctor_institutions_institution_id", "institution_id", "doctor_id"),
+    )
+
+    doctor_id: Mapped[UUID] = mapped_column(
+        ForeignKey("doctors.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    institution_id: Mapped[UUID] = mapped_column(
+        ForeignKey("institutions.id", ondelete="RESTRICT"), primary_key=True
+    )
+
+
 class WorkingHoursRow(Base):
     """One weekly interval: wall-clock times in the doctor's timezone (end 00:00 = midnight)."""
 
@@ -200,6 +242,8 @@ class WorkingHoursRow(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     start_time: Mapped[time] = mapped_column(primary_key=True)
     end_time: Mapped[time]
+    #: Where these hours are worked; NULL: unassigned (every row before ADR 0025).
+    institution_id: Mapped[UUID | None] = mapped_column(ForeignKey("institutions.id"))
 
 
 class TimeOffRow(Base):
@@ -225,6 +269,7 @@ class ExtraHoursRow(Base):
     on_date: Mapped[date]
     start_time: Mapped[time]
     end_time: Mapped[time]
+    institution_id: Mapped[UUID | None] = mapped_column(ForeignKey("institutions.id"))
 
 
 # --------------------------------------------------------------------------- appointments
@@ -299,6 +344,14 @@ class AppointmentRow(Base):
         ),
         # A kiosk finds the appointment by the code it read (migration 0012).
         Index("ix_appointments_check_in_code", "check_in_code", unique=True),
+        # Lists and statistics of one institution (migration 0019); few rows have none.
+        Index(
+            "ix_appointments_institution_id_starts_at",
+            "institution_id",
+            "starts_at",
+            postgresql_where=text("institution_id IS NOT NULL"),
+            sqlite_where=text("institution_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -314,6 +367,10 @@ class AppointmentRow(Base):
     #: The visit type it was booked for; no foreign key: the booking keeps its own
     #: length and buffers, and outlives a deleted type.
     visit_type_id: Mapped[UUID | None]
+    #: Where the visit takes place: the institution whose hours covered the slot when it
+    #: was booked (ADR 0025); NULL for unassigned hours. No foreign key, as for the
+    #: visit type: institutions are deactivated, never deleted.
+    institution_id: Mapped[UUID | None]
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     doctor_notes: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -41,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hduce.adapters.sql.models import (
     AppointmentRow,
     DoctorRow,
+    InstitutionRow,
     PatientProfileRow,
     SpecialtyRow,
     UserRow,
@@ -48,6 +50,7 @@ from hduce.adapters.sql.models import (
 from hduce.application.ports import (
     AppointmentFigures,
     DoctorCount,
+    InstitutionCount,
     PopulationFigures,
     SpecialtyCount,
 )
@@ -93,17 +96,24 @@ class SqlClinicStatistics:
     # ------------------------------------------------------------------ appointments
 
     async def appointments(
-        self, start: datetime, end: datetime, *, timezone: str
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        timezone: str,
+        institution_id: UUID | None = None,
     ) -> AppointmentFigures:
         zone = ZoneInfo(timezone)
         a = AppointmentRow
         in_window = and_(a.starts_at >= start, a.starts_at < end)
+        if institution_id is not None:
+            in_window = and_(in_window, a.institution_id == institution_id)
         buckets = (
             select(quarter_hour(a.starts_at, self._dialect).label("bucket"))
             .where(in_window)
             .subquery()
         )
-        by_status, by_bucket, by_doctor, by_specialty = await self._rows(
+        by_status, by_bucket, by_doctor, by_specialty, by_institution = await self._rows(
             select(a.status, func.count()).where(in_window).group_by(a.status),
             select(buckets.c.bucket, func.count()).group_by(buckets.c.bucket),
             select(a.doctor_id, UserRow.full_name, DoctorRow.specialty_id, func.count())
@@ -117,6 +127,11 @@ class SqlClinicStatistics:
             .join(SpecialtyRow, SpecialtyRow.id == DoctorRow.specialty_id)
             .where(in_window)
             .group_by(SpecialtyRow.id, SpecialtyRow.name),
+            select(InstitutionRow.id, InstitutionRow.name, func.count())
+            .select_from(a)
+            .join(InstitutionRow, InstitutionRow.id == a.institution_id)
+            .where(in_window)
+            .group_by(InstitutionRow.id, InstitutionRow.name),
         )
         days: Counter[date] = Counter()
         for bucket, count in by_bucket:
@@ -126,6 +141,7 @@ class SqlClinicStatistics:
             by_day=dict(days),
             by_doctor=[DoctorCount(*row) for row in by_doctor],
             by_specialty=[SpecialtyCount(*row) for row in by_specialty],
+            by_institution=[InstitutionCount(*row) for row in by_institution],
         )
 
     # ------------------------------------------------------------------ people

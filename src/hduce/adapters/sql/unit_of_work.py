@@ -21,6 +21,7 @@ from hduce.adapters.sql.repositories import (
     SqlDeviceRepository,
     SqlDoctorRepository,
     SqlIdempotencyStore,
+    SqlInstitutionRepository,
     SqlNotificationRepository,
     SqlPatientRepository,
     SqlProcessedEvents,
@@ -107,6 +108,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.specialties = SqlSpecialtyRepository(session)
         self.doctors = SqlDoctorRepository(session, self._loaded_users)
         self.availability = SqlAvailabilityRepository(session)
+        self.institutions = SqlInstitutionRepository(session)
         self.appointments = self._appointments
         self.visit_types = SqlVisitTypeRepository(session)
         self.series = SqlSeriesRepository(session)

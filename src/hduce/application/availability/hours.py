@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 from hduce.application.access import ensure_self_or_admin
+from hduce.application.institutions import ensure_workplace
 from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import Audit, UseCase, load
 from hduce.domain.clinic import Doctor
@@ -17,6 +18,8 @@ from hduce.domain.scheduling import (
     ExtraHours,
     TimeOff,
     WeeklyHours,
+    check_extra_hours_place,
+    replace_institution_hours,
 )
 
 
@@ -39,12 +42,21 @@ class _CalendarChange(UseCase):
     ) -> AsyncIterator[tuple[UnitOfWork, Audit, Doctor]]:
         # Before the lookup: a stranger does not learn which doctors exist.
         ensure_self_or_admin(actor, doctor_id, what)
-        async with self.change(actor) as (uow, audit):
+        # Serialized: the hours are checked against the doctor's other places, then written.
+        async with self.change(actor, serialized=True) as (uow, audit):
             yield uow, audit, await load(uow.doctors.get, doctor_id, "doctor")
 
 
 class SetWorkingHours(_CalendarChange):
-    """Replace the doctor's weekly pattern.
+    """Replace the doctor's weekly pattern at one place: at ``institution_id``, or the
+    unassigned hours when it is None (for a doctor with no institution: the whole week,
+    as before institutions). The hours kept at other places must not overlap the new
+    ones (``replace_institution_hours``: a doctor is in one place at a time); the
+    doctor must work at the institution, which must be active.
+
+    The calendar is read, checked and written under ``uow.availability.lock``, in a
+    serialized unit of work: two changes of one doctor's hours at two places cannot
+    both pass the check and overlap.
 
     ``timezone``, when the caller says which zone the hours are meant for, must be
     the doctor's: hours written for another zone would land at the wrong instants.
@@ -52,7 +64,13 @@ class SetWorkingHours(_CalendarChange):
     """
 
     async def __call__(
-        self, actor: Actor, doctor_id: UUID, weekly: WeeklyHours, *, timezone: str | None = None
+        self,
+        actor: Actor,
+        doctor_id: UUID,
+        weekly: WeeklyHours,
+        *,
+        timezone: str | None = None,
+        institution_id: UUID | None = None,
     ) -> DoctorAvailability:
         async with self._calendar(actor, doctor_id, "change working hours") as (uow, audit, doctor):
             if timezone is not None and timezone != doctor.timezone:
@@ -61,11 +79,22 @@ class SetWorkingHours(_CalendarChange):
                     f"{doctor.timezone}; change the doctor's timezone first",
                     rule="timezone-mismatch",
                 )
-            await uow.availability.replace_weekly(doctor_id, weekly)
+            await uow.availability.lock(doctor_id)
+            if institution_id is not None:
+                await ensure_workplace(uow, doctor_id, institution_id)
+            current = await uow.availability.get(doctor_id)
+            merged = replace_institution_hours(current.weekly, institution_id, weekly)
+            await uow.availability.replace_weekly(doctor_id, merged)
             summary = {
                 str(day): [str(i) for i in intervals] for day, intervals in weekly.days.items()
             }
-            await audit("doctor.working_hours_set", "doctor", doctor_id, weekly=summary)
+            await audit(
+                "doctor.working_hours_set",
+                "doctor",
+                doctor_id,
+                weekly=summary,
+                institution_id=str(institution_id) if institution_id else None,
+            )
             return await uow.availability.get(doctor_id)
 
 
@@ -88,6 +117,11 @@ class AddTimeOff(_CalendarChange):
 class AddExtraHours(_CalendarChange):
     async def __call__(self, actor: Actor, doctor_id: UUID, extra: ExtraHours) -> UUID:
         async with self._calendar(actor, doctor_id, "add extra hours") as (uow, audit, _):
+            institution_id = extra.interval.institution_id
+            await uow.availability.lock(doctor_id)
+            if institution_id is not None:
+                await ensure_workplace(uow, doctor_id, institution_id)
+            check_extra_hours_place(await uow.availability.get(doctor_id), extra)
             extra_id = await uow.availability.add_extra_hours(doctor_id, extra)
             await audit(
                 "doctor.extra_hours_added",
@@ -95,5 +129,6 @@ class AddExtraHours(_CalendarChange):
                 doctor_id,
                 on=extra.on.isoformat(),
                 interval=str(extra.interval),
+                institution_id=str(institution_id) if institution_id else None,
             )
         return extra_id

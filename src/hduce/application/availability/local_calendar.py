@@ -82,10 +82,11 @@ class ListDoctorSlots:
         start: DayOrInstant,
         end: DayOrInstant,
         visit_type_id: UUID | None = None,
+        institution_id: UUID | None = None,
     ) -> list[FreeSlot]:
         doctor = await _doctor(self._uow_factory, doctor_id)
         window = local_range(start, end, doctor.timezone, start_field="from", end_field="to")
-        return await self._list_free_slots(doctor_id, window, visit_type_id)
+        return await self._list_free_slots(doctor_id, window, visit_type_id, institution_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ from hduce.domain.events import (
     AppointmentRejected,
     AppointmentRequested,
     AppointmentRescheduled,
+    DoctorJoinedInstitution,
+    DoctorLeftInstitution,
     DomainEvent,
     EventPayload,
     NewDeviceSignedIn,
@@ -70,6 +72,8 @@ EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...
             NewDeviceSignedIn: _NOTIFY,
             PasswordChanged: _NOTIFY,
             WaitlistOfferMade: _NOTIFY,
+            DoctorJoinedInstitution: _NOTIFY,
+            DoctorLeftInstitution: _NOTIFY,
         }
     )
 )

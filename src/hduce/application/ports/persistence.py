@@ -18,6 +18,7 @@ from hduce.domain.clinic import Doctor, Specialty
 from hduce.domain.devices import Device
 from hduce.domain.events import DomainEvent
 from hduce.domain.identity import PatientProfile, Role, User
+from hduce.domain.institutions import Institution
 from hduce.domain.notifications import Notification
 from hduce.domain.scheduling import DoctorAvailability, ExtraHours, TimeOff, TimeSlot, WeeklyHours
 from hduce.domain.series import RecurringSeries, SeriesMember
@@ -69,6 +70,19 @@ class UserQuery:
 class DoctorQuery:
     specialty_id: UUID | None = None
     name: str | None = None  # substring of the doctor's full name, case-insensitive
+    page: PageRequest = field(default_factory=PageRequest)
+    #: Only doctors who work at this institution (ADR 0025).
+    institution_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionQuery:
+    """Filters of "list institutions"; sorted by name, then id."""
+
+    is_active: bool | None = None
+    name: str | None = None  # substring, case-insensitive
+    #: Only these (an admin scoped to some institutions sees those); None: any.
+    ids: frozenset[UUID] | None = None
     page: PageRequest = field(default_factory=PageRequest)
 
 
@@ -157,8 +171,42 @@ class AvailabilityRepository(Protocol):
         ...
 
     async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None: ...
+    async def lock(self, doctor_id: UUID) -> None:
+        """Hold the doctor's calendar until the transaction ends, so that a change that
+        reads it first (hours at one institution, checked against the others) is not
+        raced by another (``SELECT ... FOR UPDATE`` of the doctor on PostgreSQL; the
+        serialized unit of work's write lock elsewhere). NotFound for no such doctor."""
+        ...
+
     async def add_time_off(self, doctor_id: UUID, time_off: TimeOff) -> UUID: ...
     async def add_extra_hours(self, doctor_id: UUID, extra: ExtraHours) -> UUID: ...
+
+
+class InstitutionRepository(Protocol):
+    """Institutions and their members (ADR 0025)."""
+
+    async def add(self, institution: Institution) -> None: ...
+    async def get(self, institution_id: UUID) -> Institution | None: ...
+    async def get_many(self, institution_ids: Sequence[UUID]) -> dict[UUID, Institution]:
+        """The ones that exist, by id."""
+        ...
+
+    async def save(self, institution: Institution, *, expected_version: int) -> None:
+        """Raises StaleVersion when the stored version is not ``expected_version``."""
+        ...
+
+    async def list(self, query: InstitutionQuery) -> Page[Institution]: ...
+    async def add_member(self, institution_id: UUID, doctor_id: UUID) -> bool:
+        """False when the doctor works there already."""
+        ...
+
+    async def remove_member(self, institution_id: UUID, doctor_id: UUID) -> bool:
+        """False when the doctor did not work there."""
+        ...
+
+    async def institutions_of(self, doctor_id: UUID) -> Sequence[UUID]:
+        """The institutions the doctor works at, sorted."""
+        ...
 
 
 class AppointmentRepository(Protocol):
@@ -433,6 +481,7 @@ class Repositories(Protocol):
     specialties: SpecialtyRepository
     doctors: DoctorRepository
     availability: AvailabilityRepository
+    institutions: InstitutionRepository
     appointments: AppointmentRepository
     visit_types: VisitTypeRepository
     series: SeriesRepository

@@ -29,6 +29,13 @@ class SpecialtyCount:
 
 
 @dataclass(frozen=True, slots=True)
+class InstitutionCount:
+    institution_id: UUID
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class AppointmentFigures:
     """Appointments that start inside a window, whatever their status, counted several
     ways. Only non-empty groups appear; the sequences are in no particular order."""
@@ -39,6 +46,9 @@ class AppointmentFigures:
     by_doctor: Sequence[DoctorCount]
     #: By the doctor's current specialty (appointments do not record one).
     by_specialty: Sequence[SpecialtyCount]
+    #: By the institution the visit takes place at (ADR 0025); visits at unassigned
+    #: hours are in no group.
+    by_institution: Sequence[InstitutionCount] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +67,15 @@ class ClinicStatistics(Protocol):
     """Read-only aggregates for the admin dashboard, computed where the data lives."""
 
     async def appointments(
-        self, start: datetime, end: datetime, *, timezone: str
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        timezone: str,
+        institution_id: UUID | None = None,
     ) -> AppointmentFigures:
-        """Appointments with ``start <= starts_at < end``; days in IANA ``timezone``."""
+        """Appointments with ``start <= starts_at < end``; days in IANA ``timezone``.
+        With ``institution_id``: only the visits at that institution."""
         ...
 
     async def population(self, today: date) -> PopulationFigures:

@@ -19,6 +19,15 @@ from hduce.application.clinic import (
     UpdatePatient,
     UpdateSpecialty,
 )
+from hduce.application.clinic.institutions import (
+    AddDoctorToInstitution,
+    CreateInstitution,
+    GetInstitution,
+    ListInstitutions,
+    RemoveDoctorFromInstitution,
+    SetInstitutionActive,
+    UpdateInstitution,
+)
 
 
 class ClinicProvider(Provider):
@@ -34,3 +43,10 @@ class ClinicProvider(Provider):
     get_patient = provide(GetPatient)
     search_patients = provide(SearchPatients)
     update_patient = provide(UpdatePatient)
+    list_institutions = provide(ListInstitutions)
+    get_institution = provide(GetInstitution)
+    create_institution = provide(CreateInstitution)
+    update_institution = provide(UpdateInstitution)
+    set_institution_active = provide(SetInstitutionActive)
+    add_doctor_to_institution = provide(AddDoctorToInstitution)
+    remove_doctor_from_institution = provide(RemoveDoctorFromInstitution)

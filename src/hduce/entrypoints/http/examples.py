@@ -62,6 +62,9 @@ AUDIT_ENTRY_ID: Final = "01b8e6d8-0519-7a4c-b5e7-3f8a1c6d2e94"
 TIME_OFF_ID: Final = "01b86c0c-fa00-7b2e-9f05-4c1a7e3d8b26"
 VISIT_TYPE_ID: Final = "01b86c0c-fa10-7c3f-8a16-5d2b8f4e9c37"
 EXTRA_HOURS_ID: Final = "01b87133-5600-7d40-a6c2-8e5b3f9a0d17"
+#: Where Dr. Romero sees Ana García (ADR 0025).
+INSTITUTION_ID: Final = "01b702b4-1810-7a55-9e3c-2d7b1f8a4c60"
+INSTITUTION_NAME: Final = "Hospital Universitario Norte"
 #: The ``X-Request-ID`` a problem quotes (the server's own are 32 hex digits).
 DEVICE_ID: Final = "01b8e6d8-0520-7b3d-9c41-6a2e8f0d4b17"
 DEVICE_NAME: Final = "Front door kiosk"

@@ -14,6 +14,7 @@ NOTIFY = next(route for route in event_routes() if route.handler.consumer == "no
 def test_every_event_type_belongs_to_an_aggregate_kind() -> None:
     assert {aggregate_kind(t) for t in EVENT_TYPES} == {
         "appointment",
+        "doctor",
         "reminder",
         "user",
         "waitlist",
@@ -43,6 +44,7 @@ def test_kafka_one_topic_per_aggregate_kind_and_one_group_per_handler() -> None:
 
     assert topology.topics() == (
         "hduce.appointment",
+        "hduce.doctor",
         "hduce.reminder",
         "hduce.user",
         "hduce.waitlist",
@@ -52,6 +54,7 @@ def test_kafka_one_topic_per_aggregate_kind_and_one_group_per_handler() -> None:
     # One consumer reads every topic of the handler: a worker joins the group once.
     assert subscription.sources == (
         "hduce.appointment",
+        "hduce.doctor",
         "hduce.reminder",
         "hduce.user",
         "hduce.waitlist",
@@ -65,6 +68,7 @@ def test_redis_streams_per_aggregate_kind_with_one_group_per_handler() -> None:
 
     assert [s.sources for s in subscriptions] == [
         ("hduce.appointment",),
+        ("hduce.doctor",),
         ("hduce.reminder",),
         ("hduce.user",),
         ("hduce.waitlist",),
@@ -82,6 +86,7 @@ def test_nats_one_stream_and_a_durable_consumer_per_handler_and_kind() -> None:
     assert topology.subject("reminder.due") == "hduce.events.reminder.due"
     assert [(s.sources, s.group) for s in subscriptions] == [
         (("hduce.events.appointment.>",), "hduce-notifications-appointment"),
+        (("hduce.events.doctor.>",), "hduce-notifications-doctor"),
         (("hduce.events.reminder.>",), "hduce-notifications-reminder"),
         (("hduce.events.user.>",), "hduce-notifications-user"),
         (("hduce.events.waitlist.>",), "hduce-notifications-waitlist"),

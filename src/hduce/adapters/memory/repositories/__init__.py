@@ -13,6 +13,7 @@ from hduce.adapters.memory.repositories.availability import InMemoryAvailability
 from hduce.adapters.memory.repositories.devices import InMemoryDeviceRepository
 from hduce.adapters.memory.repositories.doctors import InMemoryDoctorRepository
 from hduce.adapters.memory.repositories.idempotency import InMemoryIdempotencyStore
+from hduce.adapters.memory.repositories.institutions import InMemoryInstitutionRepository
 from hduce.adapters.memory.repositories.notifications import InMemoryNotificationRepository
 from hduce.adapters.memory.repositories.patients import InMemoryPatientRepository
 from hduce.adapters.memory.repositories.processed_events import InMemoryProcessedEvents
@@ -29,6 +30,7 @@ __all__ = [
     "InMemoryDeviceRepository",
     "InMemoryDoctorRepository",
     "InMemoryIdempotencyStore",
+    "InMemoryInstitutionRepository",
     "InMemoryNotificationRepository",
     "InMemoryPatientRepository",
     "InMemoryProcessedEvents",

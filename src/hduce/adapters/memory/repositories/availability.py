@@ -98,6 +98,10 @@ class InMemoryAvailabilityRepository(Repository):
         self._doctor(doctor_id)
         self._weekly.put(doctor_id, copied(weekly))
 
+    async def lock(self, doctor_id: UUID) -> None:
+        """Nothing to take: a serialized unit of work holds the store's writer lock."""
+        self._doctor(doctor_id)
+
     async def add_time_off(self, doctor_id: UUID, time_off: TimeOff) -> UUID:
         self._doctor(doctor_id)
         row_id = self._ids.new_id()

@@ -16,6 +16,7 @@ class InMemoryDoctorRepository(Repository):
         self._doctors = tables.doctors
         self._users = tables.users
         self._specialties = tables.specialties
+        self._memberships = tables.memberships
 
     def _check(self, doctor: Doctor) -> None:
         if doctor.user_id not in self._users:
@@ -53,6 +54,10 @@ class InMemoryDoctorRepository(Repository):
             for name, doctor in named
             if (query.specialty_id is None or doctor.specialty_id == query.specialty_id)
             and (needle is None or needle in name.casefold())
+            and (
+                query.institution_id is None
+                or (query.institution_id, doctor.user_id) in self._memberships
+            )
         ]
         found.sort(key=lambda pair: (pair[0].casefold(), pair[1].user_id))
         return paginate([copied(d) for _, d in found], query.page)

@@ -6,6 +6,7 @@ from hduce.adapters.sql.repositories.availability import SqlAvailabilityReposito
 from hduce.adapters.sql.repositories.devices import SqlDeviceRepository
 from hduce.adapters.sql.repositories.doctors import SqlDoctorRepository
 from hduce.adapters.sql.repositories.idempotency import SqlIdempotencyStore
+from hduce.adapters.sql.repositories.institutions import SqlInstitutionRepository
 from hduce.adapters.sql.repositories.notifications import SqlNotificationRepository
 from hduce.adapters.sql.repositories.patients import SqlPatientRepository
 from hduce.adapters.sql.repositories.processed_events import SqlProcessedEvents
@@ -22,6 +23,7 @@ __all__ = [
     "SqlDeviceRepository",
     "SqlDoctorRepository",
     "SqlIdempotencyStore",
+    "SqlInstitutionRepository",
     "SqlNotificationRepository",
     "SqlPatientRepository",
     "SqlProcessedEvents",

@@ -110,6 +110,7 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
         "blocked_starts_at": appointment.blocked.start,
         "blocked_ends_at": appointment.blocked.end,
         "visit_type_id": appointment.visit_type_id,
+        "institution_id": appointment.institution_id,
         "status": appointment.status.value,
         "reason": appointment.reason,
         "doctor_notes": appointment.doctor_notes,
@@ -146,6 +147,7 @@ def _to_appointment(row: Any, history: Iterable[Any]) -> Appointment:
         check_in_code=row.check_in_code,
         version=row.version,
         visit_type_id=row.visit_type_id,
+        institution_id=row.institution_id,
         buffers=Buffers(row.starts_at - row.blocked_starts_at, row.blocked_ends_at - row.ends_at),
         history=[
             StatusChange(

@@ -78,6 +78,7 @@ def _hours_branches(
         null(),
         null(),
         null(),
+        WorkingHoursRow.institution_id,
         *tail,
     ).where(WorkingHoursRow.doctor_id == doctor_id)
     extra: Select[*tuple[Any, ...]] = select(
@@ -89,6 +90,7 @@ def _hours_branches(
         null(),
         null(),
         null(),
+        ExtraHoursRow.institution_id,
         *tail,
     ).where(ExtraHoursRow.doctor_id == doctor_id)
     time_off: Select[*tuple[Any, ...]] = select(
@@ -100,6 +102,7 @@ def _hours_branches(
         TimeOffRow.starts_at,
         TimeOffRow.ends_at,
         TimeOffRow.reason,
+        null(),
         *tail,
     ).where(TimeOffRow.doctor_id == doctor_id)
     if window is not None:
@@ -144,7 +147,8 @@ def _sorted(statement: CompoundSelect[Any]) -> CompoundSelect[Any]:
 
 
 def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> CompoundSelect[Any]:
-    """(kind, weekday, on_date, start_time, end_time, starts_at, ends_at, text) rows,
+    """(kind, weekday, on_date, start_time, end_time, starts_at, ends_at, text,
+    institution_id) rows,
     sorted: the doctor's timezone (none: no such doctor), then the weekly intervals,
     the extra hours and the time off (only those that can touch ``window``)."""
     no_weekday, no_date, no_time, no_instant = _typed_nulls()
@@ -157,6 +161,7 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
         no_instant.label("starts_at"),
         no_instant.label("ends_at"),
         DoctorRow.timezone.label("text"),
+        _typed_null(WorkingHoursRow.institution_id).label("institution_id"),
     ).where(DoctorRow.user_id == doctor_id)
     hours = _hours_branches(doctor_id, _window_values(window) if window is not None else None)
     return _sorted(union_all(timezone, *hours))
@@ -191,6 +196,7 @@ def _booking_statement() -> CompoundSelect[Any]:
             no_instant.label("starts_at"),
             no_instant.label("ends_at"),
             doctors.c.timezone.label("text"),
+            _typed_null(WorkingHoursRow.institution_id).label("institution_id"),
             doctors.c.visit_minutes.label("number"),
             users.c.is_active.label("flag"),
         )
@@ -207,6 +213,7 @@ def _booking_statement() -> CompoundSelect[Any]:
         null(),
         users.c.role,
         null(),
+        null(),
         users.c.is_active,
     ).where(users.c.id == patient_id)
     hours = _hours_branches(doctor_id, window, tail=(null(), null()))
@@ -220,13 +227,15 @@ def _availability_of(rows: Iterable[Any]) -> DoctorAvailability | None:
     days: dict[int, list[LocalInterval]] = defaultdict(list)
     extra: list[ExtraHours] = []
     time_off: list[TimeOff] = []
-    for kind, weekday, on_date, start, end, starts_at, ends_at, text in rows:
+    for kind, weekday, on_date, start, end, starts_at, ends_at, text, place in rows:
         if kind == _TIMEZONE:
             timezone = text
         elif kind == _WEEKLY:
-            days[weekday].append(LocalInterval(start, end))
+            days[weekday].append(LocalInterval(start, end, institution_id=place))
         elif kind == _EXTRA:
-            extra.append(ExtraHours(on=on_date, interval=LocalInterval(start, end)))
+            extra.append(
+                ExtraHours(on=on_date, interval=LocalInterval(start, end, institution_id=place))
+            )
         else:
             time_off.append(TimeOff(slot=TimeSlot(starts_at, ends_at), reason=text))
     if timezone is None:
@@ -273,15 +282,16 @@ class SqlAvailabilityRepository:
         patient: AccountStanding | None = None
         visit_length: timedelta | None = None
         if rows and rows[-1][0] == _PATIENT:
-            # kind, ..., starts_at = email_verified_at, ..., text = role, number, flag
+            # kind, ..., starts_at = email_verified_at, ..., text = role,
+            # institution_id, number, flag
             found = rows.pop()
-            patient = AccountStanding(Role(found[7]), bool(found[9]), found[5] is not None)
-        if rows and rows[0][0] == _TIMEZONE and rows[0][9]:
-            visit_length = timedelta(minutes=rows[0][8])
+            patient = AccountStanding(Role(found[7]), bool(found[10]), found[5] is not None)
+        if rows and rows[0][0] == _TIMEZONE and rows[0][10]:
+            visit_length = timedelta(minutes=rows[0][9])
         return BookingFacts(
             patient=patient,
             visit_length=visit_length,
-            availability=_availability_of(row[:8] for row in rows),
+            availability=_availability_of(row[:9] for row in rows),
         )
 
     async def replace_weekly(self, doctor_id: UUID, weekly: WeeklyHours) -> None:
@@ -295,6 +305,7 @@ class SqlAvailabilityRepository:
                 "weekday": weekday,
                 "start_time": interval.start,
                 "end_time": interval.end,
+                "institution_id": interval.institution_id,
             }
             for weekday, intervals in sorted(weekly.days.items())
             for interval in intervals
@@ -330,9 +341,20 @@ class SqlAvailabilityRepository:
                 on_date=extra.on,
                 start_time=extra.interval.start,
                 end_time=extra.interval.end,
+                institution_id=extra.interval.institution_id,
             )
         )
         return extra_id
+
+    async def lock(self, doctor_id: UUID) -> None:
+        """``SELECT ... FOR UPDATE`` of the doctor's row: on PostgreSQL a second
+        calendar change of that doctor waits here for the first to commit. SQLite
+        renders no FOR UPDATE; its serialized unit of work holds the only write lock."""
+        found = await self._session.scalar(
+            select(DoctorRow.user_id).where(DoctorRow.user_id == doctor_id).with_for_update()
+        )
+        if found is None:
+            raise NotFound("doctor", doctor_id)
 
     async def _timezone_of(self, doctor_id: UUID) -> str:
         """The doctor's timezone; NotFound when ``doctor_id`` is not a doctor."""

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hduce.adapters.sql.models import DoctorRow, SpecialtyRow, UserRow
+from hduce.adapters.sql.models import DoctorInstitutionRow, DoctorRow, SpecialtyRow, UserRow
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
     like_pattern,
@@ -106,6 +106,14 @@ class SqlDoctorRepository:
         statement: Select[Any] = select(DoctorRow).join(UserRow, UserRow.id == DoctorRow.user_id)
         if query.specialty_id is not None:
             statement = statement.where(DoctorRow.specialty_id == query.specialty_id)
+        if query.institution_id is not None:
+            statement = statement.where(
+                DoctorRow.user_id.in_(
+                    select(DoctorInstitutionRow.doctor_id).where(
+                        DoctorInstitutionRow.institution_id == query.institution_id
+                    )
+                )
+            )
         if query.name and query.name.strip():
             statement = statement.where(
                 UserRow.full_name.ilike(like_pattern(query.name.strip()), escape="\\")

@@ -17,7 +17,7 @@ from msgspec import Meta
 
 from hduce.application.admin.audit import AuditTrail
 from hduce.application.admin.statistics import ClinicStats
-from hduce.application.ports import DoctorCount, Page, SpecialtyCount
+from hduce.application.ports import DoctorCount, InstitutionCount, Page, SpecialtyCount
 from hduce.domain.audit import AuditEntry
 from hduce.domain.demographics import AgeBand
 from hduce.domain.identity import Role, User
@@ -188,6 +188,16 @@ class SpecialtyCountView(msgspec.Struct):
         return cls(counted.specialty_id, counted.name, counted.count)
 
 
+class InstitutionCountView(msgspec.Struct):
+    institution_id: Annotated[UUID, ex(demo.INSTITUTION_ID)]
+    name: Annotated[str, ex(demo.INSTITUTION_NAME)]
+    count: Annotated[Count, ex(9)]
+
+    @classmethod
+    def of(cls, counted: InstitutionCount) -> InstitutionCountView:
+        return cls(counted.institution_id, counted.name, counted.count)
+
+
 class AppointmentStatsView(msgspec.Struct):
     """Appointments starting inside the window, whatever their status."""
 
@@ -220,6 +230,23 @@ class AppointmentStatsView(msgspec.Struct):
         Meta(
             description="no_show / (completed + no_show); null when neither happened",
             examples=[0.2],
+        ),
+    ]
+    by_institution: Annotated[
+        list[InstitutionCountView],
+        Meta(
+            description="By the institution the visit takes place at, busiest first; "
+            "visits at a doctor's unassigned hours are in none",
+            examples=[
+                [{"institution_id": demo.INSTITUTION_ID, "name": demo.INSTITUTION_NAME, "count": 9}]
+            ],
+        ),
+    ]
+    institution_id: Annotated[
+        UUID | None,
+        Meta(
+            description="The institution these figures are limited to (null: all)",
+            examples=[None, demo.INSTITUTION_ID],
         ),
     ]
 
@@ -290,6 +317,10 @@ class ClinicStatsView(msgspec.Struct):
                 by_doctor=[DoctorCountView.of(c) for c in stats.appointments_by_doctor],
                 by_specialty=[SpecialtyCountView.of(c) for c in stats.appointments_by_specialty],
                 no_show_rate=stats.no_show_rate,
+                by_institution=[
+                    InstitutionCountView.of(c) for c in stats.appointments_by_institution
+                ],
+                institution_id=stats.institution_id,
             ),
             doctors=DoctorStatsView(
                 total=stats.doctors_total,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get
 from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.domain.identity import Actor, Role
@@ -29,13 +31,14 @@ class AdminStatsController(Controller):
         description=(
             "Admin only. Appointments that start in `[from, to)` (default: the last 30 "
             "days and the next 30; at most 366 days), whatever their status: by status, "
-            "by day, by doctor, by specialty, and the no-show rate "
+            "by day, by doctor, by specialty, by institution, and the no-show rate "
             "(no_show / (completed + no_show), null without either). Days are calendar "
             "days in the clinic's timezone (`HDUCE_DEFAULT_TIMEZONE`, echoed as "
             "`timezone`), every day of the window listed. Doctors and patients are "
             "counted as they are now: doctors by specialty (every specialty), patients "
             "(every patient account) by sex and by age band on `today` in the clinic's "
-            "timezone. Aggregated in the database. "
+            "timezone. Aggregated in the database. With `institution_id` the appointment "
+            "figures count only the visits at that institution (ADR 0025). "
             f"{INSTANT_HINT}"
         ),
         responses=ADMIN_ONLY,
@@ -50,5 +53,14 @@ class AdminStatsController(Controller):
         window_to: Annotated[
             datetime | None, since_1970_query("to", "End of the window (exclusive)")
         ] = None,
+        institution_id: Annotated[
+            UUID | None,
+            QueryParameter(
+                required=False,
+                description="Count only the appointments at this institution",
+            ),
+        ] = None,
     ) -> ClinicStatsView:
-        return ClinicStatsView.of(await get_clinic_stats(actor, window_from, window_to))
+        return ClinicStatsView.of(
+            await get_clinic_stats(actor, window_from, window_to, institution_id=institution_id)
+        )

@@ -130,6 +130,9 @@ class AppointmentView(msgspec.Struct):
     #: The doctor's time blocked before and after the visit, in minutes.
     buffer_before_minutes: Annotated[int, ex(0, 10)]
     buffer_after_minutes: Annotated[int, ex(0, 5)]
+    #: Where the visit takes place: the institution whose hours covered the slot when it
+    #: was booked (null: the doctor's unassigned hours; ADR 0025).
+    institution_id: Annotated[UUID | None, ex(demo.INSTITUTION_ID, None)]
     #: Oldest first: the booking (``from_status`` null), then every change.
     history: list[StatusChangeView]
 
@@ -155,6 +158,7 @@ class AppointmentView(msgspec.Struct):
             visit_type_id=appointment.visit_type_id,
             buffer_before_minutes=int(appointment.buffers.before.total_seconds() // 60),
             buffer_after_minutes=int(appointment.buffers.after.total_seconds() // 60),
+            institution_id=appointment.institution_id,
             history=[StatusChangeView.of(change) for change in appointment.history],
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from hduce.entrypoints.http.clinic.doctors import DoctorsController
+from hduce.entrypoints.http.clinic.institutions import InstitutionsController
 from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
@@ -26,6 +27,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SpecialtiesController,
         DoctorsController,
         DoctorScheduleController,
+        InstitutionsController,
         VisitTypesController,
         PatientsController,
     ]

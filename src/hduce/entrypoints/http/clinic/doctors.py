@@ -93,15 +93,20 @@ class DoctorsController(Controller):
     @get(
         "/",
         summary="Find doctors",
-        description="The public catalogue, sorted by name: filter by specialty and by a "
-        "part of the doctor's name (case-insensitive). Paginated with `limit`/`offset`; "
-        "`total` counts every match.",
+        description="The public catalogue, sorted by name: filter by specialty, by the "
+        "institution the doctor works at (`institution_id`) and by a part of the doctor's "
+        "name (case-insensitive). Paginated with `limit`/`offset`; `total` counts every "
+        "match.",
         responses=INVALID,
     )
     async def list_doctors(
         self,
         list_doctors: FromDishka[ListDoctors],
         specialty_id: FromQuery[UUID | None] = None,
+        institution_id: Annotated[
+            UUID | None,
+            QueryParameter(required=False, description="Only doctors who work there"),
+        ] = None,
         name: Annotated[
             str | None,
             QueryParameter(max_length=200, pattern=NO_NUL, description="Part of the name"),
@@ -112,6 +117,7 @@ class DoctorsController(Controller):
         page = await list_doctors(
             DoctorQuery(
                 specialty_id=specialty_id,
+                institution_id=institution_id,
                 name=(name or "").strip() or None,
                 page=PageRequest(limit=limit, offset=offset),
             )

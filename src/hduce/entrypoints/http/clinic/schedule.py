@@ -82,7 +82,10 @@ class DoctorScheduleController(Controller):
         "left out is not worked. Intervals of one day may not overlap and must start "
         "before they end; a refusal names the field (e.g. `days.monday[1]`). If "
         "`timezone` is sent it must be the doctor's: hours meant for another zone are "
-        "refused with 422 (change the zone with PATCH /doctors/{id} first).",
+        "refused with 422 (change the zone with PATCH /doctors/{id} first). With "
+        "`institution_id` only the hours at that institution are replaced (the doctor "
+        "must work there, 422 `not-a-member`); without it, the unassigned hours. Hours "
+        "at two places may not overlap: 422 `hours-overlap-across-institutions`.",
         responses={
             **INVALID,
             **SIGNED_IN,
@@ -96,6 +99,12 @@ class DoctorScheduleController(Controller):
                     "these hours are meant for Atlantic/Canary, but the doctor works in "
                     "Europe/Madrid; change the doctor's timezone first",
                 ),
+                problem_example(
+                    422,
+                    "hours-overlap-across-institutions",
+                    f"on monday 12:00-14:00 at institution {demo.INSTITUTION_ID} overlaps "
+                    "09:00-13:00 at unassigned hours: a doctor is in one place at a time",
+                ),
             ),
         },
     )
@@ -107,7 +116,9 @@ class DoctorScheduleController(Controller):
         set_working_hours: FromDishka[SetWorkingHours],
     ) -> WorkingHoursView:
         weekly = data.days.to_domain()
-        availability = await set_working_hours(actor, doctor_id, weekly, timezone=data.timezone)
+        availability = await set_working_hours(
+            actor, doctor_id, weekly, timezone=data.timezone, institution_id=data.institution_id
+        )
         return WorkingHoursView(
             doctor_id=doctor_id,
             timezone=availability.timezone,
@@ -147,7 +158,10 @@ class DoctorScheduleController(Controller):
         guards=[_DOCTOR_OR_ADMIN],
         summary="Add working hours on one date",
         description="The doctor themself or an admin. `start`-`end` on `date`, on the "
-        "doctor's wall clock, on top of the weekly hours (e.g. a Saturday morning).",
+        "doctor's wall clock, on top of the weekly hours (e.g. a Saturday morning). With "
+        "`institution_id`, worked there (the doctor must work there); they may not overlap "
+        "the doctor's hours at another place that day (422 "
+        "`hours-overlap-across-institutions`).",
         responses={**INVALID, **SIGNED_IN, **_NOT_FOUND},
     )
     async def add_extra_hours(
@@ -220,11 +234,19 @@ class DoctorScheduleController(Controller):
                 "buffers stay clear of other visits, within its horizon and notice.",
             ),
         ] = None,
+        institution_id: Annotated[
+            UUID | None,
+            QueryParameter(
+                required=False,
+                description="Only slots in the hours the doctor works at this institution.",
+            ),
+        ] = None,
     ) -> list[SlotView]:
         slots = await list_slots(
             doctor_id,
             parse_day_or_instant(window_from, "from"),
             parse_day_or_instant(window_to, "to"),
             visit_type_id,
+            institution_id,
         )
         return [SlotView.of(slot) for slot in slots]

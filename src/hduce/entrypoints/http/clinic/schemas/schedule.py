@@ -120,13 +120,28 @@ class IntervalIn(msgspec.Struct, forbid_unknown_fields=True):
     end: Annotated[WallTime, ex("13:00")]
 
 
-class IntervalView(msgspec.Struct):
+#: Where hours are worked; null: unassigned (ADR 0025).
+InstitutionRef = Annotated[
+    UUID | None,
+    Meta(
+        description="The institution these hours are worked at; left out: unassigned.",
+        examples=[demo.INSTITUTION_ID],
+    ),
+]
+
+
+class IntervalView(msgspec.Struct, omit_defaults=True):
     start: Annotated[str, ex("09:00")]
     end: Annotated[str, ex("13:00")]
+    institution_id: InstitutionRef = None
 
     @classmethod
     def of(cls, interval: LocalInterval) -> IntervalView:
-        return cls(start=f"{interval.start:%H:%M}", end=_format_end(interval.end))
+        return cls(
+            start=f"{interval.start:%H:%M}",
+            end=_format_end(interval.end),
+            institution_id=interval.institution_id,
+        )
 
 
 # ------------------------------------------------------------------ working hours
@@ -173,6 +188,16 @@ class WorkingHoursPut(msgspec.Struct, forbid_unknown_fields=True):
 
     days: WeekIn
     timezone: Timezone | None = None
+    #: The place these hours are for; the doctor's hours elsewhere are kept.
+    institution_id: Annotated[
+        UUID | None,
+        Meta(
+            description="The institution these hours are worked at (the doctor must work "
+            "there): only the hours there are replaced, and they may not overlap the "
+            "doctor's hours elsewhere. Left out or null: the unassigned hours.",
+            examples=[demo.INSTITUTION_ID],
+        ),
+    ] = None
 
 
 class WeekView(msgspec.Struct):
@@ -240,19 +265,26 @@ class ExtraHoursCreate(msgspec.Struct, forbid_unknown_fields=True):
     date: Annotated[CalendarDate, ex("2030-01-12")]
     start: Annotated[WallTime, ex("10:00")]
     end: Annotated[WallTime, ex("12:00")]
+    institution_id: InstitutionRef = None
 
     def to_domain(self) -> ExtraHours:
         interval = local_interval(self.start, self.end, prefix="", field="end")
-        return ExtraHours(on=self.date, interval=interval)
+        return ExtraHours(
+            on=self.date,
+            interval=LocalInterval(
+                interval.start, interval.end, institution_id=self.institution_id
+            ),
+        )
 
 
-class ExtraHoursView(msgspec.Struct):
+class ExtraHoursView(msgspec.Struct, omit_defaults=True):
     id: Annotated[UUID, ex(demo.EXTRA_HOURS_ID)]
     doctor_id: Annotated[UUID, ex(demo.DOCTOR_ID)]
     date: Annotated[dt.date, ex("2030-01-12")]
     start: Annotated[str, ex("10:00")]
     end: Annotated[str, ex("12:00")]
     timezone: Annotated[str, ex(demo.TIMEZONE)]
+    institution_id: InstitutionRef = None
 
     @classmethod
     def of(
@@ -266,13 +298,24 @@ class ExtraHoursView(msgspec.Struct):
             start=view.start,
             end=view.end,
             timezone=timezone,
+            institution_id=extra.interval.institution_id,
         )
 
 
 # ------------------------------------------------------------------ slots
 
 
-class SlotView(msgspec.Struct):
+class SlotInstitution(msgspec.Struct):
+    """Where the visit would take place."""
+
+    id: Annotated[UUID, ex(demo.INSTITUTION_ID)]
+    name: Annotated[str, ex(demo.INSTITUTION_NAME)]
+    timezone: Annotated[
+        str, Meta(description="The institution's time zone.", examples=[demo.TIMEZONE])
+    ]
+
+
+class SlotView(msgspec.Struct, omit_defaults=True):
     starts_at: Annotated[
         dt.datetime, Meta(description="UTC instant.", examples=[demo.STARTS_AT_UTC])
     ]
@@ -286,13 +329,21 @@ class SlotView(msgspec.Struct):
     ]
     local_ends_at: Annotated[dt.datetime, ex(demo.ENDS_AT_LOCAL)]
     timezone: Annotated[str, Meta(examples=[demo.TIMEZONE])]
+    institution: Annotated[
+        SlotInstitution | None,
+        Meta(description="Where the visit takes place; left out for unassigned hours."),
+    ] = None
 
     @classmethod
     def of(cls, free: FreeSlot) -> SlotView:
+        place = free.institution
         return cls(
             starts_at=free.slot.start,
             ends_at=free.slot.end,
             local_starts_at=free.local_start,
             local_ends_at=free.local_end,
             timezone=free.timezone,
+            institution=SlotInstitution(id=place.id, name=place.name, timezone=place.timezone)
+            if place is not None
+            else None,
         )
