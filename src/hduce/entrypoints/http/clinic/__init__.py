@@ -16,6 +16,7 @@ from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
 from hduce.entrypoints.http.clinic.visit_types import VisitTypesController
+from hduce.entrypoints.http.clinic.walk_ins import WalkInPatientsController
 
 __all__ = ["route_handlers"]
 
@@ -28,4 +29,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         DoctorScheduleController,
         VisitTypesController,
         PatientsController,
+        WalkInPatientsController,
     ]
