@@ -140,9 +140,24 @@ class WaitlistOffer:
         if now >= self.expires_at:
             raise BusinessRuleViolation("this offer has expired")
 
-    def begin_accept(self, now: datetime) -> None:
+    def begin_accept(self, now: datetime, deadline: timedelta) -> None:
+        """Accepted: the booking is being made. While ``accepting``, ``expires_at`` is
+        the acceptance's deadline: an offer still accepting after it was left by a
+        process that died before finishing (``recover``)."""
         self._ensure_open(now)
+        self.expires_at = now + deadline
         self._move(OfferStatus.ACCEPTING)
+
+    def recover(self, now: datetime, appointment_id: UUID | None) -> None:
+        """Settle an acceptance stuck past its deadline: ``booked`` if its booking was
+        made (``appointment_id``: the patient's appointment in the slot), else
+        ``lapsed`` (the slot then passes on)."""
+        if self.status is not OfferStatus.ACCEPTING or now < self.expires_at:
+            raise BusinessRuleViolation("only an acceptance past its deadline is recovered")
+        if appointment_id is not None:
+            self.booked(appointment_id)
+        else:
+            self.lapse()
 
     def decline(self, now: datetime) -> None:
         self._ensure_open(now)

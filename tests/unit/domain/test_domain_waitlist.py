@@ -7,7 +7,8 @@
 - passing over the chosen one gives the next in line, until nobody is left, and every
   matching patient is offered exactly once;
 - an offer is held until ``now + hold`` but never past the visit's start, is answered
-  once, and only a live offer (offered, being accepted) holds its slot.
+  once, and only a live offer (offered, being accepted) holds its slot; an acceptance
+  has a deadline, past which (only) it is recovered as booked or lapsed.
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ def test_an_offer_is_held_for_the_hold_time_but_never_past_the_visit(
     assert offer.status is OfferStatus.OFFERED and offer.is_live
 
 
-ANSWERS = ("accept", "decline", "expire", "booked", "lapse")
+ANSWERS = ("accept", "decline", "expire", "booked", "lapse", "recover", "recover_booked")
+#: How long an acceptance may take before the sweep settles it.
+DEADLINE = timedelta(minutes=2)
 
 
 @given(st.lists(st.tuples(st.sampled_from(ANSWERS), st.integers(0, 40)), max_size=8))
@@ -178,13 +181,17 @@ def test_an_offer_is_answered_once_and_only_live_offers_hold_the_slot(
         try:
             match answer:
                 case "accept":
-                    offer.begin_accept(at)
+                    offer.begin_accept(at, DEADLINE)
                 case "decline":
                     offer.decline(at)
                 case "expire":
                     offer.expire(at)
                 case "booked":
                     offer.booked(_uid(9))
+                case "recover":
+                    offer.recover(at, None)
+                case "recover_booked":
+                    offer.recover(at, _uid(9))
                 case _:
                     offer.lapse()
         except BusinessRuleViolation:
@@ -193,8 +200,14 @@ def test_an_offer_is_answered_once_and_only_live_offers_hold_the_slot(
         assert offer.version == before[1] + 1
         if answer in ("accept", "decline"):
             assert at < offer.expires_at  # an expired offer is not answered
-        if answer == "expire":
+        if answer == "accept":
+            assert offer.expires_at == at + DEADLINE  # the acceptance's own deadline
+        if answer in ("expire", "recover", "recover_booked"):
             assert at >= offer.expires_at
+        if answer == "recover":
+            assert offer.status is OfferStatus.LAPSED
+        if answer == "recover_booked":
+            assert offer.status is OfferStatus.BOOKED and offer.appointment_id == _uid(9)
         history.append(offer.status)
     # offered -> (accepting -> booked|lapsed) | declined | expired, and nothing after.
     assert history in (

@@ -17,7 +17,7 @@ from uuid import UUID
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from hduce.application.use_case import UseCase
+from hduce.application.use_case import Audit, UseCase
 from hduce.application.waitlist.entries import ensure_patient
 from hduce.domain.appointments import Appointment
 from hduce.domain.errors import DomainError, NotFound, StaleVersion
@@ -39,9 +39,12 @@ CONSUMER_NAME = "waitlist"
 
 @dataclass(frozen=True, slots=True)
 class WaitlistPolicy:
-    """How long an offer is held for its patient (``HDUCE_WAITLIST_OFFER_TTL``)."""
+    """How long an offer is held for its patient (``HDUCE_WAITLIST_OFFER_TTL``), and how
+    long an accepted one may stay ``accepting`` before the sweep settles it (the
+    booking takes milliseconds; past this, the accepting process is taken for dead)."""
 
     offer_ttl: timedelta = timedelta(minutes=15)
+    accept_deadline: timedelta = timedelta(minutes=2)
 
 
 #: The events whose appointment's slot is free afterwards (a reschedule frees the old
@@ -160,7 +163,7 @@ class AcceptOffer(UseCase):
         async with self.change(actor, serialized=True) as (uow, audit):
             offer = await _own_offer(uow, actor, offer_id)
             version = offer.version
-            offer.begin_accept(self._clock.now())
+            offer.begin_accept(self._clock.now(), self._policy.accept_deadline)
             await uow.waitlist.save_offer(offer, expected_version=version)
             await audit("waitlist.offer_accepted", "waitlist_offer", offer.id)
         try:
@@ -231,10 +234,29 @@ class DeclineOffer(UseCase):
         return offer
 
 
+async def _booked_by_offer(uow: UnitOfWork, offer: WaitlistOffer) -> UUID | None:
+    """The appointment an acceptance booked, if it did: the patient's occupying visit
+    with that doctor at the slot's start."""
+    for appointment in await uow.appointments.occupying_overlapping(
+        offer.slot, doctor_id=offer.doctor_id, patient_id=offer.patient_id
+    ):
+        if (
+            appointment.patient_id == offer.patient_id
+            and appointment.doctor_id == offer.doctor_id
+            and appointment.starts_at == offer.slot.start
+        ):
+            return appointment.id
+    return None
+
+
 class ExpireWaitlistOffers(UseCase):
-    """The sweep: open offers past their hold time expire and pass to the next in line.
-    Any number of sweeps may run at once: each claims its batch with SKIP LOCKED
-    (PostgreSQL) or under the write lock (SQLite), and the version check settles the rest."""
+    """The sweep: open offers past their hold time expire and pass to the next in line;
+    acceptances stuck past their deadline (the accepting process died between marking
+    the offer and booking, or between booking and marking it booked) are settled:
+    ``booked`` when the patient's appointment is there, else ``lapsed`` and the slot
+    passes on. Any number of sweeps may run at once: each claims its batch with SKIP
+    LOCKED (PostgreSQL) or under the write lock (SQLite), and the version check settles
+    the rest."""
 
     #: Offers expired per run (and per transaction).
     batch: ClassVar[int] = 100
@@ -260,6 +282,35 @@ class ExpireWaitlistOffers(UseCase):
                         now=now,
                         hold=self._policy.offer_ttl,
                     )
+                stuck = await uow.waitlist.claim_stuck_acceptances(now, self.batch)
+                for offer in stuck:
+                    await self._recover(uow, audit, offer, now)
         except StaleVersion:
             return 0  # a patient answered meanwhile (no row lock on SQLite/memory): retry later
-        return len(due)
+        return len(due) + len(stuck)
+
+    async def _recover(
+        self, uow: UnitOfWork, audit: Audit, offer: WaitlistOffer, now: datetime
+    ) -> None:
+        version = offer.version
+        appointment_id = await _booked_by_offer(uow, offer)
+        offer.recover(now, appointment_id)
+        await uow.waitlist.save_offer(offer, expected_version=version)
+        if appointment_id is not None:
+            entry = await uow.waitlist.get_entry(offer.entry_id)
+            if entry is not None and entry.status is EntryStatus.WAITING:
+                entry.status = EntryStatus.BOOKED
+                await uow.waitlist.save_entry(entry)
+            await audit(
+                "waitlist.offer_booked",
+                "waitlist_offer",
+                offer.id,
+                at=now,
+                appointment_id=str(appointment_id),
+                recovered=True,
+            )
+            return
+        await audit("waitlist.offer_lapsed", "waitlist_offer", offer.id, at=now, recovered=True)
+        await offer_next(
+            uow, doctor_id=offer.doctor_id, slot=offer.slot, now=now, hold=self._policy.offer_ttl
+        )

@@ -145,6 +145,8 @@ class SqlWaitlistRepository:
             .values(
                 status=offer.status.value,
                 appointment_id=offer.appointment_id,
+                # An acceptance sets its deadline here (``begin_accept``).
+                expires_at=offer.expires_at,
                 version=offer.version,
             )
         )
@@ -188,6 +190,18 @@ class SqlWaitlistRepository:
             .limit(max(0, limit))
             # PostgreSQL: offers another sweep holds are skipped, not waited for; SQLite
             # renders no locking clause (the serialized unit of work holds the write lock).
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return [_offer(row) for row in rows]
+
+    async def claim_stuck_acceptances(self, now: datetime, limit: int) -> Sequence[WaitlistOffer]:
+        # Rare rows: the live-slot partial index covers 'accepting'.
+        rows = await self._session.scalars(
+            select(WaitlistOfferRow)
+            .where(text("waitlist_offers.status = 'accepting'"), WaitlistOfferRow.expires_at <= now)
+            .order_by(WaitlistOfferRow.expires_at, WaitlistOfferRow.id)
+            .limit(max(0, limit))
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         )
