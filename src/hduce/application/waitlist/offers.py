@@ -32,7 +32,14 @@ from hduce.domain.events import (
 from hduce.domain.identity import Actor
 from hduce.domain.ids import uuid7
 from hduce.domain.scheduling import TimeSlot
-from hduce.domain.waitlist import EntryStatus, WaitlistOffer, next_in_line
+from hduce.domain.visit_types import MIN_DURATION, VisitType
+from hduce.domain.waitlist import (
+    EntryStatus,
+    FreedTime,
+    WaitlistOffer,
+    next_in_line,
+    offered_visit,
+)
 
 CONSUMER_NAME = "waitlist"
 
@@ -56,33 +63,64 @@ FREEING_EVENTS: tuple[type[AppointmentTransition], ...] = (
 )
 
 
+async def freed_time(uow: UnitOfWork, offer: WaitlistOffer) -> FreedTime:
+    """The time the appointment that freed ``offer``'s slot gave back (visit and
+    buffers): what an offer passed on is measured against."""
+    if offer.freed_appointment_id is not None:
+        freed = await uow.appointments.get(offer.freed_appointment_id)
+        if freed is not None:
+            return FreedTime.of(freed.slot, freed.blocked)
+    return FreedTime.of(offer.slot)
+
+
 async def offer_next(
     uow: UnitOfWork,
     *,
     doctor_id: UUID,
-    slot: TimeSlot,
+    slot: TimeSlot | FreedTime,
     now: datetime,
     hold: timedelta,
     passed_over: frozenset[UUID] = frozenset(),
+    freed_appointment_id: UUID | None = None,
 ) -> WaitlistOffer | None:
-    """Offer ``slot`` to the next one in line, in ``uow`` (not committed): nobody when the
-    slot is taken again or has a live offer, or nobody waits for it."""
-    if await uow.waitlist.live_offer(doctor_id, slot.start) is not None:
+    """Offer the freed time to the next one in line, in ``uow`` (not committed): nobody
+    when the slot is taken again or has a live offer, or nobody waits for it. Someone
+    waiting for a visit type is offered a visit of that type at the freed start, if it
+    fits in the freed time (``hduce.domain.waitlist.offered_visit``)."""
+    freed = slot if isinstance(slot, FreedTime) else FreedTime.of(slot)
+    start = freed.visit.start
+    if await uow.waitlist.live_offer(doctor_id, start) is not None:
         return None
     # Taken again meanwhile (a direct booking, a rescheduled visit): nothing to offer.
-    if await uow.appointments.busy_slots(doctor_id, slot):
+    if await uow.appointments.busy_slots(doctor_id, freed.visit):
         return None
-    offered = await uow.waitlist.offered_patients(doctor_id, slot.start)
+    offered = await uow.waitlist.offered_patients(doctor_id, start)
+    # Entries whose window holds the shortest visit that could start there; the domain
+    # then checks each one's own visit.
+    shortest = min(MIN_DURATION, freed.visit.end - start)
+    candidates = await uow.waitlist.waiting_for(doctor_id, TimeSlot(start, start + shortest))
+    kinds: dict[UUID, VisitType] = {}
+    if any(entry.visit_type_id is not None for entry in candidates):
+        kinds = {kind.id: kind for kind in await uow.visit_types.list_for(doctor_id)}
     entry = next_in_line(
-        await uow.waitlist.waiting_for(doctor_id, slot),
+        candidates,
         doctor_id=doctor_id,
-        slot=slot,
+        slot=freed,
         now=now,
         passed_over=offered | passed_over,
+        kinds=kinds,
     )
-    if entry is None:
+    visit = offered_visit(entry, freed, kinds) if entry is not None else None
+    if entry is None or visit is None:
         return None
-    offer = WaitlistOffer.make(offer_id=uuid7(), entry=entry, slot=slot, now=now, hold=hold)
+    offer = WaitlistOffer.make(
+        offer_id=uuid7(),
+        entry=entry,
+        slot=visit,
+        now=now,
+        hold=hold,
+        freed_appointment_id=freed_appointment_id,
+    )
     if not await uow.waitlist.add_offer(offer):
         return None  # another worker offered this slot first
     uow.emit(
@@ -95,13 +133,28 @@ async def offer_next(
                 entry_id=offer.entry_id,
                 patient_id=offer.patient_id,
                 doctor_id=offer.doctor_id,
-                starts_at=slot.start,
-                ends_at=slot.end,
+                starts_at=visit.start,
+                ends_at=visit.end,
                 expires_at=offer.expires_at,
             ),
         )
     )
     return offer
+
+
+async def pass_on(
+    uow: UnitOfWork, offer: WaitlistOffer, *, now: datetime, hold: timedelta
+) -> WaitlistOffer | None:
+    """Offer the time ``offer`` held to the next one in line (it was declined, expired or
+    lapsed), measured against the same freed time."""
+    return await offer_next(
+        uow,
+        doctor_id=offer.doctor_id,
+        slot=await freed_time(uow, offer),
+        now=now,
+        hold=hold,
+        freed_appointment_id=offer.freed_appointment_id,
+    )
 
 
 class OfferFreedSlot:
@@ -122,14 +175,18 @@ class OfferFreedSlot:
         async with self._uow_factory() as uow:
             if not await uow.processed_events.first_time(CONSUMER_NAME, event.id):
                 return None
+            visit = TimeSlot(payload.starts_at, payload.ends_at)
+            freed = await uow.appointments.get(payload.appointment_id)
             offer = await offer_next(
                 uow,
                 doctor_id=payload.doctor_id,
-                slot=TimeSlot(payload.starts_at, payload.ends_at),
+                # The visit with its buffers: the doctor's time given back.
+                slot=FreedTime.of(visit, freed.blocked if freed is not None else None),
                 now=self._clock.now(),
                 hold=self._policy.offer_ttl,
                 # Whoever gave the slot up is not offered it back.
                 passed_over=frozenset({payload.patient_id}),
+                freed_appointment_id=freed.id if freed is not None else None,
             )
             await uow.commit()
         return offer
@@ -166,14 +223,18 @@ class AcceptOffer(UseCase):
             offer.begin_accept(self._clock.now(), self._policy.accept_deadline)
             await uow.waitlist.save_offer(offer, expected_version=version)
             await audit("waitlist.offer_accepted", "waitlist_offer", offer.id)
+            entry = await uow.waitlist.get_entry(offer.entry_id)
+        visit_type_id = entry.visit_type_id if entry is not None else None
         try:
             appointment = await self._book(
                 BookAppointmentCommand(
                     actor=actor,
                     doctor_id=offer.doctor_id,
                     starts_at=offer.slot.start,
-                    ends_at=offer.slot.end,
+                    # A visit type sets the length (and buffers, horizon, notice) itself.
+                    ends_at=offer.slot.end if visit_type_id is None else None,
                     reason="offered from the waitlist",
+                    visit_type_id=visit_type_id,
                 )
             )
         except DomainError:
@@ -202,13 +263,7 @@ class AcceptOffer(UseCase):
             offer.lapse()
             await uow.waitlist.save_offer(offer, expected_version=version)
             await audit("waitlist.offer_lapsed", "waitlist_offer", offer.id)
-            await offer_next(
-                uow,
-                doctor_id=offer.doctor_id,
-                slot=offer.slot,
-                now=self._clock.now(),
-                hold=self._policy.offer_ttl,
-            )
+            await pass_on(uow, offer, now=self._clock.now(), hold=self._policy.offer_ttl)
 
 
 class DeclineOffer(UseCase):
@@ -224,13 +279,7 @@ class DeclineOffer(UseCase):
             offer.decline(now)
             await uow.waitlist.save_offer(offer, expected_version=version)
             await audit("waitlist.offer_declined", "waitlist_offer", offer.id)
-            await offer_next(
-                uow,
-                doctor_id=offer.doctor_id,
-                slot=offer.slot,
-                now=now,
-                hold=self._policy.offer_ttl,
-            )
+            await pass_on(uow, offer, now=now, hold=self._policy.offer_ttl)
         return offer
 
 
@@ -275,13 +324,7 @@ class ExpireWaitlistOffers(UseCase):
                     offer.expire(now)
                     await uow.waitlist.save_offer(offer, expected_version=version)
                     await audit("waitlist.offer_expired", "waitlist_offer", offer.id, at=now)
-                    await offer_next(
-                        uow,
-                        doctor_id=offer.doctor_id,
-                        slot=offer.slot,
-                        now=now,
-                        hold=self._policy.offer_ttl,
-                    )
+                    await pass_on(uow, offer, now=now, hold=self._policy.offer_ttl)
                 stuck = await uow.waitlist.claim_stuck_acceptances(now, self.batch)
                 for offer in stuck:
                     await self._recover(uow, audit, offer, now)
@@ -311,6 +354,4 @@ class ExpireWaitlistOffers(UseCase):
             )
             return
         await audit("waitlist.offer_lapsed", "waitlist_offer", offer.id, at=now, recovered=True)
-        await offer_next(
-            uow, doctor_id=offer.doctor_id, slot=offer.slot, now=now, hold=self._policy.offer_ttl
-        )
+        await pass_on(uow, offer, now=now, hold=self._policy.offer_ttl)

@@ -25,6 +25,7 @@ def _entry(row: WaitlistEntryRow) -> WaitlistEntry:
         created_at=row.created_at,
         visit_type=row.visit_type,
         status=EntryStatus(row.status),
+        visit_type_id=row.visit_type_id,
     )
 
 
@@ -40,6 +41,7 @@ def _offer(row: WaitlistOfferRow) -> WaitlistOffer:
         status=OfferStatus(row.status),
         appointment_id=row.appointment_id,
         version=row.version,
+        freed_appointment_id=row.freed_appointment_id,
     )
 
 
@@ -60,6 +62,7 @@ class SqlWaitlistRepository:
                 window_start=entry.window.start,
                 window_end=entry.window.end,
                 visit_type=entry.visit_type,
+                visit_type_id=entry.visit_type_id,
                 status=entry.status.value,
                 created_at=entry.created_at,
             )
@@ -121,6 +124,7 @@ class SqlWaitlistRepository:
                 status=offer.status.value,
                 appointment_id=offer.appointment_id,
                 version=offer.version,
+                freed_appointment_id=offer.freed_appointment_id,
             )
             .on_conflict_do_nothing(
                 index_elements=["doctor_id", "starts_at"], index_where=text(LIVE_OFFER_SQL)
