@@ -26,6 +26,7 @@ from hduce.domain.events import (
     DomainEvent,
     NewDeviceSignedIn,
     PasswordChanged,
+    SeriesBooked,
     WaitlistOfferMade,
 )
 
@@ -92,6 +93,7 @@ class Template(StrEnum):
     NEW_DEVICE_SIGN_IN = "new_device_sign_in"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a template name
     WAITLIST_OFFER = "waitlist_offer"
+    SERIES_BOOKED = "series_booked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,11 @@ _ACCOUNT_POLICY: dict[str, tuple[Template, tuple[Channel, ...]]] = {
 
 # Personal news of one person (a waitlist offer to its patient): event type -> template.
 # Unlike security notices these honour the person's opt-outs (``Recipient.channels``).
-_PERSONAL_POLICY: dict[str, Template] = {events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER}
+_PERSONAL_POLICY: dict[str, Template] = {
+    events.WAITLIST_OFFER_MADE: Template.WAITLIST_OFFER,
+    # One summary of a booked series, instead of one message per occurrence.
+    events.SERIES_BOOKED: Template.SERIES_BOOKED,
+}
 #: The kinds of news a person may turn off, channel by channel: the appointment events
 #: and personal news (a waitlist offer).
 #: The security notices of ``_ACCOUNT_POLICY`` are not among them: they always go out.
@@ -180,7 +186,7 @@ def account_owner(event: DomainEvent) -> UUID | None:
     payload = event.payload
     if isinstance(payload, NewDeviceSignedIn | PasswordChanged):
         return payload.user_id
-    if isinstance(payload, WaitlistOfferMade):
+    if isinstance(payload, WaitlistOfferMade | SeriesBooked):
         return payload.patient_id
     return None
 
@@ -220,6 +226,15 @@ def _account_params(event: DomainEvent) -> dict[str, Any]:
         return {"at": payload.changed_at, "sessions_ended": payload.sessions_ended}
     if isinstance(payload, WaitlistOfferMade):
         return {"at": payload.starts_at, "until": payload.expires_at, "offer_id": payload.offer_id}
+    if isinstance(payload, SeriesBooked):
+        return {
+            "at": payload.first_starts_at,
+            "until": payload.last_starts_at,
+            "series_id": payload.series_id,
+            "booked": payload.booked,
+            "total": payload.total,
+            "status": payload.status,
+        }
     return {}
 
 
@@ -257,7 +272,33 @@ def render_account_notice(intent: NotificationIntent) -> RenderedMessage:
             f"Accept or decline offer {params['offer_id']} in the app "
             "(POST /api/v1/waitlist/offers/{id}/accept or /decline).",
         )
+    if intent.template is Template.SERIES_BOOKED:
+        return _series_summary(intent, when)
     raise ValueError(f"{intent.template} is not an account notice")
+
+
+def _series_summary(intent: NotificationIntent, first: str) -> RenderedMessage:
+    params = intent.params
+    booked, total = int(params["booked"]), int(params["total"])
+    missed = total - booked
+    last = _local_time(params.get("until"), intent.recipient.timezone)
+    visits = f"{booked} appointment{'s' if booked != 1 else ''}"
+    status = AppointmentStatus(params["status"])
+    state = {
+        AppointmentStatus.PENDING: " (requested: the doctor confirms each one)",
+        AppointmentStatus.PROPOSED: " (proposed by the doctor: accept or decline them)",
+    }.get(status, "")
+    refused = (
+        f" {missed} could not be booked (see the series for why)."
+        if missed
+        else " Every occurrence was booked."
+    )
+    return RenderedMessage(
+        "Your appointment series",
+        f"Your series: {booked} booked, {missed} could not be booked. {visits}{state}, "
+        f"from {first} to {last}.{refused} Series {params['series_id']} "
+        "(GET /api/v1/appointments/series/{id}).",
+    )
 
 
 def plan_notifications(event: DomainEvent, parties: Parties) -> list[NotificationIntent]:
@@ -268,6 +309,9 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
         return []
     if isinstance(payload, AppointmentCancelled) and payload.rescheduled_to:
         return []  # the replacement's "rescheduled" event tells both parties the new time
+    # An occurrence of a series: the patient hears once, from the series' summary
+    # (``SeriesBooked``); the doctor as of any booking.
+    of_series = isinstance(payload, events.BookingPayload) and payload.series_id is not None
     if isinstance(payload, AppointmentApproved) and payload.from_status is None:
         # Booked straight into APPROVED by an admin: the patient hears of it; the
         # doctor sees it on their calendar.
@@ -288,6 +332,8 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
         (_DOCTOR, templates[1], parties.doctor),
     ):
         if template is None or (actor_knows is not None and actor_knows == recipient.user_id):
+            continue
+        if of_series and side == _PATIENT:
             continue
         params = _params(payload, side)
         intents.extend(

@@ -38,6 +38,7 @@ def test_every_event_the_policy_notifies_about_reaches_the_notification_handler(
         events.NEW_DEVICE_SIGNED_IN,
         events.PASSWORD_CHANGED,
         events.WAITLIST_OFFER_MADE,
+        events.SERIES_BOOKED,
     } == NOTIFYING_EVENT_TYPES
 
 
