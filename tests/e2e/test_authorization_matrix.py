@@ -281,11 +281,11 @@ async def _refresh_body(world: World, who: str) -> dict[str, str]:
     return {"refresh_token": (await world.session(owner))["refresh_token"]}
 
 
-async def _link_token(world: World, purpose: LinkPurpose) -> str:
+async def _link_token(world: World, purpose: LinkPurpose, **fields: Any) -> str:
     """A live emailed-link token of ``purpose`` for a throwaway, unverified patient (a
     reset ends that account's sessions: the seeded people's stay untouched)."""
     user = await world.clinic.add_user(
-        f"linked_{uuid.uuid4().hex[:8]}", Role.PATIENT, email_verified_at=None
+        f"linked_{uuid.uuid4().hex[:8]}", Role.PATIENT, email_verified_at=None, **fields
     )
     token = new_opaque_token()
     store = await world.clinic.container.get(AccountTokenStore)
@@ -306,6 +306,24 @@ async def _link_token(world: World, purpose: LinkPurpose) -> str:
 async def _reset_confirm_body(world: World, who: str) -> dict[str, str]:
     token = await _link_token(world, LinkPurpose.PASSWORD_RESET)
     return {"token": token, "new_password": "a brand new passphrase 7"}
+
+
+async def _password_setup_body(world: World, who: str) -> dict[str, str]:
+    # A walk-in's account: no password yet.
+    token = await _link_token(world, LinkPurpose.PASSWORD_SETUP, password_hash=None)
+    return {"token": token, "new_password": "a brand new passphrase 7"}
+
+
+async def _walk_in_body(world: World, who: str) -> dict[str, str]:
+    return {"email": f"walk-in-{uuid.uuid4().hex[:12]}@example.org", "full_name": "Walk In"}
+
+
+async def _walk_in(world: World, who: str) -> dict[str, str]:
+    """A fresh walk-in account (no password) for each call."""
+    user = await world.clinic.add_user(
+        f"walk_in_{uuid.uuid4().hex[:8]}", Role.PATIENT, email_verified_at=None, password_hash=None
+    )
+    return {"walk_in_id": str(user.id)}
 
 
 async def _verify_email_body(world: World, who: str) -> dict[str, str]:
@@ -562,6 +580,7 @@ CASES: list[Case] = [
     Case("POST", "/auth/password-reset", public(202), body={"email": "anyone@example.org"}),
     Case("POST", "/auth/password-reset/confirm", public(200), body=_reset_confirm_body),
     Case("POST", "/auth/verify-email", public(200), body=_verify_email_body),
+    Case("POST", "/auth/password-setup", public(200), body=_password_setup_body),
     # ---------------------------------------------------------------- auth (signed in)
     Case("GET", "/auth/me", everyone(200)),
     Case("PATCH", "/auth/me", everyone(200), body={"timezone": "Europe/Madrid"}),
@@ -716,6 +735,14 @@ CASES: list[Case] = [
         check=_listed("patient_id", (DOCTOR, ADMIN)),
     ),
     Case("GET", "/patients/{patient_id}", parties()),
+    # Walk-ins: only an admin makes an account at the desk, and re-sends its link.
+    Case("POST", "/patients", only(ADMIN, status=201), body=_walk_in_body),
+    Case(
+        "POST",
+        "/patients/{walk_in_id}/password-link",
+        only(ADMIN, status=202),
+        setup=_walk_in,
+    ),
     Case(
         "GET",
         "/patients/{other_patient_id}",

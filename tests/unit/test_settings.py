@@ -127,6 +127,7 @@ def test_short_jwt_secret_is_refused_without_echoing_it() -> None:
         ("HDUCE_PUBLIC_URL", "http://app.example.org", "https://"),
         ("HDUCE_PASSWORD_RESET_TTL", "1m", "5m"),
         ("HDUCE_EMAIL_VERIFICATION_TTL", "90d", "30d"),
+        ("HDUCE_PASSWORD_SETUP_TTL", "31d", "30d"),
         ("HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK", "1", "true or false"),
     ],
 )
@@ -145,16 +146,19 @@ def test_emailed_links_and_the_booking_rule() -> None:
     assert default.public_url == "http://127.0.0.1:8000"
     assert default.password_reset_ttl == timedelta(minutes=30)
     assert default.email_verification_ttl == timedelta(hours=48)
+    assert default.password_setup_ttl == timedelta(days=7)
     assert default.require_verified_email_to_book is True
     chosen = Settings.from_env(
         {
             "HDUCE_PUBLIC_URL": "https://app.example.org",
             "HDUCE_PASSWORD_RESET_TTL": "15m",
+            "HDUCE_PASSWORD_SETUP_TTL": "3d",
             "HDUCE_REQUIRE_VERIFIED_EMAIL_TO_BOOK": "False",
         }
     ).account_links
     assert chosen.public_url == "https://app.example.org"
     assert chosen.password_reset_ttl == timedelta(minutes=15)
+    assert chosen.password_setup_ttl == timedelta(days=3)
     assert chosen.require_verified_email_to_book is False
 
 

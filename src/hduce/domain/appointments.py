@@ -7,7 +7,7 @@ records exactly one event. A refused command raises and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from uuid import UUID
@@ -119,6 +119,16 @@ class Appointment:
         """Hand over the events recorded since the last collection (the outbox takes them)."""
         collected, self.pending_events = self.pending_events, []
         return collected
+
+    def mark_occurrence_of(self, series_id: UUID) -> None:
+        """Booked as an occurrence of a series: its booking event says so (the patient is
+        then told by the series' summary rather than once per occurrence)."""
+        self.pending_events = [
+            replace(event, payload=replace(event.payload, series_id=series_id))
+            if isinstance(event.payload, events.BookingPayload)
+            else event
+            for event in self.pending_events
+        ]
 
     # ------------------------------------------------------------------ creation
 

@@ -70,6 +70,8 @@ class AppointmentTransition(AppointmentPayload):
 class AppointmentRequested(AppointmentTransition):
     TYPE: ClassVar[str] = "appointment.requested"
 
+    series_id: UUID | None = None  # booked as an occurrence of this recurring series
+
 
 @dataclass(frozen=True, slots=True)
 class AppointmentProposed(AppointmentTransition):
@@ -77,12 +79,20 @@ class AppointmentProposed(AppointmentTransition):
 
     TYPE: ClassVar[str] = "appointment.proposed"
 
+    series_id: UUID | None = None  # booked as an occurrence of this recurring series
+
 
 @dataclass(frozen=True, slots=True)
 class AppointmentApproved(AppointmentTransition):
     """Confirmed: approved by the doctor (or an admin), or a proposal accepted."""
 
     TYPE: ClassVar[str] = "appointment.approved"
+
+    series_id: UUID | None = None  # booked (by an admin) as an occurrence of this series
+
+
+#: The payloads of a new booking, which may be an occurrence of a series (``series_id``).
+BookingPayload = AppointmentRequested | AppointmentProposed | AppointmentApproved
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,31 @@ class ReminderDue(AppointmentPayload):
 
     offset_seconds: int
     status: AppointmentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesBooked(EventPayload):
+    """A recurring series was booked: ``booked`` occurrences of its ``total`` (the
+    others could not be). The patient is told once, by this summary, instead of once
+    per occurrence (whose booking events carry the ``series_id``)."""
+
+    TYPE: ClassVar[str] = "appointment.series_booked"
+
+    series_id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    booked: int
+    total: int
+    #: The status the occurrences were booked in (pending, proposed or approved).
+    status: AppointmentStatus
+    first_starts_at: datetime  # of the first booked occurrence
+    last_starts_at: datetime  # of the last booked occurrence
+    actor_role: Role
+    actor_id: UUID | None
+
+    def __post_init__(self) -> None:
+        _require_aware(self.first_starts_at, "first_starts_at")
+        _require_aware(self.last_starts_at, "last_starts_at")
 
 
 # ------------------------------------------------------------------ waitlist
@@ -248,6 +283,7 @@ CATALOGUE: Final[Mapping[str, type[EventPayload]]] = MappingProxyType(
             AppointmentNoShow,
             AppointmentEnteredInError,
             ReminderDue,
+            SeriesBooked,
             UserRegistered,
             NewDeviceSignedIn,
             PasswordChanged,
@@ -271,6 +307,7 @@ APPOINTMENT_COMPLETED: Final = AppointmentCompleted.TYPE
 APPOINTMENT_NO_SHOW: Final = AppointmentNoShow.TYPE
 APPOINTMENT_ENTERED_IN_ERROR: Final = AppointmentEnteredInError.TYPE
 REMINDER_DUE: Final = ReminderDue.TYPE
+SERIES_BOOKED: Final = SeriesBooked.TYPE
 USER_REGISTERED: Final = UserRegistered.TYPE
 NEW_DEVICE_SIGNED_IN: Final = NewDeviceSignedIn.TYPE
 PASSWORD_CHANGED: Final = PasswordChanged.TYPE

@@ -28,6 +28,7 @@ from hduce.domain.events import (
     DomainEvent,
     NewDeviceSignedIn,
     PasswordChanged,
+    SeriesBooked,
     WaitlistOfferMade,
 )
 
@@ -96,6 +97,7 @@ class Template(StrEnum):
     WAITLIST_OFFER = "waitlist_offer"
     INSTITUTION_JOINED = "institution_joined"
     INSTITUTION_LEFT = "institution_left"
+    SERIES_BOOKED = "series_booked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,8 @@ _PERSONAL_POLICY: dict[str, Template] = {
     # Where a doctor works decides where their patients will meet them (ADR 0025).
     events.DOCTOR_INSTITUTION_JOINED: Template.INSTITUTION_JOINED,
     events.DOCTOR_INSTITUTION_LEFT: Template.INSTITUTION_LEFT,
+    # One summary of a booked series, instead of one message per occurrence.
+    events.SERIES_BOOKED: Template.SERIES_BOOKED,
 }
 #: The kinds of news a person may turn off, channel by channel: the appointment events
 #: and personal news (a waitlist offer).
@@ -189,7 +193,7 @@ def account_owner(event: DomainEvent) -> UUID | None:
     payload = event.payload
     if isinstance(payload, NewDeviceSignedIn | PasswordChanged):
         return payload.user_id
-    if isinstance(payload, WaitlistOfferMade):
+    if isinstance(payload, WaitlistOfferMade | SeriesBooked):
         return payload.patient_id
     if isinstance(payload, DoctorJoinedInstitution | DoctorLeftInstitution):
         return payload.doctor_id
@@ -233,6 +237,15 @@ def _account_params(event: DomainEvent) -> dict[str, Any]:
         return {"at": payload.starts_at, "until": payload.expires_at, "offer_id": payload.offer_id}
     if isinstance(payload, DoctorJoinedInstitution | DoctorLeftInstitution):
         return {"institution_id": payload.institution_id, "institution": payload.institution_name}
+    if isinstance(payload, SeriesBooked):
+        return {
+            "at": payload.first_starts_at,
+            "until": payload.last_starts_at,
+            "series_id": payload.series_id,
+            "booked": payload.booked,
+            "total": payload.total,
+            "status": payload.status,
+        }
     return {}
 
 
@@ -283,7 +296,33 @@ def render_account_notice(intent: NotificationIntent) -> RenderedMessage:
             f"An admin removed you from {params['institution']}. Appointments already "
             "booked there stay as they are.",
         )
+    if intent.template is Template.SERIES_BOOKED:
+        return _series_summary(intent, when)
     raise ValueError(f"{intent.template} is not an account notice")
+
+
+def _series_summary(intent: NotificationIntent, first: str) -> RenderedMessage:
+    params = intent.params
+    booked, total = int(params["booked"]), int(params["total"])
+    missed = total - booked
+    last = _local_time(params.get("until"), intent.recipient.timezone)
+    visits = f"{booked} appointment{'s' if booked != 1 else ''}"
+    status = AppointmentStatus(params["status"])
+    state = {
+        AppointmentStatus.PENDING: " (requested: the doctor confirms each one)",
+        AppointmentStatus.PROPOSED: " (proposed by the doctor: accept or decline them)",
+    }.get(status, "")
+    refused = (
+        f" {missed} could not be booked (see the series for why)."
+        if missed
+        else " Every occurrence was booked."
+    )
+    return RenderedMessage(
+        "Your appointment series",
+        f"Your series: {booked} booked, {missed} could not be booked. {visits}{state}, "
+        f"from {first} to {last}.{refused} Series {params['series_id']} "
+        "(GET /api/v1/appointments/series/{id}).",
+    )
 
 
 def plan_notifications(event: DomainEvent, parties: Parties) -> list[NotificationIntent]:
@@ -294,6 +333,9 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
         return []
     if isinstance(payload, AppointmentCancelled) and payload.rescheduled_to:
         return []  # the replacement's "rescheduled" event tells both parties the new time
+    # An occurrence of a series: the patient hears once, from the series' summary
+    # (``SeriesBooked``); the doctor as of any booking.
+    of_series = isinstance(payload, events.BookingPayload) and payload.series_id is not None
     if isinstance(payload, AppointmentApproved) and payload.from_status is None:
         # Booked straight into APPROVED by an admin: the patient hears of it; the
         # doctor sees it on their calendar.
@@ -314,6 +356,8 @@ def plan_notifications(event: DomainEvent, parties: Parties) -> list[Notificatio
         (_DOCTOR, templates[1], parties.doctor),
     ):
         if template is None or (actor_knows is not None and actor_knows == recipient.user_id):
+            continue
+        if of_series and side == _PATIENT:
             continue
         params = _params(payload, side)
         intents.extend(

@@ -250,3 +250,43 @@ async def test_reschedule_this_and_following_moves_them_by_the_same_wall_clock_s
     assert [o["starts_at"] for o in response.json()["occurrences"]] == [
         o["starts_at"] for o in occurrences
     ]
+
+
+async def test_a_plain_reschedule_of_an_occurrence_keeps_it_in_the_series(
+    world: ClinicWorld,
+) -> None:
+    response = await _post(world, SERIES, rrule="FREQ=WEEKLY;COUNT=3")
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    ids = [o["appointment_id"] for o in plan["occurrences"]]
+
+    # The appointment's own /reschedule, not the series'.
+    moved = await world.act(
+        "patient",
+        ids[1],
+        "reschedule",
+        {"starts_at": iso(WEDNESDAY_10 + timedelta(weeks=1, hours=3))},
+    )
+    assert moved.status_code == 201, moved.text
+    replacement = moved.json()
+    assert replacement["replaces"] == ids[1]
+
+    series = await world.get("patient", f"{SERIES}/{plan['series_id']}")
+    assert series.status_code == 200, series.text
+    occurrences = series.json()["occurrences"]
+    assert [o["appointment_id"] for o in occurrences] == [ids[0], replacement["id"], ids[2]]
+    assert occurrences[1]["starts_at"] == "2030-01-16T13:00:00Z"
+    assert occurrences[1]["status"] == "pending"
+
+    # Still an occurrence: cancelling it through the series works on the replacement.
+    cancelled = await world.client.post(
+        f"{SERIES}/{plan['series_id']}/cancel",
+        json={"appointment_id": replacement["id"], "scope": "this", "reason": "Away"},
+        headers=await world.auth("patient"),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert [o["status"] for o in cancelled.json()["occurrences"]] == [
+        "pending",
+        "cancelled",
+        "pending",
+    ]

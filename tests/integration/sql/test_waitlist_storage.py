@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine
@@ -251,3 +251,64 @@ async def test_concurrent_sweeps_expire_each_offer_once_and_pass_it_on_once(
         [(True, "expired")] * len(doctors) + [(False, "offered")] * len(doctors)
     )
     assert await _offer_events(engine) == 2 * len(doctors)
+
+
+async def _crash_while_accepting(engine: AsyncEngine, offer: WaitlistOffer) -> None:
+    """What ``AcceptOffer`` leaves when its process dies after marking the offer
+    accepting: the row as its first transaction committed it, nothing after."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(WaitlistOfferRow)
+            .where(WaitlistOfferRow.id == offer.id)
+            .values(status="accepting", expires_at=NOW + POLICY.accept_deadline, version=2)
+        )
+
+
+async def test_the_sweep_settles_acceptances_left_stuck_by_a_dead_process(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    (unbooked, booked), (leaver, first, second) = await _seed(uow_factory, doctors=2, patients=3)
+    clock = FixedClock(NOW)
+    offers = {}
+    for doctor in (unbooked, booked):
+        await _join(uow_factory, first, doctor, minutes_ago=10)
+        await _join(uow_factory, second, doctor, minutes_ago=5)
+        offers[doctor.id] = await OfferFreedSlot(uow_factory, clock, POLICY)(
+            _cancelled(doctor, leaver)
+        )
+    for offer in offers.values():
+        assert offer is not None and offer.patient_id == first.id
+        await _crash_while_accepting(engine, offer)
+    # With ``booked`` the process died after the booking had committed.
+    appointment = await BookAppointment(uow_factory, clock, SchedulingPolicy())(
+        BookAppointmentCommand(
+            actor=Actor(Role.PATIENT, first.id), doctor_id=booked.id, starts_at=SLOT.start
+        )
+    )
+    sweep = ExpireWaitlistOffers(uow_factory, clock, POLICY)
+
+    # Within the deadline the acceptance may still be under way: left alone.
+    clock.set(NOW + POLICY.accept_deadline - timedelta(seconds=1))
+    assert await sweep() == 0
+    assert {row.status for row in await _offer_rows(engine)} == {"accepting"}
+
+    clock.set(NOW + POLICY.accept_deadline)
+    assert await sweep() == 2
+    rows = await _offer_rows(engine)
+    by_doctor = {
+        doctor_id: [
+            (row.patient_id, row.status, row.appointment_id)
+            for row in rows
+            if row.doctor_id == doctor_id
+        ]
+        for doctor_id in (unbooked.id, booked.id)
+    }
+    # Not booked: lapsed, and the slot passed to the next in line.
+    assert by_doctor[unbooked.id] == [(first.id, "lapsed", None), (second.id, "offered", None)]
+    # Booked: the offer records its appointment, the entry is done, nobody else is offered.
+    assert by_doctor[booked.id] == [(first.id, "booked", appointment.id)]
+    async with uow_factory() as uow:
+        waiting_doctors = {e.doctor_id for e in await uow.waitlist.entries_of(first.id)}
+    assert waiting_doctors == {unbooked.id}
+    assert await _offer_events(engine) == 3
+    assert await sweep() == 0  # settled once

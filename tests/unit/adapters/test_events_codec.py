@@ -48,7 +48,11 @@ def _transition(payload_class: type[events.AppointmentTransition], **changes: An
 #: One payload per event type, with the optional fields both set and left empty.
 SAMPLES: dict[type[EventPayload], EventPayload] = {
     events.AppointmentRequested: _transition(
-        events.AppointmentRequested, from_status=None, status=S.PENDING, actor_role=Role.PATIENT
+        events.AppointmentRequested,
+        from_status=None,
+        status=S.PENDING,
+        actor_role=Role.PATIENT,
+        series_id=uid(5),
     ),
     events.AppointmentProposed: _transition(
         events.AppointmentProposed, from_status=None, status=S.PROPOSED, actor_role=Role.DOCTOR
@@ -127,6 +131,18 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
     ),
     events.DoctorLeftInstitution: events.DoctorLeftInstitution(
         institution_id=uid(5), institution_name="Hospital Norte", doctor_id=uid(2)
+    ),
+    events.SeriesBooked: events.SeriesBooked(
+        series_id=uid(5),
+        patient_id=uid(1),
+        doctor_id=uid(2),
+        booked=3,
+        total=4,
+        status=S.PENDING,
+        first_starts_at=START,
+        last_starts_at=datetime(2030, 1, 29, 9, 0, tzinfo=UTC),
+        actor_role=Role.PATIENT,
+        actor_id=uid(1),
     ),
 }
 

@@ -40,6 +40,7 @@ def test_every_event_the_policy_notifies_about_reaches_the_notification_handler(
         events.WAITLIST_OFFER_MADE,
         events.DOCTOR_INSTITUTION_JOINED,
         events.DOCTOR_INSTITUTION_LEFT,
+        events.SERIES_BOOKED,
     } == NOTIFYING_EVENT_TYPES
 
 

@@ -7,11 +7,16 @@
 - passing over the chosen one gives the next in line, until nobody is left, and every
   matching patient is offered exactly once;
 - an offer is held until ``now + hold`` but never past the visit's start, is answered
-  once, and only a live offer (offered, being accepted) holds its slot.
+  once, and only a live offer (offered, being accepted) holds its slot; an acceptance
+  has a deadline, past which (only) it is recovered as booked or lapsed;
+- someone waiting for a visit type is offered a visit of that type at the freed start
+  exactly when it fits, buffers included, in the freed time; the first such one in
+  line is chosen.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -21,13 +26,16 @@ from hypothesis import strategies as st
 
 from hduce.domain.errors import BusinessRuleViolation, InvalidInput
 from hduce.domain.scheduling import TimeSlot
+from hduce.domain.visit_types import VisitType
 from hduce.domain.waitlist import (
     LIVE_OFFER_STATUSES,
     EntryStatus,
+    FreedTime,
     OfferStatus,
     WaitlistEntry,
     WaitlistOffer,
     next_in_line,
+    offered_visit,
 )
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -149,7 +157,9 @@ def test_an_offer_is_held_for_the_hold_time_but_never_past_the_visit(
     assert offer.status is OfferStatus.OFFERED and offer.is_live
 
 
-ANSWERS = ("accept", "decline", "expire", "booked", "lapse")
+ANSWERS = ("accept", "decline", "expire", "booked", "lapse", "recover", "recover_booked")
+#: How long an acceptance may take before the sweep settles it.
+DEADLINE = timedelta(minutes=2)
 
 
 @given(st.lists(st.tuples(st.sampled_from(ANSWERS), st.integers(0, 40)), max_size=8))
@@ -178,13 +188,17 @@ def test_an_offer_is_answered_once_and_only_live_offers_hold_the_slot(
         try:
             match answer:
                 case "accept":
-                    offer.begin_accept(at)
+                    offer.begin_accept(at, DEADLINE)
                 case "decline":
                     offer.decline(at)
                 case "expire":
                     offer.expire(at)
                 case "booked":
                     offer.booked(_uid(9))
+                case "recover":
+                    offer.recover(at, None)
+                case "recover_booked":
+                    offer.recover(at, _uid(9))
                 case _:
                     offer.lapse()
         except BusinessRuleViolation:
@@ -193,8 +207,14 @@ def test_an_offer_is_answered_once_and_only_live_offers_hold_the_slot(
         assert offer.version == before[1] + 1
         if answer in ("accept", "decline"):
             assert at < offer.expires_at  # an expired offer is not answered
-        if answer == "expire":
+        if answer == "accept":
+            assert offer.expires_at == at + DEADLINE  # the acceptance's own deadline
+        if answer in ("expire", "recover", "recover_booked"):
             assert at >= offer.expires_at
+        if answer == "recover":
+            assert offer.status is OfferStatus.LAPSED
+        if answer == "recover_booked":
+            assert offer.status is OfferStatus.BOOKED and offer.appointment_id == _uid(9)
         history.append(offer.status)
     # offered -> (accepting -> booked|lapsed) | declined | expired, and nothing after.
     assert history in (
@@ -228,3 +248,74 @@ def test_a_window_must_lie_ahead_and_span_at_most_92_days() -> None:
     assert entry.status is EntryStatus.LEFT
     with pytest.raises(BusinessRuleViolation):
         entry.leave()
+
+
+# ------------------------------------------------------------------ visit types
+
+
+@st.composite
+def visit_types(draw: st.DrawFn, doctor_id: UUID = DOCTORS[0]) -> VisitType:
+    minutes = st.integers(0, 30).map(lambda n: timedelta(minutes=n))
+    return VisitType(
+        id=_uid(draw(st.integers(20_000, 20_005))),
+        doctor_id=doctor_id,
+        name="Kind",
+        duration=timedelta(minutes=5 * draw(st.integers(1, 24))),
+        buffer_before=draw(minutes),
+        buffer_after=draw(minutes),
+    )
+
+
+@st.composite
+def freed_times(draw: st.DrawFn) -> FreedTime:
+    start = NOW + HOUR * draw(st.integers(1, 24))
+    visit = TimeSlot(start, start + timedelta(minutes=5 * draw(st.integers(1, 24))))
+    before = timedelta(minutes=draw(st.integers(0, 30)))
+    after = timedelta(minutes=draw(st.integers(0, 30)))
+    return FreedTime.of(visit, TimeSlot(visit.start - before, visit.end + after))
+
+
+def _waiting_for(kind: VisitType | None, created: int = 0) -> WaitlistEntry:
+    return WaitlistEntry(
+        id=_uid(30_000 + created),
+        patient_id=_uid(40_000 + created),
+        doctor_id=DOCTORS[0],
+        window=TimeSlot(NOW, NOW + timedelta(days=3)),
+        created_at=NOW - timedelta(minutes=60 - created),
+        visit_type_id=kind.id if kind is not None else None,
+    )
+
+
+@given(freed_times(), visit_types())
+def test_a_visit_type_is_offered_only_a_visit_of_its_own_that_fits_the_freed_time(
+    freed: FreedTime, kind: VisitType
+) -> None:
+    entry = _waiting_for(kind)
+    visit = offered_visit(entry, freed, {kind.id: kind})
+    blocked = kind.buffers.around(kind.slot_at(freed.visit.start))
+    fits = freed.blocked.start <= blocked.start and blocked.end <= freed.blocked.end
+    assert (visit is not None) == fits
+    if visit is not None:
+        # Its own length at the freed start: what accepting books.
+        assert (visit.start, visit.end - visit.start) == (freed.visit.start, kind.duration)
+    # The type gone (deleted), or another doctor's: nothing to offer.
+    assert offered_visit(entry, freed, {}) is None
+    foreign = replace(kind, doctor_id=DOCTORS[1])
+    assert offered_visit(entry, freed, {kind.id: foreign}) is None
+    # Without a type: the freed visit as it was.
+    assert offered_visit(_waiting_for(None), freed, {kind.id: kind}) == freed.visit
+
+
+@given(freed_times(), st.lists(st.one_of(st.none(), visit_types()), min_size=1, max_size=6))
+def test_the_first_in_line_whose_visit_fits_is_chosen(
+    freed: FreedTime, wanted: list[VisitType | None]
+) -> None:
+    kinds = {kind.id: kind for kind in wanted if kind is not None}
+    # Same id, same type: the last drawn wins, as the doctor's list would have one.
+    line = [
+        _waiting_for(kinds.get(kind.id) if kind is not None else None, n)
+        for n, kind in enumerate(wanted)
+    ]
+    chosen = next_in_line(line, doctor_id=DOCTORS[0], slot=freed, now=NOW, kinds=kinds)
+    fitting = [entry for entry in line if offered_visit(entry, freed, kinds) is not None]
+    assert chosen is (fitting[0] if fitting else None)

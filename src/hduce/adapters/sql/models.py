@@ -581,6 +581,8 @@ class WaitlistEntryRow(Base):
     visit_type: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    #: The doctor's visit type wanted (no foreign key: a type may be deleted).
+    visit_type_id: Mapped[UUID | None]
 
 
 class WaitlistOfferRow(Base):
@@ -615,6 +617,8 @@ class WaitlistOfferRow(Base):
     expires_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     appointment_id: Mapped[UUID | None]
+    #: The appointment whose end freed the slot (measures the freed time on pass-on).
+    freed_appointment_id: Mapped[UUID | None]
     version: Mapped[int] = mapped_column(Integer)
 
 

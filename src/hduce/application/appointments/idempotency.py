@@ -25,6 +25,11 @@ Why the response is stored in the booking's own transaction (and the key is not
 
 The booking use case is reused as it is: it runs over a unit-of-work factory whose
 units store the idempotency record just before they commit.
+
+A series (``BookSeriesOnce``) works the same way: ``BookSeries`` stores the response
+through its ``before_commit`` hook, in the series' one transaction; a copy racing it
+meets the first copy's occurrences (its whole series is refused, or conflicts at the
+insert) and replays the stored answer.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ from uuid import UUID
 from hduce.application.appointments._shared import AppointmentUseCase
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
+from hduce.application.appointments.series import (
+    BookSeries,
+    SeriesCommand,
+    SeriesDoesNotFit,
+    SeriesOutcome,
+)
 from hduce.application.ports import (
     NO_METRICS,
     AppointmentMetrics,
@@ -200,6 +211,86 @@ class BookAppointmentOnce(AppointmentUseCase):
         if record.fingerprint != fingerprint:
             raise IdempotencyKeyReused
         return StoredResponse(record.status_code, record.body, replayed=True)
+
+
+async def _replay(
+    uow_factory: UnitOfWorkFactory, clock: Clock, request: IdempotentRequest, fingerprint: str
+) -> StoredResponse | None:
+    """The stored answer to this key and user (None: none), refused for another request."""
+    async with uow_factory() as uow:
+        record = await uow.idempotency.get(request.key, request.user_id, clock.now())
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused
+    return StoredResponse(record.status_code, record.body, replayed=True)
+
+
+#: Turns the booked series into the response body (the HTTP layer's JSON view).
+SeriesRenderer = Callable[[SeriesOutcome], bytes]
+
+
+class BookSeriesOnce:
+    """``BookSeries`` behind an ``Idempotency-Key``, as ``BookAppointmentOnce`` is for
+    single bookings: the first successful answer is stored in the series' transaction
+    and replayed for the same key and body; nothing is booked twice."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        book: BookSeries,
+        ttl: timedelta = IDEMPOTENCY_TTL,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._book = book
+        self._ttl = ttl
+
+    async def __call__(
+        self,
+        command: SeriesCommand,
+        request: IdempotentRequest,
+        render: SeriesRenderer,
+        *,
+        status_code: int = 201,
+    ) -> StoredResponse:
+        validate_key(request.key)
+        fingerprint = request.fingerprint
+        stored = await _replay(self._uow_factory, self._clock, request, fingerprint)
+        if stored is not None:
+            return stored
+        body: bytes | None = None
+
+        async def store_response(uow: UnitOfWork, outcome: SeriesOutcome) -> None:
+            nonlocal body
+            body = render(outcome)
+            now = self._clock.now()
+            record = IdempotencyRecord(
+                key=request.key,
+                user_id=request.user_id,
+                fingerprint=fingerprint,
+                status_code=status_code,
+                body=body,
+                created_at=now,
+                expires_at=now + self._ttl,
+            )
+            if not await uow.idempotency.put(record):
+                raise _KeyTaken
+
+        try:
+            await self._book(command, before_commit=store_response)
+        except (SeriesDoesNotFit, SlotConflict, _KeyTaken, AlreadyExists) as refusal:
+            # A copy of this request booked the occurrences first: its answer decides.
+            stored = await _replay(self._uow_factory, self._clock, request, fingerprint)
+            if stored is not None:
+                return stored
+            if isinstance(refusal, _KeyTaken):
+                raise RuntimeError("idempotency record lost between put and read") from None
+            raise
+        if body is None:
+            raise RuntimeError("the series committed without storing its response")
+        return StoredResponse(status_code, body, replayed=False)
 
 
 # ------------------------------------------------------------------ the storing unit of work

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hduce.application.appointments._shared import (
     AppointmentUseCase,
     audit_status,
@@ -14,7 +16,8 @@ from hduce.domain.scheduling import ensure_utc
 
 
 class RescheduleAppointment(AppointmentUseCase):
-    """Old -> CANCELLED ("rescheduled") and a new booking, in one transaction."""
+    """Old -> CANCELLED ("rescheduled") and a new booking, in one transaction; an
+    occurrence of a series is relinked to its replacement."""
 
     async def __call__(self, command: RescheduleCommand) -> Appointment:
         async with self.change(command.actor, serialized=True) as (uow, audit):
@@ -49,6 +52,11 @@ class RescheduleAppointment(AppointmentUseCase):
             # constraint) does not see the two at once when the new one overlaps the old.
             await uow.appointments.save(old, expected_version=version_before)
             await uow.appointments.add(replacement)
+            # An occurrence of a series stays one: the series now points at the
+            # replacement, as a series reschedule does (ADR 0022).
+            member = await uow.series.member_of(old.id)
+            if member is not None:
+                await uow.series.relink(replace(member, appointment_id=replacement.id))
             await audit_status(audit, old, "appointment.rescheduled_from", now)
             await audit_status(audit, replacement, "appointment.rescheduled_to", now)
         return replacement

@@ -15,7 +15,7 @@ obeys every rule a single booking does. Booking runs in one serialized unit of w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +34,7 @@ from hduce.domain.errors import (
     NotFound,
     SlotConflict,
 )
+from hduce.domain.events import DomainEvent, SeriesBooked
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
 from hduce.domain.privacy import is_party
@@ -188,8 +189,15 @@ class PreviewSeries(_SeriesUseCase):
         return SeriesOutcome(str(rule), timezone, [replace(o, appointment=None) for o in outcomes])
 
 
+#: Called inside the series' transaction, with what it booked, just before it commits
+#: (``BookSeriesOnce`` stores the response there).
+SeriesBeforeCommit = Callable[[UnitOfWork, SeriesOutcome], Awaitable[None]]
+
+
 class BookSeries(_SeriesUseCase):
-    async def __call__(self, command: SeriesCommand) -> SeriesOutcome:
+    async def __call__(
+        self, command: SeriesCommand, *, before_commit: SeriesBeforeCommit | None = None
+    ) -> SeriesOutcome:
         patient_id = _patient_of(command)
         ensure_can_book(command.actor, patient_id, command.doctor_id)
         async with self.change(command.actor, serialized=True) as (uow, audit):
@@ -203,10 +211,12 @@ class BookSeries(_SeriesUseCase):
                     "be booked; nothing was booked (book_what_fits books the others)",
                 )
             stored: list[OccurrenceOutcome] = []
+            series_id = uuid7()
             for outcome in outcomes:
                 if outcome.appointment is None:
                     stored.append(outcome)
                     continue
+                outcome.appointment.mark_occurrence_of(series_id)
                 try:
                     await uow.appointments.add(outcome.appointment)
                 except SlotConflict:
@@ -229,7 +239,7 @@ class BookSeries(_SeriesUseCase):
                 raise SeriesDoesNotFit(result, "no occurrence of the series can be booked")
             now = self._clock.now()
             series = RecurringSeries(
-                id=uuid7(),
+                id=series_id,
                 patient_id=patient_id,
                 doctor_id=command.doctor_id,
                 rule=str(rule),
@@ -245,9 +255,29 @@ class BookSeries(_SeriesUseCase):
                 if o.appointment is not None
             ]
             await uow.series.add(series, members)
-            for outcome in stored:
-                if outcome.appointment is not None:
-                    await audit_status(audit, outcome.appointment, "appointment.booked", now)
+            booked = [o.appointment for o in stored if o.appointment is not None]
+            for appointment in booked:
+                await audit_status(audit, appointment, "appointment.booked", now)
+            # One summary for the patient, instead of a message per occurrence.
+            uow.emit(
+                DomainEvent(
+                    occurred_at=now,
+                    aggregate_id=series.id,
+                    aggregate_version=1,
+                    payload=SeriesBooked(
+                        series_id=series.id,
+                        patient_id=patient_id,
+                        doctor_id=command.doctor_id,
+                        booked=len(booked),
+                        total=len(stored),
+                        status=booked[0].status,
+                        first_starts_at=booked[0].starts_at,
+                        last_starts_at=booked[-1].starts_at,
+                        actor_role=command.actor.role,
+                        actor_id=command.actor.user_id,
+                    ),
+                )
+            )
             await audit(
                 "appointment.series_booked",
                 "appointment_series",
@@ -258,6 +288,8 @@ class BookSeries(_SeriesUseCase):
                 booked=len(members),
                 refused=len(stored) - len(members),
             )
+            if before_commit is not None:
+                await before_commit(uow, replace(result, series=series))
         for _ in members:
             self._metrics.booking("created")
         return replace(result, series=series)

@@ -64,6 +64,7 @@ from hduce.domain.identity import Actor, User, normalise_email
 LINK_PATHS: Final = {
     LinkPurpose.PASSWORD_RESET: "/reset-password",
     LinkPurpose.EMAIL_VERIFICATION: "/verify-email",
+    LinkPurpose.PASSWORD_SETUP: "/set-password",
 }
 INVALID_LINK: Final = "this link is not valid; ask for a new one"
 USED_LINK: Final = "this link was used already; ask for a new one if you need it"
@@ -74,7 +75,9 @@ def _for_humans(duration: timedelta) -> str:
     minutes = int(duration.total_seconds() // 60)
     if minutes % 60 or minutes < 120:
         return f"{minutes} minutes"
-    return f"{minutes // 60} hours"
+    if minutes % (24 * 60) or minutes <= 2 * 24 * 60:
+        return f"{minutes // 60} hours"
+    return f"{minutes // (24 * 60)} days"
 
 
 def _link_mail(purpose: LinkPurpose, url: str, ttl: timedelta) -> tuple[str, str]:
@@ -86,6 +89,15 @@ def _link_mail(purpose: LinkPurpose, url: str, ttl: timedelta) -> tuple[str, str
             f"email address. To choose a new password, open this link within {lifetime}:\n\n"
             f"{url}\n\nThe link works once. If you did not ask for it, ignore this email: "
             "your password stays as it is.",
+        )
+    if purpose is LinkPurpose.PASSWORD_SETUP:
+        return (
+            "Set your password",
+            "The clinic created an account for you with this email address. To choose "
+            f"your password and sign in, open this link within {lifetime}:\n\n{url}\n\n"
+            "The link works once; opening it also confirms this address. If it has expired, "
+            'ask the clinic for a new one, or use "forgot password" on the sign-in page. '
+            "If you do not know the clinic, ignore this email.",
         )
     return (
         "Confirm your email address",
@@ -109,6 +121,8 @@ class AccountLinks:
     def lifetime(self, purpose: LinkPurpose) -> timedelta:
         if purpose is LinkPurpose.PASSWORD_RESET:
             return self._policy.password_reset_ttl
+        if purpose is LinkPurpose.PASSWORD_SETUP:
+            return self._policy.password_setup_ttl
         return self._policy.email_verification_ttl
 
     async def send(self, user: User, purpose: LinkPurpose, now: datetime) -> None:
@@ -308,6 +322,66 @@ class ResetPassword:
         await self._refresh_tokens.revoke_all_for_user(user.id, now=now)
         await self._store.use_all_for_user(user.id, purpose, now=now)
         events.log.info("user.password_reset user=%s", user.id)
+
+
+# ------------------------------------------------------------------ first password (walk-ins)
+
+
+class SetFirstPassword:
+    """Choose the first password of an account made without one (a walk-in patient)
+    with its emailed "set your password" link. The link is used up, the account's
+    other such links die, and the address counts as proven (the link reached it).
+    No session exists yet to end, and nothing was changed that its owner must be
+    told of: this is the owner acting."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        links: AccountLinks,
+        store: AccountTokenStore,
+        accounts: UserAccessCache,
+        policy: IdentityPolicy,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._hasher = hasher
+        self._links = links
+        self._store = store
+        self._accounts = accounts
+        self._policy = policy
+
+    async def __call__(self, command: ResetPasswordCommand) -> User:
+        purpose = LinkPurpose.PASSWORD_SETUP
+        record = await self._links.live(command.token, purpose, self._clock.now())
+        async with self._uow_factory() as uow:
+            user = await uow.users.get(record.user_id)
+        if user is None or not user.is_active:
+            raise LinkRefused(INVALID_LINK)
+        if user.password_hash is not None:
+            # Set already (by another of its links, or a reset): this one has no use left.
+            raise LinkGone(USED_LINK, used=True)
+        # The policy first: a refused password leaves the link usable for a better one.
+        password_hash = await new_password_hash(
+            self._hasher, self._policy, command.new_password, user.email
+        )
+        now = self._clock.now()
+        record = await self._links.consume(command.token, purpose, now)
+        async with self._uow_factory() as uow:
+            user = await load(uow.users.get, record.user_id, "user")
+            user.password_hash = password_hash
+            if record.email == user.email:
+                user.verify_email(now)
+            await uow.users.save(user)
+            await uow.audit.add(
+                AuditEntry.of(user.actor, now, "user.password_set", "user", user.id)
+            )
+            await uow.commit()
+        await self._accounts.put(UserAccess.of(user))
+        await self._store.use_all_for_user(user.id, purpose, now=now)
+        events.log.info("user.password_set user=%s", user.id)
+        return user
 
 
 # ------------------------------------------------------------------ email verification

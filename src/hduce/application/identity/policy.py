@@ -78,9 +78,14 @@ class IdentityPolicy:
     public_url: str = "http://127.0.0.1:8000"
     password_reset_ttl: timedelta = timedelta(minutes=30)
     email_verification_ttl: timedelta = timedelta(hours=48)
+    #: A walk-in patient's "set your password" link: days, not minutes (the person
+    #: reads it at home, and it only opens an account that has no password yet).
+    password_setup_ttl: timedelta = timedelta(days=7)
     password_reset_per_account: RateRule = RateRule(5, 3600)
     password_reset_per_ip: RateRule = RateRule(20, 3600)
     verification_resend_per_user: RateRule = RateRule(5, 3600)
+    #: Links an admin re-sends to one walk-in account.
+    password_setup_resend_per_user: RateRule = RateRule(5, 3600)
 
 
 def jti_denylist_key(jti: str) -> str:

@@ -35,6 +35,7 @@ from hduce.domain.events import (
     NewDeviceSignedIn,
     PasswordChanged,
     ReminderDue,
+    SeriesBooked,
     UserRegistered,
     WaitlistOfferMade,
 )
@@ -68,6 +69,7 @@ EVENT_HANDLERS: Final[Mapping[type[EventPayload], tuple[type[EventConsumer], ...
             AppointmentNoShow: _FREED,  # (a started slot is offered to nobody)
             AppointmentEnteredInError: (),  # a voided record: nobody is told
             ReminderDue: _NOTIFY,
+            SeriesBooked: _NOTIFY,  # the patient's one summary of a booked series
             UserRegistered: (),  # nothing reacts yet (a welcome message would go here)
             NewDeviceSignedIn: _NOTIFY,
             PasswordChanged: _NOTIFY,

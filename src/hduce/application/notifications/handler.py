@@ -146,8 +146,12 @@ class HandleEventNotifications:
                 metadata={
                     "event_id": str(event.id),
                     "template": intent.template.value,
-                    # A waitlist offer: the id to accept or decline it by.
-                    **{k: str(v) for k, v in intent.params.items() if k == "offer_id"},
+                    # A waitlist offer: the id to accept or decline it by; a series' id.
+                    **{
+                        k: str(v)
+                        for k, v in intent.params.items()
+                        if k in ("offer_id", "series_id")
+                    },
                 },
             )
             if intent.channel is Channel.IN_APP:

@@ -1,5 +1,5 @@
 """Account-link ports: the single-use tokens of emailed links (password reset, email
-verification) and the mail that carries them."""
+verification, a walk-in's first password) and the mail that carries them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from uuid import UUID
 class LinkPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
     EMAIL_VERIFICATION = "email_verification"
+    #: The first password of an account made without one (a walk-in patient).
+    PASSWORD_SETUP = "password_setup"  # noqa: S105 - a purpose, not a password
 
 
 @dataclass(frozen=True, slots=True)

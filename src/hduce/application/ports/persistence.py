@@ -467,6 +467,11 @@ class WaitlistRepository(Protocol):
         transaction holds are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
         ...
 
+    async def claim_stuck_acceptances(self, now: datetime, limit: int) -> Sequence[WaitlistOffer]:
+        """Offers still ``accepting`` past their deadline (``expires_at``), locked like
+        ``claim_expired``."""
+        ...
+
 
 class Repositories(Protocol):
     """The repositories a unit of work hands out (``uow.users``, ...), listed here only.

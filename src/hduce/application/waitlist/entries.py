@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from hduce.application.use_case import UseCase
+from hduce.application.visit_types import visit_type_of
 from hduce.domain.errors import NotFound, PermissionDenied
 from hduce.domain.identity import Actor, Role
 from hduce.domain.ids import uuid7
@@ -28,7 +29,9 @@ class JoinWaitlistCommand:
     doctor_id: UUID
     earliest: datetime
     latest: datetime
-    visit_type: str | None = None  # an opaque label until visit types exist
+    visit_type: str | None = None  # a free-text label, kept as given
+    #: One of the doctor's visit types: offers are visits of that type that fit.
+    visit_type_id: UUID | None = None
 
 
 class JoinWaitlist(UseCase):
@@ -40,6 +43,9 @@ class JoinWaitlist(UseCase):
             account = await uow.users.get(command.doctor_id) if doctor is not None else None
             if doctor is None or account is None or not account.is_active:
                 raise NotFound("doctor", command.doctor_id)
+            kind = None
+            if command.visit_type_id is not None:
+                kind = await visit_type_of(uow, command.doctor_id, command.visit_type_id)
             now = self._clock.now()
             entry = WaitlistEntry.join(
                 entry_id=uuid7(),
@@ -48,6 +54,7 @@ class JoinWaitlist(UseCase):
                 window=window,
                 now=now,
                 visit_type=command.visit_type,
+                kind=kind,
             )
             await uow.waitlist.add_entry(entry)
             await audit(
@@ -58,6 +65,7 @@ class JoinWaitlist(UseCase):
                 doctor_id=str(entry.doctor_id),
                 earliest=window.start.isoformat(),
                 latest=window.end.isoformat(),
+                visit_type_id=str(entry.visit_type_id) if entry.visit_type_id else None,
             )
         return entry
 

@@ -8,7 +8,7 @@ from dishka import Provider, Scope, provide
 
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
-from hduce.application.appointments.idempotency import BookAppointmentOnce
+from hduce.application.appointments.idempotency import BookAppointmentOnce, BookSeriesOnce
 from hduce.application.appointments.parties import GetAppointmentWithParties
 from hduce.application.appointments.queries import GetAppointment, ListAppointments
 from hduce.application.appointments.reschedule import RescheduleAppointment
@@ -69,3 +69,9 @@ class AppointmentsProvider(Provider):
         metrics: AppointmentMetrics,
     ) -> BookAppointmentOnce:
         return BookAppointmentOnce(uow_factory, clock, policy, metrics=metrics)
+
+    @provide
+    def book_series_once(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, book: BookSeries
+    ) -> BookSeriesOnce:
+        return BookSeriesOnce(uow_factory, clock, book)

@@ -14,6 +14,7 @@ from dishka import Provider, Scope, provide
 
 from hduce.adapters.security.passwords import load_common_passwords
 from hduce.adapters.security.user_agents import UaParserClientNamer
+from hduce.application.clinic.walk_ins import CreateWalkInPatient, ResendPasswordSetup
 from hduce.application.identity.accounts import (
     CreateAccount,
     GetMe,
@@ -37,6 +38,7 @@ from hduce.application.identity.email_links import (
     ResendEmailVerification,
     ResetPassword,
     SendEmailVerification,
+    SetFirstPassword,
     VerifyEmail,
 )
 from hduce.application.identity.google import BeginGoogleSignIn, CompleteGoogleSignIn
@@ -73,6 +75,7 @@ def identity_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
         public_url=settings.account_links.public_url,
         password_reset_ttl=settings.account_links.password_reset_ttl,
         email_verification_ttl=settings.account_links.email_verification_ttl,
+        password_setup_ttl=settings.account_links.password_setup_ttl,
     )
     return dataclasses.replace(policy, **overrides)
 
@@ -147,4 +150,8 @@ class IdentityProvider(Provider):
     send_email_verification = provide(SendEmailVerification)
     verify_email = provide(VerifyEmail)
     resend_email_verification = provide(ResendEmailVerification)
+    # Walk-in patients: created without a password, which a mailed link sets.
+    set_first_password = provide(SetFirstPassword)
+    create_walk_in_patient = provide(CreateWalkInPatient)
+    resend_password_setup = provide(ResendPasswordSetup)
     purge_account_tokens = provide(PurgeExpiredAccountTokens)

@@ -133,6 +133,7 @@ class AccountLinkSettings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str
     password_reset_ttl: timedelta
     email_verification_ttl: timedelta
+    password_setup_ttl: timedelta
     require_verified_email_to_book: bool
 
 

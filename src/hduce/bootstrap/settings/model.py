@@ -110,6 +110,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 public_url=values[var.PUBLIC_URL],
                 password_reset_ttl=values[var.PASSWORD_RESET_TTL],
                 email_verification_ttl=values[var.EMAIL_VERIFICATION_TTL],
+                password_setup_ttl=values[var.PASSWORD_SETUP_TTL],
                 require_verified_email_to_book=values[var.REQUIRE_VERIFIED_EMAIL_TO_BOOK],
             ),
             default_timezone=values[var.DEFAULT_TIMEZONE],

@@ -416,7 +416,8 @@ PUBLIC_URL = Variable(
     "HDUCE_PUBLIC_URL",
     "http://127.0.0.1:8000",
     "Base URL of the web app people open from emailed links: password-reset links are "
-    "<url>/reset-password?token=..., verification links <url>/verify-email?token=... "
+    "<url>/reset-password?token=..., verification links <url>/verify-email?token=..., a walk-in's "
+    "first-password links <url>/set-password?token=... "
     "(pages of the web console, which use the token when the form is sent).",
     p.https_or_loopback_url,
 )
@@ -430,6 +431,13 @@ EMAIL_VERIFICATION_TTL = Variable(
     "HDUCE_EMAIL_VERIFICATION_TTL",
     "48h",
     "How long an emailed email-verification link works (1h..30d); it works once.",
+    p.duration_between(timedelta(hours=1), timedelta(days=30)),
+)
+PASSWORD_SETUP_TTL = Variable(
+    "HDUCE_PASSWORD_SETUP_TTL",
+    "7d",
+    'How long the emailed "set your password" link of a walk-in patient\'s account '
+    "works (1h..30d); it works once, and an admin may send a new one.",
     p.duration_between(timedelta(hours=1), timedelta(days=30)),
 )
 REQUIRE_VERIFIED_EMAIL_TO_BOOK = Variable(
@@ -504,6 +512,7 @@ VARIABLES: tuple[Variable[Any], ...] = (
     PUBLIC_URL,
     PASSWORD_RESET_TTL,
     EMAIL_VERIFICATION_TTL,
+    PASSWORD_SETUP_TTL,
     REQUIRE_VERIFIED_EMAIL_TO_BOOK,
     CALENDAR_FEED_RATE_LIMIT,
 )

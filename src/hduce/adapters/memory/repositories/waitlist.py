@@ -89,6 +89,14 @@ class InMemoryWaitlistRepository(Repository):
         ]
         return copied(sorted(due, key=lambda o: (o.expires_at, o.id))[: max(0, limit)])
 
+    async def claim_stuck_acceptances(self, now: datetime, limit: int) -> Sequence[WaitlistOffer]:
+        stuck = [
+            o
+            for o in self._offers.values()
+            if o.status is OfferStatus.ACCEPTING and o.expires_at <= now
+        ]
+        return copied(sorted(stuck, key=lambda o: (o.expires_at, o.id))[: max(0, limit)])
+
     def validate_commit(self) -> None:
         # What the partial unique index does in SQL, against what others committed.
         written = dict(self._offers.written())

@@ -25,6 +25,7 @@ def _entry(row: WaitlistEntryRow) -> WaitlistEntry:
         created_at=row.created_at,
         visit_type=row.visit_type,
         status=EntryStatus(row.status),
+        visit_type_id=row.visit_type_id,
     )
 
 
@@ -40,6 +41,7 @@ def _offer(row: WaitlistOfferRow) -> WaitlistOffer:
         status=OfferStatus(row.status),
         appointment_id=row.appointment_id,
         version=row.version,
+        freed_appointment_id=row.freed_appointment_id,
     )
 
 
@@ -60,6 +62,7 @@ class SqlWaitlistRepository:
                 window_start=entry.window.start,
                 window_end=entry.window.end,
                 visit_type=entry.visit_type,
+                visit_type_id=entry.visit_type_id,
                 status=entry.status.value,
                 created_at=entry.created_at,
             )
@@ -121,6 +124,7 @@ class SqlWaitlistRepository:
                 status=offer.status.value,
                 appointment_id=offer.appointment_id,
                 version=offer.version,
+                freed_appointment_id=offer.freed_appointment_id,
             )
             .on_conflict_do_nothing(
                 index_elements=["doctor_id", "starts_at"], index_where=text(LIVE_OFFER_SQL)
@@ -145,6 +149,8 @@ class SqlWaitlistRepository:
             .values(
                 status=offer.status.value,
                 appointment_id=offer.appointment_id,
+                # An acceptance sets its deadline here (``begin_accept``).
+                expires_at=offer.expires_at,
                 version=offer.version,
             )
         )
@@ -188,6 +194,18 @@ class SqlWaitlistRepository:
             .limit(max(0, limit))
             # PostgreSQL: offers another sweep holds are skipped, not waited for; SQLite
             # renders no locking clause (the serialized unit of work holds the write lock).
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return [_offer(row) for row in rows]
+
+    async def claim_stuck_acceptances(self, now: datetime, limit: int) -> Sequence[WaitlistOffer]:
+        # Rare rows: the live-slot partial index covers 'accepting'.
+        rows = await self._session.scalars(
+            select(WaitlistOfferRow)
+            .where(text("waitlist_offers.status = 'accepting'"), WaitlistOfferRow.expires_at <= now)
+            .order_by(WaitlistOfferRow.expires_at, WaitlistOfferRow.id)
+            .limit(max(0, limit))
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         )

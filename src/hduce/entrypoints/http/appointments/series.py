@@ -17,9 +17,14 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from msgspec import Meta
 
+from hduce.application.appointments.idempotency import (
+    IDEMPOTENCY_HEADER,
+    BookSeriesOnce,
+    IdempotentRequest,
+)
 from hduce.application.appointments.series import (
     BookSeries,
     CancelScope,
@@ -42,6 +47,7 @@ from hduce.entrypoints.http.appointments.responses import (
     CHANGE_ERRORS,
     NAIVE_TIMESTAMP_EXAMPLE,
     READ_ERRORS,
+    REPLAYED_HEADER,
     problem,
 )
 from hduce.entrypoints.http.appointments.schemas import Instant, Reason, RequiredReason
@@ -55,6 +61,25 @@ from hduce.entrypoints.http.problems import (
 )
 
 SERIES_ID: Final = "01b8e6d8-0520-7b11-9c3e-5a2f4d6b8e10"
+
+
+def _series_bytes(outcome: SeriesOutcome) -> bytes:
+    return msgspec.json.encode(SeriesPlanView.of(outcome))
+
+
+def _series_created(body: bytes, *, replayed: bool = False) -> Response[bytes]:
+    """The stored or fresh answer to a series booking, byte for byte, with its headers."""
+    series_id = msgspec.json.decode(body, type=_BookedSeries).series_id
+    headers = {"Location": f"/api/v1/appointments/series/{series_id}"}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
+
+
+class _BookedSeries(msgspec.Struct):
+    series_id: UUID
+
+
 RULE_EXAMPLE: Final = "FREQ=WEEKLY;COUNT=10;BYDAY=TU"
 #: RRULE text: letters, digits and ``=;,:-`` (the parser names any unsupported part).
 Rule = Annotated[
@@ -305,7 +330,13 @@ class SeriesController(Controller):
             "what does not fit; a concurrent booking that takes a slot meanwhile also "
             "leaves nothing booked); `book_what_fits` books those that fit and reports "
             "the others (409 when none fits). Each occurrence is an ordinary appointment "
-            "(PENDING for a patient, PROPOSED when the doctor books)."
+            "(PENDING for a patient, PROPOSED when the doctor books); the patient is told "
+            "once, by a summary of the series, not once per occurrence.\n\n"
+            f"Send an `{IDEMPOTENCY_HEADER}` (e.g. a UUID) to retry safely: the same key "
+            "with the same body within 24 h returns the first response again (header "
+            "`Idempotent-Replayed: true`) without booking anything twice, even when the "
+            "copies race; the same key with another body is refused (422 "
+            "`idempotency-key-reused`); a refused series stores nothing."
         ),
         responses={
             201: ResponseSpec(
@@ -315,6 +346,22 @@ class SeriesController(Controller):
             ),
             **AUTH_ERRORS,
             **_RULE_ERRORS,
+            422: problem(
+                422,
+                "`series-too-long`: more than 52 occurrences; `idempotency-key-reused`: "
+                "the key was used with another request",
+                problem_example(
+                    422,
+                    "series-too-long",
+                    "a series has at most 52 occurrences: lower COUNT or bring UNTIL closer",
+                ),
+                problem_example(
+                    422,
+                    "idempotency-key-reused",
+                    f"this {IDEMPOTENCY_HEADER} was already used with a different request; "
+                    "use a new key for a new request",
+                ),
+            ),
             409: problem(
                 409,
                 "`series-does-not-fit` (body: occurrences, fitting, total): nothing was "
@@ -330,8 +377,33 @@ class SeriesController(Controller):
         data: JSONBody[SeriesRequest],
         actor: NamedDependency[Actor],
         book: FromDishka[BookSeries],
+        book_once: FromDishka[BookSeriesOnce],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name=IDEMPOTENCY_HEADER,
+                required=False,
+                max_length=255,
+                description="Makes retries safe: one series per key and body (24 h)",
+            ),
+        ] = None,
     ) -> Response[Any]:
         try:
+            if idempotency_key is not None:
+                if actor.user_id is None:  # HTTP callers are always accounts
+                    raise RuntimeError("an HTTP actor without a user id")
+                stored = await book_once(
+                    _command(actor, data),
+                    IdempotentRequest(
+                        key=idempotency_key,
+                        user_id=actor.user_id,
+                        method=request.method,
+                        path=request.url.path,
+                        body=msgspec.json.decode(await request.body()),
+                    ),
+                    _series_bytes,
+                )
+                return _series_created(stored.body, replayed=stored.replayed)
             outcome = await book(_command(actor, data))
         except SeriesDoesNotFit as refused:
             plan = SeriesPlanView.of(refused.outcome)
@@ -348,12 +420,7 @@ class SeriesController(Controller):
                     "occurrences": msgspec.to_builtins(plan.occurrences),
                 },
             )
-        plan = SeriesPlanView.of(outcome)
-        return Response(
-            plan,
-            status_code=201,
-            headers={"Location": f"/api/v1/appointments/series/{plan.series_id}"},
-        )
+        return _series_created(_series_bytes(outcome))
 
     @get(
         "/{series_id:uuid}",

@@ -23,6 +23,7 @@ RESET_REQUESTED: Final = (
 PASSWORD_RESET_DONE: Final = (
     "Your password was changed and every device was signed out: sign in with the new one."  # noqa: S105
 )
+PASSWORD_SET: Final = "Your password is set and your email address confirmed: sign in with them."  # noqa: S105
 VERIFICATION_SENT: Final = "A new link to confirm your email address is on its way."
 EMAIL_VERIFIED: Final = "Thank you: your email address is confirmed."
 

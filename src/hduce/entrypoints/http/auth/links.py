@@ -1,4 +1,5 @@
-"""``/api/v1/auth``: password reset and email verification, by emailed link."""
+"""``/api/v1/auth``: password reset, email verification and a walk-in's first password,
+by emailed link."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from hduce.application.identity.email_links import (
     ResendEmailVerification,
     ResetPassword,
     ResetPasswordCommand,
+    SetFirstPassword,
     VerifyEmail,
 )
 from hduce.domain.identity import Actor
 from hduce.entrypoints.http.auth.auth import NO_STORE
 from hduce.entrypoints.http.auth.link_schemas import (
     PASSWORD_RESET_DONE,
+    PASSWORD_SET,
     RESET_REQUESTED,
     VERIFICATION_SENT,
     DetailView,
@@ -126,6 +129,36 @@ class AccountLinksController(Controller):
     ) -> Response[DetailView]:
         await reset(ResetPasswordCommand(token=data.token, new_password=data.new_password))
         return Response(DetailView(PASSWORD_RESET_DONE), headers=NO_STORE)
+
+    @post(
+        "/password-setup",
+        status_code=200,
+        summary="Set the first password of an account made at the desk, with the emailed link",
+        description="For a walk-in patient's account, made by an admin without a password: "
+        "the link mailed to it (`<HDUCE_PUBLIC_URL>/set-password?token=...`) sets the "
+        "password (same rules as registering) and confirms the address; then the account "
+        "signs in with `POST /auth/login`. The link works once (`410 token-used`), also "
+        "when the password was set meanwhile by another link. A password the rules refuse "
+        "leaves the link usable.",
+        responses={
+            400: problem_spec(
+                400,
+                "Unknown token (`invalid-token`), a password the rules refuse "
+                "(`invalid-input`), or a malformed body",
+                _INVALID_TOKEN,
+                invalid_input_example("password", "the password must have at least 10 characters"),
+                invalid_request_example("token", "Expected `str` of length >= 1"),
+            ),
+            **_GONE,
+        },
+    )
+    async def set_first_password(
+        self,
+        data: JSONBody[PasswordResetConfirmRequest],
+        set_password: FromDishka[SetFirstPassword],
+    ) -> Response[DetailView]:
+        await set_password(ResetPasswordCommand(token=data.token, new_password=data.new_password))
+        return Response(DetailView(PASSWORD_SET), headers=NO_STORE)
 
     @post(
         "/verify-email",

@@ -17,6 +17,7 @@ from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
 from hduce.entrypoints.http.clinic.visit_types import VisitTypesController
+from hduce.entrypoints.http.clinic.walk_ins import WalkInPatientsController
 
 __all__ = ["route_handlers"]
 
@@ -30,4 +31,5 @@ def route_handlers() -> list[ControllerRouterHandler]:
         InstitutionsController,
         VisitTypesController,
         PatientsController,
+        WalkInPatientsController,
     ]

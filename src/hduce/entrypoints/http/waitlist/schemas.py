@@ -34,6 +34,10 @@ class JoinWaitlistRequest(msgspec.Struct, forbid_unknown_fields=True):
         Annotated[inputs.PlainText, Meta(min_length=1, max_length=100, examples=["follow-up"])]
         | None
     ) = None
+    #: One of the doctor's visit types (``GET /doctors/{id}/visit-types``): a freed slot
+    #: is then offered only if a visit of that type, buffers included, fits in the time
+    #: it freed, and accepting books that type.
+    visit_type_id: Annotated[UUID | None, ex(None, demo.VISIT_TYPE_ID)] = None
 
 
 class WaitlistEntryView(msgspec.Struct):
@@ -42,6 +46,7 @@ class WaitlistEntryView(msgspec.Struct):
     earliest: Annotated[datetime, ex("2030-01-08T07:00:00Z")]
     latest: Annotated[datetime, ex("2030-01-10T17:00:00Z")]
     visit_type: Annotated[str | None, ex(None, "follow-up")]
+    visit_type_id: Annotated[UUID | None, ex(None, demo.VISIT_TYPE_ID)]
     status: Annotated[EntryStatus, ex("waiting")]
     created_at: Annotated[datetime, ex("2030-01-05T09:00:00Z")]
 
@@ -53,6 +58,7 @@ class WaitlistEntryView(msgspec.Struct):
             earliest=entry.window.start,
             latest=entry.window.end,
             visit_type=entry.visit_type,
+            visit_type_id=entry.visit_type_id,
             status=entry.status,
             created_at=entry.created_at,
         )

@@ -83,7 +83,18 @@ class WaitlistController(Controller):
             ),
             **_401,
             **_403,
-            404: problem_spec(404, "No such doctor", not_found_example("doctor", demo.DOCTOR_ID)),
+            404: problem_spec(
+                404,
+                "No such doctor, or no such visit type of that doctor",
+                not_found_example("doctor", demo.DOCTOR_ID),
+                problem_example(
+                    404,
+                    "not-found",
+                    f"visit type {demo.VISIT_TYPE_ID} not found",
+                    entity="visit type",
+                    summary="visit-type",
+                ),
+            ),
         },
     )
     async def join(
@@ -99,6 +110,7 @@ class WaitlistController(Controller):
                 earliest=data.earliest,
                 latest=data.latest,
                 visit_type=data.visit_type,
+                visit_type_id=data.visit_type_id,
             )
         )
         return WaitlistEntryView.of(entry)
