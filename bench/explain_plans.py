@@ -34,10 +34,10 @@ from hduce.adapters.sql import create_engine, upgrade_database
 from hduce.adapters.sql.explain import Explain
 from hduce.adapters.sql.models import AppointmentRow
 from hduce.adapters.sql.outbox import next_batch_statement
+from hduce.adapters.sql.repositories.appointment_list import list_statement
 from hduce.adapters.sql.repositories.appointments import (
     approved_starting_between_statement,
     busy_slots_statement,
-    list_statement,
     occupying_overlapping_statement,
     overdue_statement,
 )
@@ -99,12 +99,13 @@ FROM generate_series(0, $1::int - 1) AS n
 #: visits of one time slot have D different patients and the exclusion constraints hold.
 #: $1 now, $2..$3 the range of i, $4 first slot, $5 D, $6 P.
 APPOINTMENTS_SQL = """
-INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, status, reason,
-                          version, created_at, updated_at)
+INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, blocked_starts_at,
+                          blocked_ends_at, status, reason, version, created_at, updated_at)
 SELECT md5(i::text)::uuid,
        ('00000000-0000-4000-9000-'
         || lpad(to_hex(((i / $5::int) * $5::int + i % $5::int) % $6::int), 12, '0'))::uuid,
        ('00000000-0000-4000-8000-' || lpad(to_hex(i % $5::int), 12, '0'))::uuid,
+       s.starts_at, s.starts_at + interval '30 minutes',
        s.starts_at, s.starts_at + interval '30 minutes',
        CASE WHEN s.starts_at < $1 THEN
                 (ARRAY['completed','completed','completed','completed','completed',
