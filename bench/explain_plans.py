@@ -34,10 +34,10 @@ from hduce.adapters.sql import create_engine, upgrade_database
 from hduce.adapters.sql.explain import Explain
 from hduce.adapters.sql.models import AppointmentRow
 from hduce.adapters.sql.outbox import next_batch_statement
+from hduce.adapters.sql.repositories.appointment_list import list_statement
 from hduce.adapters.sql.repositories.appointments import (
     approved_starting_between_statement,
     busy_slots_statement,
-    list_statement,
     occupying_overlapping_statement,
     overdue_statement,
 )

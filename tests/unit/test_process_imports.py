@@ -1,4 +1,5 @@
-"""What the API and worker processes keep in memory: without a broker, FastStream and
+"""What the API and worker processes keep in memory: no Alembic (nor Mako), which only
+migrations need; without a broker, FastStream and
 the four broker clients are never imported; authlib only with Google sign-in; icalendar
 only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's tracer,
 its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
@@ -13,6 +14,9 @@ import sys
 from pathlib import Path
 
 UNUSED = (
+    # Migrations run in ``hduce serve``'s supervisor and ``hduce db``, never here.
+    "alembic",
+    "mako",
     "faststream",
     "aiokafka",
     "aio_pika",

@@ -20,11 +20,10 @@ from hduce.adapters.sql import create_engine, upgrade_database
 from hduce.adapters.sql.explain import Explain
 from hduce.adapters.sql.models import AppointmentRow
 from hduce.adapters.sql.outbox import next_batch_statement
+from hduce.adapters.sql.repositories.appointment_list import list_page_statement, list_statement
 from hduce.adapters.sql.repositories.appointments import (
     approved_starting_between_statement,
     busy_slots_statement,
-    list_page_statement,
-    list_statement,
     occupying_overlapping_statement,
     overdue_statement,
 )
@@ -98,8 +97,12 @@ async def test_the_query_uses_its_index(sqlite_engine: AsyncEngine, query: str) 
     scans = [
         d
         for d in details
-        # A window function's rows are read back from its subquery, not from a table.
-        if d.startswith("SCAN ") and not d.endswith(PARTIAL_SCANS) and "(subquery-" not in d
+        # A window function's rows are read back from its subquery, not from a table;
+        # the list's page (LIMIT rows at most) is read back before its histories join.
+        if d.startswith("SCAN ")
+        and not d.endswith(PARTIAL_SCANS)
+        and "(subquery-" not in d
+        and d.split() != ["SCAN", "page"]
     ]
     assert not scans, plan
     if query in UNSORTED:

@@ -103,6 +103,19 @@ async def test_a_failed_commit_applies_nothing(
     assert len(second.pending_events) == 1  # not drained by the failed commit
 
 
+async def test_a_read_only_unit_reads_but_refuses_to_commit(
+    uow_factory: InMemoryUnitOfWorkFactory, store: InMemoryStore
+) -> None:
+    clinic = await seed_clinic(uow_factory)
+    stranger = new_user("Never Stored")
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.users.get(clinic.patient.id) is not None
+        await uow.users.add(stranger)
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.commit()
+    assert stranger.id not in store.users
+
+
 async def test_stale_version_is_caught_at_commit_too(
     uow_factory: InMemoryUnitOfWorkFactory,
 ) -> None:

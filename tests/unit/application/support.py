@@ -269,9 +269,9 @@ class CountingUnitOfWorkFactory:
         self._inner = inner
         self.opened = 0
 
-    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> UnitOfWork:
         self.opened += 1
-        return self._inner(serialized=serialized)
+        return self._inner(serialized=serialized, read_only=read_only)
 
 
 class InterleavingUnitOfWorkFactory:
@@ -286,8 +286,8 @@ class InterleavingUnitOfWorkFactory:
             call.split(".", 1) for call in calls or ("appointments.occupying_overlapping",)
         ]
 
-    def __call__(self, *, serialized: bool = False) -> InMemoryUnitOfWork:
-        uow = self._inner(serialized=serialized)
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> InMemoryUnitOfWork:
+        uow = self._inner(serialized=serialized, read_only=read_only)
         assert isinstance(uow, InMemoryUnitOfWork)
         for repository_name, method_name in self._calls:
             repository = getattr(uow, repository_name)

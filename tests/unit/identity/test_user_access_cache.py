@@ -25,9 +25,9 @@ class CountingUnitOfWorkFactory:
         self._inner = kit.uow_factory
         self.opened = 0
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> UnitOfWork:
         self.opened += 1
-        return self._inner()
+        return self._inner(serialized=serialized, read_only=read_only)
 
 
 def another_process(kit: Kit) -> tuple[Authenticate, CountingUnitOfWorkFactory]:

@@ -64,7 +64,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         *,
         serialized: bool = False,
         outbox_signal: OutboxSignal | None = None,
+        read_only: bool = False,
     ) -> None:
+        self._read_only = read_only
         self._store = store
         self._clock = clock
         self.serialized = serialized
@@ -139,6 +141,8 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         if not self._active:
             raise RuntimeError("commit() outside 'async with unit_of_work:'")
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         if self._holds_lock:
             wrote_events = self._apply()
         else:
@@ -196,11 +200,14 @@ class InMemoryUnitOfWorkFactory:
         self.ids: IdGenerator = ids or UuidV7Generator()
         self.outbox_signal = outbox_signal
 
-    def __call__(self, *, serialized: bool = False) -> InMemoryUnitOfWork:
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> InMemoryUnitOfWork:
+        # The store has no round trips to save: a read-only unit is an ordinary one that
+        # refuses to commit (as the SQL one does).
         return InMemoryUnitOfWork(
             self.store,
             self.clock,
             self.ids,
             serialized=serialized,
+            read_only=read_only,
             outbox_signal=self.outbox_signal,
         )

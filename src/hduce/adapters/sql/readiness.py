@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -59,6 +58,9 @@ class MigrationsProbe:
 
     def _load_scripts(self) -> frozenset[str]:
         if self._heads is None:
+            # Imported on the first check only (see ``migrations``: Alembic is heavy).
+            from alembic.script import ScriptDirectory
+
             scripts = ScriptDirectory(str(MIGRATIONS_DIR))
             self._known = frozenset(script.revision for script in scripts.walk_revisions())
             self._heads = frozenset(scripts.get_heads())

@@ -76,6 +76,10 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
 class SqlUnitOfWork(UnitOfWork):
     """One transaction. Use as ``async with factory() as uow: ...; await uow.commit()``.
 
+    ``read_only``: no transaction on PostgreSQL (the session's connection is in
+    autocommit: each statement is one round trip, without ``BEGIN``/``ROLLBACK``);
+    ``commit`` raises.
+
     ``commit`` gathers the events recorded by every appointment the repositories
     handed out or stored, plus those passed to ``emit``, stamps them with the current
     correlation id and trace context, writes them to the outbox and commits, all in one
@@ -91,9 +95,11 @@ class SqlUnitOfWork(UnitOfWork):
         writer_gate: asyncio.Lock | None = None,
         gate_timeout: float = 30.0,
         outbox_signal: OutboxSignal | None = None,
+        read_only: bool = False,
     ) -> None:
         self._session = session
         self._outbox_signal = outbox_signal
+        self._read_only = read_only
         self._serialized = serialized
         self._writer_gate = writer_gate if serialized else None
         self._gate_timeout = gate_timeout
@@ -165,6 +171,8 @@ class SqlUnitOfWork(UnitOfWork):
         self._emitted.append(event)
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         # The aggregates' events first (in the order the aggregates were handed out or
         # stored), then the emitted ones, each group in the order it was recorded.
         events: list[DomainEvent] = []
@@ -231,19 +239,38 @@ class SqlUnitOfWorkFactory:
             autoflush=False,
             sync_session_class=_UnitOfWorkSession,
         )
+        # PostgreSQL: read-only units of work use the same pool in autocommit, so a
+        # read is its statement's round trip alone (asyncpg sends no BEGIN/ROLLBACK).
+        # SQLite has no round trips to save: its plain sessions do.
+        self._read_only_sessions = (
+            async_sessionmaker(
+                engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                autoflush=False,
+                sync_session_class=_UnitOfWorkSession,
+            )
+            if engine.dialect.name == "postgresql"
+            else self._sessions
+        )
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
 
-    def __call__(self, *, serialized: bool = False) -> SqlUnitOfWork:
-        sessions = self._serialized_sessions if serialized else self._sessions
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> SqlUnitOfWork:
+        if serialized:
+            sessions = self._serialized_sessions
+        elif read_only:
+            sessions = self._read_only_sessions
+        else:
+            sessions = self._sessions
         return SqlUnitOfWork(
             sessions(),
             serialized=serialized,
             writer_gate=self._writer_gate,
             gate_timeout=self._lock_timeout,
             outbox_signal=self._outbox_signal,
+            read_only=read_only and not serialized,
         )
 
     async def dispose(self) -> None:

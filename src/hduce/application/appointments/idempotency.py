@@ -306,8 +306,10 @@ class _StoringUnitOfWorkFactory:
         self._inner = inner
         self._before_commit = before_commit
 
-    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
-        return _StoringUnitOfWork(self._inner(serialized=serialized), self._before_commit)
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> UnitOfWork:
+        return _StoringUnitOfWork(
+            self._inner(serialized=serialized, read_only=read_only), self._before_commit
+        )
 
 
 class _StoringUnitOfWork:

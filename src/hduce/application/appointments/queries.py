@@ -45,5 +45,6 @@ class ListAppointments:
             if query.doctor_id not in (None, actor.user_id):
                 raise PermissionDenied("doctors list only their own calendar")
             query = replace(query, doctor_id=actor.user_id)
-        async with self._uow_factory() as uow:
+        # One statement (``AppointmentRepository.list``): no transaction needed.
+        async with self._uow_factory(read_only=True) as uow:
             return await uow.appointments.list(query)

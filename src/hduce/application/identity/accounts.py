@@ -294,7 +294,7 @@ class GetMe:
     async def __call__(self, actor: Actor) -> User:
         if actor.user_id is None:
             raise NotFound("user", "system")
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             return await load(uow.users.get, actor.user_id, "user")
 
 

@@ -428,7 +428,7 @@ class Authenticate:
         return Principal(access, claims)
 
     async def _load(self, user_id: UUID) -> UserAccess:
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             user = await uow.users.get(user_id)
         if user is None:
             raise AuthenticationFailed("the account of this token no longer exists")

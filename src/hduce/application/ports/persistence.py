@@ -524,8 +524,13 @@ class UnitOfWork(Repositories, Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, serialized: bool = False) -> UnitOfWork:
+    def __call__(self, *, serialized: bool = False, read_only: bool = False) -> UnitOfWork:
         """A new unit of work. ``serialized`` asks for a write transaction that the
         store serialises against other serialized ones (SQLite: BEGIN IMMEDIATE);
-        stores with real constraints (PostgreSQL) may ignore it."""
+        stores with real constraints (PostgreSQL) may ignore it.
+
+        ``read_only``: the use case only reads, with one statement's consistency (each
+        repository call may see a newer committed state than the one before it). A
+        store may then skip the transaction: PostgreSQL saves the ``BEGIN`` and
+        ``ROLLBACK`` round trips. ``commit`` refuses to write anything."""
         ...

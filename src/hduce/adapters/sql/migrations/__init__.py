@@ -9,21 +9,26 @@ SQLite have transactional DDL), so a failed migration leaves the schema untouche
 For developers, ``alembic_commands(url)`` gives advanced-alchemy's command object
 (``revision(message, autogenerate=True)``, ``history()``, ``current()`` ...) wired to
 this folder.
+
+Alembic (and Mako, which it loads) is imported by these functions, not with the
+module: the API and worker processes import this package but never migrate, and would
+keep several MB of modules for nothing (``tests/unit/test_process_imports.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from advanced_alchemy.alembic.commands import AlembicCommands
-from advanced_alchemy.config import AlembicAsyncConfig, SQLAlchemyAsyncConfig
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.migrations.config import MIGRATIONS_DIR, VERSION_TABLE
 from hduce.adapters.sql.models import metadata
+
+if TYPE_CHECKING:
+    from advanced_alchemy.alembic.commands import AlembicCommands
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -37,6 +42,9 @@ __all__ = [
 
 def alembic_commands(engine: AsyncEngine) -> AlembicCommands:
     """advanced-alchemy's Alembic command set for ``engine`` and this migrations folder."""
+    from advanced_alchemy.alembic.commands import AlembicCommands
+    from advanced_alchemy.config import AlembicAsyncConfig, SQLAlchemyAsyncConfig
+
     config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         metadata=metadata,
@@ -64,6 +72,8 @@ async def downgrade_database(url: str, revision: str) -> None:
 
 async def current_revision(url: str) -> str | None:
     """The revision the database is at, None for an unmigrated database."""
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as connection:

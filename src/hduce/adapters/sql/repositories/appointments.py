@@ -51,13 +51,12 @@ from hduce.adapters.sql.models import (
 )
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
-    clamp,
-    count,
     dialect_name,
     is_exclusion_violation,
     page_of,
     table,
 )
+from hduce.adapters.sql.repositories.appointment_list import read_page
 from hduce.adapters.sql.repositories.care import care_statement
 from hduce.application.ports import AppointmentQuery, Page
 from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus, StatusChange
@@ -319,37 +318,6 @@ def overdue_statement(now: datetime, approved_before: datetime) -> Select[Appoin
             ),
         )
         .order_by(*_ORDER)
-    )
-
-
-def list_statement(query: AppointmentQuery) -> Select[AppointmentRow]:
-    """Filters of "list appointments" (unpaginated, unsorted; the repository sorts by
-    start then id and pages)."""
-    statement = select(AppointmentRow)
-    if query.patient_id is not None:
-        statement = statement.where(AppointmentRow.patient_id == query.patient_id)
-    if query.doctor_id is not None:
-        statement = statement.where(AppointmentRow.doctor_id == query.doctor_id)
-    if query.statuses is not None:
-        statement = statement.where(
-            AppointmentRow.status.in_(sorted(status.value for status in query.statuses))
-        )
-    if query.starts_from is not None:
-        statement = statement.where(AppointmentRow.starts_at >= query.starts_from)
-    if query.starts_before is not None:
-        statement = statement.where(AppointmentRow.starts_at < query.starts_before)
-    return statement
-
-
-def list_page_statement(query: AppointmentQuery, limit: int, offset: int) -> Select[Any]:
-    """One page of "list appointments": every column, and the number of rows of the
-    whole filter as ``total_rows`` (a window count, computed before LIMIT)."""
-    return (
-        list_statement(query)
-        .with_only_columns(*table(AppointmentRow).c, func.count().over().label("total_rows"))
-        .order_by(*_ORDER)
-        .limit(limit)
-        .offset(offset)
     )
 
 
@@ -637,21 +605,15 @@ class SqlAppointmentRepository:
         return sorted(TimeSlot(starts_at, ends_at) for starts_at, ends_at in rows)
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:
-        """Two statements in Core, whatever the page size: the page's rows with the
-        total beside each (a window count over the filtered rows), then the page's
-        histories at once. ORM objects would cost more CPU than the queries."""
-        limit, offset = clamp(query.page)
-        rows: Sequence[Any] = []
-        if limit:
-            rows = (await self._session.execute(list_page_statement(query, limit, offset))).all()
-        if rows:
-            total = int(rows[0].total_rows)
-        elif limit and not offset:
-            total = 0
-        else:
-            # No row to carry the count: a page past the end, or limit 0.
-            total = await count(self._session, list_statement(query))
-        return page_of(await self._with_histories(rows), total, limit, offset)
+        """One statement in Core, whatever the page size (``appointment_list``): the
+        page's rows with the total and their histories."""
+        listed = await read_page(self._session, query)
+        return page_of(
+            [self._track(_to_appointment(row, lines)) for row, lines in listed.appointments],
+            listed.total,
+            listed.limit,
+            listed.offset,
+        )
 
     async def approved_starting_between(
         self, start: datetime, end: datetime
