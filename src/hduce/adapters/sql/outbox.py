@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import AuditRow, OutboxRow
-from hduce.adapters.sql.repositories._support import affected_rows, table
+from hduce.adapters.sql.repositories._support import affected_rows, execute_core, table
 from hduce.application.messaging.outbox_relay import accepted_prefix, publish_in_aggregate_order
 from hduce.application.ports import Clock, EventHandler, OutboxStats, RelayResult
 from hduce.domain.events import DomainEvent
@@ -115,7 +115,7 @@ async def write_events(
             statement = _notifying_insert_statement(
                 len(rows), event_columns, len(audit), audit_columns
             )
-            await session.execute(statement, _notifying_insert_parameters(rows, audit))
+            await execute_core(session, statement, _notifying_insert_parameters(rows, audit))
             return True
         # Rows of different shapes (not written today): the same statement, literal.
         statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(

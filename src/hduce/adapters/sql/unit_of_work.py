@@ -31,14 +31,16 @@ from hduce.adapters.sql.repositories import (
     SqlVisitTypeRepository,
     SqlWaitlistRepository,
 )
+from hduce.adapters.sql.repositories._support import STATEMENT_SENT
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
 from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
 from hduce.application.tracing import tracing
 from hduce.domain.events import DomainEvent
 
-#: ``Session.info`` key: a statement of the current transaction has been sent.
-_SENT: Final = "hduce_statement_sent"
+#: ``Session.info`` key: a statement of the current transaction has been sent (shared
+#: with ``execute_core``, which runs the hot path's statements on the connection).
+_SENT: Final = STATEMENT_SENT
 
 
 class _UnitOfWorkSession(Session):

@@ -52,6 +52,7 @@ from hduce.adapters.sql.models import (
 from hduce.adapters.sql.repositories._support import (
     affected_rows,
     dialect_name,
+    execute_core,
     is_exclusion_violation,
     page_of,
     table,
@@ -456,7 +457,7 @@ class SqlAppointmentRepository:
         statement = _insert_with_history_statement(len(lines))
         parameters = _insert_with_history_parameters(appointment, lines)
         for _attempt in range(_REFUSED_INSERT_RETRIES):
-            if (await self._session.execute(statement, parameters)).first() is not None:
+            if (await execute_core(self._session, statement, parameters)).first() is not None:
                 return
             if await self._exists(appointment.id):
                 raise AlreadyExists(f"appointment {appointment.id} already exists")
@@ -591,7 +592,8 @@ class SqlAppointmentRepository:
         blocked: TimeSlot | None = None,
     ) -> Sequence[Appointment]:
         rows = (
-            await self._session.execute(
+            await execute_core(
+                self._session,
                 _occupying_overlapping_bound(),
                 _occupying_overlapping_parameters(
                     slot, doctor_id=doctor_id, patient_id=patient_id, blocked=blocked

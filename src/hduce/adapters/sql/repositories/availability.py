@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import DoctorRow, ExtraHoursRow, TimeOffRow, UserRow, WorkingHoursRow
-from hduce.adapters.sql.repositories._support import table
+from hduce.adapters.sql.repositories._support import execute_core, table
 from hduce.application.ports import AccountStanding, BookingFacts
 from hduce.domain.errors import NotFound
 from hduce.domain.identity import Role
@@ -264,21 +264,25 @@ class SqlAvailabilityRepository:
     async def for_booking(
         self, doctor_id: UUID, patient_id: UUID, window: TimeSlot
     ) -> BookingFacts:
-        """One round trip (``_booking_statement``), prepared once."""
+        """One round trip (``_booking_statement``), prepared once, run on the session's
+        connection (``execute_core``: the booking's hot path)."""
         start, end, first_date, last_date = _window_values(window)
-        rows = (
-            await self._session.execute(
-                _booking_statement(),
-                {
-                    "doctor_id": doctor_id,
-                    "patient_id": patient_id,
-                    "window_start": start,
-                    "window_end": end,
-                    "first_date": first_date,
-                    "last_date": last_date,
-                },
-            )
-        ).all()
+        rows: list[Any] = list(
+            (
+                await execute_core(
+                    self._session,
+                    _booking_statement(),
+                    {
+                        "doctor_id": doctor_id,
+                        "patient_id": patient_id,
+                        "window_start": start,
+                        "window_end": end,
+                        "first_date": first_date,
+                        "last_date": last_date,
+                    },
+                )
+            ).all()
+        )
         patient: AccountStanding | None = None
         visit_length: timedelta | None = None
         if rows and rows[-1][0] == _PATIENT:
