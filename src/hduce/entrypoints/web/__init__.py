@@ -50,6 +50,7 @@ from hduce.entrypoints.web.views import (
 )
 from hduce.entrypoints.web.visit_types import VisitTypePages
 from hduce.entrypoints.web.waitlist import WaitlistPages
+from hduce.entrypoints.web.walk_ins import SetPasswordPages, WalkInPages
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_PATH: Final = "/static"
@@ -80,6 +81,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
             CalendarPages,
             InboxPages,
             AdminEditPages,
+            SetPasswordPages,
+            WalkInPages,
         ],
         exception_handlers={
             DomainError: _domain_error,
