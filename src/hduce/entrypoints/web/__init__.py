@@ -36,6 +36,7 @@ from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
 from hduce.entrypoints.web.inbox import InboxPages
+from hduce.entrypoints.web.institutions import InstitutionPages
 from hduce.entrypoints.web.patients import PatientSearchPages
 from hduce.entrypoints.web.reports import ReportPages
 from hduce.entrypoints.web.security_pages import AccountLinkPages, SecurityPages
@@ -83,6 +84,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
             AdminEditPages,
             SetPasswordPages,
             WalkInPages,
+            InstitutionPages,
         ],
         exception_handlers={
             DomainError: _domain_error,
