@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.browser.account_http import signed_in, unique_email
 from tests.browser.conftest import serve_console
 from tests.browser.console import ADMIN, PATIENT, Console, Person
-from tests.browser.test_institutions_http import _new_doctor
+from tests.browser.institution_support import new_doctor_id
 from tests.services import SmtpServer
 
 
@@ -34,7 +34,7 @@ def _fits(person: Person) -> bool:
 def test_an_institution_its_doctor_and_hours_and_a_patient_finds_them_there(
     console: Console, console_url: str
 ) -> None:
-    doctor_id = _new_doctor(signed_in(console_url, ADMIN), unique_email("sitedoc"))
+    doctor_id = new_doctor_id(signed_in(console_url, ADMIN), unique_email("sitedoc"))
     name = f"Clínica Ribera {uuid.uuid4().hex[:4]}"
 
     admin = console.person("admin")

@@ -14,6 +14,7 @@ import pytest
 from tests.browser.account_http import NEW_PASSWORD, Browserless, signed_in, unique_email, visitor
 from tests.browser.conftest import serve_console
 from tests.browser.console import ADMIN, PATIENT
+from tests.browser.institution_support import new_doctor_id
 from tests.services import SmtpServer
 
 _ID = re.compile(r"/admin/institutions/([0-9a-f-]{36})")
@@ -147,30 +148,6 @@ def test_only_admins_see_the_institution_pages(console_url: str) -> None:
     assert signed_out.status_code == 303
 
 
-def _new_doctor(admin: Browserless, email: str) -> str:
-    """A doctor with no hours yet (the demo doctors' hours are at no institution)."""
-    form = admin.get("/admin/doctors/new")
-    specialty = re.search(r'<option value="([0-9a-f-]{36})"', form.text)
-    assert specialty is not None
-    created = admin.post(
-        "/admin/doctors/new",
-        {
-            "email": email,
-            "full_name": f"Dr. Place {uuid.uuid4().hex[:4]}",
-            "licence_number": f"P-{uuid.uuid4().hex[:8]}",
-            "specialty_id": specialty.group(1),
-            "consultation_fee": "30.00",
-            "visit_minutes": "30",
-            "timezone": "UTC",
-            "password": NEW_PASSWORD,
-        },
-    )
-    assert created.status_code == 303, created.text
-    found = re.search(r"/doctor/([0-9a-f-]{36})/hours", created.headers["location"])
-    assert found is not None
-    return found.group(1)
-
-
 def _week(hours: str) -> dict[str, str]:
     return {f"day{day}": hours for day in range(7)}
 
@@ -178,7 +155,7 @@ def _week(hours: str) -> dict[str, str]:
 def test_hours_are_set_at_an_institution_and_patients_find_them_there(console_url: str) -> None:
     admin = signed_in(console_url, ADMIN)
     email = unique_email("placedoc")
-    doctor_id = _new_doctor(admin, email)
+    doctor_id = new_doctor_id(admin, email)
     name = _unique("Centro Médico Valle")
     institution_id = new_institution(admin, name)
     elsewhere = new_institution(admin, _unique("Not Theirs"))
