@@ -28,6 +28,7 @@ from hduce.application.clinic.institutions import (
     SetInstitutionActive,
     UpdateInstitution,
 )
+from hduce.application.clinic.workplaces import ListWorkplaces
 
 
 class ClinicProvider(Provider):
@@ -50,3 +51,4 @@ class ClinicProvider(Provider):
     set_institution_active = provide(SetInstitutionActive)
     add_doctor_to_institution = provide(AddDoctorToInstitution)
     remove_doctor_from_institution = provide(RemoveDoctorFromInstitution)
+    list_workplaces = provide(ListWorkplaces)

@@ -36,6 +36,7 @@ from hduce.entrypoints.web.clinic import DoctorPages, PatientPages
 from hduce.entrypoints.web.forms import FormRefused, refused_page
 from hduce.entrypoints.web.hours import HoursPages
 from hduce.entrypoints.web.inbox import InboxPages
+from hduce.entrypoints.web.institutions import InstitutionPages
 from hduce.entrypoints.web.patients import PatientSearchPages
 from hduce.entrypoints.web.reports import ReportPages
 from hduce.entrypoints.web.security_pages import AccountLinkPages, SecurityPages
@@ -50,6 +51,7 @@ from hduce.entrypoints.web.views import (
 )
 from hduce.entrypoints.web.visit_types import VisitTypePages
 from hduce.entrypoints.web.waitlist import WaitlistPages
+from hduce.entrypoints.web.walk_ins import SetPasswordPages, WalkInPages
 
 WEB_DIR: Final = Path(__file__).parent
 STATIC_PATH: Final = "/static"
@@ -80,6 +82,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
             CalendarPages,
             InboxPages,
             AdminEditPages,
+            SetPasswordPages,
+            WalkInPages,
+            InstitutionPages,
         ],
         exception_handlers={
             DomainError: _domain_error,

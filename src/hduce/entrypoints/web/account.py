@@ -29,10 +29,17 @@ from hduce.entrypoints.http.auth.security import client_ip
 from hduce.entrypoints.http.problems import domain_status
 from hduce.entrypoints.web.forms import submit_form
 from hduce.entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES
-from hduce.entrypoints.web.views import go, render, safe_next, viewer_of
+from hduce.entrypoints.web.views import Viewer, go, render, safe_next, viewer_of
 
 _HOME_OF = {Role.PATIENT: "/appointments", Role.DOCTOR: "/doctor/today", Role.ADMIN: "/admin"}
 _NOTIFICATION_PAGE = 50
+#: ``/login?done=…`` after an emailed link set a password (reset, or a walk-in's first).
+_LOGIN_NOTICES = {"reset": "links.reset_done", "password_set": "walk_ins.password_set"}
+
+
+def _login_notice(viewer: Viewer, done: str | None) -> str | None:
+    key = _LOGIN_NOTICES.get(done or "")
+    return viewer.t(key) if key else None
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -75,9 +82,7 @@ class AccountPages(Controller):
             # Sent here by a page whose access token had expired: console.js tries the
             # refresh cookie once and goes back if the session still holds.
             resume=target if "next" in request.query_params else None,
-            notice=viewer.t("links.reset_done")
-            if request.query_params.get("done") == "reset"
-            else None,
+            notice=_login_notice(viewer, request.query_params.get("done")),
         )
 
     @post("/login")

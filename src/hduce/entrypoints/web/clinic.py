@@ -40,8 +40,9 @@ from hduce.application.availability.free_slots import FreeSlot
 from hduce.application.availability.local_calendar import ListDoctorSlots
 from hduce.application.availability.visit_types import ListVisitTypes
 from hduce.application.clinic.doctors import DoctorProfile, GetDoctor, ListDoctors
+from hduce.application.clinic.institutions import ListInstitutions
 from hduce.application.clinic.specialties import ListSpecialties
-from hduce.application.ports import AppointmentQuery, DoctorQuery, PageRequest
+from hduce.application.ports import AppointmentQuery, DoctorQuery, InstitutionQuery, PageRequest
 from hduce.domain.appointments import Appointment, AppointmentStatus
 from hduce.domain.errors import DomainError, InvalidInput, NotFound, SlotConflict
 from hduce.domain.identity import Actor, Role
@@ -57,6 +58,8 @@ WEEK: Final = 7
 ALTERNATIVES_WINDOW: Final = timedelta(days=14)
 ALTERNATIVES: Final = 6
 LIST_LIMIT: Final = 100
+#: Institutions offered by the doctor search's filter.
+INSTITUTIONS_LIMIT: Final = 200
 #: Appointments per page of "my appointments" (upcoming ones are on the first).
 APPOINTMENTS_PAGE: Final = 25
 _DOCTOR_ACTIONS: Final[dict[str, type[Any]]] = {
@@ -157,8 +160,12 @@ class PatientPages(Controller):
         request: Request[Any, Any, Any],
         list_doctors: FromDishka[ListDoctors],
         list_specialties: FromDishka[ListSpecialties],
+        list_institutions: FromDishka[ListInstitutions],
     ) -> Template:
         viewer = await viewer_of(request)
+        # Where the doctor works (ADR 0025): only active institutions are offered.
+        institution_raw = request.query_params.get("institution_id") or ""
+        institution_id = _uuid(institution_raw, "institution_id") if institution_raw else None
         specialty_raw = request.query_params.get("specialty_id") or ""
         name = (request.query_params.get("name") or "").strip()[:200]
         specialty_id = _uuid(specialty_raw, "specialty_id") if specialty_raw else None
@@ -167,7 +174,11 @@ class PatientPages(Controller):
                 specialty_id=specialty_id,
                 name=name or None,
                 page=PageRequest(limit=LIST_LIMIT, offset=0),
+                institution_id=institution_id,
             )
+        )
+        institutions = await list_institutions(
+            InstitutionQuery(is_active=True, page=PageRequest(limit=INSTITUTIONS_LIMIT))
         )
         return render(
             request,
@@ -178,6 +189,8 @@ class PatientPages(Controller):
             specialties=await list_specialties(),
             specialty_id=specialty_raw,
             name=name,
+            institutions=institutions.items,
+            institution_id=institution_raw if institution_id else "",
         )
 
     @get("/doctors/{doctor_id:uuid}")
@@ -200,11 +213,15 @@ class PatientPages(Controller):
         days = [start + timedelta(days=offset) for offset in range(WEEK)]
         # The window in the doctor's local days, one either side: the reader's days
         # may straddle two of the doctor's.
+        # Only the slots at one institution when the doctor search was narrowed to it.
+        place_raw = request.query_params.get("institution_id")
+        place = _uuid(place_raw, "institution_id") if place_raw else None
         slots = await list_slots(
             doctor_id,
             start - timedelta(days=1),
             days[-1] + timedelta(days=1),
             visit_type.id if visit_type is not None else None,
+            place,
         )
         by_day: dict[date, list[FreeSlot]] = {day: [] for day in days}
         for slot in slots:
@@ -225,6 +242,11 @@ class PatientPages(Controller):
             reschedule=_optional_uuid(request.query_params.get("reschedule")),
             kinds=kinds,
             visit_type=visit_type,
+            place=place,
+            place_name=next(
+                (s.institution.name for s in slots if s.institution and s.institution.id == place),
+                None,
+            ),
         )
 
     @get("/book")

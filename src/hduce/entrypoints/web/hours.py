@@ -1,6 +1,11 @@
 """The working-hours editor of a doctor (the doctor themself, or an admin): the weekly
 pattern, time off and extra hours, on the doctor's wall clock. The use cases decide
-who may change whose calendar."""
+who may change whose calendar.
+
+A doctor who works at institutions (ADR 0025) has hours at each: ``?institution=<id>``
+chooses the place whose weekly and extra hours the page edits (only the institutions
+the doctor works at are offered); without it, the hours at no particular institution.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from litestar.response import Template
 from hduce.application.availability.hours import AddExtraHours, GetWorkingHours, SetWorkingHours
 from hduce.application.availability.local_calendar import AddDoctorTimeOff
 from hduce.application.clinic.doctors import GetDoctor
+from hduce.application.clinic.workplaces import ListWorkplaces
 from hduce.domain.errors import DomainError, InvalidInput
 from hduce.domain.identity import Role
 from hduce.domain.scheduling import ExtraHours, LocalInterval, WeeklyHours
@@ -67,6 +73,14 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in form.items() if isinstance(value, str)}
 
 
+def place_of(raw: str | None) -> UUID | None:
+    """The institution asked for (``?institution=`` or the form's), None if none."""
+    try:
+        return UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def _doctor_of(viewer: Viewer, doctor_id: UUID | None) -> UUID:
     actor = viewer.require(Role.DOCTOR, Role.ADMIN)
     if doctor_id is not None:
@@ -86,11 +100,13 @@ class HoursPages(Controller):
         request: Request[Any, Any, Any],
         get_hours: FromDishka[GetWorkingHours],
         get_doctor: FromDishka[GetDoctor],
+        list_workplaces: FromDishka[ListWorkplaces],
         doctor_id: FromPath[UUID | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         target = _doctor_of(viewer, doctor_id)
-        return await _page(request, viewer, target, get_hours, get_doctor)
+        place = place_of(request.query_params.get("institution"))
+        return await _page(request, viewer, target, get_hours, get_doctor, list_workplaces, place)
 
     @post(["/hours/{part:str}", "/{doctor_id:uuid}/hours/{part:str}"])
     async def change(
@@ -102,18 +118,20 @@ class HoursPages(Controller):
         add_extra: FromDishka[AddExtraHours],
         get_hours: FromDishka[GetWorkingHours],
         get_doctor: FromDishka[GetDoctor],
+        list_workplaces: FromDishka[ListWorkplaces],
         doctor_id: FromPath[UUID | None] = None,
     ) -> Any:
         viewer = await viewer_of(request)
         target = _doctor_of(viewer, doctor_id)
         actor = viewer.require(Role.DOCTOR, Role.ADMIN)
         form = await _form(request)
+        place = place_of(form.get("institution_id"))
         try:
             if part == "weekly":
                 days = {
                     day: parse_intervals(form.get(f"day{day}", ""), f"day{day}") for day in WEEKDAYS
                 }
-                await set_hours(actor, target, WeeklyHours(days))
+                await set_hours(actor, target, WeeklyHours(days), institution_id=place)
             elif part == "time-off":
                 starts = _date(form.get("off_from"), "off_from")
                 ends = _date(form.get("off_to") or form.get("off_from"), "off_to")
@@ -122,6 +140,7 @@ class HoursPages(Controller):
                 interval = LocalInterval(
                     _wall_time(form.get("extra_start", ""), "extra_start"),
                     _wall_time(form.get("extra_end", ""), "extra_end"),
+                    institution_id=place,
                 )
                 await add_extra(
                     actor,
@@ -137,13 +156,16 @@ class HoursPages(Controller):
                 target,
                 get_hours,
                 get_doctor,
+                list_workplaces,
+                place,
                 status_code=domain_status(exc),
                 detail=exc.message,
                 field=getattr(exc, "field", None),
                 form=form,
             )
         here = "/doctor/hours" if doctor_id is None else f"/doctor/{target}/hours"
-        return go(request, f"{here}?done={part}")
+        at = f"&institution={place}" if place is not None else ""
+        return go(request, f"{here}?done={part}{at}")
 
 
 async def _page(
@@ -152,13 +174,20 @@ async def _page(
     doctor_id: UUID,
     get_hours: GetWorkingHours,
     get_doctor: GetDoctor,
+    list_workplaces: ListWorkplaces,
+    place: UUID | None,
     *,
     status_code: int = 200,
     **context: Any,
 ) -> Template:
     doctor = await get_doctor(doctor_id)
     availability = await get_hours(doctor_id)
-    weekly = {day: format_intervals(availability.weekly.days.get(day, ())) for day in WEEKDAYS}
+    workplaces = await list_workplaces(doctor_id)
+    names = {workplace.id: workplace.name for workplace in workplaces}
+    if place not in names:
+        place = None  # only the places the doctor works at
+    here = availability.weekly.at(place)
+    weekly = {day: format_intervals(here.days.get(day, ())) for day in WEEKDAYS}
     own = viewer.user is not None and viewer.user.id == doctor_id
     return render(
         request,
@@ -168,6 +197,9 @@ async def _page(
         doctor=doctor,
         availability=availability,
         weekly=weekly,
+        workplaces=workplaces,
+        place=place,
+        place_names=names,
         action_base="/doctor/hours" if own else f"/doctor/{doctor_id}/hours",
         done=request.query_params.get("done"),
         **context,
