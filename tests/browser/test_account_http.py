@@ -14,6 +14,7 @@ import httpx
 import pyotp
 import pytest
 
+from hduce.domain.notifications import OPTIONAL_KINDS, Channel
 from tests.browser.account_http import (
     ACCESS,
     NEW_PASSWORD,
@@ -198,7 +199,8 @@ def test_notification_choices_per_kind_and_channel(console_url: str) -> None:
     page = person.get("/profile/notifications")
     assert page.status_code == 200
     assert 'name="appointment.approved:email" value="on" ' in page.text
-    assert page.text.count(" checked>") == 33  # 11 kinds x 3 channels, all on
+    # Every kind that can be turned off, on every channel: all on.
+    assert page.text.count(" checked>") == len(OPTIONAL_KINDS) * len(Channel)
     ticked = {
         f"{kind}:{channel}": "on"
         for kind in ("appointment.approved", "reminder.due")
