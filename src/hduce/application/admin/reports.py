@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-from hduce.application.access import ensure_admin
+from hduce.application.access import ensure_admin, scoped_institution
 from hduce.application.admin.filters import check_window, instant
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.application.ports import AppointmentQuery, PageRequest, UnitOfWorkFactory
@@ -184,7 +184,7 @@ class ExportStatistics:
         *,
         institution_id: UUID | None = None,
     ) -> StatisticsTable:
-        ensure_admin(actor, "export the clinic's statistics")
+        institution_id = scoped_institution(actor, institution_id, "export these statistics")
         stats = await self._get_clinic_stats(actor, start, end, institution_id=institution_id)
         names = {c.specialty_id: c.name for c in stats.doctors_by_specialty}
         rows: list[Row]
