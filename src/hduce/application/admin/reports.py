@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-from hduce.application.access import ensure_admin, scoped_institution
+from hduce.application.access import ensure_global_admin, scoped_institution
 from hduce.application.admin.filters import check_window, instant
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.application.ports import AppointmentQuery, PageRequest, UnitOfWorkFactory
@@ -98,7 +98,9 @@ class ExportAppointments:
         self._page_size = page_size
 
     def __call__(self, actor: Actor, query: AppointmentQuery) -> AsyncIterator[Row]:
-        ensure_admin(actor, "export appointments")
+        # Appointments cannot be limited to an institution yet (ADR 0026): an admin
+        # scoped to one is refused rather than handed every institution's rows.
+        ensure_global_admin(actor, "export every institution's appointments")
         query = replace(
             query,
             starts_from=instant(query.starts_from, "from"),
