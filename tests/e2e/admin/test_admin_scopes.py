@@ -3,15 +3,28 @@ Redis: a global admin scopes another admin to one institution; that admin's stat
 and CSV reports are forced to it (another one: 403 problem+json), they change, staff
 and schedule only it, and may neither add institutions nor manage admins. The scope
 reaches a token issued before the change at once (this process's access cache), and
-clearing it makes the admin global again."""
+clearing it makes the admin global again. Another process sees a scope change within
+``HDUCE_ACCOUNT_CACHE_TTL``, as it sees a deactivation (ADR 0010)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from hduce.domain.identity import Role
 from hduce.domain.scheduling import WeeklyHours
-from tests.e2e.harness import API, NOW, AppFactory, Backend, ClinicWorld, assert_problem
+from tests.e2e.harness import (
+    API,
+    NOW,
+    AppFactory,
+    Backend,
+    ClinicWorld,
+    assert_problem,
+    bearer,
+    create_account,
+    login,
+)
 from tests.fakes import FixedClock
 
 INSTITUTIONS = f"{API}/institutions"
@@ -198,3 +211,46 @@ async def test_what_a_global_admin_cannot_scope(make_client: AppFactory, backend
     missing = await scope("other_admin", "01b702b4-1810-7a55-9e3c-2d7b1f8a4c6f")
     assert_problem(missing, 404, "not-found")
     assert (await client.get(f"{API}/auth/me", headers=admin)).json()["institution_scope"] is None
+
+
+async def test_a_scope_change_reaches_the_other_process_within_the_ttl(
+    make_client: AppFactory, backend: Backend
+) -> None:
+    """Mirrors tests/e2e/identity/test_access_cache.py's deactivation: two apps on one
+    database (PostgreSQL + Redis, or SQLite), a 1 s cache TTL."""
+    env = {"HDUCE_ACCOUNT_CACHE_TTL": "1s"}
+    first = await make_client(env, backend=backend)
+    second = await make_client(env, backend=backend)
+    await create_account(first, Role.ADMIN, "root@example.org")
+    scoped = await create_account(first, Role.ADMIN, "north@example.org")
+    root = bearer((await login(first, "root@example.org"))["access_token"])
+    token = bearer((await login(first, "north@example.org"))["access_token"])
+    made = [
+        await first.post(
+            INSTITUTIONS,
+            json={
+                "name": name,
+                "kind": "clinic",
+                "address": {"line1": "Calle Mayor 1", "city": "Madrid", "country": "ES"},
+                "timezone": "Europe/Madrid",
+            },
+            headers=root,
+        )
+        for name in ("Norte", "Sur")
+    ]
+    north, south = (response.json()["id"] for response in made)
+    stats = f"{API}/admin/stats?institution_id={south}"
+    for client in (first, second, second):  # both caches warm: a global admin
+        assert (await client.get(stats, headers=token)).status_code == 200
+
+    put = await first.put(
+        f"{USERS}/{scoped['id']}/institution-scope", json={"institution_id": north}, headers=root
+    )
+    assert put.status_code == 200, put.text
+    changed = time.monotonic()
+
+    assert_problem(await first.get(stats, headers=token), 403, "forbidden")
+    while (answer := await second.get(stats, headers=token)).status_code == 200:
+        assert time.monotonic() - changed < 1.5, "still global past the 1 s TTL"
+        await asyncio.sleep(0.05)
+    assert_problem(answer, 403, "forbidden")
