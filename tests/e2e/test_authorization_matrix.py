@@ -410,6 +410,22 @@ WEEK = {
 REASON = {"reason": "Matrix"}
 
 
+async def _scope_body(world: World, who: str) -> dict[str, str]:
+    return {"institution_id": world.ids["institution_id"]}
+
+
+def _extra_hours_at(placeholder: str) -> Body:
+    async def body(world: World, who: str) -> dict[str, Any]:
+        return {
+            "date": "2030-02-02",
+            "start": "09:00",
+            "end": "12:00",
+            "institution_id": world.ids[placeholder],
+        }
+
+    return body
+
+
 # ------------------------------------------------------------------ per-call setups
 
 VISIT_TYPE = {"name": "Matrix visit", "duration_minutes": 40, "buffer_after_minutes": 5}
@@ -632,6 +648,15 @@ CASES: list[Case] = [
         setup=_patient_session,
     ),
     Case("DELETE", "/admin/users/{patient_id}/sessions", only(ADMIN)),
+    # An admin's institution scope (ADR 0026): ``scoped_admin`` (WORLD_SETUP) is an admin
+    # of another institution; what they may do is ``SCOPED_CASES``.
+    Case(
+        "PUT",
+        "/admin/users/{scoped_admin_id}/institution-scope",
+        only(ADMIN),
+        body=_scope_body,
+    ),
+    Case("DELETE", "/admin/users/{scoped_admin_id}/institution-scope", only(ADMIN)),
     # ---------------------------------------------------------------- specialties
     Case("GET", "/specialties", public(200)),
     Case("POST", "/specialties", only(ADMIN, status=201), body={"name": "Matrix medicine"}),
@@ -1019,6 +1044,74 @@ CASES: list[Case] = [
     Case("POST", "/admin/devices/{device_id}/revoke", only(ADMIN)),
 ]
 
+SCOPED_ADMIN = "scoped_admin"
+
+
+def scoped(status: int) -> dict[str, int]:
+    return {SCOPED_ADMIN: status}
+
+
+#: What ``scoped_admin``, an admin scoped to ``{home_institution_id}``, gets (ADR 0026):
+#: their institution's statistics, reports, changes and members; not the matrix's
+#: ``{institution_id}``, nor new institutions, nor other admins, nor hours that are not
+#: at their institution. The rows that stay global for every admin are pinned too.
+SCOPED_CASES: list[Case] = [
+    Case("GET", "/admin/stats", scoped(200)),
+    Case("GET", "/admin/stats", scoped(200), query="institution_id={home_institution_id}"),
+    Case("GET", "/admin/stats", scoped(403), query="institution_id={institution_id}"),
+    Case("GET", "/admin/reports/doctors.csv", scoped(200)),
+    Case("GET", "/admin/reports/institutions.csv", scoped(200)),
+    Case(
+        "GET",
+        "/admin/reports/months.csv",
+        scoped(200),
+        query="institution_id={home_institution_id}",
+    ),
+    Case("GET", "/admin/reports/months.csv", scoped(403), query="institution_id={institution_id}"),
+    Case(
+        "GET",
+        "/admin/reports/specialties.csv",
+        scoped(403),
+        query="institution_id={institution_id}",
+    ),
+    # Appointments cannot be limited to an institution yet: refused, not all handed out.
+    Case("GET", "/admin/reports/appointments.csv", scoped(403)),
+    Case("POST", "/institutions", scoped(403), body=INSTITUTION),
+    Case("PATCH", "/institutions/{home_institution_id}", scoped(200), body={"name": "Ours"}),
+    Case("PATCH", "/institutions/{institution_id}", scoped(403), body={"name": "Theirs"}),
+    Case("POST", "/institutions/{home_institution_id}/activate", scoped(200)),
+    Case("POST", "/institutions/{institution_id}/deactivate", scoped(403)),
+    Case("PUT", "/institutions/{home_institution_id}/doctors/{doctor_id}", scoped(204)),
+    Case("PUT", "/institutions/{institution_id}/doctors/{doctor_id}", scoped(403)),
+    Case("DELETE", "/institutions/{institution_id}/doctors/{doctor_id}", scoped(403)),
+    Case("PUT", "/doctors/{doctor_id}/working-hours", scoped(403), body={"days": WEEK}),
+    Case(
+        "POST",
+        "/doctors/{doctor_id}/extra-hours",
+        scoped(403),
+        body=_extra_hours_at("institution_id"),
+    ),
+    Case(
+        "POST",
+        "/doctors/{doctor_id}/time-off",
+        scoped(403),
+        body={"starts_at": "2030-02-02", "ends_at": "2030-02-02"},
+    ),
+    Case(
+        "PUT",
+        "/admin/users/{admin_id}/institution-scope",
+        scoped(403),
+        body=_scope_body,
+    ),
+    Case("DELETE", "/admin/users/{admin_id}/institution-scope", scoped(403)),
+    Case("PATCH", "/admin/users/{admin_id}", scoped(403), body={"is_active": True}),
+    # Global for every admin still (ADR 0026): accounts of patients and doctors, the
+    # audit trail, the list of accounts.
+    Case("PATCH", "/admin/users/{patient_id}", scoped(200), body={"is_active": True}),
+    Case("GET", "/admin/users", scoped(200)),
+    Case("GET", "/admin/audit", scoped(200)),
+]
+
 #: Hooks run once the accounts exist: ``async def hook(world) -> None`` adding ids.
 WORLD_SETUP: list[Callable[[World], Awaitable[None]]] = []
 
@@ -1079,6 +1172,15 @@ async def _institution_id(world: World) -> None:
 
 
 WORLD_SETUP.append(_institution_id)
+
+
+async def _scoped_admin(world: World) -> None:
+    home = await _new_institution(world)
+    user = await world.clinic.add_user(SCOPED_ADMIN, Role.ADMIN, admin_institution_id=UUID(home))
+    world.ids.update(home_institution_id=home, scoped_admin_id=str(user.id))
+
+
+WORLD_SETUP.append(_scoped_admin)
 
 
 @pytest.fixture
@@ -1159,6 +1261,16 @@ async def test_authorization_matrix(matrix_world: World, case: Case) -> None:
     assert set(case.expected) == set(PRINCIPALS), f"{case.id}: a principal is missing"
     actual = {who: await _call(matrix_world, case, who) for who in PRINCIPALS}
     assert actual == dict(case.expected)
+
+
+@pytest.mark.parametrize("case", SCOPED_CASES, ids=[case.id for case in SCOPED_CASES])
+async def test_an_admin_scoped_to_an_institution(matrix_world: World, case: Case) -> None:
+    assert await _call(matrix_world, case, SCOPED_ADMIN) == case.expected[SCOPED_ADMIN]
+
+
+def test_scoped_case_ids_are_unique() -> None:
+    ids = [case.id for case in SCOPED_CASES]
+    assert len(ids) == len(set(ids))
 
 
 _PARAMETER = re.compile(r"\{[^}]*\}")

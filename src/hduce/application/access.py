@@ -43,3 +43,31 @@ def ensure_self_or_admin(actor: Actor, user_id: UUID, what: str) -> None:
 def ensure_admin(actor: Actor, what: str) -> None:
     if actor.role is not Role.ADMIN:
         raise PermissionDenied(f"only an admin may {what}")
+
+
+def ensure_global_admin(actor: Actor, what: str) -> None:
+    """Only an admin of the whole clinic (no institution scope, ADR 0026)."""
+    ensure_admin(actor, what)
+    if not actor.scope.is_global:
+        raise PermissionDenied(f"only an admin of every institution may {what}")
+
+
+def ensure_admin_of(actor: Actor, institution_id: UUID | None, what: str) -> None:
+    """An admin whose scope covers ``institution_id`` (None: the whole clinic, or what
+    belongs to no institution: global admins only)."""
+    ensure_admin(actor, what)
+    if not actor.scope.allows(institution_id):
+        raise PermissionDenied(f"an admin of another institution may not {what}")
+
+
+def scoped_institution(actor: Actor, institution_id: UUID | None, what: str) -> UUID | None:
+    """The institution an admin's figures are limited to: the one asked for, or, for a
+    scoped admin, their own (asking for another one is refused)."""
+    ensure_admin(actor, what)
+    scope = actor.scope
+    if scope.is_global:
+        return institution_id
+    restricted = scope.restrict(institution_id)
+    if restricted is None:
+        raise PermissionDenied(f"an admin of another institution may not {what}")
+    return restricted

@@ -23,15 +23,54 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AdminScope:
+    """Which institutions an admin manages (ADR 0026): all of them (``institution_id``
+    None, a global admin, the default), or the one institution they are scoped to."""
+
+    institution_id: UUID | None = None
+
+    @property
+    def is_global(self) -> bool:
+        return self.institution_id is None
+
+    def allows(self, institution_id: UUID | None) -> bool:
+        """May this admin act on ``institution_id``? None means "the whole clinic" (every
+        institution at once, or hours and figures of no institution): global admins only."""
+        return self.institution_id is None or self.institution_id == institution_id
+
+    def restrict(self, institution_id: UUID | None) -> UUID | None:
+        """The institution a figure asked for ``institution_id`` is limited to: the
+        scope's own when none is asked; None (refused) when another one is asked."""
+        if self.institution_id is None:
+            return institution_id
+        if institution_id is None or institution_id == self.institution_id:
+            return self.institution_id
+        return None
+
+
+GLOBAL_SCOPE = AdminScope()
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
-    """The one who issues a command. ``user_id`` is None only for the system."""
+    """The one who issues a command. ``user_id`` is None only for the system.
+
+    ``institution_id``: the institution an admin is scoped to (``AdminScope``); None
+    for a global admin and for every other role."""
 
     role: Role
     user_id: UUID | None = None
+    institution_id: UUID | None = None
 
     def __post_init__(self) -> None:
         if self.role is not Role.SYSTEM and self.user_id is None:
             raise ValueError(f"a {self.role} actor needs a user id")
+        if self.institution_id is not None and self.role is not Role.ADMIN:
+            raise ValueError("only an admin may be scoped to an institution")
+
+    @property
+    def scope(self) -> AdminScope:
+        return AdminScope(self.institution_id) if self.institution_id else GLOBAL_SCOPE
 
     @classmethod
     def system(cls) -> Actor:
@@ -108,10 +147,15 @@ class User:
     #: When the owner proved the address is theirs (an emailed link, Google saying
     #: so, an admin typing it in); None: not yet (``email_verified``).
     email_verified_at: datetime | None = None
+    #: The institution an admin is scoped to (ADR 0026); None: a global admin (and
+    #: always for other roles).
+    admin_institution_id: UUID | None = None
 
     def __post_init__(self) -> None:
         if self.role is Role.SYSTEM:
             raise InvalidInput("no account may have the system role", field="role")
+        if self.admin_institution_id is not None and self.role is not Role.ADMIN:
+            raise InvalidInput("only an admin may be scoped to an institution", field="role")
         self.email = normalise_email(self.email)
         self.phone = validate_phone(self.phone)
         self.timezone = validate_timezone(self.timezone)
@@ -120,7 +164,17 @@ class User:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.role, self.id)
+        return Actor(self.role, self.id, self.admin_institution_id)
+
+    def scope_to(self, institution_id: UUID | None) -> bool:
+        """Scope this admin to ``institution_id`` (None: global again); False when it
+        already was."""
+        if self.role is not Role.ADMIN:
+            raise InvalidInput("only an admin may be scoped to an institution", field="user_id")
+        if self.admin_institution_id == institution_id:
+            return False
+        self.admin_institution_id = institution_id
+        return True
 
     def revoke_tokens(self, now: datetime) -> None:
         """Refuse every access token issued until ``now`` (e.g. on deactivation, so that

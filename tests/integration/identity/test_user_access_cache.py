@@ -51,6 +51,17 @@ async def test_entries_round_trip(cache: RedisUserAccessCache) -> None:
     assert await cache.get(uuid7()) is None
 
 
+async def test_an_admins_institution_scope_round_trips(
+    cache: RedisUserAccessCache, redis: Redis, prefix: str
+) -> None:
+    scoped = _access(role=Role.ADMIN, institution_id=uuid7())
+    await cache.put(scoped)
+    assert await cache.get(scoped.id) == scoped
+    # An entry written before scopes existed (three fields) reads as a global admin.
+    await redis.set(f"{prefix}access:{scoped.id}", b"\x93\xa5admin\xc3\xc0")
+    assert await cache.get(scoped.id) == UserAccess(scoped.id, Role.ADMIN, True)
+
+
 async def test_fill_never_replaces_and_put_always_does(cache: RedisUserAccessCache) -> None:
     before = _access()
     after = UserAccess(before.id, Role.ADMIN, False)

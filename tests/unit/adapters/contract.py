@@ -387,6 +387,31 @@ class UserRepositoryContract:
         assert cleared is not None and cleared.notification_opt_outs == frozenset()
         assert set_later is not None and set_later.notification_opt_outs == opt_outs
 
+    async def test_an_admins_institution_scope_is_kept_and_cleared(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """ADR 0026: NULL for a global admin (the default), else the institution."""
+        place = uuid7()
+        scoped = new_user("Scoped Admin", role=Role.ADMIN, admin_institution_id=place)
+        global_admin = new_user("Global Admin", role=Role.ADMIN)
+        async with uow_factory() as uow:
+            await uow.users.add(scoped)
+            await uow.users.add(global_admin)
+            await uow.commit()
+        async with uow_factory() as uow:
+            first = await uow.users.get(scoped.id)
+            plain = await uow.users.get(global_admin.id)
+            assert first is not None and plain is not None
+            assert first.admin_institution_id == place
+            assert plain.admin_institution_id is None
+            await uow.users.save(dataclasses.replace(first, admin_institution_id=None))
+            await uow.users.save(dataclasses.replace(plain, admin_institution_id=place))
+            await uow.commit()
+        async with uow_factory() as uow:
+            found = await uow.users.get_many([scoped.id, global_admin.id])
+        assert found[scoped.id].admin_institution_id is None
+        assert found[global_admin.id].admin_institution_id == place
+
     async def test_get_many_returns_those_that_exist(self, uow_factory: UnitOfWorkFactory) -> None:
         ada, bob = new_user("Ada Many"), new_user("Bob Many")
         async with uow_factory() as uow:

@@ -25,6 +25,9 @@ class _Entry(msgspec.Struct, array_like=True, frozen=True):
     active: bool
     #: ``tokens_valid_after`` in epoch milliseconds, None when never revoked.
     valid_after_ms: int | None
+    #: The institution an admin is scoped to (ADR 0026); left out of entries written
+    #: before scopes existed, which then read as global (no account had a scope then).
+    institution_id: UUID | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -59,7 +62,7 @@ class RedisUserAccessCache:
             if entry.valid_after_ms is None
             else datetime.fromtimestamp(entry.valid_after_ms / 1000, UTC)
         )
-        return UserAccess(user_id, role, entry.active, valid_after)
+        return UserAccess(user_id, role, entry.active, valid_after, entry.institution_id)
 
     async def fill(self, access: UserAccess) -> None:
         await self._redis.set(self._name(access), self._value(access), px=self._ttl_ms, nx=True)
@@ -78,5 +81,6 @@ class RedisUserAccessCache:
                 access.role.value,
                 access.is_active,
                 None if after is None else round(after.timestamp() * 1000),
+                access.institution_id,
             )
         )

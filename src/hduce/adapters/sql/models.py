@@ -140,6 +140,10 @@ class UserRow(Base):
     email_verified_at: Mapped[datetime | None]
     #: Sorted ``"channel:kind"`` strings; NULL when none (migration 0018).
     notification_opt_outs: Mapped[list[str] | None] = mapped_column(JsonDocument)
+    #: The institution an admin is scoped to; NULL: a global admin, and every other
+    #: account (migration 0021, ADR 0026). No foreign key: institutions are never
+    #: deleted, and the use case checks that it exists.
+    admin_institution_id: Mapped[UUID | None]
 
 
 class PatientProfileRow(Base):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-from hduce.application.access import ensure_admin
+from hduce.application.access import ensure_global_admin, scoped_institution
 from hduce.application.admin.filters import check_window, instant
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.application.ports import AppointmentQuery, PageRequest, UnitOfWorkFactory
@@ -98,7 +98,9 @@ class ExportAppointments:
         self._page_size = page_size
 
     def __call__(self, actor: Actor, query: AppointmentQuery) -> AsyncIterator[Row]:
-        ensure_admin(actor, "export appointments")
+        # Appointments cannot be limited to an institution yet (ADR 0026): an admin
+        # scoped to one is refused rather than handed every institution's rows.
+        ensure_global_admin(actor, "export every institution's appointments")
         query = replace(
             query,
             starts_from=instant(query.starts_from, "from"),
@@ -184,7 +186,7 @@ class ExportStatistics:
         *,
         institution_id: UUID | None = None,
     ) -> StatisticsTable:
-        ensure_admin(actor, "export the clinic's statistics")
+        institution_id = scoped_institution(actor, institution_id, "export these statistics")
         stats = await self._get_clinic_stats(actor, start, end, institution_id=institution_id)
         names = {c.specialty_id: c.name for c in stats.doctors_by_specialty}
         rows: list[Row]

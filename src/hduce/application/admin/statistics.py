@@ -10,7 +10,7 @@ from typing import Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hduce.application.access import ensure_admin
+from hduce.application.access import scoped_institution
 from hduce.application.admin.filters import check_window, instant
 from hduce.application.ports import (
     ClinicStatistics,
@@ -126,7 +126,7 @@ class GetClinicStats:
     ) -> ClinicStats:
         """With ``institution_id``, the appointment figures count only the visits at
         that institution (the people figures stay the clinic's)."""
-        ensure_admin(actor, "see the clinic's statistics")
+        institution_id = scoped_institution(actor, institution_id, "see these statistics")
         start, end = self.window(start, end)
         zone = ZoneInfo(self._policy.timezone)
         today = self._clock.now().astimezone(zone).date()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-from hduce.application.access import ensure_self_or_admin
+from hduce.application.access import ensure_admin_of, ensure_self_or_admin
 from hduce.application.institutions import ensure_workplace
 from hduce.application.ports import UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import Audit, UseCase, load
@@ -38,10 +38,14 @@ class _CalendarChange(UseCase):
 
     @asynccontextmanager
     async def _calendar(
-        self, actor: Actor, doctor_id: UUID, what: str
+        self, actor: Actor, doctor_id: UUID, what: str, institution_id: UUID | None
     ) -> AsyncIterator[tuple[UnitOfWork, Audit, Doctor]]:
         # Before the lookup: a stranger does not learn which doctors exist.
         ensure_self_or_admin(actor, doctor_id, what)
+        if not actor.is_user(doctor_id):
+            # An admin scoped to an institution (ADR 0026): only the hours there; the
+            # unassigned hours and time off (which covers every place) are global.
+            ensure_admin_of(actor, institution_id, what)
         # Serialized: the hours are checked against the doctor's other places, then written.
         async with self.change(actor, serialized=True) as (uow, audit):
             yield uow, audit, await load(uow.doctors.get, doctor_id, "doctor")
@@ -72,7 +76,11 @@ class SetWorkingHours(_CalendarChange):
         timezone: str | None = None,
         institution_id: UUID | None = None,
     ) -> DoctorAvailability:
-        async with self._calendar(actor, doctor_id, "change working hours") as (uow, audit, doctor):
+        async with self._calendar(actor, doctor_id, "change working hours", institution_id) as (
+            uow,
+            audit,
+            doctor,
+        ):
             if timezone is not None and timezone != doctor.timezone:
                 raise BusinessRuleViolation(
                     f"these hours are meant for {timezone}, but the doctor works in "
@@ -100,7 +108,7 @@ class SetWorkingHours(_CalendarChange):
 
 class AddTimeOff(_CalendarChange):
     async def __call__(self, actor: Actor, doctor_id: UUID, time_off: TimeOff) -> UUID:
-        async with self._calendar(actor, doctor_id, "add time off") as (uow, audit, _):
+        async with self._calendar(actor, doctor_id, "add time off", None) as (uow, audit, _):
             time_off_id = await uow.availability.add_time_off(doctor_id, time_off)
             slot = time_off.slot
             await audit(
@@ -116,8 +124,12 @@ class AddTimeOff(_CalendarChange):
 
 class AddExtraHours(_CalendarChange):
     async def __call__(self, actor: Actor, doctor_id: UUID, extra: ExtraHours) -> UUID:
-        async with self._calendar(actor, doctor_id, "add extra hours") as (uow, audit, _):
-            institution_id = extra.interval.institution_id
+        institution_id = extra.interval.institution_id
+        async with self._calendar(actor, doctor_id, "add extra hours", institution_id) as (
+            uow,
+            audit,
+            _,
+        ):
             await uow.availability.lock(doctor_id)
             if institution_id is not None:
                 await ensure_workplace(uow, doctor_id, institution_id)

@@ -1,7 +1,8 @@
 """Institutions (hospitals, clinics, sites) and the doctors who work at them (ADR 0025).
 
 Anyone may list and read institutions (patients search doctors and slots by them);
-only an admin creates, changes, deactivates them and says who works where. A doctor
+only an admin creates, changes, deactivates them and says who works where; an admin
+scoped to an institution (ADR 0026) only at theirs, and only global admins add new ones. A doctor
 added to or removed from an institution is told (``doctor.institution_joined`` /
 ``doctor.institution_left``, personal news in the notification policy).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from uuid import UUID
 
-from hduce.application.access import ensure_admin
+from hduce.application.access import ensure_admin_of, ensure_global_admin
 from hduce.application.changes import UNCHANGED, Unchanged, changed_fields, pick
 from hduce.application.institutions import active_institution
 from hduce.application.ports import InstitutionQuery, Page, UnitOfWorkFactory
@@ -66,7 +67,7 @@ class GetInstitution:
 
 class CreateInstitution(UseCase):
     async def __call__(self, actor: Actor, new: NewInstitution) -> Institution:
-        ensure_admin(actor, "add institutions")
+        ensure_global_admin(actor, "add institutions")
         institution = Institution(
             id=uuid7(),
             name=plain_text(new.name, "name"),
@@ -98,7 +99,7 @@ class UpdateInstitution(UseCase):
         *,
         expected_version: int | None = None,
     ) -> Institution:
-        ensure_admin(actor, "change institutions")
+        ensure_admin_of(actor, institution_id, "change this institution")
         async with self.change(actor) as (uow, audit):
             current = await load(uow.institutions.get, institution_id, "institution")
             changed = changes.names()
@@ -126,7 +127,11 @@ class SetInstitutionActive(UseCase):
     hours there and hides it from the default list."""
 
     async def __call__(self, actor: Actor, institution_id: UUID, *, active: bool) -> Institution:
-        ensure_admin(actor, "deactivate institutions" if not active else "activate institutions")
+        ensure_admin_of(
+            actor,
+            institution_id,
+            "deactivate this institution" if not active else "activate this institution",
+        )
         async with self.change(actor) as (uow, audit):
             current = await load(uow.institutions.get, institution_id, "institution")
             if current.is_active == active:
@@ -146,7 +151,7 @@ class AddDoctorToInstitution(UseCase):
     doctor who works there already changes nothing and tells nobody."""
 
     async def __call__(self, actor: Actor, institution_id: UUID, doctor_id: UUID) -> bool:
-        ensure_admin(actor, "say where doctors work")
+        ensure_admin_of(actor, institution_id, "say who works at this institution")
         async with self.change(actor) as (uow, audit):
             institution = await active_institution(uow, institution_id)
             await load(uow.doctors.get, doctor_id, "doctor")
@@ -182,7 +187,7 @@ class RemoveDoctorFromInstitution(AddDoctorToInstitution):
     at would offer slots nobody keeps. Existing appointments there stay as they are."""
 
     async def __call__(self, actor: Actor, institution_id: UUID, doctor_id: UUID) -> bool:
-        ensure_admin(actor, "say where doctors work")
+        ensure_admin_of(actor, institution_id, "say who works at this institution")
         async with self.change(actor, serialized=True) as (uow, audit):
             institution = await load(uow.institutions.get, institution_id, "institution")
             await uow.availability.lock(doctor_id)

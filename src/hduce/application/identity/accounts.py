@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from hduce.application.access import ensure_admin
+from hduce.application.access import ensure_admin, ensure_global_admin
 from hduce.application.changes import UNCHANGED, Unchanged, pick
 from hduce.application.identity.email_links import SendEmailVerification
 from hduce.application.identity.policy import (
@@ -263,6 +263,8 @@ class CreateAccount:
         caller, e.g. "create doctor"), the user is only added to it: the caller commits."""
         if actor.role not in (Role.ADMIN, Role.SYSTEM):
             raise PermissionDenied("only an admin may create accounts")
+        if account.role is Role.ADMIN and actor.role is Role.ADMIN:
+            ensure_global_admin(actor, "create admin accounts")
         now = self._clock.now()
         user = self.build(account, now)
         if account.password is not None:
@@ -364,6 +366,8 @@ class SetUserActive(UseCase):
         now = self._clock.now()
         async with self.change(actor) as (uow, audit):
             user = await load(uow.users.get, user_id, "user")
+            if user.role is Role.ADMIN:
+                ensure_global_admin(actor, "activate or deactivate admin accounts")
             if user.is_active != is_active:
                 user.is_active = is_active
                 if not is_active:
@@ -376,4 +380,48 @@ class SetUserActive(UseCase):
         await self._accounts.put(UserAccess.of(user))
         if not is_active:
             await self._refresh_tokens.revoke_all_for_user(user_id, now=now)
+        return user
+
+
+class SetAdminScope(UseCase):
+    """Global admin: scope another admin to one institution, or make them global again
+    (``institution_id`` None). The new scope replaces the cached access state after the
+    commit, as a deactivation does (ADR 0010): this process sees it at once, the others
+    within ``HDUCE_ACCOUNT_CACHE_TTL``. An admin may not scope themself (they would lock
+    themself out of the other institutions)."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, accounts: UserAccessCache
+    ) -> None:
+        super().__init__(uow_factory, clock)
+        self._accounts = accounts
+
+    async def __call__(self, actor: Actor, user_id: UUID, institution_id: UUID | None) -> User:
+        ensure_global_admin(actor, "scope admins to an institution")
+        if actor.is_user(user_id):
+            raise BusinessRuleViolation(
+                "an admin may not change their own institution scope", rule="self-scope"
+            )
+        async with self.change(actor) as (uow, audit):
+            user = await load(uow.users.get, user_id, "user")
+            if user.role is not Role.ADMIN:
+                raise BusinessRuleViolation(
+                    "only an admin account may be scoped to an institution", rule="not-an-admin"
+                )
+            if institution_id is not None:
+                await load(uow.institutions.get, institution_id, "institution")
+            if user.scope_to(institution_id):
+                user.version += 1
+                await uow.users.save(user)
+                await audit(
+                    "user.admin_scope_set" if institution_id else "user.admin_scope_cleared",
+                    "user",
+                    user.id,
+                    institution_id=str(institution_id) if institution_id else None,
+                )
+                security_log.info(
+                    "admin scope of user=%s set to %s by %s", user.id, institution_id, actor
+                )
+        # After the commit: a request reading the database now sees what is cached.
+        await self._accounts.put(UserAccess.of(user))
         return user

@@ -154,14 +154,22 @@ class UserAccess:
     role: Role
     is_active: bool
     tokens_valid_after: datetime | None = None
+    #: The institution an admin is scoped to (ADR 0026), None for a global admin.
+    institution_id: UUID | None = None
 
     @classmethod
     def of(cls, user: User) -> UserAccess:
-        return cls(user.id, user.role, user.is_active, user.tokens_valid_after)
+        return cls(
+            user.id,
+            user.role,
+            user.is_active,
+            user.tokens_valid_after,
+            user.admin_institution_id,
+        )
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.role, self.id)
+        return Actor(self.role, self.id, self.institution_id)
 
     def accepts_token_issued_at(self, issued_at: datetime) -> bool:
         # The same rule as ``User.accepts_token_issued_at``, on the cached copy.

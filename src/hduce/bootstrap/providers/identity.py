@@ -20,6 +20,7 @@ from hduce.application.identity.accounts import (
     GetMe,
     ListUsers,
     RegisterPatient,
+    SetAdminScope,
     SetUserActive,
     UpdateMyProfile,
 )
@@ -141,6 +142,7 @@ class IdentityProvider(Provider):
     update_my_profile = provide(UpdateMyProfile)
     create_account = provide(CreateAccount)
     set_user_active = provide(SetUserActive)
+    set_admin_scope = provide(SetAdminScope)
     list_users = provide(ListUsers)
     purge_refresh_tokens = provide(PurgeExpiredRefreshTokens)
     # Emailed links (password reset, email verification): ADR 0015.

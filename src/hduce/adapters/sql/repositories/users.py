@@ -69,6 +69,7 @@ def to_user(row: Any) -> User:
         tokens_valid_after=row.tokens_valid_after,
         email_verified_at=row.email_verified_at,
         notification_opt_outs=frozenset(row.notification_opt_outs or ()),
+        admin_institution_id=row.admin_institution_id,
     )
 
 
@@ -110,6 +111,8 @@ class SqlUserRepository:
                 # columns every schema since 0001 has.
                 if user.notification_opt_outs:
                     values["notification_opt_outs"] = _opt_outs(user)
+                if user.admin_institution_id is not None:
+                    values["admin_institution_id"] = user.admin_institution_id
                 await self._session.execute(table(UserRow).insert().values(values))
         except IntegrityError as error:
             raise await self._duplicate(user) from error
@@ -150,6 +153,7 @@ class SqlUserRepository:
         values = _user_values(user)
         del values["id"], values["created_at"]
         values["notification_opt_outs"] = _opt_outs(user)
+        values["admin_institution_id"] = user.admin_institution_id
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(

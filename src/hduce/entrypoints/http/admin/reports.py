@@ -39,7 +39,7 @@ from hduce.application.admin.reports import (
 from hduce.application.ports import AppointmentQuery
 from hduce.domain.identity import Actor, Role
 from hduce.entrypoints.http import examples as demo
-from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
+from hduce.entrypoints.http.admin.responses import INSTANT_HINT, SCOPED_ADMIN_ONLY
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 from hduce.entrypoints.http.inputs import STATUSES_PATTERN, parse_statuses, since_1970_query
 
@@ -113,7 +113,7 @@ def _csv_spec(description: str, sample: str) -> dict[int, ResponseSpec]:
             generate_examples=False,
             examples=[Example(summary="The first lines", value=sample)],
         ),
-        **ADMIN_ONLY,
+        **SCOPED_ADMIN_ONLY,
     }
 
 
@@ -129,7 +129,11 @@ _TO = "End of the window (exclusive)"
 #: Limits a statistics report to the visits at one institution (ADR 0025).
 _INSTITUTION = Annotated[
     UUID | None,
-    QueryParameter(required=False, description="Count only the appointments at this institution"),
+    QueryParameter(
+        required=False,
+        description="Count only the appointments at this institution (for an admin scoped "
+        "to an institution: theirs, which is also the default; another one is 403)",
+    ),
 ]
 
 
@@ -143,7 +147,8 @@ class AdminReportsController(Controller):
         "/appointments.csv",
         summary="Appointments as a CSV download (same filters as GET /appointments)",
         description=(
-            "Admin only. Every appointment matching the filters, ordered by start then id, "
+            "Admin only (not an admin scoped to an institution, ADR 0026: 403). Every "
+            "appointment matching the filters, ordered by start then id, "
             "one row each: " + ", ".join(f"`{c}`" for c in APPOINTMENT_COLUMNS) + ". "
             "No paging: the whole result is streamed as it is read from the database, "
             "a page at a time. UTF-8 with a byte-order mark, CRLF line ends, RFC 4180 "

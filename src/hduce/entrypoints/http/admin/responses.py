@@ -8,6 +8,7 @@ from typing import Final
 from hduce.entrypoints.http.problems import (
     invalid_input_example,
     invalid_request_example,
+    problem_example,
     problem_spec,
 )
 
@@ -26,6 +27,22 @@ ADMIN_ONLY: Final = {
     ),
     401: problem_spec(401, "Not authenticated"),
     403: problem_spec(403, "Signed in, but not an admin"),
+}
+
+#: The statistics and reports: an admin scoped to an institution sees only theirs.
+SCOPED_ADMIN_ONLY: Final = {
+    **ADMIN_ONLY,
+    403: problem_spec(
+        403,
+        "Signed in, but not an admin, or an admin scoped to another institution (ADR 0026)",
+        problem_example(403),
+        problem_example(
+            403,
+            "forbidden",
+            "an admin of another institution may not see these statistics",
+            summary="forbidden: another institution",
+        ),
+    ),
 }
 
 #: How the `from`/`to` query parameters are written (shared by both routes).

@@ -341,6 +341,12 @@ class AdminUserPatch(msgspec.Struct, forbid_unknown_fields=True):
     is_active: Annotated[bool, ex(False)]
 
 
+class InstitutionScopeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The institution an admin is scoped to (ADR 0026)."""
+
+    institution_id: Annotated[UUID, ex(demo.INSTITUTION_ID)]
+
+
 class UserPage(msgspec.Struct):
     items: list[UserView]
     total: Annotated[int, ex(1)]

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.domain.identity import Actor, Role
-from hduce.entrypoints.http.admin.responses import ADMIN_ONLY, INSTANT_HINT
+from hduce.entrypoints.http.admin.responses import INSTANT_HINT, SCOPED_ADMIN_ONLY
 from hduce.entrypoints.http.admin.schemas import ClinicStatsView
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_role
 from hduce.entrypoints.http.inputs import since_1970_query
@@ -38,10 +38,11 @@ class AdminStatsController(Controller):
             "counted as they are now: doctors by specialty (every specialty), patients "
             "(every patient account) by sex and by age band on `today` in the clinic's "
             "timezone. Aggregated in the database. With `institution_id` the appointment "
-            "figures count only the visits at that institution (ADR 0025). "
+            "figures count only the visits at that institution (ADR 0025); for an admin "
+            "scoped to an institution always theirs (another one: 403, ADR 0026). "
             f"{INSTANT_HINT}"
         ),
-        responses=ADMIN_ONLY,
+        responses=SCOPED_ADMIN_ONLY,
     )
     async def clinic_stats(
         self,
@@ -57,7 +58,8 @@ class AdminStatsController(Controller):
             UUID | None,
             QueryParameter(
                 required=False,
-                description="Count only the appointments at this institution",
+                description="Count only the appointments at this institution (an admin "
+                "scoped to an institution: theirs by default, another one is 403)",
             ),
         ] = None,
     ) -> ClinicStatsView:

@@ -103,6 +103,9 @@ class UserView(msgspec.Struct):
     created_at: Annotated[datetime, ex(demo.ACCOUNT_CREATED_AT)]
     #: Whether the owner proved the address (the emailed link, Google, an admin).
     email_verified: Annotated[bool, ex(True)]
+    #: The institution an admin is scoped to (ADR 0026); null: every institution (a
+    #: global admin), and always for patients and doctors.
+    institution_scope: Annotated[UUID | None, ex(None, demo.INSTITUTION_ID)] = None
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -120,6 +123,7 @@ class UserView(msgspec.Struct):
             google_linked=user.google_subject is not None,
             created_at=user.created_at,
             email_verified=user.email_verified,
+            institution_scope=user.admin_institution_id,
         )
 
 

@@ -130,7 +130,8 @@ class InstitutionsController(Controller):
         status_code=201,
         guards=[_ADMIN],
         summary="Add an institution",
-        description="Admin only. A hospital, clinic or site with its postal address and "
+        description="Global admins only (not an admin scoped to an institution, ADR 0026). "
+        "A hospital, clinic or site with its postal address and "
         "IANA time zone (validated: `Europe/Madird` is refused with 400).",
         responses={**INVALID, **SIGNED_IN},
     )
@@ -155,7 +156,7 @@ class InstitutionsController(Controller):
         "/{institution_id:uuid}",
         guards=[_ADMIN],
         summary="Change an institution",
-        description="Admin only. Only the fields sent change; `address` is replaced as a "
+        description="Admin only; an admin scoped to an institution only at theirs. Only the fields sent change; `address` is replaced as a "
         "whole. A concurrent change is refused with 409 `stale-version`.",
         responses={**INVALID, **SIGNED_IN, **_NOT_FOUND},
     )
@@ -179,7 +180,7 @@ class InstitutionsController(Controller):
         status_code=200,
         guards=[_ADMIN],
         summary="Deactivate an institution",
-        description="Admin only. It takes no new doctors or hours; its doctors, hours and "
+        description="Admin only; an admin scoped to an institution only at theirs. It takes no new doctors or hours; its doctors, hours and "
         "appointments stay as they are (nothing is cancelled). Idempotent.",
         responses={**MALFORMED_REQUEST, **SIGNED_IN, **_NOT_FOUND},
     )
@@ -196,7 +197,7 @@ class InstitutionsController(Controller):
         status_code=200,
         guards=[_ADMIN],
         summary="Reactivate an institution",
-        description="Admin only. Idempotent.",
+        description="Admin only; an admin scoped to an institution only at theirs. Idempotent.",
         responses={**MALFORMED_REQUEST, **SIGNED_IN, **_NOT_FOUND},
     )
     async def activate_institution(
@@ -212,7 +213,7 @@ class InstitutionsController(Controller):
         status_code=204,
         guards=[_ADMIN],
         summary="Say a doctor works at an institution",
-        description="Admin only. Idempotent: a doctor who works there already stays so. "
+        description="Admin only; an admin scoped to an institution only at theirs. Idempotent: a doctor who works there already stays so. "
         "The doctor is told (in the app, by email): `doctor.institution_joined`.",
         responses={
             **_NO_CONTENT,
@@ -236,7 +237,7 @@ class InstitutionsController(Controller):
         status_code=204,
         guards=[_ADMIN],
         summary="Say a doctor no longer works at an institution",
-        description="Admin only. Refused with 422 `institution-has-hours` while the "
+        description="Admin only; an admin scoped to an institution only at theirs. Refused with 422 `institution-has-hours` while the "
         "doctor has weekly hours there (clear them first); appointments booked there stay. "
         "Idempotent. The doctor is told: `doctor.institution_left`.",
         responses={
