@@ -1074,8 +1074,16 @@ SCOPED_CASES: list[Case] = [
         scoped(403),
         query="institution_id={institution_id}",
     ),
-    # Appointments cannot be limited to an institution yet: refused, not all handed out.
-    Case("GET", "/admin/reports/appointments.csv", scoped(403)),
+    # Visits: their institution's, whatever is asked; another institution's refused.
+    Case("GET", "/admin/reports/appointments.csv", scoped(200)),
+    Case(
+        "GET",
+        "/admin/reports/appointments.csv",
+        scoped(403),
+        query="institution_id={institution_id}",
+    ),
+    Case("GET", "/appointments", scoped(200)),
+    Case("GET", "/appointments", scoped(403), query="institution_id={institution_id}"),
     Case("POST", "/institutions", scoped(403), body=INSTITUTION),
     Case("PATCH", "/institutions/{home_institution_id}", scoped(200), body={"name": "Ours"}),
     Case("PATCH", "/institutions/{institution_id}", scoped(403), body={"name": "Theirs"}),

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-from hduce.application.access import ensure_global_admin, scoped_institution
+from hduce.application.access import scoped_institution
 from hduce.application.admin.filters import check_window, instant
 from hduce.application.admin.statistics import GetClinicStats
 from hduce.application.ports import AppointmentQuery, PageRequest, UnitOfWorkFactory
@@ -98,11 +98,11 @@ class ExportAppointments:
         self._page_size = page_size
 
     def __call__(self, actor: Actor, query: AppointmentQuery) -> AsyncIterator[Row]:
-        # Appointments cannot be limited to an institution yet (ADR 0026): an admin
-        # scoped to one is refused rather than handed every institution's rows.
-        ensure_global_admin(actor, "export every institution's appointments")
+        # An admin scoped to an institution exports its visits only (ADR 0026).
+        institution_id = scoped_institution(actor, query.institution_id, "export these visits")
         query = replace(
             query,
+            institution_id=institution_id,
             starts_from=instant(query.starts_from, "from"),
             starts_before=instant(query.starts_before, "to"),
         )

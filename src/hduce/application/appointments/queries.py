@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from uuid import UUID
 
-from hduce.application.access import ensure_can_view
+from hduce.application.access import ensure_can_view, scoped_institution
 from hduce.application.ports import AppointmentQuery, Page, UnitOfWork, UnitOfWorkFactory
 from hduce.application.use_case import load
 from hduce.domain.appointments import Appointment
@@ -45,6 +45,10 @@ class ListAppointments:
             if query.doctor_id not in (None, actor.user_id):
                 raise PermissionDenied("doctors list only their own calendar")
             query = replace(query, doctor_id=actor.user_id)
+        elif actor.role is Role.ADMIN:
+            # An admin scoped to an institution lists its visits only (ADR 0026).
+            institution_id = scoped_institution(actor, query.institution_id, "list these visits")
+            query = replace(query, institution_id=institution_id)
         # One statement (``AppointmentRepository.list``): no transaction needed.
         async with self._uow_factory(read_only=True) as uow:
             return await uow.appointments.list(query)

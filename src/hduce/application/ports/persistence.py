@@ -54,6 +54,8 @@ class AppointmentQuery:
     starts_from: datetime | None = None
     starts_before: datetime | None = None
     page: PageRequest = field(default_factory=PageRequest)
+    #: Only visits at this institution (ADR 0025; an admin scoped to one: ADR 0026).
+    institution_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

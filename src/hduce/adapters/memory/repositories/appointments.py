@@ -137,6 +137,7 @@ class InMemoryAppointmentRepository(Repository):
                 and (query.statuses is None or a.status in query.statuses)
                 and (query.starts_from is None or a.slot.start >= query.starts_from)
                 and (query.starts_before is None or a.slot.start < query.starts_before)
+                and (query.institution_id is None or a.institution_id == query.institution_id)
             ),
             key=_by_start,
         )

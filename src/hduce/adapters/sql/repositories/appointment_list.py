@@ -66,6 +66,7 @@ class Filters(NamedTuple):
     statuses: bool
     starts_from: bool
     starts_before: bool
+    institution: bool
 
 
 def filter_values(query: AppointmentQuery) -> tuple[Filters, dict[str, Any]]:
@@ -81,12 +82,15 @@ def filter_values(query: AppointmentQuery) -> tuple[Filters, dict[str, Any]]:
         values["starts_from"] = query.starts_from
     if query.starts_before is not None:
         values["starts_before"] = query.starts_before
+    if query.institution_id is not None:
+        values["institution_id"] = query.institution_id
     filters = Filters(
         "patient_id" in values,
         "doctor_id" in values,
         "statuses" in values,
         "starts_from" in values,
         "starts_before" in values,
+        "institution_id" in values,
     )
     return filters, values
 
@@ -104,6 +108,8 @@ def _where(statement: Select[Any], filters: Filters) -> Select[Any]:
         statement = statement.where(AppointmentRow.starts_at >= bindparam("starts_from"))
     if filters.starts_before:
         statement = statement.where(AppointmentRow.starts_at < bindparam("starts_before"))
+    if filters.institution:
+        statement = statement.where(AppointmentRow.institution_id == bindparam("institution_id"))
     return statement
 
 

@@ -147,7 +147,8 @@ class AdminReportsController(Controller):
         "/appointments.csv",
         summary="Appointments as a CSV download (same filters as GET /appointments)",
         description=(
-            "Admin only (not an admin scoped to an institution, ADR 0026: 403). Every "
+            "Admin only; an admin scoped to an institution exports that one's visits "
+            "(another `institution_id`: 403, ADR 0026). Every "
             "appointment matching the filters, ordered by start then id, "
             "one row each: " + ", ".join(f"`{c}`" for c in APPOINTMENT_COLUMNS) + ". "
             "No paging: the whole result is streamed as it is read from the database, "
@@ -183,6 +184,12 @@ class AdminReportsController(Controller):
         ] = None,
         starts_from: Annotated[datetime | None, since_1970_query("from", _FROM)] = None,
         starts_before: Annotated[datetime | None, since_1970_query("to", _TO)] = None,
+        institution_id: Annotated[
+            UUID | None,
+            QueryParameter(
+                name="institution_id", required=False, description="Only visits at this institution"
+            ),
+        ] = None,
     ) -> Stream:
         rows = export_appointments(
             actor,
@@ -192,6 +199,7 @@ class AdminReportsController(Controller):
                 statuses=parse_statuses(status),
                 starts_from=starts_from,
                 starts_before=starts_before,
+                institution_id=institution_id,
             ),
         )
         return _csv_response("appointments.csv", csv_chunks(APPOINTMENT_COLUMNS, rows))

@@ -277,6 +277,15 @@ class AppointmentsController(Controller):
         starts_before: Annotated[
             datetime | None, instant_query("to", "Start < this instant")
         ] = None,
+        institution_id: Annotated[
+            UUID | None,
+            QueryParameter(
+                name="institution_id",
+                required=False,
+                description="Only visits at this institution (an admin scoped to one "
+                "lists that one's visits whatever is asked; another one: 403)",
+            ),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> AppointmentPage:
@@ -289,6 +298,7 @@ class AppointmentsController(Controller):
                 starts_from=ensure_utc(starts_from, "from") if starts_from else None,
                 starts_before=ensure_utc(starts_before, "to") if starts_before else None,
                 page=PageRequest(limit=limit, offset=offset),
+                institution_id=institution_id,
             ),
         )
         return AppointmentPage.of(page, _next_link(request, offset, limit, page.total))
