@@ -697,6 +697,13 @@ CASES: list[Case] = [
         public(200),
         query="from=2030-01-08&to=2030-01-09&institution_id={institution_id}",
     ),
+    Case(
+        "GET",
+        "/slots",
+        public(200),
+        query="from=2030-01-08&to=2030-01-09&specialty_id={specialty_id}"
+        "&institution_id={institution_id}",
+    ),
     # ---------------------------------------------------------------- institutions
     Case("GET", "/institutions", public(200)),
     Case("GET", "/institutions/{institution_id}", public(200)),

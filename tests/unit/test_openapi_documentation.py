@@ -66,7 +66,7 @@ SELF_AUTHENTICATING = {("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/
 SERVICE_CLIENT_OPERATIONS = {("POST", "/api/v1/oauth/introspect"), ("POST", "/api/v1/oauth/revoke")}
 
 #: Operations every configuration documents (so a route that drops out is noticed).
-DEFAULT_OPERATION_COUNT = 112
+DEFAULT_OPERATION_COUNT = 113
 #: The optional ones: Google sign-in (login, callback) and the JWKS.
 OPTIONAL_OPERATIONS = {
     ("GET", "/api/v1/auth/google/login"),

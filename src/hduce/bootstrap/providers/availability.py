@@ -13,6 +13,7 @@ from hduce.application.availability.hours import (
     SetWorkingHours,
 )
 from hduce.application.availability.local_calendar import AddDoctorTimeOff, ListDoctorSlots
+from hduce.application.availability.slot_search import SearchFreeSlots
 from hduce.application.availability.visit_types import (
     CreateVisitType,
     DeleteVisitType,
@@ -30,6 +31,7 @@ class AvailabilityProvider(Provider):
     add_extra_hours = provide(AddExtraHours)
     list_free_slots = provide(ListFreeSlots)
     list_doctor_slots = provide(ListDoctorSlots)
+    search_free_slots = provide(SearchFreeSlots)
     add_doctor_time_off = provide(AddDoctorTimeOff)
     list_visit_types = provide(ListVisitTypes)
     create_visit_type = provide(CreateVisitType)

@@ -15,6 +15,7 @@ from hduce.entrypoints.http.clinic.doctors import DoctorsController
 from hduce.entrypoints.http.clinic.institutions import InstitutionsController
 from hduce.entrypoints.http.clinic.patients import PatientsController
 from hduce.entrypoints.http.clinic.schedule import DoctorScheduleController
+from hduce.entrypoints.http.clinic.slot_search import SlotSearchController
 from hduce.entrypoints.http.clinic.specialties import SpecialtiesController
 from hduce.entrypoints.http.clinic.visit_types import VisitTypesController
 from hduce.entrypoints.http.clinic.walk_ins import WalkInPatientsController
@@ -28,6 +29,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         SpecialtiesController,
         DoctorsController,
         DoctorScheduleController,
+        SlotSearchController,
         InstitutionsController,
         VisitTypesController,
         PatientsController,
