@@ -38,7 +38,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, cast
 from uuid import UUID
@@ -169,18 +169,7 @@ class BookAppointmentOnce(AppointmentUseCase):
         async def store_response(uow: UnitOfWork, appointment: Appointment) -> None:
             nonlocal body
             body = render(appointment)
-            now = self._clock.now()
-            record = IdempotencyRecord(
-                key=request.key,
-                user_id=request.user_id,
-                fingerprint=fingerprint,
-                status_code=status_code,
-                body=body,
-                created_at=now,
-                expires_at=now + self._ttl,
-            )
-            if not await uow.idempotency.put(record):
-                raise _KeyTaken
+            await _store(uow, request, fingerprint, status_code, body, self._clock.now(), self._ttl)
 
         book = BookAppointment(
             _StoringUnitOfWorkFactory(self._uow_factory, store_response),
@@ -204,13 +193,31 @@ class BookAppointmentOnce(AppointmentUseCase):
         return StoredResponse(status_code, body, replayed=False)
 
     async def _stored(self, request: IdempotentRequest, fingerprint: str) -> StoredResponse | None:
-        async with self._uow_factory() as uow:
-            record = await uow.idempotency.get(request.key, request.user_id, self._clock.now())
-        if record is None:
-            return None
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused
-        return StoredResponse(record.status_code, record.body, replayed=True)
+        return await _replay(self._uow_factory, self._clock, request, fingerprint)
+
+
+async def _store(
+    uow: UnitOfWork,
+    request: IdempotentRequest,
+    fingerprint: str,
+    status_code: int,
+    body: bytes,
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    """Store the answer under this key and user in ``uow``'s transaction (``_KeyTaken``:
+    a copy of the request stored one first)."""
+    record = IdempotencyRecord(
+        key=request.key,
+        user_id=request.user_id,
+        fingerprint=fingerprint,
+        status_code=status_code,
+        body=body,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    if not await uow.idempotency.put(record):
+        raise _KeyTaken
 
 
 async def _replay(
@@ -265,18 +272,7 @@ class BookSeriesOnce:
         async def store_response(uow: UnitOfWork, outcome: SeriesOutcome) -> None:
             nonlocal body
             body = render(outcome)
-            now = self._clock.now()
-            record = IdempotencyRecord(
-                key=request.key,
-                user_id=request.user_id,
-                fingerprint=fingerprint,
-                status_code=status_code,
-                body=body,
-                created_at=now,
-                expires_at=now + self._ttl,
-            )
-            if not await uow.idempotency.put(record):
-                raise _KeyTaken
+            await _store(uow, request, fingerprint, status_code, body, self._clock.now(), self._ttl)
 
         try:
             await self._book(command, before_commit=store_response)
