@@ -244,6 +244,22 @@ class RequestPasswordReset:
             await self._links.send(user, LinkPurpose.PASSWORD_RESET, now)
 
 
+async def _active_holder(
+    links: AccountLinks,
+    uow_factory: UnitOfWorkFactory,
+    token: str,
+    purpose: LinkPurpose,
+    now: datetime,
+) -> User:
+    """The active account a live link of ``purpose`` belongs to (``LinkRefused`` else)."""
+    record = await links.live(token, purpose, now)
+    async with uow_factory() as uow:
+        user = await uow.users.get(record.user_id)
+    if user is None or not user.is_active:
+        raise LinkRefused(INVALID_LINK)
+    return user
+
+
 @dataclass(frozen=True, slots=True)
 class ResetPasswordCommand:
     token: str
@@ -283,11 +299,9 @@ class ResetPassword:
 
     async def __call__(self, command: ResetPasswordCommand) -> None:
         purpose = LinkPurpose.PASSWORD_RESET
-        record = await self._links.live(command.token, purpose, self._clock.now())
-        async with self._uow_factory() as uow:
-            user = await uow.users.get(record.user_id)
-        if user is None or not user.is_active:
-            raise LinkRefused(INVALID_LINK)
+        user = await _active_holder(
+            self._links, self._uow_factory, command.token, purpose, self._clock.now()
+        )
         # The policy first: a refused password leaves the link usable for a better one.
         password_hash = await new_password_hash(
             self._hasher, self._policy, command.new_password, user.email
@@ -354,11 +368,9 @@ class SetFirstPassword:
 
     async def __call__(self, command: ResetPasswordCommand) -> User:
         purpose = LinkPurpose.PASSWORD_SETUP
-        record = await self._links.live(command.token, purpose, self._clock.now())
-        async with self._uow_factory() as uow:
-            user = await uow.users.get(record.user_id)
-        if user is None or not user.is_active:
-            raise LinkRefused(INVALID_LINK)
+        user = await _active_holder(
+            self._links, self._uow_factory, command.token, purpose, self._clock.now()
+        )
         if user.password_hash is not None:
             # Set already (by another of its links, or a reset): this one has no use left.
             raise LinkGone(USED_LINK, used=True)
