@@ -182,9 +182,23 @@ class User:
 
         Tokens state their issue time in whole seconds (JWT ``iat``), so the bar is the
         next whole second: a token of this very second cannot be told apart from one
-        issued just before, and is refused as well.
+        issued just before, and is refused as well. A token issued since an earlier bar
+        that still lies ahead states that bar as its issue time (``token_issue_time``),
+        so the new bar goes one second past it.
         """
-        self.tokens_valid_after = now.replace(microsecond=0) + timedelta(seconds=1)
+        bar = now.replace(microsecond=0) + timedelta(seconds=1)
+        if self.tokens_valid_after is not None and self.tokens_valid_after >= bar:
+            bar = self.tokens_valid_after + timedelta(seconds=1)
+        self.tokens_valid_after = bar
+
+    def token_issue_time(self, now: datetime) -> datetime:
+        """The issue time to state in a new access token: ``now``, or the bar of a
+        revocation made in this same second (``revoke_tokens``), which lies up to a
+        second or two ahead. A sign-in right after a password reset would otherwise get
+        a token its own reset refuses. Verifiers tolerate that much clock skew."""
+        if self.tokens_valid_after is not None and self.tokens_valid_after > now:
+            return self.tokens_valid_after
+        return now
 
     def accepts_token_issued_at(self, issued_at: datetime) -> bool:
         return self.tokens_valid_after is None or issued_at >= self.tokens_valid_after

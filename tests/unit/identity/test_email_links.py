@@ -19,9 +19,9 @@ from hduce.application.identity.email_links import (
     ResetPasswordCommand,
     VerifyEmail,
 )
-from hduce.domain.errors import LinkGone, LinkRefused
+from hduce.domain.errors import AuthenticationFailed, LinkGone, LinkRefused
 from hduce.domain.identity import Role
-from tests.unit.identity.support import Kit
+from tests.unit.identity.support import NOW, Kit
 
 NEW_PASSWORD = "a brand new passphrase 7"
 _TOKEN = re.compile(r"\?token=([A-Za-z0-9_-]+)")
@@ -94,3 +94,26 @@ async def test_a_verification_proves_only_the_address_it_was_sent_to(kit: Kit) -
     with pytest.raises(LinkRefused):
         await VerifyEmail(kit.uow_factory, kit.clock, kit.links)(token)
     assert not kit.user("other@example.org").email_verified
+
+
+async def test_a_sign_in_in_the_second_of_a_reset_gets_a_token_that_works(kit: Kit) -> None:
+    # The reset bars every token issued until the next whole second (JWT ``iat`` is in
+    # seconds); a sign-in 200 ms later must still get a token its own reset does not
+    # refuse, and a second revocation in that same second must refuse that token.
+    kit.clock.set(NOW.replace(microsecond=300_000))
+    ana = await kit.patient()
+    await _request(kit)(PasswordResetCommand(ana.email))
+    await _reset(kit)(ResetPasswordCommand(_token(kit.link_mailer.sent[-1][2]), NEW_PASSWORD))
+    kit.advance(seconds=0.2)
+
+    pair = await kit.sign_in(password=NEW_PASSWORD)
+
+    assert (await kit.authenticate(pair.access.token)).user.id == ana.id
+    admin = await kit.account(Role.ADMIN, "root@example.org")
+    await kit.set_active(admin.actor, ana.id, False)
+    await kit.set_active(admin.actor, ana.id, True)
+    with pytest.raises(AuthenticationFailed):
+        await kit.authenticate(pair.access.token)
+    kit.advance(seconds=0.1)
+    again = await kit.sign_in(password=NEW_PASSWORD)
+    assert (await kit.authenticate(again.access.token)).user.id == ana.id

@@ -150,7 +150,9 @@ class SessionTokens:
         )
         if self._recorder is not None:
             await self._recorder.started(user, family_id, now, client or SignInClient())
-        access = self._issuer.issue(user_id=user.id, role=user.role, now=now, session_id=family_id)
+        access = self._issuer.issue(
+            user_id=user.id, role=user.role, now=user.token_issue_time(now), session_id=family_id
+        )
         return TokenPair(user, access, refresh_token, expires_at, family_id)
 
 
@@ -312,7 +314,10 @@ class RefreshTokens:
                 if self._recorder is not None:
                     await self._recorder.used(user.id, family_id, now, client or SignInClient())
                 access = self._issuer.issue(
-                    user_id=user.id, role=user.role, now=now, session_id=family_id
+                    user_id=user.id,
+                    role=user.role,
+                    now=user.token_issue_time(now),
+                    session_id=family_id,
                 )
                 return TokenPair(user, access, new_token, expires_at, family_id)
             case Reused(family_id=family_id):
