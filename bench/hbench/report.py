@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -215,7 +216,8 @@ def targets_table(results: Results) -> list[str]:
         ) / serve_booking.seconds
         rows.append(
             [
-                "  ceiling of that scaling: all cores / cores busy during serve's booking c64",
+                "booking: api --workers 2 + worker vs serve, ceiling = all cores / cores busy "
+                "during serve's booking c64",
                 ">= 1.7x reachable?",
                 f"{most:.2f}x at most ({busy * cores:.2f} of {cores} cores busy, machine-wide)"
                 + (
@@ -391,9 +393,9 @@ def auth_details(results: Results) -> list[str]:
     out += [
         "",
         f"{auth.calls:,} calls over {auth.users} patients' tokens after each was "
-        f"authenticated once (that first round sent {auth.cold_statements} SQL statements: "
-        "misses of both cache layers; Redis entries live 10 min, so earlier runs may have "
-        f"left them); in the measured calls: {auth.statements} statements, "
+        f"authenticated once (that first round sent {auth.cold_statements} SQL statements, "
+        "one per miss of both cache layers; Redis entries live 10 min, so an earlier run "
+        f"may have filled them); in the measured calls: {auth.statements} statements, "
         f"{auth.checkouts} connection checkouts. CPU is time.process_time of the bench's "
         "process around each await (the event loop's share of the Redis round trip included).",
     ]
@@ -404,7 +406,9 @@ def pgbench_details(results: Results) -> list[str]:
     out: list[str] = []
     for name, texts in results.pgbench_statements.items():
         out += ["", f"### The {name} as the application sent it (captured)", ""]
-        out += [f"{n}. `{text[:140]}`" for n, text in enumerate(texts, 1)]
+        out += [
+            f"{n}. `{re.sub(r'\s+', ' ', text)[:140]}`" for n, text in enumerate(texts, 1)
+        ]
     for name, text in results.pgbench_scripts.items():
         out += ["", f"<details><summary>pgbench script: {name}</summary>", "", "```sql"]
         out += [text.rstrip(), "```", "", "</details>"]
