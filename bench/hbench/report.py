@@ -402,13 +402,15 @@ def auth_details(results: Results) -> list[str]:
     return out
 
 
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def pgbench_details(results: Results) -> list[str]:
     out: list[str] = []
     for name, texts in results.pgbench_statements.items():
         out += ["", f"### The {name} as the application sent it (captured)", ""]
-        out += [
-            f"{n}. `{re.sub(r'\s+', ' ', text)[:140]}`" for n, text in enumerate(texts, 1)
-        ]
+        out += [f"{n}. `{_one_line(text)[:140]}`" for n, text in enumerate(texts, 1)]
     for name, text in results.pgbench_scripts.items():
         out += ["", f"<details><summary>pgbench script: {name}</summary>", "", "```sql"]
         out += [text.rstrip(), "```", "", "</details>"]
