@@ -342,6 +342,8 @@ class PgbenchResult:
     #: What the bench database's backends were doing, sampled every 100 ms from
     #: pg_stat_activity: (state or wait event, share of backend samples), largest first.
     waits: list[tuple[str, float]] = field(default_factory=list)
+    #: The HTTP concurrency whose /health this run is read beside (None: the same c).
+    versus: int | None = None
 
     def cpu_ms_per_tx(self, group: str) -> float | None:
         if group not in self.cpu or not self.transactions:
@@ -508,7 +510,9 @@ class Ceiling:
             }
         return {"patients": self.list_patients}
 
-    async def run(self, name: str, label: str, connections: int) -> PgbenchResult:
+    async def run(
+        self, name: str, label: str, connections: int, versus: int | None = None
+    ) -> PgbenchResult:
         cpu: dict[str, Callable[[], Iterable[int]]] = {
             "postgres": lambda: postgres_backends(self.db.name)
         }
@@ -547,6 +551,7 @@ class Ceiling:
             defines=self._defines(name, connections),
             log_dir=self.work,
         )
+        result.versus = versus
         result.machine_busy = machine.stop()
         result.cores = machine.cores
         stop.set()

@@ -42,10 +42,15 @@ def _busy(result: LoadResult | PgbenchResult) -> str:
     )
 
 
-def _ceiling(results: Results, name: str, connections: int) -> PgbenchResult | None:
-    return next(
-        (r for r in results.pgbench if r.name == name and r.connections == connections), None
-    )
+def _ceilings(results: Results, name: str, versus: int) -> list[PgbenchResult]:
+    """The runs of ``name`` read beside /health at ``versus``."""
+    return [r for r in results.pgbench if r.name == name and (r.versus or r.connections) == versus]
+
+
+def _c(result: PgbenchResult) -> str:
+    if result.versus is None:
+        return str(result.connections)
+    return f"{result.connections} (the app's pool at most; vs /health c{result.versus})"
 
 
 def _share(rate: float | None, health: LoadResult | None) -> float | None:
@@ -55,12 +60,12 @@ def _share(rate: float | None, health: LoadResult | None) -> float | None:
 def pgbench_table(results: Results) -> list[str]:
     rows = []
     for result in results.pgbench:
-        health = results.load("/health", result.connections)
+        health = results.load("/health", result.versus or result.connections)
         share = _share(result.tps, health)
         rows.append(
             [
                 result.name,
-                result.connections,
+                _c(result),
                 _f(result.tps),
                 _f(health.rate) if health else "n/a",
                 _f(share * 100 if share is not None else None, 1, " %"),
@@ -356,21 +361,23 @@ def _ceiling_row(
 ) -> list[list[str]]:
     """What PostgreSQL alone did with the same SQL at the same concurrency (``alone``:
     the HTTP scenario itself was not run)."""
-    result = _ceiling(results, name, connections)
-    if result is None:
-        return []
-    share = _share(result.tps, results.load("/health", connections))
-    if share is None:
-        return []
-    return [
-        [
-            ("" if alone else "  ")
-            + f"ceiling: PostgreSQL alone, the {name} (pgbench c{connections}), share of /health",
-            f">= {target:.0%} reachable?",
-            f"{share * 100:.1f} % ({result.tps:,.0f} tx/s)",
-            "target out of reach on this machine" if share < target else "reachable",
-        ]
-    ]
+    rows = []
+    health = results.load("/health", connections)
+    for result in _ceilings(results, name, connections):
+        share = _share(result.tps, health)
+        if share is None:
+            continue
+        rows.append(
+            [
+                ("" if alone else "  ")
+                + f"ceiling: PostgreSQL alone, the {name} (pgbench, {result.connections} "
+                "connections), share of /health" + (f" c{connections}" if result.versus else ""),
+                f">= {target:.0%} reachable?",
+                f"{share * 100:.1f} % ({result.tps:,.0f} tx/s)",
+                "target out of reach on this machine" if share < target else "reachable",
+            ]
+        )
+    return rows
 
 
 def auth_details(results: Results) -> list[str]:
@@ -687,7 +694,7 @@ def markdown(
             [
                 [
                     r.name,
-                    r.connections,
+                    _c(r),
                     "; ".join(f"{name} {share:.0%}" for name, share in r.waits) or "n/a",
                 ]
                 for r in results.pgbench

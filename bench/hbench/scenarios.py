@@ -544,6 +544,9 @@ class Bench:
             warmup=config.warmup,
             quiesce=quiesce,
         )
+        database = runner.settings.database
+        pool = database.pool_size + database.max_overflow
+        top = max(config.booking_connections)
         await runner.prepare()
         self.results.pgbench_statements = runner.statements
         self.results.pgbench_scripts = {
@@ -561,6 +564,11 @@ class Bench:
                     result = await runner.run(name, label, c)
                     self.results.pgbench.append(result)
                     self.command(f"pgbench: {label} c{c}", result.command)
+                # The app never has more connections than its pool allows, whatever the
+                # HTTP concurrency: PostgreSQL with that many, read beside /health c64.
+                result = await runner.run(name, label, pool, versus=top)
+                self.results.pgbench.append(result)
+                self.command(f"pgbench: {label} c{pool}", result.command)
         finally:
             await runner.leave_clean()
 
