@@ -680,7 +680,9 @@ def markdown(
             "pgbench -M prepared replays the booking's transaction (BEGIN ... COMMIT) and "
             "the list page's statement exactly as captured from the application in this "
             "run (see Details), each booking a distinct free slot, on the same database "
-            "after the HTTP runs with the server stopped. No server in front of "
+            "after the HTTP runs with the server stopped, statistics refreshed (ANALYZE) "
+            "after each booking warm-up (the wrk booking runs are not: see "
+            "bench/README.md, Ceilings). No server in front of "
             "PostgreSQL can do more per second than this here; 'vs /health' is against "
             "GET /health at the same concurrency. PostgreSQL CPU: the backends of the "
             "bench database; pgbench CPU: the pgbench process.",
