@@ -7,8 +7,9 @@ printed, never asserted. See bench/README.md.
 
     uv run python bench/run.py [--scenarios booking,list] [--quick] [--label baseline]
 
-Scenarios: health, booking, list, me, sse, rss, sql, workers, size, cli, startup (all
-by default). /health is always measured beside the load scenarios.
+Scenarios: health, booking, list, me, sse, rss, sql, workers, size, cli, startup,
+ceiling, auth (all by default). /health is always measured beside the load scenarios
+(and beside ``ceiling``: pgbench replaying the application's booking and list SQL).
 """
 
 from __future__ import annotations
@@ -125,6 +126,11 @@ async def service_versions(config: Config) -> dict[str, str]:
             facts["postgresql max_connections"] = str(
                 await connection.fetchval("SHOW max_connections")
             )
+            # What a commit waits for (the booking's ceiling depends on it).
+            settings = []
+            for name in ("fsync", "synchronous_commit", "wal_sync_method", "commit_delay"):
+                settings.append(f"{name} {await connection.fetchval(f'SHOW {name}')}")
+            facts["postgresql commit settings"] = ", ".join(settings)
         finally:
             await connection.close()
     except (OSError, asyncpg.PostgresError) as exc:
@@ -144,6 +150,8 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
     tools: dict[str, str | None] = {"wrk": ensure_apt_tool("wrk"), "py-spy": py_spy()}
     if "cli" in config.scenarios:
         tools["hyperfine"] = ensure_apt_tool("hyperfine")
+    if "ceiling" in config.scenarios:
+        tools["pgbench"] = ensure_apt_tool("pgbench", "postgresql-client")
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     load_before = load_average()
@@ -176,7 +184,9 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
             await phase("cli", bench.cli_timings)
         if bench.wants("startup"):
             await phase("startup", bench.startup)
-        if bench.wants("health", "booking", "list", "me", "sse", "rss", "sql", "workers"):
+        if bench.wants(
+            "health", "booking", "list", "me", "sse", "rss", "sql", "workers", "ceiling", "auth"
+        ):
             await phase("serve", bench.serve_phase)
         if bench.wants("size"):
             await phase("size", bench.size)

@@ -2,5 +2,6 @@
 
 Modules: ``system`` (tools, machine, processes), ``clinic`` (throwaway databases,
 seeding, tokens, request files), ``load`` (wrk), ``profiling`` (py-spy),
-``pgwire`` (a statement-counting PostgreSQL proxy), ``scenarios`` and ``report``.
+``pgwire`` (a statement-counting PostgreSQL proxy), ``ceiling`` (pgbench replaying the
+application's own SQL; authentication in process), ``scenarios`` and ``report``.
 """

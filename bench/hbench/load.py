@@ -27,6 +27,9 @@ class LoadResult:
     #: Each line of the request file may be sent once (bookings): wrapping is reported.
     single_use: bool = False
     cpu: dict[str, float] = field(default_factory=dict)
+    #: Share of all the machine's cores busy during the run (/proc/stat), and their count.
+    machine_busy: float | None = None
+    cores: int = 0
 
     @property
     def ok(self) -> int:

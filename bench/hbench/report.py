@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from hbench.ceiling import PgbenchResult
 from hbench.load import LoadResult
 from hbench.scenarios import Results
 
@@ -31,6 +33,69 @@ def _cpu(result: LoadResult) -> str:
     return " + ".join(parts) or "n/a"
 
 
+def _busy(result: LoadResult | PgbenchResult) -> str:
+    if result.machine_busy is None:
+        return "n/a"
+    return (
+        f"{result.machine_busy:.0%} ({result.machine_busy * result.cores:.2f} "
+        f"of {result.cores} cores)"
+    )
+
+
+def _ceilings(results: Results, name: str, versus: int) -> list[PgbenchResult]:
+    """The runs of ``name`` read beside /health at ``versus``."""
+    return [r for r in results.pgbench if r.name == name and (r.versus or r.connections) == versus]
+
+
+def _c(result: PgbenchResult) -> str:
+    if result.versus is None:
+        return str(result.connections)
+    return f"{result.connections} (the app's pool at most; vs /health c{result.versus})"
+
+
+def _share(rate: float | None, health: LoadResult | None) -> float | None:
+    return rate / health.rate if rate is not None and health and health.rate else None
+
+
+def pgbench_table(results: Results) -> list[str]:
+    rows = []
+    for result in results.pgbench:
+        health = results.load("/health", result.versus or result.connections)
+        share = _share(result.tps, health)
+        rows.append(
+            [
+                result.name,
+                _c(result),
+                _f(result.tps),
+                _f(health.rate) if health else "n/a",
+                _f(share * 100 if share is not None else None, 1, " %"),
+                _f(result.latency_ms["50"], 2),
+                _f(result.latency_ms["99"], 2),
+                f"{result.transactions:,} ({result.failed} failed"
+                + (f", {result.booked:,} booked)" if result.booked is not None else ")"),
+                _f(result.cpu_ms_per_tx("postgres"), 3),
+                _f(result.cpu_ms_per_tx("pgbench"), 3),
+                _busy(result),
+            ]
+        )
+    return _table(
+        [
+            "PostgreSQL alone",
+            "c",
+            "transactions/s",
+            "/health/s (same run, same c)",
+            "vs /health",
+            "p50 ms",
+            "p99 ms",
+            "transactions",
+            "PostgreSQL CPU ms/tx",
+            "pgbench CPU ms/tx",
+            "machine CPU busy",
+        ],
+        rows,
+    )
+
+
 def figures_table(results: Results) -> list[str]:
     rows = []
     for result in results.loads:
@@ -49,6 +114,7 @@ def figures_table(results: Results) -> list[str]:
                 result.others() or "-",
                 _cpu(result),
                 _f(result.cpu_ms_per_ok("postgres"), 2),
+                _busy(result),
             ]
         )
     return _table(
@@ -64,6 +130,7 @@ def figures_table(results: Results) -> list[str]:
             "other answers",
             "Python CPU ms/answer",
             "PostgreSQL CPU ms/answer",
+            "machine CPU busy",
         ],
         rows,
     )
@@ -93,6 +160,7 @@ def targets_table(results: Results) -> list[str]:
                 _mark(ratio >= 0.25 if ratio is not None else None),
             ]
         )
+        rows += _ceiling_row(results, "booking transaction", booking.connections, 0.25)
         p99 = booking.latency_ms["99"]
         rows.append(["booking: p99", "< 100 ms", _f(p99, 1, " ms"), _mark(p99 < 100)])
         rows.append(
@@ -140,6 +208,35 @@ def targets_table(results: Results) -> list[str]:
                 _mark(ratio >= 1.7),
             ]
         )
+    serve_booking = results.load("booking", 64)
+    if serve_booking is not None and serve_booking.machine_busy:
+        busy = serve_booking.machine_busy
+        most = 1 / busy
+        measured = results.workers.get("ratio")
+        cores = serve_booking.cores
+        # The bench's own stack: the server's tree and the database's backends (wrk not
+        # counted): the ceiling if nothing else ran on the machine.
+        own = (
+            serve_booking.cpu.get("server", 0.0) + serve_booking.cpu.get("postgres", 0.0)
+        ) / serve_booking.seconds
+        rows.append(
+            [
+                "booking: api --workers 2 + worker vs serve, ceiling = all cores / cores busy "
+                "during serve's booking c64",
+                ">= 1.7x reachable?",
+                f"{most:.2f}x at most ({busy * cores:.2f} of {cores} cores busy, machine-wide)"
+                + (
+                    f"; {cores / own:.2f}x if serve + PostgreSQL ({own:.2f} cores) had the "
+                    "machine alone"
+                    if own > 0
+                    else ""
+                )
+                + (f"; measured {measured:.2f}x" if measured is not None else ""),
+                "target out of reach on this machine" if most < 1.7 else "reachable",
+            ]
+        )
+    elif results.pgbench:
+        rows += _ceiling_row(results, "booking transaction", 64, 0.25, alone=True)
     listing = max(
         (r for r in results.loads if r.name == "list my appointments"),
         key=lambda r: r.connections,
@@ -156,17 +253,42 @@ def targets_table(results: Results) -> list[str]:
                 _mark(ratio >= 0.40 if ratio is not None else None),
             ]
         )
+        rows += _ceiling_row(results, "list page statement", listing.connections, 0.40)
+    elif results.pgbench:
+        rows += _ceiling_row(results, "list page statement", 64, 0.40, alone=True)
     me = max(
         (r for r in results.loads if r.name == "GET /auth/me"),
         key=lambda r: r.connections,
         default=None,
     )
+    auth = results.auth
+    if auth is not None:
+        per = auth.statements / auth.calls if auth.calls else None
+        rows.append(
+            [
+                "authentication: statements per request (cache warm; `auth`, in process)",
+                "0",
+                f"{_f(per, 2)} ({auth.statements} in {auth.calls:,} calls, "
+                f"{auth.checkouts} connection checkouts)",
+                _mark(auth.statements == 0),
+            ]
+        )
+        cpu = auth.authenticate["p50"]
+        rows.append(
+            [
+                "authentication CPU per request (`auth`: Authenticate, cache warm, p50 / mean)",
+                "<= 0.2 ms",
+                f"{_f(cpu, 3)} / {_f(auth.authenticate['mean'], 3)} ms",
+                _mark(cpu <= 0.2),
+            ]
+        )
     me_sql = results.sql.get("GET /auth/me")
     if me_sql is not None:
         statements = me_sql["api"]["statements"]
         rows.append(
             [
-                "authentication: database statements per GET /auth/me",
+                "GET /auth/me: database statements (authentication + GetMe reading the "
+                "account for the answer)",
                 "0 (common case)",
                 f"{statements:.1f}",
                 _mark(statements < 0.05),
@@ -179,7 +301,8 @@ def targets_table(results: Results) -> list[str]:
         extra = me_cpu - health_cpu if me_cpu is not None and health_cpu is not None else None
         rows.append(
             [
-                "authentication: CPU of GET /auth/me minus /health's (upper bound)",
+                "GET /auth/me: CPU minus /health's (authentication + GetMe reading the "
+                "account; an upper bound of authentication's)",
                 "<= 0.2 ms",
                 _f(extra, 2, " ms"),
                 _mark(extra <= 0.2 if extra is not None else None),
@@ -231,6 +354,74 @@ def targets_table(results: Results) -> list[str]:
             ]
         )
     return _table(["figure", "target", "measured", "verdict"], rows)
+
+
+def _ceiling_row(
+    results: Results, name: str, connections: int, target: float, alone: bool = False
+) -> list[list[str]]:
+    """What PostgreSQL alone did with the same SQL at the same concurrency (``alone``:
+    the HTTP scenario itself was not run)."""
+    rows = []
+    health = results.load("/health", connections)
+    for result in _ceilings(results, name, connections):
+        share = _share(result.tps, health)
+        if share is None:
+            continue
+        rows.append(
+            [
+                ("" if alone else "  ")
+                + f"ceiling: PostgreSQL alone, the {name} (pgbench, {result.connections} "
+                "connections), share of /health" + (f" c{connections}" if result.versus else ""),
+                f">= {target:.0%} reachable?",
+                f"{share * 100:.1f} % ({result.tps:,.0f} tx/s)",
+                "target out of reach on this machine" if share < target else "reachable",
+            ]
+        )
+    return rows
+
+
+def auth_details(results: Results) -> list[str]:
+    auth = results.auth
+    if auth is None:
+        return []
+    out = ["", "### Authentication in process (`auth`)", ""]
+    out += _table(
+        ["part", "CPU p50 ms", "mean ms", "p90 ms", "p99 ms"],
+        [
+            [label, *(_f(data[k], 3) for k in ("p50", "mean", "p90", "p99"))]
+            for label, data in (
+                ("Authenticate (the whole use case)", auth.authenticate),
+                ("token verification alone (JoseAccessTokens.verify)", auth.verify),
+                ("denylist check alone (Redis EXISTS)", auth.denylist),
+                ("access cache read alone (layered: process, then Redis)", auth.cache),
+            )
+        ],
+    )
+    out += [
+        "",
+        f"{auth.calls:,} calls over {auth.users} patients' tokens after each was "
+        f"authenticated once (that first round sent {auth.cold_statements} SQL statements, "
+        "one per miss of both cache layers; Redis entries live 10 min, so an earlier run "
+        f"may have filled them); in the measured calls: {auth.statements} statements, "
+        f"{auth.checkouts} connection checkouts. CPU is time.process_time of the bench's "
+        "process around each await (the event loop's share of the Redis round trip included).",
+    ]
+    return out
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def pgbench_details(results: Results) -> list[str]:
+    out: list[str] = []
+    for name, texts in results.pgbench_statements.items():
+        out += ["", f"### The {name} as the application sent it (captured)", ""]
+        out += [f"{n}. `{_one_line(text)[:140]}`" for n, text in enumerate(texts, 1)]
+    for name, text in results.pgbench_scripts.items():
+        out += ["", f"<details><summary>pgbench script: {name}</summary>", "", "```sql"]
+        out += [text.rstrip(), "```", "", "</details>"]
+    return out
 
 
 def details(results: Results) -> list[str]:
@@ -477,13 +668,49 @@ def markdown(
     out += _table(["", ""], facts.items())
     out += ["", "## Figures beside /health (same run)", ""]
     out += figures_table(results)
+    if results.pgbench:
+        out += [
+            "",
+            "## Ceilings: PostgreSQL alone with the application's SQL (pgbench, same run)",
+            "",
+        ]
+        out += pgbench_table(results)
+        out += [
+            "",
+            "pgbench -M prepared replays the booking's transaction (BEGIN ... COMMIT) and "
+            "the list page's statement exactly as captured from the application in this "
+            "run (see Details), each booking a distinct free slot, on the same database "
+            "after the HTTP runs with the server stopped, statistics refreshed (ANALYZE) "
+            "after each booking warm-up (the wrk booking runs are not: see "
+            "bench/README.md, Ceilings). No server in front of "
+            "PostgreSQL can do more per second than this here; 'vs /health' is against "
+            "GET /health at the same concurrency. PostgreSQL CPU: the backends of the "
+            "bench database; pgbench CPU: the pgbench process.",
+            "",
+            "What the backends did during each run (pg_stat_activity every 100 ms, share "
+            "of backend samples):",
+            "",
+        ]
+        out += _table(
+            ["PostgreSQL alone", "c", "backends were"],
+            [
+                [
+                    r.name,
+                    _c(r),
+                    "; ".join(f"{name} {share:.0%}" for name, share in r.waits) or "n/a",
+                ]
+                for r in results.pgbench
+            ],
+        )
     out += [
         "",
         '"vs /health" = this scenario\'s rate / the rate of GET /health at the same '
         "concurrency in this run. CPU is the CPU time of the process tree (and of the "
         "PostgreSQL backends serving the bench database) during the measured run, divided "
         "by the expected answers (201 for bookings); with `hduce serve` it includes the "
-        "in-process worker (outbox relay, notifications, e-mail sweep).",
+        "in-process worker (outbox relay, notifications, e-mail sweep). Machine CPU busy: "
+        "all cores, every process (the shared machine's other work included), from "
+        "/proc/stat over the measured run.",
         "",
         "## Issue 10 targets (informational: printed, never asserted)",
         "",
@@ -491,6 +718,8 @@ def markdown(
     out += targets_table(results)
     out += ["", "## Details"]
     out += details(results)
+    out += auth_details(results)
+    out += pgbench_details(results)
     if results.profiles:
         out += ["", "## Profiles (py-spy, separate run after the measured one)"]
         out += profiles(results)

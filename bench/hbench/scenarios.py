@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from hbench import clinic
+from hbench.ceiling import AuthFigures, Ceiling, PgbenchResult, authentication
 from hbench.clinic import ClinicShape, Database, SlotAllocator, Tokens
 from hbench.load import LoadResult, run_wrk
 from hbench.pgwire import CountingProxy, WireCounts
@@ -35,6 +36,7 @@ from hbench.profiling import Profile, Recorder
 from hbench.system import (
     ROOT,
     CpuMeter,
+    MachineMeter,
     Process,
     free_port,
     hduce_bin,
@@ -43,6 +45,7 @@ from hbench.system import (
     server_env,
     wait_http_ok,
 )
+from hduce.bootstrap.settings import Settings
 
 ALL_SCENARIOS = (
     "health",
@@ -56,6 +59,8 @@ ALL_SCENARIOS = (
     "size",
     "cli",
     "startup",
+    "ceiling",
+    "auth",
 )
 #: Scenarios that load a running `hduce serve` (and so need /health as the yardstick).
 SERVE_LOADS = ("booking", "list", "me")
@@ -115,6 +120,12 @@ class Results:
     #: label -> (events emitted by the start-up sweeps, seconds until relayed and idle).
     size_startup: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
+    #: pgbench runs of the application's booking transaction and list statement.
+    pgbench: list[PgbenchResult] = field(default_factory=list)
+    #: The statements' texts as the application sent them, and the pgbench scripts.
+    pgbench_statements: dict[str, list[str]] = field(default_factory=dict)
+    pgbench_scripts: dict[str, str] = field(default_factory=dict)
+    auth: AuthFigures | None = None
     drains: dict[str, float | None] = field(default_factory=dict)
     settled: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: list[tuple[str, str]] = field(default_factory=list)
@@ -137,6 +148,7 @@ class Bench:
         self.wrk = tools.get("wrk")
         self.py_spy = tools.get("py-spy")
         self.hyperfine = tools.get("hyperfine")
+        self.pgbench = tools.get("pgbench")
         self.work = work
         self.secret = secrets.token_hex(32)
         self.tokens = Tokens(self.secret)
@@ -220,7 +232,9 @@ class Bench:
             await quiesce(cpu_groups)
         file = request_file(warm_rate) if callable(request_file) else request_file
         meter = CpuMeter(cpu_groups)
+        machine = MachineMeter()
         meter.start()
+        machine.start()
         result = await asyncio.to_thread(
             run_wrk,
             self.wrk,
@@ -231,6 +245,8 @@ class Bench:
             seconds=self.config.seconds,
             expect=expect,
         )
+        result.machine_busy = machine.stop()
+        result.cores = machine.cores
         result.cpu = meter.stop()
         self.command(f"wrk: {name} c{connections}", result.command)
         self.results.loads.append(result)
@@ -239,6 +255,7 @@ class Bench:
             f"{name:<22} c{connections:<3} {result.rate:8.1f}/s  p50 {result.latency_ms['50']:7.1f} ms"
             f"  p99 {result.latency_ms['99']:7.1f} ms  {result.ok_share:6.1%} {expect}"
             + (f"  ({others})" if others else "")
+            + f"  machine busy {result.machine_busy:.0%}"
         )
         return result
 
@@ -371,8 +388,12 @@ class Bench:
                 config.patients,
                 clinic.half_hour_after(datetime.now(UTC) + timedelta(hours=2)),
             )
-            if self.wants(*SERVE_LOADS, "sse", "rss"):
+            if self.wants(*SERVE_LOADS, "sse", "rss", "ceiling"):
                 await self._serve_loads(db, allocator)
+            if self.wants("ceiling"):
+                await self.ceilings(db)
+            if self.wants("auth"):
+                await self.authentication(db)
             if self.wants("sql"):
                 await db.clear_delivery_backlog()
                 await self.sql_counts(db, allocator)
@@ -401,7 +422,8 @@ class Bench:
             me_file = clinic.write_get_file(
                 self.work / "me.tsv", ME_PATH, self.tokens, range(config.me_patients)
             )
-            loads = self.wants(*SERVE_LOADS) and self.wrk is not None
+            # The ceiling's pgbench runs are read beside /health at the same concurrency.
+            loads = self.wants(*SERVE_LOADS, "ceiling") and self.wrk is not None
             reads = [
                 (name, file)
                 for scenario, name, file in (
@@ -413,7 +435,11 @@ class Bench:
             if loads:
                 health_conns = sorted(
                     set(config.health_connections)
-                    | (set(config.booking_connections) if self.wants("booking") else set())
+                    | (
+                        set(config.booking_connections)
+                        if self.wants("booking", "ceiling")
+                        else set()
+                    )
                     | (set(config.read_connections) if reads else set())
                 )
                 for c in health_conns:
@@ -493,6 +519,80 @@ class Bench:
             else "outbox still busy 180 s after the run"
         )
         return result
+
+    # ------------------------------------------------------------------ ceilings
+
+    async def ceilings(self, db: Database) -> None:
+        """pgbench replays the booking transaction and the list page statement the
+        application sends (captured from it in this process), on the same database
+        after the HTTP loads, with the server stopped."""
+        if self.pgbench is None:
+            self.results.skipped.append("ceiling: pgbench is not installed (and could not be)")
+            return
+        await db.clear_delivery_backlog()
+        config = self.config
+        runner = Ceiling(
+            pgbench=self.pgbench,
+            db=db,
+            settings=Settings.from_env(self.hduce_env(db.server_url(), free_port())),
+            tokens=self.tokens,
+            work=self.work,
+            doctors=config.doctors,
+            patients=config.patients,
+            list_patients=config.list_patients,
+            seconds=config.seconds,
+            warmup=config.warmup,
+            quiesce=quiesce,
+        )
+        database = runner.settings.database
+        pool = database.pool_size + database.max_overflow
+        top = max(config.booking_connections)
+        await runner.prepare()
+        self.results.pgbench_statements = runner.statements
+        self.results.pgbench_scripts = {
+            name: path.read_text() for name, path in runner.scripts.items()
+        }
+        try:
+            for name, label in (
+                ("booking", "booking transaction"),
+                ("booking-no-notify", "booking transaction without its NOTIFY"),
+                ("list", "list page statement"),
+            ):
+                if name not in runner.scripts:
+                    continue
+                for c in config.booking_connections:
+                    result = await runner.run(name, label, c)
+                    self.results.pgbench.append(result)
+                    self.command(f"pgbench: {label} c{c}", result.command)
+                # The app never has more connections than its pool allows, whatever the
+                # HTTP concurrency: PostgreSQL with that many, read beside /health c64.
+                result = await runner.run(name, label, pool, versus=top)
+                self.results.pgbench.append(result)
+                self.command(f"pgbench: {label} c{pool}", result.command)
+        finally:
+            await runner.leave_clean()
+
+    async def authentication(self, db: Database) -> None:
+        """``Authenticate`` in this process, wired by the app's container (Redis
+        denylist, layered access cache), CPU per call with the cache warm."""
+        calls = 1000 if self.config.quick else 5000
+        users = self.config.me_patients
+        settings = Settings.from_env(self.hduce_env(db.server_url(), free_port()))
+        figures = await authentication(settings, self.tokens, users, calls)
+        self.results.auth = figures
+        self.command(
+            "authentication (in process)",
+            f"Authenticate from the app's container (HDUCE_REDIS_URL set), {users} patients' "
+            f"tokens each authenticated once (cache fill), then {calls} calls in turn; each "
+            "call timed with time.process_time, then its token verification, denylist "
+            "check and cache read timed alone on the same token; SQL counted by "
+            "SQLAlchemy before_cursor_execute and pool checkout events",
+        )
+        log(
+            f"authenticate (warm)    CPU p50 {figures.authenticate['p50']:.3f} ms  mean "
+            f"{figures.authenticate['mean']:.3f} ms  ({figures.statements} statements, "
+            f"{figures.checkouts} connection checkouts in {calls} calls)"
+        )
 
     # ------------------------------------------------------------------ SSE
 

@@ -32,17 +32,19 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------ tools
 
 
-def ensure_apt_tool(name: str) -> str | None:
-    """``name`` on PATH; else ``apt-get install -y name`` when root. None if neither works."""
+def ensure_apt_tool(name: str, package: str | None = None) -> str | None:
+    """``name`` on PATH; else ``apt-get install -y package`` (default: ``name``) when
+    root. None if neither works."""
     found = shutil.which(name)
     if found or os.geteuid() != 0 or not shutil.which("apt-get"):
         return found
-    log(f"{name} is missing: apt-get install -y {name}")
+    package = package or name
+    log(f"{name} is missing: apt-get install -y {package}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    if subprocess.run(["apt-get", "install", "-y", name], check=False, **quiet).returncode:
+    if subprocess.run(["apt-get", "install", "-y", package], check=False, **quiet).returncode:
         subprocess.run(["apt-get", "update"], check=False, **quiet)
-        subprocess.run(["apt-get", "install", "-y", name], check=False, **quiet)
+        subprocess.run(["apt-get", "install", "-y", package], check=False, **quiet)
     return shutil.which(name)
 
 
@@ -224,6 +226,33 @@ class CpuMeter:
         for (group, pid), last in self._last.items():
             used[group] += max(0.0, last - self._baseline[(group, pid)])
         return used
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all the machine's cores since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is inside user/nice)
+    total = sum(fields[:8])
+    idle = fields[3] + fields[4]
+    return total - idle, total
+
+
+@dataclass
+class MachineMeter:
+    """Share of all the machine's cores busy between ``start`` and ``stop``: every
+    process counts (wrk, PostgreSQL, the server, the bench, and anything else the
+    machine runs)."""
+
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    _start: tuple[int, int] = (0, 0)
+
+    def start(self) -> None:
+        self._start = _machine_ticks()
+
+    def stop(self) -> float:
+        busy, total = _machine_ticks()
+        spent = total - self._start[1]
+        return (busy - self._start[0]) / spent if spent > 0 else 0.0
 
 
 # ------------------------------------------------------------------ servers
