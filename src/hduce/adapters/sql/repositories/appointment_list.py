@@ -45,7 +45,13 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import AppointmentRow, StatusHistoryRow
-from hduce.adapters.sql.repositories._support import clamp, count, table
+from hduce.adapters.sql.repositories._support import (
+    clamp,
+    count,
+    dialect_name,
+    execute_core,
+    table,
+)
 from hduce.application.ports import AppointmentQuery, ListedAppointment, ListedStatusChange, Page
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.identity import Role
@@ -285,8 +291,12 @@ def _listed_statement(filters: Filters, native_types: bool) -> Select[Any]:
     )
 
 
+_MINUTE: Final = timedelta(minutes=1)
+
+
 def _minutes(span: timedelta) -> int:
-    return int(span.total_seconds() // 60)
+    """Whole minutes, rounded down (as ``AppointmentView.of`` counts the buffers)."""
+    return span // _MINUTE
 
 
 async def read_listed(session: AsyncSession, query: AppointmentQuery) -> Page[ListedAppointment]:
@@ -297,9 +307,9 @@ async def read_listed(session: AsyncSession, query: AppointmentQuery) -> Page[Li
         return Page([], await count(session, list_statement(query)), limit, offset)
     filters, values = filter_values(query)
     values.update(limit=limit, offset=offset)
-    bind = session.bind
-    native_types = bind is not None and bind.dialect.name == "postgresql"
-    rows = (await session.execute(_listed_statement(filters, native_types), values)).all()
+    statement = _listed_statement(filters, dialect_name(session) == "postgresql")
+    # Core on the session's connection: no ORM set-up per statement (``execute_core``).
+    rows = (await execute_core(session, statement, values)).all()
     if not rows:
         total = await count(session, list_statement(query)) if offset else 0
         return Page([], total, limit, offset)
