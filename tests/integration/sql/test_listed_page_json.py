@@ -2,7 +2,7 @@
 must be byte for byte what the page of domain aggregates gave (``ListAppointments``,
 ``AppointmentPage.of``, encoded as Litestar encodes a returned ``AppointmentPage``), on
 PostgreSQL (asyncpg's own UUIDs and datetimes, no type decorators) and on SQLite (through
-them): every field, the buffers, nulls, reasons with quotes and non-ASCII text, the
+them; in a session zone other than UTC): every field, the buffers, nulls, reasons with quotes and non-ASCII text, the
 history, the total and the next link."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from litestar.serialization import encode_json
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql import SqlUnitOfWorkFactory
 from hduce.application.appointments.queries import ListAppointments, ListAppointmentViews
@@ -31,8 +32,20 @@ from tests.unit.adapters.contract import (
 
 
 async def test_the_listed_page_encodes_as_the_page_of_aggregates_did(
-    uow_factory: SqlUnitOfWorkFactory,
+    engine: AsyncEngine, uow_factory: SqlUnitOfWorkFactory
 ) -> None:
+    if engine.dialect.name == "postgresql":
+        # Sessions in a zone other than UTC: PostgreSQL writes instants into JSON in the
+        # session's zone, asyncpg decodes timestamptz to UTC whatever it is.
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', "
+                "current_database(), 'America/Santiago'); END $$"
+            )
+        await engine.dispose()
+        async with engine.connect() as connection:
+            zone = await connection.exec_driver_sql("SHOW timezone")
+            assert zone.scalar() == "America/Santiago"
     clinic = await seed_clinic(uow_factory)
     north = new_institution()
     async with uow_factory() as uow:
