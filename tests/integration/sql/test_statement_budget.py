@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine, upgrade_database
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
-from hduce.application.appointments.queries import ListAppointments
+from hduce.application.appointments.queries import ListAppointments, ListAppointmentViews
 from hduce.application.identity.accounts import GetMe
 from hduce.application.ports import AppointmentQuery, PageRequest
 from hduce.domain.identity import Actor, Role
@@ -167,6 +167,19 @@ async def test_a_page_of_my_appointments_is_one_round_trip_whatever_its_size(
         ]
         assert len(counted.statements) <= LIST_PAGE_BUDGET, counted.statements
         # No transaction: the page is one statement, its own snapshot.
+        assert sent == [], sent
+
+    # The read model of GET /appointments: the same page, the same budget.
+    read_model = ListAppointmentViews(uow_factory)
+    for limit, offset in ((20, 0), (5, 0), (20, 20)):
+        with counting(engine) as counted, on_the_wire(engine) as sent:
+            listed = await read_model(patient, AppointmentQuery(page=PageRequest(limit, offset)))
+        assert listed.total == 25
+        assert all(len(item.history) == 2 for item in listed.items)
+        assert [item.id for item in listed.items] == [a.id for a in appointments][
+            offset : offset + limit
+        ]
+        assert len(counted.statements) <= LIST_PAGE_BUDGET, counted.statements
         assert sent == [], sent
 
 

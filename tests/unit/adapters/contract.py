@@ -57,8 +57,10 @@ from hduce.application.ports import (
     DoctorQuery,
     IdempotencyRecord,
     InstitutionQuery,
+    ListedAppointment,
     Outbox,
     OutboxStats,
+    Page,
     PageRequest,
     RateLimiter,
     RealtimeFanout,
@@ -96,6 +98,7 @@ from hduce.domain.scheduling import (
     WeeklyHours,
     find_conflicts,
 )
+from hduce.domain.visit_types import Buffers
 
 S = AppointmentStatus
 
@@ -1195,6 +1198,72 @@ class AppointmentRepositoryContract:
         assert [x.id for x in window.items] == same_start
         assert [x.id for x in page.items] == [b.id, d.id]
         assert (page.total, page.limit, page.offset) == (4, 2, 2)
+
+    async def test_listed_pages_show_what_the_aggregates_show(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """``list_listed`` (the read model of ``GET /appointments``) gives the page of
+        ``list``, each appointment as its aggregate reads: every field, the buffers,
+        the history with its reasons, the total and the bounds."""
+        clinic = await seed_clinic(uow_factory)
+        north = new_institution()
+        async with uow_factory() as uow:
+            await uow.institutions.add(north)
+            await uow.commit()
+        doctor = Actor(Role.DOCTOR, clinic.doctor.user_id)
+        buffered = book(clinic, slot(0))
+        buffered.buffers = Buffers(timedelta(minutes=10), timedelta(minutes=5))
+        buffered.institution_id = north.id
+        completed = book(clinic, slot(60), approve=True)
+        completed.complete(actor=doctor, now=at(90), notes="Rest and fluids")
+        rejected = book(clinic, slot(120))
+        rejected.reject(actor=doctor, now=NOW, reason="Please see a specialist first")
+        cancelled = book(clinic, slot(0), patient=clinic.other_patient, doctor=clinic.other_doctor)
+        cancel(cancelled, clinic)
+        bare = book(clinic, slot(0, days=1), patient=clinic.other_patient)
+        await store_appointments(uow_factory, bare, cancelled, rejected, completed, buffered)
+
+        queries = [
+            AppointmentQuery(),
+            AppointmentQuery(patient_id=clinic.patient.id),
+            AppointmentQuery(doctor_id=clinic.doctor.id, statuses=frozenset({S.COMPLETED})),
+            AppointmentQuery(institution_id=north.id),
+            AppointmentQuery(starts_from=at(0), starts_before=at(61)),
+            AppointmentQuery(page=PageRequest(limit=2, offset=1)),
+            AppointmentQuery(page=PageRequest(limit=2, offset=10)),  # past the end
+            AppointmentQuery(patient_id=uuid7()),  # nothing
+            AppointmentQuery(page=PageRequest(limit=0, offset=0)),  # the total only
+        ]
+        async with uow_factory(read_only=True) as uow:
+            for query in queries:
+                page = await uow.appointments.list(query)
+                listed = await uow.appointments.list_listed(query)
+                assert listed == Page(
+                    [ListedAppointment.of(a) for a in page.items],
+                    page.total,
+                    page.limit,
+                    page.offset,
+                ), query
+        async with uow_factory(read_only=True) as uow:
+            everything = await uow.appointments.list_listed(AppointmentQuery())
+        assert everything.total == 5
+        by_id = {item.id: item for item in everything.items}
+        assert (
+            by_id[buffered.id].buffer_before_minutes,
+            by_id[buffered.id].buffer_after_minutes,
+        ) == (
+            10,
+            5,
+        )
+        assert by_id[buffered.id].institution_id == north.id
+        assert by_id[completed.id].doctor_notes == "Rest and fluids"
+        assert [line.to_status for line in by_id[completed.id].history] == [
+            S.APPROVED,
+            S.COMPLETED,
+        ]
+        assert by_id[rejected.id].history[-1].reason == "Please see a specialist first"
+        assert by_id[cancelled.id].cancelled_by is Role.ADMIN
+        assert by_id[bare.id].history[0].from_status is None
 
     async def test_reminder_and_overdue_queries(self, uow_factory: UnitOfWorkFactory) -> None:
         clinic = await seed_clinic(uow_factory)

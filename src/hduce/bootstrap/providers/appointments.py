@@ -10,7 +10,11 @@ from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.expiry import ExpireOverdueAppointments
 from hduce.application.appointments.idempotency import BookAppointmentOnce, BookSeriesOnce
 from hduce.application.appointments.parties import GetAppointmentWithParties
-from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.queries import (
+    GetAppointment,
+    ListAppointments,
+    ListAppointmentViews,
+)
 from hduce.application.appointments.reschedule import RescheduleAppointment
 from hduce.application.appointments.series import (
     BookSeries,
@@ -52,6 +56,7 @@ class AppointmentsProvider(Provider):
     expire_overdue = provide(ExpireOverdueAppointments)
     get_appointment = provide(GetAppointment)
     list_appointments = provide(ListAppointments)
+    list_appointment_views = provide(ListAppointmentViews)
     appointment_with_parties = provide(GetAppointmentWithParties)
     preview_series = provide(PreviewSeries)
     book_series = provide(BookSeries)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from hduce.adapters.memory.repositories._support import Repository, paginate
 from hduce.adapters.memory.store import StoreTables
-from hduce.application.ports import AppointmentQuery, Page
+from hduce.application.ports import AppointmentQuery, ListedAppointment, Page
 from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus
 from hduce.domain.errors import AlreadyExists, NotFound, SlotConflict, StaleVersion
 from hduce.domain.privacy import establishes_care
@@ -128,6 +128,17 @@ class InMemoryAppointmentRepository(Repository):
         )
 
     async def list(self, query: AppointmentQuery) -> Page[Appointment]:
+        page = self._page(query)
+        return Page(self._out(page.items), page.total, page.limit, page.offset)
+
+    async def list_listed(self, query: AppointmentQuery) -> Page[ListedAppointment]:
+        page = self._page(query)
+        return Page(
+            [ListedAppointment.of(a) for a in page.items], page.total, page.limit, page.offset
+        )
+
+    def _page(self, query: AppointmentQuery) -> Page[Appointment]:
+        """The stored appointments of the page (not copies: read them only)."""
         found = sorted(
             (
                 a
@@ -141,8 +152,7 @@ class InMemoryAppointmentRepository(Repository):
             ),
             key=_by_start,
         )
-        page = paginate(found, query.page)
-        return Page(self._out(page.items), page.total, page.limit, page.offset)
+        return paginate(found, query.page)
 
     async def approved_starting_between(
         self, start: datetime, end: datetime

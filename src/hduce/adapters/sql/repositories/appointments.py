@@ -57,9 +57,9 @@ from hduce.adapters.sql.repositories._support import (
     page_of,
     table,
 )
-from hduce.adapters.sql.repositories.appointment_list import read_page
+from hduce.adapters.sql.repositories.appointment_list import read_listed, read_page
 from hduce.adapters.sql.repositories.care import care_statement
-from hduce.application.ports import AppointmentQuery, Page
+from hduce.application.ports import AppointmentQuery, ListedAppointment, Page
 from hduce.domain.appointments import UNANSWERED, Appointment, AppointmentStatus, StatusChange
 from hduce.domain.errors import (
     AlreadyExists,
@@ -616,6 +616,11 @@ class SqlAppointmentRepository:
             listed.limit,
             listed.offset,
         )
+
+    async def list_listed(self, query: AppointmentQuery) -> Page[ListedAppointment]:
+        """The same statement's page, read straight into ``ListedAppointment``s (no
+        aggregates to build and track): ``appointment_list.read_listed``."""
+        return await read_listed(self._session, query)
 
     async def approved_starting_between(
         self, start: datetime, end: datetime

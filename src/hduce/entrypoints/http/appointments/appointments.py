@@ -20,7 +20,7 @@ from uuid import UUID
 
 import msgspec
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIType, Schema
@@ -34,7 +34,7 @@ from hduce.application.appointments.idempotency import (
     IdempotentRequest,
 )
 from hduce.application.appointments.parties import GetAppointmentWithParties
-from hduce.application.appointments.queries import GetAppointment, ListAppointments
+from hduce.application.appointments.queries import GetAppointment, ListAppointmentViews
 from hduce.application.ports import AppointmentQuery, PageRequest
 from hduce.domain.errors import NotFound
 from hduce.domain.identity import Actor
@@ -60,6 +60,7 @@ from hduce.entrypoints.http.appointments.schemas import (
     AppointmentPage,
     AppointmentView,
     BookAppointmentRequest,
+    encode_listed_page,
 )
 from hduce.entrypoints.http.auth.security import AUTH_DEPENDENCIES, requires_auth
 from hduce.entrypoints.http.inputs import STATUSES_PATTERN, instant_query, parse_statuses
@@ -234,6 +235,13 @@ class AppointmentsController(Controller):
             "(URL-encode `+` as `%2B`, or use `Z`)."
         ),
         responses={
+            # The handler answers encoded bytes (``encode_listed_page``): the schema
+            # is the page's, as when it returned an ``AppointmentPage``.
+            200: ResponseSpec(
+                data_container=AppointmentPage,
+                description="Request fulfilled, document follows",
+                generate_examples=False,
+            ),
             **AUTH_ERRORS,
             400: problem(
                 400,
@@ -250,7 +258,7 @@ class AppointmentsController(Controller):
         self,
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
-        list_appointments: FromDishka[ListAppointments],
+        list_appointments: FromDishka[ListAppointmentViews],
         status: Annotated[
             list[str] | None,
             QueryParameter(
@@ -288,7 +296,7 @@ class AppointmentsController(Controller):
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> AppointmentPage:
+    ) -> Response[bytes]:
         page = await list_appointments(
             actor,
             AppointmentQuery(
@@ -301,7 +309,11 @@ class AppointmentsController(Controller):
                 institution_id=institution_id,
             ),
         )
-        return AppointmentPage.of(page, _next_link(request, offset, limit, page.total))
+        # The read model's page, encoded as ``AppointmentPage`` without building views.
+        return Response(
+            encode_listed_page(page, _next_link(request, offset, limit, page.total)),
+            media_type=MediaType.JSON,
+        )
 
     @get(
         "/{appointment_ref:str}",
