@@ -1,6 +1,8 @@
 """Commit to relay without waiting for the poll: a unit of work that committed events
-rings the outbox signal (both databases), and on PostgreSQL its ``NOTIFY`` reaches the
-LISTEN connection of another process, which rings that process's signal."""
+rings the outbox signal (both databases). On PostgreSQL a process without a relay of
+its own notifies after the commit, and the ``NOTIFY`` reaches the LISTEN connection of
+another process, which rings that process's signal; a process with a relay wakes it
+in process and notifies nobody."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.memory.outbox import InProcessOutboxSignal
-from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine
+from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine, upgrade_database
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
+from hduce.adapters.sql.outbox_notifier import PostgresOutboxSignal
 from tests.unit.adapters.contract import user_registered
 
 
@@ -74,8 +78,9 @@ async def test_another_process_commit_wakes_the_listener(
         return
     worker_signal, rings = InProcessOutboxSignal(), Rings()
     worker_signal.listen(rings)
-    api = SqlUnitOfWorkFactory(engine)  # the API process: no local relay to wake
-    async with listening(migrated_url, worker_signal):
+    api_signal = PostgresOutboxSignal(engine, retry_seconds=0.1)
+    api = SqlUnitOfWorkFactory(engine, outbox_signal=api_signal)  # no relay of its own
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(api_signal):
         await rings.wait()  # once on connecting, for what nobody listened to
         async with api() as uow:
             uow.emit(user_registered(1))
@@ -100,3 +105,72 @@ async def test_another_process_commit_wakes_the_listener(
             uow.emit(user_registered(4))
             await uow.commit()
         await rings.wait()
+
+
+@pytest.fixture
+async def postgres_migrated(postgres_database: str) -> str:
+    await upgrade_database(postgres_database)
+    return postgres_database
+
+
+@pytest.fixture
+async def postgres_engine(postgres_migrated: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(postgres_migrated)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_process_with_its_own_relay_wakes_it_and_notifies_nobody(
+    postgres_engine: AsyncEngine, postgres_migrated: str
+) -> None:
+    engine, migrated_url = postgres_engine, postgres_migrated
+    worker_signal, worker_rings = InProcessOutboxSignal(), Rings()
+    worker_signal.listen(worker_rings)
+    serve_signal, serve_rings = PostgresOutboxSignal(engine), Rings()
+    serve_signal.listen(serve_rings)  # ``hduce serve``: its relay listens
+    serve = SqlUnitOfWorkFactory(engine, outbox_signal=serve_signal)
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(serve_signal):
+        await worker_rings.wait()  # on connecting
+        async with serve() as uow:
+            uow.emit(user_registered(1))
+            await uow.commit()
+        assert serve_rings.count == 1
+        await asyncio.sleep(0.3)
+        assert not worker_rings.rang.is_set()  # no NOTIFY in or after the commit
+        assert serve_signal.sent == 0
+
+
+async def test_commits_are_told_after_the_last_one_and_coalesced(
+    postgres_engine: AsyncEngine, postgres_migrated: str
+) -> None:
+    engine, migrated_url = postgres_engine, postgres_migrated
+    worker_signal, rings = InProcessOutboxSignal(), Rings()
+    committed: list[float] = []
+    heard: list[float] = []
+    worker_signal.listen(lambda: heard.append(asyncio.get_running_loop().time()))
+    worker_signal.listen(rings)
+    api_signal = PostgresOutboxSignal(engine)
+    api = SqlUnitOfWorkFactory(engine, outbox_signal=api_signal)
+
+    async def book(n: int) -> None:
+        async with api() as uow:
+            uow.emit(user_registered(n))
+            await uow.commit()
+        committed.append(asyncio.get_running_loop().time())
+
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(api_signal):
+        await rings.wait()  # on connecting
+        heard.clear()
+        await asyncio.gather(*(book(n) for n in range(30)))
+        await asyncio.sleep(0.5)
+        assert 1 <= api_signal.sent <= 30
+        assert len(heard) == api_signal.sent
+        assert heard[-1] >= max(committed)  # nothing committed after the last wake-up
+
+        # Commits that ring within one turn of the event loop make one notification.
+        before = api_signal.sent
+        for _ in range(5):
+            api_signal.notify()
+        await rings.wait()
+        await asyncio.sleep(0.3)
+        assert api_signal.sent == before + 1

@@ -89,6 +89,11 @@ class InProcessOutboxSignal:
         for listener in tuple(self._listeners):
             listener()
 
+    @property
+    def has_listeners(self) -> bool:
+        """Something in this process listens (its relay)."""
+        return bool(self._listeners)
+
     def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` on every ``notify``; returns what stops it."""
         self._listeners.append(listener)

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy import Select, Table, and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
@@ -93,13 +93,13 @@ async def write_events(
     """Append ``events`` to the outbox in the session's transaction, in the given order,
     with the ``audit`` rows of the same change; True when there were any events.
 
-    On PostgreSQL the same transaction sends ``pg_notify('hduce_outbox', '')``, which
-    the server delivers at commit (never for a rollback) to every relay that LISTENs
-    (``hduce.adapters.sql.outbox_listener``): a worker relays at once, not at its
-    next poll. One notification per transaction, whatever the number of events. The
-    audit rows, the events and the notification are one statement there
-    (``WITH audit AS (INSERT ...), outbox AS (INSERT ...) SELECT pg_notify(...)``): a
-    change's commit costs one round trip besides the COMMIT.
+    On PostgreSQL the audit rows and the events are one statement
+    (``WITH audit AS (INSERT ...), new_events AS (INSERT ...) SELECT 1``): a change's
+    commit costs one round trip besides the COMMIT. The relays learn of the commit
+    from the unit of work's ``OutboxSignal`` after it
+    (``hduce.adapters.sql.outbox_notifier``), not from a ``NOTIFY`` in the
+    transaction, which would serialise every commit on the server's notification
+    lock.
     """
     listed = list(events)
     # Beside the event, not in its JSON: the writer's trace context is not a fact.
@@ -112,13 +112,13 @@ async def write_events(
         if all(tuple(row) == event_columns for row in rows) and all(
             tuple(row) == audit_columns for row in audit
         ):
-            statement = _notifying_insert_statement(
+            statement = _events_insert_statement(
                 len(rows), event_columns, len(audit), audit_columns
             )
-            await execute_core(session, statement, _notifying_insert_parameters(rows, audit))
+            await execute_core(session, statement, _events_insert_parameters(rows, audit))
             return True
         # Rows of different shapes (not written today): the same statement, literal.
-        statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
+        statement = select(literal(1)).add_cte(
             _OUTBOX.insert().values(rows).returning(_OUTBOX.c.id).cte("new_events")
         )
         if audit:
@@ -153,12 +153,13 @@ def _rows_of_parameters(target: Table, prefix: str, rows: int, columns: tuple[st
 
 
 @functools.lru_cache(maxsize=64)
-def _notifying_insert_statement(
+def _events_insert_statement(
     events: int, event_columns: tuple[str, ...], audits: int, audit_columns: tuple[str, ...]
 ) -> Any:
     """PostgreSQL: ``WITH new_events AS (INSERT INTO outbox ... RETURNING id)[, audit AS
-    (INSERT INTO audit_log ... RETURNING id)] SELECT pg_notify(...)`` for that many rows
-    of those columns, with named parameters (``_notifying_insert_parameters``).
+    (INSERT INTO audit_log ... RETURNING id)] SELECT 1`` for that many rows of those
+    columns, with named parameters (``_events_insert_parameters``); PostgreSQL runs
+    every data-modifying ``WITH`` once, whether the query reads it or not.
 
     Built once per shape and compiled once: a ``.values([...])`` of literal rows was a
     new statement for every commit, compiled again, which cost a booking more CPU than
@@ -169,7 +170,7 @@ def _notifying_insert_statement(
         .returning(_OUTBOX.c.id)
         .cte("new_events")
     )
-    statement = select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(outbox)
+    statement = select(literal(1)).add_cte(outbox)
     if audits:
         statement = statement.add_cte(
             _rows_of_parameters(audit_table, "a", audits, audit_columns)
@@ -179,7 +180,7 @@ def _notifying_insert_statement(
     return statement
 
 
-def _notifying_insert_parameters(
+def _events_insert_parameters(
     rows: Sequence[Mapping[str, Any]], audit: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     parameters: dict[str, Any] = {}

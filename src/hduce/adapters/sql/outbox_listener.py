@@ -1,6 +1,6 @@
 """Wakes this process's outbox relay when any process commits events: PostgreSQL's
-``LISTEN hduce_outbox`` on a connection of its own (the units of work send ``NOTIFY``
-in the committing transaction, see ``hduce.adapters.sql.outbox.write_events``).
+``LISTEN hduce_outbox`` on a connection of its own (processes without a relay of
+their own send ``NOTIFY`` after their commits: ``hduce.adapters.sql.outbox_notifier``).
 
 The connection is outside the engine's pool (it stays open for the life of the
 process and must not take a pooled one) and is checked every ``health_seconds``; a
@@ -93,8 +93,19 @@ class PostgresOutboxListener:
         self._signal.notify()
 
     async def _connect(self) -> asyncpg.Connection:
-        args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
-        for option in _DIALECT_ONLY:
-            kwargs.pop(option, None)
-        kwargs.setdefault("server_settings", {"application_name": "hduce-outbox-listener"})
-        return await asyncpg.connect(*args, **kwargs)
+        return await connect_outside_pool(self._engine, "hduce-outbox-listener")
+
+
+async def connect_outside_pool(
+    engine: AsyncEngine, application_name: str, **server_settings: str
+) -> asyncpg.Connection:
+    """A connection to the engine's database that the pool does not know of, for the
+    life of the process (the pool's must come back to it)."""
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    for option in _DIALECT_ONLY:
+        kwargs.pop(option, None)
+    settings = dict(kwargs.get("server_settings") or {})
+    settings.setdefault("application_name", application_name)
+    settings.update(server_settings)
+    kwargs["server_settings"] = settings
+    return await asyncpg.connect(*args, **kwargs)

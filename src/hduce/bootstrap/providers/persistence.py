@@ -21,6 +21,7 @@ from hduce.adapters.sql.account_tokens import SqlAccountTokenStore
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
+from hduce.adapters.sql.outbox_notifier import PostgresOutboxSignal
 from hduce.adapters.sql.readiness import DatabaseProbe, MigrationsProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
 from hduce.adapters.sql.second_factor import SqlSecondFactorStore
@@ -59,8 +60,18 @@ class SqlPersistenceProvider(Provider):
         yield engine
         await engine.dispose()
 
-    outbox_signal = provide(InProcessOutboxSignal, provides=OutboxSignal)
-    in_process_signal = alias(source=OutboxSignal, provides=InProcessOutboxSignal)
+    @provide
+    async def in_process_signal(self, engine: AsyncEngine) -> AsyncIterator[InProcessOutboxSignal]:
+        # On PostgreSQL, a process without a relay of its own tells the others, after
+        # its commits (``outbox_notifier``); one with a relay wakes it in process.
+        if engine.dialect.name != "postgresql":
+            yield InProcessOutboxSignal()
+            return
+        signal = PostgresOutboxSignal(engine)
+        yield signal
+        await signal.aclose()
+
+    outbox_signal = alias(source=InProcessOutboxSignal, provides=OutboxSignal)
 
     @provide
     def unit_of_work_factory(self, engine: AsyncEngine, signal: OutboxSignal) -> UnitOfWorkFactory:
