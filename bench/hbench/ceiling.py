@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hbench import clinic
 from hbench.clinic import Database, Tokens
 from hbench.system import CpuMeter, MachineMeter, log, postgres_backends
+from hduce.adapters.sql.outbox import OUTBOX_CHANNEL
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.appointments.queries import ListAppointments
@@ -494,6 +495,13 @@ class Ceiling:
             path = self.work / "ceiling-booking-no-notify.sql"
             path.write_text(quiet)
             self.scripts["booking-no-notify"] = path
+        elif booking_text.rstrip().endswith("\nCOMMIT;"):
+            # The app no longer notifies in the transaction (the wake-up goes after the
+            # commit, ADR 0009): the transaction as it was, with its NOTIFY, beside it.
+            head = booking_text.rstrip().removesuffix("COMMIT;")
+            path = self.work / "ceiling-booking-with-notify.sql"
+            path.write_text(f"{head}SELECT pg_notify('{OUTBOX_CHANNEL}', '');\nCOMMIT;\n")
+            self.scripts["booking-with-notify"] = path
         self.runs = 1
 
     def _defines(self, name: str, connections: int) -> dict[str, int]:

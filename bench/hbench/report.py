@@ -189,12 +189,19 @@ def targets_table(results: Results) -> list[str]:
     sql = results.sql.get("booking")
     if sql is not None:
         api = sql["api"]
-        ok = api["statements"] <= 6 and api["transactions"] <= 1.0001
+        # The outbox wake-up of a process without a relay (``hduce api``): one
+        # ``SELECT pg_notify`` after the commit, on a connection of its own, coalesced
+        # under load (one here, where the bookings come one at a time); not part of
+        # the booking's transaction (ADR 0009).
+        wake_ups = sum(n for text, n in api["by_text"] if text.startswith("SELECT pg_notify"))
+        booking_statements = api["statements"] - wake_ups
+        ok = booking_statements <= 6 and api["transactions"] <= 1.0001
         rows.append(
             [
                 "booking: SQL statements / transactions per booking (API)",
                 "<= 6 in 1",
-                f"{api['statements']:.1f} in {api['transactions']:.1f}",
+                f"{booking_statements:.1f} in {api['transactions']:.1f}"
+                + (f" (+ {wake_ups:.1f} wake-up NOTIFY after it)" if wake_ups else ""),
                 _mark(ok),
             ]
         )
