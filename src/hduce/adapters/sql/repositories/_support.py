@@ -26,7 +26,7 @@ MAX_PAGE_SIZE: Final = 500
 #: unit of work's session clears it when the transaction ends).
 STATEMENT_SENT: Final = "hduce_statement_sent"
 #: ``Session.info`` key: (transaction, its connection), so the hot path's statements
-#: skip ``Session.connection()`` after the first (``_connection_of``).
+#: skip ``Session.connection()`` after the first (``connection_of``).
 _CONNECTION: Final = "hduce_connection"
 
 
@@ -54,7 +54,7 @@ def table(model: type[DeclarativeBase]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _connection_of(session: Session) -> Connection:
+def connection_of(session: Session) -> Connection:
     """The connection of the session's transaction: ``Session.connection()`` the first
     time in a transaction (it begins one), then the same connection again while that
     transaction lasts. A rollback or commit ends it, and the next transaction is another
@@ -79,13 +79,13 @@ def _execute_on_connection(
     first = not session.info.get(STATEMENT_SENT)
     session.info[STATEMENT_SENT] = True
     try:
-        return _send(_connection_of(session), statement, parameters)
+        return _send(connection_of(session), statement, parameters)
     except DBAPIError as error:
         if not first or not error.connection_invalidated:
             raise
         session.rollback()
         session.info[STATEMENT_SENT] = True
-        return _send(_connection_of(session), statement, parameters)
+        return _send(connection_of(session), statement, parameters)
 
 
 def _send(
