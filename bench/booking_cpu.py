@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--doctors", type=int, default=200)
     parser.add_argument("--mode", choices=("api", "all"), default="api")
     parser.add_argument("--profile", action="store_true", help="py-spy the measured bookings")
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="also count Python function calls per booking (cProfile, a run of its own): "
+        "a figure the other processes on a shared machine do not move",
+    )
     parser.add_argument("--against", help="another tree's src/ to alternate with this one")
     parser.add_argument("--rounds", type=int, default=3, help="with --against")
     parser.add_argument(
@@ -95,7 +101,8 @@ def main() -> None:
     rounds = args.rounds if args.against else 1
     secret = secrets.token_hex(32)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
-    per_run = args.patients + args.bookings  # the cache warm-up's and the measured ones
+    # The cache warm-up's bookings, the measured ones, and those whose calls are counted.
+    per_run = args.patients + args.bookings * (2 if args.calls else 1)
     next_slot = 0
     try:
         for round_number in range(rounds):
@@ -133,6 +140,10 @@ def main() -> None:
             keys = [k for k in runs[0] if isinstance(runs[0][k], float)]
             median = {k: statistics.median(run[k] for run in runs) for k in keys}
             print(f"  {name:5} {src}: {_line(median)}")
+        print("minimum CPU (the least disturbed run):")
+        for name, src in trees:
+            least = min(run["cpu_ms_per_booking"] for run in results[name])
+            print(f"  {name:5} {src}: API CPU {least:.3f} ms/booking")
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
@@ -152,6 +163,8 @@ def _passed_on(args: argparse.Namespace) -> list[str]:
         "--redis-url",
         args.redis_url,
     ]
+    if args.calls:
+        argv.append("--calls")
     return [*argv, "--profile"] if args.profile else argv
 
 
@@ -160,6 +173,8 @@ def _line(figures: dict[str, Any]) -> str:
         f"API CPU {figures['cpu_ms_per_booking']:.3f} ms/booking, "
         f"wall {figures['wall_ms_per_booking']:.3f} ms/booking"
     )
+    if "calls_per_booking" in figures:
+        text += f", {figures['calls_per_booking']:.0f} Python calls/booking"
     if "worker_cpu_ms_per_booking" in figures:
         text += f", worker CPU after the bookings {figures['worker_cpu_ms_per_booking']:.3f} ms"
         text += f", total {figures['total_cpu_ms_per_booking']:.3f} ms"
@@ -302,6 +317,21 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
             figures["total_cpu_ms_per_booking"] = total * 1000 / args.bookings
         if recorder is not None:
             figures["profile"] = _profile_text(recorder)
+        if args.calls:
+            import cProfile
+            import pstats
+
+            if args.mode == "all":
+                await asyncio.sleep(0.5)
+            calls = allocator.take(args.bookings)
+            counted = [request(*booking) for booking in calls]
+            statuses.clear()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await run(counted)
+            profiler.disable()
+            total = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+            figures["calls_per_booking"] = float(total) / args.bookings
     if statuses != {201: args.bookings}:
         raise RuntimeError(f"expected {args.bookings} answers 201, got {statuses}")
     return figures

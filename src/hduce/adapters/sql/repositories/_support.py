@@ -130,14 +130,16 @@ class _DriverForm:
     def positional(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         constants = self.constants
         return tuple(
-            constants[position]
-            if position in constants
-            else values[name]
-            if process is None
-            else process(values[name])
-            for position, (name, process) in enumerate(
-                zip(self.names, self.processors, strict=True)
-            )
+            [
+                constants[position]
+                if position in constants
+                else values[name]
+                if process is None
+                else process(values[name])
+                for position, (name, process) in enumerate(
+                    zip(self.names, self.processors, strict=True)
+                )
+            ]
         )
 
 
