@@ -42,7 +42,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
 from hduce.adapters.sql.models import AuditRow, OutboxRow
-from hduce.adapters.sql.repositories._support import affected_rows, execute_core, table
+from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
+    affected_rows,
+    execute_core,
+    table,
+)
 from hduce.application.messaging.outbox_relay import accepted_prefix, publish_in_aggregate_order
 from hduce.application.ports import Clock, EventHandler, OutboxStats, RelayResult
 from hduce.domain.events import DomainEvent
@@ -112,10 +117,11 @@ async def write_events(
         if all(tuple(row) == event_columns for row in rows) and all(
             tuple(row) == audit_columns for row in audit
         ):
-            statement = _events_insert_statement(
-                len(rows), event_columns, len(audit), audit_columns
+            await execute_core(
+                session,
+                _events_insert_statement(len(rows), event_columns, len(audit), audit_columns),
+                _events_insert_parameters(rows, audit),
             )
-            await execute_core(session, statement, _events_insert_parameters(rows, audit))
             return True
         # Rows of different shapes (not written today): the same statement, literal.
         statement = select(literal(1)).add_cte(
@@ -155,7 +161,7 @@ def _rows_of_parameters(target: Table, prefix: str, rows: int, columns: tuple[st
 @functools.lru_cache(maxsize=64)
 def _events_insert_statement(
     events: int, event_columns: tuple[str, ...], audits: int, audit_columns: tuple[str, ...]
-) -> Any:
+) -> DriverStatement:
     """PostgreSQL: ``WITH new_events AS (INSERT INTO outbox ... RETURNING id)[, audit AS
     (INSERT INTO audit_log ... RETURNING id)] SELECT 1`` for that many rows of those
     columns, with named parameters (``_events_insert_parameters``); PostgreSQL runs
@@ -163,7 +169,8 @@ def _events_insert_statement(
 
     Built once per shape and compiled once: a ``.values([...])`` of literal rows was a
     new statement for every commit, compiled again, which cost a booking more CPU than
-    sending it."""
+    sending it. Sent as the driver's SQL with positional parameters (``DriverStatement``:
+    its one row is not read)."""
     audit_table = table(AuditRow)
     outbox = (
         _rows_of_parameters(_OUTBOX, "e", events, event_columns)
@@ -177,7 +184,7 @@ def _events_insert_statement(
             .returning(audit_table.c.id)
             .cte("audit")
         )
-    return statement
+    return DriverStatement(statement)
 
 
 def _events_insert_parameters(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -31,7 +32,7 @@ from hduce.adapters.sql.repositories import (
     SqlVisitTypeRepository,
     SqlWaitlistRepository,
 )
-from hduce.adapters.sql.repositories._support import STATEMENT_SENT
+from hduce.adapters.sql.repositories._support import STATEMENT_SENT, connection_of
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
 from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
@@ -107,25 +108,69 @@ class SqlUnitOfWork(UnitOfWork):
         self._gate_timeout = gate_timeout
         self._holds_gate = False
         self._emitted: list[DomainEvent] = []
-        # The port declares and types the repositories (``Repositories``); built here.
+        # The port declares and types the repositories (``Repositories``). The two the
+        # commit and the rollback read are built here, the others on first use (below).
         self._appointments = SqlAppointmentRepository(session)
+        self.appointments = self._appointments
+        self.audit = SqlAuditLog(session)
         # Accounts read in this transaction, shared by the repositories that read them.
         self._loaded_users = LoadedUsers()
-        self.users = SqlUserRepository(session, self._loaded_users)
-        self.patients = SqlPatientRepository(session)
-        self.specialties = SqlSpecialtyRepository(session)
-        self.doctors = SqlDoctorRepository(session, self._loaded_users)
-        self.availability = SqlAvailabilityRepository(session)
-        self.institutions = SqlInstitutionRepository(session)
-        self.appointments = self._appointments
-        self.visit_types = SqlVisitTypeRepository(session)
-        self.series = SqlSeriesRepository(session)
-        self.notifications = SqlNotificationRepository(session)
-        self.audit = SqlAuditLog(session)
-        self.idempotency = SqlIdempotencyStore(session)
-        self.processed_events = SqlProcessedEvents(session)
-        self.devices = SqlDeviceRepository(session)
-        self.waitlist = SqlWaitlistRepository(session)
+
+    # The other repositories, built on first use (a booking touches four of fifteen).
+    # ``cached_property`` stores each in the instance, as the port's attributes would
+    # be; mypy takes it for a read-only property overriding a writable attribute.
+
+    @cached_property
+    def users(self) -> SqlUserRepository:  # type: ignore[override]
+        return SqlUserRepository(self._session, self._loaded_users)
+
+    @cached_property
+    def patients(self) -> SqlPatientRepository:  # type: ignore[override]
+        return SqlPatientRepository(self._session)
+
+    @cached_property
+    def specialties(self) -> SqlSpecialtyRepository:  # type: ignore[override]
+        return SqlSpecialtyRepository(self._session)
+
+    @cached_property
+    def doctors(self) -> SqlDoctorRepository:  # type: ignore[override]
+        return SqlDoctorRepository(self._session, self._loaded_users)
+
+    @cached_property
+    def availability(self) -> SqlAvailabilityRepository:  # type: ignore[override]
+        return SqlAvailabilityRepository(self._session)
+
+    @cached_property
+    def institutions(self) -> SqlInstitutionRepository:  # type: ignore[override]
+        return SqlInstitutionRepository(self._session)
+
+    @cached_property
+    def visit_types(self) -> SqlVisitTypeRepository:  # type: ignore[override]
+        return SqlVisitTypeRepository(self._session)
+
+    @cached_property
+    def series(self) -> SqlSeriesRepository:  # type: ignore[override]
+        return SqlSeriesRepository(self._session)
+
+    @cached_property
+    def notifications(self) -> SqlNotificationRepository:  # type: ignore[override]
+        return SqlNotificationRepository(self._session)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyStore:  # type: ignore[override]
+        return SqlIdempotencyStore(self._session)
+
+    @cached_property
+    def processed_events(self) -> SqlProcessedEvents:  # type: ignore[override]
+        return SqlProcessedEvents(self._session)
+
+    @cached_property
+    def devices(self) -> SqlDeviceRepository:  # type: ignore[override]
+        return SqlDeviceRepository(self._session)
+
+    @cached_property
+    def waitlist(self) -> SqlWaitlistRepository:  # type: ignore[override]
+        return SqlWaitlistRepository(self._session)
 
     async def __aenter__(self) -> Self:
         if self._serialized:
@@ -144,7 +189,8 @@ class SqlUnitOfWork(UnitOfWork):
             try:
                 # Start the transaction now: on SQLite this is BEGIN IMMEDIATE, so the
                 # write lock is held before the use case reads anything it decides on.
-                await self._session.connection()
+                # Through ``connection_of``: the statements of ``execute_core`` reuse it.
+                await self._session.run_sync(connection_of)
             except BaseException:
                 await self._release()
                 raise

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import ColumnExpressionArgument, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.util.typing import TupleAny
 
 from hduce.application.ports import Page, PageRequest
@@ -23,6 +25,9 @@ MAX_PAGE_SIZE: Final = 500
 #: ``Session.info`` key: a statement of the current transaction has been sent (the
 #: unit of work's session clears it when the transaction ends).
 STATEMENT_SENT: Final = "hduce_statement_sent"
+#: ``Session.info`` key: (transaction, its connection), so the hot path's statements
+#: skip ``Session.connection()`` after the first (``connection_of``).
+_CONNECTION: Final = "hduce_connection"
 
 
 def sqlstate(error: DBAPIError) -> str | None:
@@ -49,6 +54,21 @@ def table(model: type[DeclarativeBase]) -> Table:
     return cast(Table, model.__table__)
 
 
+def connection_of(session: Session) -> Connection:
+    """The connection of the session's transaction: ``Session.connection()`` the first
+    time in a transaction (it begins one), then the same connection again while that
+    transaction lasts. A rollback or commit ends it, and the next transaction is another
+    object, so a connection is never reused across transactions (nor after a dropped
+    connection's rollback)."""
+    cached: tuple[SessionTransaction, Connection] | None = session.info.get(_CONNECTION)
+    transaction = session.get_transaction()
+    if cached is not None and cached[0] is transaction and transaction.is_active:
+        return cached[1]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
 def _execute_on_connection(
     session: Session, statement: Any, parameters: Mapping[str, Any] | None
 ) -> Result[*TupleAny]:
@@ -59,13 +79,22 @@ def _execute_on_connection(
     first = not session.info.get(STATEMENT_SENT)
     session.info[STATEMENT_SENT] = True
     try:
-        return session.connection().execute(statement, parameters)
+        return _send(connection_of(session), statement, parameters)
     except DBAPIError as error:
         if not first or not error.connection_invalidated:
             raise
         session.rollback()
         session.info[STATEMENT_SENT] = True
-        return session.connection().execute(statement, parameters)
+        return _send(connection_of(session), statement, parameters)
+
+
+def _send(
+    connection: Connection, statement: Any, parameters: Mapping[str, Any] | None
+) -> Result[*TupleAny]:
+    if isinstance(statement, DriverStatement):
+        form = statement.compiled_for(connection.dialect)
+        return connection.exec_driver_sql(form.sql, form.positional(parameters or {}))
+    return connection.execute(statement, parameters)
 
 
 async def execute_core(
@@ -76,8 +105,102 @@ async def execute_core(
     same SQL, without the ORM's per-statement work (``orm_pre_session_exec``, the ORM
     result set-up), which cost the booking's hot path more CPU than its Core execution.
     One greenlet switch, as ``AsyncSession.execute``. Rows come back as Core rows, as
-    they did for these column selects through the session."""
+    they did for these column selects through the session.
+
+    A ``DriverStatement`` goes further: its SQL was compiled once, and its parameters
+    are sent positionally (``exec_driver_sql``), without SQLAlchemy's per-execution
+    compile-cache lookup and ``construct_params``."""
     return await session.run_sync(_execute_on_connection, statement, parameters)
+
+
+_BindProcessor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverForm:
+    """A statement as the driver receives it: SQL text with positional parameters."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[_BindProcessor | None, ...]
+    #: Position -> the value of a parameter the statement carries itself (a literal
+    #: SQLAlchemy bound, as ``pg_notify``'s channel), processed once.
+    constants: Mapping[int, Any]
+
+    def positional(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        constants = self.constants
+        return tuple(
+            [
+                constants[position]
+                if position in constants
+                else values[name]
+                if process is None
+                else process(values[name])
+                for position, (name, process) in enumerate(
+                    zip(self.names, self.processors, strict=True)
+                )
+            ]
+        )
+
+
+def _native_uuid(value: Any) -> Any:
+    """asyncpg encodes a ``uuid.UUID`` for a ``$n::UUID`` itself (and a string too):
+    advanced-alchemy's ``GUID`` turns every one into a string first, which the driver
+    then parses back."""
+    return value if value is None or isinstance(value, uuid.UUID) else str(value)
+
+
+class DriverStatement:
+    """A Core statement whose results are not read by column type (an ``INSERT ...
+    RETURNING`` whose rows are only counted, a ``SELECT pg_notify(...)``), sent by
+    ``execute_core`` as the driver's SQL text with positional parameters, compiled once
+    per dialect. Its bind parameters get the same processing as through
+    ``Connection.execute`` (each type's bind processor), except ``GUID``'s (a UUID goes
+    to the driver as it is). No ``expanding``/``literal_execute`` parameters, nor a
+    schema translation: ``compiled_for`` refuses them. Result rows come back untyped
+    (the driver's values)."""
+
+    __slots__ = ("_forms", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._forms: dict[str, _DriverForm] = {}
+
+    def compiled_for(self, dialect: Dialect) -> _DriverForm:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _compile(self.statement, dialect)
+        return form
+
+
+def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
+    from advanced_alchemy.types import GUID
+
+    compiled = statement.compile(dialect=dialect)
+    if (
+        not compiled.positional
+        or compiled.positiontup is None
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.schema_translate_map
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+    ):
+        raise ValueError("this statement cannot be sent as precompiled driver SQL")
+    names = tuple(compiled.positiontup)
+    bind_processors = compiled._bind_processors
+    processors: list[_BindProcessor | None] = []
+    constants: dict[int, Any] = {}
+    for position, name in enumerate(names):
+        bind = compiled.binds[name]
+        process = cast("_BindProcessor | None", bind_processors.get(name))
+        if not bind.required:
+            value = bind.effective_value
+            constants[position] = value if process is None else process(value)
+        if dialect.name == "postgresql" and isinstance(bind.type, GUID):
+            process = _native_uuid
+        processors.append(process)
+    return _DriverForm(compiled.string, names, tuple(processors), constants)
 
 
 def upsert_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:

@@ -50,6 +50,7 @@ from hduce.adapters.sql.models import (
     status_literal,
 )
 from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
     affected_rows,
     dialect_name,
     execute_core,
@@ -353,7 +354,7 @@ _HISTORY_COLUMNS: Final = (
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_with_history_statement(lines: int) -> Any:
+def _insert_with_history_statement(lines: int) -> DriverStatement:
     """PostgreSQL: ``WITH new AS (INSERT INTO appointments ... ON CONFLICT DO NOTHING
     RETURNING id) INSERT INTO appointment_status_history SELECT ... FROM new
     RETURNING ...`` for ``lines`` history lines: they go in only with their
@@ -377,7 +378,7 @@ def _insert_with_history_statement(lines: int) -> Any:
         .cte("new_appointment")
     )
     if not lines:
-        return select(new.c.id)
+        return DriverStatement(select(new.c.id))
     rows = [
         select(
             *(
@@ -388,7 +389,9 @@ def _insert_with_history_statement(lines: int) -> Any:
         for line in range(lines)
     ]
     source = rows[0] if len(rows) == 1 else union_all(*rows)
-    return (
+    # Compiled once and sent with positional parameters (``DriverStatement``): its
+    # rows are only counted.
+    return DriverStatement(
         postgresql.insert(history)
         .from_select(list(_HISTORY_COLUMNS), source)
         .returning(history.c.appointment_id)
