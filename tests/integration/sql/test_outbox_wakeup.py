@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.memory.outbox import InProcessOutboxSignal
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine, upgrade_database
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
-from hduce.adapters.sql.outbox_notifier import PostgresOutboxSignal
+from hduce.adapters.sql.outbox_notifier import PostgresOutboxNotifier
 from tests.unit.adapters.contract import user_registered
 
 
@@ -78,9 +78,10 @@ async def test_another_process_commit_wakes_the_listener(
         return
     worker_signal, rings = InProcessOutboxSignal(), Rings()
     worker_signal.listen(rings)
-    api_signal = PostgresOutboxSignal(engine, retry_seconds=0.1)
-    api = SqlUnitOfWorkFactory(engine, outbox_signal=api_signal)  # no relay of its own
-    async with listening(migrated_url, worker_signal), contextlib.aclosing(api_signal):
+    notifier = PostgresOutboxNotifier(engine, retry_seconds=0.1)
+    api_signal = InProcessOutboxSignal(otherwise=notifier.notify)  # no relay of its own
+    api = SqlUnitOfWorkFactory(engine, outbox_signal=api_signal)
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(notifier):
         await rings.wait()  # once on connecting, for what nobody listened to
         async with api() as uow:
             uow.emit(user_registered(1))
@@ -126,10 +127,11 @@ async def test_a_process_with_its_own_relay_wakes_it_and_notifies_nobody(
     engine, migrated_url = postgres_engine, postgres_migrated
     worker_signal, worker_rings = InProcessOutboxSignal(), Rings()
     worker_signal.listen(worker_rings)
-    serve_signal, serve_rings = PostgresOutboxSignal(engine), Rings()
+    notifier = PostgresOutboxNotifier(engine)
+    serve_signal, serve_rings = InProcessOutboxSignal(otherwise=notifier.notify), Rings()
     serve_signal.listen(serve_rings)  # ``hduce serve``: its relay listens
     serve = SqlUnitOfWorkFactory(engine, outbox_signal=serve_signal)
-    async with listening(migrated_url, worker_signal), contextlib.aclosing(serve_signal):
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(notifier):
         await worker_rings.wait()  # on connecting
         async with serve() as uow:
             uow.emit(user_registered(1))
@@ -137,7 +139,7 @@ async def test_a_process_with_its_own_relay_wakes_it_and_notifies_nobody(
         assert serve_rings.count == 1
         await asyncio.sleep(0.3)
         assert not worker_rings.rang.is_set()  # no NOTIFY in or after the commit
-        assert serve_signal.sent == 0
+        assert notifier.sent == 0
 
 
 async def test_commits_are_told_after_the_last_one_and_coalesced(
@@ -149,8 +151,10 @@ async def test_commits_are_told_after_the_last_one_and_coalesced(
     heard: list[float] = []
     worker_signal.listen(lambda: heard.append(asyncio.get_running_loop().time()))
     worker_signal.listen(rings)
-    api_signal = PostgresOutboxSignal(engine)
-    api = SqlUnitOfWorkFactory(engine, outbox_signal=api_signal)
+    notifier = PostgresOutboxNotifier(engine)
+    api = SqlUnitOfWorkFactory(
+        engine, outbox_signal=InProcessOutboxSignal(otherwise=notifier.notify)
+    )
 
     async def book(n: int) -> None:
         async with api() as uow:
@@ -158,19 +162,19 @@ async def test_commits_are_told_after_the_last_one_and_coalesced(
             await uow.commit()
         committed.append(asyncio.get_running_loop().time())
 
-    async with listening(migrated_url, worker_signal), contextlib.aclosing(api_signal):
+    async with listening(migrated_url, worker_signal), contextlib.aclosing(notifier):
         await rings.wait()  # on connecting
         heard.clear()
         await asyncio.gather(*(book(n) for n in range(30)))
         await asyncio.sleep(0.5)
-        assert 1 <= api_signal.sent <= 30
-        assert len(heard) == api_signal.sent
+        assert 1 <= notifier.sent <= 30
+        assert len(heard) == notifier.sent
         assert heard[-1] >= max(committed)  # nothing committed after the last wake-up
 
         # Commits that ring within one turn of the event loop make one notification.
-        before = api_signal.sent
+        before = notifier.sent
         for _ in range(5):
-            api_signal.notify()
+            notifier.notify()
         await rings.wait()
         await asyncio.sleep(0.3)
-        assert api_signal.sent == before + 1
+        assert notifier.sent == before + 1

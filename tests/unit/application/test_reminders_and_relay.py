@@ -363,3 +363,16 @@ async def test_a_commit_during_a_drain_is_not_missed(clinic: Clinic) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_the_signal_tells_other_processes_only_while_no_relay_of_its_own_listens() -> None:
+    told: list[str] = []
+    signal = InProcessOutboxSignal(otherwise=lambda: told.append("others"))
+    signal.notify()  # ``hduce api``: no relay here
+    assert told == ["others"]
+    stop = signal.listen(lambda: told.append("own relay"))
+    signal.notify()  # ``hduce serve``/``worker``: its relay listens
+    assert told == ["others", "own relay"]
+    stop()
+    signal.notify()
+    assert told == ["others", "own relay", "others"]

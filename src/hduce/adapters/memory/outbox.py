@@ -82,17 +82,17 @@ class InProcessOutboxSignal:
     """``OutboxSignal`` within one process: calls each listener (the relay's ``wake``),
     so a commit reaches the relay at once instead of at its next poll."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, otherwise: Callable[[], None] | None = None) -> None:
         self._listeners: list[Callable[[], None]] = []
+        #: Rung instead when nothing in this process listens (no relay here): e.g. a
+        #: notification to the other processes' relays (``PostgresOutboxNotifier``).
+        self._otherwise = otherwise
 
     def notify(self) -> None:
+        if not self._listeners and self._otherwise is not None:
+            self._otherwise()
         for listener in tuple(self._listeners):
             listener()
-
-    @property
-    def has_listeners(self) -> bool:
-        """Something in this process listens (its relay)."""
-        return bool(self._listeners)
 
     def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` on every ``notify``; returns what stops it."""

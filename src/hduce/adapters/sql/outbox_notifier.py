@@ -1,11 +1,12 @@
-"""The outbox signal on PostgreSQL: after a commit that wrote events, wake the relay
-that will relay them, without taking PostgreSQL's notification lock in the commit.
+"""After a commit that wrote events, tell the relays of other processes, without
+taking PostgreSQL's notification lock in the commit.
 
-A process that runs a relay (``hduce serve``, ``hduce worker``) wakes it in process,
-as on SQLite: nothing leaves the process. A process without one (``hduce api``, a
-CLI command) tells the others: ``SELECT pg_notify('hduce_outbox', '')`` on a
-connection of its own, outside the pool, which every worker's
-``PostgresOutboxListener`` hears.
+A process that runs a relay (``hduce serve``, ``hduce worker``) wakes it in process
+(``InProcessOutboxSignal``), as on SQLite: nothing leaves the process. A process
+without one (``hduce api``, a CLI command) tells the others through this notifier,
+which its in-process signal rings instead (``InProcessOutboxSignal(otherwise=...)``):
+``SELECT pg_notify('hduce_outbox', '')`` on a connection of its own, outside the
+pool, which every worker's ``PostgresOutboxListener`` hears.
 
 Why not ``NOTIFY`` in the committing transaction, as before: PostgreSQL takes one
 lock for the whole server on every commit that notifies, and holds it until that
@@ -29,7 +30,6 @@ from typing import Final
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.memory.outbox import InProcessOutboxSignal
 from hduce.adapters.sql.outbox import OUTBOX_CHANNEL
 from hduce.adapters.sql.outbox_listener import connect_outside_pool
 
@@ -38,12 +38,11 @@ log = logging.getLogger(__name__)
 _NOTIFY: Final = "SELECT pg_notify($1, '')"
 
 
-class PostgresOutboxSignal(InProcessOutboxSignal):
-    """``OutboxSignal`` of a process on PostgreSQL: its own relay when it listens
-    (``listen``), else a notification to the other processes' relays."""
+class PostgresOutboxNotifier:
+    """``notify``: a ``NOTIFY hduce_outbox`` soon, from a task of its own, one for any
+    number of calls made while one is on its way. Never blocks, never fails."""
 
     def __init__(self, engine: AsyncEngine, *, retry_seconds: float = 1.0) -> None:
-        super().__init__()
         self._engine = engine
         self._retry_seconds = retry_seconds
         self._pending = False
@@ -53,9 +52,6 @@ class PostgresOutboxSignal(InProcessOutboxSignal):
         self.sent = 0
 
     def notify(self) -> None:
-        if self.has_listeners:
-            super().notify()
-            return
         self._pending = True
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(

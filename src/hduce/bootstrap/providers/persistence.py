@@ -21,7 +21,7 @@ from hduce.adapters.sql.account_tokens import SqlAccountTokenStore
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import SqlOutbox
 from hduce.adapters.sql.outbox_listener import PostgresOutboxListener
-from hduce.adapters.sql.outbox_notifier import PostgresOutboxSignal
+from hduce.adapters.sql.outbox_notifier import PostgresOutboxNotifier
 from hduce.adapters.sql.readiness import DatabaseProbe, MigrationsProbe
 from hduce.adapters.sql.refresh_tokens import SqlRefreshTokenStore
 from hduce.adapters.sql.second_factor import SqlSecondFactorStore
@@ -67,9 +67,9 @@ class SqlPersistenceProvider(Provider):
         if engine.dialect.name != "postgresql":
             yield InProcessOutboxSignal()
             return
-        signal = PostgresOutboxSignal(engine)
-        yield signal
-        await signal.aclose()
+        notifier = PostgresOutboxNotifier(engine)
+        yield InProcessOutboxSignal(otherwise=notifier.notify)
+        await notifier.aclose()
 
     outbox_signal = alias(source=InProcessOutboxSignal, provides=OutboxSignal)
 
