@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql.outbox import OUTBOX_CHANNEL
 from hduce.application.ports import OutboxSignal
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +99,7 @@ class PostgresOutboxListener:
         for option in _DIALECT_ONLY:
             kwargs.pop(option, None)
         kwargs.setdefault("server_settings", {"application_name": "hduce-outbox-listener"})
+        # Imported here: a process on SQLite never listens and never loads asyncpg.
+        import asyncpg
+
         return await asyncpg.connect(*args, **kwargs)
