@@ -3,7 +3,10 @@ migrations need; without a broker, FastStream and
 the four broker clients are never imported; authlib only with Google sign-in; icalendar
 only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's tracer,
 its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
-``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) (RSS is measured in bench/; this pins the
+``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) redis-py
+(about 20 MB) only with HDUCE_REDIS_URL; httpx only with an SMS provider (or Google
+sign-in); asyncpg only on PostgreSQL; segno and ua-parser at their first use; no
+Litestar in the worker. (RSS is measured in bench/, "Resident memory"; this pins the
 imports that make most of the difference.)"""
 
 from __future__ import annotations
@@ -26,27 +29,41 @@ UNUSED = (
     "hduce.adapters.telemetry",
     "opentelemetry.sdk.trace",
     "opentelemetry.instrumentation.asyncpg",
+    # Not configured on the embedded defaults (SQLite, no Redis, no SMS provider).
+    "redis",
+    "httpx",
+    "asyncpg",
+    # Loaded at their first use (a 2FA enrolment, a sign-in), not at start.
+    "segno",
+    "ua_parser",
 )
 
 API = "from hduce.entrypoints.asgi import build_api_app\nbuild_api_app()\n"
+# In the order of ``hduce worker``: the worker package first.
 WORKER = (
+    "from hduce.entrypoints.worker.runner import run_worker\n"
     "from hduce.bootstrap.background import background_services\n"
     "from hduce.bootstrap.container import build_container\n"
     "from hduce.bootstrap.settings import Settings\n"
-    "from hduce.entrypoints.worker.runner import run_worker\n"
     "import os\n"
     "settings = Settings.from_env(dict(os.environ))\n"
     "list(background_services(build_container(settings), settings, mode='worker'))\n"
 )
 
 
-def _loaded(program: str, tmp_path: Path, unused: tuple[str, ...] = UNUSED) -> list[str]:
+def _loaded(
+    program: str,
+    tmp_path: Path,
+    unused: tuple[str, ...] = UNUSED,
+    **settings: str,
+) -> list[str]:
     probe = program + (
         f"import sys\nprint('LOADED:' + ','.join(m for m in {unused!r} if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDUCE_")} | {
         "HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
         "HDUCE_JWT_SECRET": "process-imports-secret-0123456789abcdef",
+        **settings,
     }
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
@@ -67,3 +84,16 @@ def test_an_in_process_worker_loads_no_broker_client(tmp_path: Path) -> None:
 def test_a_worker_loads_neither_the_http_api_nor_an_http_server(tmp_path: Path) -> None:
     # Its own endpoints (HDUCE_WORKER_HTTP_PORT) load uvicorn only when the port is set.
     assert _loaded(WORKER, tmp_path, ("hduce.entrypoints.http", "uvicorn", "granian")) == []
+
+
+def test_a_worker_loads_no_litestar(tmp_path: Path) -> None:
+    # advanced-alchemy would import Litestar (hduce.entrypoints.worker explains how not).
+    assert _loaded(WORKER, tmp_path, ("litestar", "yaml", "jinja2")) == []
+
+
+def test_redis_py_loads_when_redis_is_configured(tmp_path: Path) -> None:
+    # The other side of "redis" in UNUSED: with HDUCE_REDIS_URL the Redis providers are
+    # wired (building the container checks the graph; nothing connects yet).
+    redis = {"HDUCE_REDIS_URL": "redis://127.0.0.1:1/0"}
+    assert _loaded(API, tmp_path, ("redis",), **redis) == ["redis"]
+    assert _loaded(WORKER, tmp_path, ("redis",), **redis) == ["redis"]

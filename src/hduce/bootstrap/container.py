@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dishka import AsyncContainer, Provider, make_async_container
-from dishka.integrations.litestar import LitestarProvider
 
 from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.policy import IdentityPolicy
@@ -31,13 +30,10 @@ from hduce.bootstrap.providers.metrics import MetricsProvider
 from hduce.bootstrap.providers.notifications import NotificationsProvider
 from hduce.bootstrap.providers.persistence import SqlPersistenceProvider
 from hduce.bootstrap.providers.readiness import ReadinessProvider
-from hduce.bootstrap.providers.realtime import InMemoryRealtimeProvider, RedisRealtimeProvider
+from hduce.bootstrap.providers.realtime import InMemoryRealtimeProvider
 from hduce.bootstrap.providers.security import SecurityProvider
 from hduce.bootstrap.providers.service_tokens import ServiceTokensProvider
-from hduce.bootstrap.providers.shared_state import (
-    InMemorySharedStateProvider,
-    RedisSharedStateProvider,
-)
+from hduce.bootstrap.providers.shared_state import InMemorySharedStateProvider
 from hduce.bootstrap.providers.two_factor import TwoFactorProvider
 from hduce.bootstrap.providers.waitlist import WaitlistProvider
 from hduce.bootstrap.settings import Settings
@@ -61,9 +57,9 @@ def providers(
     return [
         ConfigProvider(),
         SqlPersistenceProvider(),
-        RedisSharedStateProvider() if redis else InMemorySharedStateProvider(),
+        *(_redis_providers() if redis else [InMemorySharedStateProvider()]),
         EventBusProvider(),
-        RedisRealtimeProvider() if redis else InMemoryRealtimeProvider(),
+        *([] if redis else [InMemoryRealtimeProvider()]),
         # After the bus: with a broker, its EventPublisher is the one the relay gets.
         _broker_provider() if broker else EventDocumentationProvider(),
         ReadinessProvider(redis=redis, broker=broker),
@@ -91,12 +87,31 @@ def providers(
     ]
 
 
+def _redis_providers() -> list[Provider]:
+    # Imported only with HDUCE_REDIS_URL: redis-py is about 20 MB of modules (and, with
+    # the tracing extra installed, it loads the OpenTelemetry metrics SDK).
+    from hduce.bootstrap.providers.redis_state import (
+        RedisRealtimeProvider,
+        RedisSharedStateProvider,
+    )
+
+    return [RedisSharedStateProvider(), RedisRealtimeProvider()]
+
+
 def _broker_provider() -> Provider:
     # Imported only with a broker: FastStream and the four broker clients are ~450
     # modules and tens of MB that a process without HDUCE_BROKER_URL never uses.
     from hduce.bootstrap.providers.broker import BrokerProvider
 
     return BrokerProvider()
+
+
+def _litestar_providers(http: bool) -> list[Provider]:
+    if not http:
+        return []
+    from dishka.integrations.litestar import LitestarProvider
+
+    return [LitestarProvider()]
 
 
 def _faststream_providers(settings: Settings) -> list[Provider]:
@@ -113,16 +128,19 @@ def build_container(
     settings: Settings,
     *,
     extra: Sequence[Provider] = (),
+    http: bool = False,
     identity_policy: IdentityPolicy | None = None,
     hasher_parameters: Argon2Parameters | None = None,
 ) -> AsyncContainer:
     """The container of ``providers(settings, ...)``; ``extra`` providers come last and
-    override what the others provide (tests)."""
+    override what the others provide (tests). ``http``: the container of an HTTP app,
+    with dishka's Litestar provider (the request in the request scope); the worker and
+    the commands do without it, and so without Litestar."""
     chosen = providers(
         settings, identity_policy=identity_policy, hasher_parameters=hasher_parameters
     )
     return make_async_container(
-        LitestarProvider(),
+        *_litestar_providers(http),
         *_faststream_providers(settings),
         *chosen,
         *extra,

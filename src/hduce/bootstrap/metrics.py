@@ -1,6 +1,8 @@
 """Prometheus metrics.
 
-HTTP metrics come from Litestar's Prometheus middleware; the objects below are
+HTTP metrics come from Litestar's Prometheus middleware (its configuration and the
+/metrics controller are in ``hduce.entrypoints.http.metrics``, so the worker does not
+load Litestar for them); the objects below are
 the application's own, created once at import (prometheus_client refuses a
 second registration of the same name) and updated by whichever module does
 the work.
@@ -33,7 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -158,25 +159,6 @@ DEVICE_MESSAGES = Counter(
     "revoked device, wrong secret) or malformed.",
     ["kind", "outcome"],
 )
-
-
-def prometheus_config() -> PrometheusConfig:
-    return PrometheusConfig(
-        app_name="hduce",
-        prefix="hduce",
-        # Label by route template (/appointments/{id}), not by raw path, and
-        # ignore paths no route matches: both would grow label sets unboundedly.
-        group_path=True,
-        exclude_unhandled_paths=True,
-        exclude=[f"^{METRICS_PATH}$"],
-    )
-
-
-class MetricsController(PrometheusController):
-    """GET /metrics in the Prometheus text format; kept out of the OpenAPI schema."""
-
-    path = METRICS_PATH
-    include_in_schema = False
 
 
 # ---------------------------------------------------------------- a port of its own

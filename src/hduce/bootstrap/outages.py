@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from hduce.adapters.redis.client import redis_outage
 from hduce.adapters.sql.outages import database_outage
 
 #: Retry-After of an overloaded service (a pool was exhausted): it frees up quickly.
@@ -65,7 +65,7 @@ def outage_of(error: BaseException) -> Outage | None:
     for link in _chain(error):
         if kind := database_outage(link):
             return Outage("database", kind, link)
-        if kind := redis_outage(link):
+        if kind := _redis_outage(link):
             return Outage("redis", kind, link)
         if _is_network_failure(link):
             return Outage(_service_of(link), "down", link)
@@ -73,6 +73,16 @@ def outage_of(error: BaseException) -> Outage | None:
         if isinstance(link, TimeoutError):
             return Outage(_service_of(link), "busy", link)
     return None
+
+
+def _redis_outage(error: BaseException) -> Literal["busy", "down"] | None:
+    # Only a process with redis-py loaded can have a Redis error: without Redis
+    # configured it is never imported (about 20 MB), and this check must not import it.
+    if "redis" not in sys.modules:
+        return None
+    from hduce.adapters.redis.client import redis_outage
+
+    return redis_outage(error)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

@@ -47,7 +47,7 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
             "HDUCE_JWT_SECRET is unset: using a random secret for this process; "
             "sessions end when it stops. Set it outside development."
         )
-    container = build_container(settings)
+    container = build_container(settings, http=True)
     app = create_app(
         container,
         settings,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 
-from ua_parser import parse
-
 from hduce.domain.sessions import UNKNOWN_CLIENT
 
 _OTHER = "Other"
@@ -24,7 +22,10 @@ class UaParserClientNamer:
 
 @functools.lru_cache(maxsize=1024)
 def _name(user_agent: str) -> str:
-    # Cached: one account's clients send the same string again and again.
+    # Cached: one account's clients send the same string again and again. Imported at
+    # the first sign-in: ua-parser's rule set (a few MB) is not kept by an idle process.
+    from ua_parser import parse
+
     result = parse(user_agent)
     browser = result.user_agent.family if result.user_agent else None
     system = result.os.family if result.os else None

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql.outbox import OUTBOX_CHANNEL
 from hduce.application.ports import OutboxSignal
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -108,4 +110,7 @@ async def connect_outside_pool(
     settings.setdefault("application_name", application_name)
     settings.update(server_settings)
     kwargs["server_settings"] = settings
+    # Imported here: a process on SQLite never listens nor notifies, and never loads asyncpg.
+    import asyncpg
+
     return await asyncpg.connect(*args, **kwargs)

@@ -25,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql.outbox import OUTBOX_CHANNEL
 from hduce.adapters.sql.outbox_listener import connect_outside_pool
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 

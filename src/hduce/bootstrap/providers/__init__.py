@@ -2,7 +2,7 @@
 
 Infrastructure, by role (which adapter serves each port):
 ``config`` (settings, clock, ids, scheduling policy), ``persistence`` (SQL or in
-memory), ``shared_state`` (in memory or Redis), ``events`` (event bus, live fan-out),
+memory), ``shared_state`` (in memory), ``redis_state`` (Redis, imported only when configured), ``events`` (event bus, live fan-out),
 ``readiness``, ``delivery`` (email, SMS), ``security`` (hasher, tokens, Google OIDC).
 
 Features, one per package of ``hduce.application`` (its use cases, APP scoped: they

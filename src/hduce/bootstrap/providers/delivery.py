@@ -11,7 +11,6 @@ from dishka import Provider, Scope, provide
 from hduce.adapters.email.background import BackgroundLinkMailer
 from hduce.adapters.email.smtp import SmtpEmailSender
 from hduce.adapters.memory.messages import DEFAULT_MAIL_DIR, LogEmailSender, LogSmsSender
-from hduce.adapters.sms.http import HttpSmsSender
 from hduce.application.ports import Clock, EmailSender, LinkMailer, SmsSender
 from hduce.bootstrap.metrics import MeteredEmailSender, MeteredSmsSender
 from hduce.bootstrap.settings import Settings
@@ -44,6 +43,9 @@ class DeliveryProvider(Provider):
         if settings.delivery.sms is None:
             yield MeteredSmsSender(LogSmsSender(clock=clock))
             return
+        # Imported only with an SMS provider configured: httpx stays out otherwise.
+        from hduce.adapters.sms.http import HttpSmsSender
+
         sender = HttpSmsSender(settings.delivery.sms)
         try:
             yield MeteredSmsSender(sender)

@@ -4,17 +4,15 @@ degrades the API's readiness: without it bookings go on (their events wait in th
 outbox), so a load balancer should keep sending traffic; a worker, which cannot work
 without it, counts it as required (``hduce.bootstrap.health``)."""
 
-# No ``from __future__ import annotations``: the broker variants are defined inside a
-# function (their imports load FastStream), and dishka reads their annotations, which
-# must then be objects rather than names of this module.
+# No ``from __future__ import annotations``: the Redis and broker variants are defined
+# inside functions (their imports load redis-py, FastStream), and dishka reads their
+# annotations, which must then be objects rather than names of this module.
 
 from collections.abc import Callable
 from typing import Any
 
 from dishka import Provider, Scope
-from redis.asyncio import Redis
 
-from hduce.adapters.redis.client import RedisReadiness
 from hduce.adapters.sql.readiness import DatabaseProbe, MigrationsProbe
 from hduce.application.ports import ReadinessProbes
 
@@ -23,10 +21,18 @@ def database_only(database: DatabaseProbe, migrations: MigrationsProbe) -> Readi
     return ReadinessProbes((database, migrations))
 
 
-def database_and_redis(
-    database: DatabaseProbe, migrations: MigrationsProbe, redis: Redis
-) -> ReadinessProbes:
-    return ReadinessProbes((database, migrations, RedisReadiness(redis)))
+def _with_redis() -> Callable[..., Any]:
+    # Imported only with Redis: redis-py stays out of a process on the embedded defaults.
+    from redis.asyncio import Redis
+
+    from hduce.adapters.redis.client import RedisReadiness
+
+    def database_and_redis(
+        database: DatabaseProbe, migrations: MigrationsProbe, redis: Redis
+    ) -> ReadinessProbes:
+        return ReadinessProbes((database, migrations, RedisReadiness(redis)))
+
+    return database_and_redis
 
 
 def _with_broker(redis: bool) -> Callable[..., Any]:
@@ -34,10 +40,18 @@ def _with_broker(redis: bool) -> Callable[..., Any]:
     from hduce.adapters.messaging.brokers import EventBroker
     from hduce.adapters.messaging.readiness import BrokerProbe
 
-    def database_and_broker(
-        database: DatabaseProbe, migrations: MigrationsProbe, broker: EventBroker
-    ) -> ReadinessProbes:
-        return ReadinessProbes((database, migrations), degrading=(BrokerProbe(broker),))
+    if not redis:
+
+        def database_and_broker(
+            database: DatabaseProbe, migrations: MigrationsProbe, broker: EventBroker
+        ) -> ReadinessProbes:
+            return ReadinessProbes((database, migrations), degrading=(BrokerProbe(broker),))
+
+        return database_and_broker
+
+    from redis.asyncio import Redis
+
+    from hduce.adapters.redis.client import RedisReadiness
 
     def database_redis_and_broker(
         database: DatabaseProbe, migrations: MigrationsProbe, redis: Redis, broker: EventBroker
@@ -46,7 +60,7 @@ def _with_broker(redis: bool) -> Callable[..., Any]:
             (database, migrations, RedisReadiness(redis)), degrading=(BrokerProbe(broker),)
         )
 
-    return database_redis_and_broker if redis else database_and_broker
+    return database_redis_and_broker
 
 
 class ReadinessProvider(Provider):
@@ -60,4 +74,4 @@ class ReadinessProvider(Provider):
         if broker:
             self.provide(_with_broker(redis))
         else:
-            self.provide(database_and_redis if redis else database_only)
+            self.provide(_with_redis() if redis else database_only)

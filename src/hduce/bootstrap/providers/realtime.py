@@ -1,17 +1,16 @@
 """The live side of notifications: the fan-out the notification handler publishes to
 and the SSE stream listens on, and the cap on streams per user. In process memory
 (one process sees only what it publishes itself), or on Redis at ``HDUCE_REDIS_URL``,
-so a stream open on any API process gets what any worker publishes."""
+so a stream open on any API process gets what any worker publishes
+(``hduce.bootstrap.providers.redis_state``, imported only with ``HDUCE_REDIS_URL``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 from dishka import Provider, Scope, provide
-from redis.asyncio import Redis
 
 from hduce.adapters.memory.realtime import InMemoryRealtimeFanout, InMemoryStreamSlots
-from hduce.adapters.redis.realtime import RedisRealtimeFanout, RedisStreamSlots
 from hduce.application.ports import RealtimeFanout, RealtimeSubscriber, StreamSlots
 
 
@@ -39,28 +38,3 @@ class InMemoryRealtimeProvider(Provider):
     @provide
     def stream_slots(self) -> StreamSlots:
         return InMemoryStreamSlots()
-
-
-class RedisRealtimeProvider(Provider):
-    """Redis pub/sub and leases, shared by every process (the client comes from
-    ``RedisSharedStateProvider``)."""
-
-    scope = Scope.APP
-
-    @provide
-    async def fanout(self, redis: Redis) -> AsyncIterator[RedisRealtimeFanout]:
-        fanout = RedisRealtimeFanout(redis)
-        yield fanout
-        await fanout.close()
-
-    @provide
-    def realtime_publisher(self, fanout: RedisRealtimeFanout) -> RealtimeFanout:
-        return fanout
-
-    @provide
-    def realtime_subscriber(self, fanout: RedisRealtimeFanout) -> RealtimeSubscriber:
-        return fanout
-
-    @provide
-    def stream_slots(self, redis: Redis) -> StreamSlots:
-        return RedisStreamSlots(redis)

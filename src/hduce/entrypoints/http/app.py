@@ -20,18 +20,14 @@ from litestar import Litestar
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from hduce.bootstrap.metrics import (
-    MetricsController,
-    app_metrics_listener,
-    forget_this_process,
-    prometheus_config,
-)
+from hduce.bootstrap.metrics import app_metrics_listener, forget_this_process
 from hduce.bootstrap.settings import Settings
 from hduce.bootstrap.tracing import active_telemetry
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.asyncapi import asyncapi_handlers
 from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
 from hduce.entrypoints.http.health import HealthController
+from hduce.entrypoints.http.metrics import MetricsController, prometheus_config
 from hduce.entrypoints.http.openapi import (
     ClosedStructSchemaPlugin,
     conform_operations,

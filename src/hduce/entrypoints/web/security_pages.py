@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any, Final
 from uuid import UUID
 
-import segno
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -71,6 +70,8 @@ def _principal(viewer: Viewer, *roles: Role) -> Principal:
 def qr_data_uri(uri: str) -> str:
     """The ``otpauth://`` URI as a QR code, an SVG ``data:`` URI (the CSP allows
     ``img-src data:``), drawn by segno as the API's enrolment does."""
+    import segno  # at the first enrolment: not kept by an idle process
+
     return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=4))
 
 

@@ -17,10 +17,9 @@ that admin gets one). QR codes are drawn by ``segno``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
-import segno
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -59,6 +58,9 @@ from hduce.entrypoints.http.problems import (
     problem_example,
     problem_spec,
 )
+
+if TYPE_CHECKING:
+    import segno
 
 _STAFF: Final = requires_role(Role.DOCTOR, Role.ADMIN)
 _OPT: Final = {BEFORE_SECOND_FACTOR: True}
@@ -179,6 +181,8 @@ _NOTHING_PENDING = problem_example(
 
 
 def _qr(uri: str) -> segno.QRCode:
+    import segno  # at the first enrolment: not kept by an idle process
+
     return segno.make(uri, error="m")
 
 
