@@ -126,8 +126,11 @@ class InMemoryPersistenceProvider(Provider):
     def store(self) -> InMemoryStore:
         return InMemoryStore()
 
-    outbox_signal = provide(InProcessOutboxSignal, provides=OutboxSignal)
-    in_process_signal = alias(source=OutboxSignal, provides=InProcessOutboxSignal)
+    @provide
+    def in_process_signal(self) -> InProcessOutboxSignal:
+        return InProcessOutboxSignal()  # one process: its relay is the only one
+
+    outbox_signal = alias(source=InProcessOutboxSignal, provides=OutboxSignal)
 
     @provide
     def unit_of_work_factory(
