@@ -5,7 +5,8 @@ database: starts ONE ``hduce worker`` (``HDUCE_BROKER_URL``, a fresh
 ``HDUCE_BROKER_PREFIX``, Redis for the live stream), warms it up with a few events,
 then commits a burst of ``--events`` appointment events (``appointment.requested`` and
 ``appointment.approved`` in turn, between seeded users) to the outbox in one
-transaction with its ``NOTIFY``, exactly as the API's commits do. The worker relays
+transaction, then notifies the worker as ``hduce api`` does after its commits
+(``PostgresOutboxNotifier``). The worker relays
 them to the broker and its ``notifications`` consumer turns each into stored
 notifications. Every ~250 ms the bench counts, in the database, the outbox rows
 relayed, the inbox rows (``processed_events``: events whose effects are committed)
@@ -59,6 +60,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hduce.adapters.sql import upgrade_database
 from hduce.adapters.sql.engine import create_engine
 from hduce.adapters.sql.outbox import write_events
+from hduce.adapters.sql.outbox_notifier import PostgresOutboxNotifier
 from hduce.domain.appointment_status import AppointmentStatus
 from hduce.domain.events import AppointmentApproved, AppointmentRequested, DomainEvent
 from hduce.domain.identity import Role
@@ -222,12 +224,15 @@ def burst(count: int, patients: list[UUID], doctors: list[UUID]) -> list[DomainE
 
 
 async def commit_events(url: str, events: list[DomainEvent]) -> None:
-    """The outbox rows and the NOTIFY in one transaction, as a unit of work commits them."""
+    """The outbox rows in one transaction, then the wake-up, as ``hduce api`` commits them."""
     engine = create_engine(url)
+    notifier = PostgresOutboxNotifier(engine)
     try:
         async with AsyncSession(engine) as session, session.begin():
             await write_events(session, events)
+        notifier.notify()
     finally:
+        await notifier.aclose()
         await engine.dispose()
 
 

@@ -67,11 +67,10 @@ RUN_SPAN = 60_000
 #: The ceiling's bookings start this far ahead: far past the wrk bookings (hours ahead);
 #: seven runs of RUN_SPAN reach 44 days further.
 CEILING_START = timedelta(days=30)
-#: pgbench's summary lines, and the NOTIFY of the booking's outbox statement.
+#: pgbench's summary lines.
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 _DONE = re.compile(r"number of transactions actually processed: (\d+)")
 _FAILED = re.compile(r"number of failed transactions: (\d+)")
-_WITHOUT_NOTIFY = re.compile(r" SELECT pg_notify\([^\n]*?\) AS pg_notify_1;")
 
 
 # ------------------------------------------------------------------ capture
@@ -488,16 +487,10 @@ class Ceiling:
             path.write_text(text)
             self.scripts[name] = path
             self.statements[name] = statements
-        # The same transaction without its NOTIFY: how much the commit-time lock that
-        # PostgreSQL takes for NOTIFY (one for the whole cluster) costs the ceiling.
-        quiet, found = _WITHOUT_NOTIFY.subn(" SELECT 1;", booking_text)
-        if found == 1:
-            path = self.work / "ceiling-booking-no-notify.sql"
-            path.write_text(quiet)
-            self.scripts["booking-no-notify"] = path
-        elif booking_text.rstrip().endswith("\nCOMMIT;"):
-            # The app no longer notifies in the transaction (the wake-up goes after the
-            # commit, ADR 0009): the transaction as it was, with its NOTIFY, beside it.
+        if booking_text.rstrip().endswith("\nCOMMIT;"):
+            # The app notifies after the commit, not in the transaction (ADR 0009): the
+            # transaction as it was, with its NOTIFY, beside it shows what the lock that
+            # PostgreSQL takes for NOTIFY (one for the whole cluster) costs the ceiling.
             head = booking_text.rstrip().removesuffix("COMMIT;")
             path = self.work / "ceiling-booking-with-notify.sql"
             path.write_text(f"{head}SELECT pg_notify('{OUTBOX_CHANNEL}', '');\nCOMMIT;\n")

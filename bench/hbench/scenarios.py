@@ -558,7 +558,6 @@ class Bench:
         try:
             for name, label in (
                 ("booking", "booking transaction"),
-                ("booking-no-notify", "booking transaction without its NOTIFY"),
                 ("booking-with-notify", "booking transaction with a NOTIFY before its COMMIT"),
                 ("list", "list page statement"),
             ):

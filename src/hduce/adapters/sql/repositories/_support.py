@@ -124,7 +124,7 @@ class _DriverForm:
     names: tuple[str, ...]
     processors: tuple[_BindProcessor | None, ...]
     #: Position -> the value of a parameter the statement carries itself (a literal
-    #: SQLAlchemy bound, as ``pg_notify``'s channel), processed once.
+    #: SQLAlchemy bound, as the outbox statement's ``SELECT 1``), processed once.
     constants: Mapping[int, Any]
 
     def positional(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -152,7 +152,7 @@ def _native_uuid(value: Any) -> Any:
 
 class DriverStatement:
     """A Core statement whose results are not read by column type (an ``INSERT ...
-    RETURNING`` whose rows are only counted, a ``SELECT pg_notify(...)``), sent by
+    RETURNING`` whose rows are only counted, the outbox's ``... SELECT 1``), sent by
     ``execute_core`` as the driver's SQL text with positional parameters, compiled once
     per dialect. Its bind parameters get the same processing as through
     ``Connection.execute`` (each type's bind processor), except ``GUID``'s (a UUID goes
