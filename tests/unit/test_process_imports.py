@@ -1,6 +1,6 @@
 """What the API and worker processes keep in memory: no Alembic (nor Mako), which only
 migrations need; without a broker, FastStream and
-the four broker clients are never imported; authlib only with Google sign-in; icalendar
+the four broker clients are never imported, and with one only its own client is; authlib only with Google sign-in; icalendar
 only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's tracer,
 its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
 ``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) redis-py
