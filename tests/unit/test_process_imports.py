@@ -1,6 +1,6 @@
 """What the API and worker processes keep in memory: no Alembic (nor Mako), which only
 migrations need; without a broker, FastStream and
-the four broker clients are never imported; authlib only with Google sign-in; icalendar
+the four broker clients are never imported, and with one only its own client is; authlib only with Google sign-in; icalendar
 only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's tracer,
 its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
 ``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) redis-py
@@ -97,3 +97,31 @@ def test_redis_py_loads_when_redis_is_configured(tmp_path: Path) -> None:
     redis = {"HDUCE_REDIS_URL": "redis://127.0.0.1:1/0"}
     assert _loaded(API, tmp_path, ("redis",), **redis) == ["redis"]
     assert _loaded(WORKER, tmp_path, ("redis",), **redis) == ["redis"]
+
+
+# ``hduce worker`` with a broker, as far as it goes without one answering: the broker
+# with its subscribers and publishers (FastStream objects only; nothing connects).
+WORKER_WITH_BROKER = WORKER + (
+    "import asyncio\n"
+    "from hduce.bootstrap.messaging import consuming_broker\n"
+    "async def main():\n"
+    "    container = build_container(settings)\n"
+    "    assert await consuming_broker(container, settings) is not None\n"
+    "    await container.close()\n"
+    "asyncio.run(main())\n"
+)
+BROKER_CLIENTS = {
+    "amqp://guest:guest@127.0.0.1:1/": "aio_pika",
+    "kafka://127.0.0.1:1": "aiokafka",
+    "nats://127.0.0.1:1": "nats",
+    "redis://127.0.0.1:1/0": "redis",
+}
+
+
+def test_a_worker_with_a_broker_loads_that_brokers_client_only(tmp_path: Path) -> None:
+    # The four FastStream integrations weigh about 30 MB together (redis-py 17).
+    for url, client in BROKER_CLIENTS.items():
+        loaded = _loaded(
+            WORKER_WITH_BROKER, tmp_path, tuple(BROKER_CLIENTS.values()), HDUCE_BROKER_URL=url
+        )
+        assert loaded == [client], url

@@ -197,3 +197,52 @@ async def test_header_injection_is_refused_before_connecting() -> None:
         )
     with pytest.raises(ValueError, match="linefeed or carriage return"):
         await sender.send(to="victim@example.org", subject="Hi\r\nBcc: x@example.org", body=BODY)
+
+
+async def test_a_long_non_ascii_subject_and_dotted_lines_arrive_intact() -> None:
+    # Folded into several RFC 2047 words; a body line of a lone "." (which SMTP ends
+    # DATA with unless dot-stuffed), long lines (quoted-printable) and trailing spaces.
+    subject = (
+        "Recordatorio: su cita con la Dra. Lucía Romero-Fernández de Córdoba "
+        "(Cardiología pediátrica) es mañana a las 10:00 ✔ 診察 =?not-a-word?="
+    )
+    body = BODY + ".\n..\nLínea con espacio final \n" + "ñ" * 120 + "\n"
+    handler = RecordingHandler()
+    with smtp_controller(handler) as port:
+        sender = SmtpEmailSender(smtp_settings(f"smtp://{HOST}:{port}"), FROM, timeout=5)
+        await sender.send(to="ana@example.org", subject=subject, body=body)
+
+    [mail] = handler.messages
+    assert mail.subject == subject
+    assert mail.text().replace("\r\n", "\n") == body
+    head = mail.raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+
+
+async def test_an_ascii_subject_is_sent_as_is_and_a_short_utf8_body_as_8bit() -> None:
+    handler = RecordingHandler()
+    with smtp_controller(handler) as port:
+        sender = SmtpEmailSender(smtp_settings(f"smtp://{HOST}:{port}"), FROM, timeout=5)
+        await sender.send(to="ana@example.org", subject="Appointment approved", body="¡Hola!\n")
+
+    [mail] = handler.messages
+    assert b"\r\nSubject: Appointment approved\r\n" in mail.raw
+    assert str(mail.message["Content-Transfer-Encoding"]) == "8bit"
+    assert mail.text() == "¡Hola!\r\n"
+
+
+async def test_a_non_ascii_recipient_needs_smtputf8() -> None:
+    recipient = "maría@ejemplo.es"
+    handler = RecordingHandler()
+    with smtp_controller(handler, enable_SMTPUTF8=True) as port:
+        sender = SmtpEmailSender(smtp_settings(f"smtp://{HOST}:{port}"), FROM, timeout=5)
+        await sender.send(to=recipient, subject=SUBJECT, body=BODY)
+    [mail] = handler.messages
+    assert mail.rcpt_tos == (recipient,)
+    assert str(mail.message["To"]) == recipient
+    assert mail.subject == SUBJECT
+
+    with smtp_controller(RecordingHandler(), enable_SMTPUTF8=False) as port:
+        sender = SmtpEmailSender(smtp_settings(f"smtp://{HOST}:{port}"), FROM, timeout=5)
+        with pytest.raises(SmtpDeliveryFailed, match="SMTPUTF8"):
+            await sender.send(to=recipient, subject=SUBJECT, body=BODY)

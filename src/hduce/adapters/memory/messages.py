@@ -13,13 +13,12 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import structlog
 
 from hduce.adapters.clock import SystemClock
+from hduce.adapters.mail_format import PlainTextEmail
 from hduce.application.ports import Clock
 
 DEFAULT_FROM = "HDUCE <no-reply@hduce.local>"
@@ -95,6 +94,7 @@ class LogEmailSender(RecordingEmailSender):
         super().__init__(clock=clock, max_messages=max_messages)
         self.from_address = from_address
         self.mail_dir = Path(mail_dir) if mail_dir is not None else None
+        self._format = PlainTextEmail(from_address, message_id_domain="hduce.local")
 
     async def send(self, *, to: str, subject: str, body: str) -> None:
         await super().send(to=to, subject=subject, body=body)
@@ -110,18 +110,13 @@ class LogEmailSender(RecordingEmailSender):
         )
 
     async def _write(self, mail_dir: Path, sent: SentEmail) -> Path:
-        email = EmailMessage()
-        email["From"] = self.from_address
-        email["To"] = sent.to
-        email["Subject"] = sent.subject
-        email["Date"] = format_datetime(sent.sent_at)
-        message_id = make_msgid(domain="hduce.local")
-        email["Message-ID"] = message_id
-        email.set_content(sent.body)
+        message_id, data = self._format.build(
+            to=sent.to, subject=sent.subject, body=sent.body, date=sent.sent_at
+        )
         stamp = sent.sent_at.strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-{message_id.strip('<>').split('@')[0]}.eml"
         path = mail_dir / name
-        await asyncio.to_thread(_write_file, path, email.as_bytes())
+        await asyncio.to_thread(_write_file, path, data)
         return path
 
 

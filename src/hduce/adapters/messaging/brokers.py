@@ -11,6 +11,10 @@ no consumer group or queue exists yet, or the event would be lost for it);
 The helpers below (``rabbit_exchange``, ``kafka_topic``, ...) build the FastStream
 objects of the topology's names, so the publisher, the consumers and the
 declarations use identical ones (RabbitMQ refuses a queue redeclared differently).
+
+Only the configured kind's FastStream integration and client library are imported
+(inside the functions below, by kind): the four together weigh about 30 MB of
+modules (redis-py alone about 17), and a process uses one.
 """
 
 from __future__ import annotations
@@ -19,24 +23,24 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import structlog
-from faststream.kafka import KafkaBroker, Topic
-from faststream.nats import JStream, NatsBroker
-from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
-from faststream.redis import RedisBroker
-from nats.js.errors import BadRequestError
-from redis.exceptions import ResponseError
 
 from hduce.adapters.messaging.documentation import description, envelope
 from hduce.adapters.messaging.topology import BrokerKind, Subscription, Topology
 from hduce.application.messaging.handlers import Route
 from hduce.domain.events import EVENT_TYPES
 
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker, Topic
+    from faststream.nats import JStream, NatsBroker
+    from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
+    from faststream.redis import RedisBroker
+
 log = structlog.get_logger(__name__)
 
-AnyBroker: TypeAlias = RabbitBroker | KafkaBroker | RedisBroker | NatsBroker
+AnyBroker: TypeAlias = "RabbitBroker | KafkaBroker | RedisBroker | NatsBroker"
 
 #: How long ``stop`` waits for messages being handled before it gives up on them
 #: (they are then redelivered: nothing was acknowledged).
@@ -67,8 +71,12 @@ def build_broker(
         "middlewares": _telemetry(kind, tracer_provider),
     }
     if kind == "rabbit":
+        from faststream.rabbit import RabbitBroker
+
         return RabbitBroker(url, graceful_timeout=graceful_timeout, **logs)
     if kind == "kafka":
+        from faststream.kafka import KafkaBroker
+
         return KafkaBroker(
             list(servers) or url.partition("://")[2],
             graceful_timeout=graceful_timeout,
@@ -80,7 +88,11 @@ def build_broker(
             acks="all",
         )
     if kind == "redis":
+        from faststream.redis import RedisBroker
+
         return RedisBroker(url, graceful_timeout=graceful_timeout, **logs)
+    from faststream.nats import NatsBroker
+
     return NatsBroker(url, graceful_timeout=graceful_timeout, **logs)
 
 
@@ -103,19 +115,27 @@ def _telemetry(kind: BrokerKind, tracer_provider: Any) -> tuple[Any, ...]:
 
 
 def rabbit_exchange(topology: Topology) -> RabbitExchange:
+    from faststream.rabbit import ExchangeType, RabbitExchange
+
     return RabbitExchange(topology.exchange, type=ExchangeType.TOPIC, durable=True)
 
 
 def rabbit_queue(name: str, routing_key: str = "") -> RabbitQueue:
+    from faststream.rabbit import RabbitQueue
+
     return RabbitQueue(name, durable=True, routing_key=routing_key)
 
 
 def kafka_topic(topology: Topology, name: str) -> Topic:
+    from faststream.kafka import Topic
+
     # Declared by ``EventBroker.prepare``, not by each subscriber.
     return Topic(name, num_partitions=topology.kafka_partitions, declare=False)
 
 
 def nats_stream(topology: Topology) -> JStream:
+    from faststream.nats import JStream
+
     return JStream(
         topology.jetstream,
         subjects=[topology.subjects],
@@ -125,6 +145,8 @@ def nats_stream(topology: Topology) -> JStream:
 
 
 def nats_dead_letter_stream(topology: Topology) -> JStream:
+    from faststream.nats import JStream
+
     return JStream(
         topology.dead_letter_jetstream,
         subjects=[topology.dead_letter_subjects],
@@ -210,8 +232,8 @@ def _publisher(target: EventBroker, event_type: str) -> Any:
         "description": description(event_type),
         "schema": envelope(event_type),
     }
-    if isinstance(broker, RabbitBroker):
-        return broker.publisher(
+    if target.kind == "rabbit":
+        return cast("RabbitBroker", broker).publisher(
             exchange=rabbit_exchange(topology),
             routing_key=topology.routing_key(event_type),
             # Survives a RabbitMQ restart once confirmed.
@@ -221,18 +243,19 @@ def _publisher(target: EventBroker, event_type: str) -> Any:
             mandatory=False,
             **documented,
         )
-    if isinstance(broker, KafkaBroker):
-        return broker.publisher(topology.topic(event_type), **documented)
-    if isinstance(broker, RedisBroker):
-        return broker.publisher(stream=topology.topic(event_type), **documented)
-    return broker.publisher(
+    if target.kind == "kafka":
+        return cast("KafkaBroker", broker).publisher(topology.topic(event_type), **documented)
+    if target.kind == "redis":
+        return cast("RedisBroker", broker).publisher(
+            stream=topology.topic(event_type), **documented
+        )
+    return cast("NatsBroker", broker).publisher(
         topology.subject(event_type), stream=nats_stream(topology), **documented
     )
 
 
 async def _declare_rabbit(target: EventBroker) -> None:
-    broker = target.broker
-    assert isinstance(broker, RabbitBroker)  # noqa: S101 (narrowing)
+    broker = cast("RabbitBroker", target.broker)
     exchange = await broker.declare_exchange(rabbit_exchange(target.topology))
     for subscription in target.subscriptions():
         (name,) = subscription.sources
@@ -243,8 +266,7 @@ async def _declare_rabbit(target: EventBroker) -> None:
 
 
 async def _declare_kafka(target: EventBroker) -> None:
-    broker = target.broker
-    assert isinstance(broker, KafkaBroker)  # noqa: S101
+    broker = cast("KafkaBroker", target.broker)
     topology = target.topology
     names = {*topology.topics(), *(s.dead_letters for s in target.subscriptions())}
     topics = [kafka_topic(topology, name) for name in sorted(names)]
@@ -254,8 +276,9 @@ async def _declare_kafka(target: EventBroker) -> None:
 
 
 async def _declare_redis(target: EventBroker) -> None:
-    broker = target.broker
-    assert isinstance(broker, RedisBroker)  # noqa: S101
+    from redis.exceptions import ResponseError
+
+    broker = cast("RedisBroker", target.broker)
     client = await broker.connect()
     for subscription in target.subscriptions():
         try:
@@ -270,8 +293,9 @@ async def _declare_redis(target: EventBroker) -> None:
 
 
 async def _declare_nats(target: EventBroker) -> None:
-    broker = target.broker
-    assert isinstance(broker, NatsBroker)  # noqa: S101
+    from nats.js.errors import BadRequestError
+
+    broker = cast("NatsBroker", target.broker)
     jetstream = broker.connection.jetstream()
     for stream in (nats_stream(target.topology), nats_dead_letter_stream(target.topology)):
         config = stream.config

@@ -37,18 +37,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Final, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Final, Protocol, cast
 
 import structlog
 from faststream import Context
 from faststream.context import ContextRepo
-from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
-from faststream.nats import PullSub
-from faststream.rabbit import Channel, RabbitBroker
-from faststream.redis import RedisBroker, StreamSub
-from nats.js.api import ConsumerConfig
 
 from hduce.adapters.events_codec import MalformedEvent, decode_event
 from hduce.adapters.messaging.brokers import (
@@ -63,6 +58,12 @@ from hduce.adapters.messaging.documentation import message_annotation
 from hduce.adapters.messaging.topology import Subscription
 from hduce.application.messaging.handlers import EventConsumer
 from hduce.domain.events import DomainEvent
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+    from faststream.nats import NatsBroker
+    from faststream.rabbit import RabbitBroker
+    from faststream.redis import RedisBroker
 
 log = structlog.get_logger(__name__)
 
@@ -270,21 +271,23 @@ class Consumers:
     async def _publish_dead_letter(
         self, subscription: Subscription, message: StreamMessage[Any], headers: dict[str, str]
     ) -> None:
-        broker = self._broker.broker
+        kind, broker = self._broker.kind, self._broker.broker
         body, target = message.body, subscription.dead_letters
-        if isinstance(broker, RabbitBroker):
+        if kind == "rabbit":
             # The default exchange routes by queue name; confirmed like any publish.
-            await broker.publish(
+            await cast("RabbitBroker", broker).publish(
                 body, queue=rabbit_queue(target), headers=dict(headers), persist=True
             )
-        elif isinstance(broker, KafkaBroker):
+        elif kind == "kafka":
             key = getattr(message.raw_message, "key", None)
-            await broker.publish(body, topic=target, key=key, headers=headers)
-        elif isinstance(broker, RedisBroker):
-            await broker.publish(body, stream=target, headers=headers)
+            await cast("KafkaBroker", broker).publish(body, topic=target, key=key, headers=headers)
+        elif kind == "redis":
+            await cast("RedisBroker", broker).publish(body, stream=target, headers=headers)
         else:
             stream = nats_dead_letter_stream(self._broker.topology).name
-            await broker.publish(body, subject=target, stream=stream, headers=headers)
+            await cast("NatsBroker", broker).publish(
+                body, subject=target, stream=stream, headers=headers
+            )
 
     # ------------------------------------------------------------------ subscribers
 
@@ -297,15 +300,19 @@ class Consumers:
             f"Failed messages go to `{subscription.dead_letters}`."
         )
         manual = AckPolicy.MANUAL
-        broker, topology = self._broker.broker, self._broker.topology
+        kind, broker, topology = self._broker.kind, self._broker.broker, self._broker.topology
         source = subscription.sources[0]
-        if isinstance(broker, RabbitBroker):
+        # The FastStream integration of this kind only (``brokers`` says why).
+        if kind == "rabbit":
+            from faststream.rabbit import Channel
+
+            rabbit = cast("RabbitBroker", broker)
             # One consumer per binding, on one shared channel: FastStream binds a
             # queue with one routing key per subscriber, and so each binding shows
             # in the AsyncAPI document. The queue is one: a message is delivered once.
             channel = Channel(prefetch_count=CONCURRENCY)
             for routing_key in subscription.bindings:
-                broker.subscriber(
+                rabbit.subscriber(
                     rabbit_queue(source, routing_key=routing_key),
                     rabbit_exchange(topology),
                     channel=channel,
@@ -315,8 +322,8 @@ class Consumers:
                     title=f"{title}:{routing_key}",
                     description=description,
                 )(call)
-        elif isinstance(broker, KafkaBroker):
-            broker.subscriber(
+        elif kind == "kafka":
+            cast("KafkaBroker", broker).subscriber(
                 *(kafka_topic(topology, topic) for topic in subscription.sources),
                 group_id=subscription.group,
                 # A new group starts at the beginning: what was published before
@@ -328,9 +335,11 @@ class Consumers:
                 title=title,
                 description=description,
             )(call)
-        elif isinstance(broker, RedisBroker):
+        elif kind == "redis":
+            from faststream.redis import StreamSub
+
             for reclaim in (False, True):
-                broker.subscriber(
+                cast("RedisBroker", broker).subscriber(
                     stream=StreamSub(
                         source,
                         group=subscription.group,
@@ -350,7 +359,10 @@ class Consumers:
                     include_in_schema=not reclaim,
                 )(call)
         else:
-            broker.subscriber(
+            from faststream.nats import PullSub
+            from nats.js.api import ConsumerConfig
+
+            cast("NatsBroker", broker).subscriber(
                 source,
                 stream=nats_stream(topology),
                 durable=subscription.group,

@@ -28,6 +28,7 @@ from hduce.bootstrap.background import background_services
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.settings import Settings, SettingsError
+from hduce.entrypoints.worker.heap import trimmed_heap
 from hduce.entrypoints.worker.http import worker_endpoints
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,8 @@ async def _run(container: AsyncContainer, settings: Settings, stop: asyncio.Even
             for service in background_services(container, settings, mode="worker"):
                 await services.enter_async_context(service())
             log.info("worker started", broker="in-process")
-            await stop.wait()
+            async with trimmed_heap():
+                await stop.wait()
             log.info("worker stopping")
         return
     # Imported with a broker only: FastStream stays out of an in-process worker.
@@ -77,7 +79,8 @@ async def _run(container: AsyncContainer, settings: Settings, stop: asyncio.Even
             )
             raise SystemExit(1) from error
         log.info("worker started", broker=settings.broker and settings.broker.kind)
-        await stop.wait()
+        async with trimmed_heap():
+            await stop.wait()
         log.info("worker stopping")
     finally:
         await app.stop()
