@@ -92,6 +92,10 @@ def _send(
     connection: Connection, statement: Any, parameters: Mapping[str, Any] | None
 ) -> Result[*TupleAny]:
     if isinstance(statement, DriverStatement):
+        if statement.typed_rows and connection.dialect.name != "postgresql":
+            # Elsewhere the column types do turn the driver's values into others (a
+            # GUID's 16 bytes on SQLite): the Core execution types the rows.
+            return connection.execute(statement.statement, parameters)
         form = statement.compiled_for(connection.dialect)
         return connection.exec_driver_sql(form.sql, form.positional(parameters or {}))
     return connection.execute(statement, parameters)
@@ -151,26 +155,50 @@ def _native_uuid(value: Any) -> Any:
 
 
 class DriverStatement:
-    """A Core statement whose results are not read by column type (an ``INSERT ...
-    RETURNING`` whose rows are only counted, the outbox's ``... SELECT 1``), sent by
-    ``execute_core`` as the driver's SQL text with positional parameters, compiled once
-    per dialect. Its bind parameters get the same processing as through
-    ``Connection.execute`` (each type's bind processor), except ``GUID``'s (a UUID goes
-    to the driver as it is). No ``expanding``/``literal_execute`` parameters, nor a
-    schema translation: ``compiled_for`` refuses them. Result rows come back untyped
-    (the driver's values)."""
+    """A Core statement sent by ``execute_core`` as the driver's SQL text with
+    positional parameters, compiled once per dialect. Its bind parameters get the same
+    processing as through ``Connection.execute`` (each type's bind processor), except
+    ``GUID``'s (a UUID goes to the driver as it is). No ``expanding``/``literal_execute``
+    parameters, nor a schema translation: ``compiled_for`` refuses them. Result rows
+    come back untyped (the driver's values, by column name and position).
 
-    __slots__ = ("_forms", "statement")
+    ``typed_rows``: the caller reads the rows' values (the booking's read, its conflict
+    check). Sent as driver SQL only on PostgreSQL, where asyncpg's values are already
+    what the column types would give: ``compiled_for`` refuses a result column whose
+    type would change them, other than ``GUID`` (passes asyncpg's UUID through) and
+    ``DateTimeUTC`` (passes an aware datetime through; ``timestamptz`` always is).
+    Elsewhere it runs as the Core statement. Without it, the rows are only counted (an
+    ``INSERT ... RETURNING``, the outbox's ``... SELECT 1``)."""
 
-    def __init__(self, statement: Any) -> None:
+    __slots__ = ("_forms", "statement", "typed_rows")
+
+    def __init__(self, statement: Any, *, typed_rows: bool = False) -> None:
         self.statement = statement
+        self.typed_rows = typed_rows
         self._forms: dict[str, _DriverForm] = {}
 
     def compiled_for(self, dialect: Dialect) -> _DriverForm:
         form = self._forms.get(dialect.name)
         if form is None:
             form = self._forms[dialect.name] = _compile(self.statement, dialect)
+            if self.typed_rows:
+                _refuse_retyped_results(self.statement, dialect)
         return form
+
+
+def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
+    """ValueError if a result column's type would make Core rows differ from the
+    driver's on ``dialect`` (see ``DriverStatement.typed_rows``)."""
+    from advanced_alchemy.types import GUID, DateTimeUTC
+
+    if dialect.name != "postgresql":
+        raise ValueError("typed rows are read from driver SQL on PostgreSQL only")
+    for column in statement.selected_columns:
+        kind = column.type
+        if isinstance(kind, GUID | DateTimeUTC):
+            continue
+        if kind._cached_result_processor(dialect, None) is not None:
+            raise ValueError(f"column {column.key!r}: its type processes result values")
 
 
 def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
