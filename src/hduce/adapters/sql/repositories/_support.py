@@ -69,8 +69,8 @@ def connection_of(session: Session) -> Connection:
     return connection
 
 
-def _execute_on_connection(
-    session: Session, statement: Any, parameters: Mapping[str, Any] | None
+def execute_in_transaction(
+    session: Session, statement: Any, parameters: Mapping[str, Any] | None = None
 ) -> Result[*TupleAny]:
     """``statement`` on the session's connection, in its transaction; a first statement
     of the transaction that meets a dropped connection runs again on a fresh one (as
@@ -114,7 +114,7 @@ async def execute_core(
     A ``DriverStatement`` goes further: its SQL was compiled once, and its parameters
     are sent positionally (``exec_driver_sql``), without SQLAlchemy's per-execution
     compile-cache lookup and ``construct_params``."""
-    return await session.run_sync(_execute_on_connection, statement, parameters)
+    return await session.run_sync(execute_in_transaction, statement, parameters)
 
 
 _BindProcessor = Callable[[Any], Any]
@@ -130,19 +130,23 @@ class _DriverForm:
     #: Position -> the value of a parameter the statement carries itself (a literal
     #: SQLAlchemy bound, as the outbox statement's ``SELECT 1``), processed once.
     constants: Mapping[int, Any]
+    #: Per position: (name, processor) of a parameter, or (None, the constant's value).
+    _steps: tuple[tuple[str | None, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        steps = tuple(
+            (None, self.constants[position]) if position in self.constants else (name, process)
+            for position, (name, process) in enumerate(
+                zip(self.names, self.processors, strict=True)
+            )
+        )
+        object.__setattr__(self, "_steps", steps)
 
     def positional(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        constants = self.constants
         return tuple(
             [
-                constants[position]
-                if position in constants
-                else values[name]
-                if process is None
-                else process(values[name])
-                for position, (name, process) in enumerate(
-                    zip(self.names, self.processors, strict=True)
-                )
+                given if name is None else values[name] if given is None else given(values[name])
+                for name, given in self._steps
             ]
         )
 
@@ -154,11 +158,21 @@ def _native_uuid(value: Any) -> Any:
     return value if value is None or isinstance(value, uuid.UUID) else str(value)
 
 
+def _aware_instant(value: Any) -> Any:
+    """``DateTimeUTC``'s bind processing on PostgreSQL, in one call: an aware datetime
+    goes to the driver as it is (``timestamptz`` stores the instant, whatever the
+    offset; asyncpg converts it), a naive one is refused as ``DateTimeUTC`` does."""
+    if value is not None and not value.tzinfo:
+        raise TypeError("tzinfo is required")
+    return value
+
+
 class DriverStatement:
     """A Core statement sent by ``execute_core`` as the driver's SQL text with
     positional parameters, compiled once per dialect. Its bind parameters get the same
     processing as through ``Connection.execute`` (each type's bind processor), except
-    ``GUID``'s (a UUID goes to the driver as it is). No ``expanding``/``literal_execute``
+    on PostgreSQL ``GUID``'s (a UUID goes to the driver as it is) and ``DateTimeUTC``'s
+    (an aware datetime goes as it is, not converted to UTC first). No ``expanding``/``literal_execute``
     parameters, nor a schema translation: ``compiled_for`` refuses them. Result rows
     come back untyped (the driver's values, by column name and position).
 
@@ -202,7 +216,7 @@ def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
 
 
 def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
-    from advanced_alchemy.types import GUID
+    from advanced_alchemy.types import GUID, DateTimeUTC
 
     compiled = statement.compile(dialect=dialect)
     if (
@@ -227,6 +241,8 @@ def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
             constants[position] = value if process is None else process(value)
         if dialect.name == "postgresql" and isinstance(bind.type, GUID):
             process = _native_uuid
+        elif dialect.name == "postgresql" and isinstance(bind.type, DateTimeUTC):
+            process = _aware_instant
         processors.append(process)
     return _DriverForm(compiled.string, names, tuple(processors), constants)
 
