@@ -114,7 +114,6 @@ class SqlUnitOfWork(UnitOfWork):
         self._serialized = serialized
         self._writer_gate = writer_gate if serialized else None
         self._gate_timeout = gate_timeout
-        self._begins_at_enter = serialized and session.get_bind().dialect.name != "postgresql"
         self._holds_gate = False
         self._emitted: list[DomainEvent] = []
         # The port declares and types the repositories (``Repositories``). The two the
@@ -194,14 +193,11 @@ class SqlUnitOfWork(UnitOfWork):
                     "unit of work held it (or this task holds one already)"
                 ) from None
             self._holds_gate = True
-        if self._begins_at_enter:
+        if self._serialized:
             try:
                 # Start the transaction now: on SQLite this is BEGIN IMMEDIATE, so the
                 # write lock is held before the use case reads anything it decides on.
                 # Through ``connection_of``: the statements of ``execute_core`` reuse it.
-                # (PostgreSQL has no lock to take: asyncpg sends its BEGIN with the
-                # first statement whenever the connection is checked out, so that
-                # waits for the first statement, saving a greenlet switch.)
                 await self._session.run_sync(connection_of)
             except BaseException:
                 await self._release()
