@@ -201,9 +201,12 @@ class DriverStatement:
 
 
 def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
-    """ValueError if a result column's type would make Core rows differ from the
-    driver's on ``dialect`` (see ``DriverStatement.typed_rows``)."""
+    """ValueError unless every result column's type leaves asyncpg's values as they are
+    on ``dialect`` (see ``DriverStatement.typed_rows``): an allow-list, since a
+    processor may depend on the column's type code, unknown before execution."""
     from advanced_alchemy.types import GUID, DateTimeUTC
+    from sqlalchemy import Boolean, Date, Enum, Integer, String, Time
+    from sqlalchemy.types import NullType
 
     if dialect.name != "postgresql":
         raise ValueError("typed rows are read from driver SQL on PostgreSQL only")
@@ -211,8 +214,12 @@ def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
         kind = column.type
         if isinstance(kind, GUID | DateTimeUTC):
             continue
-        if kind._cached_result_processor(dialect, None) is not None:
-            raise ValueError(f"column {column.key!r}: its type processes result values")
+        if (
+            not isinstance(kind, String | Integer | Boolean | Date | Time | NullType)
+            or isinstance(kind, Enum)
+            or kind._cached_result_processor(dialect, None) is not None
+        ):
+            raise ValueError(f"column {column.key!r}: its type would change the driver's values")
 
 
 def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
