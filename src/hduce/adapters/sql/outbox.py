@@ -38,6 +38,7 @@ from uuid import UUID
 
 from sqlalchemy import Select, Table, and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from hduce.adapters.events_codec import event_from_dict, event_to_dict
 from hduce.adapters.sql.engine import serialized_engine
@@ -45,7 +46,7 @@ from hduce.adapters.sql.models import AuditRow, OutboxRow
 from hduce.adapters.sql.repositories._support import (
     DriverStatement,
     affected_rows,
-    execute_core,
+    execute_in_transaction,
     table,
 )
 from hduce.application.messaging.outbox_relay import accepted_prefix, publish_in_aggregate_order
@@ -96,7 +97,18 @@ async def write_events(
     audit: Sequence[dict[str, Any]] = (),
 ) -> bool:
     """Append ``events`` to the outbox in the session's transaction, in the given order,
-    with the ``audit`` rows of the same change; True when there were any events.
+    with the ``audit`` rows of the same change; True when there were any events
+    (``write_events_in``, in one greenlet switch)."""
+    return await session.run_sync(write_events_in, list(events), audit)
+
+
+def write_events_in(
+    session: Session,
+    events: Iterable[DomainEvent],
+    audit: Sequence[dict[str, Any]] = (),
+) -> bool:
+    """``write_events`` in the synchronous session under an ``AsyncSession`` (run by
+    ``AsyncSession.run_sync``; the unit of work's commit also commits in that call).
 
     On PostgreSQL the audit rows and the events are one statement
     (``WITH audit AS (INSERT ...), new_events AS (INSERT ...) SELECT 1``): a change's
@@ -117,7 +129,7 @@ async def write_events(
         if all(tuple(row) == event_columns for row in rows) and all(
             tuple(row) == audit_columns for row in audit
         ):
-            await execute_core(
+            execute_in_transaction(
                 session,
                 _events_insert_statement(len(rows), event_columns, len(audit), audit_columns),
                 _events_insert_parameters(rows, audit),
@@ -131,13 +143,13 @@ async def write_events(
             statement = statement.add_cte(
                 audit_table.insert().values(list(audit)).returning(audit_table.c.id).cte("audit")
             )
-        await session.execute(statement)
+        session.execute(statement)
         return True
     if audit:
-        await session.execute(audit_table.insert(), list(audit))
+        session.execute(audit_table.insert(), list(audit))
     if not rows:
         return False
-    await session.execute(_OUTBOX.insert(), rows)
+    session.execute(_OUTBOX.insert(), rows)
     return True
 
 

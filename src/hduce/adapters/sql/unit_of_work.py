@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from hduce.adapters.sql.engine import serialized_engine
-from hduce.adapters.sql.outbox import write_events
+from hduce.adapters.sql.outbox import write_events_in
 from hduce.adapters.sql.repositories import (
     SqlAppointmentRepository,
     SqlAuditLog,
@@ -74,6 +74,14 @@ def _retry_first_statement_on_a_dropped_connection(state: ORMExecuteState) -> Re
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_SENT, None)
+
+
+def _write_events_and_commit(
+    session: Session, events: list[DomainEvent], audit: list[dict[str, Any]]
+) -> bool:
+    wrote = write_events_in(session, events, audit)
+    session.commit()
+    return wrote
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -173,19 +181,19 @@ class SqlUnitOfWork(UnitOfWork):
         return SqlWaitlistRepository(self._session)
 
     async def __aenter__(self) -> Self:
+        if self._serialized and self._writer_gate is not None:
+            try:
+                # Bounded like SQLite's busy timeout: a task that opens a second
+                # serialized unit of work inside its first would otherwise wait
+                # for itself forever.
+                await asyncio.wait_for(self._writer_gate.acquire(), self._gate_timeout)
+            except TimeoutError:
+                raise TimeoutError(
+                    "waited too long for the SQLite write lock: another serialized "
+                    "unit of work held it (or this task holds one already)"
+                ) from None
+            self._holds_gate = True
         if self._serialized:
-            if self._writer_gate is not None:
-                try:
-                    # Bounded like SQLite's busy timeout: a task that opens a second
-                    # serialized unit of work inside its first would otherwise wait
-                    # for itself forever.
-                    await asyncio.wait_for(self._writer_gate.acquire(), self._gate_timeout)
-                except TimeoutError:
-                    raise TimeoutError(
-                        "waited too long for the SQLite write lock: another serialized "
-                        "unit of work held it (or this task holds one already)"
-                    ) from None
-                self._holds_gate = True
             try:
                 # Start the transaction now: on SQLite this is BEGIN IMMEDIATE, so the
                 # write lock is held before the use case reads anything it decides on.
@@ -208,8 +216,12 @@ class SqlUnitOfWork(UnitOfWork):
             await self._release()
 
     async def _release(self) -> None:
+        session = self._session
         try:
-            await self._session.close()
+            # A session that holds nothing (the Core hot path, committed or rolled
+            # back) has nothing to close: skip the greenlet switch.
+            if session.in_transaction() or session.identity_map or session.new:
+                await session.close()
         finally:
             if self._holds_gate and self._writer_gate is not None:
                 self._holds_gate = False
@@ -229,12 +241,12 @@ class SqlUnitOfWork(UnitOfWork):
         events.extend(self._emitted)
         correlation = context.correlation_id.get()
         trace = tracing().current_context()
-        wrote = await write_events(
-            self._session,
-            (event.correlated(correlation).traced(trace) for event in events),
-            audit=self.audit.take_pending(),
+        # One greenlet switch for the outbox's statement and the COMMIT.
+        wrote = await self._session.run_sync(
+            _write_events_and_commit,
+            [event.correlated(correlation).traced(trace) for event in events],
+            self.audit.take_pending(),
         )
-        await self._session.commit()
         self._emitted.clear()
         if wrote and self._outbox_signal is not None:
             self._outbox_signal.notify()

@@ -69,8 +69,8 @@ def connection_of(session: Session) -> Connection:
     return connection
 
 
-def _execute_on_connection(
-    session: Session, statement: Any, parameters: Mapping[str, Any] | None
+def execute_in_transaction(
+    session: Session, statement: Any, parameters: Mapping[str, Any] | None = None
 ) -> Result[*TupleAny]:
     """``statement`` on the session's connection, in its transaction; a first statement
     of the transaction that meets a dropped connection runs again on a fresh one (as
@@ -92,6 +92,10 @@ def _send(
     connection: Connection, statement: Any, parameters: Mapping[str, Any] | None
 ) -> Result[*TupleAny]:
     if isinstance(statement, DriverStatement):
+        if statement.typed_rows and connection.dialect.name != "postgresql":
+            # Elsewhere the column types do turn the driver's values into others (a
+            # GUID's 16 bytes on SQLite): the Core execution types the rows.
+            return connection.execute(statement.statement, parameters)
         form = statement.compiled_for(connection.dialect)
         return connection.exec_driver_sql(form.sql, form.positional(parameters or {}))
     return connection.execute(statement, parameters)
@@ -110,7 +114,7 @@ async def execute_core(
     A ``DriverStatement`` goes further: its SQL was compiled once, and its parameters
     are sent positionally (``exec_driver_sql``), without SQLAlchemy's per-execution
     compile-cache lookup and ``construct_params``."""
-    return await session.run_sync(_execute_on_connection, statement, parameters)
+    return await session.run_sync(execute_in_transaction, statement, parameters)
 
 
 _BindProcessor = Callable[[Any], Any]
@@ -126,19 +130,23 @@ class _DriverForm:
     #: Position -> the value of a parameter the statement carries itself (a literal
     #: SQLAlchemy bound, as the outbox statement's ``SELECT 1``), processed once.
     constants: Mapping[int, Any]
+    #: Per position: (name, processor) of a parameter, or (None, the constant's value).
+    _steps: tuple[tuple[str | None, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        steps = tuple(
+            (None, self.constants[position]) if position in self.constants else (name, process)
+            for position, (name, process) in enumerate(
+                zip(self.names, self.processors, strict=True)
+            )
+        )
+        object.__setattr__(self, "_steps", steps)
 
     def positional(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        constants = self.constants
         return tuple(
             [
-                constants[position]
-                if position in constants
-                else values[name]
-                if process is None
-                else process(values[name])
-                for position, (name, process) in enumerate(
-                    zip(self.names, self.processors, strict=True)
-                )
+                given if name is None else values[name] if given is None else given(values[name])
+                for name, given in self._steps
             ]
         )
 
@@ -150,31 +158,72 @@ def _native_uuid(value: Any) -> Any:
     return value if value is None or isinstance(value, uuid.UUID) else str(value)
 
 
+def _aware_instant(value: Any) -> Any:
+    """``DateTimeUTC``'s bind processing on PostgreSQL, in one call: an aware datetime
+    goes to the driver as it is (``timestamptz`` stores the instant, whatever the
+    offset; asyncpg converts it), a naive one is refused as ``DateTimeUTC`` does."""
+    if value is not None and not value.tzinfo:
+        raise TypeError("tzinfo is required")
+    return value
+
+
 class DriverStatement:
-    """A Core statement whose results are not read by column type (an ``INSERT ...
-    RETURNING`` whose rows are only counted, the outbox's ``... SELECT 1``), sent by
-    ``execute_core`` as the driver's SQL text with positional parameters, compiled once
-    per dialect. Its bind parameters get the same processing as through
-    ``Connection.execute`` (each type's bind processor), except ``GUID``'s (a UUID goes
-    to the driver as it is). No ``expanding``/``literal_execute`` parameters, nor a
-    schema translation: ``compiled_for`` refuses them. Result rows come back untyped
-    (the driver's values)."""
+    """A Core statement sent by ``execute_core`` as the driver's SQL text with
+    positional parameters, compiled once per dialect. Its bind parameters get the same
+    processing as through ``Connection.execute`` (each type's bind processor), except
+    on PostgreSQL ``GUID``'s (a UUID goes to the driver as it is) and ``DateTimeUTC``'s
+    (an aware datetime goes as it is, not converted to UTC first). No ``expanding``/``literal_execute``
+    parameters, nor a schema translation: ``compiled_for`` refuses them. Result rows
+    come back untyped (the driver's values, by column name and position).
 
-    __slots__ = ("_forms", "statement")
+    ``typed_rows``: the caller reads the rows' values (the booking's read, its conflict
+    check). Sent as driver SQL only on PostgreSQL, where asyncpg's values are already
+    what the column types would give: ``compiled_for`` refuses a result column whose
+    type would change them, other than ``GUID`` (passes asyncpg's UUID through) and
+    ``DateTimeUTC`` (passes an aware datetime through; ``timestamptz`` always is).
+    Elsewhere it runs as the Core statement. Without it, the rows are only counted (an
+    ``INSERT ... RETURNING``, the outbox's ``... SELECT 1``)."""
 
-    def __init__(self, statement: Any) -> None:
+    __slots__ = ("_forms", "statement", "typed_rows")
+
+    def __init__(self, statement: Any, *, typed_rows: bool = False) -> None:
         self.statement = statement
+        self.typed_rows = typed_rows
         self._forms: dict[str, _DriverForm] = {}
 
     def compiled_for(self, dialect: Dialect) -> _DriverForm:
         form = self._forms.get(dialect.name)
         if form is None:
             form = self._forms[dialect.name] = _compile(self.statement, dialect)
+            if self.typed_rows:
+                _refuse_retyped_results(self.statement, dialect)
         return form
 
 
+def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
+    """ValueError unless every result column's type leaves asyncpg's values as they are
+    on ``dialect`` (see ``DriverStatement.typed_rows``): an allow-list, since a
+    processor may depend on the column's type code, unknown before execution."""
+    from advanced_alchemy.types import GUID, DateTimeUTC
+    from sqlalchemy import Boolean, Date, Enum, Integer, String, Time
+    from sqlalchemy.types import NullType
+
+    if dialect.name != "postgresql":
+        raise ValueError("typed rows are read from driver SQL on PostgreSQL only")
+    for column in statement.selected_columns:
+        kind = column.type
+        if isinstance(kind, GUID | DateTimeUTC):
+            continue
+        if (
+            not isinstance(kind, String | Integer | Boolean | Date | Time | NullType)
+            or isinstance(kind, Enum)
+            or kind._cached_result_processor(dialect, None) is not None
+        ):
+            raise ValueError(f"column {column.key!r}: its type would change the driver's values")
+
+
 def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
-    from advanced_alchemy.types import GUID
+    from advanced_alchemy.types import GUID, DateTimeUTC
 
     compiled = statement.compile(dialect=dialect)
     if (
@@ -199,6 +248,8 @@ def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
             constants[position] = value if process is None else process(value)
         if dialect.name == "postgresql" and isinstance(bind.type, GUID):
             process = _native_uuid
+        elif dialect.name == "postgresql" and isinstance(bind.type, DateTimeUTC):
+            process = _aware_instant
         processors.append(process)
     return _DriverForm(compiled.string, names, tuple(processors), constants)
 

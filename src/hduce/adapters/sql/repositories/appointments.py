@@ -249,6 +249,13 @@ def _occupying_overlapping_bound() -> Select[Any]:
     )
 
 
+@functools.cache
+def _occupying_overlapping_driver_statement() -> DriverStatement:
+    """``_occupying_overlapping_bound`` compiled once, its rows as asyncpg returns them
+    on PostgreSQL (the booking's hot path; ``DriverStatement.typed_rows``)."""
+    return DriverStatement(_occupying_overlapping_bound(), typed_rows=True)
+
+
 def _occupying_overlapping_parameters(
     slot: TimeSlot, *, doctor_id: UUID, patient_id: UUID, blocked: TimeSlot | None
 ) -> dict[str, Any]:
@@ -597,7 +604,7 @@ class SqlAppointmentRepository:
         rows = (
             await execute_core(
                 self._session,
-                _occupying_overlapping_bound(),
+                _occupying_overlapping_driver_statement(),
                 _occupying_overlapping_parameters(
                     slot, doctor_id=doctor_id, patient_id=patient_id, blocked=blocked
                 ),

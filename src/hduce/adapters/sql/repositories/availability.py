@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import DoctorRow, ExtraHoursRow, TimeOffRow, UserRow, WorkingHoursRow
-from hduce.adapters.sql.repositories._support import execute_core, table
+from hduce.adapters.sql.repositories._support import DriverStatement, execute_core, table
 from hduce.application.ports import AccountStanding, BookingFacts
 from hduce.domain.errors import NotFound
 from hduce.domain.identity import Role
@@ -168,6 +168,13 @@ def _availability_statement(doctor_id: UUID, window: TimeSlot | None) -> Compoun
 
 
 @functools.cache
+def _booking_driver_statement() -> DriverStatement:
+    """``_booking_statement`` compiled once, its rows as asyncpg returns them on
+    PostgreSQL (the booking's hot path; ``DriverStatement.typed_rows``)."""
+    return DriverStatement(_booking_statement(), typed_rows=True)
+
+
+@functools.cache
 def _booking_statement() -> CompoundSelect[Any]:
     """``for_booking``'s one statement, built once with bind parameters (``doctor_id``,
     ``patient_id``, ``window_start``, ``window_end``, ``first_date``, ``last_date``):
@@ -271,7 +278,7 @@ class SqlAvailabilityRepository:
             (
                 await execute_core(
                     self._session,
-                    _booking_statement(),
+                    _booking_driver_statement(),
                     {
                         "doctor_id": doctor_id,
                         "patient_id": patient_id,
