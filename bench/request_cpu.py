@@ -204,7 +204,7 @@ def _child(args: argparse.Namespace) -> None:
 
 
 async def _measure(args: argparse.Namespace) -> dict[str, Any]:
-    from booking_cpu import _lifespan, _profile_text, _py_spy
+    from booking_cpu import _lifespan, _py_spy
     from hbench.clinic import JWT_AUDIENCE, JWT_ISSUER, Tokens
     from sqlalchemy.engine import make_url
 
@@ -296,7 +296,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     profiler.dump_stats(args.cprofile)
                 cpu[endpoint].append((time.process_time() - started) * 1000 / args.calls)
                 if recorder is not None:
-                    figures["profile"] = _profile_text(recorder)
+                    figures["profile"] = _summary(recorder)
                 if statuses != {200: args.calls}:
                     raise RuntimeError(f"{endpoint}: expected {args.calls} 200s, got {statuses}")
             if args.profile:
@@ -312,6 +312,66 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                 figures[endpoint + "_calls"] = float(total) / args.calls
     figures.update({name: statistics.median(values) for name, values in cpu.items() if values})
     return figures
+
+
+#: Self time by layer: a sample belongs to the innermost frame from a package or from
+#: HDUCE (stdlib frames count for their caller), its layer the first pattern that matches
+#: that frame's file. py-spy's stacks are cut at greenlets and at resumed coroutines, so
+#: inclusive ("cumulative") shares by middleware would be wrong; these add up to 100 %.
+LAYERS = (
+    ("SQL: SQLAlchemy, asyncpg, unit of work, repositories", r"sqlalchemy/|asyncpg/|greenlet/|advanced_alchemy/|hduce/adapters/sql/"),
+    ("Redis: redis-py, the denylist, the shared access cache", r"redis/|hduce/adapters/redis/"),
+    ("token verification: joserfc, tokens.py", r"joserfc/|hduce/adapters/security/"),
+    ("Prometheus middleware and client", r"prometheus|litestar/plugins/prometheus/"),
+    ("Litestar: routing, guards (and their copy of the handler), responses", r"litestar/|msgspec/"),
+    ("dishka: request container, injection", r"dishka/"),
+    ("access log and log context: structlog, logging", r"structlog/|hduce/bootstrap/logging"),
+    ("HDUCE HTTP layer: request context, security headers, guards, handlers", r"hduce/entrypoints/"),
+    ("HDUCE application and domain (authentication, use cases)", r"hduce/"),
+    ("event loop and bench driver", r"."),
+)  # fmt: skip
+
+
+def _summary(recorder: Any) -> str:
+    """booking_cpu's summary (packages, top frames), then the layers; the raw samples are
+    kept where ``BOOKING_CPU_KEEP_RAW`` says."""
+    from booking_cpu import _profile_text
+
+    raw = Path(tempfile.gettempdir()) / f"request-cpu-{os.getpid()}.raw"
+    keep = os.environ.get("BOOKING_CPU_KEEP_RAW")
+    os.environ["BOOKING_CPU_KEEP_RAW"] = str(raw)
+    text = _profile_text(recorder) + "\n" + _by_layer(raw)
+    if keep:
+        Path(keep).write_text(raw.read_text())
+    raw.unlink(missing_ok=True)
+    return text
+
+
+def _by_layer(raw: Path) -> str:
+    import re
+
+    if not raw.exists():
+        return ""
+    frame = re.compile(r"^.* \((?P<file>[^()]*)\)$")
+    counts = dict.fromkeys((name for name, _ in LAYERS), 0)
+    patterns = [(name, re.compile(pattern)) for name, pattern in LAYERS]
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples = int(count)
+        total += samples
+        owner = ""
+        for entry in reversed(stack.split(";")):
+            match = frame.match(entry)
+            if match and ("site-packages/" in match["file"] or "/src/hduce/" in match["file"]):
+                file = match["file"]
+                owner = file.split("site-packages/")[-1].split("/src/", 1)[-1]
+                break
+        name = next(name for name, pattern in patterns if pattern.search(owner or "-"))
+        counts[name] += samples
+    lines = ["  self time by layer:"]
+    lines += [f"    {count * 100 / max(total, 1):5.1f} %  {name}" for name, count in counts.items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
