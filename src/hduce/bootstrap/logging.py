@@ -87,6 +87,7 @@ def configure_logging(settings: Settings) -> None:
     """Configure structlog and the standard library. Calling it again with the
     same level and format does nothing, so every entry point may call it."""
     global _applied
+    _skip_unused_record_fields()
     config = logging_dict_config(settings)
     wanted = (settings.logging.level, config["formatters"]["hduce"]["log_format"])
     if wanted == _applied:
@@ -95,6 +96,17 @@ def configure_logging(settings: Settings) -> None:
     logging.config.dictConfig(config)
     logging.captureWarnings(True)
     _applied = wanted
+
+
+def _skip_unused_record_fields() -> None:
+    """What no line renders is not collected (the "Optimization" switches of the logging
+    HOWTO): the caller's file, line and function (structlog walks the stack for them),
+    the thread, the process and its multiprocessing name. Lines carry the event dict
+    only; this was 40 % of an access line's CPU (bench/results/*-auth-path.md)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def build_formatter(log_format: RenderedFormat) -> structlog.stdlib.ProcessorFormatter:

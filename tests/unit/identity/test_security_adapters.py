@@ -21,6 +21,7 @@ from hduce.adapters.security import (
     JoseAccessTokens,
     SigningKeyError,
 )
+from hduce.adapters.security import tokens as token_module
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Role
 
@@ -112,6 +113,59 @@ def test_tokens_from_the_future_are_refused() -> None:
     issued = tokens.issue(user_id=USER, role=Role.PATIENT, now=NOW + timedelta(hours=1))
     with pytest.raises(AuthenticationFailed):
         tokens.verify(issued.token, now=NOW)
+
+
+def test_a_token_verified_once_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = _hs256()
+    issued = tokens.issue(user_id=USER, role=Role.DOCTOR, now=NOW, session_id=SESSION)
+    first = tokens.verify(issued.token, now=NOW)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(value: str, *args: object, **kwargs: object) -> jwt.Token:
+        decoded.append(value)
+        return real_decode(value, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    assert tokens.verify(issued.token, now=NOW + timedelta(minutes=10)) == first
+    assert decoded == []
+    # A token never seen is checked in full, then remembered as well.
+    other = tokens.issue(user_id=USER, role=Role.PATIENT, now=NOW)
+    assert tokens.verify(other.token, now=NOW).role is Role.PATIENT
+    assert tokens.verify(other.token, now=NOW).role is Role.PATIENT
+    assert decoded == [other.token]
+
+
+def test_a_remembered_token_is_refused_once_its_times_no_longer_hold() -> None:
+    tokens = _hs256()
+    issued = tokens.issue(user_id=USER, role=Role.PATIENT, now=NOW)
+    tokens.verify(issued.token, now=NOW + timedelta(minutes=5))
+    # A clock set back: "issued in the future", as a token never seen would be.
+    with pytest.raises(AuthenticationFailed, match="invalid"):
+        tokens.verify(issued.token, now=NOW - timedelta(minutes=5))
+    tokens.verify(issued.token, now=NOW + timedelta(minutes=15, seconds=29))  # within leeway
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        tokens.verify(issued.token, now=NOW + timedelta(minutes=15, seconds=30))
+
+
+def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(token_module, "VERIFIED_TOKENS_KEPT", 3)
+    tokens = _hs256()
+    issued = [tokens.issue(user_id=USER, role=Role.PATIENT, now=NOW).token for _ in range(5)]
+    for token in issued:
+        tokens.verify(token, now=NOW)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(value: str, *args: object, **kwargs: object) -> jwt.Token:
+        decoded.append(value)
+        return real_decode(value, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    for token in reversed(issued):
+        tokens.verify(token, now=NOW)
+    # The three newest were remembered; the two oldest are checked in full again.
+    assert decoded == [issued[1], issued[0]]
 
 
 @pytest.mark.parametrize(

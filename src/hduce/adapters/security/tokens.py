@@ -16,6 +16,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
@@ -37,6 +38,9 @@ ACCESS_TOKEN_TYPE: Final = "at+jwt"  # noqa: S105 - a media type, not a secret
 #: Anything longer is not one of our tokens; refuse before parsing it.
 MAX_TOKEN_LENGTH: Final = 8192
 USER_ROLES: Final = [role.value for role in Role if role is not Role.SYSTEM]
+#: Tokens ``JoseAccessTokens.verify`` remembers having verified (about 1 KB each): the
+#: callers of the last minutes, so each one's signature is checked once per process.
+VERIFIED_TOKENS_KEPT: Final = 4096
 
 _KEY_TYPES: Final[dict[str, str]] = {
     "RS256": "RSA",
@@ -109,8 +113,33 @@ def checked_claims(
         raise AuthenticationFailed("invalid access token") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed every check once, and its time claims to check again."""
+
+    claims: AccessTokenClaims
+    issued_at: int | float
+    expires_at: int | float
+    not_before: int | float | None
+
+    def still_valid(self, now_seconds: int, leeway: int) -> bool:
+        # The comparisons of joserfc's JWTClaimsRegistry (validate_exp, _iat, _nbf).
+        return (
+            self.expires_at > now_seconds - leeway
+            and self.issued_at <= now_seconds + leeway
+            and (self.not_before is None or self.not_before <= now_seconds + leeway)
+        )
+
+
 class JoseAccessTokens:
-    """Both ``AccessTokenIssuer`` and ``AccessTokenVerifier``."""
+    """Both ``AccessTokenIssuer`` and ``AccessTokenVerifier``.
+
+    The key is fixed for the object's life, so whether a given token's signature and
+    claims check out depends only on the time: a token verified once is remembered (the
+    last ``VERIFIED_TOKENS_KEPT``) and, on its next request, only its times are checked
+    again. Decoding and checking it in full costs about as much CPU as the rest of
+    authentication (bench/request_cpu.py).
+    """
 
     def __init__(
         self,
@@ -132,6 +161,7 @@ class JoseAccessTokens:
         self.ttl = ttl
         self.leeway_seconds = leeway_seconds
         self._key = key
+        self._verified: dict[str, _Verified] = {}
         self.kid: str | None = None
         if algorithm in ASYMMETRIC_ALGORITHMS:
             if not key.is_private:
@@ -213,6 +243,11 @@ class JoseAccessTokens:
     # ------------------------------------------------------------------ verifying
 
     def verify(self, token: str, *, now: datetime) -> AccessTokenClaims:
+        known = self._verified.get(token)
+        if known is not None:
+            if known.still_valid(_now_seconds(now), self.leeway_seconds):
+                return known.claims
+            del self._verified[token]  # checked in full below, for the exact refusal
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise AuthenticationFailed("invalid access token")
         try:
@@ -220,13 +255,21 @@ class JoseAccessTokens:
                 decoded = jwt.decode(token, self._key, algorithms=[self.algorithm])
         except (JoseError, ValueError, TypeError) as exc:
             raise AuthenticationFailed("invalid access token") from exc
-        return checked_claims(
+        claims = checked_claims(
             decoded,
             now=now,
             issuer=self.issuer,
             audience=self.audience,
             leeway_seconds=self.leeway_seconds,
         )
+        self._remember(token, claims, decoded.claims)
+        return claims
+
+    def _remember(self, token: str, claims: AccessTokenClaims, raw: dict[str, Any]) -> None:
+        verified = self._verified
+        if token not in verified and len(verified) >= VERIFIED_TOKENS_KEPT:
+            del verified[next(iter(verified))]  # the oldest first
+        verified[token] = _Verified(claims, raw["iat"], raw["exp"], raw.get("nbf"))
 
     # ------------------------------------------------------------------ publishing
 
