@@ -23,7 +23,6 @@ from litestar.types import ControllerRouterHandler
 from hduce.bootstrap.metrics import app_metrics_listener, forget_this_process
 from hduce.bootstrap.settings import Settings
 from hduce.bootstrap.tracing import active_telemetry
-from hduce.entrypoints.heap import trimmed_heap
 from hduce.entrypoints.http.allow import CompleteAllowMiddleware
 from hduce.entrypoints.http.asyncapi import asyncapi_handlers
 from hduce.entrypoints.http.decoding import StrictRequest, enforce_strict_inputs
@@ -129,8 +128,6 @@ def _lifespan(
             stack.enter_context(app_metrics_listener(settings))
             for service in background:
                 await stack.enter_async_context(service())
-            # Started: what start-up allocated and freed goes back to the system.
-            await stack.enter_async_context(trimmed_heap())
             yield
 
     return lifespan

@@ -1,15 +1,14 @@
-"""Give the C heap's free pages back to the system once a long-lived process (``hduce
-worker``, the HTTP app of ``hduce api`` and ``hduce serve``) has started, and again every
-few minutes (glibc's ``malloc_trim``; nothing elsewhere).
+"""Give the C heap's free pages back to the system once the worker has started, and
+again every few minutes (glibc's ``malloc_trim``; nothing elsewhere).
 
-Why: importing the process's libraries and connecting leaves about 8 to 10 MB of
+Why: importing the worker's libraries and connecting leaves about 8 to 10 MB of
 freed memory inside glibc's heap (source and bytecode buffers, temporaries of
 module set-up). ``free`` returns memory to the system only from the top of the
 heap, so those pages stay resident for the life of the process although nothing
 uses them; the same happens to what a burst of bookings allocates and frees. A
 trim walks the heap and releases every whole free page, about 1 ms the first time
-and a fraction of that after. These processes are long-lived and often idle, so their
-resident size is what they cost the machine.
+and a fraction of that after. The worker is long-lived and mostly idle, so its
+resident size is what it costs the machine.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import contextlib
 import ctypes
 from collections.abc import AsyncIterator, Callable
 
-#: Between two trims while the process runs (after a burst, its freed memory goes back).
+#: Between two trims while the worker runs (after a burst, its freed memory goes back).
 TRIM_INTERVAL_SECONDS = 120.0
 
 
@@ -35,7 +34,7 @@ def malloc_trim() -> Callable[[int], int] | None:
 
 @contextlib.asynccontextmanager
 async def trimmed_heap(interval: float = TRIM_INTERVAL_SECONDS) -> AsyncIterator[None]:
-    """Trim now (the process has started) and every ``interval`` seconds until exit."""
+    """Trim now (the worker has started) and every ``interval`` seconds until exit."""
     trim = malloc_trim()
     if trim is None:
         yield

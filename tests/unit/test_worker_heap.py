@@ -1,15 +1,13 @@
-"""Long-lived processes (`hduce worker`, the HTTP app of `hduce api` and `hduce serve`) give
-their heap's free pages back (``hduce.entrypoints.heap``)."""
+"""``hduce worker`` gives its heap's free pages back (``hduce.entrypoints.worker.heap``)."""
 
 from __future__ import annotations
 
 import asyncio
 import platform
-from pathlib import Path
 
 import pytest
 
-from hduce.entrypoints import heap
+from hduce.entrypoints.worker import heap
 
 
 @pytest.mark.skipif(
@@ -42,20 +40,3 @@ async def test_without_malloc_trim_nothing_runs(monkeypatch: pytest.MonkeyPatch)
     async with heap.trimmed_heap(interval=0.01):
         await asyncio.sleep(0.02)
         assert "heap-trim" not in {task.get_name() for task in asyncio.all_tasks()}
-
-
-async def test_the_http_app_trims_its_heap_once_started(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from litestar.testing import AsyncTestClient
-
-    from hduce.bootstrap.settings import Settings
-    from hduce.entrypoints.asgi import build_app
-
-    calls: list[int] = []
-    monkeypatch.setattr(heap, "malloc_trim", lambda: calls.append)
-    settings = Settings.from_env({"HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"})
-    async with AsyncTestClient(build_app(settings, mode="api")) as client:
-        assert (await client.get("/health")).status_code == 200
-        assert calls == [0]  # at start-up, before the first request's answer
-    assert "heap-trim" not in {task.get_name() for task in asyncio.all_tasks()}
