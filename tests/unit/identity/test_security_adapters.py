@@ -115,10 +115,8 @@ def test_tokens_from_the_future_are_refused() -> None:
         tokens.verify(issued.token, now=NOW)
 
 
-def test_a_token_verified_once_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens = _hs256()
-    issued = tokens.issue(user_id=USER, role=Role.DOCTOR, now=NOW, session_id=SESSION)
-    first = tokens.verify(issued.token, now=NOW)
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens joserfc decodes from now on (a full check), in order."""
     decoded: list[str] = []
     real_decode = jwt.decode
 
@@ -127,6 +125,14 @@ def test_a_token_verified_once_is_not_decoded_again(monkeypatch: pytest.MonkeyPa
         return real_decode(value, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(jwt, "decode", counting_decode)
+    return decoded
+
+
+def test_a_token_verified_once_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = _hs256()
+    issued = tokens.issue(user_id=USER, role=Role.DOCTOR, now=NOW, session_id=SESSION)
+    first = tokens.verify(issued.token, now=NOW)
+    decoded = _count_decodes(monkeypatch)
     assert tokens.verify(issued.token, now=NOW + timedelta(minutes=10)) == first
     assert decoded == []
     # A token never seen is checked in full, then remembered as well.
@@ -154,14 +160,7 @@ def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     issued = [tokens.issue(user_id=USER, role=Role.PATIENT, now=NOW).token for _ in range(5)]
     for token in issued:
         tokens.verify(token, now=NOW)
-    decoded: list[str] = []
-    real_decode = jwt.decode
-
-    def counting_decode(value: str, *args: object, **kwargs: object) -> jwt.Token:
-        decoded.append(value)
-        return real_decode(value, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(jwt, "decode", counting_decode)
+    decoded = _count_decodes(monkeypatch)
     for token in reversed(issued):
         tokens.verify(token, now=NOW)
     # The three newest were remembered; the two oldest are checked in full again.

@@ -13,10 +13,12 @@ resident size is what it costs the machine.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from hduce.bootstrap.background import periodic_service
 
 #: Between two trims while the worker runs (after a burst, its freed memory goes back).
 TRIM_INTERVAL_SECONDS = 120.0
@@ -32,23 +34,13 @@ def malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
-@contextlib.asynccontextmanager
-async def trimmed_heap(interval: float = TRIM_INTERVAL_SECONDS) -> AsyncIterator[None]:
+def trimmed_heap(interval: float = TRIM_INTERVAL_SECONDS) -> AbstractAsyncContextManager[None]:
     """Trim now (the worker has started) and every ``interval`` seconds until exit."""
     trim = malloc_trim()
     if trim is None:
-        yield
-        return
+        return contextlib.nullcontext()
 
-    async def every_interval() -> None:
-        while True:
-            trim(0)
-            await asyncio.sleep(interval)
+    async def trim_once() -> None:
+        trim(0)
 
-    task = asyncio.get_running_loop().create_task(every_interval(), name="heap-trim")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic_service("heap-trim", interval, trim_once)()
