@@ -25,18 +25,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import os
 import pstats
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from hbench.in_process import add_service_urls, alternate_rounds, configure_app, run_child
 
 HERE = Path(__file__).resolve().parent
 OWN_SRC = HERE.parent / "src"
@@ -76,18 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--against", help="another tree's src/ to alternate with this one")
     parser.add_argument("--rounds", type=int, default=3, help="with --against")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("HDUCE_BENCH_POSTGRES_URL")
-        or os.environ.get("HDUCE_TEST_POSTGRES_URL")
-        or "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("HDUCE_BENCH_REDIS_URL")
-        or os.environ.get("HDUCE_TEST_REDIS_URL")
-        or "redis://127.0.0.1:6379/0",
-    )
+    add_service_urls(parser)
     # Internal: a child run on an existing database.
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -127,21 +116,15 @@ def main() -> None:
         trees.insert(0, ("other", str(Path(args.against).resolve())))
     rounds = args.rounds if args.against else 1
     secret = secrets.token_hex(32)
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
+
+    def child_argv(src: str) -> list[str]:
+        return [
+            sys.executable, __file__, *_passed_on(args), "--src", src,
+            "--database", database.name, "--secret", secret,
+        ]  # fmt: skip
+
     try:
-        for round_number in range(rounds):
-            for name, src in trees:
-                argv = [sys.executable, __file__, *_passed_on(args), "--src", src]
-                argv += ["--database", database.name, "--secret", secret]
-                done = subprocess.run(argv, capture_output=True, text=True, check=False)
-                if done.returncode != 0:
-                    sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-                    raise SystemExit(f"{name} run failed ({done.returncode})")
-                figures = json.loads(done.stdout.strip().splitlines()[-1])
-                results[name].append(figures)
-                print(f"round {round_number + 1} {name:5} {src}: {_line(figures)}", flush=True)
-                if figures.get("profile"):
-                    print(figures["profile"], flush=True)
+        results = alternate_rounds(trees, rounds, child_argv, _line)
     finally:
         asyncio.run(database.drop())
     if len(trees) > 1 or rounds > 1:
@@ -185,46 +168,14 @@ def _line(figures: dict[str, Any]) -> str:
 
 
 def _child(args: argparse.Namespace) -> None:
-    # The tree under test first: its ``hduce`` shadows the installed (editable) one.
-    sys.path.insert(0, args.src)
-    sys.path.insert(1, str(HERE))
-    log_file = Path(tempfile.gettempdir()) / f"request-cpu-{os.getpid()}.log"
-    out = os.dup(1)
-    # The access log goes to a file, as the bench's servers do: its cost is kept.
-    with log_file.open("w") as logs:
-        os.dup2(logs.fileno(), 1)
-        sys.stdout = os.fdopen(1, "w", buffering=1)
-        try:
-            figures = asyncio.run(_measure(args))
-        except BaseException:
-            os.write(out, f"the app's log: {log_file}\n".encode())
-            raise
-    os.write(out, (json.dumps(figures) + "\n").encode())
-    log_file.unlink(missing_ok=True)
+    run_child(args, _measure, "request-cpu")
 
 
 async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     from booking_cpu import _lifespan, _py_spy
-    from hbench.clinic import JWT_AUDIENCE, JWT_ISSUER, Tokens
-    from sqlalchemy.engine import make_url
+    from hbench.clinic import Tokens
 
-    import hduce
-
-    if not hduce.__file__ or not hduce.__file__.startswith(args.src):
-        raise RuntimeError(f"imported hduce from {hduce.__file__}, not {args.src}")
-    url = make_url(args.admin_url).set(drivername="postgresql", database=args.database)
-    os.environ.update(
-        {
-            "HDUCE_ENV": "production",
-            "HDUCE_JWT_SECRET": args.secret,
-            "HDUCE_JWT_ISSUER": JWT_ISSUER,
-            "HDUCE_JWT_AUDIENCE": JWT_AUDIENCE,
-            "HDUCE_DATABASE_URL": url.render_as_string(hide_password=False),
-            "HDUCE_REDIS_URL": args.redis_url,
-            "HDUCE_LOG_FORMAT": "json",
-            "HDUCE_LOG_LEVEL": "INFO",
-        }
-    )
+    configure_app(args)
     from hduce.entrypoints.asgi import build_app
 
     app = build_app(mode="api")

@@ -30,6 +30,7 @@ from pathlib import Path
 import asyncpg
 import redis.asyncio as redis
 from hbench import report
+from hbench.in_process import add_service_urls
 from hbench.scenarios import ALL_SCENARIOS, Bench, Config
 from hbench.system import (
     ROOT,
@@ -59,19 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="each measured load run (15; quick 4)")
     parser.add_argument("--warmup", type=float, help="warm-up before each load run (3; quick 1)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("HDUCE_BENCH_POSTGRES_URL")
-        or os.environ.get("HDUCE_TEST_POSTGRES_URL")
-        or "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        help="PostgreSQL URL allowed to create databases",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("HDUCE_BENCH_REDIS_URL")
-        or os.environ.get("HDUCE_TEST_REDIS_URL")
-        or "redis://127.0.0.1:6379/0",
-    )
+    add_service_urls(parser)
     parser.add_argument(
         "--size-appointments", type=int, help="the 'large' database (1M; quick 100k)"
     )

@@ -40,6 +40,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+from hbench.in_process import add_service_urls
 from hbench.profiling import Profile, Recorder, summarise
 from hbench.system import (
     ROOT,
@@ -556,18 +557,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--label", default="", help="appended to the results file name")
     parser.add_argument("--note", default="", help="a sentence for the report (what else ran)")
     parser.add_argument("--baseline", help="an earlier run's .json: figures side by side")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("HDUCE_BENCH_POSTGRES_URL")
-        or os.environ.get("HDUCE_TEST_POSTGRES_URL")
-        or "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("HDUCE_BENCH_REDIS_URL")
-        or os.environ.get("HDUCE_TEST_REDIS_URL")
-        or "redis://127.0.0.1:6379/0",
-    )
+    add_service_urls(parser)
     args = parser.parse_args()
     if args.events is None:
         args.events = 1_000 if args.quick else 10_000

@@ -3,5 +3,7 @@
 Modules: ``system`` (tools, machine, processes), ``clinic`` (throwaway databases,
 seeding, tokens, request files), ``load`` (wrk), ``profiling`` (py-spy),
 ``pgwire`` (a statement-counting PostgreSQL proxy), ``ceiling`` (pgbench replaying the
-application's own SQL; authentication in process), ``scenarios`` and ``report``.
+application's own SQL; authentication in process), ``scenarios`` and ``report``;
+``in_process`` is what the in-process CPU benches (``booking_cpu.py``, ``request_cpu.py``)
+share.
 """
