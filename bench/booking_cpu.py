@@ -321,19 +321,26 @@ def _py_spy() -> subprocess.Popen[str] | None:
     return recorder
 
 
-def _profile_text(recorder: Any) -> str:
-    from hbench.profiling import summarise
-
+def _recorded_samples(recorder: Any) -> str | None:
+    """Stop ``py-spy record`` and return its raw samples (a copy goes where
+    ``BOOKING_CPU_KEEP_RAW`` says), or None when it wrote nothing."""
     recorder.send_signal(2)  # SIGINT: py-spy writes what it has
     recorder.communicate(timeout=60)
     output: Path = recorder.output
     if not output.exists():
-        return "py-spy wrote nothing"
+        return None
     raw = output.read_text()
     keep = os.environ.get("BOOKING_CPU_KEEP_RAW")
     if keep:
         Path(keep).write_text(raw)
     output.unlink(missing_ok=True)
+    return raw
+
+
+def _summary_of(raw: str, recorder: Any) -> str:
+    """Samples by package and the top frames by self time."""
+    from hbench.profiling import summarise
+
     profile = summarise("booking", raw, " ".join(recorder.args), top=25)
     total = max(profile.samples, 1)
     lines = [f"py-spy --gil: {profile.samples} samples; by package:"]
@@ -341,6 +348,11 @@ def _profile_text(recorder: Any) -> str:
     lines.append("  top frames by self time:")
     lines += [f"    {count * 100 / total:5.1f} %  {name}" for name, count in profile.top_self]
     return "\n".join(lines)
+
+
+def _profile_text(recorder: Any) -> str:
+    raw = _recorded_samples(recorder)
+    return "py-spy wrote nothing" if raw is None else _summary_of(raw, recorder)
 
 
 if __name__ == "__main__":

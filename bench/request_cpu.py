@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -284,30 +282,24 @@ LAYERS = (
 
 
 def _summary(recorder: Any) -> str:
-    """booking_cpu's summary (packages, top frames), then the layers; the raw samples are
-    kept where ``BOOKING_CPU_KEEP_RAW`` says."""
-    from booking_cpu import _profile_text
+    """booking_cpu's summary (packages, top frames), then the layers (the raw samples
+    are kept where ``BOOKING_CPU_KEEP_RAW`` says)."""
+    from booking_cpu import _recorded_samples, _summary_of
 
-    raw = Path(tempfile.gettempdir()) / f"request-cpu-{os.getpid()}.raw"
-    keep = os.environ.get("BOOKING_CPU_KEEP_RAW")
-    os.environ["BOOKING_CPU_KEEP_RAW"] = str(raw)
-    text = _profile_text(recorder) + "\n" + _by_layer(raw)
-    if keep:
-        Path(keep).write_text(raw.read_text())
-    raw.unlink(missing_ok=True)
-    return text
+    raw = _recorded_samples(recorder)
+    if raw is None:
+        return "py-spy wrote nothing"
+    return _summary_of(raw, recorder) + "\n" + _by_layer(raw)
 
 
-def _by_layer(raw: Path) -> str:
+def _by_layer(raw: str) -> str:
     import re
 
-    if not raw.exists():
-        return ""
     frame = re.compile(r"^.* \((?P<file>[^()]*)\)$")
     counts = dict.fromkeys((name for name, _ in LAYERS), 0)
     patterns = [(name, re.compile(pattern)) for name, pattern in LAYERS]
     total = 0
-    for line in raw.read_text().splitlines():
+    for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         samples = int(count)
         total += samples
