@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine, upgrade_database
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
-from hduce.application.appointments.queries import ListAppointments
+from hduce.application.appointments.queries import ListAppointments, ListAppointmentViews
+from hduce.application.identity.accounts import GetMe
 from hduce.application.ports import AppointmentQuery
 from hduce.domain.identity import Actor, Role
 from hduce.domain.scheduling import LocalInterval, WeeklyHours
@@ -97,3 +98,10 @@ async def test_the_next_requests_succeed_after_the_backend_was_killed(
         await _kill(admin, await _pooled_backend(engine))
         page = await listing(patient, AppointmentQuery())
         assert booked.id in [item.id for item in page.items]
+
+        # The read-only path (a connection of the autocommit engine, no ORM transaction).
+        await _kill(admin, await _pooled_backend(engine))
+        views = await ListAppointmentViews(uow_factory)(patient, AppointmentQuery())
+        assert booked.id in [item.id for item in views.items]
+        await _kill(admin, await _pooled_backend(engine))
+        assert (await GetMe(uow_factory)(patient)).id == clinic.patient.id

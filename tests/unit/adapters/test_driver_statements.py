@@ -14,8 +14,10 @@ from sqlalchemy.dialects.sqlite import aiosqlite
 
 from hduce.adapters.sql.models import AppointmentRow
 from hduce.adapters.sql.repositories._support import DriverStatement
+from hduce.adapters.sql.repositories.appointment_list import Filters, _listed_aggregated
 from hduce.adapters.sql.repositories.appointments import _occupying_overlapping_driver_statement
 from hduce.adapters.sql.repositories.availability import _booking_driver_statement
+from hduce.adapters.sql.repositories.users import _BY_ID
 from hduce.adapters.sql.types import ExactDecimal
 
 POSTGRESQL = asyncpg.dialect()
@@ -62,3 +64,25 @@ def test_instants_and_ids_go_to_asyncpg_as_they_are_and_naive_instants_are_refus
     with pytest.raises(TypeError, match="tzinfo is required"):
         form.positional({"id": appointment_id, "after": datetime(2030, 1, 1, 9)})
     assert form.positional({"id": appointment_id, "after": datetime(2030, 1, 1, tzinfo=UTC)})
+
+
+def test_an_account_by_id_is_read_from_driver_sql_with_its_opt_outs_as_json_text() -> None:
+    form = _BY_ID.compiled_for(POSTGRESQL)
+    assert form.names == ("user_id",)
+    assert "CAST(users.notification_opt_outs AS TEXT) AS notification_opt_outs" in form.sql
+    user_id = uuid4()
+    assert form.positional({"user_id": user_id}) == (user_id,)
+
+
+def test_a_list_page_is_precompiled_unless_it_filters_on_statuses() -> None:
+    by_patient = Filters(True, False, False, False, False, False)
+    page = _listed_aggregated(by_patient)
+    assert isinstance(page, DriverStatement)
+    form = page.compiled_for(POSTGRESQL)
+    patient_id = uuid4()
+    sent = form.positional({"patient_id": patient_id, "limit": 20, "offset": 40})
+    # The other parameters are the statement's own (the history's JSON keys, its format).
+    assert [value for value in sent if value in (patient_id, 20, 40)] == [patient_id, 20, 40]
+    assert "to_status" in sent
+    # An IN of as many values as given: compiled per execution, as a Core statement.
+    assert not isinstance(_listed_aggregated(by_patient._replace(statuses=True)), DriverStatement)

@@ -32,7 +32,12 @@ from hduce.adapters.sql.repositories import (
     SqlVisitTypeRepository,
     SqlWaitlistRepository,
 )
-from hduce.adapters.sql.repositories._support import STATEMENT_SENT, connection_of
+from hduce.adapters.sql.repositories._support import (
+    DIRECT_CONNECTION,
+    STATEMENT_SENT,
+    connection_of,
+    release_direct_connection,
+)
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
 from hduce.application.ports import OutboxSignal, UnitOfWork, UnitOfWorkFactory
@@ -87,8 +92,9 @@ def _write_events_and_commit(
 class SqlUnitOfWork(UnitOfWork):
     """One transaction. Use as ``async with factory() as uow: ...; await uow.commit()``.
 
-    ``read_only``: no transaction on PostgreSQL (the session's connection is in
-    autocommit: each statement is one round trip, without ``BEGIN``/``ROLLBACK``);
+    ``read_only``: no transaction on PostgreSQL (a connection of the autocommit engine,
+    lent on the first statement without an ORM transaction around it and given back on
+    leaving: each statement is one round trip, without ``BEGIN``/``ROLLBACK``);
     ``commit`` raises.
 
     ``commit`` gathers the events recorded by every appointment the repositories
@@ -260,7 +266,9 @@ class SqlUnitOfWork(UnitOfWork):
         self._appointments.forget()
         self._loaded_users.clear()
         self.audit.take_pending()  # entries of the undone change
-        if self._session.in_transaction():
+        if self._session.info.get(DIRECT_CONNECTION) is not None:
+            await self._session.run_sync(release_direct_connection)
+        elif self._session.in_transaction():
             await self._session.rollback()
 
 
@@ -324,8 +332,13 @@ class SqlUnitOfWorkFactory:
             sessions = self._read_only_sessions
         else:
             sessions = self._sessions
+        session = sessions()
+        if read_only and not serialized and sessions is not self._sessions:
+            # PostgreSQL: the statements run on a connection of the autocommit engine
+            # without an ORM transaction around them (``connection_of``).
+            session.info[DIRECT_CONNECTION] = None
         return SqlUnitOfWork(
-            sessions(),
+            session,
             serialized=serialized,
             writer_gate=self._writer_gate,
             gate_timeout=self._lock_timeout,

@@ -99,8 +99,9 @@ def _make_strict(handler: HTTPRouteHandler) -> None:
                 "data": _strict_body(kwargs["data"], body_type, decode_hook, errors),
             }
         for name, target in checked.items():
-            if name in kwargs:
-                errors.extend(_parameter_errors(parameters[name], name, kwargs[name], target))
+            # An absent parameter is None here: no text to check (nor a "null").
+            if (raw := kwargs.get(name)) is not None:
+                errors.extend(_parameter_errors(parameters[name], name, raw, target))
         errors.extend(
             _error(alias, "must be given once", "query")
             for alias in single_queries

@@ -28,6 +28,10 @@ STATEMENT_SENT: Final = "hduce_statement_sent"
 #: ``Session.info`` key: (transaction, its connection), so the hot path's statements
 #: skip ``Session.connection()`` after the first (``connection_of``).
 _CONNECTION: Final = "hduce_connection"
+#: ``Session.info`` key of a read-only session on PostgreSQL (``SqlUnitOfWorkFactory``):
+#: present, its statements run on a connection of the autocommit engine checked out
+#: directly (the value, None until the first statement; ``connection_of``).
+DIRECT_CONNECTION: Final = "hduce_direct_connection"
 
 
 def sqlstate(error: DBAPIError) -> str | None:
@@ -59,7 +63,23 @@ def connection_of(session: Session) -> Connection:
     time in a transaction (it begins one), then the same connection again while that
     transaction lasts. A rollback or commit ends it, and the next transaction is another
     object, so a connection is never reused across transactions (nor after a dropped
-    connection's rollback)."""
+    connection's rollback).
+
+    A read-only session on PostgreSQL (``DIRECT_CONNECTION``) has no transaction to
+    begin: its autocommit engine lends a connection straight away, without the ORM's
+    ``SessionTransaction`` to open now and roll back at the end (a third of a list
+    page's CPU in the unit of work). The session is bound to that connection, so a
+    statement sent through it later runs there too: one connection per unit of work.
+    ``release_direct_connection`` gives it back."""
+    if DIRECT_CONNECTION in session.info:
+        direct: Connection | None = session.info[DIRECT_CONNECTION]
+        if direct is not None:
+            return direct
+        if not session.in_transaction():
+            # ``get_bind``: the autocommit engine of the read-only sessions.
+            direct = session.info[DIRECT_CONNECTION] = cast(Any, session.get_bind()).connect()
+            session.bind = direct
+            return direct
     cached: tuple[SessionTransaction, Connection] | None = session.info.get(_CONNECTION)
     transaction = session.get_transaction()
     if cached is not None and cached[0] is transaction and transaction.is_active:
@@ -67,6 +87,20 @@ def connection_of(session: Session) -> Connection:
     connection = session.connection()
     session.info[_CONNECTION] = (session.get_transaction(), connection)
     return connection
+
+
+def release_direct_connection(session: Session) -> None:
+    """End what a read-only session on PostgreSQL did (``connection_of``): roll back a
+    statement sent through the session (no round trip in autocommit), give its direct
+    connection back to the pool and bind the session to the engine again."""
+    if session.in_transaction():
+        session.rollback()
+    direct: Connection | None = session.info.get(DIRECT_CONNECTION)
+    if direct is not None:
+        session.info[DIRECT_CONNECTION] = None
+        session.info.pop(STATEMENT_SENT, None)
+        session.bind = direct.engine
+        direct.close()
 
 
 def execute_in_transaction(
@@ -83,6 +117,8 @@ def execute_in_transaction(
     except DBAPIError as error:
         if not first or not error.connection_invalidated:
             raise
+        if session.info.get(DIRECT_CONNECTION) is not None:
+            release_direct_connection(session)
         session.rollback()
         session.info[STATEMENT_SENT] = True
         return _send(connection_of(session), statement, parameters)

@@ -24,7 +24,7 @@ in ``_where``; the page and the count both start from it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import AppointmentRow, StatusHistoryRow
 from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
     clamp,
     count,
     dialect_name,
@@ -297,10 +298,24 @@ _UTC_INSTANT: Final = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
 @functools.lru_cache(maxsize=64)
-def _listed_aggregated(filters: Filters) -> Select[Any]:
+def _listed_aggregated(filters: Filters) -> Select[Any] | DriverStatement:
+    """PostgreSQL: the page's statement (``_aggregated``). Compiled once and sent as the
+    driver's SQL (``DriverStatement``, typed rows: asyncpg returns the values the column
+    types would give), without SQLAlchemy's compile-cache lookup and parameter set-up
+    per page. A filter on statuses (an ``IN`` of as many values as given) cannot be
+    precompiled: that page is a Core statement, its values as asyncpg returns them
+    (``_as_driver_returns``)."""
+    if filters.statuses:
+        return _aggregated(filters, _as_driver_returns)
+    return DriverStatement(_aggregated(filters, lambda column: column), typed_rows=True)
+
+
+def _aggregated(
+    filters: Filters, returned: Callable[[ColumnElement[Any]], ColumnElement[Any]]
+) -> Select[Any]:
     """PostgreSQL: one row per appointment of the page, its history lines aggregated
-    (``json_agg``, in order; NULL without any) into a JSON text ``history``, and every
-    value as asyncpg returns it (``_as_driver_returns``). A page of 20 with 60 lines is 20
+    (``json_agg``, in order; NULL without any) into a JSON text ``history``, the page's
+    columns through ``returned``. A page of 20 with 60 lines is 20
     rows on the wire instead of 60 that repeat the appointment's columns."""
     page = _page_rows(filters).subquery("page")
     line = table(StatusHistoryRow).alias("h")
@@ -332,7 +347,7 @@ def _listed_aggregated(filters: Filters) -> Select[Any]:
         .label("history")
     )
     return select(
-        *(_as_driver_returns(page.c[name]) for name in _LISTED),
+        *(returned(page.c[name]) for name in _LISTED),
         page.c.total_rows,
         history,
     ).order_by(page.c.starts_at, page.c.id)

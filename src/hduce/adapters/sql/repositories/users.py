@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Iterable, Sequence
+from copy import copy
+from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, null, or_, select
+import msgspec
+from sqlalchemy import Select, Text, bindparam, cast, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import UserRow
 from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
     affected_rows,
+    execute_core,
     like_pattern,
     page_of,
     paged,
@@ -50,8 +53,9 @@ def _opt_outs(user: User) -> Any:
     return sorted(user.notification_opt_outs) or null()
 
 
-def to_user(row: Any) -> User:
-    """``row``: a ``UserRow`` or a Core row of its columns."""
+def to_user(row: Any, opt_outs: Iterable[str] | None = None) -> User:
+    """``row``: a ``UserRow`` or a Core row of its columns; ``opt_outs``: its
+    notification opt-outs, when the row holds them otherwise (``_from_by_id``)."""
     return User(
         id=row.id,
         email=row.email,
@@ -68,16 +72,48 @@ def to_user(row: Any) -> User:
         version=row.version,
         tokens_valid_after=row.tokens_valid_after,
         email_verified_at=row.email_verified_at,
-        notification_opt_outs=frozenset(row.notification_opt_outs or ()),
+        notification_opt_outs=frozenset(
+            (row.notification_opt_outs or ()) if opt_outs is None else opt_outs
+        ),
         admin_institution_id=row.admin_institution_id,
     )
+
+
+#: JSON ``null`` is read as no opt-outs, as ``to_user`` reads it.
+_OPT_OUTS: Final = msgspec.json.Decoder(list[str] | None)
+
+
+def _by_id_statement() -> DriverStatement:
+    """An account by id, built and compiled once (``DriverStatement``; typed rows: sent as
+    driver SQL on PostgreSQL, as this Core statement elsewhere): read on every
+    request that loads the actor. The opt-outs come as the document's JSON text
+    (decoded in ``_from_by_id``): a JSON column's result processing would keep the
+    statement off driver SQL."""
+    columns = table(UserRow).c
+    return DriverStatement(
+        select(
+            *(column for column in columns if column.key != "notification_opt_outs"),
+            cast(columns.notification_opt_outs, Text).label("notification_opt_outs"),
+        ).where(columns.id == bindparam("user_id", type_=columns.id.type)),
+        typed_rows=True,
+    )
+
+
+_BY_ID: Final = _by_id_statement()
+
+
+def _from_by_id(row: Any) -> User:
+    text = row.notification_opt_outs
+    return to_user(row, (_OPT_OUTS.decode(text) if text else None) or ())
 
 
 class LoadedUsers:
     """The unit of work's identity map of accounts: each is read at most once per
     transaction (a booking needs the patient's and the doctor's; the doctor's comes
     with the doctor's profile). Hands out copies, so a caller's unsaved edits never
-    leak into a later ``get``; cleared when the transaction is rolled back."""
+    leak into a later ``get``; cleared when the transaction is rolled back. The copies
+    are shallow (``copy``, every field an immutable value): the account was validated
+    when it was built, and ``replace`` would validate it again for each copy."""
 
     __slots__ = ("_users",)
 
@@ -86,10 +122,10 @@ class LoadedUsers:
 
     def get(self, user_id: UUID) -> User | None:
         found = self._users.get(user_id)
-        return replace(found) if found is not None else None
+        return copy(found) if found is not None else None
 
     def keep(self, user: User) -> User:
-        self._users[user.id] = replace(user)
+        self._users[user.id] = copy(user)
         return user
 
     def clear(self) -> None:
@@ -122,7 +158,8 @@ class SqlUserRepository:
         loaded = self._loaded.get(user_id)
         if loaded is not None:
             return loaded
-        return await self._one(select(UserRow).where(UserRow.id == user_id))
+        row = (await execute_core(self._session, _BY_ID, {"user_id": user_id})).first()
+        return self._loaded.keep(_from_by_id(row)) if row is not None else None
 
     async def get_many(self, user_ids: Sequence[UUID]) -> dict[UUID, User]:
         if not user_ids:
