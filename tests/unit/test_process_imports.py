@@ -118,6 +118,48 @@ BROKER_CLIENTS = {
 }
 
 
+# ``hduce worker`` as the bench runs it (bench/hbench/scenarios.py, "workers"): PostgreSQL
+# and Redis, JSON logs. It signs no token, hashes no password and checks no TOTP code.
+WORKER_SERVICES = {
+    "HDUCE_ENV": "production",
+    "HDUCE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/postgres",
+    "HDUCE_REDIS_URL": "redis://127.0.0.1:1/0",
+    "HDUCE_LOG_FORMAT": "json",
+}
+CREDENTIAL_LIBRARIES = ("joserfc", "argon2", "pyotp", "hduce.adapters.security.tokens")
+
+
+def test_a_worker_loads_no_credential_library(tmp_path: Path) -> None:
+    # joserfc (which loads cryptography's key classes) and argon2-cffi: about 12 MB.
+    assert _loaded(WORKER, tmp_path, CREDENTIAL_LIBRARIES, **WORKER_SERVICES) == []
+    assert "cryptography.hazmat" not in _loaded(
+        WORKER, tmp_path, ("cryptography.hazmat",), **WORKER_SERVICES
+    )
+
+
+# A token signed, a password hashed, a TOTP code made: each adapter loads its library then.
+FIRST_CREDENTIAL_USES = (
+    "import asyncio, os\n"
+    "from hduce.application.ports import AccessTokenIssuer, PasswordHasher\n"
+    "from hduce.application.ports.second_factor import OneTimePasswords\n"
+    "from hduce.bootstrap.container import build_container\n"
+    "from hduce.bootstrap.settings import Settings\n"
+    "async def use():\n"
+    "    container = build_container(Settings.from_env(dict(os.environ)))\n"
+    "    for port in (AccessTokenIssuer, PasswordHasher, OneTimePasswords):\n"
+    "        await container.get(port)\n"
+    "    await container.close()\n"
+    "asyncio.run(use())\n"
+)
+
+
+def test_the_credential_libraries_load_at_their_first_use(tmp_path: Path) -> None:
+    assert _loaded(API, tmp_path, CREDENTIAL_LIBRARIES) == []
+    assert _loaded(FIRST_CREDENTIAL_USES, tmp_path, CREDENTIAL_LIBRARIES) == list(
+        CREDENTIAL_LIBRARIES
+    )
+
+
 def test_a_worker_with_a_broker_loads_that_brokers_client_only(tmp_path: Path) -> None:
     # The four FastStream integrations weigh about 30 MB together (redis-py 17).
     for url, client in BROKER_CLIENTS.items():
