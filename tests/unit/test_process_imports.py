@@ -11,6 +11,7 @@ imports that make most of the difference.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -60,17 +61,22 @@ def _loaded(
     probe = program + (
         f"import sys\nprint('LOADED:' + ','.join(m for m in {unused!r} if m in sys.modules))"
     )
+    [line] = [line for line in _run(probe, tmp_path, **settings) if line.startswith("LOADED:")]
+    return [name for name in line.removeprefix("LOADED:").split(",") if name]
+
+
+def _run(program: str, tmp_path: Path, **settings: str) -> list[str]:
+    """The lines ``program`` prints (stdout), run in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HDUCE_")} | {
         "HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hduce.sqlite3'}",
         "HDUCE_JWT_SECRET": "process-imports-secret-0123456789abcdef",
         **settings,
     }
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
-    [line] = [line for line in result.stdout.splitlines() if line.startswith("LOADED:")]
-    return [name for name in line.removeprefix("LOADED:").split(",") if name]
+    return result.stdout.splitlines()
 
 
 def test_the_api_process_loads_no_broker_client_nor_unused_libraries(tmp_path: Path) -> None:
@@ -129,6 +135,11 @@ WORKER_SERVICES = {
 CREDENTIAL_LIBRARIES = ("joserfc", "argon2", "pyotp", "hduce.adapters.security.tokens")
 
 
+#: structlog's optional Rich (hduce.entrypoints) and redis-py's optional metrics SDK
+#: (hduce.adapters.redis), each imported with the other marked missing.
+OPTIONAL_IMPORTS = ("rich", "pygments", "opentelemetry.sdk")
+
+
 def test_a_worker_loads_no_credential_library(tmp_path: Path) -> None:
     # joserfc (which loads cryptography's key classes) and argon2-cffi: about 12 MB.
     assert _loaded(WORKER, tmp_path, CREDENTIAL_LIBRARIES, **WORKER_SERVICES) == []
@@ -153,6 +164,12 @@ FIRST_CREDENTIAL_USES = (
 )
 
 
+def test_neither_structlog_nor_redis_py_load_their_optional_libraries(tmp_path: Path) -> None:
+    # Rich and Pygments about 4 MB, OpenTelemetry's SDK 2.5 MB, in every process.
+    assert _loaded(WORKER, tmp_path, OPTIONAL_IMPORTS, **WORKER_SERVICES) == []
+    assert _loaded(API, tmp_path, OPTIONAL_IMPORTS, **WORKER_SERVICES) == []
+
+
 def test_the_credential_libraries_load_at_their_first_use(tmp_path: Path) -> None:
     assert _loaded(API, tmp_path, CREDENTIAL_LIBRARIES) == []
     assert _loaded(FIRST_CREDENTIAL_USES, tmp_path, CREDENTIAL_LIBRARIES) == list(
@@ -167,3 +184,41 @@ def test_a_worker_with_a_broker_loads_that_brokers_client_only(tmp_path: Path) -
             WORKER_WITH_BROKER, tmp_path, tuple(BROKER_CLIENTS.values()), HDUCE_BROKER_URL=url
         )
         assert loaded == [client], url
+
+
+# ``hduce`` (its CLI module first), logging configured, then an exception logged.
+LOG_AN_EXCEPTION = (
+    "import logging, os, sys\n"
+    "import hduce.entrypoints.cli\n"
+    "from hduce.bootstrap.logging import configure_logging\n"
+    "from hduce.bootstrap.settings import Settings\n"
+    "configure_logging(Settings.from_env(dict(os.environ)))\n"
+    "print('RICH AT START:', 'rich' in sys.modules)\n"
+    "try:\n"
+    "    1 / 0\n"
+    "except ZeroDivisionError:\n"
+    "    logging.getLogger('hduce.probe').exception('it failed')\n"
+)
+
+
+def test_json_logs_load_no_rich(tmp_path: Path) -> None:
+    # structlog imports Rich for its console tracebacks (hduce.entrypoints explains how
+    # not); JSON lines format exceptions with the standard library.
+    program = (
+        LOG_AN_EXCEPTION + "print('LOADED:', 'rich' in sys.modules, 'pygments' in sys.modules)\n"
+    )
+    lines = _run(program, tmp_path, HDUCE_LOG_FORMAT="json")
+    assert "RICH AT START: False" in lines
+    assert "LOADED: False False" in lines
+    [failed] = [json.loads(line) for line in lines if line.startswith("{")]
+    assert failed["event"] == "it failed"
+    assert "ZeroDivisionError: division by zero" in failed["exception"]
+
+
+def test_console_logs_draw_rich_tracebacks_loading_rich_at_the_first(tmp_path: Path) -> None:
+    lines = _run(LOG_AN_EXCEPTION, tmp_path, HDUCE_LOG_FORMAT="console")
+    assert "RICH AT START: False" in lines
+    text = "\n".join(lines)
+    assert "Traceback (most recent call last)" in text  # Rich's panel title
+    assert "╭" in text  # the panel itself
+    assert "ZeroDivisionError: division by zero" in text

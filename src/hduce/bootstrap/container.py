@@ -92,7 +92,9 @@ def providers(
 
 def _redis_providers() -> list[Provider]:
     # Imported only with HDUCE_REDIS_URL: redis-py is about 20 MB of modules (and, with
-    # the tracing extra installed, it loads the OpenTelemetry metrics SDK).
+    # the tracing extra installed, it would load the OpenTelemetry metrics SDK: the
+    # adapters' package imports redis-py first, without it).
+    import hduce.adapters.redis  # noqa: F401
     from hduce.bootstrap.providers.redis_state import (
         RedisRealtimeProvider,
         RedisSharedStateProvider,
