@@ -5,8 +5,8 @@ only when a calendar file is asked for; HDUCE's tracing (the OpenTelemetry SDK's
 its exporter, the SQL instrumentation) only with HDUCE_OTLP_ENDPOINT. (Installed, the
 ``tracing`` extra is still partly loaded by Litestar and redis-py themselves.) redis-py
 (about 20 MB) only with HDUCE_REDIS_URL; httpx only with an SMS provider (or Google
-sign-in); asyncpg only on PostgreSQL; segno and ua-parser at their first use; no
-Litestar in the worker; joserfc (with cryptography), argon2-cffi and pyotp only at
+sign-in); asyncpg only on PostgreSQL; segno and ua-parser at their first use; neither
+Litestar nor advanced-alchemy in the worker; joserfc (with cryptography), argon2-cffi and pyotp only at
 their first use, so never in the worker; Rich (structlog's optional import) only for an
 exception logged to a console; redis-py without the OpenTelemetry SDK. (RSS is measured
 in bench/, "Resident memory"; this pins the imports that make most of the difference.)"""
