@@ -36,7 +36,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.adapters.sql import upgrade_database
 from hduce.application.ports import AccessTokenIssuer, UnitOfWorkFactory
 from hduce.bootstrap.container import build_container

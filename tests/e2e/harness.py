@@ -36,7 +36,7 @@ from dishka import AsyncContainer, Provider, Scope, provide
 from litestar import Controller, Litestar
 
 from hduce.adapters.memory.bus import InProcessEventBus
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount, NewAccount
 from hduce.application.identity.policy import IdentityPolicy, RateRule
 from hduce.application.messaging.handlers import Route, event_routes

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import httpx
 
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings
 from hduce.domain.identity import Role, User

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.appointments.booking import BookAppointment
 from hduce.application.appointments.commands import BookAppointmentCommand
 from hduce.application.ports import UnitOfWorkFactory

@@ -8,10 +8,10 @@ the worker and the CLI commands get their container from ``build_container``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dishka import AsyncContainer, Provider, make_async_container
 
-from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.policy import IdentityPolicy
 from hduce.bootstrap.providers.admin import AdminProvider
 from hduce.bootstrap.providers.appointments import AppointmentsProvider
@@ -37,6 +37,9 @@ from hduce.bootstrap.providers.shared_state import InMemorySharedStateProvider
 from hduce.bootstrap.providers.two_factor import TwoFactorProvider
 from hduce.bootstrap.providers.waitlist import WaitlistProvider
 from hduce.bootstrap.settings import Settings
+
+if TYPE_CHECKING:  # argon2-cffi loads at the first password hashed (SecurityProvider)
+    from hduce.adapters.security.passwords import Argon2Parameters
 
 
 def providers(
@@ -89,7 +92,9 @@ def providers(
 
 def _redis_providers() -> list[Provider]:
     # Imported only with HDUCE_REDIS_URL: redis-py is about 20 MB of modules (and, with
-    # the tracing extra installed, it loads the OpenTelemetry metrics SDK).
+    # the tracing extra installed, it would load the OpenTelemetry metrics SDK: the
+    # adapters' package imports redis-py first, without it).
+    import hduce.adapters.redis  # noqa: F401
     from hduce.bootstrap.providers.redis_state import (
         RedisRealtimeProvider,
         RedisSharedStateProvider,

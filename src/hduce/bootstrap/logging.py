@@ -15,6 +15,7 @@ import json
 import logging
 import logging.config
 import sys
+from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 import msgspec
@@ -117,11 +118,36 @@ def build_formatter(log_format: RenderedFormat) -> structlog.stdlib.ProcessorFor
             structlog.processors.JSONRenderer(serializer=_json_dumps),
         ]
     else:
-        final = [structlog.dev.ConsoleRenderer(colors=_stdout_is_tty())]
+        colors = _stdout_is_tty()
+        final = [
+            structlog.dev.ConsoleRenderer(
+                colors=colors, exception_formatter=RichTraceback(colors=colors)
+            )
+        ]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RichTraceback:
+    """The console format's tracebacks: Rich's, with its locals, as structlog's own
+    default (``structlog.dev.RichTracebackFormatter``) draws them. Rich is imported at the
+    first exception: structlog is imported without it (``hduce.entrypoints``), and a
+    process logging JSON never loads it."""
+
+    colors: bool
+
+    def __call__(self, sio: TextIO, exc_info: structlog.typing.ExcInfo) -> None:
+        from rich.console import Console
+        from rich.traceback import Traceback
+
+        sio.write("\n")
+        traceback = Traceback.from_exception(*exc_info, show_locals=True, word_wrap=True)
+        traceback.code_width = 88
+        console = Console(file=sio, color_system="truecolor" if self.colors else None)
+        console.print(traceback)
 
 
 class StdoutHandler(logging.StreamHandler[TextIO]):

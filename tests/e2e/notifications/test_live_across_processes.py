@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.adapters.sql import upgrade_database
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.settings import Settings

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.clock import SystemClock
 from hduce.adapters.memory import InMemoryRateLimiter, InMemoryTokenDenylist
-from hduce.adapters.security import Argon2Parameters, Argon2PasswordHasher, JoseAccessTokens
+from hduce.adapters.security.passwords import Argon2Parameters, Argon2PasswordHasher
+from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.adapters.sql import SqlAccountTokenStore, SqlRefreshTokenStore, SqlUnitOfWorkFactory
 from hduce.application.identity.accounts import RegisterCommand, RegisterPatient
 from hduce.application.identity.email_links import AccountLinks, SendEmailVerification

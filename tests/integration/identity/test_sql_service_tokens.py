@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.security import SigningKeyError
 from hduce.adapters.security.key_ring import DatabaseAccessTokens, JoseKeyMaker
+from hduce.adapters.security.tokens import SigningKeyError
 from hduce.adapters.sql import SqlServiceClientStore, SqlSigningKeyStore, SqlUnitOfWorkFactory
 from hduce.adapters.sql.service_tokens import ServiceClientRow
 from hduce.application.identity.service_clients import (

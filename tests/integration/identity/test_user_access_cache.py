@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hduce.adapters.clock import SystemClock
 from hduce.adapters.memory import InMemoryRefreshTokenStore, InMemoryTokenDenylist
 from hduce.adapters.redis import RedisUserAccessCache
-from hduce.adapters.security import JoseAccessTokens
+from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.adapters.sql import SqlUnitOfWorkFactory, create_engine
 from hduce.application.identity.accounts import SetUserActive
 from hduce.application.identity.sessions import Authenticate

@@ -16,12 +16,12 @@ from hduce.adapters.memory import (
     InMemoryUserAccessCache,
 )
 from hduce.adapters.memory.account_tokens import InMemoryAccountTokenStore
-from hduce.adapters.security import (
+from hduce.adapters.security.passwords import (
     Argon2Parameters,
     Argon2PasswordHasher,
-    JoseAccessTokens,
     load_common_passwords,
 )
+from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.application.identity.accounts import (
     CreateAccount,
     GetMe,

@@ -11,7 +11,7 @@ from dishka import AsyncContainer, Provider, Scope, make_async_container, provid
 from dishka.integrations.litestar import LitestarProvider
 
 from hduce.adapters.memory import InMemoryStore
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.accounts import CreateAccount
 from hduce.bootstrap.providers.config import ConfigProvider
 from hduce.bootstrap.providers.delivery import DeliveryProvider

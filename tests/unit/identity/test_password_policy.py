@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hduce.adapters.security import load_common_passwords
+from hduce.adapters.security.passwords import load_common_passwords
 from hduce.domain.credentials import (
     MAX_PASSWORD_LENGTH,
     check_password_policy,

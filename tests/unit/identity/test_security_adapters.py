@@ -15,13 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey
 
-from hduce.adapters.security import (
-    Argon2Parameters,
-    Argon2PasswordHasher,
-    JoseAccessTokens,
-    SigningKeyError,
-)
 from hduce.adapters.security import tokens as token_module
+from hduce.adapters.security.passwords import Argon2Parameters, Argon2PasswordHasher
+from hduce.adapters.security.tokens import JoseAccessTokens, SigningKeyError
 from hduce.domain.errors import AuthenticationFailed
 from hduce.domain.identity import Role
 

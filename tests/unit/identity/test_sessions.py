@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from hduce.adapters.security import Argon2Parameters
+from hduce.adapters.security.passwords import Argon2Parameters
 from hduce.application.identity.accounts import RegisterCommand
 from hduce.application.identity.policy import INVALID_CREDENTIALS, RateRule
 from hduce.application.identity.sessions import (

@@ -1,16 +1,6 @@
-"""Password hashing (Argon2id), access tokens (JWT via joserfc) and the JWKS."""
+"""Password hashing (Argon2id, ``.passwords``), access tokens (JWT via joserfc,
+``.tokens``, ``.key_ring``), TOTP (``.totp``) and user agents (``.user_agents``).
 
-from hduce.adapters.security.passwords import (
-    Argon2Parameters,
-    Argon2PasswordHasher,
-    load_common_passwords,
-)
-from hduce.adapters.security.tokens import JoseAccessTokens, SigningKeyError
-
-__all__ = [
-    "Argon2Parameters",
-    "Argon2PasswordHasher",
-    "JoseAccessTokens",
-    "SigningKeyError",
-    "load_common_passwords",
-]
+No re-exports here: importing one of them must not load the others' libraries (joserfc
+and cryptography are about 11 MB, which ``hduce worker`` never uses).
+"""

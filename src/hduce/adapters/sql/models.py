@@ -3,10 +3,11 @@
 These rows never leave ``hduce.adapters.sql``: repositories map them to and from the
 domain's plain dataclasses. The same metadata serves PostgreSQL and SQLite:
 
-* ``advanced_alchemy``'s registry maps ``uuid.UUID`` to ``GUID`` (native UUID on
-  PostgreSQL, 16 bytes on SQLite), ``datetime`` to ``DateTimeUTC`` (always aware, stored
-  as UTC) and ``dict`` to ``JsonB`` (JSONB on PostgreSQL, JSON text on SQLite), and
-  gives constraints predictable names.
+* the registry maps ``uuid.UUID`` to ``GUID`` (native UUID on PostgreSQL, 16 bytes on
+  SQLite), ``datetime`` to ``DateTimeUTC`` (always aware, stored as UTC) and ``dict`` to
+  ``JsonDocument`` (JSONB on PostgreSQL, JSON text on SQLite), and gives constraints
+  predictable names: advanced-alchemy's registry and naming convention, which the
+  migrations were written with (the types are in ``types.py``, see there why).
 * PostgreSQL-only pieces (the exclusion constraints that make double booking
   impossible) are marked ``ddl_if(dialect="postgresql")``; SQLite relies on
   ``BEGIN IMMEDIATE`` instead (see ``unit_of_work``).
@@ -14,8 +15,7 @@ domain's plain dataclasses. The same metadata serves PostgreSQL and SQLite:
 Why not ``advanced_alchemy.base.UUIDBase``: ids come from the domain (UUIDv7), several
 tables have natural or composite keys, and those bases add an ``sa_orm_sentinel``
 column and share one global metadata with any other advanced-alchemy model in the
-process. A private base with advanced-alchemy's registry keeps the types and naming
-without that.
+process. A private base with the same registry keeps the types and naming without that.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
-from advanced_alchemy.base import create_registry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     SmallInteger,
     String,
     Text,
@@ -45,9 +46,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import registry as orm_registry
 from sqlalchemy.sql.elements import TextClause
 
-from hduce.adapters.sql.types import ExactDecimal, JsonDocument
+from hduce.adapters.sql.types import GUID, DateTimeUTC, ExactDecimal, JsonDocument
 from hduce.domain.appointments import OCCUPYING_STATUSES, AppointmentStatus
 from hduce.domain.institutions import InstitutionKind
 
@@ -94,13 +96,30 @@ APPOINTMENT_STATUSES: Final = tuple(sorted(status.value for status in Appointmen
 INSTITUTION_KINDS: Final = tuple(sorted(kind.value for kind in InstitutionKind))
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the HDUCE tables (its own metadata, advanced-alchemy types)."""
+#: advanced-alchemy's naming convention (``advanced_alchemy.base.convention``): the
+#: constraint names of every migration follow it.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
-    # advanced-alchemy's registry: UUID -> GUID, datetime -> DateTimeUTC, its naming
-    # convention; JSON columns use JsonDocument (see types.py for why not JsonB).
-    registry = create_registry(
-        {dict: JsonDocument, dict[str, Any]: JsonDocument, dict[str, str]: JsonDocument}
+
+class Base(DeclarativeBase):
+    """Declarative base of the HDUCE tables (its own metadata)."""
+
+    registry = orm_registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={
+            UUID: GUID,
+            datetime: DateTimeUTC,
+            date: Date,
+            dict: JsonDocument,
+            dict[str, Any]: JsonDocument,
+            dict[str, str]: JsonDocument,
+        },
     )
     __abstract__ = True
 

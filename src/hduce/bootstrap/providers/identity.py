@@ -12,7 +12,6 @@ from typing import Any
 
 from dishka import Provider, Scope, provide
 
-from hduce.adapters.security.passwords import load_common_passwords
 from hduce.adapters.security.user_agents import UaParserClientNamer
 from hduce.application.clinic.walk_ins import CreateWalkInPatient, ResendPasswordSetup
 from hduce.application.identity.accounts import (
@@ -68,6 +67,9 @@ from hduce.bootstrap.settings import Settings
 
 def identity_policy(settings: Settings, **overrides: Any) -> IdentityPolicy:
     """The policy these settings ask for; ``overrides`` replace single fields (tests)."""
+    # Here, not at the top: the module also loads argon2-cffi, which the worker never uses.
+    from hduce.adapters.security.passwords import load_common_passwords
+
     policy = IdentityPolicy(
         access_token_ttl=settings.auth.access_token_ttl,
         refresh_token_ttl=settings.auth.refresh_token_ttl,

@@ -1,14 +1,18 @@
 """Credentials and tokens: the password hasher, the JWT issuer/verifier and the JWK Set
-it publishes, and the Google OpenID provider when ``HDUCE_GOOGLE_*`` is set."""
+it publishes, and the Google OpenID provider when ``HDUCE_GOOGLE_*`` is set.
+
+The adapters are imported by the factories, at the first use: ``hduce worker`` builds
+the same container but never hashes a password nor signs a token, and joserfc (which
+loads cryptography) and argon2-cffi are about 12 MB of its resident memory.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dishka import Provider, Scope, provide
 
-from hduce.adapters.security.passwords import Argon2Parameters, Argon2PasswordHasher
-from hduce.adapters.security.tokens import JoseAccessTokens
 from hduce.application.ports import (
     AccessTokenIssuer,
     AccessTokenVerifier,
@@ -19,9 +23,22 @@ from hduce.application.ports import (
 from hduce.bootstrap.published_keys import PublicJwks
 from hduce.bootstrap.settings import ASYMMETRIC_JWT_ALGORITHMS, Settings
 
+if TYPE_CHECKING:
+    from hduce.adapters.security.passwords import Argon2Parameters
+    from hduce.adapters.security.tokens import JoseAccessTokens
+
+
+class AccessTokens(AccessTokenIssuer, AccessTokenVerifier, Protocol):
+    """What ``JoseAccessTokens`` is to the other factories (a type the container can
+    name without importing joserfc)."""
+
+    def jwks(self) -> dict[str, Any] | None: ...
+
 
 def access_tokens_from(settings: Settings) -> JoseAccessTokens:
     """The JWT issuer/verifier: HS256 with the secret, or the key file's algorithm."""
+    from hduce.adapters.security.tokens import JoseAccessTokens
+
     auth = settings.auth
     issuer, audience, ttl = auth.jwt_issuer, auth.jwt_audience, auth.access_token_ttl
     if auth.jwt_algorithm in ASYMMETRIC_JWT_ALGORITHMS:
@@ -61,20 +78,20 @@ async def google_oidc_provider(settings: Settings, clock: Clock) -> AsyncIterato
         await provider.aclose()
 
 
-def access_tokens(settings: Settings) -> JoseAccessTokens:
+def access_tokens(settings: Settings) -> AccessTokens:
     return access_tokens_from(settings)
 
 
-def public_jwks(tokens: JoseAccessTokens) -> PublicJwks:
+def public_jwks(tokens: AccessTokens) -> PublicJwks:
     document = tokens.jwks()
     return PublicJwks(lambda: document)
 
 
-def token_issuer(tokens: JoseAccessTokens) -> AccessTokenIssuer:
+def token_issuer(tokens: AccessTokens) -> AccessTokenIssuer:
     return tokens
 
 
-def token_verifier(tokens: JoseAccessTokens) -> AccessTokenVerifier:
+def token_verifier(tokens: AccessTokens) -> AccessTokenVerifier:
     return tokens
 
 
@@ -105,4 +122,6 @@ class SecurityProvider(Provider):
 
     @provide
     def password_hasher(self) -> PasswordHasher:
+        from hduce.adapters.security.passwords import Argon2PasswordHasher
+
         return Argon2PasswordHasher(self._hasher_parameters)

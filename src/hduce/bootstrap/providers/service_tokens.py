@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from dishka import Provider, Scope, provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hduce.adapters.security.key_ring import DatabaseAccessTokens, JoseKeyMaker
 from hduce.adapters.sql.service_tokens import SqlServiceClientStore, SqlSigningKeyStore
 from hduce.application.identity.service_clients import (
     AuthenticateServiceClient,
@@ -50,6 +50,14 @@ log = logging.getLogger("hduce.security")
 VERIFICATION_LEEWAY_SECONDS = 30
 
 
+class RotatingAccessTokens(AccessTokenIssuer, AccessTokenVerifier, Protocol):
+    """What ``DatabaseAccessTokens`` is to the other factories: a type the container can
+    name without importing joserfc (and cryptography), which ``hduce worker`` never uses;
+    the adapter is imported by the factory."""
+
+    def jwks(self, now: datetime) -> dict[str, Any]: ...
+
+
 def key_schedule(settings: Settings) -> KeySchedule:
     auth = settings.auth
     return KeySchedule(
@@ -60,7 +68,9 @@ def key_schedule(settings: Settings) -> KeySchedule:
 
 async def database_access_tokens(
     settings: Settings, store: SigningKeyStore, ensure: EnsureSigningKey, schedule: KeySchedule
-) -> AsyncIterator[DatabaseAccessTokens]:
+) -> AsyncIterator[RotatingAccessTokens]:
+    from hduce.adapters.security.key_ring import DatabaseAccessTokens
+
     auth = settings.auth
     tokens = DatabaseAccessTokens(
         store=store,
@@ -82,15 +92,15 @@ async def database_access_tokens(
         yield tokens
 
 
-def database_jwks(tokens: DatabaseAccessTokens, clock: Clock) -> PublicJwks:
+def database_jwks(tokens: RotatingAccessTokens, clock: Clock) -> PublicJwks:
     return PublicJwks(lambda: tokens.jwks(clock.now()))
 
 
-def database_token_issuer(tokens: DatabaseAccessTokens) -> AccessTokenIssuer:
+def database_token_issuer(tokens: RotatingAccessTokens) -> AccessTokenIssuer:
     return tokens
 
 
-def database_token_verifier(tokens: DatabaseAccessTokens) -> AccessTokenVerifier:
+def database_token_verifier(tokens: RotatingAccessTokens) -> AccessTokenVerifier:
     return tokens
 
 
@@ -122,6 +132,8 @@ class ServiceTokensProvider(Provider):
 
     @provide
     def key_maker(self, settings: Settings) -> SigningKeyMaker:
+        from hduce.adapters.security.key_ring import JoseKeyMaker
+
         auth = settings.auth
         passphrase = auth.jwt_key_passphrase.reveal() if auth.jwt_key_passphrase else None
         return JoseKeyMaker(auth.jwt_algorithm, passphrase)

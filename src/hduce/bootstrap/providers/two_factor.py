@@ -14,11 +14,6 @@ from typing import Any
 
 from dishka import Provider, Scope, alias, provide
 
-from hduce.adapters.security.totp import (
-    AesGcmSecretSealer,
-    PyotpOneTimePasswords,
-    UnconfiguredSecretSealer,
-)
 from hduce.application.identity.sessions import SignInGate
 from hduce.application.identity.two_factor.challenge import (
     AdminSecondFactorRule,
@@ -61,10 +56,15 @@ class TwoFactorProvider(Provider):
 
     @provide
     def one_time_passwords(self) -> OneTimePasswords:
+        # Imported at the first use (pyotp, cryptography): the worker never enrols anyone.
+        from hduce.adapters.security.totp import PyotpOneTimePasswords
+
         return PyotpOneTimePasswords()
 
     @provide
     def sealer(self, settings: Settings) -> SecretSealer:
+        from hduce.adapters.security.totp import AesGcmSecretSealer, UnconfiguredSecretSealer
+
         key = settings.two_factor.encryption_key
         return AesGcmSecretSealer(key.reveal()) if key is not None else UnconfiguredSecretSealer()
 

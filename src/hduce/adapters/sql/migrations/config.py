@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from advanced_alchemy.types import GUID
+from hduce.adapters.sql.types import GUID
 
 #: This folder: ``env.py``, ``script.py.mako`` and ``versions/``.
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent

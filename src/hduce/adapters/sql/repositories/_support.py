@@ -240,9 +240,10 @@ def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
     """ValueError unless every result column's type leaves asyncpg's values as they are
     on ``dialect`` (see ``DriverStatement.typed_rows``): an allow-list, since a
     processor may depend on the column's type code, unknown before execution."""
-    from advanced_alchemy.types import GUID, DateTimeUTC
     from sqlalchemy import Boolean, Date, Enum, Integer, String, Time
     from sqlalchemy.types import NullType
+
+    from hduce.adapters.sql.types import GUID, DateTimeUTC
 
     if dialect.name != "postgresql":
         raise ValueError("typed rows are read from driver SQL on PostgreSQL only")
@@ -259,7 +260,7 @@ def _refuse_retyped_results(statement: Any, dialect: Dialect) -> None:
 
 
 def _compile(statement: Any, dialect: Dialect) -> _DriverForm:
-    from advanced_alchemy.types import GUID, DateTimeUTC
+    from hduce.adapters.sql.types import GUID, DateTimeUTC
 
     compiled = statement.compile(dialect=dialect)
     if (

@@ -31,7 +31,6 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID
 
 import msgspec
-from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -57,6 +56,7 @@ from hduce.adapters.sql.repositories._support import (
     execute_core,
     table,
 )
+from hduce.adapters.sql.types import GUID, DateTimeUTC
 from hduce.application.ports import AppointmentQuery, ListedAppointment, ListedStatusChange, Page
 from hduce.domain.appointments import AppointmentStatus
 from hduce.domain.identity import Role
