@@ -96,11 +96,17 @@ def test_a_worker_loads_neither_the_http_api_nor_an_http_server(tmp_path: Path) 
 
 def test_a_worker_loads_no_litestar_nor_advanced_alchemy(tmp_path: Path) -> None:
     # advanced-alchemy: about 13 MB beyond SQLAlchemy, and it imports Litestar when
-    # installed; the column types are HDUCE's own (hduce.adapters.sql.types). The API
-    # still loads it, through Litestar's pagination.
+    # installed; the column types are HDUCE's own (hduce.adapters.sql.types).
     unused = ("litestar", "yaml", "jinja2", "advanced_alchemy")
     assert _loaded(WORKER, tmp_path, unused) == []
     assert _loaded(WORKER, tmp_path, unused, **WORKER_SERVICES) == []
+
+
+def test_the_api_loads_no_advanced_alchemy(tmp_path: Path) -> None:
+    # Litestar's pagination would import it (hduce.entrypoints._litestar says how not):
+    # about 7 MB; migrations, its only use, run in other processes.
+    assert _loaded(API, tmp_path, ("advanced_alchemy",)) == []
+    assert _loaded(API, tmp_path, ("advanced_alchemy",), **WORKER_SERVICES) == []
 
 
 def test_redis_py_loads_when_redis_is_configured(tmp_path: Path) -> None:

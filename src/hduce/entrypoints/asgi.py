@@ -8,6 +8,10 @@ logging configured inside every worker, not only in the parent.
 
 from __future__ import annotations
 
+# First: Litestar without advanced-alchemy (the module says why).
+from hduce.entrypoints import _litestar  # noqa: F401
+
+# isort: split
 from typing import Literal
 
 import structlog

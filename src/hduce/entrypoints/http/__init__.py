@@ -18,6 +18,10 @@ Each package is one feature (``auth``, ``admin``, ``clinic``, ``appointments``,
   problem responses, headers, response builders).
 """
 
+# First: Litestar without advanced-alchemy (the module says why).
+from hduce.entrypoints import _litestar  # noqa: F401
+
+# isort: split
 from hduce.application.ports import ReadinessProbe, ReadinessProbes
 from hduce.entrypoints.http.app import API_PREFIX, BackgroundService, create_app
 
