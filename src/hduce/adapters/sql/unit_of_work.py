@@ -206,7 +206,9 @@ class SqlUnitOfWork(UnitOfWork):
                     "unit of work held it (or this task holds one already)"
                 ) from None
             self._holds_gate = True
-        if self._serialized:
+        # PostgreSQL (a direct connection): nothing to start early, asyncpg sends BEGIN
+        # with the first statement whenever the connection is checked out.
+        if self._serialized and DIRECT_TRANSACTION not in self._session.info:
             try:
                 # Start the transaction now: on SQLite this is BEGIN IMMEDIATE, so the
                 # write lock is held before the use case reads anything it decides on.
