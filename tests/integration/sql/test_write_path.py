@@ -258,3 +258,29 @@ async def test_a_refused_overlap_rolls_the_core_transaction_back_and_names_the_c
         await uow.commit()
     assert _checked_out(engine) == 0
     assert await _count(observer, _users_named("After The Conflict")) == 1
+
+
+async def test_the_joined_session_commits_nothing_and_rolls_back_everything(
+    uow_factory: SqlUnitOfWorkFactory, engine: AsyncEngine, observer: AsyncEngine, clinic: Clinic
+) -> None:
+    """What ``commit_direct_connection`` and ``release_direct_connection`` rely on:
+    SQLAlchemy's default ``join_transaction_mode`` ("conditional_savepoint") joins the
+    connection's transaction as "rollback_only"."""
+    first, second = propose(clinic, slot(420)), propose(clinic, slot(480))
+    async with uow_factory() as uow:
+        session = uow._session
+        await uow.appointments.add(first)
+        direct = _direct(uow)
+        assert direct is not None
+        assert await session.scalar(select(func.count()).select_from(AppointmentRow)) == 1
+        # The session's commit ends its own transaction only.
+        await session.run_sync(lambda sync: sync.commit())
+        assert direct.in_transaction() and not session.in_transaction()
+        assert await _count(observer, _appointments_with(first.id)) == 0
+        # Its rollback rolls the connection's transaction back.
+        await uow.appointments.add(second)
+        assert await session.scalar(select(func.count()).select_from(AppointmentRow)) == 2
+        await session.run_sync(lambda sync: sync.rollback())
+        assert not direct.in_transaction()
+    assert _checked_out(engine) == 0
+    assert await _count(observer, select(func.count()).select_from(AppointmentRow)) == 0
