@@ -161,8 +161,24 @@ def targets_table(results: Results) -> list[str]:
             ]
         )
         rows += _ceiling_row(results, "booking transaction", booking.connections, 0.25)
+        rows += _budget_rows(results, booking, 0.25, "booking transaction")
         p99 = booking.latency_ms["99"]
         rows.append(["booking: p99", "< 100 ms", _f(p99, 1, " ms"), _mark(p99 < 100)])
+        # Little's law: with c requests always in flight, the mean latency is c / rate,
+        # so a p99 under 100 ms needs at least c / 0.1 s answers per second.
+        needed = booking.connections / 0.1
+        rows.append(
+            [
+                f"  budget: a p99 < 100 ms with {booking.connections} bookings in flight "
+                f"needs >= {needed:,.0f} bookings/s (Little's law: mean latency = "
+                "in flight / rate)",
+                "-",
+                f"{booking.rate:,.1f}/s measured: {needed / booking.rate:.1f}x short"
+                if booking.rate
+                else "-",
+                "follows the rate",
+            ]
+        )
         rows.append(
             ["booking: success", "100 %", f"{booking.ok_share:.2%}", _mark(booking.ok_share == 1)]
         )
@@ -274,6 +290,7 @@ def targets_table(results: Results) -> list[str]:
             ]
         )
         rows += _ceiling_row(results, "list page statement", listing.connections, 0.40)
+        rows += _budget_rows(results, listing, 0.40, "list page statement")
     elif results.pgbench:
         rows += _ceiling_row(results, "list page statement", 64, 0.40, alone=True)
     me = max(
@@ -404,6 +421,55 @@ def _ceiling_row(
             ]
         )
     return rows
+
+
+def _budget_rows(
+    results: Results, scenario: LoadResult, target: float, ceiling: str
+) -> list[list[str]]:
+    """The CPU per answer a share-of-/health target leaves, beside what was spent.
+
+    ``hduce serve`` is one Python process: one event loop, so about one core however
+    many the machine has (its I/O threads aside), and its rate is at most 1,000 ms
+    over its CPU per answer. The whole machine's cores also carry PostgreSQL (the
+    pgbench run with the same SQL tells its CPU per transaction) and wrk."""
+    health = results.load("/health", scenario.connections)
+    if health is None or not health.rate:
+        return []
+    wanted = target * health.rate
+    per_answer = 1000 / wanted
+    spent = scenario.cpu_ms_per_ok("server")
+    health_cpu = health.cpu_ms_per_ok("server")
+    one_process = f"{per_answer:.2f} ms of `hduce serve` CPU per answer" + (
+        f" ({per_answer / health_cpu:.1f}x /health's {health_cpu:.2f} ms)" if health_cpu else ""
+    )
+    if spent is not None:
+        one_process += f"; spent {spent:.2f} ms, {spent / per_answer:.1f}x over"
+    cores = scenario.cores or health.cores
+    machine = ""
+    if cores:
+        machine = f". All {cores} cores: {per_answer * cores:.2f} ms per answer for server, "
+        machine += "PostgreSQL and wrk together"
+        database = next(
+            (
+                r.cpu_ms_per_tx("postgres")
+                for r in _ceilings(results, ceiling, scenario.connections)
+                if r.cpu_ms_per_tx("postgres") is not None
+            ),
+            None,
+        )
+        if database is not None:
+            machine += (
+                f", of which PostgreSQL alone takes {database:.2f} ms (pgbench, same SQL), "
+                f"leaving {per_answer * cores - database:.2f} ms"
+            )
+    return [
+        [
+            f"  budget: CPU per answer at {target:.0%} of /health ({wanted:,.0f}/s)",
+            "-",
+            one_process + machine,
+            "see bench/README.md",
+        ]
+    ]
 
 
 def auth_details(results: Results) -> list[str]:
