@@ -191,6 +191,17 @@ def targets_table(results: Results) -> list[str]:
                 "see split row",
             ]
         )
+        sustained = _sustained_cpu(results, f"booking c{booking.connections}")
+        if sustained != "-":
+            rows.append(
+                [
+                    "  with the in-process worker's catch-up after the run (relay, "
+                    "notifications, e-mails): what a sustained load costs",
+                    "-",
+                    sustained,
+                    "see bench/README.md",
+                ]
+            )
     split = results.workers.get("split") if results.workers else None
     if split is not None:
         api_cpu = split.cpu_ms_per_ok("api")
@@ -423,6 +434,42 @@ def _ceiling_row(
     return rows
 
 
+def _catch_up_cpu(results: Results, run: str) -> str:
+    catch_up = results.catch_ups.get(run)
+    if catch_up is None:
+        return "-"
+    parts = [
+        f"{group} {_f(catch_up.ms_per_booking(group), 2)}"
+        for group in catch_up.cpu
+        if catch_up.ms_per_booking(group)
+    ]
+    if catch_up.delivered is None:
+        parts.append("(e-mails not all delivered within 180 s)")
+    return ", ".join(parts) or "-"
+
+
+def _sustained_cpu(results: Results, run: str) -> str:
+    """The Python processes' CPU per booking, the run's plus the catch-up's, and the
+    rate one core would sustain at that cost (``hduce serve``: one process)."""
+    catch_up = results.catch_ups.get(run)
+    name, _, c = run.rpartition(" c")
+    load = results.load(name, int(c)) if c.isdigit() else None
+    if catch_up is None or load is None:
+        return "-"
+    total = 0.0
+    for group in load.cpu:
+        if group == "postgres":
+            continue
+        during = load.cpu_ms_per_ok(group) or 0.0
+        total += during + (catch_up.ms_per_booking(group) or 0.0)
+    if not total:
+        return "-"
+    text = f"{total:.2f} ms"
+    if set(load.cpu) - {"postgres"} == {"server"}:
+        text += f" (one process: at most {1000 / total:,.0f} bookings/s sustained)"
+    return text
+
+
 def _budget_rows(
     results: Results, scenario: LoadResult, target: float, ceiling: str
 ) -> list[list[str]]:
@@ -550,9 +597,19 @@ def details(results: Results) -> list[str]:
     if results.drains:
         out += ["", "### Event backlog after each booking run", ""]
         out += _table(
-            ["run", "outbox drained (events relayed) after the load stopped"],
             [
-                [k, _f(v, 1, " s") if v is not None else "not within 180 s"]
+                "run",
+                "outbox drained (events relayed) after the load stopped",
+                "CPU after the run until drained and e-mails delivered, ms per booking",
+                "Python CPU per booking, the run's and the catch-up's",
+            ],
+            [
+                [
+                    k,
+                    _f(v, 1, " s") if v is not None else "not within 180 s",
+                    _catch_up_cpu(results, k),
+                    _sustained_cpu(results, k),
+                ]
                 for k, v in results.drains.items()
             ],
         )
