@@ -208,8 +208,15 @@ class Bench:
         return Process(name, argv, server_env(env), self.work)
 
     def ready(self, process: Process, port: int, timeout: float = 90) -> float:
+        """Seconds until ``/health`` answers; then waits for ``/health/ready`` too, as an
+        orchestrator's readiness probe would (its first check loads what it needs: the
+        resident memory at rest is read after it), asked a few times so that each of
+        ``--workers 2`` likely answers one."""
         try:
-            return wait_http_ok(f"http://127.0.0.1:{port}/health", timeout, process.popen)
+            started = wait_http_ok(f"http://127.0.0.1:{port}/health", timeout, process.popen)
+            for _ in range(4):
+                wait_http_ok(f"http://127.0.0.1:{port}/health/ready", timeout, process.popen)
+            return started
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{process.name} did not start: {exc}\n{process.tail()}") from exc
 
