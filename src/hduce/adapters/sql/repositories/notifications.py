@@ -63,7 +63,7 @@ def _pending_delivery() -> list[ColumnElement[bool]]:
 
 def claimable_statement(now: Any, limit: Any) -> Select[UUID]:
     """The ids of the ``limit`` oldest rows a claim may take at ``now`` (values, or the
-    bind parameters of ``_claim_bound``)."""
+    bind parameters of ``claim_statement``)."""
     return (
         select(NotificationRow.id)
         .where(
@@ -78,7 +78,7 @@ def claimable_statement(now: Any, limit: Any) -> Select[UUID]:
     )
 
 
-def _claim_bound() -> DriverStatement:
+def claim_statement() -> DriverStatement:
     """Mark the ``limit`` oldest claimable rows as ``owner``'s until ``until``, counting
     an attempt on each (``Notification.claim``, in one statement). Bind parameters
     ``owner``, ``now``, ``until``, ``limit``: built and compiled once, as a sweep claims
@@ -100,7 +100,7 @@ def _claim_bound() -> DriverStatement:
     )
 
 
-_CLAIM: Final = _claim_bound()
+_CLAIM: Final = claim_statement()
 
 
 def _columns_as_read() -> list[Any]:
