@@ -176,7 +176,8 @@ _PRECOMPILED_ROWS: Final = 16
 def _insert_statement(dialect: str, rows: int, columns: tuple[str, ...]) -> DriverStatement:
     """``INSERT ... VALUES (...), ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``
     for ``rows`` rows of ``columns``, parameters ``n<row>_<column>``: built and compiled
-    once per shape (SQLAlchemy does not cache a multi-row VALUES)."""
+    once per shape (SQLAlchemy does not cache a multi-row VALUES). Its rows come back
+    untyped (``DriverStatement``): the ids are read through ``_as_uuid``."""
     target = table(NotificationRow)
     insert = postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
     values = [
