@@ -151,6 +151,8 @@ def _line(figures: dict[str, Any]) -> str:
     )
     if "calls_per_booking" in figures:
         text += f", {figures['calls_per_booking']:.0f} Python calls/booking"
+    if "worker_calls_per_booking" in figures:
+        text += f" (+ {figures['worker_calls_per_booking']:.0f} in the worker after them)"
     if "worker_cpu_ms_per_booking" in figures:
         text += f", worker CPU after the bookings {figures['worker_cpu_ms_per_booking']:.3f} ms"
         text += f", total {figures['total_cpu_ms_per_booking']:.3f} ms"
@@ -275,6 +277,15 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
             profiler.disable()
             total = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
             figures["calls_per_booking"] = float(total) / args.bookings
+            if args.mode == "all":
+                # The worker's calls after the bookings, until the outbox is relayed and
+                # the e-mails sent (with the waits' own polls, a few hundred calls).
+                profiler.enable()
+                await database.wait_outbox_drained(120)
+                await database.wait_deliveries_done(120)
+                profiler.disable()
+                after = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+                figures["worker_calls_per_booking"] = float(after - total) / args.bookings
     if statuses != {201: args.bookings}:
         raise RuntimeError(f"expected {args.bookings} answers 201, got {statuses}")
     return figures

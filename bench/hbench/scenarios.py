@@ -108,6 +108,21 @@ class Config:
 
 
 @dataclass
+class CatchUp:
+    """CPU seconds per process group after a booking run, until its outbox was drained
+    and its e-mails delivered (``delivered``: seconds, None if not within the limit)."""
+
+    cpu: dict[str, float]
+    bookings: int
+    delivered: float | None
+
+    def ms_per_booking(self, group: str) -> float | None:
+        if group not in self.cpu or not self.bookings:
+            return None
+        return self.cpu[group] * 1000 / self.bookings
+
+
+@dataclass
 class Results:
     started: datetime
     loads: list[LoadResult] = field(default_factory=list)
@@ -129,6 +144,9 @@ class Results:
     pgbench_scripts: dict[str, str] = field(default_factory=dict)
     auth: AuthFigures | None = None
     drains: dict[str, float | None] = field(default_factory=dict)
+    #: "booking run cN" -> the CPU spent after the run until its events were relayed
+    #: and its e-mails delivered.
+    catch_ups: dict[str, CatchUp] = field(default_factory=dict)
     settled: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -190,8 +208,15 @@ class Bench:
         return Process(name, argv, server_env(env), self.work)
 
     def ready(self, process: Process, port: int, timeout: float = 90) -> float:
+        """Seconds until ``/health`` answers; then waits for ``/health/ready`` too, as an
+        orchestrator's readiness probe would (its first check loads what it needs: the
+        resident memory at rest is read after it), asked a few times so that each of
+        ``--workers 2`` likely answers one."""
         try:
-            return wait_http_ok(f"http://127.0.0.1:{port}/health", timeout, process.popen)
+            started = wait_http_ok(f"http://127.0.0.1:{port}/health", timeout, process.popen)
+            for _ in range(4):
+                wait_http_ok(f"http://127.0.0.1:{port}/health/ready", timeout, process.popen)
+            return started
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{process.name} did not start: {exc}\n{process.tail()}") from exc
 
@@ -514,8 +539,17 @@ class Bench:
             cpu_groups=cpu,
             expect="201",
         )
+        # The in-process worker of `hduce serve` falls behind the bookings under load and
+        # relays, notifies and sends the e-mails after the run: that CPU is the
+        # bookings' too (a sustained load would pay it during the run).
+        meter = CpuMeter(cpu)
+        meter.start()
         drained = await db.wait_outbox_drained(180)
+        delivered = await db.wait_deliveries_done(180) if drained is not None else None
         self.results.drains[f"{name} c{connections}"] = drained
+        self.results.catch_ups[f"{name} c{connections}"] = CatchUp(
+            cpu=meter.stop(), bookings=result.ok, delivered=delivered
+        )
         log(
             f"outbox drained {drained:.1f} s after the run"
             if drained is not None
@@ -747,8 +781,22 @@ class Bench:
                     api_before = api_proxy.counts.snapshot()
                     worker_before = worker_proxy.counts.snapshot()
                     started = time.perf_counter()
+                    # Each request's own count too: a periodic job of the API (a sweep
+                    # every minute) that runs while the requests do is not in the idle
+                    # window, and the subtraction can leave a stray fraction of it; the
+                    # median of the per-request counts ignores it.
+                    each: list[tuple[int, int]] = []
                     for n in range(samples):
+                        before = api_proxy.counts.snapshot()
                         await call(n)
+                        one = api_proxy.counts.minus(before)
+                        # Less the outbox wake-up sent after the commit (see the report).
+                        wake_ups = sum(
+                            count
+                            for text, count in one.by_text.items()
+                            if text.startswith("SELECT pg_notify")
+                        )
+                        each.append((one.statements - wake_ups, one.transactions))
                     if drain:  # the worker's share: relay, notifications, e-mails
                         await db.wait_outbox_drained(60)
                         await db.wait_deliveries_done(30)
@@ -761,6 +809,10 @@ class Bench:
                         "worker": _per_request(
                             worker_used, idle_worker, idle_seconds, elapsed, samples
                         ),
+                        "api_median": {
+                            "statements": statistics.median(s for s, _ in each),
+                            "transactions": statistics.median(t for _, t in each),
+                        },
                     }
                     per = self.results.sql[label]["api"]
                     log(

@@ -109,6 +109,22 @@ def test_the_api_loads_no_advanced_alchemy(tmp_path: Path) -> None:
     assert _loaded(API, tmp_path, ("advanced_alchemy",), **WORKER_SERVICES) == []
 
 
+def test_a_readiness_check_loads_neither_alembic_nor_advanced_alchemy(tmp_path: Path) -> None:
+    # The migrations probe reads the revision graph from the scripts' text: Alembic's
+    # ScriptDirectory imported every script, and with them about 20 MB of modules.
+    ready = (
+        "from hduce.entrypoints.asgi import build_api_app\n"
+        "app = build_api_app()\n"
+        # Once Litestar is loaded (as the API loads it): litestar.testing alone would
+        # import advanced-alchemy through Litestar's pagination.
+        "from litestar.testing import TestClient\n"
+        "with TestClient(app) as client:\n"
+        "    answer = client.get('/health/ready').json()\n"
+        "assert answer['checks']['migrations']['status'] == 'down', answer\n"
+    )
+    assert _loaded(ready, tmp_path, ("alembic", "mako", "advanced_alchemy")) == []
+
+
 def test_redis_py_loads_when_redis_is_configured(tmp_path: Path) -> None:
     # The other side of "redis" in UNUSED: with HDUCE_REDIS_URL the Redis providers are
     # wired (building the container checks the graph; nothing connects yet).

@@ -6,7 +6,8 @@ Rendering the text is pure too, with times shown in the recipient's timezone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -399,6 +400,74 @@ CONFIRMING_TEMPLATES = frozenset({Template.APPROVED, Template.PROPOSAL_ACCEPTED,
 CONFIRMING_EVENT_TYPES = frozenset({events.APPOINTMENT_APPROVED, events.REMINDER_DUE})
 
 
+#: Template -> (title, body from (the other party, when, " Reason: ..." or "", who did
+#: it)): module-level, so a render formats only its own template's text.
+_TEXTS: dict[Template, tuple[str, Callable[[str, str, str, str], str]]] = {
+    Template.REQUEST_SUBMITTED: (
+        "Appointment request submitted",
+        lambda other, when, because, by: (
+            f"Your request to see {other} on {when} was sent and awaits approval."
+        ),
+    ),
+    Template.NEW_REQUEST: (
+        "New appointment request",
+        lambda other, when, because, by: f"{other} asks for an appointment on {when}.",
+    ),
+    Template.PROPOSED: (
+        "Appointment proposed",
+        lambda other, when, because, by: (
+            f"{other} proposes an appointment on {when}. Accept or decline it in the app."
+        ),
+    ),
+    Template.PROPOSAL_ACCEPTED: (
+        "Appointment confirmed",
+        lambda other, when, because, by: (
+            f"The appointment with {other} on {when} was accepted by the {by}."
+        ),
+    ),
+    Template.PROPOSAL_DECLINED: (
+        "Appointment declined",
+        lambda other, when, because, by: (
+            f"The appointment proposed with {other} on {when} was declined by the {by}.{because}"
+        ),
+    ),
+    Template.APPROVED: (
+        "Appointment approved",
+        lambda other, when, because, by: f"Your appointment with {other} on {when} is confirmed.",
+    ),
+    Template.REJECTED: (
+        "Appointment rejected",
+        lambda other, when, because, by: f"Your request for {when} was declined.{because}",
+    ),
+    Template.CANCELLED: (
+        "Appointment cancelled",
+        lambda other, when, because, by: (
+            f"The appointment with {other} on {when} was cancelled by the {by}.{because}"
+        ),
+    ),
+    Template.RESCHEDULED: (
+        "Appointment rescheduled",
+        lambda other, when, because, by: f"The appointment with {other} moved to {when}.",
+    ),
+    Template.PATIENT_ARRIVED: (
+        "Patient arrived",
+        lambda other, when, because, by: f"{other} has checked in for {when}.",
+    ),
+    Template.COMPLETED: (
+        "Visit completed",
+        lambda other, when, because, by: f"Your visit with {other} on {when} is complete.",
+    ),
+    Template.MISSED: (
+        "Missed appointment",
+        lambda other, when, because, by: f"You missed your appointment with {other} on {when}.",
+    ),
+    Template.REMINDER: (
+        "Appointment reminder",
+        lambda other, when, because, by: f"Reminder: you see {other} on {when}.",
+    ),
+}
+
+
 def render(
     intent: NotificationIntent, parties: Parties, *, check_in_code: str | None = None
 ) -> RenderedMessage:
@@ -412,52 +481,8 @@ def render(
     reason = params.get("reason")
     because = f" Reason: {reason}." if reason else ""
     by = params.get("actor_role") or "someone"
-    texts: dict[Template, tuple[str, str]] = {
-        Template.REQUEST_SUBMITTED: (
-            "Appointment request submitted",
-            f"Your request to see {other} on {when} was sent and awaits approval.",
-        ),
-        Template.NEW_REQUEST: (
-            "New appointment request",
-            f"{other} asks for an appointment on {when}.",
-        ),
-        Template.PROPOSED: (
-            "Appointment proposed",
-            f"{other} proposes an appointment on {when}. Accept or decline it in the app.",
-        ),
-        Template.PROPOSAL_ACCEPTED: (
-            "Appointment confirmed",
-            f"The appointment with {other} on {when} was accepted by the {by}.",
-        ),
-        Template.PROPOSAL_DECLINED: (
-            "Appointment declined",
-            f"The appointment proposed with {other} on {when} was declined by the {by}.{because}",
-        ),
-        Template.APPROVED: (
-            "Appointment approved",
-            f"Your appointment with {other} on {when} is confirmed.",
-        ),
-        Template.REJECTED: (
-            "Appointment rejected",
-            f"Your request for {when} was declined.{because}",
-        ),
-        Template.CANCELLED: (
-            "Appointment cancelled",
-            f"The appointment with {other} on {when} was cancelled by the {by}.{because}",
-        ),
-        Template.RESCHEDULED: (
-            "Appointment rescheduled",
-            f"The appointment with {other} moved to {when}.",
-        ),
-        Template.PATIENT_ARRIVED: ("Patient arrived", f"{other} has checked in for {when}."),
-        Template.COMPLETED: ("Visit completed", f"Your visit with {other} on {when} is complete."),
-        Template.MISSED: (
-            "Missed appointment",
-            f"You missed your appointment with {other} on {when}.",
-        ),
-        Template.REMINDER: ("Appointment reminder", f"Reminder: you see {other} on {when}."),
-    }
-    title, body = texts[intent.template]
+    title, body_of = _TEXTS[intent.template]
+    body = body_of(other, when, because, by)
     if check_in_code and params["side"] == _PATIENT and intent.template in CONFIRMING_TEMPLATES:
         body += f" Check-in code: {check_in_code} (at the kiosk on arrival)."
     return RenderedMessage(title, body)
@@ -466,6 +491,13 @@ def render(
 def _local_time(instant: object, timezone: str) -> str:
     if not isinstance(instant, datetime):
         return "the scheduled time"
+    return _formatted_local_time(instant, timezone)
+
+
+@functools.lru_cache(maxsize=256)
+def _formatted_local_time(instant: datetime, timezone: str) -> str:
+    """Cached: an event's messages show the same time to each recipient on every
+    channel (four renders of one instant per booking)."""
     local = instant.astimezone(ZoneInfo(timezone))
     return f"{local:%a %d %b %Y at %H:%M} ({timezone})"
 

@@ -24,6 +24,7 @@ from hduce.bootstrap.logging import configure_logging
 from hduce.bootstrap.settings import Settings
 from hduce.bootstrap.tracing import configure_tracing
 from hduce.entrypoints import web
+from hduce.entrypoints.heap import trimmed_heap
 from hduce.entrypoints.http import (
     admin,
     appointments,
@@ -55,7 +56,8 @@ def build_app(settings: Settings | None = None, *, mode: AppMode = "all") -> Lit
     app = create_app(
         container,
         settings,
-        background=background_services(container, settings, mode=mode),
+        # Last: the heap is trimmed once the other services have started.
+        background=[*background_services(container, settings, mode=mode), trimmed_heap],
         route_handlers=api_route_handlers(settings),
         root_route_handlers=root_route_handlers(settings),
         template_config=web.template_config(),

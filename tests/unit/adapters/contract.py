@@ -427,6 +427,21 @@ class UserRepositoryContract:
             assert await uow.users.get_many([]) == {}
         assert found == {ada.id: ada, bob.id: bob}
 
+    async def test_get_many_reads_more_than_one_statement_takes(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # The SQL repository reads at most 128 ids per statement, padding shorter lists.
+        users = [new_user(f"Many{index} Reader") for index in range(131)]
+        async with uow_factory() as uow:
+            for user in users:
+                await uow.users.add(user)
+            await uow.commit()
+        async with uow_factory(read_only=True) as uow:
+            found = await uow.users.get_many([user.id for user in users] + [uuid7()])
+            three = await uow.users.get_many([users[5].id, users[7].id, users[9].id])
+        assert found == {user.id: user for user in users}
+        assert three == {user.id: user for user in (users[5], users[7], users[9])}
+
     async def test_email_is_unique_case_insensitively(self, uow_factory: UnitOfWorkFactory) -> None:
         async with uow_factory() as uow:
             await uow.users.add(new_user(email="dup@example.org"))
@@ -1405,6 +1420,20 @@ class NotificationRepositoryContract:
             assert loaded is not None and loaded.dedupe_key == fresh.dedupe_key
             assert await uow.notifications.get(again.id) is None
             assert await uow.notifications.get(twin.id) is None
+
+    async def test_add_all_of_many_dedupes_by_key(self, uow_factory: UnitOfWorkFactory) -> None:
+        # More than the SQL repository stores with one precompiled statement.
+        clinic = await seed_clinic(uow_factory)
+        taken = new_notification(clinic.patient, dedupe_key="event-3:taken")
+        async with uow_factory() as uow:
+            assert await uow.notifications.add(taken) is True
+            await uow.commit()
+        batch = [new_notification(clinic.patient, dedupe_key=f"event-3:{i}") for i in range(20)]
+        again = new_notification(clinic.patient, dedupe_key="event-3:taken")
+        async with uow_factory() as uow:
+            stored = await uow.notifications.add_all([*batch, again])
+            await uow.commit()
+        assert [n.id for n in stored] == [n.id for n in batch]
 
     async def test_in_app_list_unread_and_read_all(self, uow_factory: UnitOfWorkFactory) -> None:
         clinic = await seed_clinic(uow_factory)

@@ -36,7 +36,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, bindparam, func, literal, or_, select, union_all, update
+import msgspec
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -47,6 +65,7 @@ from hduce.adapters.sql.repositories._support import (
     DriverStatement,
     affected_rows,
     execute_in_transaction,
+    execute_on,
     table,
 )
 from hduce.application.messaging.outbox_relay import accepted_prefix, publish_in_aggregate_order
@@ -210,15 +229,42 @@ def _events_insert_parameters(
     return parameters
 
 
-def next_batch_statement(limit: int) -> Select[int, dict[str, Any]]:
-    """PostgreSQL relay: the oldest unpublished rows nobody else is relaying, locked."""
+def next_batch_statement(limit: Any, *columns: Any) -> Select[Any]:
+    """PostgreSQL relay: the oldest unpublished rows nobody else is relaying, locked
+    (``limit``: a number, or the bind parameter of ``_NEXT_BATCH``; ``columns``: what
+    to read of them, by default sequence, payload and trace context)."""
     return (
-        select(OutboxRow.sequence, OutboxRow.payload, OutboxRow.trace_context)
+        select(*(columns or (OutboxRow.sequence, OutboxRow.payload, OutboxRow.trace_context)))
         .where(OutboxRow.published_at.is_(None))
         .order_by(OutboxRow.sequence)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+#: ``next_batch_statement`` built and compiled once (the relay reads a batch after
+#: every commit it is woken by), the two JSON documents read as their JSON text
+#: (``_decoded``): a JSON column's result processing would keep it off driver SQL.
+_NEXT_BATCH: Final = DriverStatement(
+    next_batch_statement(
+        bindparam("limit", type_=Integer()),
+        _OUTBOX.c.sequence,
+        cast(_OUTBOX.c.payload, Text).label("payload"),
+        cast(_OUTBOX.c.trace_context, Text).label("trace_context"),
+    ),
+    typed_rows=True,
+)
+#: The relay's accepted prefix marked published, one statement for any number of rows.
+_MARK_PUBLISHED: Final = DriverStatement(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.sequence == any_(bindparam("sequences", type_=ARRAY(BigInteger()))))
+    .values(published_at=bindparam("now", type_=_OUTBOX.c.published_at.type))
+)
+
+
+def _decoded(document: str | None) -> Any:
+    """A JSON document read as text (``_NEXT_BATCH``); SQL NULL is None, as JSON null."""
+    return msgspec.json.decode(document) if document is not None else None
 
 
 def _event_of(payload: Any, trace_context: dict[str, str] | None) -> DomainEvent:
@@ -294,13 +340,13 @@ class SqlOutbox:
 
     async def _relay_with_row_locks(self, limit: int, publish: EventHandler) -> RelayResult:
         async with self._engine.begin() as connection:
-            rows = (await connection.execute(next_batch_statement(limit))).all()
+            rows = (await execute_on(connection, _NEXT_BATCH, {"limit": limit})).all()
             sequences: list[int] = []
             events: list[DomainEvent] = []
             failure: tuple[int, Exception] | None = None
             for sequence, payload, trace_context in rows:
                 try:
-                    events.append(_event_of(payload, trace_context))
+                    events.append(_event_of(_decoded(payload), _decoded(trace_context)))
                 except Exception as error:  # MalformedEvent: nothing after it goes out
                     failure = (sequence, error)
                     break
@@ -314,10 +360,10 @@ class SqlOutbox:
                 failure = (sequences[published], refused)
             if published:
                 # The whole accepted prefix in one statement, committed with the failure note.
-                await connection.execute(
-                    update(_OUTBOX)
-                    .where(OutboxRow.sequence.in_(sequences[:published]))
-                    .values(published_at=self._clock.now())
+                await execute_on(
+                    connection,
+                    _MARK_PUBLISHED,
+                    {"sequences": sequences[:published], "now": self._clock.now()},
                 )
             if failure is not None:
                 await self._note_failure(connection, *failure)

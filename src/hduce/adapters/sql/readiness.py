@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hduce.adapters.sql.migrations.config import MIGRATIONS_DIR, VERSION_TABLE
+from hduce.adapters.sql.migrations.revisions import read_revision_graph
 
 _log = structlog.get_logger(__name__)
 _REVISIONS = text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 (a constant)
@@ -58,12 +59,11 @@ class MigrationsProbe:
 
     def _load_scripts(self) -> frozenset[str]:
         if self._heads is None:
-            # Imported on the first check only (see ``migrations``: Alembic is heavy).
-            from alembic.script import ScriptDirectory
-
-            scripts = ScriptDirectory(str(MIGRATIONS_DIR))
-            self._known = frozenset(script.revision for script in scripts.walk_revisions())
-            self._heads = frozenset(scripts.get_heads())
+            # Read from the scripts' text: Alembic would import every script, and with
+            # them Alembic, Mako and advanced-alchemy, into a process that never migrates.
+            graph = read_revision_graph(MIGRATIONS_DIR / "versions")
+            self._known = graph.known
+            self._heads = graph.heads
         return self._heads
 
     async def check(self) -> None:

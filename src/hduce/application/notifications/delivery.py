@@ -97,13 +97,9 @@ class DeliverPendingNotifications:
         return claimed
 
     async def _recipients(self, claimed: Sequence[Notification]) -> dict[UUID, User]:
-        found: dict[UUID, User] = {}
-        async with self._uow_factory() as uow:
-            for recipient_id in {n.recipient_id for n in claimed}:
-                user = await uow.users.get(recipient_id)
-                if user is not None:
-                    found[recipient_id] = user
-        return found
+        # One read of every recipient of the batch, outside a transaction.
+        async with self._uow_factory(read_only=True) as uow:
+            return await uow.users.get_many(list({n.recipient_id: None for n in claimed}))
 
     async def _deliver(self, owner: UUID, notification: Notification, user: User | None) -> bool:
         """Send one claimed message and record the outcome; True when it was sent."""

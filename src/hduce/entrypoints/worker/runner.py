@@ -28,7 +28,7 @@ from hduce.bootstrap.background import background_services
 from hduce.bootstrap.container import build_container
 from hduce.bootstrap.messaging import consuming_broker
 from hduce.bootstrap.settings import Settings, SettingsError
-from hduce.entrypoints.worker.heap import trimmed_heap
+from hduce.entrypoints.heap import trimmed_heap
 from hduce.entrypoints.worker.http import worker_endpoints
 
 log = structlog.get_logger(__name__)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnExpressionArgument, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Result
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.util.typing import TupleAny
 
@@ -392,3 +392,11 @@ async def paged(
 
 def page_of(items: Sequence[T], total: int, limit: int, offset: int) -> Page[T]:
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+async def execute_on(
+    connection: AsyncConnection, statement: DriverStatement, parameters: Mapping[str, Any]
+) -> Result[*TupleAny]:
+    """``execute_core`` for code that holds a connection rather than a unit of work's
+    session (the outbox relay's transaction): the same statement, sent the same way."""
+    return await connection.run_sync(_send, statement, parameters)

@@ -9,17 +9,36 @@ single write lock. The claimed rows are then read back by owner.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Update, delete, func, literal_column, or_, select
+import msgspec
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import NotificationRow
 from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
     affected_rows,
+    dialect_name,
+    execute_core,
     page_of,
     paged,
     table,
@@ -42,8 +61,9 @@ def _pending_delivery() -> list[ColumnElement[bool]]:
     ]
 
 
-def claimable_statement(now: datetime, limit: int) -> Select[UUID]:
-    """The ids of the ``limit`` oldest rows a claim may take at ``now``."""
+def claimable_statement(now: Any, limit: Any) -> Select[UUID]:
+    """The ids of the ``limit`` oldest rows a claim may take at ``now`` (values, or the
+    bind parameters of ``claim_statement``)."""
     return (
         select(NotificationRow.id)
         .where(
@@ -51,25 +71,155 @@ def claimable_statement(now: datetime, limit: int) -> Select[UUID]:
             or_(NotificationRow.claimed_until.is_(None), NotificationRow.claimed_until <= now),
         )
         .order_by(NotificationRow.created_at, NotificationRow.id)
-        .limit(max(0, limit))
+        .limit(limit if isinstance(limit, BindParameter) else max(0, limit))
         # PostgreSQL: rows another claim holds are skipped, not waited for; SQLite
         # compiles no locking clause (its write lock covers the statement).
         .with_for_update(skip_locked=True)
     )
 
 
-def claim_statement(*, owner: UUID, now: datetime, until: datetime, limit: int) -> Update:
+def claim_statement() -> DriverStatement:
     """Mark the ``limit`` oldest claimable rows as ``owner``'s until ``until``, counting
-    an attempt on each (``Notification.claim``, in one statement)."""
-    return (
+    an attempt on each (``Notification.claim``, in one statement). Bind parameters
+    ``owner``, ``now``, ``until``, ``limit``: built and compiled once, as a sweep claims
+    on every tick."""
+    columns = table(NotificationRow).c
+    claimable = claimable_statement(
+        bindparam("now", type_=columns.claimed_until.type),
+        bindparam("limit", type_=Integer()),
+    )
+    return DriverStatement(
         table(NotificationRow)
         .update()
-        .where(NotificationRow.id.in_(claimable_statement(now, limit).scalar_subquery()))
+        .where(columns.id.in_(claimable.scalar_subquery()))
         .values(
-            claimed_by=owner,
-            claimed_until=until,
-            attempts=NotificationRow.attempts + 1,
+            claimed_by=bindparam("owner", type_=columns.claimed_by.type),
+            claimed_until=bindparam("until", type_=columns.claimed_until.type),
+            attempts=columns.attempts + 1,
         )
+    )
+
+
+_CLAIM: Final = claim_statement()
+
+
+def _columns_as_read() -> list[Any]:
+    """Every column, the two JSON documents as their JSON text (decoded by
+    ``_from_read``): a JSON column's result processing would keep a statement off
+    driver SQL (``DriverStatement.typed_rows``)."""
+    columns = table(NotificationRow).c
+    return [
+        cast(column, Text).label(column.key)
+        if column.key in ("metadata", "trace_context")
+        else column
+        for column in columns
+    ]
+
+
+def _claimed_bound() -> DriverStatement:
+    """The rows one claim took (by its ``owner``), oldest first; compiled once."""
+    columns = table(NotificationRow).c
+    return DriverStatement(
+        select(*_columns_as_read())
+        .where(
+            *_pending_delivery(),
+            columns.claimed_by == bindparam("owner", type_=columns.claimed_by.type),
+        )
+        .order_by(columns.created_at, columns.id),
+        typed_rows=True,
+    )
+
+
+_CLAIMED: Final = _claimed_bound()
+
+#: The columns a delivery's outcome changes (``_changeable_values``).
+_CHANGEABLE: Final = (
+    "type",
+    "title",
+    "message",
+    "channel",
+    "status",
+    "attempts",
+    "last_error",
+    "read_at",
+    "sent_at",
+    "metadata",
+    "claimed_by",
+    "claimed_until",
+)
+
+
+def _record_bound() -> DriverStatement:
+    """``record_delivery``'s UPDATE, built and compiled once (one per e-mail or SMS
+    sent). Its values are ``set_<column>`` (a bind parameter may not take the name of
+    a column the statement sets)."""
+    columns = table(NotificationRow).c
+    return DriverStatement(
+        table(NotificationRow)
+        .update()
+        .where(
+            columns.id == bindparam("notification_id", type_=columns.id.type),
+            columns.claimed_by == bindparam("owner", type_=columns.claimed_by.type),
+        )
+        .values({name: bindparam(f"set_{name}", type_=columns[name].type) for name in _CHANGEABLE})
+    )
+
+
+_RECORD: Final = _record_bound()
+
+#: Up to this many notifications are stored by one precompiled statement (a handler
+#: stores an event's few); more go through SQLAlchemy's executemany.
+_PRECOMPILED_ROWS: Final = 16
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(dialect: str, rows: int, columns: tuple[str, ...]) -> DriverStatement:
+    """``INSERT ... VALUES (...), ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``
+    for ``rows`` rows of ``columns``, parameters ``n<row>_<column>``: built and compiled
+    once per shape (SQLAlchemy does not cache a multi-row VALUES). Its rows come back
+    untyped (``DriverStatement``): the ids are read through ``_as_uuid``."""
+    target = table(NotificationRow)
+    insert = postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
+    values = [
+        {name: bindparam(f"n{row}_{name}", type_=target.c[name].type) for name in columns}
+        for row in range(rows)
+    ]
+    return DriverStatement(
+        insert.values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(target.c.id)
+    )
+
+
+def _as_uuid(value: Any) -> UUID:
+    """An id of an untyped row: asyncpg's UUID on PostgreSQL, ``GUID``'s bytes elsewhere."""
+    return value if isinstance(value, UUID) else UUID(bytes=value)
+
+
+_DOCUMENT: Final = msgspec.json.Decoder(dict[str, Any] | None)
+
+
+def _from_read(row: Any) -> Notification:
+    """A row of ``_columns_as_read``."""
+    details, trace = row.metadata, row.trace_context
+    return Notification(
+        id=row.id,
+        recipient_id=row.recipient_id,
+        type=row.type,
+        title=row.title,
+        message=row.message,
+        channel=Channel(row.channel),
+        created_at=row.created_at,
+        dedupe_key=row.dedupe_key,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        read_at=row.read_at,
+        sent_at=row.sent_at,
+        metadata=dict((_DOCUMENT.decode(details) if details else None) or {}),
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
+        trace_context=_DOCUMENT.decode(trace) if trace else None,
     )
 
 
@@ -151,6 +301,17 @@ class SqlNotificationRepository:
     async def add_all(self, notifications: Sequence[Notification]) -> list[Notification]:
         if not notifications:
             return []
+        rows = _insert_values(notifications)
+        if len(rows) <= _PRECOMPILED_ROWS:
+            statement = _insert_statement(dialect_name(self._session), len(rows), tuple(rows[0]))
+            parameters = {
+                f"n{index}_{name}": value
+                for index, row in enumerate(rows)
+                for name, value in row.items()
+            }
+            result = await execute_core(self._session, statement, parameters)
+            stored = {_as_uuid(value) for (value,) in result}
+            return [n for n in notifications if n.id in stored]
         # One INSERT for all (SQLAlchemy's "insertmanyvalues" sends the executemany as
         # one multi-row statement, compiled once and cached, unlike ``.values([...])``),
         # same conflict rule as ``add``; RETURNING names the rows that went in (a dedupe
@@ -159,7 +320,7 @@ class SqlNotificationRepository:
             upsert_insert(self._session, NotificationRow)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(NotificationRow.id),
-            _insert_values(notifications),
+            rows,
         )
         stored = set(result.scalars().all())
         return [n for n in notifications if n.id in stored]
@@ -226,29 +387,24 @@ class SqlNotificationRepository:
     ) -> Sequence[Notification]:
         if limit <= 0:
             return []
-        result = await self._session.execute(
-            claim_statement(owner=owner, now=now, until=now + lease, limit=limit)
+        result = await execute_core(
+            self._session,
+            _CLAIM,
+            {"owner": owner, "now": now, "until": now + lease, "limit": limit},
         )
         if affected_rows(result) == 0:
             return []
         # An owner id is new for every claim, so these are exactly the rows just claimed
         # (read back rather than RETURNING, which SQLite only has since 3.35).
-        rows = await self._session.scalars(
-            select(NotificationRow)
-            .where(*_pending_delivery(), NotificationRow.claimed_by == owner)
-            .order_by(NotificationRow.created_at, NotificationRow.id)
-            .execution_options(populate_existing=True)
-        )
-        return [_to_notification(row) for row in rows]
+        rows = await execute_core(self._session, _CLAIMED, {"owner": owner})
+        return [_from_read(row) for row in rows]
 
     async def record_delivery(self, notification: Notification, *, owner: UUID) -> bool:
         values = _changeable_values(notification)
-        result = await self._session.execute(
-            table(NotificationRow)
-            .update()
-            .where(NotificationRow.id == notification.id, NotificationRow.claimed_by == owner)
-            .values(values)
-        )
+        parameters = {f"set_{name}": values[name] for name in _CHANGEABLE}
+        parameters["notification_id"] = notification.id
+        parameters["owner"] = owner
+        result = await execute_core(self._session, _RECORD, parameters)
         return affected_rows(result) == 1
 
     async def mark_all_read(self, recipient_id: UUID, now: datetime) -> int:

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 from uuid import UUID
 
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import ProcessedEventRow
-from hduce.adapters.sql.repositories._support import affected_rows, upsert_insert
+from hduce.adapters.sql.repositories._support import (
+    DriverStatement,
+    affected_rows,
+    dialect_name,
+    execute_core,
+    table,
+)
+
+
+def _first_time_statements() -> dict[str, DriverStatement]:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of one (consumer, event) per dialect, built
+    and compiled once: every event a consumer handles sends it."""
+    target = table(ProcessedEventRow)
+    values = {
+        name: bindparam(name, type_=target.c[name].type)
+        for name in ("consumer", "event_id", "processed_at")
+    }
+    return {
+        name: DriverStatement(
+            insert(target)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        )
+        for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    }
+
+
+_FIRST_TIME: Final = _first_time_statements()
 
 
 class SqlProcessedEvents:
@@ -16,9 +46,9 @@ class SqlProcessedEvents:
         self._session = session
 
     async def first_time(self, consumer: str, event_id: UUID) -> bool:
-        result = await self._session.execute(
-            upsert_insert(self._session, ProcessedEventRow)
-            .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        result = await execute_core(
+            self._session,
+            _FIRST_TIME[dialect_name(self._session)],
+            {"consumer": consumer, "event_id": event_id, "processed_at": datetime.now(UTC)},
         )
         return affected_rows(result) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from copy import copy
 from typing import Any, Final
@@ -83,18 +84,49 @@ def to_user(row: Any, opt_outs: Iterable[str] | None = None) -> User:
 _OPT_OUTS: Final = msgspec.json.Decoder(list[str] | None)
 
 
+def _read_columns() -> list[Any]:
+    """Every column of an account, the opt-outs as the document's JSON text (decoded in
+    ``_from_by_id``): a JSON column's result processing would keep a statement off
+    driver SQL."""
+    columns = table(UserRow).c
+    return [
+        *(column for column in columns if column.key != "notification_opt_outs"),
+        cast(columns.notification_opt_outs, Text).label("notification_opt_outs"),
+    ]
+
+
 def _by_id_statement() -> DriverStatement:
     """An account by id, built and compiled once (``DriverStatement``; typed rows: sent as
     driver SQL on PostgreSQL, as this Core statement elsewhere): read on every
-    request that loads the actor. The opt-outs come as the document's JSON text
-    (decoded in ``_from_by_id``): a JSON column's result processing would keep the
-    statement off driver SQL."""
+    request that loads the actor."""
     columns = table(UserRow).c
     return DriverStatement(
-        select(
-            *(column for column in columns if column.key != "notification_opt_outs"),
-            cast(columns.notification_opt_outs, Text).label("notification_opt_outs"),
-        ).where(columns.id == bindparam("user_id", type_=columns.id.type)),
+        select(*_read_columns()).where(columns.id == bindparam("user_id", type_=columns.id.type)),
+        typed_rows=True,
+    )
+
+
+#: ``get_many``'s statements take this many ids (the two parties of an appointment
+#: event, the recipients of a delivery batch...): a few shapes, each compiled once; a
+#: shorter list repeats its last id, a longer one goes in several statements.
+_ID_COUNTS: Final = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def _id_count(wanted: int) -> int:
+    return next((count for count in _ID_COUNTS if count >= wanted), _ID_COUNTS[-1])
+
+
+@functools.cache
+def _by_ids_statement(count: int) -> DriverStatement:
+    """``count`` accounts by id (``id IN (:u0, ...)``), built and compiled once per count
+    of ``_ID_COUNTS``: an expanding ``IN`` could not be sent as precompiled driver SQL."""
+    columns = table(UserRow).c
+    return DriverStatement(
+        select(*_read_columns()).where(
+            columns.id.in_(
+                [bindparam(f"u{index}", type_=columns.id.type) for index in range(count)]
+            )
+        ),
         typed_rows=True,
     )
 
@@ -166,13 +198,17 @@ class SqlUserRepository:
             return {}
         wanted = set(user_ids)
         found = {user_id: user for user_id in wanted if (user := self._loaded.get(user_id))}
-        missing = wanted - found.keys()
-        if missing:
-            rows = await self._session.execute(
-                select(*table(UserRow).c).where(UserRow.id.in_(missing))
+        missing = list(wanted - found.keys())
+        while missing:
+            count = _id_count(len(missing))
+            chunk, missing = missing[:count], missing[count:]
+            rows = await execute_core(
+                self._session,
+                _by_ids_statement(count),
+                {f"u{index}": chunk[min(index, len(chunk) - 1)] for index in range(count)},
             )
             for row in rows:
-                user = self._loaded.keep(to_user(row))
+                user = self._loaded.keep(_from_by_id(row))
                 found[user.id] = user
         return found
 

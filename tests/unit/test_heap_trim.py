@@ -1,13 +1,18 @@
-"""``hduce worker`` gives its heap's free pages back (``hduce.entrypoints.worker.heap``)."""
+"""The worker and the HTTP app processes give their heap's free pages back
+(``hduce.entrypoints.heap``)."""
 
 from __future__ import annotations
 
 import asyncio
 import platform
+from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
-from hduce.entrypoints.worker import heap
+from hduce.bootstrap.settings import Settings
+from hduce.entrypoints import heap
+from hduce.entrypoints.asgi import build_app
 
 
 @pytest.mark.skipif(
@@ -40,3 +45,18 @@ async def test_without_malloc_trim_nothing_runs(monkeypatch: pytest.MonkeyPatch)
     async with heap.trimmed_heap(interval=0.01):
         await asyncio.sleep(0.02)
         assert "heap-trim" not in {task.get_name() for task in asyncio.all_tasks()}
+
+
+def test_an_http_app_process_trims_its_heap_once_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(heap, "malloc_trim", lambda: calls.append)
+    settings = Settings.from_env(
+        {"HDUCE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'trim.sqlite3'}"}
+    )
+    app = build_app(settings, mode="api")
+    assert calls == []
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        assert calls == [0]
