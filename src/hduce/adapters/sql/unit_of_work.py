@@ -34,9 +34,12 @@ from hduce.adapters.sql.repositories import (
 )
 from hduce.adapters.sql.repositories._support import (
     DIRECT_CONNECTION,
+    DIRECT_TRANSACTION,
     STATEMENT_SENT,
+    commit_direct_connection,
     connection_of,
-    release_direct_connection,
+    rollback_session,
+    rollback_transaction,
 )
 from hduce.adapters.sql.repositories.users import LoadedUsers
 from hduce.application import context
@@ -70,7 +73,7 @@ def _retry_first_statement_on_a_dropped_connection(state: ORMExecuteState) -> Re
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        session.rollback()
+        rollback_session(session)
         session.info[_SENT] = True
         return state.invoke_statement()
 
@@ -85,17 +88,21 @@ def _write_events_and_commit(
     session: Session, events: list[DomainEvent], audit: list[dict[str, Any]]
 ) -> bool:
     wrote = write_events_in(session, events, audit)
-    session.commit()
+    if DIRECT_CONNECTION in session.info:
+        commit_direct_connection(session)
+    else:
+        session.commit()
     return wrote
 
 
 class SqlUnitOfWork(UnitOfWork):
     """One transaction. Use as ``async with factory() as uow: ...; await uow.commit()``.
 
-    ``read_only``: no transaction on PostgreSQL (a connection of the autocommit engine,
-    lent on the first statement without an ORM transaction around it and given back on
-    leaving: each statement is one round trip, without ``BEGIN``/``ROLLBACK``);
-    ``commit`` raises.
+    On PostgreSQL the transaction is a Core one on a connection checked out on the
+    first statement, without the ORM's ``SessionTransaction`` around it
+    (``connection_of``); the commit or the rollback gives the connection back.
+    ``read_only``: no transaction on PostgreSQL (a connection of the autocommit engine:
+    each statement is one round trip, without ``BEGIN``/``ROLLBACK``); ``commit`` raises.
 
     ``commit`` gathers the events recorded by every appointment the repositories
     handed out or stored, plus those passed to ``emit``, stamps them with the current
@@ -199,7 +206,9 @@ class SqlUnitOfWork(UnitOfWork):
                     "unit of work held it (or this task holds one already)"
                 ) from None
             self._holds_gate = True
-        if self._serialized:
+        # PostgreSQL (a direct connection): nothing to start early, asyncpg sends BEGIN
+        # with the first statement whenever the connection is checked out.
+        if self._serialized and DIRECT_TRANSACTION not in self._session.info:
             try:
                 # Start the transaction now: on SQLite this is BEGIN IMMEDIATE, so the
                 # write lock is held before the use case reads anything it decides on.
@@ -266,10 +275,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._appointments.forget()
         self._loaded_users.clear()
         self.audit.take_pending()  # entries of the undone change
-        if self._session.info.get(DIRECT_CONNECTION) is not None:
-            await self._session.run_sync(release_direct_connection)
-        elif self._session.in_transaction():
-            await self._session.rollback()
+        await rollback_transaction(self._session)
 
 
 class SqlUnitOfWorkFactory:
@@ -296,6 +302,7 @@ class SqlUnitOfWorkFactory:
         # with sleeps of up to 100 ms; 50 waiting bookings took seconds instead of
         # milliseconds. The file lock still guards against other processes.
         self._writer_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._direct = engine.dialect.name == "postgresql"
         # Repositories write with Core statements and read with populate_existing, so
         # neither autoflush nor expiring loaded rows on commit would buy anything.
         self._sessions = async_sessionmaker(
@@ -333,10 +340,14 @@ class SqlUnitOfWorkFactory:
         else:
             sessions = self._sessions
         session = sessions()
-        if read_only and not serialized and sessions is not self._sessions:
-            # PostgreSQL: the statements run on a connection of the autocommit engine
-            # without an ORM transaction around them (``connection_of``).
+        if self._direct:
+            # PostgreSQL: the statements run on a connection checked out directly,
+            # without an ORM transaction around them (``connection_of``): in a Core
+            # transaction, or, read-only, on the autocommit engine. (A serialized unit
+            # of work is an ordinary one there: ``serialized_engine``.)
             session.info[DIRECT_CONNECTION] = None
+            if sessions is not self._read_only_sessions:
+                session.info[DIRECT_TRANSACTION] = True
         return SqlUnitOfWork(
             session,
             serialized=serialized,

@@ -56,6 +56,7 @@ from hduce.adapters.sql.repositories._support import (
     execute_core,
     is_exclusion_violation,
     page_of,
+    rollback_transaction,
     table,
 )
 from hduce.adapters.sql.repositories.appointment_list import read_listed, read_page
@@ -554,7 +555,7 @@ class SqlAppointmentRepository:
                     raise
                 # The failed statement aborted the transaction: nothing of it can be
                 # kept, and a new one (READ COMMITTED) sees the winner's committed row.
-                await self._session.rollback()
+                await rollback_transaction(self._session)
                 raise SlotConflict(await self._conflicting(appointment)) from error
             return
         async with self._session.begin_nested():
