@@ -744,7 +744,9 @@ class Bench:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            self.ready(api, port)
+            # In a thread: the readiness probe's statements go through the proxies,
+            # which run on this event loop (``ready`` blocks while it polls).
+            await asyncio.to_thread(self.ready, api, port)
             bookings = allocator.take(samples + 5)
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
