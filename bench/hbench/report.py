@@ -452,10 +452,9 @@ def _sustained_cpu(results: Results, run: str) -> str:
     """The Python processes' CPU per booking, the run's plus the catch-up's, and the
     rate one core would sustain at that cost (``hduce serve``: one process)."""
     catch_up = results.catch_ups.get(run)
-    name, _, c = run.rpartition(" c")
-    load = results.load(name, int(c)) if c.isdigit() else None
-    if catch_up is None or load is None:
+    if catch_up is None:
         return "-"
+    load = catch_up.run
     total = 0.0
     for group in load.cpu:
         if group == "postgres":

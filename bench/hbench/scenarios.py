@@ -113,13 +113,14 @@ class CatchUp:
     and its e-mails delivered (``delivered``: seconds, None if not within the limit)."""
 
     cpu: dict[str, float]
-    bookings: int
+    #: The run it follows.
+    run: LoadResult
     delivered: float | None
 
     def ms_per_booking(self, group: str) -> float | None:
-        if group not in self.cpu or not self.bookings:
+        if group not in self.cpu or not self.run.ok:
             return None
-        return self.cpu[group] * 1000 / self.bookings
+        return self.cpu[group] * 1000 / self.run.ok
 
 
 @dataclass
@@ -548,7 +549,7 @@ class Bench:
         delivered = await db.wait_deliveries_done(180) if drained is not None else None
         self.results.drains[f"{name} c{connections}"] = drained
         self.results.catch_ups[f"{name} c{connections}"] = CatchUp(
-            cpu=meter.stop(), bookings=result.ok, delivered=delivered
+            cpu=meter.stop(), run=result, delivered=delivered
         )
         log(
             f"outbox drained {drained:.1f} s after the run"

@@ -7,11 +7,11 @@ Rendering the text is pure too, with times shown in the recipient's timezone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -400,71 +400,44 @@ CONFIRMING_TEMPLATES = frozenset({Template.APPROVED, Template.PROPOSAL_ACCEPTED,
 CONFIRMING_EVENT_TYPES = frozenset({events.APPOINTMENT_APPROVED, events.REMINDER_DUE})
 
 
-#: Template -> (title, body from (the other party, when, " Reason: ..." or "", who did
-#: it)): module-level, so a render formats only its own template's text.
-_TEXTS: dict[Template, tuple[str, Callable[[str, str, str, str], str]]] = {
+#: Template -> (title, body), the body's fields being ``other`` (the other party),
+#: ``when``, ``because`` (" Reason: ..." or "") and ``by`` (who did it): a render
+#: formats only its own template's text.
+_TEXTS: Final[dict[Template, tuple[str, str]]] = {
     Template.REQUEST_SUBMITTED: (
         "Appointment request submitted",
-        lambda other, when, because, by: (
-            f"Your request to see {other} on {when} was sent and awaits approval."
-        ),
+        "Your request to see {other} on {when} was sent and awaits approval.",
     ),
-    Template.NEW_REQUEST: (
-        "New appointment request",
-        lambda other, when, because, by: f"{other} asks for an appointment on {when}.",
-    ),
+    Template.NEW_REQUEST: ("New appointment request", "{other} asks for an appointment on {when}."),
     Template.PROPOSED: (
         "Appointment proposed",
-        lambda other, when, because, by: (
-            f"{other} proposes an appointment on {when}. Accept or decline it in the app."
-        ),
+        "{other} proposes an appointment on {when}. Accept or decline it in the app.",
     ),
     Template.PROPOSAL_ACCEPTED: (
         "Appointment confirmed",
-        lambda other, when, because, by: (
-            f"The appointment with {other} on {when} was accepted by the {by}."
-        ),
+        "The appointment with {other} on {when} was accepted by the {by}.",
     ),
     Template.PROPOSAL_DECLINED: (
         "Appointment declined",
-        lambda other, when, because, by: (
-            f"The appointment proposed with {other} on {when} was declined by the {by}.{because}"
-        ),
+        "The appointment proposed with {other} on {when} was declined by the {by}.{because}",
     ),
     Template.APPROVED: (
         "Appointment approved",
-        lambda other, when, because, by: f"Your appointment with {other} on {when} is confirmed.",
+        "Your appointment with {other} on {when} is confirmed.",
     ),
-    Template.REJECTED: (
-        "Appointment rejected",
-        lambda other, when, because, by: f"Your request for {when} was declined.{because}",
-    ),
+    Template.REJECTED: ("Appointment rejected", "Your request for {when} was declined.{because}"),
     Template.CANCELLED: (
         "Appointment cancelled",
-        lambda other, when, because, by: (
-            f"The appointment with {other} on {when} was cancelled by the {by}.{because}"
-        ),
+        "The appointment with {other} on {when} was cancelled by the {by}.{because}",
     ),
     Template.RESCHEDULED: (
         "Appointment rescheduled",
-        lambda other, when, because, by: f"The appointment with {other} moved to {when}.",
+        "The appointment with {other} moved to {when}.",
     ),
-    Template.PATIENT_ARRIVED: (
-        "Patient arrived",
-        lambda other, when, because, by: f"{other} has checked in for {when}.",
-    ),
-    Template.COMPLETED: (
-        "Visit completed",
-        lambda other, when, because, by: f"Your visit with {other} on {when} is complete.",
-    ),
-    Template.MISSED: (
-        "Missed appointment",
-        lambda other, when, because, by: f"You missed your appointment with {other} on {when}.",
-    ),
-    Template.REMINDER: (
-        "Appointment reminder",
-        lambda other, when, because, by: f"Reminder: you see {other} on {when}.",
-    ),
+    Template.PATIENT_ARRIVED: ("Patient arrived", "{other} has checked in for {when}."),
+    Template.COMPLETED: ("Visit completed", "Your visit with {other} on {when} is complete."),
+    Template.MISSED: ("Missed appointment", "You missed your appointment with {other} on {when}."),
+    Template.REMINDER: ("Appointment reminder", "Reminder: you see {other} on {when}."),
 }
 
 
@@ -481,8 +454,8 @@ def render(
     reason = params.get("reason")
     because = f" Reason: {reason}." if reason else ""
     by = params.get("actor_role") or "someone"
-    title, body_of = _TEXTS[intent.template]
-    body = body_of(other, when, because, by)
+    title, text = _TEXTS[intent.template]
+    body = text.format(other=other, when=when, because=because, by=by)
     if check_in_code and params["side"] == _PATIENT and intent.template in CONFIRMING_TEMPLATES:
         body += f" Check-in code: {check_in_code} (at the kiosk on arrival)."
     return RenderedMessage(title, body)

@@ -341,7 +341,13 @@ def upsert_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
     Both PostgreSQL and SQLite (3.24+) speak ``ON CONFLICT ... DO NOTHING/UPDATE``;
     SQLAlchemy exposes it through each dialect's own ``insert``.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    return dialect_insert(dialect_name(session), model)
+
+
+def dialect_insert(dialect: str, model: type[DeclarativeBase]) -> Any:
+    """``upsert_insert`` for a dialect named ahead of any session (a statement built
+    once per dialect, as a ``DriverStatement``)."""
+    if dialect == "postgresql":
         return postgresql.insert(table(model))
     return sqlite.insert(table(model))
 

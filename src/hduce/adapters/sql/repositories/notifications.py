@@ -30,13 +30,13 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import NotificationRow
 from hduce.adapters.sql.repositories._support import (
     DriverStatement,
     affected_rows,
+    dialect_insert,
     dialect_name,
     execute_core,
     page_of,
@@ -132,7 +132,8 @@ def _claimed_bound() -> DriverStatement:
 
 _CLAIMED: Final = _claimed_bound()
 
-#: The columns a delivery's outcome changes (``_changeable_values``).
+#: The columns a saved notification may change: all but its id, recipient, dedupe key
+#: and creation (``_changeable_values``, ``record_delivery``).
 _CHANGEABLE: Final = (
     "type",
     "title",
@@ -179,13 +180,13 @@ def _insert_statement(dialect: str, rows: int, columns: tuple[str, ...]) -> Driv
     once per shape (SQLAlchemy does not cache a multi-row VALUES). Its rows come back
     untyped (``DriverStatement``): the ids are read through ``_as_uuid``."""
     target = table(NotificationRow)
-    insert = postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
     values = [
         {name: bindparam(f"n{row}_{name}", type_=target.c[name].type) for name in columns}
         for row in range(rows)
     ]
     return DriverStatement(
-        insert.values(values)
+        dialect_insert(dialect, NotificationRow)
+        .values(values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(target.c.id)
     )
@@ -200,26 +201,12 @@ _DOCUMENT: Final = msgspec.json.Decoder(dict[str, Any] | None)
 
 
 def _from_read(row: Any) -> Notification:
-    """A row of ``_columns_as_read``."""
+    """A row of ``_columns_as_read`` (its two JSON documents as text)."""
     details, trace = row.metadata, row.trace_context
-    return Notification(
-        id=row.id,
-        recipient_id=row.recipient_id,
-        type=row.type,
-        title=row.title,
-        message=row.message,
-        channel=Channel(row.channel),
-        created_at=row.created_at,
-        dedupe_key=row.dedupe_key,
-        status=DeliveryStatus(row.status),
-        attempts=row.attempts,
-        last_error=row.last_error,
-        read_at=row.read_at,
-        sent_at=row.sent_at,
-        metadata=dict((_DOCUMENT.decode(details) if details else None) or {}),
-        claimed_by=row.claimed_by,
-        claimed_until=row.claimed_until,
-        trace_context=_DOCUMENT.decode(trace) if trace else None,
+    return _notification(
+        row,
+        (_DOCUMENT.decode(details) if details else None) or {},
+        _DOCUMENT.decode(trace) if trace else None,
     )
 
 
@@ -257,12 +244,17 @@ def _insert_values(notifications: Sequence[Notification]) -> list[dict[str, Any]
 
 def _changeable_values(notification: Notification) -> dict[str, Any]:
     values = _notification_values(notification)
-    for immutable in ("id", "recipient_id", "dedupe_key", "created_at"):
-        del values[immutable]
-    return values
+    return {name: values[name] for name in _CHANGEABLE}
 
 
 def _to_notification(row: NotificationRow) -> Notification:
+    return _notification(row, row.details or {}, row.trace_context)
+
+
+def _notification(
+    row: Any, metadata: dict[str, Any], trace_context: dict[str, str] | None
+) -> Notification:
+    """A notification of an ORM row or a Core row, its documents already decoded."""
     return Notification(
         id=row.id,
         recipient_id=row.recipient_id,
@@ -277,10 +269,10 @@ def _to_notification(row: NotificationRow) -> Notification:
         last_error=row.last_error,
         read_at=row.read_at,
         sent_at=row.sent_at,
-        metadata=dict(row.details or {}),
+        metadata=dict(metadata),
         claimed_by=row.claimed_by,
         claimed_until=row.claimed_until,
-        trace_context=row.trace_context,
+        trace_context=trace_context,
     )
 
 
@@ -400,8 +392,9 @@ class SqlNotificationRepository:
         return [_from_read(row) for row in rows]
 
     async def record_delivery(self, notification: Notification, *, owner: UUID) -> bool:
-        values = _changeable_values(notification)
-        parameters = {f"set_{name}": values[name] for name in _CHANGEABLE}
+        parameters = {
+            f"set_{name}": value for name, value in _changeable_values(notification).items()
+        }
         parameters["notification_id"] = notification.id
         parameters["owner"] = owner
         result = await execute_core(self._session, _RECORD, parameters)

@@ -7,13 +7,13 @@ from typing import Final
 from uuid import UUID
 
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hduce.adapters.sql.models import ProcessedEventRow
 from hduce.adapters.sql.repositories._support import (
     DriverStatement,
     affected_rows,
+    dialect_insert,
     dialect_name,
     execute_core,
     table,
@@ -23,18 +23,18 @@ from hduce.adapters.sql.repositories._support import (
 def _first_time_statements() -> dict[str, DriverStatement]:
     """``INSERT ... ON CONFLICT DO NOTHING`` of one (consumer, event) per dialect, built
     and compiled once: every event a consumer handles sends it."""
-    target = table(ProcessedEventRow)
+    columns = table(ProcessedEventRow).c
     values = {
-        name: bindparam(name, type_=target.c[name].type)
+        name: bindparam(name, type_=columns[name].type)
         for name in ("consumer", "event_id", "processed_at")
     }
     return {
-        name: DriverStatement(
-            insert(target)
+        dialect: DriverStatement(
+            dialect_insert(dialect, ProcessedEventRow)
             .values(values)
             .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         )
-        for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+        for dialect in ("postgresql", "sqlite")
     }
 
 
